@@ -1,0 +1,148 @@
+# SPDX-License-Identifier: MIT
+# forkvisor: a plain GNU Makefile. `make` builds, `make check` runs every test suite (also under
+# ASan+UBSan) and ends with one "N passed, N failed" line, `make demo` runs conf/demo.ini.
+
+VERSION    := 0.1.0
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR     ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+DESTDIR    ?=
+BUILD      ?= build
+PKG_CONFIG ?= pkg-config
+CLANG      ?= clang
+FUZZ_SECONDS ?= 300
+
+CFLAGS   ?= -O2 -g
+CPPFLAGS += -Isrc -D_GNU_SOURCE -DFORKVISOR_VERSION='"$(VERSION)"' -MMD -MP
+WARN      = -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wformat=2 \
+            -Wno-unused-parameter -Wno-missing-field-initializers $(if $(WERROR),-Werror)
+HARDEN    = -fstack-protector-strong -fPIE
+LDHARDEN  = -pie -Wl,-z,relro -Wl,-z,now
+DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags libsystemd inih 2>/dev/null)
+DEP_LIBS   := $(shell $(PKG_CONFIG) --libs libsystemd inih 2>/dev/null)
+
+ifneq ($(SANITIZE),)
+  CFLAGS  += -O1 -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+  LDFLAGS += -fsanitize=$(SANITIZE)
+  BUILD   := build-san
+else
+  HARDEN  += -D_FORTIFY_SOURCE=2
+endif
+
+ALL_CFLAGS  = -std=gnu17 $(WARN) $(HARDEN) $(DEP_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(LDHARDEN) $(LDFLAGS)
+
+CORE_SRC   := $(filter-out src/main.c,$(wildcard src/*.c src/cli/*.c))
+CORE_OBJ   := $(CORE_SRC:src/%.c=$(BUILD)/%.o)
+MAIN_OBJ   := $(BUILD)/main.o
+WORKER_C   := $(wildcard workers/*.c)
+WORKERS    := $(WORKER_C:workers/%.c=$(BUILD)/workers/%)
+UNIT_SRC   := $(wildcard tests/unit/test-*.c)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRC   := $(wildcard tests/fuzz/fuzz-*.c)
+FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+MAN        := $(wildcard man/*.[1-8])
+
+.PHONY: all deps check check-conf check-unit check-bats check-man check-fuzz check-san \
+        check-headers fuzz demo bench install uninstall clean
+.DELETE_ON_ERROR:
+
+all: $(BUILD)/forkvisor $(WORKERS)
+
+$(BUILD)/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libcore.a: $(CORE_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/forkvisor: $(MAIN_OBJ) $(BUILD)/libcore.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
+
+# Test workers are tiny and built without sanitizers even in sanitizer builds: they are the
+# processes being supervised, not the code under test.
+$(BUILD)/workers/%: workers/%.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu17 -O2 -Wall -Wextra -D_GNU_SOURCE -o $@ $< $(if $(filter workers/notify%,$<),$(shell $(PKG_CONFIG) --cflags --libs libsystemd))
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/tests.h $(BUILD)/libcore.a
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Isrc $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libcore.a $(DEP_LIBS)
+
+# libFuzzer targets need clang; they always build with ASan+UBSan.
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(CORE_SRC)
+	@mkdir -p $(@D)
+	$(CLANG) -std=gnu17 -g -O1 -D_GNU_SOURCE -DFORKVISOR_VERSION='"$(VERSION)"' -Isrc $(DEP_CFLAGS) \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    -o $@ $< $(CORE_SRC) $(DEP_LIBS)
+
+deps:
+	@packaging/build-deps.sh
+
+# --- tests ------------------------------------------------------------------------------
+# Each suite writes "PASSED FAILED" into $(RESULTS)/<suite>; `check` adds them up.
+RESULTS = $(BUILD)/results
+
+check: deps
+	@rm -rf build/results build-san/results
+	@$(MAKE) --no-print-directory all check-conf check-unit check-man check-bats check-fuzz || true
+	@$(MAKE) --no-print-directory SANITIZE=address,undefined all check-unit check-bats || true
+	@tests/summarize.sh build/results build-san/results
+
+check-conf: $(BUILD)/forkvisor
+	@mkdir -p $(RESULTS)
+	@tests/run-conf-check.sh $(BUILD)/forkvisor conf $(RESULTS)/conf
+
+check-unit: $(UNIT_BIN)
+	@mkdir -p $(RESULTS)
+	@tests/run-unit.sh $(RESULTS)/unit $(UNIT_BIN)
+
+check-bats: all
+	@mkdir -p $(RESULTS)
+	@FORKVISOR_BUILD=$(abspath $(BUILD)) tests/run-bats.sh $(RESULTS)/bats-$(if $(SANITIZE),san,plain)
+
+check-man: $(BUILD)/forkvisor
+	@mkdir -p $(RESULTS)
+	@tests/run-man-check.sh $(BUILD)/forkvisor $(RESULTS)/man $(MAN)
+
+check-fuzz: $(FUZZ_BIN)
+	@mkdir -p $(RESULTS)
+	@tests/run-fuzz.sh $(RESULTS)/fuzz 20 $(FUZZ_BIN)
+
+check-san:
+	@$(MAKE) --no-print-directory SANITIZE=address,undefined check-unit check-bats
+
+check-headers:
+	@for h in src/*.h; do echo "#include \"$$h\"" | $(CC) $(CPPFLAGS) $(ALL_CFLAGS) -x c -fsyntax-only - || exit 1; done
+
+fuzz: $(FUZZ_BIN)
+	@mkdir -p $(BUILD)/results
+	@tests/run-fuzz.sh $(BUILD)/results/fuzz-long $(FUZZ_SECONDS) $(FUZZ_BIN)
+
+# --- running ----------------------------------------------------------------------------
+demo: deps all
+	@bench/../conf/run-demo.sh $(BUILD)
+
+bench: all
+	@bench/run.sh $(BUILD)
+
+# --- installing -------------------------------------------------------------------------
+install: $(BUILD)/forkvisor
+	install -Dm755 $(BUILD)/forkvisor $(DESTDIR)$(BINDIR)/forkvisor
+	for m in $(MAN); do install -Dm644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/$$(basename $$m); done
+	test -e $(DESTDIR)$(SYSCONFDIR)/forkvisor/forkvisor.ini || \
+	    install -Dm644 conf/forkvisor.ini.example $(DESTDIR)$(SYSCONFDIR)/forkvisor/forkvisor.ini
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/forkvisor
+	for m in $(MAN); do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$$(basename $$m); done
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find build build-san -name '*.d' 2>/dev/null)

@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: MIT */
+/* The subcommands, one function each: argv[0] is the subcommand's name. Each returns the exit
+ * status of SPEC 1 (0 ok, 1 failed, 2 usage or configuration, 3 no daemon). */
+#pragma once
+
+#define EXIT_USAGE 2
+#define EXIT_NO_DAEMON 3
+
+int verb_run(int argc, char **argv);
+int verb_check(int argc, char **argv);
+/* Every subcommand that is answered by the daemon over the control socket. */
+int verb_control(int argc, char **argv);

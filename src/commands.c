@@ -1,0 +1,567 @@
+/* SPDX-License-Identifier: MIT */
+/* The daemon's side of the operator subcommands: a fixed table of commands (never a lookup of
+ * arbitrary names), each checking its argument count, and the waiters that answer `wait`,
+ * `start`, `stop`, `restart` and `start-child` once the tree has reached what was asked. */
+#include "commands.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "log.h"
+#include "manager.h"
+#include "strv.h"
+#include "time-util.h"
+
+typedef enum WaitGoal {
+        GOAL_STATE,    /* `wait`: the node is in `state` */
+        GOAL_UP,       /* start/restart/start-child: running since `since` */
+        GOAL_DOWN,     /* stop: stopped or failed */
+        GOAL_GONE,     /* terminate-child: the node no longer exists */
+} WaitGoal;
+
+typedef struct Waiter Waiter;
+struct Waiter {
+        Waiter *next, *prev;
+        Commands *commands;        /* borrowed */
+        ControlRequest *req;       /* borrowed; answered exactly once */
+        char *path;                /* looked up again each time: nodes may go away */
+        WaitGoal goal;
+        NodeState state;
+        usec_t since;
+        bool print_path;
+        sd_event_source *timeout;
+};
+
+struct Commands {
+        Manager *manager;          /* borrowed */
+        Waiter *waiters;           /* owned */
+};
+
+/* ---- waiters ---------------------------------------------------------------------------- */
+
+static void waiter_free(Waiter *w) {
+        Commands *c = w->commands;
+        if (w->prev)
+                w->prev->next = w->next;
+        else
+                c->waiters = w->next;
+        if (w->next)
+                w->next->prev = w->prev;
+        sd_event_source_disable_unref(w->timeout);
+        free(w->path);
+        free(w);
+}
+
+static void waiter_finish(Waiter *w, int status) {
+        ControlRequest *req = w->req;
+        control_request_set_abandon(req, NULL, NULL);
+        waiter_free(w);
+        control_reply_finish(req, status);
+}
+
+static void on_waiter_abandoned(ControlRequest *req, void *ud) {
+        waiter_free(ud);
+}
+
+static int on_waiter_timeout(sd_event_source *s, uint64_t usec, void *ud) {
+        Waiter *w = ud;
+        control_reply_errorf(w->req, "timed out waiting for '%s'\n", w->path);
+        waiter_finish(w, 1);
+        return 0;
+}
+
+/* Returns true when the waiter was answered (and freed). */
+static bool waiter_check(Waiter *w) {
+        Node *n = tree_find(manager_tree(w->commands->manager), w->path);
+
+        switch (w->goal) {
+        case GOAL_GONE:
+                if (n)
+                        return false;
+                waiter_finish(w, 0);
+                return true;
+        case GOAL_STATE:
+                if (!n || n->state != w->state)
+                        return false;
+                waiter_finish(w, 0);
+                return true;
+        case GOAL_DOWN:
+                if (!n) {
+                        waiter_finish(w, 0);
+                        return true;
+                }
+                if (n->state != NODE_STOPPED && n->state != NODE_FAILED)
+                        return false;
+                waiter_finish(w, 0);
+                return true;
+        case GOAL_UP:
+                if (!n) {
+                        control_reply_errorf(w->req, "'%s' is gone\n", w->path);
+                        waiter_finish(w, 1);
+                        return true;
+                }
+                if (n->state == NODE_RUNNING && n->started_at >= w->since) {
+                        if (w->print_path)
+                                control_reply_printf(w->req, "%s\n", n->path);
+                        waiter_finish(w, 0);
+                        return true;
+                }
+                if ((n->state == NODE_FAILED || n->state == NODE_STOPPED) && n->started_at >= w->since &&
+                    !n->restart_requested) {
+                        control_reply_errorf(w->req, "'%s' %s: %s\n", n->path,
+                                             n->state == NODE_FAILED ? "failed to start" : "stopped",
+                                             n->reason[0] ? n->reason : "no reason given");
+                        waiter_finish(w, 1);
+                        return true;
+                }
+                return false;
+        default:
+                return false;
+        }
+}
+
+static void commands_observe(void *ud, Node *n, TreeEvent ev) {
+        Commands *c = ud;
+        Waiter *next;
+        for (Waiter *w = c->waiters; w; w = next) {
+                next = w->next;
+                (void) waiter_check(w);
+        }
+}
+
+static void add_waiter(Commands *c, ControlRequest *req, const char *path, WaitGoal goal, NodeState state,
+                       usec_t since, uint64_t timeout_ms, bool print_path) {
+        Waiter *w = calloc(1, sizeof *w);
+        if (!w || !(w->path = strdup(path))) {
+                free(w);
+                control_reply_errorf(req, "out of memory\n");
+                control_reply_finish(req, 1);
+                return;
+        }
+        w->commands = c;
+        w->req = req;
+        w->goal = goal;
+        w->state = state;
+        w->since = since;
+        w->print_path = print_path;
+        w->next = c->waiters;
+        if (c->waiters)
+                c->waiters->prev = w;
+        c->waiters = w;
+        control_request_set_abandon(req, on_waiter_abandoned, w);
+        if (waiter_check(w))
+                return;
+        if (timeout_ms > 0 &&
+            sd_event_add_time_relative(manager_event(c->manager), &w->timeout, CLOCK_MONOTONIC,
+                                       msec_to_usec(timeout_ms), USEC_PER_MSEC, on_waiter_timeout, w) < 0) {
+                control_reply_errorf(req, "cannot arm the timeout\n");
+                waiter_finish(w, 1);
+        }
+}
+
+/* ---- formatting ------------------------------------------------------------------------- */
+
+static void format_duration(usec_t us, char *buf, size_t size) {
+        uint64_t s = us / USEC_PER_SEC;
+        if (s < 60)
+                snprintf(buf, size, "%" PRIu64 ".%01" PRIu64 "s", s, (us / 100000) % 10);
+        else if (s < 3600)
+                snprintf(buf, size, "%" PRIu64 "m%02" PRIu64 "s", s / 60, s % 60);
+        else if (s < 86400)
+                snprintf(buf, size, "%" PRIu64 "h%02" PRIu64 "m", s / 3600, (s / 60) % 60);
+        else
+                snprintf(buf, size, "%" PRIu64 "d%02" PRIu64 "h", s / 86400, (s / 3600) % 24);
+}
+
+static void format_last_exit(const Node *n, char *buf, size_t size) {
+        if (n->exit_code == 0)
+                snprintf(buf, size, "-");
+        else if (n->exit_code == CLD_EXITED)
+                snprintf(buf, size, "status %d", n->exit_status);
+        else
+                snprintf(buf, size, "signal %s", sigabbrev_np(n->exit_status) ?: "?");
+}
+
+static const char *node_kind(const Node *n) {
+        return node_is_supervisor(n) ? "supervisor" : "worker";
+}
+
+static bool node_has_uptime(const Node *n) {
+        return n->state == NODE_RUNNING || n->state == NODE_STARTING || n->state == NODE_STOPPING;
+}
+
+static void json_string(ControlRequest *r, const char *s) {
+        control_reply_append(r, "\"", 1);
+        for (; *s; s++) {
+                unsigned char ch = (unsigned char) *s;
+                if (ch == '"' || ch == '\\')
+                        control_reply_printf(r, "\\%c", ch);
+                else if (ch < 0x20)
+                        control_reply_printf(r, "\\u%04x", ch);
+                else
+                        control_reply_append(r, s, 1);
+        }
+        control_reply_append(r, "\"", 1);
+}
+
+typedef struct StatusCtx {
+        ControlRequest *req;
+        bool json;
+        bool first;
+        usec_t now;
+} StatusCtx;
+
+static void status_row(Node *n, unsigned depth, void *ud) {
+        StatusCtx *x = ud;
+        char up[32] = "-", last[48];
+
+        if (node_has_uptime(n))
+                format_duration(x->now - n->started_at, up, sizeof up);
+        format_last_exit(n, last, sizeof last);
+        if (!x->json) {
+                char pid[16] = "-";
+                if (n->pid > 0)
+                        snprintf(pid, sizeof pid, "%d", (int) n->pid);
+                control_reply_printf(x->req, "%-32s %-10s %-10s %-8s %8u %10s  %s\n", n->path, node_kind(n),
+                                     node_state_to_string(n->state), pid, n->restarts, up, last);
+                return;
+        }
+        control_reply_printf(x->req, "%s\n  {\"path\": ", x->first ? "" : ",");
+        x->first = false;
+        json_string(x->req, n->path);
+        control_reply_printf(x->req, ", \"kind\": \"%s\", \"state\": \"%s\", \"pid\": ", node_kind(n),
+                             node_state_to_string(n->state));
+        if (n->pid > 0)
+                control_reply_printf(x->req, "%d", (int) n->pid);
+        else
+                control_reply_printf(x->req, "null");
+        control_reply_printf(x->req, ", \"restarts\": %u, \"uptime_ms\": ", n->restarts);
+        if (node_has_uptime(n))
+                control_reply_printf(x->req, "%" PRIu64, (x->now - n->started_at) / USEC_PER_MSEC);
+        else
+                control_reply_printf(x->req, "null");
+        control_reply_printf(x->req, ", \"last_exit\": ");
+        if (n->exit_code == 0)
+                control_reply_printf(x->req, "null}");
+        else if (n->exit_code == CLD_EXITED)
+                control_reply_printf(x->req, "{\"status\": %d}}", n->exit_status);
+        else
+                control_reply_printf(x->req, "{\"signal\": \"%s\"}}", sigabbrev_np(n->exit_status) ?: "?");
+}
+
+/* ---- commands --------------------------------------------------------------------------- */
+
+static Node *find_or_fail(Commands *c, ControlRequest *req, const char *path) {
+        Node *n = tree_find(manager_tree(c->manager), path);
+        if (!n) {
+                control_reply_errorf(req, "no such process: '%s'\n", path);
+                control_reply_finish(req, 1);
+        }
+        return n;
+}
+
+/* status PATH JSON */
+static void cmd_status(Commands *c, ControlRequest *req, char **argv) {
+        Node *n = argv[1][0] ? find_or_fail(c, req, argv[1]) : manager_tree(c->manager)->root;
+        if (!n)
+                return;
+        StatusCtx x = { .req = req, .json = strcmp(argv[2], "1") == 0, .first = true, .now = now_usec() };
+        if (x.json)
+                control_reply_printf(req, "[");
+        else
+                control_reply_printf(req, "%-32s %-10s %-10s %-8s %8s %10s  %s\n", "PATH", "KIND", "STATE", "PID",
+                                     "RESTARTS", "UPTIME", "LAST-EXIT");
+        tree_walk(n, status_row, &x);
+        if (x.json)
+                control_reply_printf(req, "\n]\n");
+        control_reply_finish(req, 0);
+}
+
+typedef struct TreeCtx {
+        ControlRequest *req;
+        char prefix[512];
+} TreeCtx;
+
+static void tree_draw(TreeCtx *x, Node *n, size_t plen, bool last, bool is_root) {
+        char detail[160] = "";
+        ControlRequest *req = x->req;
+
+        if (node_is_supervisor(n))
+                snprintf(detail, sizeof detail, "  %s", strategy_to_string(n->spec->strategy));
+        else if (n->pid > 0)
+                snprintf(detail, sizeof detail, "  pid %d", (int) n->pid);
+        if (n->restarts > 0) {
+                size_t l = strlen(detail);
+                snprintf(detail + l, sizeof detail - l, "  restarts %u", n->restarts);
+        }
+        if (is_root)
+                control_reply_printf(req, "%s  %s%s\n", n->name, node_state_to_string(n->state), detail);
+        else
+                control_reply_printf(req, "%.*s%s %s  %s%s\n", (int) plen, x->prefix, last ? "└─" : "├─",
+                                     n->name, node_state_to_string(n->state), detail);
+
+        size_t nl = plen;
+        if (!is_root) {
+                const char *add = last ? "   " : "│  ";
+                size_t al = strlen(add);
+                if (plen + al < sizeof x->prefix) {
+                        memcpy(x->prefix + plen, add, al);
+                        nl = plen + al;
+                }
+        }
+        for (size_t i = 0; i < n->n_children; i++)
+                tree_draw(x, n->children[i], nl, i + 1 == n->n_children, false);
+}
+
+static void cmd_tree(Commands *c, ControlRequest *req, char **argv) {
+        TreeCtx x = { .req = req };
+        tree_draw(&x, manager_tree(c->manager)->root, 0, true, true);
+        control_reply_finish(req, 0);
+}
+
+static void cmd_info(Commands *c, ControlRequest *req, char **argv) {
+        Node *n = find_or_fail(c, req, argv[1]);
+        if (!n)
+                return;
+        char up[32] = "-", last[48];
+        if (node_has_uptime(n))
+                format_duration(now_usec() - n->started_at, up, sizeof up);
+        format_last_exit(n, last, sizeof last);
+
+        control_reply_printf(req, "path: %s\nkind: %s\nstate: %s\n", n->path, node_kind(n),
+                             node_state_to_string(n->state));
+        if (n->pid > 0)
+                control_reply_printf(req, "pid: %d\n", (int) n->pid);
+        control_reply_printf(req, "restarts: %u\nuptime: %s\nlast exit: %s\n", n->restarts, up, last);
+        if (node_is_supervisor(n)) {
+                control_reply_printf(req, "strategy: %s\nintensity: %u in %" PRIu64 " ms\nchildren: %zu\n",
+                                     strategy_to_string(n->spec->strategy), n->spec->intensity, n->spec->period_ms,
+                                     n->n_children);
+        } else {
+                if (n->pid > 0) {
+                        char p[64], line[256];
+                        snprintf(p, sizeof p, "/proc/%d/status", (int) n->pid);
+                        FILE *f = fopen(p, "re");
+                        while (f && fgets(line, sizeof line, f))
+                                if (strncmp(line, "VmRSS:", 6) == 0)
+                                        control_reply_printf(req, "memory: %s", line + 6 + strspn(line + 6, " \t"));
+                        if (f)
+                                fclose(f);
+                }
+                control_reply_printf(req, "restart: %s\nready: %s\n", restart_type_to_string(n->spec->restart),
+                                     ready_mode_to_string(n->spec->ready));
+                if (manager_node_argv0(n))
+                        control_reply_printf(req, "command: %s\n", manager_node_argv0(n));
+                if (n->reg_name)
+                        control_reply_printf(req, "names: %s\n", n->reg_name);
+                if (manager_node_status(n))
+                        control_reply_printf(req, "status: %s\n", manager_node_status(n));
+        }
+        if (n->reason[0])
+                control_reply_printf(req, "reason: %s\n", n->reason);
+        control_reply_finish(req, 0);
+}
+
+static int operation_failed(ControlRequest *req, Node *n, const char *what, const char *error) {
+        control_reply_errorf(req, "cannot %s '%s': %s\n", what, n->path, error);
+        control_reply_finish(req, 1);
+        return 1;
+}
+
+static void cmd_start(Commands *c, ControlRequest *req, char **argv) {
+        Node *n = find_or_fail(c, req, argv[1]);
+        const char *error = NULL;
+        if (!n)
+                return;
+        usec_t since = n->state == NODE_RUNNING ? n->started_at : now_usec();
+        if (tree_start_node(manager_tree(c->manager), n, &error) < 0) {
+                operation_failed(req, n, "start", error);
+                return;
+        }
+        add_waiter(c, req, argv[1], GOAL_UP, NODE_RUNNING, since, 0, false);
+}
+
+static void cmd_stop(Commands *c, ControlRequest *req, char **argv) {
+        Node *n = find_or_fail(c, req, argv[1]);
+        const char *error = NULL;
+        if (!n)
+                return;
+        if (tree_stop_node(manager_tree(c->manager), n, &error) < 0) {
+                operation_failed(req, n, "stop", error);
+                return;
+        }
+        add_waiter(c, req, argv[1], GOAL_DOWN, NODE_STOPPED, 0, 0, false);
+}
+
+static void cmd_restart(Commands *c, ControlRequest *req, char **argv) {
+        Node *n = find_or_fail(c, req, argv[1]);
+        const char *error = NULL;
+        if (!n)
+                return;
+        usec_t since = now_usec();
+        if (tree_restart_node(manager_tree(c->manager), n, &error) < 0) {
+                operation_failed(req, n, "restart", error);
+                return;
+        }
+        add_waiter(c, req, argv[1], GOAL_UP, NODE_RUNNING, since, 0, false);
+}
+
+static void cmd_start_child(Commands *c, ControlRequest *req, char **argv) {
+        Node *s = find_or_fail(c, req, argv[1]), *child = NULL;
+        const char *error = NULL;
+        if (!s)
+                return;
+        usec_t since = now_usec();
+        if (tree_start_child(manager_tree(c->manager), s, argv + 2, &child, &error) < 0) {
+                operation_failed(req, s, "start a child under", error);
+                return;
+        }
+        _cleanup_free_ char *path = strdup(child->path);
+        if (!path) {
+                control_reply_finish(req, 1);
+                return;
+        }
+        add_waiter(c, req, path, GOAL_UP, NODE_RUNNING, since, 0, true);
+}
+
+static void cmd_terminate_child(Commands *c, ControlRequest *req, char **argv) {
+        Node *n = find_or_fail(c, req, argv[1]);
+        const char *error = NULL;
+        if (!n)
+                return;
+        if (tree_terminate_child(manager_tree(c->manager), n, &error) < 0) {
+                operation_failed(req, n, "terminate", error);
+                return;
+        }
+        add_waiter(c, req, argv[1], GOAL_GONE, NODE_STOPPED, 0, 0, false);
+}
+
+/* wait PATH STATE TIMEOUT_MS */
+static void cmd_wait(Commands *c, ControlRequest *req, char **argv) {
+        const char *path = argv[1][0] ? argv[1] : manager_tree(c->manager)->root->path;
+        NodeState st = node_state_from_string(argv[2]);
+        char *end;
+        unsigned long long timeout = argv[3][0] ? strtoull(argv[3], &end, 10) : 0;
+
+        if (st < 0 || (argv[3][0] && *end)) {
+                control_reply_errorf(req, "bad state or timeout\n");
+                control_reply_finish(req, 2);
+                return;
+        }
+        if (!tree_find(manager_tree(c->manager), path)) {
+                control_reply_errorf(req, "no such process: '%s'\n", path);
+                control_reply_finish(req, 1);
+                return;
+        }
+        add_waiter(c, req, path, GOAL_STATE, st, 0, timeout, false);
+}
+
+static void cmd_shutdown(Commands *c, ControlRequest *req, char **argv) {
+        /* No answer: the client learns of the end when the daemon exits and the connection
+         * closes. */
+        manager_shutdown(c->manager);
+}
+
+typedef struct WhereisCtx {
+        const char *name;
+        ControlRequest *req;
+        unsigned found;
+        bool all;
+} WhereisCtx;
+
+static void whereis_node(Node *n, unsigned depth, void *ud) {
+        WhereisCtx *x = ud;
+        if (!n->reg_name || n->pid <= 0 || (!x->all && x->found > 0))
+                return;
+        const char *reg = n->reg_name;
+        if (strcmp(reg, x->name) != 0 && !(reg[0] == '+' && strcmp(reg + 1, x->name) == 0))
+                return;
+        control_reply_printf(x->req, "%d\n", (int) n->pid);
+        x->found++;
+}
+
+/* whereis NAME ALL */
+static void cmd_whereis(Commands *c, ControlRequest *req, char **argv) {
+        WhereisCtx x = { .name = argv[1], .req = req, .all = strcmp(argv[2], "1") == 0 };
+        tree_walk(manager_tree(c->manager)->root, whereis_node, &x);
+        if (x.found == 0) {
+                control_reply_errorf(req, "'%s' is not registered\n", argv[1]);
+                control_reply_finish(req, 1);
+                return;
+        }
+        control_reply_finish(req, 0);
+}
+
+typedef struct Command {
+        const char *name;
+        int min_args, max_args; /* not counting the name; -1 = no limit */
+        bool mutates;           /* refused while shutting down */
+        void (*run)(Commands *c, ControlRequest *req, char **argv);
+} Command;
+
+static const Command command_table[] = {
+        { "status", 2, 2, false, cmd_status },
+        { "tree", 0, 0, false, cmd_tree },
+        { "info", 1, 1, false, cmd_info },
+        { "start", 1, 1, true, cmd_start },
+        { "stop", 1, 1, true, cmd_stop },
+        { "restart", 1, 1, true, cmd_restart },
+        { "start-child", 1, -1, true, cmd_start_child },
+        { "terminate-child", 1, 1, true, cmd_terminate_child },
+        { "wait", 3, 3, false, cmd_wait },
+        { "shutdown", 0, 0, false, cmd_shutdown },
+        { "whereis", 2, 2, false, cmd_whereis },
+};
+
+void commands_handle(void *ud, ControlRequest *req, int argc, char **argv) {
+        Commands *c = ud;
+        for (size_t i = 0; i < ELEMENTSOF(command_table); i++) {
+                const Command *cmd = &command_table[i];
+                if (strcmp(cmd->name, argv[0]) != 0)
+                        continue;
+                if (argc - 1 < cmd->min_args || (cmd->max_args >= 0 && argc - 1 > cmd->max_args)) {
+                        control_reply_errorf(req, "%s: wrong number of arguments\n", cmd->name);
+                        control_reply_finish(req, 2);
+                        return;
+                }
+                if (cmd->mutates && manager_shutting_down(c->manager)) {
+                        control_reply_errorf(req, "%s: the daemon is shutting down\n", cmd->name);
+                        control_reply_finish(req, 1);
+                        return;
+                }
+                cmd->run(c, req, argv);
+                return;
+        }
+        control_reply_errorf(req, "unknown command\n");
+        control_reply_finish(req, 2);
+}
+
+int commands_new(Commands **ret) {
+        Commands *c = calloc(1, sizeof *c);
+        if (!c)
+                return -ENOMEM;
+        *ret = c;
+        return 0;
+}
+
+void commands_attach(Commands *c, Manager *m) {
+        c->manager = m;
+        manager_set_observer(m, commands_observe, c);
+}
+
+Commands *commands_free(Commands *c) {
+        if (!c)
+                return NULL;
+        while (c->waiters) {
+                Waiter *w = c->waiters;
+                control_request_set_abandon(w->req, NULL, NULL);
+                waiter_free(w);
+        }
+        free(c);
+        return NULL;
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/* The control socket server: accepts clients of the daemon's own uid (or root), reads one
+ * length-checked request per connection and sends the answer without ever blocking. What a
+ * request means is the handler's business (commands.c); this module only moves bytes. */
+#pragma once
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <systemd/sd-event.h>
+
+#include "macro.h"
+
+typedef struct ControlServer ControlServer;
+typedef struct ControlRequest ControlRequest;
+
+/* Called once per request. The handler answers now or later with control_reply_finish(). */
+typedef void (*ControlHandler)(void *ud, ControlRequest *req, int argc, char **argv);
+/* Called when a request that is still unanswered loses its client (or the server goes away). */
+typedef void (*ControlAbandon)(ControlRequest *req, void *ud);
+
+int control_server_new(sd_event *e, const char *path, ControlHandler handler, void *ud, ControlServer **ret);
+ControlServer *control_server_free(ControlServer *s);
+
+void control_reply_printf(ControlRequest *r, const char *fmt, ...) _printf_(2, 3);
+void control_reply_errorf(ControlRequest *r, const char *fmt, ...) _printf_(2, 3);
+void control_reply_append(ControlRequest *r, const char *data, size_t len);
+/* Ends the answer with an exit status; the connection closes once everything is sent. */
+void control_reply_finish(ControlRequest *r, int status);
+void control_request_set_abandon(ControlRequest *r, ControlAbandon cb, void *ud);

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+/* forkvisor: one executable, git-style subcommands. */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+#include "cli/cli.h"
+#include "macro.h"
+#include "spec.h"
+
+typedef struct Verb {
+        const char *name;
+        int (*run)(int argc, char **argv);
+        const char *summary;
+} Verb;
+
+static const Verb verbs[] = {
+        { "run", verb_run, "run CONFIG [--control PATH]      run the tree in the foreground" },
+        { "check", verb_check, "check CONFIG                     validate a configuration" },
+        { "status", verb_control, "status [PATH] [--json]           one row per process" },
+        { "tree", verb_control, "tree                             the tree with states and pids" },
+        { "info", verb_control, "info PATH                        details of one process" },
+        { "start", verb_control, "start PATH                       start a stopped child" },
+        { "stop", verb_control, "stop PATH                        stop a child and keep it stopped" },
+        { "restart", verb_control, "restart PATH                     stop and start a child" },
+        { "start-child", verb_control, "start-child SUP [ARG...]         add a child to a simple_one_for_one supervisor" },
+        { "terminate-child", verb_control, "terminate-child PATH             stop a dynamic child and forget it" },
+        { "wait", verb_control, "wait [PATH] [--state S] [--timeout MS]  wait for a state" },
+        { "shutdown", verb_control, "shutdown                         stop everything and let the daemon exit" },
+        { "whereis", verb_control, "whereis NAME [--all]             pid(s) registered under NAME" },
+};
+
+static void help(FILE *f) {
+        fprintf(f, "Usage: forkvisor COMMAND [ARGS...]\n       forkvisor --version\n\nCommands:\n");
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                fprintf(f, "  %s\n", verbs[i].summary);
+        fprintf(f, "\nCommands that talk to a running daemon take --control PATH (or $FORKVISOR_CONTROL).\n"
+                   "Every command has --help. See forkvisor(1) and forkvisor.ini(5).\n");
+}
+
+static void dump_keys(void) {
+        const char *const *tables[] = { config_keys_forkvisor, config_keys_supervisor, config_keys_worker };
+        const char *names[] = { "forkvisor", "supervisor", "worker" };
+        for (size_t t = 0; t < ELEMENTSOF(tables); t++)
+                for (size_t i = 0; tables[t][i]; i++)
+                        printf("%s %s\n", names[t], tables[t][i]);
+}
+
+/* No socket or pipe we create may land on 0, 1 or 2 (and then be mistaken for stdio). */
+static void sanitize_stdio(void) {
+        for (int fd = 0; fd < 3; fd++)
+                if (fcntl(fd, F_GETFD) < 0) {
+                        int n = open("/dev/null", O_RDWR);
+                        if (n >= 0 && n != fd)
+                                close(n);
+                }
+}
+
+int main(int argc, char **argv) {
+        sanitize_stdio();
+        /* "forkvisor --control PATH COMMAND ..." names the socket for any command. */
+        while (argc >= 3 && (strcmp(argv[1], "--control") == 0 || strncmp(argv[1], "--control=", 10) == 0)) {
+                bool joined = argv[1][9] == '=';
+                setenv("FORKVISOR_CONTROL", joined ? argv[1] + 10 : argv[2], 1);
+                argc -= joined ? 1 : 2;
+                argv += joined ? 1 : 2;
+        }
+        if (argc < 2) {
+                help(stderr);
+                return EXIT_USAGE;
+        }
+        if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+                printf("forkvisor %s\n", FORKVISOR_VERSION);
+                return 0;
+        }
+        if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+                help(stdout);
+                return 0;
+        }
+        if (strcmp(argv[1], "--dump-keys") == 0) {
+                dump_keys();
+                return 0;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                if (strcmp(verbs[i].name, argv[1]) == 0)
+                        return verbs[i].run(argc - 1, argv + 1);
+        fprintf(stderr, "forkvisor: unknown command '%s'; see forkvisor --help\n", argv[1]);
+        return EXIT_USAGE;
+}

@@ -1,0 +1,755 @@
+/* SPDX-License-Identifier: MIT */
+/* The node's event loop and the real TreeOps: spawn through spawn.c with a per-node prepared
+ * argv/envp, signals, sd-event timers. One reaper (SIGCHLD + waitid(P_ALL)) serves the tree
+ * and every orphan we adopt. Event priorities: child exits first, then timers and readiness,
+ * then control requests, then child output. */
+#include "manager.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+#include "log.h"
+#include "macro.h"
+#include "notify.h"
+#include "output.h"
+#include "pidmap.h"
+#include "spawn.h"
+#include "strv.h"
+
+#define STATUS_TEXT_MAX 256
+#define STATUS_UPDATE_USEC (200 * USEC_PER_MSEC)
+
+/* What the manager keeps per tree node (Node.userdata). */
+typedef struct NodeRt {
+        Manager *manager;          /* borrowed */
+        Node *node;                /* borrowed; owns us */
+        sd_event_source *timer;
+        OutputPipe *output;        /* when stdout or stderr = log */
+        char **argv;               /* prepared at the first start, reused by every restart */
+        char **envp;
+        char *cmdline;
+        char *status_text;         /* sd_notify STATUS= of the child */
+} NodeRt;
+
+struct Manager {
+        sd_event *event;
+        Config *config;            /* owned */
+        Tree *tree;                /* owned */
+        TreeOps ops;
+        PidMap pids;               /* pid → Node, live workers only */
+        ControlServer *control;
+        ControlHandler control_handler;
+        void *control_ud;
+        NotifyServer *notify;
+        char *control_path;
+        char **base_env;           /* our environment minus what must not reach children */
+        int null_fd;
+        int exit_status;
+        bool systemd;              /* started with $NOTIFY_SOCKET */
+        bool ready_sent;
+        bool status_dirty;
+        sd_event_source *status_timer;
+        ManagerObserver observer;
+        void *observer_ud;
+};
+
+static const int limit_resource[_SPEC_LIMIT_MAX] = {
+        [SPEC_LIMIT_NOFILE] = RLIMIT_NOFILE,
+        [SPEC_LIMIT_CORE] = RLIMIT_CORE,
+        [SPEC_LIMIT_AS] = RLIMIT_AS,
+        [SPEC_LIMIT_NPROC] = RLIMIT_NPROC,
+};
+
+/* ---- per-node preparation --------------------------------------------------------------- */
+
+static NodeRt *node_rt(Manager *m, Node *n) {
+        if (!n->userdata) {
+                NodeRt *rt = calloc(1, sizeof *rt);
+                if (!rt)
+                        return NULL;
+                rt->manager = m;
+                rt->node = n;
+                n->userdata = rt;
+        }
+        return n->userdata;
+}
+
+static bool env_key_matches(const char *entry, const char *kv) {
+        size_t kl = strcspn(kv, "=");
+        return strncmp(entry, kv, kl) == 0 && entry[kl] == '=';
+}
+
+static int env_set(char ***env, const char *kv) {
+        for (size_t i = 0; (*env)[i]; i++)
+                if (env_key_matches((*env)[i], kv)) {
+                        char *c = strdup(kv);
+                        if (!c)
+                                return -ENOMEM;
+                        free((*env)[i]);
+                        (*env)[i] = c;
+                        return 0;
+                }
+        return strv_push(env, kv);
+}
+
+static int env_setf(char ***env, const char *key, const char *value) {
+        char *kv;
+        if (asprintf(&kv, "%s=%s", key, value) < 0)
+                return -ENOMEM;
+        int r = env_set(env, kv);
+        free(kv);
+        return r;
+}
+
+static int prepare_node(Manager *m, Node *n, NodeRt *rt) {
+        const Spec *s = n->spec;
+        int r;
+
+        if (!rt->argv) {
+                char **argv = NULL;
+                r = spec_expand_argv(s, n->name, n->instance, &argv);
+                if (r < 0)
+                        return r;
+                if (n->extra_args && strv_extend_strv(&argv, n->extra_args) < 0) {
+                        strv_free(argv);
+                        return -ENOMEM;
+                }
+                /* Programs named without a '/' are looked up in PATH once, here. */
+                char *prog = spawn_find_program(argv[0]);
+                if (!prog) {
+                        strv_free(argv);
+                        return -ENOMEM;
+                }
+                free(argv[0]);
+                argv[0] = prog;
+                rt->argv = argv;
+
+                size_t len = 0;
+                for (size_t i = 0; argv[i]; i++)
+                        len += strlen(argv[i]) + 1;
+                rt->cmdline = malloc(len + 1);
+                if (rt->cmdline) {
+                        char *p = rt->cmdline;
+                        for (size_t i = 0; argv[i]; i++)
+                                p = stpcpy(stpcpy(p, i ? " " : ""), argv[i]);
+                }
+        }
+
+        if (!rt->envp) {
+                char **env = strv_copy(m->base_env);
+                if (!env)
+                        return -ENOMEM;
+                r = 0;
+                STRV_FOREACH(kv, s->environment)
+                        if (r >= 0)
+                                r = env_set(&env, *kv);
+                if (r >= 0)
+                        r = env_setf(&env, "FORKVISOR_PATH", n->path);
+                if (r >= 0 && n->reg_name)
+                        r = env_setf(&env, "FORKVISOR_NAME", n->reg_name);
+                if (r >= 0 && n->instance >= 0) {
+                        char num[16];
+                        snprintf(num, sizeof num, "%d", n->instance);
+                        r = env_setf(&env, "FORKVISOR_INSTANCE", num);
+                }
+                if (r >= 0)
+                        r = env_setf(&env, "FORKVISOR_CONTROL", m->control_path);
+                if (r >= 0 && s->ready == READY_NOTIFY && m->notify)
+                        r = env_setf(&env, "NOTIFY_SOCKET", notify_server_path(m->notify));
+                if (r < 0) {
+                        strv_free(env);
+                        return r;
+                }
+                rt->envp = env;
+        }
+
+        if (!rt->output && (s->stdout_mode == OUTPUT_LOG || s->stderr_mode == OUTPUT_LOG)) {
+                r = output_pipe_new(m->event, n->path, &n->pid, &rt->output);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int open_output_fd(Manager *m, NodeRt *rt, OutputMode mode, const char *path, int inherit_fd) {
+        switch (mode) {
+        case OUTPUT_LOG:
+                return output_pipe_fd(rt->output);
+        case OUTPUT_INHERIT:
+                return inherit_fd;
+        case OUTPUT_NULL:
+                return m->null_fd;
+        case OUTPUT_FILE: {
+                int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+                return fd < 0 ? -errno : fd;
+        }
+        default:
+                return -EINVAL;
+        }
+}
+
+/* ---- TreeOps ---------------------------------------------------------------------------- */
+
+static int op_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
+        Manager *m = ud;
+        const Spec *s = n->spec;
+        NodeRt *rt = node_rt(m, n);
+        int r;
+
+        if (!rt)
+                return -ENOMEM;
+        r = prepare_node(m, n, rt);
+        if (r < 0) {
+                snprintf(n->reason, sizeof n->reason, "failed to prepare: %s", strerror(-r));
+                return r;
+        }
+
+        int out = open_output_fd(m, rt, s->stdout_mode, s->stdout_path, STDOUT_FILENO);
+        if (out < 0) {
+                snprintf(n->reason, sizeof n->reason, "failed to open '%s': %s", s->stdout_path, strerror(-out));
+                return out;
+        }
+        int err = open_output_fd(m, rt, s->stderr_mode, s->stderr_path, STDERR_FILENO);
+        if (err < 0) {
+                if (s->stdout_mode == OUTPUT_FILE)
+                        safe_close(out);
+                snprintf(n->reason, sizeof n->reason, "failed to open '%s': %s", s->stderr_path, strerror(-err));
+                return err;
+        }
+
+        SpawnRequest req = {
+                .argv = rt->argv,
+                .envp = rt->envp,
+                .directory = s->directory,
+                .fds = { s->stdin_inherit ? STDIN_FILENO : m->null_fd, out, err, -1, -1 },
+                .umask = s->umask,
+                .nice_set = s->nice_set,
+                .nice = s->nice,
+                .limit_set = s->limit_set,
+                .limit = s->limit,
+                .limit_resource = limit_resource,
+                .n_limits = _SPEC_LIMIT_MAX,
+                .set_groups = s->user != NULL,
+                .groups = s->groups,
+                .n_groups = s->n_groups,
+                .set_gid = s->user || s->group,
+                .gid = s->gid,
+                .set_uid = s->user != NULL,
+                .uid = s->uid,
+        };
+        SpawnStage stage;
+        pid_t pid;
+        r = spawn_process(&req, &pid, &stage);
+        if (s->stdout_mode == OUTPUT_FILE)
+                safe_close(out);
+        if (s->stderr_mode == OUTPUT_FILE)
+                safe_close(err);
+        if (r < 0) {
+                if (stage == SPAWN_STAGE_EXEC)
+                        snprintf(n->reason, sizeof n->reason, "failed to execute '%s': %s", rt->argv[0], strerror(-r));
+                else if (stage == SPAWN_STAGE_CHDIR)
+                        snprintf(n->reason, sizeof n->reason, "failed to change directory to '%s': %s",
+                                 s->directory, strerror(-r));
+                else
+                        snprintf(n->reason, sizeof n->reason, "failed to %s: %s", spawn_stage_to_string(stage),
+                                 strerror(-r));
+                return r;
+        }
+        r = pidmap_put(&m->pids, pid, n);
+        if (r < 0) {
+                /* We could not track it, so it must not live. */
+                kill(pid, SIGKILL);
+                while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+                snprintf(n->reason, sizeof n->reason, "out of memory");
+                return r;
+        }
+        *ret_pid = pid;
+        *ret_ready = s->ready == READY_NONE;
+        return 0;
+}
+
+static void op_kill(void *ud, Node *n, int sig, bool group) {
+        if (n->pid <= 0)
+                return;
+        if (group && kill(-n->pid, sig) == 0)
+                return;
+        (void) kill(n->pid, sig);
+}
+
+static int on_node_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        NodeRt *rt = userdata;
+        tree_handle_timer(rt->manager->tree, rt->node);
+        return 0;
+}
+
+static void op_set_timer(void *ud, Node *n, usec_t at) {
+        Manager *m = ud;
+        NodeRt *rt = node_rt(m, n);
+        if (!rt)
+                return;
+        if (at == 0) {
+                if (rt->timer)
+                        sd_event_source_set_enabled(rt->timer, SD_EVENT_OFF);
+                return;
+        }
+        if (!rt->timer) {
+                if (sd_event_add_time(m->event, &rt->timer, CLOCK_MONOTONIC, at, USEC_PER_MSEC, on_node_timer, rt) < 0) {
+                        log_error("Failed to arm a timer for '%s'", n->path);
+                        return;
+                }
+                sd_event_source_set_priority(rt->timer, SD_EVENT_PRIORITY_IMPORTANT);
+                return;
+        }
+        sd_event_source_set_time(rt->timer, at);
+        sd_event_source_set_enabled(rt->timer, SD_EVENT_ONESHOT);
+}
+
+static usec_t op_now(void *ud) {
+        return now_usec();
+}
+
+static void update_status(Manager *m) {
+        if (!m->systemd)
+                return;
+        m->status_dirty = true;
+        if (m->status_timer)
+                sd_event_source_set_enabled(m->status_timer, SD_EVENT_ONESHOT);
+}
+
+static void log_event(Manager *m, Node *n, TreeEvent ev) {
+        char how[64] = "";
+        switch (ev) {
+        case TREE_EVENT_STARTED:
+                if (!node_is_supervisor(n))
+                        log_child(LOG_INFO, n->path, n->pid, 0, 0, n->restarts, "Started '%s' (pid %d)", n->path,
+                                  (int) n->pid);
+                return;
+        case TREE_EVENT_READY:
+                if (node_is_supervisor(n))
+                        log_child(LOG_INFO, n->path, 0, 0, 0, n->restarts, "Supervisor '%s' is running", n->path);
+                return;
+        case TREE_EVENT_EXITED:
+                if (n->exit_code == CLD_EXITED)
+                        snprintf(how, sizeof how, "exited with status %d", n->exit_status);
+                else
+                        snprintf(how, sizeof how, "killed by signal %s%s", sigabbrev_np(n->exit_status) ?: "?",
+                                 n->exit_code == CLD_DUMPED ? " (core dumped)" : "");
+                log_child(n->stop_sent ? LOG_INFO : LOG_WARNING, n->path, n->pid, n->exit_code, n->exit_status,
+                          n->restarts, "'%s' (pid %d) %s", n->path, (int) n->pid, how);
+                return;
+        case TREE_EVENT_RESTARTING:
+                log_child(LOG_NOTICE, n->path, n->pid, 0, 0, n->restarts, "Restarting '%s' (restart %u)", n->path,
+                          n->restarts);
+                return;
+        case TREE_EVENT_GAVE_UP:
+                log_child(LOG_ERR, n->path, 0, 0, 0, n->restarts, "Supervisor '%s' gave up: %s", n->path, n->reason);
+                return;
+        case TREE_EVENT_START_FAILED:
+                log_child(LOG_ERR, n->path, n->pid, 0, 0, n->restarts, "'%s' failed to start: %s", n->path, n->reason);
+                return;
+        case TREE_EVENT_STOPPED:
+                log_child(LOG_INFO, n->path, 0, 0, 0, n->restarts, "Stopped '%s'", n->path);
+                return;
+        case TREE_EVENT_STATE:
+        default:
+                return;
+        }
+}
+
+static void op_event(void *ud, Node *n, TreeEvent ev) {
+        Manager *m = ud;
+
+        log_event(m, n, ev);
+        if (ev == TREE_EVENT_READY && n == m->tree->root && !m->ready_sent) {
+                m->ready_sent = true;
+                log_info("Tree '%s' started", n->path);
+                (void) sd_notify(0, "READY=1");
+        }
+        if (ev == TREE_EVENT_STATE || ev == TREE_EVENT_RESTARTING)
+                update_status(m);
+        if (m->observer)
+                m->observer(m->observer_ud, n, ev);
+}
+
+static void op_finished(void *ud, int status) {
+        Manager *m = ud;
+        Node *root = m->tree->root;
+
+        m->exit_status = status;
+        if (status != 0)
+                log_error("Root supervisor '%s' %s: %s", root->path,
+                          m->ready_sent ? "terminated" : "failed to start", root->reason);
+        else
+                log_info("Tree '%s' stopped", root->path);
+        sd_event_exit(m->event, status);
+}
+
+static void op_release(void *ud, Node *n) {
+        Manager *m = ud;
+        NodeRt *rt = n->userdata;
+        if (n->pid > 0)
+                pidmap_remove(&m->pids, n->pid);
+        if (!rt)
+                return;
+        sd_event_source_disable_unref(rt->timer);
+        output_pipe_free(rt->output);
+        strv_free(rt->argv);
+        strv_free(rt->envp);
+        free(rt->cmdline);
+        free(rt->status_text);
+        free(rt);
+        n->userdata = NULL;
+}
+
+/* ---- the loop's sources ----------------------------------------------------------------- */
+
+static int on_sigchld(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+
+        /* Signals coalesce: reap until nothing is left. */
+        for (;;) {
+                siginfo_t info = {};
+                if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        break; /* ECHILD: no children at all */
+                }
+                if (info.si_pid == 0)
+                        break;
+                Node *n = pidmap_remove(&m->pids, info.si_pid);
+                if (!n) {
+                        log_debug("Reaped adopted orphan %d", (int) info.si_pid);
+                        continue;
+                }
+                /* No stray second instance: what is left of its group dies before any restart.
+                 * The group id cannot be reused while members remain, so this is race-free. */
+                if (n->spec->kill_group)
+                        (void) kill(-info.si_pid, SIGKILL);
+                tree_handle_exit(m->tree, n, info.si_code, info.si_status);
+        }
+        return 0;
+}
+
+static int on_shutdown_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+        const char *name = sigabbrev_np((int) si->ssi_signo) ?: "?";
+
+        if (m->tree->shutting_down) {
+                log_notice("Received SIG%s during shutdown, ignoring (shutdown timeouts still apply)", name);
+                return 0;
+        }
+        log_info("Received SIG%s, shutting down", name);
+        manager_shutdown(m);
+        return 0;
+}
+
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        log_warning("Received SIGHUP: reloading the configuration is not available in this version, ignoring");
+        return 0;
+}
+
+static void notify_on_message(void *ud, pid_t sender, const char *msg) {
+        Manager *m = ud;
+        char buf[STATUS_TEXT_MAX];
+
+        Node *n = pidmap_get(&m->pids, sender);
+        if (!n) {
+                /* Sent by a helper process of the child, in the child's process group. */
+                pid_t pgid = getpgid(sender);
+                if (pgid > 0)
+                        n = pidmap_get(&m->pids, pgid);
+        }
+        if (!n)
+                return;
+        if (notify_field(msg, "STATUS", buf, sizeof buf)) {
+                NodeRt *rt = node_rt(m, n);
+                if (rt) {
+                        free(rt->status_text);
+                        rt->status_text = strdup(buf);
+                }
+        }
+        if (notify_field(msg, "READY", buf, sizeof buf) && strcmp(buf, "1") == 0 && n->spec->ready == READY_NOTIFY)
+                tree_handle_ready(m->tree, n);
+}
+
+typedef struct Counts {
+        unsigned running, starting, failed, restarts, total;
+} Counts;
+
+static void count_node(Node *n, unsigned depth, void *ud) {
+        Counts *c = ud;
+        if (node_is_supervisor(n))
+                return;
+        c->total++;
+        c->restarts += n->restarts;
+        if (n->state == NODE_RUNNING)
+                c->running++;
+        else if (n->state == NODE_STARTING)
+                c->starting++;
+        else if (n->state == NODE_FAILED)
+                c->failed++;
+}
+
+static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        Counts c = {};
+
+        if (!m->status_dirty)
+                return 0;
+        m->status_dirty = false;
+        tree_walk(m->tree->root, count_node, &c);
+        (void) sd_notifyf(0, "STATUS=%u/%u running, %u starting, %u failed, %u restarts", c.running, c.total,
+                          c.starting, c.failed, c.restarts);
+        sd_event_source_set_time_relative(s, STATUS_UPDATE_USEC);
+        return 0;
+}
+
+/* ---- setup ------------------------------------------------------------------------------ */
+
+static bool env_is_ours(const char *kv) {
+        static const char *const prefixes[] = { "NOTIFY_SOCKET=", "WATCHDOG_", "LISTEN_", "FORKVISOR_" };
+        for (size_t i = 0; i < ELEMENTSOF(prefixes); i++)
+                if (strncmp(kv, prefixes[i], strlen(prefixes[i])) == 0)
+                        return true;
+        return false;
+}
+
+int manager_new(Config *config, const char *control_path, ControlHandler handler, void *handler_ud,
+                Manager **ret) {
+        extern char **environ;
+        Manager *m = calloc(1, sizeof *m);
+        if (!m)
+                return -ENOMEM;
+        m->config = config;
+        m->null_fd = -EBADF;
+        m->control_handler = handler;
+        m->control_ud = handler_ud;
+        m->control_path = strdup(control_path);
+        m->base_env = strv_new_empty();
+        if (!m->control_path || !m->base_env) {
+                manager_free(m);
+                return -ENOMEM;
+        }
+        for (char **e = environ; *e; e++)
+                if (!env_is_ours(*e) && strv_push(&m->base_env, *e) < 0) {
+                        manager_free(m);
+                        return -ENOMEM;
+                }
+        m->ops = (TreeOps) {
+                .spawn = op_spawn,
+                .kill = op_kill,
+                .set_timer = op_set_timer,
+                .now = op_now,
+                .event = op_event,
+                .finished = op_finished,
+                .release = op_release,
+        };
+        *ret = m;
+        return 0;
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+        tree_free(m->tree);
+        control_server_free(m->control);
+        notify_server_free(m->notify);
+        sd_event_source_disable_unref(m->status_timer);
+        sd_event_unref(m->event);
+        pidmap_done(&m->pids);
+        config_free(m->config);
+        strv_free(m->base_env);
+        free(m->control_path);
+        safe_close(m->null_fd);
+        return mfree(m);
+}
+
+static int add_signal(Manager *m, int sig, sd_event_signal_handler_t cb, int64_t prio) {
+        sd_event_source *s = NULL;
+        int r = sd_event_add_signal(m->event, &s, sig, cb, m);
+        if (r < 0)
+                return r;
+        sd_event_source_set_priority(s, prio);
+        /* Owned by the loop from now on: freed with it. */
+        sd_event_source_set_floating(s, 1);
+        sd_event_source_unref(s);
+        return 0;
+}
+
+static char *notify_path_for(const char *control_path) {
+        char *p;
+        if (asprintf(&p, "%s.notify", control_path) < 0)
+                return NULL;
+        return p;
+}
+
+static void raise_fd_limit(void) {
+        /* A thousand children with log pipes need a few thousand fds. */
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max;
+                (void) setrlimit(RLIMIT_NOFILE, &rl);
+        }
+}
+
+int manager_run(Manager *m) {
+        int r;
+        sigset_t mask;
+
+        /* Block before any child exists: signalfd only sees blocked signals, and no child may
+         * exit unseen. Children start with an empty mask (spawn.c). */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        raise_fd_limit();
+
+        m->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (m->null_fd < 0)
+                return log_error_errno(errno, "Failed to open /dev/null: %m"), 1;
+
+        r = sd_event_new(&m->event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create the event loop: %m"), 1;
+        if ((r = add_signal(m, SIGCHLD, on_sigchld, SD_EVENT_PRIORITY_IMPORTANT - 100)) < 0 ||
+            (r = add_signal(m, SIGTERM, on_shutdown_signal, SD_EVENT_PRIORITY_IMPORTANT)) < 0 ||
+            (r = add_signal(m, SIGINT, on_shutdown_signal, SD_EVENT_PRIORITY_IMPORTANT)) < 0 ||
+            (r = add_signal(m, SIGHUP, on_sighup, SD_EVENT_PRIORITY_NORMAL)) < 0)
+                return log_error_errno(r, "Failed to watch signals: %m"), 1;
+
+        bool subreaper = m->config->subreaper > 0 || (m->config->subreaper < 0 && getpid() == 1);
+        if (subreaper && getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+                return log_error_errno(errno, "Failed to become a child subreaper: %m"), 1;
+
+        r = control_server_new(m->event, m->control_path, m->control_handler, m->control_ud, &m->control);
+        if (r == -EADDRINUSE)
+                return log_error("Another forkvisor is already listening on '%s'", m->control_path), 1;
+        if (r < 0)
+                return log_error_errno(r, "Failed to listen on '%s': %m", m->control_path), 1;
+
+        _cleanup_free_ char *notify_path = notify_path_for(m->control_path);
+        if (!notify_path)
+                return log_error("Out of memory"), 1;
+        r = notify_server_new(m->event, notify_path, notify_on_message, m, &m->notify);
+        if (r < 0)
+                return log_error_errno(r, "Failed to listen on '%s': %m", notify_path), 1;
+
+        m->systemd = getenv("NOTIFY_SOCKET") != NULL;
+        if (m->systemd) {
+                r = sd_event_add_time_relative(m->event, &m->status_timer, CLOCK_MONOTONIC, STATUS_UPDATE_USEC,
+                                               10 * USEC_PER_MSEC, on_status_timer, m);
+                if (r >= 0)
+                        sd_event_source_set_priority(m->status_timer, SD_EVENT_PRIORITY_IDLE);
+        }
+        /* WATCHDOG=1 at half of WatchdogSec=, when systemd asks for it. */
+        (void) sd_event_set_watchdog(m->event, true);
+
+        r = tree_new(m->config, &m->ops, m, &m->tree);
+        if (r < 0)
+                return log_error_errno(r, "Failed to build the tree: %m"), 1;
+
+        log_info("Starting tree '%s' from '%s'", m->tree->root->path, m->config->path);
+        tree_start(m->tree);
+        if (m->tree->finished)
+                return m->exit_status;
+
+        r = sd_event_loop(m->event);
+        if (r < 0)
+                return log_error_errno(r, "Event loop failed: %m"), 1;
+        return m->exit_status;
+}
+
+void manager_set_observer(Manager *m, ManagerObserver fn, void *ud) {
+        m->observer = fn;
+        m->observer_ud = ud;
+}
+
+Tree *manager_tree(Manager *m) {
+        return m->tree;
+}
+
+sd_event *manager_event(Manager *m) {
+        return m->event;
+}
+
+const Config *manager_config(Manager *m) {
+        return m->config;
+}
+
+void manager_shutdown(Manager *m) {
+        if (m->tree->shutting_down)
+                return;
+        (void) sd_notify(0, "STOPPING=1");
+        tree_shutdown(m->tree);
+}
+
+bool manager_shutting_down(Manager *m) {
+        return m->tree->shutting_down;
+}
+
+const char *manager_node_status(const Node *n) {
+        const NodeRt *rt = n->userdata;
+        return rt ? rt->status_text : NULL;
+}
+
+const char *manager_node_argv0(const Node *n) {
+        const NodeRt *rt = n->userdata;
+        return rt ? rt->cmdline : NULL;
+}
+
+static int mkdir_parents(const char *path, mode_t mode) {
+        char buf[4096];
+        if (strlen(path) >= sizeof buf)
+                return -ENAMETOOLONG;
+        strcpy(buf, path);
+        for (char *p = buf + 1; *p; p++) {
+                if (*p != '/')
+                        continue;
+                *p = '\0';
+                if (mkdir(buf, mode) < 0 && errno != EEXIST)
+                        return -errno;
+                *p = '/';
+        }
+        return 0;
+}
+
+int control_path_default(char **ret) {
+        const char *dir = getenv("RUNTIME_DIRECTORY");
+        char *p = NULL;
+        int r;
+
+        if (dir && *dir) {
+                /* systemd may list several directories, separated by ':'; use the first. */
+                r = asprintf(&p, "%.*s/control.sock", (int) strcspn(dir, ":"), dir);
+        } else if (geteuid() == 0)
+                r = asprintf(&p, "/run/forkvisor/control.sock");
+        else if ((dir = getenv("XDG_RUNTIME_DIR")) && *dir)
+                r = asprintf(&p, "%s/forkvisor/control.sock", dir);
+        else
+                r = asprintf(&p, "/tmp/forkvisor-%u/control.sock", (unsigned) geteuid());
+        if (r < 0)
+                return -ENOMEM;
+        r = mkdir_parents(p, 0700);
+        if (r < 0) {
+                free(p);
+                return r;
+        }
+        *ret = p;
+        return 0;
+}

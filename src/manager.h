@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/* The node: one sd-event loop that owns the tree, reaps every child, turns tree decisions into
+ * processes, signals and timers, and serves the control and notify sockets. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "control.h"
+#include "spec.h"
+#include "tree.h"
+
+typedef struct Manager Manager;
+
+/* Observes every tree event after the manager has handled it (logs, state). */
+typedef void (*ManagerObserver)(void *ud, Node *n, TreeEvent ev);
+
+/* Takes ownership of config. control_path: where to listen (already resolved); handler serves
+ * its requests with handler_ud. */
+int manager_new(Config *config, const char *control_path, ControlHandler handler, void *handler_ud,
+                Manager **ret);
+Manager *manager_free(Manager *m);
+
+/* Starts the tree and runs the loop; returns the exit status of `forkvisor run`. */
+int manager_run(Manager *m);
+
+void manager_set_observer(Manager *m, ManagerObserver fn, void *ud);
+Tree *manager_tree(Manager *m);
+sd_event *manager_event(Manager *m);
+const Config *manager_config(Manager *m);
+/* Orderly shutdown (as SIGTERM). */
+void manager_shutdown(Manager *m);
+bool manager_shutting_down(Manager *m);
+/* What a child last said in sd_notify STATUS=, or NULL. */
+const char *manager_node_status(const Node *n);
+/* The command line the node runs (argv joined by spaces), or NULL before its first start. */
+const char *manager_node_argv0(const Node *n);
+
+/* The default control socket path of SPEC 3.1, creating its directory if needed. */
+int control_path_default(char **ret);

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: MIT */
+/* Child output to the log. Lines are cut at OUTPUT_LINE_MAX; a partial line waits in a small
+ * heap buffer allocated only while one is pending. */
+#include "output.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "macro.h"
+
+#define OUTPUT_LINE_MAX 4096
+#define OUTPUT_READ_MAX 65536 /* per wake-up: one child cannot monopolise the loop */
+
+struct OutputPipe {
+        int read_fd, write_fd;
+        sd_event_source *source;
+        const char *tag;
+        const pid_t *pid;
+        char *partial;
+        size_t partial_len;
+};
+
+static void emit(OutputPipe *o, const char *line, size_t len) {
+        if (len > 0 && line[len - 1] == '\r')
+                len--;
+        log_child_output(o->tag, *o->pid, LOG_INFO, line, len);
+}
+
+static void take(OutputPipe *o, const char *data, size_t len) {
+        while (len > 0) {
+                const char *nl = memchr(data, '\n', len);
+                size_t seg = nl ? (size_t) (nl - data) : len;
+
+                if (o->partial_len == 0 && nl && seg < OUTPUT_LINE_MAX) {
+                        emit(o, data, seg);
+                        data += seg + 1;
+                        len -= seg + 1;
+                        continue;
+                }
+                if (!o->partial) {
+                        o->partial = malloc(OUTPUT_LINE_MAX);
+                        if (!o->partial)
+                                return; /* out of memory: drop it rather than block anyone */
+                }
+                size_t room = OUTPUT_LINE_MAX - o->partial_len;
+                size_t part = seg < room ? seg : room;
+                memcpy(o->partial + o->partial_len, data, part);
+                o->partial_len += part;
+                data += part;
+                len -= part;
+                bool ends = nl && part == seg;
+                if (ends || o->partial_len == OUTPUT_LINE_MAX) {
+                        emit(o, o->partial, o->partial_len);
+                        o->partial_len = 0;
+                        o->partial = mfree(o->partial);
+                        if (ends) {
+                                data++;
+                                len--;
+                        }
+                }
+        }
+}
+
+static int on_output(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
+        OutputPipe *o = userdata;
+        char buf[8192];
+        size_t total = 0;
+
+        while (total < OUTPUT_READ_MAX) {
+                ssize_t n = read(fd, buf, sizeof buf);
+                if (n <= 0)
+                        break;
+                take(o, buf, (size_t) n);
+                total += (size_t) n;
+        }
+        return 0;
+}
+
+int output_pipe_new(sd_event *e, const char *tag, const pid_t *pid, OutputPipe **ret) {
+        int p[2];
+        OutputPipe *o = calloc(1, sizeof *o);
+        if (!o)
+                return -ENOMEM;
+        if (pipe2(p, O_CLOEXEC) < 0) {
+                int r = -errno;
+                free(o);
+                return r;
+        }
+        o->read_fd = p[0];
+        o->write_fd = p[1];
+        o->tag = tag;
+        o->pid = pid;
+        (void) fcntl(o->read_fd, F_SETFL, O_NONBLOCK);
+        int r = sd_event_add_io(e, &o->source, o->read_fd, EPOLLIN, on_output, o);
+        if (r < 0) {
+                output_pipe_free(o);
+                return r;
+        }
+        /* Below control requests and child exits: output waits, restarts do not. */
+        sd_event_source_set_priority(o->source, SD_EVENT_PRIORITY_IDLE);
+        *ret = o;
+        return 0;
+}
+
+OutputPipe *output_pipe_free(OutputPipe *o) {
+        if (!o)
+                return NULL;
+        if (o->source) {
+                /* Whatever is already in the pipe still belongs in the log. */
+                on_output(o->source, o->read_fd, EPOLLIN, o);
+                if (o->partial_len)
+                        emit(o, o->partial, o->partial_len);
+        }
+        sd_event_source_disable_unref(o->source);
+        safe_close(o->read_fd);
+        safe_close(o->write_fd);
+        free(o->partial);
+        return mfree(o);
+}
+
+int output_pipe_fd(const OutputPipe *o) {
+        return o->write_fd;
+}

@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: MIT */
+/* Process creation with clone(CLONE_VM|CLONE_VFORK), what glibc's posix_spawn does inside: the
+ * child borrows our address space until execve, so the cost does not grow with the node's page
+ * tables. The child runs only async-signal-safe code on its own stack, writes nothing but its
+ * own error report, and ends in execve or _exit. */
+#include "spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "macro.h"
+
+#define SPAWN_STACK_SIZE (64 * 1024)
+
+#if defined(__SANITIZE_ADDRESS__)
+#  define SPAWN_WITH_FORK 1
+#elif defined(__has_feature)
+#  if __has_feature(address_sanitizer)
+#    define SPAWN_WITH_FORK 1
+#  endif
+#endif
+#ifndef SPAWN_WITH_FORK
+#  define SPAWN_WITH_FORK 0
+#endif
+
+typedef struct SpawnArgs {
+        const SpawnRequest *req;
+        pid_t parent;
+        sigset_t old_mask;
+        int err_fd;          /* write end of the close-on-exec report pipe */
+} SpawnArgs;
+
+/* The report a failed child writes before _exit: which step, which errno. */
+typedef struct SpawnReport {
+        int stage;
+        int err;
+} SpawnReport;
+
+static _noreturn_ void child_fail(const SpawnArgs *a, SpawnStage stage, int err) {
+        SpawnReport rep = { stage, err };
+        (void) !write(a->err_fd, &rep, sizeof rep);
+        _exit(err == ENOENT ? 127 : 126);
+}
+
+/* Puts fds[] on 0..4. A source may itself sit on a low number another target needs, so every
+ * source below SPAWN_FD_COUNT that is not already in place is first moved above them. */
+static int child_setup_fds(const SpawnArgs *a) {
+        int src[SPAWN_FD_COUNT];
+        for (int i = 0; i < SPAWN_FD_COUNT; i++) {
+                src[i] = a->req->fds[i];
+                if (src[i] >= 0 && src[i] < SPAWN_FD_COUNT && src[i] != i) {
+                        int fd = fcntl(src[i], F_DUPFD_CLOEXEC, SPAWN_FD_COUNT);
+                        if (fd < 0)
+                                return -errno;
+                        src[i] = fd;
+                }
+        }
+        /* The report pipe must not be overwritten either. */
+        for (int i = 0; i < SPAWN_FD_COUNT; i++) {
+                if (src[i] < 0) {
+                        close(i);
+                        continue;
+                }
+                if (src[i] == i) {
+                        /* dup2(i, i) would keep FD_CLOEXEC: clear it by hand. */
+                        if (fcntl(i, F_SETFD, 0) < 0)
+                                return -errno;
+                } else if (dup2(src[i], i) < 0)
+                        return -errno;
+        }
+        return 0;
+}
+
+static int child_main(void *arg) {
+        const SpawnArgs *a = arg;
+        const SpawnRequest *r = a->req;
+        int err_fd = a->err_fd;
+
+        /* Every disposition back to default (we ignore SIGPIPE; sd-event blocks others). */
+        struct sigaction dfl = { .sa_handler = SIG_DFL };
+        for (int sig = 1; sig < _NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        (void) sigaction(sig, &dfl, NULL);
+
+        if (setsid() < 0)
+                child_fail(a, SPAWN_STAGE_FDS, errno);
+
+        /* Keep the report pipe out of the way of fds 0..4. */
+        if (err_fd < SPAWN_FD_COUNT) {
+                int fd = fcntl(err_fd, F_DUPFD_CLOEXEC, SPAWN_FD_COUNT + 1);
+                if (fd < 0)
+                        _exit(126);
+                ((SpawnArgs *) a)->err_fd = fd;
+        }
+        int r_fds = child_setup_fds(a);
+        if (r_fds < 0)
+                child_fail(a, SPAWN_STAGE_FDS, -r_fds);
+        /* Nothing else of the node may leak: every fd above 4 except the report pipe, which is
+         * close-on-exec anyway. */
+        if (a->err_fd > SPAWN_FD_COUNT)
+                (void) syscall(SYS_close_range, SPAWN_FD_COUNT, a->err_fd - 1, 0);
+        (void) syscall(SYS_close_range, a->err_fd + 1, ~0U, 0);
+
+        for (size_t i = 0; i < r->n_limits; i++)
+                if (r->limit_set[i] && setrlimit(r->limit_resource[i], &r->limit[i]) < 0)
+                        child_fail(a, SPAWN_STAGE_RLIMIT, errno);
+        if (r->umask >= 0)
+                umask((mode_t) r->umask);
+        if (r->nice_set && setpriority(PRIO_PROCESS, 0, r->nice) < 0)
+                child_fail(a, SPAWN_STAGE_NICE, errno);
+        if (r->directory && chdir(r->directory) < 0)
+                child_fail(a, SPAWN_STAGE_CHDIR, errno);
+
+        /* Groups before the gid before the uid: after setuid we could no longer change them.
+         * Raw syscalls: glibc's set*id wrappers synchronise all threads of the process, and in a
+         * CLONE_VM child that bookkeeping belongs to the parent. */
+        if (r->set_groups && syscall(SYS_setgroups, r->n_groups, r->groups) < 0)
+                child_fail(a, SPAWN_STAGE_GROUPS, errno);
+        if (r->set_gid && syscall(SYS_setresgid, r->gid, r->gid, r->gid) < 0)
+                child_fail(a, SPAWN_STAGE_GID, errno);
+        if (r->set_uid && syscall(SYS_setresuid, r->uid, r->uid, r->uid) < 0)
+                child_fail(a, SPAWN_STAGE_UID, errno);
+
+        /* After the uid change, which clears it. If the node died before this point the
+         * signal would never come: check that we still have our parent. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+                child_fail(a, SPAWN_STAGE_PDEATHSIG, errno);
+        if (getppid() != a->parent)
+                _exit(126);
+
+        sigset_t empty;
+        sigemptyset(&empty);
+        sigprocmask(SIG_SETMASK, &empty, NULL);
+
+        execve(r->argv[0], r->argv, r->envp);
+        child_fail(a, SPAWN_STAGE_EXEC, errno);
+}
+
+int spawn_process(const SpawnRequest *req, pid_t *ret_pid, SpawnStage *ret_stage) {
+        static void *stack = NULL;
+        SpawnArgs a = { .req = req, .parent = getpid() };
+        int pipefd[2];
+        sigset_t all;
+
+        assert(req && req->argv && req->argv[0] && ret_pid && ret_stage);
+        *ret_stage = SPAWN_STAGE_CLONE;
+
+        if (!stack) {
+                /* One stack, reused: the parent is suspended while the child uses it. */
+                stack = mmap(NULL, SPAWN_STACK_SIZE, PROT_READ | PROT_WRITE,
+                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+                if (stack == MAP_FAILED) {
+                        stack = NULL;
+                        return -errno;
+                }
+        }
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+                return -errno;
+        a.err_fd = pipefd[1];
+
+        /* No handler of ours may run in the child before it has reset everything. */
+        sigfillset(&all);
+        sigprocmask(SIG_SETMASK, &all, &a.old_mask);
+
+#if SPAWN_WITH_FORK
+        /* Sanitizer runtimes intercept libc calls with state of their own that a CLONE_VM child
+         * must not touch; sanitizer builds take the slower, fully separate fork. */
+        pid_t pid = fork();
+        if (pid == 0)
+                child_main(&a);
+#else
+        pid_t pid = clone(child_main, (char *) stack + SPAWN_STACK_SIZE, CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
+#endif
+        int saved = errno;
+        sigprocmask(SIG_SETMASK, &a.old_mask, NULL);
+        safe_close(pipefd[1]);
+        if (pid < 0) {
+                safe_close(pipefd[0]);
+                return -saved;
+        }
+
+        /* With CLONE_VFORK we resume after execve or _exit, so the report is already there or
+         * never will be: EOF means exec succeeded. (After fork, read blocks until then.) */
+        SpawnReport rep;
+        ssize_t n;
+        do
+                n = read(pipefd[0], &rep, sizeof rep);
+        while (n < 0 && errno == EINTR);
+        safe_close(pipefd[0]);
+        if (n == (ssize_t) sizeof rep) {
+                int status;
+                /* The child has exited already or is about to: reap it here, so the reaper never
+                 * sees a pid the tree does not know. */
+                while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                        ;
+                *ret_stage = rep.stage;
+                return -(rep.err > 0 ? rep.err : EIO);
+        }
+        *ret_stage = SPAWN_STAGE_NONE;
+        *ret_pid = pid;
+        return 0;
+}
+
+const char *spawn_stage_to_string(SpawnStage s) {
+        static const char *const table[_SPAWN_STAGE_MAX] = {
+                [SPAWN_STAGE_NONE] = "none",
+                [SPAWN_STAGE_CLONE] = "clone",
+                [SPAWN_STAGE_FDS] = "set up file descriptors",
+                [SPAWN_STAGE_RLIMIT] = "set resource limits",
+                [SPAWN_STAGE_NICE] = "set nice level",
+                [SPAWN_STAGE_CHDIR] = "change directory",
+                [SPAWN_STAGE_GROUPS] = "set supplementary groups",
+                [SPAWN_STAGE_GID] = "set group",
+                [SPAWN_STAGE_UID] = "set user",
+                [SPAWN_STAGE_PDEATHSIG] = "set parent-death signal",
+                [SPAWN_STAGE_EXEC] = "execute",
+        };
+        return s >= 0 && s < _SPAWN_STAGE_MAX ? table[s] : "spawn";
+}
+
+char *spawn_find_program(const char *name) {
+        if (strchr(name, '/'))
+                return strdup(name);
+        const char *path = getenv("PATH");
+        if (!path || !*path)
+                path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+        size_t len = strlen(name);
+        for (const char *p = path; *p;) {
+                const char *e = strchrnul(p, ':');
+                size_t dl = (size_t) (e - p);
+                char buf[PATH_MAX];
+                if (dl > 0 && dl + 1 + len < sizeof buf) {
+                        memcpy(buf, p, dl);
+                        buf[dl] = '/';
+                        memcpy(buf + dl + 1, name, len + 1);
+                        if (access(buf, X_OK) == 0)
+                                return strdup(buf);
+                }
+                p = *e ? e + 1 : e;
+        }
+        return strdup(name); /* execve will say ENOENT, with the name the user wrote */
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/* Starts one process from a fully prepared request: clean signal state, its own session, the
+ * fd plan, limits, credentials, parent-death signal, exec. Knows nothing of the tree. */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#define SPAWN_FD_COUNT 5 /* fds 0..4: stdin, stdout, stderr, mailbox, registry */
+
+typedef enum SpawnStage {
+        SPAWN_STAGE_NONE,
+        SPAWN_STAGE_CLONE,
+        SPAWN_STAGE_FDS,
+        SPAWN_STAGE_RLIMIT,
+        SPAWN_STAGE_NICE,
+        SPAWN_STAGE_CHDIR,
+        SPAWN_STAGE_GROUPS,
+        SPAWN_STAGE_GID,
+        SPAWN_STAGE_UID,
+        SPAWN_STAGE_PDEATHSIG,
+        SPAWN_STAGE_EXEC,
+        _SPAWN_STAGE_MAX,
+} SpawnStage;
+
+typedef struct SpawnRequest {
+        char *const *argv;           /* argv[0] is the program; searched in PATH if it has no '/' */
+        char *const *envp;
+        const char *directory;       /* NULL: keep the daemon's */
+        int fds[SPAWN_FD_COUNT];     /* what becomes fd 0..4; -1 leaves that fd closed */
+        int umask;                   /* -1: inherit */
+        bool nice_set;
+        int nice;
+        const bool *limit_set;       /* NULL or an array of n_limits */
+        const struct rlimit *limit;
+        const int *limit_resource;   /* RLIMIT_* for each index */
+        size_t n_limits;
+        bool set_groups;             /* setgroups(n_groups, groups) before setgid */
+        const gid_t *groups;
+        size_t n_groups;
+        bool set_gid;
+        gid_t gid;
+        bool set_uid;
+        uid_t uid;
+} SpawnRequest;
+
+/* Starts the process. Returns 0 and its pid once exec has succeeded, or a negative errno with
+ * *ret_stage saying which step failed (the process is then already reaped). */
+int spawn_process(const SpawnRequest *req, pid_t *ret_pid, SpawnStage *ret_stage);
+
+const char *spawn_stage_to_string(SpawnStage s);
+
+/* Where to find a program named without '/': resolves it once against PATH so the spawn path
+ * does no search (execve, not execvp, in the child). Returns a new string or NULL. */
+char *spawn_find_program(const char *name);

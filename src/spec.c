@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: MIT */
+/* The spec tree's plain-data side: enum <-> string tables, the key tables of each section kind,
+ * %-expansion of a worker's argv, lookups and destructors. No parsing here (that is config.c). */
+#include "spec.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "macro.h"
+#include "strv.h"
+
+/* Keep these in the order of SPEC 3.1-3.3: `forkvisor --dump-keys`, the man page check and
+ * config.c's did-you-mean all read them. config.c refuses a key that is not listed here. */
+const char *const config_keys_forkvisor[] = {
+        "root", "control", "log", "subreaper", "include", "registry_size", NULL,
+};
+
+const char *const config_keys_supervisor[] = {
+        "strategy", "intensity", "period", "children", "template", "instances", "max_children",
+        "auto_shutdown", "restart", "shutdown", "significant", NULL,
+};
+
+const char *const config_keys_worker[] = {
+        "exec", "restart", "shutdown", "stop_signal", "normal_exit", "ready", "ready_timeout",
+        "restart_delay", "restart_delay_max", "significant", "register", "subscribe",
+        "mailbox_limit", "user", "group", "directory", "environment", "umask", "nice",
+        "limit_nofile", "limit_core", "limit_as", "limit_nproc", "stdout", "stderr", "stdin",
+        "kill_group", NULL,
+};
+
+static const char *const spec_kind_table[_SPEC_KIND_MAX] = {
+        [SPEC_WORKER] = "worker",
+        [SPEC_SUPERVISOR] = "supervisor",
+};
+
+static const char *const strategy_table[_STRATEGY_MAX] = {
+        [STRATEGY_ONE_FOR_ONE] = "one_for_one",
+        [STRATEGY_ONE_FOR_ALL] = "one_for_all",
+        [STRATEGY_REST_FOR_ONE] = "rest_for_one",
+        [STRATEGY_SIMPLE_ONE_FOR_ONE] = "simple_one_for_one",
+};
+
+static const char *const restart_type_table[_RESTART_TYPE_MAX] = {
+        [RESTART_PERMANENT] = "permanent",
+        [RESTART_TRANSIENT] = "transient",
+        [RESTART_TEMPORARY] = "temporary",
+};
+
+static const char *const ready_mode_table[_READY_MODE_MAX] = {
+        [READY_NONE] = "none",
+        [READY_MAILBOX] = "mailbox",
+        [READY_NOTIFY] = "notify",
+};
+
+static const char *const auto_shutdown_table[_AUTO_SHUTDOWN_MAX] = {
+        [AUTO_SHUTDOWN_NEVER] = "never",
+        [AUTO_SHUTDOWN_ANY_SIGNIFICANT] = "any_significant",
+        [AUTO_SHUTDOWN_ALL_SIGNIFICANT] = "all_significant",
+};
+
+static const char *const output_mode_table[_OUTPUT_MODE_MAX] = {
+        [OUTPUT_LOG] = "log",
+        [OUTPUT_INHERIT] = "inherit",
+        [OUTPUT_NULL] = "null",
+        [OUTPUT_FILE] = "file",
+};
+
+static const char *const log_target_table[_LOG_TARGET_MAX] = {
+        [LOG_TARGET_AUTO] = "auto",
+        [LOG_TARGET_JOURNAL] = "journal",
+        [LOG_TARGET_STDERR] = "stderr",
+};
+
+static int table_lookup(const char *const *table, size_t n, const char *s) {
+        if (!s)
+                return -1;
+        for (size_t i = 0; i < n; i++)
+                if (table[i] && strcmp(table[i], s) == 0)
+                        return (int) i;
+        return -1;
+}
+
+#define DEFINE_STRING_TABLE(name, type, table)                                        \
+        const char *name##_to_string(type v) {                                        \
+                if ((int) v < 0 || (size_t) v >= ELEMENTSOF(table))                   \
+                        return NULL;                                                  \
+                return table[v];                                                      \
+        }                                                                             \
+        type name##_from_string(const char *s) {                                      \
+                return (type) table_lookup(table, ELEMENTSOF(table), s);              \
+        }
+
+DEFINE_STRING_TABLE(strategy, Strategy, strategy_table)
+DEFINE_STRING_TABLE(restart_type, RestartType, restart_type_table)
+DEFINE_STRING_TABLE(ready_mode, ReadyMode, ready_mode_table)
+DEFINE_STRING_TABLE(auto_shutdown, AutoShutdown, auto_shutdown_table)
+DEFINE_STRING_TABLE(output_mode, OutputMode, output_mode_table)
+DEFINE_STRING_TABLE(log_target, LogTarget, log_target_table)
+
+const char *spec_kind_to_string(SpecKind k) {
+        if ((int) k < 0 || k >= _SPEC_KIND_MAX)
+                return NULL;
+        return spec_kind_table[k];
+}
+
+bool spec_name_is_valid(const char *name) {
+        size_t n;
+
+        if (!name)
+                return false;
+        n = strlen(name);
+        if (n < 1 || n > SPEC_NAME_MAX)
+                return false;
+        for (const char *p = name; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+                        return false;
+        return true;
+}
+
+bool spec_registry_name_is_valid(const char *name) {
+        size_t n;
+
+        if (!name)
+                return false;
+        n = strlen(name);
+        if (n < 1 || n > SPEC_REGISTRY_NAME_MAX)
+                return false;
+        /* Printable ASCII without the space: no whitespace, no control character, nothing a
+         * terminal could misrender in `forkvisor registry`. */
+        for (const char *p = name; *p; p++)
+                if (*p < 0x21 || *p > 0x7e)
+                        return false;
+        return true;
+}
+
+Spec *config_find(const Config *c, SpecKind kind, const char *name) {
+        if (!c || !name)
+                return NULL;
+        for (size_t i = 0; i < c->n_sections; i++)
+                if (c->sections[i]->kind == kind && strcmp(c->sections[i]->name, name) == 0)
+                        return c->sections[i];
+        return NULL;
+}
+
+int spec_expand_argv(const Spec *s, const char *name, int instance, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        char inst[16] = "";
+
+        assert(s);
+        assert(ret);
+
+        if (!s->argv)
+                return -EINVAL;
+        if (!name)
+                name = s->name;
+        if (instance >= 0)
+                snprintf(inst, sizeof(inst), "%d", instance);
+
+        l = strv_new_empty();
+        if (!l)
+                return -ENOMEM;
+
+        STRV_FOREACH(a, s->argv) {
+                _cleanup_free_ char *buf = NULL;
+                size_t size = 0;
+                FILE *f;
+                int bad = 0;
+
+                f = open_memstream(&buf, &size);
+                if (!f)
+                        return -ENOMEM;
+                for (const char *p = *a; *p; p++) {
+                        if (*p != '%') {
+                                fputc(*p, f);
+                                continue;
+                        }
+                        switch (p[1]) {
+                        case 'i':
+                                fputs(inst, f);
+                                break;
+                        case 'n':
+                                fputs(name, f);
+                                break;
+                        case '%':
+                                fputc('%', f);
+                                break;
+                        default:
+                                bad = 1; /* config.c refuses these; a hand-made Spec may not */
+                                break;
+                        }
+                        if (bad)
+                                break;
+                        p++;
+                }
+                if (fclose(f) != 0 || !buf)
+                        return -ENOMEM;
+                if (bad)
+                        return -EINVAL;
+                if (strv_consume(&l, TAKE_PTR(buf)) < 0)
+                        return -ENOMEM;
+        }
+
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+void diagnostics_done(Diagnostics *d) {
+        if (!d)
+                return;
+        for (size_t i = 0; i < d->n; i++)
+                free(d->lines[i]);
+        d->lines = mfree(d->lines);
+        d->n = 0;
+}
+
+static Spec *spec_free(Spec *s) {
+        if (!s)
+                return NULL;
+        free(s->name);
+        free(s->file);
+        free(s->children); /* the array only: the children are borrowed */
+        strv_free(s->argv);
+        free(s->normal_exit);
+        free(s->register_name);
+        strv_free(s->subscribe);
+        free(s->user);
+        free(s->group);
+        free(s->groups);
+        free(s->directory);
+        strv_free(s->environment);
+        free(s->stdout_path);
+        free(s->stderr_path);
+        return mfree(s);
+}
+
+Config *config_free(Config *c) {
+        if (!c)
+                return NULL;
+        for (size_t i = 0; i < c->n_sections; i++)
+                spec_free(c->sections[i]);
+        free(c->sections);
+        free(c->path);
+        free(c->control);
+        return mfree(c);
+}

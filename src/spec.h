@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: MIT */
+/* The compiled configuration: an immutable tree of section specs built by config.c and read by
+ * the running tree. Pure data: nothing here forks, opens sockets or touches the event loop. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+typedef enum SpecKind {
+        SPEC_WORKER,
+        SPEC_SUPERVISOR,
+        _SPEC_KIND_MAX,
+} SpecKind;
+
+typedef enum Strategy {
+        STRATEGY_ONE_FOR_ONE,
+        STRATEGY_ONE_FOR_ALL,
+        STRATEGY_REST_FOR_ONE,
+        STRATEGY_SIMPLE_ONE_FOR_ONE,
+        _STRATEGY_MAX,
+        _STRATEGY_INVALID = -1,
+} Strategy;
+
+typedef enum RestartType {
+        RESTART_PERMANENT,
+        RESTART_TRANSIENT,
+        RESTART_TEMPORARY,
+        _RESTART_TYPE_MAX,
+        _RESTART_TYPE_INVALID = -1,
+} RestartType;
+
+typedef enum ReadyMode {
+        READY_NONE,
+        READY_MAILBOX,
+        READY_NOTIFY,
+        _READY_MODE_MAX,
+        _READY_MODE_INVALID = -1,
+} ReadyMode;
+
+typedef enum AutoShutdown {
+        AUTO_SHUTDOWN_NEVER,
+        AUTO_SHUTDOWN_ANY_SIGNIFICANT,
+        AUTO_SHUTDOWN_ALL_SIGNIFICANT,
+        _AUTO_SHUTDOWN_MAX,
+        _AUTO_SHUTDOWN_INVALID = -1,
+} AutoShutdown;
+
+typedef enum OutputMode {
+        OUTPUT_LOG,
+        OUTPUT_INHERIT,
+        OUTPUT_NULL,
+        OUTPUT_FILE,
+        _OUTPUT_MODE_MAX,
+        _OUTPUT_MODE_INVALID = -1,
+} OutputMode;
+
+typedef enum LogTarget {
+        LOG_TARGET_AUTO,
+        LOG_TARGET_JOURNAL,
+        LOG_TARGET_STDERR,
+        _LOG_TARGET_MAX,
+        _LOG_TARGET_INVALID = -1,
+} LogTarget;
+
+typedef enum SpecLimit {
+        SPEC_LIMIT_NOFILE,
+        SPEC_LIMIT_CORE,
+        SPEC_LIMIT_AS,
+        SPEC_LIMIT_NPROC,
+        _SPEC_LIMIT_MAX,
+} SpecLimit;
+
+/* shutdown: milliseconds after stop_signal before SIGKILL. */
+#define SHUTDOWN_INFINITY UINT64_MAX
+#define SHUTDOWN_BRUTAL_KILL 0 /* "brutal_kill": SIGKILL at once */
+
+#define SPEC_NAME_MAX 32 /* section names: [a-z0-9_-]{1,32}, also '.' is refused */
+
+typedef struct Spec Spec;
+
+struct Spec {
+        SpecKind kind;
+        char *name;       /* owned; the section name without its kind */
+        char *file;       /* owned; file that defined the section */
+        unsigned line;    /* line of the section header */
+        uint64_t hash;    /* hash of every key=value of the section, for reload's diff */
+
+        /* As a child of a supervisor (both kinds). */
+        RestartType restart;      /* default permanent */
+        uint64_t shutdown_ms;     /* worker default 5000, supervisor default SHUTDOWN_INFINITY */
+        bool significant;
+
+        /* SPEC_SUPERVISOR only. */
+        Strategy strategy;
+        unsigned intensity;       /* default 1 */
+        uint64_t period_ms;       /* default 5000; "period = 2.5" is 2500 */
+        Spec **children;          /* borrowed (owned by Config.sections); start order */
+        size_t n_children;
+        Spec *template_;          /* borrowed; simple_one_for_one only */
+        unsigned instances;       /* simple_one_for_one only; default 0 */
+        unsigned max_children;    /* simple_one_for_one only; 0 = unlimited */
+        AutoShutdown auto_shutdown;
+
+        /* SPEC_WORKER only. */
+        char **argv;              /* owned strv; may contain %i %n %% (see spec_expand_argv) */
+        int stop_signal;          /* default SIGTERM */
+        int *normal_exit;         /* owned; default { 0 } */
+        size_t n_normal_exit;
+        ReadyMode ready;
+        uint64_t ready_timeout_ms;       /* default 10000 */
+        uint64_t restart_delay_ms;       /* default 0 */
+        uint64_t restart_delay_max_ms;   /* default = restart_delay_ms */
+        char *register_name;      /* owned; NULL for "none"; default the section name
+                                   * (the runtime appends ".%i" for dynamic children);
+                                   * a duplicate key keeps its leading '+' */
+        bool register_is_default; /* register was not given */
+        char **subscribe;         /* owned strv, may be empty */
+        unsigned mailbox_limit;   /* default 1024 */
+        char *user;               /* owned; NULL = the daemon's */
+        char *group;              /* owned; NULL = the user's primary group or the daemon's */
+        uid_t uid;                /* resolved at load time when user is set, else (uid_t) -1 */
+        gid_t gid;                /* resolved at load time when user or group is set, else
+                                   * (gid_t) -1 */
+        gid_t *groups;            /* owned; supplementary groups of `user` (getgrouplist), resolved
+                                   * at load time so the spawn path does no NSS lookup */
+        size_t n_groups;          /* 0 when user is not set */
+        char *directory;          /* owned; default the directory of `file` */
+        char **environment;       /* owned strv of KEY=VALUE */
+        int umask;                /* -1 = inherited */
+        int nice;
+        bool nice_set;
+        bool limit_set[_SPEC_LIMIT_MAX];
+        struct rlimit limit[_SPEC_LIMIT_MAX]; /* "infinity" is RLIM_INFINITY; "N" sets soft=hard=N,
+                                               * "SOFT:HARD" both */
+        OutputMode stdout_mode, stderr_mode;
+        char *stdout_path, *stderr_path; /* owned; absolute; OUTPUT_FILE only */
+        bool stdin_inherit;
+        bool kill_group;          /* default yes */
+};
+
+typedef struct Config {
+        char *path;               /* owned; the main file as given */
+        char *control;            /* owned; NULL = the default path (SPEC 3.1), decided by the daemon */
+        LogTarget log;
+        int subreaper;            /* -1 = default (yes as PID 1), 0 no, 1 yes */
+        unsigned registry_size;   /* default 4096 */
+        Spec *root;               /* borrowed; a supervisor */
+        Spec **sections;          /* owned, every section in file order */
+        size_t n_sections;
+} Config;
+
+/* The problems found in a configuration, each already formatted as "FILE:LINE: message". */
+typedef struct Diagnostics {
+        char **lines;
+        size_t n;
+} Diagnostics;
+
+void diagnostics_done(Diagnostics *d);
+
+/* Loads and validates PATH (and its includes). On success returns 0 and *ret. On any problem
+ * returns -EINVAL with every problem in *diag (never only the first); -ENOMEM on OOM.
+ * An unreadable PATH is a problem like any other ("PATH:0: cannot read ..."). Diagnostics are
+ * appended to *diag, which the caller zero-initialises; diag may be NULL, ret too (check only). */
+int config_load(const char *path, Config **ret, Diagnostics *diag);
+
+/* The same, from a string, as if it were the file NAME (relative includes resolve against
+ * NAME's directory). For unit tests and the fuzzer. */
+int config_load_string(const char *text, const char *name, Config **ret, Diagnostics *diag);
+
+/* config_load_string() with flags. CONFIG_LOAD_NO_INCLUDE checks `include` values but reads no
+ * included file (the fuzzer must not wander over the file system). */
+#define CONFIG_LOAD_NO_INCLUDE (1u << 0)
+int config_load_string_flags(const char *text, const char *name, unsigned flags, Config **ret,
+                             Diagnostics *diag);
+
+Config *config_free(Config *c);
+
+Spec *config_find(const Config *c, SpecKind kind, const char *name);
+
+/* Expands %i (instance; empty when instance < 0), %n (name) and %% in a worker's argv into a
+ * new strv. */
+int spec_expand_argv(const Spec *s, const char *name, int instance, char ***ret);
+
+/* Every key each section kind accepts, for `forkvisor --dump-keys` and the man page check. */
+extern const char *const config_keys_forkvisor[];
+extern const char *const config_keys_supervisor[];
+extern const char *const config_keys_worker[];
+
+/* Section names: [a-z0-9_-]{1,SPEC_NAME_MAX}. */
+bool spec_name_is_valid(const char *name);
+/* Registry names (SPEC 6.3): 1..SPEC_REGISTRY_NAME_MAX printable ASCII characters, no whitespace.
+ * The leading '+' of a duplicate key is not part of the name. */
+#define SPEC_REGISTRY_NAME_MAX 64
+bool spec_registry_name_is_valid(const char *name);
+
+const char *spec_kind_to_string(SpecKind k);
+const char *strategy_to_string(Strategy s);
+Strategy strategy_from_string(const char *s);
+const char *restart_type_to_string(RestartType t);
+RestartType restart_type_from_string(const char *s);
+const char *ready_mode_to_string(ReadyMode m);
+ReadyMode ready_mode_from_string(const char *s);
+const char *auto_shutdown_to_string(AutoShutdown a);
+AutoShutdown auto_shutdown_from_string(const char *s);
+const char *output_mode_to_string(OutputMode m);
+OutputMode output_mode_from_string(const char *s); /* "file" alone; the ":PATH" is config's */
+const char *log_target_to_string(LogTarget t);
+LogTarget log_target_from_string(const char *s);

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/* Monotonic time in microseconds, the unit sd-event uses. */
+#pragma once
+
+#include <stdint.h>
+#include <time.h>
+
+typedef uint64_t usec_t;
+
+#define USEC_PER_MSEC ((usec_t) 1000)
+#define USEC_PER_SEC ((usec_t) 1000000)
+#define USEC_INFINITY UINT64_MAX
+
+static inline usec_t now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
+}
+
+/* Milliseconds to usec, saturating, so "infinity" stays infinite. */
+static inline usec_t msec_to_usec(uint64_t ms) {
+        return ms >= UINT64_MAX / 1000 ? USEC_INFINITY : ms * USEC_PER_MSEC;
+}

@@ -1,0 +1,1080 @@
+/* SPDX-License-Identifier: MIT */
+/* OTP supervision as state machines. A node reports to its parent with one of four reports (up,
+ * start failed, down after a requested stop, exited on its own); a supervisor runs at most one
+ * job at a time (start children in order, or stop them in reverse) and queues the exits of
+ * other children until the job ends, as an OTP supervisor's mailbox would. No system calls
+ * here: everything goes through TreeOps. */
+#include "tree.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "macro.h"
+#include "strv.h"
+
+typedef enum Report {
+        REPORT_PENDING,
+        REPORT_UP,
+        REPORT_START_FAILED,
+        REPORT_DOWN,
+        REPORT_EXIT_NORMAL,
+        REPORT_EXIT_ABNORMAL,
+} Report;
+
+static void parent_on_child(Node *p, Node *c, Report rep);
+static void sup_continue_start(Node *s);
+static void sup_continue_stop(Node *s);
+static void sup_handle_exit(Node *s, Node *c, bool abnormal);
+static int node_start(Node *n);
+static int node_stop(Node *n);
+
+static const char *const node_state_table[_NODE_STATE_MAX] = {
+        [NODE_STOPPED] = "stopped",     [NODE_STARTING] = "starting",
+        [NODE_RUNNING] = "running",     [NODE_STOPPING] = "stopping",
+        [NODE_RESTARTING] = "restarting", [NODE_FAILED] = "failed",
+};
+
+const char *node_state_to_string(NodeState s) {
+        return s >= 0 && s < _NODE_STATE_MAX ? node_state_table[s] : NULL;
+}
+
+NodeState node_state_from_string(const char *s) {
+        for (int i = 0; i < _NODE_STATE_MAX; i++)
+                if (strcmp(node_state_table[i], s) == 0)
+                        return (NodeState) i;
+        return _NODE_STATE_INVALID;
+}
+
+bool node_is_supervisor(const Node *n) {
+        return n->spec->kind == SPEC_SUPERVISOR;
+}
+
+bool node_is_down(const Node *n) {
+        return n->state == NODE_STOPPED || n->state == NODE_FAILED || n->state == NODE_RESTARTING;
+}
+
+static usec_t tree_now(Tree *t) {
+        return t->ops->now(t->ud);
+}
+
+static void emit(Node *n, TreeEvent ev) {
+        n->tree->ops->event(n->tree->ud, n, ev);
+}
+
+static void set_timer(Node *n, usec_t at) {
+        n->tree->ops->set_timer(n->tree->ud, n, at);
+}
+
+static void node_set_state(Node *n, NodeState s) {
+        if (n->state == s)
+                return;
+        n->state = s;
+        emit(n, TREE_EVENT_STATE);
+}
+
+static void set_reason(Node *n, const char *fmt, ...) _printf_(2, 3);
+static void set_reason(Node *n, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(n->reason, sizeof n->reason, fmt, ap);
+        va_end(ap);
+}
+
+/* How a node tells its parent (or, at the root, the tree) what happened. Inside node_start() or
+ * node_stop() of that same node the answer is its return value instead, so a job never
+ * re-enters itself. */
+static void node_report(Node *n, Report rep) {
+        if (n->sync) {
+                n->sync_result = rep;
+                return;
+        }
+        if (n->parent) {
+                parent_on_child(n->parent, n, rep);
+                return;
+        }
+
+        Tree *t = n->tree;
+        if (rep == REPORT_UP || t->finished)
+                return;
+        t->finished = true;
+        t->ops->finished(t->ud, rep == REPORT_DOWN || rep == REPORT_EXIT_NORMAL ? 0 : 1);
+}
+
+static ssize_t child_index(const Node *s, const Node *c) {
+        for (size_t i = 0; i < s->n_children; i++)
+                if (s->children[i] == c)
+                        return (ssize_t) i;
+        return -1;
+}
+
+static int make_instances(Tree *t, Node *s);
+
+/* ---- nodes ------------------------------------------------------------------------------ */
+
+static Node *node_free(Node *n);
+
+static int node_new(Tree *t, const Spec *spec, Node *parent, const char *name, int instance, Node **ret) {
+        Node *n = calloc(1, sizeof *n);
+        if (!n)
+                return -ENOMEM;
+        n->tree = t;
+        n->spec = spec;
+        n->parent = parent;
+        n->instance = instance;
+        n->state = NODE_STOPPED;
+        n->name = strdup(name);
+        if (parent) {
+                if (asprintf(&n->path, "%s/%s", parent->path, name) < 0)
+                        n->path = NULL;
+        } else
+                n->path = strdup(name);
+        if (!n->name || !n->path) {
+                node_free(n);
+                return -ENOMEM;
+        }
+        if (spec->kind == SPEC_WORKER && spec->register_name) {
+                int r = instance >= 0 ? asprintf(&n->reg_name, "%s.%d", spec->register_name, instance)
+                                      : asprintf(&n->reg_name, "%s", spec->register_name);
+                if (r < 0) {
+                        n->reg_name = NULL;
+                        node_free(n);
+                        return -ENOMEM;
+                }
+        }
+        *ret = n;
+        return 0;
+}
+
+static Node *node_free(Node *n) {
+        if (!n)
+                return NULL;
+        for (size_t i = 0; i < n->n_children; i++)
+                node_free(n->children[i]);
+        if (n->tree && n->tree->ops->release)
+                n->tree->ops->release(n->tree->ud, n);
+        free(n->children);
+        free(n->restarts_at);
+        strv_free(n->extra_args);
+        free(n->reg_name);
+        free(n->path);
+        free(n->name);
+        return mfree(n);
+}
+
+static int sup_append_child(Node *s, Node *c) {
+        if (s->n_children == s->cap_children) {
+                size_t cap = s->cap_children ? s->cap_children * 2 : 4;
+                Node **a = realloc(s->children, cap * sizeof *a);
+                if (!a)
+                        return -ENOMEM;
+                s->children = a;
+                s->cap_children = cap;
+        }
+        s->children[s->n_children++] = c;
+        return 0;
+}
+
+static void sup_remove_child(Node *s, Node *c) {
+        ssize_t i = child_index(s, c);
+        assert(i >= 0);
+        memmove(s->children + i, s->children + i + 1, (s->n_children - (size_t) i - 1) * sizeof(Node *));
+        s->n_children--;
+        if (s->cursor > (size_t) i)
+                s->cursor--;
+        node_free(c);
+}
+
+static int build(Tree *t, const Spec *spec, Node *parent, Node **ret) {
+        Node *n;
+        int r = node_new(t, spec, parent, spec->name, -1, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < spec->n_children && spec->kind == SPEC_SUPERVISOR; i++) {
+                Node *c;
+                r = build(t, spec->children[i], n, &c);
+                if (r >= 0)
+                        r = sup_append_child(n, c);
+                if (r < 0) {
+                        node_free(n);
+                        return r;
+                }
+        }
+        n->next_instance = 1;
+        *ret = n;
+        return 0;
+}
+
+int tree_new(const Config *config, const TreeOps *ops, void *ud, Tree **ret) {
+        Tree *t = calloc(1, sizeof *t);
+        if (!t)
+                return -ENOMEM;
+        t->config = config;
+        t->ops = ops;
+        t->ud = ud;
+        int r = build(t, config->root, NULL, &t->root);
+        if (r >= 0)
+                r = make_instances(t, t->root);
+        if (r < 0) {
+                tree_free(t);
+                return r;
+        }
+        *ret = t;
+        return 0;
+}
+
+Tree *tree_free(Tree *t) {
+        if (!t)
+                return NULL;
+        node_free(t->root);
+        return mfree(t);
+}
+
+/* ---- workers ---------------------------------------------------------------------------- */
+
+static bool exit_is_normal(const Node *n) {
+        if (n->exit_code != CLD_EXITED)
+                return false;
+        for (size_t i = 0; i < n->spec->n_normal_exit; i++)
+                if (n->spec->normal_exit[i] == n->exit_status)
+                        return true;
+        return false;
+}
+
+static int worker_start(Node *n) {
+        Tree *t = n->tree;
+        pid_t pid = 0;
+        bool ready = false;
+
+        n->reason[0] = '\0';
+        n->stop_sent = n->start_failed = false;
+        int r = t->ops->spawn(t->ud, n, &pid, &ready);
+        if (r < 0) {
+                if (!n->reason[0])
+                        set_reason(n, "failed to spawn: %s", strerror(-r));
+                node_set_state(n, NODE_FAILED);
+                emit(n, TREE_EVENT_START_FAILED);
+                return r;
+        }
+        n->pid = pid;
+        n->started_at = tree_now(t);
+        emit(n, TREE_EVENT_STARTED);
+        if (ready || n->spec->ready == READY_NONE) {
+                node_set_state(n, NODE_RUNNING);
+                emit(n, TREE_EVENT_READY);
+                return 1;
+        }
+        node_set_state(n, NODE_STARTING);
+        if (n->spec->ready_timeout_ms > 0)
+                set_timer(n, n->started_at + msec_to_usec(n->spec->ready_timeout_ms));
+        return 0;
+}
+
+static void worker_send_stop(Node *n) {
+        Tree *t = n->tree;
+        bool group = n->spec->kill_group;
+
+        n->stop_sent = true;
+        if (n->spec->shutdown_ms == SHUTDOWN_BRUTAL_KILL) {
+                t->ops->kill(t->ud, n, SIGKILL, group);
+                return;
+        }
+        t->ops->kill(t->ud, n, n->spec->stop_signal, group);
+        if (n->spec->stop_signal != SIGKILL)
+                t->ops->kill(t->ud, n, SIGCONT, group);
+        if (n->spec->shutdown_ms != SHUTDOWN_INFINITY)
+                set_timer(n, tree_now(t) + msec_to_usec(n->spec->shutdown_ms));
+}
+
+static int worker_stop(Node *n) {
+        switch (n->state) {
+        case NODE_STOPPED:
+        case NODE_FAILED:
+                return 1;
+        case NODE_RESTARTING:
+                set_timer(n, 0);
+                n->retry_pending = false;
+                node_set_state(n, NODE_STOPPED);
+                return 1;
+        case NODE_STARTING:
+        case NODE_RUNNING:
+                set_timer(n, 0);
+                worker_send_stop(n);
+                node_set_state(n, NODE_STOPPING);
+                return 0;
+        case NODE_STOPPING:
+                /* Already on its way down: a start that timed out, or a second request. */
+                n->start_failed = false;
+                return 0;
+        default:
+                assert_not_reached();
+                return 1;
+        }
+}
+
+static void describe_exit(const Node *n, char *buf, size_t size) {
+        if (n->exit_code == CLD_EXITED)
+                snprintf(buf, size, "exit status %d", n->exit_status);
+        else
+                snprintf(buf, size, "signal %s%s", sigabbrev_np(n->exit_status) ?: "?",
+                         n->exit_code == CLD_DUMPED ? " (core dumped)" : "");
+}
+
+void tree_handle_exit(Tree *t, Node *n, int code, int status) {
+        char how[64];
+
+        assert(n->spec->kind == SPEC_WORKER);
+        n->exit_code = code;
+        n->exit_status = status;
+        set_timer(n, 0);
+        emit(n, TREE_EVENT_EXITED); /* observers still see the pid that exited */
+        n->pid = 0;
+        describe_exit(n, how, sizeof how);
+
+        switch (n->state) {
+        case NODE_STARTING:
+                set_reason(n, "exited before it was ready (%s)", how);
+                node_set_state(n, NODE_FAILED);
+                emit(n, TREE_EVENT_START_FAILED);
+                node_report(n, REPORT_START_FAILED);
+                return;
+        case NODE_STOPPING:
+                if (n->start_failed) {
+                        node_set_state(n, NODE_FAILED);
+                        emit(n, TREE_EVENT_START_FAILED);
+                        node_report(n, REPORT_START_FAILED);
+                        return;
+                }
+                node_set_state(n, NODE_STOPPED);
+                emit(n, TREE_EVENT_STOPPED);
+                node_report(n, REPORT_DOWN);
+                return;
+        case NODE_RUNNING: {
+                /* A signal we did not send is abnormal; so is an exit code not in normal_exit. */
+                bool abnormal = !exit_is_normal(n);
+                /* A run that lasted a whole period ends the backoff's doubling. */
+                if (tree_now(t) - n->started_at >= msec_to_usec(n->parent ? n->parent->spec->period_ms : 0))
+                        n->failures = 0;
+                if (abnormal)
+                        n->failures++;
+                set_reason(n, "%s", how);
+                node_set_state(n, NODE_STOPPED);
+                node_report(n, abnormal ? REPORT_EXIT_ABNORMAL : REPORT_EXIT_NORMAL);
+                return;
+        }
+        case NODE_STOPPED:
+        case NODE_RESTARTING:
+        case NODE_FAILED:
+        default:
+                /* No process in these states: the pid index would not have found us. */
+                assert_not_reached();
+        }
+}
+
+void tree_handle_ready(Tree *t, Node *n) {
+        if (n->state != NODE_STARTING)
+                return;
+        set_timer(n, 0);
+        node_set_state(n, NODE_RUNNING);
+        emit(n, TREE_EVENT_READY);
+        node_report(n, REPORT_UP);
+}
+
+static void kill_subtree(Node *n) {
+        if (!node_is_supervisor(n)) {
+                if (n->pid > 0) {
+                        n->stop_sent = true;
+                        n->tree->ops->kill(n->tree->ud, n, SIGKILL, n->spec->kill_group);
+                }
+                return;
+        }
+        for (size_t i = 0; i < n->n_children; i++)
+                kill_subtree(n->children[i]);
+}
+
+void tree_kill_all(Tree *t) {
+        kill_subtree(t->root);
+}
+
+void tree_handle_timer(Tree *t, Node *n) {
+        if (n->retry_pending && n->parent && (n->state == NODE_RESTARTING || n->state == NODE_FAILED)) {
+                n->retry_pending = false;
+                if (n->state == NODE_FAILED) {
+                        /* A restart that failed: one more abnormal termination of this child. */
+                        parent_on_child(n->parent, n, REPORT_EXIT_ABNORMAL);
+                        return;
+                }
+                /* restart_delay is over. */
+                node_set_state(n, NODE_STOPPED);
+                if (node_start(n) < 0) {
+                        n->retry_pending = true;
+                        set_timer(n, tree_now(t));
+                }
+                return;
+        }
+        if (node_is_supervisor(n)) {
+                /* The shutdown time of a supervisor child ran out: kill its whole subtree. */
+                if (n->state == NODE_STOPPING)
+                        kill_subtree(n);
+                return;
+        }
+        switch (n->state) {
+        case NODE_STARTING:
+                set_reason(n, "not ready within %llu ms", (unsigned long long) n->spec->ready_timeout_ms);
+                n->start_failed = true;
+                n->stop_sent = true;
+                t->ops->kill(t->ud, n, SIGKILL, n->spec->kill_group);
+                node_set_state(n, NODE_STOPPING);
+                return;
+        case NODE_STOPPING:
+                /* shutdown ms passed since the stop signal. */
+                t->ops->kill(t->ud, n, SIGKILL, n->spec->kill_group);
+                return;
+        case NODE_RESTARTING:
+        case NODE_FAILED:
+        case NODE_STOPPED:
+        case NODE_RUNNING:
+        default:
+                return;
+        }
+}
+
+/* ---- supervisors: jobs ------------------------------------------------------------------ */
+
+static void sup_finish_job(Node *s);
+
+static bool skip_on_start(const Node *s, const Node *c) {
+        if (c->held)
+                return true;
+        /* Temporary children stopped by a group restart are not started again (OTP). */
+        return s->op_is_restart && c->spec->restart == RESTART_TEMPORARY;
+}
+
+static void sup_begin_start(Node *s, size_t from, bool is_restart) {
+        s->op = SUP_OP_START;
+        s->cursor = from;
+        s->op_is_restart = is_restart;
+        sup_continue_start(s);
+}
+
+static void sup_continue_start(Node *s) {
+        while (s->cursor < s->n_children) {
+                Node *c = s->children[s->cursor];
+                if (c->state == NODE_RUNNING || skip_on_start(s, c)) {
+                        s->cursor++;
+                        continue;
+                }
+                if (c->state != NODE_STOPPED && c->state != NODE_FAILED)
+                        return; /* still starting (or stopping): its report continues us */
+                int r = node_start(c);
+                if (r > 0) {
+                        s->cursor++;
+                        continue;
+                }
+                if (r == 0)
+                        return;
+                parent_on_child(s, c, REPORT_START_FAILED);
+                return;
+        }
+        sup_finish_job(s);
+}
+
+/* Stops children [lo, cursor) from the top down; dynamic children all at once. */
+static void sup_begin_stop(Node *s, size_t lo, size_t hi_excl, SupAfter after) {
+        s->op = SUP_OP_STOP;
+        s->lo = lo;
+        s->cursor = hi_excl;
+        s->after = after;
+        sup_continue_stop(s);
+}
+
+static void sup_continue_stop(Node *s) {
+        if (s->spec->strategy == STRATEGY_SIMPLE_ONE_FOR_ONE) {
+                bool pending = false;
+                for (size_t i = s->lo; i < s->cursor && i < s->n_children; i++)
+                        if (node_stop(s->children[i]) == 0)
+                                pending = true;
+                if (pending)
+                        return;
+                s->cursor = s->lo;
+        }
+        while (s->cursor > s->lo) {
+                Node *c = s->children[s->cursor - 1];
+                if (node_is_down(c) && c->state != NODE_RESTARTING) {
+                        s->cursor--;
+                        continue;
+                }
+                if (node_stop(c) == 0)
+                        return;
+                s->cursor--;
+        }
+        sup_finish_job(s);
+}
+
+static void sup_process_pending_exits(Node *s) {
+        for (size_t i = 0; i < s->n_children && s->op == SUP_OP_NONE && s->state == NODE_RUNNING; i++) {
+                Node *c = s->children[i];
+                if (!c->exit_pending)
+                        continue;
+                c->exit_pending = false;
+                /* A group restart may have brought it back already. */
+                if (node_is_down(c))
+                        sup_handle_exit(s, c, c->exit_pending_abnormal);
+        }
+}
+
+static void sup_finish_job(Node *s) {
+        SupOp op = s->op;
+        s->op = SUP_OP_NONE;
+
+        if (op == SUP_OP_START) {
+                if (s->state == NODE_STARTING) {
+                        node_set_state(s, NODE_RUNNING);
+                        emit(s, TREE_EVENT_READY);
+                        sup_process_pending_exits(s);
+                        node_report(s, REPORT_UP);
+                        return;
+                }
+                sup_process_pending_exits(s);
+                return;
+        }
+
+        assert(op == SUP_OP_STOP);
+        switch (s->after) {
+        case AFTER_RESTART:
+                sup_begin_start(s, s->restart_from, true);
+                return;
+        case AFTER_GIVE_UP:
+                set_timer(s, 0);
+                node_set_state(s, NODE_FAILED);
+                node_report(s, REPORT_EXIT_ABNORMAL);
+                return;
+        case AFTER_ROLLBACK:
+                set_timer(s, 0);
+                node_set_state(s, NODE_FAILED);
+                emit(s, TREE_EVENT_START_FAILED);
+                node_report(s, REPORT_START_FAILED);
+                return;
+        case AFTER_STOPPED:
+                set_timer(s, 0);
+                node_set_state(s, NODE_STOPPED);
+                emit(s, TREE_EVENT_STOPPED);
+                node_report(s, REPORT_DOWN);
+                return;
+        case AFTER_SHUTDOWN:
+                set_timer(s, 0);
+                node_set_state(s, NODE_STOPPED);
+                node_report(s, REPORT_EXIT_NORMAL);
+                return;
+        case AFTER_NOTHING:
+        default:
+                return;
+        }
+}
+
+/* Terminating on our own (gave up, auto_shutdown): stop everything in reverse order. */
+static void sup_terminate(Node *s, SupAfter after) {
+        node_set_state(s, NODE_STOPPING);
+        sup_begin_stop(s, 0, s->n_children, after);
+}
+
+/* ---- supervisors: policy ---------------------------------------------------------------- */
+
+/* Records one restart; true when that is more than intensity within period (OTP). */
+static bool sup_intensity_exceeded(Node *s) {
+        usec_t now = tree_now(s->tree), period = msec_to_usec(s->spec->period_ms);
+        size_t keep = 0;
+
+        for (size_t i = 0; i < s->n_restarts_at; i++)
+                if (now - s->restarts_at[i] < period)
+                        s->restarts_at[keep++] = s->restarts_at[i];
+        s->n_restarts_at = keep;
+        if (keep >= s->spec->intensity)
+                return true;
+        if (s->n_restarts_at == s->cap_restarts_at) {
+                size_t cap = s->cap_restarts_at ? s->cap_restarts_at * 2 : 4;
+                usec_t *a = realloc(s->restarts_at, cap * sizeof *a);
+                if (!a)
+                        return true; /* cannot count: behave as if exceeded, never loop blind */
+                s->restarts_at = a;
+                s->cap_restarts_at = cap;
+        }
+        s->restarts_at[s->n_restarts_at++] = now;
+        return false;
+}
+
+static usec_t restart_delay(const Node *c) {
+        const Spec *sp = c->spec;
+        if (sp->kind != SPEC_WORKER || sp->restart_delay_ms == 0)
+                return 0;
+        uint64_t d = sp->restart_delay_ms;
+        for (unsigned i = 1; i < c->failures && d < sp->restart_delay_max_ms; i++)
+                d *= 2;
+        if (d > sp->restart_delay_max_ms)
+                d = sp->restart_delay_max_ms;
+        return msec_to_usec(d);
+}
+
+static void sup_check_auto_shutdown(Node *s, bool was_significant) {
+        if (!was_significant || s->state != NODE_RUNNING)
+                return;
+        switch (s->spec->auto_shutdown) {
+        case AUTO_SHUTDOWN_NEVER:
+                return;
+        case AUTO_SHUTDOWN_ANY_SIGNIFICANT:
+                break;
+        case AUTO_SHUTDOWN_ALL_SIGNIFICANT:
+                for (size_t i = 0; i < s->n_children; i++)
+                        if (s->children[i]->spec->significant && !node_is_down(s->children[i]))
+                                return;
+                break;
+        default:
+                assert_not_reached();
+        }
+        sup_terminate(s, AFTER_SHUTDOWN);
+}
+
+static void sup_restart_one(Node *s, Node *c) {
+        usec_t delay = restart_delay(c);
+        if (delay > 0) {
+                node_set_state(c, NODE_RESTARTING);
+                c->retry_pending = true;
+                set_timer(c, tree_now(s->tree) + delay);
+                return;
+        }
+        if (node_start(c) < 0) {
+                /* Retried from the loop, so a start that keeps failing costs one pass each time
+                 * and ends when intensity is reached, never in a deep recursion. */
+                c->retry_pending = true;
+                set_timer(c, tree_now(s->tree));
+        }
+}
+
+/* A child terminated on its own while we were idle: OTP's restart decision. */
+static void sup_handle_exit(Node *s, Node *c, bool abnormal) {
+        Tree *t = s->tree;
+        const Spec *cs = c->spec;
+        bool restart = !t->shutting_down && !c->held &&
+                       (cs->restart == RESTART_PERMANENT || (cs->restart == RESTART_TRANSIENT && abnormal));
+
+        if (!restart) {
+                bool significant = cs->significant;
+                if (c->instance >= 0 && !c->held)
+                        sup_remove_child(s, c); /* OTP forgets dynamic children that are done */
+                if (!t->shutting_down)
+                        sup_check_auto_shutdown(s, significant);
+                return;
+        }
+
+        if (sup_intensity_exceeded(s)) {
+                set_reason(s, "reached restart intensity (%u in %llu ms) after '%s' terminated",
+                           s->spec->intensity, (unsigned long long) s->spec->period_ms, c->path);
+                emit(s, TREE_EVENT_GAVE_UP);
+                sup_terminate(s, AFTER_GIVE_UP);
+                return;
+        }
+
+        c->restarts++;
+        emit(c, TREE_EVENT_RESTARTING);
+        ssize_t i = child_index(s, c);
+        assert(i >= 0);
+        switch (s->spec->strategy) {
+        case STRATEGY_ONE_FOR_ONE:
+        case STRATEGY_SIMPLE_ONE_FOR_ONE:
+                sup_restart_one(s, c);
+                return;
+        case STRATEGY_ONE_FOR_ALL:
+                s->restart_from = 0;
+                sup_begin_stop(s, 0, s->n_children, AFTER_RESTART);
+                return;
+        case STRATEGY_REST_FOR_ONE:
+                s->restart_from = (size_t) i;
+                sup_begin_stop(s, (size_t) i + 1, s->n_children, AFTER_RESTART);
+                return;
+        default:
+                assert_not_reached();
+        }
+}
+
+static void parent_on_child(Node *s, Node *c, Report rep) {
+        ssize_t idx = child_index(s, c);
+        assert(idx >= 0);
+
+        switch (rep) {
+        case REPORT_UP:
+                if (s->op == SUP_OP_START && s->cursor == (size_t) idx) {
+                        s->cursor++;
+                        sup_continue_start(s);
+                }
+                return;
+
+        case REPORT_START_FAILED:
+                if (s->op == SUP_OP_START && s->cursor == (size_t) idx) {
+                        if (s->state == NODE_STARTING) {
+                                /* Our own start fails: roll back what we started, in reverse. */
+                                set_reason(s, "child '%s' failed to start: %s", c->path, c->reason);
+                                sup_begin_stop(s, 0, (size_t) idx, AFTER_ROLLBACK);
+                                node_set_state(s, NODE_STOPPING);
+                                return;
+                        }
+                        /* A failed restart counts as one more failure of that child. */
+                        s->op = SUP_OP_NONE;
+                        c->retry_pending = true;
+                        set_timer(c, tree_now(s->tree));
+                        return;
+                }
+                if (s->op == SUP_OP_NONE && s->state == NODE_RUNNING && !c->held && !s->tree->shutting_down &&
+                    !c->remove_when_down) {
+                        /* A restart of ours that did not come up. */
+                        c->retry_pending = true;
+                        set_timer(c, tree_now(s->tree));
+                        return;
+                }
+                if (c->remove_when_down)
+                        sup_remove_child(s, c);
+                if (s->op == SUP_OP_STOP)
+                        sup_continue_stop(s);
+                return;
+
+        case REPORT_DOWN:
+                if (c->remove_when_down)
+                        sup_remove_child(s, c);
+                else if (c->restart_requested) {
+                        c->restart_requested = false;
+                        c->held = false;
+                        if (s->state == NODE_RUNNING && s->op == SUP_OP_NONE && node_start(c) < 0) {
+                                c->retry_pending = true;
+                                set_timer(c, tree_now(s->tree));
+                        }
+                }
+                if (s->op == SUP_OP_STOP)
+                        sup_continue_stop(s);
+                else if (s->op == SUP_OP_START)
+                        sup_continue_start(s);
+                return;
+
+        case REPORT_EXIT_NORMAL:
+        case REPORT_EXIT_ABNORMAL: {
+                bool abnormal = rep == REPORT_EXIT_ABNORMAL;
+                if (s->op == SUP_OP_STOP && s->state == NODE_STOPPING) {
+                        sup_continue_stop(s); /* everything goes down anyway */
+                        return;
+                }
+                if (s->op != SUP_OP_NONE) {
+                        /* Busy with a job: handle it when the job is done. */
+                        if (s->op == SUP_OP_STOP && (size_t) idx >= s->lo && (size_t) idx < s->cursor) {
+                                sup_continue_stop(s);
+                                return;
+                        }
+                        c->exit_pending = true;
+                        c->exit_pending_abnormal = abnormal;
+                        return;
+                }
+                if (s->state != NODE_RUNNING)
+                        return;
+                sup_handle_exit(s, c, abnormal);
+                return;
+        }
+        case REPORT_PENDING:
+        default:
+                assert_not_reached();
+        }
+}
+
+/* ---- node start / stop with synchronous answers ----------------------------------------- */
+
+/* 1: up now; 0: in progress (the report follows); < 0: failed now (n->reason says why). */
+static int node_start(Node *n) {
+        if (!node_is_supervisor(n))
+                return worker_start(n);
+
+        n->n_restarts_at = 0; /* a restarted supervisor starts with a fresh intensity count */
+        n->reason[0] = '\0';
+        n->sync = true;
+        n->sync_result = REPORT_PENDING;
+        node_set_state(n, NODE_STARTING);
+        n->started_at = tree_now(n->tree);
+        emit(n, TREE_EVENT_STARTED);
+        sup_begin_start(n, 0, false);
+        n->sync = false;
+
+        switch (n->sync_result) {
+        case REPORT_UP:
+                return 1;
+        case REPORT_PENDING:
+                return 0;
+        case REPORT_START_FAILED:
+                return -EIO;
+        default:
+                /* It started and then terminated within the same call: tell the parent
+                 * afterwards, the way any later exit would arrive. */
+                return 1;
+        }
+}
+
+/* 1: down now; 0: stopping (a REPORT_DOWN follows). */
+static int node_stop(Node *n) {
+        if (!node_is_supervisor(n))
+                return worker_stop(n);
+
+        switch (n->state) {
+        case NODE_STOPPED:
+        case NODE_FAILED:
+        case NODE_RESTARTING:
+                if (n->state == NODE_RESTARTING) {
+                        set_timer(n, 0);
+                        n->retry_pending = false;
+                        node_set_state(n, NODE_STOPPED);
+                }
+                return 1;
+        case NODE_STOPPING:
+                /* Terminating on its own: from now on it is our stop, reported as down. */
+                n->after = AFTER_STOPPED;
+                return 0;
+        case NODE_STARTING:
+        case NODE_RUNNING:
+                break;
+        default:
+                assert_not_reached();
+        }
+
+        n->sync = true;
+        n->sync_result = REPORT_PENDING;
+        node_set_state(n, NODE_STOPPING);
+        if (n->spec->shutdown_ms != SHUTDOWN_INFINITY) {
+                if (n->spec->shutdown_ms == SHUTDOWN_BRUTAL_KILL)
+                        kill_subtree(n);
+                else
+                        set_timer(n, tree_now(n->tree) + msec_to_usec(n->spec->shutdown_ms));
+        }
+        sup_begin_stop(n, 0, n->n_children, AFTER_STOPPED);
+        n->sync = false;
+        return n->sync_result == REPORT_PENDING ? 0 : 1;
+}
+
+/* ---- the tree's entry points ------------------------------------------------------------ */
+
+void tree_start(Tree *t) {
+        int r = node_start(t->root);
+        if (r > 0)
+                return;
+        if (r < 0 && !t->finished) {
+                t->finished = true;
+                t->ops->finished(t->ud, 1);
+        }
+}
+
+void tree_shutdown(Tree *t) {
+        if (t->shutting_down)
+                return;
+        t->shutting_down = true;
+        if (node_stop(t->root) > 0 && !t->finished) {
+                t->finished = true;
+                t->ops->finished(t->ud, 0);
+        }
+}
+
+static int check_operable(Tree *t, Node *n, const char **ret_error) {
+        if (t->shutting_down) {
+                *ret_error = "the tree is shutting down";
+                return -EBUSY;
+        }
+        if (!n->parent) {
+                *ret_error = "the root supervisor cannot be operated on; use shutdown";
+                return -EINVAL;
+        }
+        if (n->parent->state != NODE_RUNNING) {
+                *ret_error = "its supervisor is not running";
+                return -EBUSY;
+        }
+        if (n->parent->op != SUP_OP_NONE) {
+                *ret_error = "its supervisor is busy restarting or starting children, try again";
+                return -EBUSY;
+        }
+        return 0;
+}
+
+int tree_start_node(Tree *t, Node *n, const char **ret_error) {
+        int r = check_operable(t, n, ret_error);
+        if (r < 0)
+                return r;
+        n->held = false;
+        if (n->state == NODE_RUNNING || n->state == NODE_STARTING)
+                return 0;
+        if (n->state == NODE_STOPPING) {
+                n->restart_requested = true;
+                return 0;
+        }
+        if (n->state == NODE_RESTARTING) {
+                set_timer(n, 0);
+                n->retry_pending = false;
+                node_set_state(n, NODE_STOPPED);
+        }
+        r = node_start(n);
+        if (r < 0) {
+                *ret_error = n->reason;
+                return r;
+        }
+        return 0;
+}
+
+int tree_stop_node(Tree *t, Node *n, const char **ret_error) {
+        int r = check_operable(t, n, ret_error);
+        if (r < 0)
+                return r;
+        n->held = true;
+        n->restart_requested = false;
+        (void) node_stop(n);
+        return 0;
+}
+
+int tree_restart_node(Tree *t, Node *n, const char **ret_error) {
+        int r = check_operable(t, n, ret_error);
+        if (r < 0)
+                return r;
+        n->held = false;
+        if (node_stop(n) > 0) {
+                r = node_start(n);
+                if (r < 0) {
+                        *ret_error = n->reason;
+                        return r;
+                }
+                return 0;
+        }
+        n->restart_requested = true;
+        return 0;
+}
+
+int tree_start_child(Tree *t, Node *s, char **args, Node **ret, const char **ret_error) {
+        if (!node_is_supervisor(s) || s->spec->strategy != STRATEGY_SIMPLE_ONE_FOR_ONE) {
+                *ret_error = "not a simple_one_for_one supervisor";
+                return -EINVAL;
+        }
+        if (t->shutting_down || s->state != NODE_RUNNING || s->op != SUP_OP_NONE) {
+                *ret_error = t->shutting_down ? "the tree is shutting down" : "the supervisor is not running";
+                return -EBUSY;
+        }
+        if (s->spec->max_children > 0 && s->n_children >= s->spec->max_children) {
+                *ret_error = "max_children reached";
+                return -EUSERS;
+        }
+        char name[SPEC_NAME_MAX + 16];
+        snprintf(name, sizeof name, "%s.%u", s->spec->template_->name, s->next_instance);
+        Node *c;
+        int r = node_new(t, s->spec->template_, s, name, (int) s->next_instance, &c);
+        if (r < 0)
+                return r;
+        if (args && args[0]) {
+                c->extra_args = strv_copy(args);
+                if (!c->extra_args) {
+                        node_free(c);
+                        return -ENOMEM;
+                }
+        }
+        r = sup_append_child(s, c);
+        if (r < 0) {
+                node_free(c);
+                return r;
+        }
+        s->next_instance++;
+        r = node_start(c);
+        if (r < 0) {
+                /* OTP: start_child returns the error and keeps nothing. */
+                snprintf(s->reason, sizeof s->reason, "%s", c->reason);
+                *ret_error = s->reason;
+                sup_remove_child(s, c);
+                return r;
+        }
+        *ret = c;
+        return 0;
+}
+
+int tree_terminate_child(Tree *t, Node *n, const char **ret_error) {
+        if (n->instance < 0) {
+                *ret_error = "not a dynamic child (only children of simple_one_for_one can be terminated)";
+                return -EINVAL;
+        }
+        int r = check_operable(t, n, ret_error);
+        if (r < 0)
+                return r;
+        n->remove_when_down = true;
+        n->held = true;
+        if (node_stop(n) > 0)
+                sup_remove_child(n->parent, n);
+        return 0;
+}
+
+/* Boot of a simple_one_for_one supervisor: create its `instances` children. */
+static int make_instances(Tree *t, Node *s) {
+        if (!node_is_supervisor(s))
+                return 0;
+        if (s->spec->strategy == STRATEGY_SIMPLE_ONE_FOR_ONE) {
+                for (unsigned i = 0; i < s->spec->instances; i++) {
+                        char name[SPEC_NAME_MAX + 16];
+                        snprintf(name, sizeof name, "%s.%u", s->spec->template_->name, s->next_instance);
+                        Node *c;
+                        int r = node_new(t, s->spec->template_, s, name, (int) s->next_instance, &c);
+                        if (r < 0)
+                                return r;
+                        r = sup_append_child(s, c);
+                        if (r < 0) {
+                                node_free(c);
+                                return r;
+                        }
+                        s->next_instance++;
+                }
+                return 0;
+        }
+        for (size_t i = 0; i < s->n_children; i++) {
+                int r = make_instances(t, s->children[i]);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+
+Node *tree_find(Tree *t, const char *path) {
+        Node *n = t->root;
+        const char *p = path;
+        size_t len = strcspn(p, "/");
+
+        while (*p == '/')
+                p++;
+        len = strcspn(p, "/");
+        if (strlen(n->name) != len || strncmp(n->name, p, len) != 0)
+                return NULL;
+        p += len;
+        while (*p) {
+                while (*p == '/')
+                        p++;
+                if (!*p)
+                        break;
+                len = strcspn(p, "/");
+                Node *next = NULL;
+                for (size_t i = 0; i < n->n_children; i++)
+                        if (strlen(n->children[i]->name) == len && strncmp(n->children[i]->name, p, len) == 0) {
+                                next = n->children[i];
+                                break;
+                        }
+                if (!next)
+                        return NULL;
+                n = next;
+                p += len;
+        }
+        return n;
+}
+
+static void walk(Node *n, unsigned depth, void (*fn)(Node *n, unsigned depth, void *ud), void *ud) {
+        fn(n, depth, ud);
+        for (size_t i = 0; i < n->n_children; i++)
+                walk(n->children[i], depth + 1, fn, ud);
+}
+
+void tree_walk(Node *n, void (*fn)(Node *n, unsigned depth, void *ud), void *ud) {
+        walk(n, 0, fn, ud);
+}

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: MIT */
+/* The running supervision tree: OTP's supervisor state machines (strategies, restart types,
+ * intensity, escalation, ordered start and reverse stop) over nodes that are workers or
+ * supervisors. Pure policy: every effect on the world goes through TreeOps, so unit tests drive
+ * it with no process at all and the daemon plugs in spawn, kill and sd-event timers. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "spec.h"
+#include "time-util.h"
+
+typedef enum NodeState {
+        NODE_STOPPED,     /* not running, not scheduled */
+        NODE_STARTING,    /* spawned, waiting to be ready; or a supervisor starting its children */
+        NODE_RUNNING,
+        NODE_STOPPING,    /* stop signal sent (timer armed), or a supervisor stopping its children */
+        NODE_RESTARTING,  /* waiting for restart_delay */
+        NODE_FAILED,      /* failed to start, or a supervisor that gave up */
+        _NODE_STATE_MAX,
+        _NODE_STATE_INVALID = -1,
+} NodeState;
+
+typedef enum TreeEvent {
+        TREE_EVENT_STARTED,     /* a worker was spawned (pid set) */
+        TREE_EVENT_READY,       /* a node became running */
+        TREE_EVENT_EXITED,      /* a worker terminated (exit fields set) */
+        TREE_EVENT_RESTARTING,  /* a node is about to be restarted (maybe after a delay) */
+        TREE_EVENT_GAVE_UP,     /* a supervisor reached its restart intensity */
+        TREE_EVENT_START_FAILED,/* a node failed to start (reason in node->reason) */
+        TREE_EVENT_STOPPED,     /* a node is down after a stop we asked for */
+        TREE_EVENT_STATE,       /* any other state change */
+        _TREE_EVENT_MAX,
+} TreeEvent;
+
+typedef struct Node Node;
+typedef struct Tree Tree;
+
+/* Every effect of the tree on the world. ud is TreeOps' owner (the manager, or a test). */
+typedef struct TreeOps {
+        /* Start the worker's process. 0 with *ret_pid, or -errno with node->reason filled in.
+         * *ret_ready says it is ready at once (ready = none: exec succeeded). */
+        int (*spawn)(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready);
+        /* Send sig to the worker (its process group when group is true). */
+        void (*kill)(void *ud, Node *n, int sig, bool group);
+        /* The node's one timer: fire tree_handle_timer(n) at `at`; 0 disarms. */
+        void (*set_timer)(void *ud, Node *n, usec_t at);
+        usec_t (*now)(void *ud);
+        /* Observation only: logs, events, waiters. Must not call back into the tree. */
+        void (*event)(void *ud, Node *n, TreeEvent ev);
+        /* The root terminated: 0 after an orderly stop or auto_shutdown, 1 when it gave up or
+         * failed to start. Called once. */
+        void (*finished)(void *ud, int status);
+        /* A node is about to be freed: release n->userdata. May be NULL. */
+        void (*release)(void *ud, Node *n);
+} TreeOps;
+
+/* The per-supervisor job in progress. */
+typedef enum SupOp {
+        SUP_OP_NONE,
+        SUP_OP_START,   /* starting children[cursor..n) in order */
+        SUP_OP_STOP,    /* stopping children[lo..cursor] in reverse order */
+} SupOp;
+
+typedef enum SupAfter {
+        AFTER_NOTHING,
+        AFTER_RESTART,  /* start again from restart_from */
+        AFTER_GIVE_UP,  /* terminate as failed */
+        AFTER_ROLLBACK, /* failed start: terminate as failed start */
+        AFTER_STOPPED,  /* stop requested by our parent or the operator */
+        AFTER_SHUTDOWN, /* auto_shutdown: terminate normally */
+} SupAfter;
+
+struct Node {
+        Tree *tree;              /* borrowed */
+        const Spec *spec;        /* borrowed from the tree's Config */
+        Node *parent;            /* borrowed; NULL at the root */
+        char *name;              /* owned: section name, or "job.3" for a dynamic child */
+        char *path;              /* owned: "app/pool/job.3" */
+        char *reg_name;          /* owned or NULL: registry name */
+        int instance;            /* dynamic children: 1, 2, ...; else -1 */
+        char **extra_args;       /* owned strv: start-child arguments, appended to exec */
+        NodeState state;
+        void *userdata;          /* the manager's per-node data (owned by the manager) */
+
+        /* Worker process. */
+        pid_t pid;               /* 0 when no process; never signalled once reaped */
+        bool stop_sent;          /* the supervisor sent the stop signal (or SIGKILL) */
+        bool start_failed;       /* killed for ready_timeout: its exit is a failed start */
+        usec_t started_at;       /* when the current process was spawned / node started */
+        unsigned restarts;       /* how many times this node was restarted */
+        unsigned failures;       /* consecutive failed runs, for restart_delay doubling */
+        int exit_code;           /* of the last exit: CLD_EXITED, CLD_KILLED, CLD_DUMPED or 0 */
+        int exit_status;
+        char reason[256];        /* why the last start failed / what happened last */
+
+        /* Set by the operator: leave it stopped / start it again once down / forget it once down. */
+        bool held;
+        bool restart_requested;
+        bool remove_when_down;
+        /* A failed restart, retried from the node's timer so a crash loop never recurses. */
+        bool retry_pending;
+        /* An exit seen while the parent was busy with a job: handled when it finishes. */
+        bool exit_pending;
+        bool exit_pending_abnormal;
+
+        /* Supervisor. */
+        Node **children;         /* owned; start order */
+        size_t n_children;
+        size_t cap_children;
+        unsigned next_instance;
+        usec_t *restarts_at;     /* owned: restart times within the last period, oldest first */
+        size_t n_restarts_at, cap_restarts_at;
+        SupOp op;
+        SupAfter after;
+        size_t cursor, lo, restart_from;
+        bool op_is_restart;      /* the START job is a restart: skip temporary children */
+        bool sync;               /* inside node_start/node_stop: report by return value */
+        int sync_result;
+};
+
+struct Tree {
+        const Config *config;    /* borrowed */
+        const TreeOps *ops;      /* borrowed */
+        void *ud;
+        Node *root;              /* owned */
+        bool shutting_down;
+        bool finished;
+};
+
+int tree_new(const Config *config, const TreeOps *ops, void *ud, Tree **ret);
+Tree *tree_free(Tree *t);
+
+/* Boot: starts the root. The outcome arrives through ops->finished (failure) or the root
+ * becoming NODE_RUNNING. */
+void tree_start(Tree *t);
+/* Orderly shutdown of everything; ops->finished(0) when done. */
+void tree_shutdown(Tree *t);
+/* SIGKILL every live worker at once (a second shutdown signal, or the node dying). */
+void tree_kill_all(Tree *t);
+
+/* Inputs from the world. */
+void tree_handle_exit(Tree *t, Node *n, int code, int status);
+void tree_handle_ready(Tree *t, Node *n);
+void tree_handle_timer(Tree *t, Node *n);
+
+/* Operator requests; 0 or -errno with a message in *ret_error (static text or node->reason). */
+int tree_start_node(Tree *t, Node *n, const char **ret_error);
+int tree_stop_node(Tree *t, Node *n, const char **ret_error);
+int tree_restart_node(Tree *t, Node *n, const char **ret_error);
+int tree_start_child(Tree *t, Node *sup, char **args, Node **ret, const char **ret_error);
+int tree_terminate_child(Tree *t, Node *n, const char **ret_error);
+
+Node *tree_find(Tree *t, const char *path);
+/* Calls fn for n and every node below it, depth first in start order. */
+void tree_walk(Node *n, void (*fn)(Node *n, unsigned depth, void *ud), void *ud);
+
+bool node_is_supervisor(const Node *n);
+bool node_is_down(const Node *n);
+
+const char *node_state_to_string(NodeState s);
+NodeState node_state_from_string(const char *s);

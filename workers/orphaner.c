@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT */
+/* Test worker for zombie reaping (subreaper / PID 1): makes N orphans by double-forking. Each
+ * orphan waits until it has been re-parented to the nearest subreaper (or init), lives 50 ms more
+ * and exits, leaving a zombie that only its new parent can reap. The orphans' pids go to
+ * $FV_TEST_OUT/pids and $FV_TEST_OUT/<name>.orphans before <name>.started; the worker itself
+ * then sleeps until killed. Usage: orphaner N */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_ORPHANS 1000
+
+/* Test markers, the same in every worker. With $FV_TEST_OUT set: append our pid to
+ * $FV_TEST_OUT/pids in one O_APPEND write (concurrent writers never interleave), and create
+ * $FV_TEST_OUT/<name>.started holding our pid, written to a temporary and renamed so that a
+ * poller never sees it empty. <name> is $FORKVISOR_NAME, else argv[0]'s basename ('/' → '_'). */
+static void record_pid(int pid) {
+        const char *d = getenv("FV_TEST_OUT");
+        char path[PATH_MAX], line[24];
+        int fd, n;
+
+        if (!d || !*d)
+                return;
+        snprintf(path, sizeof path, "%s/pids", d);
+        n = snprintf(line, sizeof line, "%d\n", pid);
+        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0 || write(fd, line, n) != n)
+                fprintf(stderr, "%s: cannot append to %s: %m\n", program_invocation_short_name, path);
+        if (fd >= 0)
+                close(fd);
+}
+
+static void write_marker(const char *suffix, const char *text) {
+        const char *d = getenv("FV_TEST_OUT"), *name = getenv("FORKVISOR_NAME");
+        char path[PATH_MAX], tmp[PATH_MAX + 32];
+        ssize_t len = strlen(text);
+        int fd, ok;
+
+        if (!d || !*d)
+                return;
+        if (!name || !*name)
+                name = program_invocation_short_name;
+        snprintf(path, sizeof path, "%s/%s%s", d, name, suffix);
+        for (char *p = path + strlen(d) + 1; *p; p++)
+                if (*p == '/')
+                        *p = '_';
+        snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int) getpid());
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        ok = fd >= 0 && write(fd, text, len) == len;
+        if (fd >= 0 && close(fd) < 0)
+                ok = 0;
+        if (!ok || rename(tmp, path) < 0)
+                fprintf(stderr, "%s: cannot write %s: %m\n", program_invocation_short_name, path);
+}
+
+static void mark_started(void) {
+        char pid[24];
+
+        snprintf(pid, sizeof pid, "%d\n", (int) getpid());
+        write_marker(".started", pid);
+}
+
+/* Parse a decimal number in [0, MAX]; -1 if S is anything else. */
+static long parse_num(const char *s, long max) {
+        char *end;
+        long v;
+
+        if (!s || *s < '0' || *s > '9')
+                return -1;
+        errno = 0;
+        v = strtol(s, &end, 10);
+        return errno || *end || v > max ? -1 : v;
+}
+
+static void sleep_ms(long ms) {
+        struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000L };
+
+        while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
+                ;
+}
+
+/* MIDDLE is the parent that exits to make us an orphan; it may be gone before we first run. */
+static void orphan(int fd, pid_t middle) {
+        pid_t me = getpid();
+
+        /* A write of at most PIPE_BUF bytes is atomic, so records never interleave. */
+        if (write(fd, &me, sizeof me) != sizeof me)
+                _exit(1);
+        close(fd);
+        while (getppid() == middle)
+                sleep_ms(1);
+        sleep_ms(50);
+        _exit(0);
+}
+
+int main(int argc, char **argv) {
+        static char list[MAX_ORPHANS * 12 + 1];
+        long n = argc == 2 ? parse_num(argv[1], MAX_ORPHANS) : -1;
+        size_t len = 0;
+        pid_t pid;
+        int p[2];
+
+        if (n < 0) {
+                fprintf(stderr, "usage: %s N   (N 0..%d)\n", program_invocation_short_name, MAX_ORPHANS);
+                return 2;
+        }
+        record_pid(getpid());
+        if (pipe2(p, O_CLOEXEC) < 0) {
+                fprintf(stderr, "%s: pipe: %m\n", program_invocation_short_name);
+                return 1;
+        }
+        for (long i = 0; i < n; i++) {
+                pid_t middle = fork();
+                int status = 0;
+
+                if (middle == 0) {
+                        middle = getpid();
+                        pid = fork();
+                        if (pid == 0)
+                                orphan(p[1], middle);
+                        _exit(pid < 0);
+                }
+                if (middle < 0 || waitpid(middle, &status, 0) < 0 || status != 0) {
+                        fprintf(stderr, "%s: cannot fork an orphan\n", program_invocation_short_name);
+                        return 1;
+                }
+        }
+        /* Every writer has its end closed once its record is in: EOF means we have them all. */
+        close(p[1]);
+        while (read(p[0], &pid, sizeof pid) == sizeof pid) {
+                record_pid(pid);
+                len += snprintf(list + len, sizeof list - len, "%d\n", (int) pid);
+        }
+        close(p[0]);
+        write_marker(".orphans", list);
+        mark_started();
+        for (;;)
+                pause();
+}
