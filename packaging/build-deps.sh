@@ -1,0 +1,20 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Installs what building and testing forkvisor needs, from Debian's packages, when it is
+# missing: as root with apt-get it installs; otherwise it prints the exact command.
+set -u
+pkgs="build-essential pkg-config libsystemd-dev libinih-dev bats bats-assert bats-support bats-file mandoc clang tmux util-linux procps"
+missing=""
+for p in $pkgs; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    echo "Installing:$missing"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null || {
+        echo "apt-get failed; run: apt-get install -y$missing" >&2; exit 1; }
+else
+    echo "Missing build dependencies. Run as root:" >&2
+    echo "  apt-get install -y$missing" >&2
+    exit 1
+fi
