@@ -1,0 +1,1103 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests of config.c and spec.c: every key's default and forms, every error with its
+ * FILE:LINE, the line reader's limits, includes, and the tree checks. Strings only, plus a
+ * temporary directory for includes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "spec.h"
+#include "strv.h"
+#include "tests.h"
+
+#define NAME "/srv/conf/test.ini"
+#define HEAD "[supervisor:app]\nchildren = w\n"
+
+/* Loads TEXT; returns the diagnostics joined by newlines (owned) in *ret_text. */
+static int load(const char *text, Config **ret, char **ret_text) {
+        Diagnostics d = {};
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f;
+        int r;
+
+        r = config_load_string(text, NAME, ret, &d);
+        f = open_memstream(&buf, &size);
+        for (size_t i = 0; i < d.n; i++)
+                fprintf(f, "%s\n", d.lines[i]);
+        fclose(f);
+        diagnostics_done(&d);
+        *ret_text = buf;
+        return r;
+}
+
+/* Loads TEXT, which must fail; the diagnostics must contain WANT. */
+#define EXPECT_ERROR(text, want)                                                            \
+        do {                                                                                \
+                Config *c_ = NULL;                                                          \
+                _cleanup_free_ char *t_ = NULL;                                             \
+                int rr_ = load((text), &c_, &t_);                                           \
+                config_free(c_);                                                            \
+                ASSERT_ERR(rr_, -EINVAL);                                                   \
+                ASSERT_TRUE(c_ == NULL);                                                    \
+                ASSERT_CONTAINS(t_, (want));                                                \
+        } while (0)
+
+static size_t count_lines(const char *t) {
+        size_t n = 0;
+        for (; t && *t; t++)
+                n += *t == '\n';
+        return n;
+}
+
+/* A valid tree: root app with worker w, whose keys are EXTRA. */
+static char *with_worker(const char *extra) {
+        char *s;
+        if (asprintf(&s, HEAD "[worker:w]\nexec = /bin/true\n%s", extra) < 0)
+                abort();
+        return s;
+}
+
+#define LOAD_OK(text, c)                                                                    \
+        do {                                                                                \
+                _cleanup_free_ char *t_ = NULL;                                             \
+                int rr_ = load((text), &(c), &t_);                                          \
+                if (rr_ < 0)                                                                \
+                        FAIL_("load failed: %d\n%s", rr_, t_ ? t_ : "");                    \
+        } while (0)
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(Config *, config_free);
+#define _cleanup_config_ _cleanup_(config_freep)
+
+TEST(defaults_worker) {
+        _cleanup_config_ Config *c = NULL;
+        Spec *w;
+
+        LOAD_OK(HEAD "[worker:w]\nexec = /bin/true\n", c);
+        w = config_find(c, SPEC_WORKER, "w");
+        ASSERT_TRUE(w);
+        ASSERT_STREQ(w->file, NAME);
+        ASSERT_EQ(w->line, 3);
+        ASSERT_EQ(w->restart, RESTART_PERMANENT);
+        ASSERT_TRUE(w->shutdown_ms == 5000);
+        ASSERT_TRUE(!w->significant);
+        ASSERT_STREQ(w->argv[0], "/bin/true");
+        ASSERT_TRUE(w->argv[1] == NULL);
+        ASSERT_EQ(w->stop_signal, SIGTERM);
+        ASSERT_EQ(w->n_normal_exit, 1);
+        ASSERT_EQ(w->normal_exit[0], 0);
+        ASSERT_EQ(w->ready, READY_NONE);
+        ASSERT_TRUE(w->ready_timeout_ms == 10000);
+        ASSERT_TRUE(w->restart_delay_ms == 0);
+        ASSERT_TRUE(w->restart_delay_max_ms == 0);
+        ASSERT_STREQ(w->register_name, "w");
+        ASSERT_TRUE(w->register_is_default);
+        ASSERT_TRUE(w->subscribe && !w->subscribe[0]);
+        ASSERT_EQ(w->mailbox_limit, 1024);
+        ASSERT_TRUE(!w->user && !w->group);
+        ASSERT_TRUE(w->uid == (uid_t) -1 && w->gid == (gid_t) -1);
+        ASSERT_EQ(w->n_groups, 0);
+        ASSERT_STREQ(w->directory, "/srv/conf");
+        ASSERT_TRUE(w->environment && !w->environment[0]);
+        ASSERT_EQ(w->umask, -1);
+        ASSERT_TRUE(!w->nice_set);
+        for (int i = 0; i < _SPEC_LIMIT_MAX; i++)
+                ASSERT_TRUE(!w->limit_set[i]);
+        ASSERT_EQ(w->stdout_mode, OUTPUT_LOG);
+        ASSERT_EQ(w->stderr_mode, OUTPUT_LOG);
+        ASSERT_TRUE(!w->stdout_path && !w->stderr_path);
+        ASSERT_TRUE(!w->stdin_inherit);
+        ASSERT_TRUE(w->kill_group);
+}
+
+TEST(defaults_supervisor_and_daemon) {
+        _cleanup_config_ Config *c = NULL;
+        Spec *a;
+
+        LOAD_OK(HEAD "[worker:w]\nexec = /bin/true\n", c);
+        ASSERT_STREQ(c->path, NAME);
+        ASSERT_TRUE(c->control == NULL);
+        ASSERT_EQ(c->log, LOG_TARGET_AUTO);
+        ASSERT_EQ(c->subreaper, -1);
+        ASSERT_EQ(c->registry_size, 4096);
+        ASSERT_EQ(c->n_sections, 2);
+        a = c->root;
+        ASSERT_TRUE(a && a == config_find(c, SPEC_SUPERVISOR, "app"));
+        ASSERT_TRUE(config_find(c, SPEC_WORKER, "app") == NULL);
+        ASSERT_EQ(a->strategy, STRATEGY_ONE_FOR_ONE);
+        ASSERT_EQ(a->intensity, 1);
+        ASSERT_TRUE(a->period_ms == 5000);
+        ASSERT_EQ(a->n_children, 1);
+        ASSERT_TRUE(a->children[0] == config_find(c, SPEC_WORKER, "w"));
+        ASSERT_TRUE(a->template_ == NULL);
+        ASSERT_EQ(a->instances, 0);
+        ASSERT_EQ(a->max_children, 0);
+        ASSERT_EQ(a->auto_shutdown, AUTO_SHUTDOWN_NEVER);
+        ASSERT_EQ(a->restart, RESTART_PERMANENT);
+        ASSERT_TRUE(a->shutdown_ms == SHUTDOWN_INFINITY);
+        ASSERT_TRUE(!a->significant);
+}
+
+TEST(daemon_keys) {
+        _cleanup_config_ Config *c = NULL;
+
+        LOAD_OK("[forkvisor]\nroot = app\ncontrol = run/ctl.sock\nlog = journal\nsubreaper = yes\n"
+                "registry_size = 16\n" HEAD "[worker:w]\nexec = x\n", c);
+        ASSERT_STREQ(c->control, "/srv/conf/run/ctl.sock");
+        ASSERT_EQ(c->log, LOG_TARGET_JOURNAL);
+        ASSERT_EQ(c->subreaper, 1);
+        ASSERT_EQ(c->registry_size, 16);
+        ASSERT_STREQ(c->root->name, "app");
+
+        EXPECT_ERROR("[forkvisor]\nregistry_size = 15\n" HEAD "[worker:w]\nexec=x\n",
+                     NAME ":2: bad value '15' for registry_size: expected an integer from 16 to 1048576");
+        EXPECT_ERROR("[forkvisor]\nlog = jurnal\n" HEAD "[worker:w]\nexec=x\n",
+                     NAME ":2: bad value 'jurnal' for log: expected auto, journal or stderr; did you mean 'journal'?");
+        EXPECT_ERROR("[forkvisor]\nsubreaper = maybe\n" HEAD "[worker:w]\nexec=x\n",
+                     NAME ":2: bad value 'maybe' for subreaper: expected yes or no");
+}
+
+TEST(control_path_too_long) {
+        char text[512];
+        char longp[150];
+
+        memset(longp, 'a', sizeof(longp) - 1);
+        longp[0] = '/';
+        longp[sizeof(longp) - 1] = '\0';
+        snprintf(text, sizeof(text), "[forkvisor]\ncontrol = %s\n" HEAD "[worker:w]\nexec=x\n", longp);
+        EXPECT_ERROR(text, "is too long (max 107 bytes)");
+}
+
+TEST(worker_value_forms) {
+        _cleanup_config_ Config *c = NULL;
+        _cleanup_free_ char *text = with_worker(
+                "restart = transient\nshutdown = brutal_kill\nstop_signal = SIGINT\nnormal_exit = 0, 3 7\n"
+                "ready = notify\nready_timeout = 250\nrestart_delay = 100\nrestart_delay_max = 3000\n"
+                "significant = yes\nregister = +pool\nsubscribe = orders:*, news\nmailbox_limit = 1\n"
+                "directory = data\nenvironment = A=1 \"B=two words\" A=3\numask = 027\nnice = -5\n"
+                "limit_nofile = 1024:4096\nlimit_core = infinity\nlimit_as = 2G\nlimit_nproc = 50\n"
+                "stdout = file:log/out.log\nstderr = null\nstdin = inherit\nkill_group = off\n");
+        Spec *w;
+
+        LOAD_OK(text, c);
+        w = config_find(c, SPEC_WORKER, "w");
+        ASSERT_EQ(w->restart, RESTART_TRANSIENT);
+        ASSERT_TRUE(w->shutdown_ms == SHUTDOWN_BRUTAL_KILL);
+        ASSERT_EQ(w->stop_signal, SIGINT);
+        ASSERT_EQ(w->n_normal_exit, 3);
+        ASSERT_EQ(w->normal_exit[0], 0);
+        ASSERT_EQ(w->normal_exit[1], 3);
+        ASSERT_EQ(w->normal_exit[2], 7);
+        ASSERT_EQ(w->ready, READY_NOTIFY);
+        ASSERT_TRUE(w->ready_timeout_ms == 250);
+        ASSERT_TRUE(w->restart_delay_ms == 100);
+        ASSERT_TRUE(w->restart_delay_max_ms == 3000);
+        ASSERT_TRUE(w->significant);
+        ASSERT_STREQ(w->register_name, "+pool");
+        ASSERT_TRUE(!w->register_is_default);
+        ASSERT_EQ(strv_length(w->subscribe), 2);
+        ASSERT_STREQ(w->subscribe[0], "orders:*");
+        ASSERT_STREQ(w->subscribe[1], "news");
+        ASSERT_EQ(w->mailbox_limit, 1);
+        ASSERT_STREQ(w->directory, "/srv/conf/data");
+        ASSERT_EQ(strv_length(w->environment), 2);
+        ASSERT_STREQ(w->environment[0], "B=two words");
+        ASSERT_STREQ(w->environment[1], "A=3");
+        ASSERT_EQ(w->umask, 027);
+        ASSERT_TRUE(w->nice_set);
+        ASSERT_EQ(w->nice, -5);
+        ASSERT_TRUE(w->limit_set[SPEC_LIMIT_NOFILE]);
+        ASSERT_EQ(w->limit[SPEC_LIMIT_NOFILE].rlim_cur, 1024);
+        ASSERT_EQ(w->limit[SPEC_LIMIT_NOFILE].rlim_max, 4096);
+        ASSERT_TRUE(w->limit[SPEC_LIMIT_CORE].rlim_cur == RLIM_INFINITY);
+        ASSERT_TRUE(w->limit[SPEC_LIMIT_CORE].rlim_max == RLIM_INFINITY);
+        ASSERT_TRUE(w->limit[SPEC_LIMIT_AS].rlim_cur == 2ull << 30);
+        ASSERT_EQ(w->limit[SPEC_LIMIT_NPROC].rlim_max, 50);
+        ASSERT_EQ(w->stdout_mode, OUTPUT_FILE);
+        ASSERT_STREQ(w->stdout_path, "/srv/conf/log/out.log");
+        ASSERT_EQ(w->stderr_mode, OUTPUT_NULL);
+        ASSERT_TRUE(w->stdin_inherit);
+        ASSERT_TRUE(!w->kill_group);
+}
+
+TEST(worker_more_forms) {
+        _cleanup_config_ Config *c = NULL;
+        _cleanup_free_ char *text = with_worker(
+                "shutdown = infinity\nstop_signal = 9\nregister = none\ndirectory = /var/lib/x\n"
+                "stdout = inherit\nstderr = file:/var/log/e.log\nnice = 19\numask = 0\nrestart_delay = 500\n");
+        Spec *w;
+
+        LOAD_OK(text, c);
+        w = config_find(c, SPEC_WORKER, "w");
+        ASSERT_TRUE(w->shutdown_ms == SHUTDOWN_INFINITY);
+        ASSERT_EQ(w->stop_signal, SIGKILL);
+        ASSERT_TRUE(w->register_name == NULL);
+        ASSERT_TRUE(!w->register_is_default);
+        ASSERT_STREQ(w->directory, "/var/lib/x");
+        ASSERT_EQ(w->stdout_mode, OUTPUT_INHERIT);
+        ASSERT_STREQ(w->stderr_path, "/var/log/e.log");
+        ASSERT_EQ(w->nice, 19);
+        ASSERT_EQ(w->umask, 0);
+        /* restart_delay_max defaults to restart_delay */
+        ASSERT_TRUE(w->restart_delay_max_ms == 500);
+}
+
+TEST(stop_signal_forms) {
+        static const struct {
+                const char *v;
+                int sig;
+        } ok[] = { { "TERM", SIGTERM }, { "SIGHUP", SIGHUP }, { "usr1", SIGUSR1 }, { "15", 15 } };
+
+        for (size_t i = 0; i < ELEMENTSOF(ok); i++) {
+                _cleanup_config_ Config *c = NULL;
+                _cleanup_free_ char *extra = NULL, *text = NULL;
+
+                ASSERT_TRUE(asprintf(&extra, "stop_signal = %s\n", ok[i].v) > 0);
+                text = with_worker(extra);
+                LOAD_OK(text, c);
+                ASSERT_EQ(config_find(c, SPEC_WORKER, "w")->stop_signal, ok[i].sig);
+        }
+        {
+                _cleanup_config_ Config *c = NULL;
+                _cleanup_free_ char *text = with_worker("stop_signal = RTMIN+2\n");
+                LOAD_OK(text, c);
+                ASSERT_EQ(config_find(c, SPEC_WORKER, "w")->stop_signal, SIGRTMIN + 2);
+        }
+        {
+                _cleanup_free_ char *text = with_worker("stop_signal = TREM\n");
+                EXPECT_ERROR(text, NAME ":5: bad value 'TREM' for stop_signal: expected a signal name (TERM, SIGTERM, ...) or a number from 1 to");
+                EXPECT_ERROR(text, "did you mean 'TERM'?");
+        }
+        {
+                _cleanup_free_ char *text = with_worker("stop_signal = 0\n");
+                EXPECT_ERROR(text, "bad value '0' for stop_signal");
+        }
+}
+
+TEST(period_decimals) {
+        static const struct {
+                const char *v;
+                uint64_t ms;
+        } ok[] = { { "2.5", 2500 }, { "0.001", 1 }, { "10", 10000 }, { "1.25", 1250 } };
+        static const char *const bad[] = { "0", "0.0001", "-1", "1.", ".5", "1e3", "abc", "0.000" };
+
+        for (size_t i = 0; i < ELEMENTSOF(ok); i++) {
+                _cleanup_config_ Config *c = NULL;
+                _cleanup_free_ char *text = NULL;
+
+                ASSERT_TRUE(asprintf(&text, HEAD "period = %s\n[worker:w]\nexec = x\n", ok[i].v) > 0);
+                LOAD_OK(text, c);
+                ASSERT_TRUE(c->root->period_ms == ok[i].ms);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_free_ char *text = NULL;
+
+                ASSERT_TRUE(asprintf(&text, HEAD "period = %s\n[worker:w]\nexec = x\n", bad[i]) > 0);
+                EXPECT_ERROR(text, ":3: bad value");
+                EXPECT_ERROR(text, "for period: expected seconds above 0");
+        }
+}
+
+TEST(supervisor_keys) {
+        _cleanup_config_ Config *c = NULL;
+
+        LOAD_OK("[supervisor:app]\nstrategy = rest_for_one\nintensity = 0\nperiod = 60\nchildren = sub, w\n"
+                "auto_shutdown = any_significant\n"
+                "[supervisor:sub]\nstrategy = one_for_all\nrestart = transient\nshutdown = 2000\nsignificant = yes\n"
+                "intensity = 1000000\n"
+                "[worker:w]\nexec = x\n", c);
+        ASSERT_EQ(c->root->strategy, STRATEGY_REST_FOR_ONE);
+        ASSERT_EQ(c->root->intensity, 0);
+        ASSERT_TRUE(c->root->period_ms == 60000);
+        ASSERT_EQ(c->root->auto_shutdown, AUTO_SHUTDOWN_ANY_SIGNIFICANT);
+        ASSERT_EQ(c->root->n_children, 2);
+        ASSERT_STREQ(c->root->children[0]->name, "sub");
+        ASSERT_STREQ(c->root->children[1]->name, "w");
+        ASSERT_EQ(c->root->children[0]->strategy, STRATEGY_ONE_FOR_ALL);
+        ASSERT_EQ(c->root->children[0]->restart, RESTART_TRANSIENT);
+        ASSERT_TRUE(c->root->children[0]->shutdown_ms == 2000);
+        ASSERT_TRUE(c->root->children[0]->significant);
+        ASSERT_EQ(c->root->children[0]->intensity, 1000000);
+
+        EXPECT_ERROR("[supervisor:app]\nintensity = 1000001\n",
+                     NAME ":2: bad value '1000001' for intensity: expected an integer from 0 to 1000000");
+        EXPECT_ERROR("[supervisor:app]\nauto_shutdown = any\n",
+                     NAME ":2: bad value 'any' for auto_shutdown: expected never, any_significant or all_significant");
+}
+
+TEST(simple_one_for_one) {
+        _cleanup_config_ Config *c = NULL;
+
+        LOAD_OK("[supervisor:pool]\nstrategy = simple_one_for_one\ntemplate = job\ninstances = 3\nmax_children = 10\n"
+                "[worker:job]\nexec = /bin/sleep %i\n", c);
+        ASSERT_EQ(c->root->strategy, STRATEGY_SIMPLE_ONE_FOR_ONE);
+        ASSERT_TRUE(c->root->template_ == config_find(c, SPEC_WORKER, "job"));
+        ASSERT_EQ(c->root->instances, 3);
+        ASSERT_EQ(c->root->max_children, 10);
+        ASSERT_EQ(c->root->n_children, 0);
+
+        EXPECT_ERROR("[supervisor:pool]\nstrategy = simple_one_for_one\n[worker:job]\nexec = x\n",
+                     NAME ":1: simple_one_for_one supervisor 'pool' needs a template");
+        EXPECT_ERROR("[supervisor:pool]\nstrategy = simple_one_for_one\ntemplate = job\ninstances = 11\nmax_children = 10\n"
+                     "[worker:job]\nexec = x\n",
+                     NAME ":4: instances (11) is above max_children (10)");
+        EXPECT_ERROR("[supervisor:pool]\nstrategy = simple_one_for_one\ntemplate = job\nchildren = job\n[worker:job]\nexec = x\n",
+                     NAME ":4: children is not allowed with simple_one_for_one");
+        EXPECT_ERROR("[supervisor:pool]\nchildren = job\ntemplate = job\n[worker:job]\nexec = x\n",
+                     NAME ":3: template is only allowed with strategy = simple_one_for_one");
+        EXPECT_ERROR(HEAD "instances = 2\n[worker:w]\nexec = x\n",
+                     NAME ":3: instances is only allowed with strategy = simple_one_for_one");
+        EXPECT_ERROR("[supervisor:pool]\nstrategy = simple_one_for_one\ntemplate = jbo\n[worker:job]\nexec = x\n",
+                     NAME ":3: template: undefined section 'jbo', did you mean 'job'?");
+        EXPECT_ERROR("[supervisor:app]\nchildren = pool\n[supervisor:pool]\nstrategy = simple_one_for_one\ntemplate = app\n",
+                     NAME ":5: template 'app' is a supervisor");
+        EXPECT_ERROR("[supervisor:pool]\nstrategy = simple_one_for_one\nmax_children = 0\ntemplate = job\n[worker:job]\nexec=x\n",
+                     NAME ":3: bad value '0' for max_children: expected an integer from 1 to 1000000 or unlimited");
+}
+
+TEST(template_cannot_be_child) {
+        EXPECT_ERROR("[supervisor:app]\nchildren = pool, job\n"
+                     "[supervisor:pool]\nstrategy = simple_one_for_one\ntemplate = job\n[worker:job]\nexec = x\n",
+                     NAME ":2: 'job' is the template of supervisor 'pool' and cannot also be a child");
+}
+
+TEST(exec_splitting) {
+        static const struct {
+                const char *exec;
+                const char *const argv[6];
+        } cases[] = {
+                { "/bin/echo a  b", { "/bin/echo", "a", "b" } },
+                { "sh -c 'echo \"x\" $HOME'", { "sh", "-c", "echo \"x\" $HOME" } },
+                { "echo \"a \\\"b\\\" \\\\ \\$x \\n\"", { "echo", "a \"b\" \\ $x \\n" } },
+                { "echo a\\ b\\'c", { "echo", "a b'c" } },
+                { "echo '' x\"y\"'z'", { "echo", "", "xyz" } },
+                { "echo a#b %i %n %%", { "echo", "a#b", "%i", "%n", "%%" } },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_config_ Config *c = NULL;
+                _cleanup_free_ char *text = NULL;
+                Spec *w;
+                size_t n = 0;
+
+                ASSERT_TRUE(asprintf(&text, HEAD "[worker:w]\nexec = %s\n", cases[i].exec) > 0);
+                LOAD_OK(text, c);
+                w = config_find(c, SPEC_WORKER, "w");
+                for (; cases[i].argv[n]; n++)
+                        ASSERT_STREQ(w->argv[n], cases[i].argv[n]);
+                ASSERT_EQ(strv_length(w->argv), n);
+        }
+}
+
+TEST(exec_errors) {
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = sh -c 'oops\n", NAME ":4: bad value for exec: unterminated single quote");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = sh -c \"oops\n", NAME ":4: bad value for exec: unterminated double quote");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = echo \\\n", NAME ":4: bad value for exec: trailing backslash");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec =\n", NAME ":4: missing value for exec");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = \"\" x\n", NAME ":4: bad value for exec: the program name is empty");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = echo %x\n", NAME ":4: bad value for exec: unknown expansion '%x'");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = echo 100%\n", NAME ":4: bad value for exec: a lone '%' ends '100%'");
+        EXPECT_ERROR(HEAD "[worker:w]\nrestart = temporary\n", NAME ":3: missing required key 'exec' in [worker:w]");
+}
+
+TEST(expand_argv) {
+        _cleanup_config_ Config *c = NULL;
+        _cleanup_strv_free_ char **a = NULL, **b = NULL;
+        Spec *w;
+
+        LOAD_OK(HEAD "[worker:w]\nexec = run --id=%i --name %n 100%% %%i\n", c);
+        w = config_find(c, SPEC_WORKER, "w");
+        ASSERT_OK(spec_expand_argv(w, "w.7", 7, &a));
+        ASSERT_STREQ(a[0], "run");
+        ASSERT_STREQ(a[1], "--id=7");
+        ASSERT_STREQ(a[2], "--name");
+        ASSERT_STREQ(a[3], "w.7");
+        ASSERT_STREQ(a[4], "100%");
+        ASSERT_STREQ(a[5], "%i");
+        ASSERT_TRUE(a[6] == NULL);
+        /* the spec keeps the unexpanded form */
+        ASSERT_STREQ(w->argv[1], "--id=%i");
+
+        ASSERT_OK(spec_expand_argv(w, NULL, -1, &b));
+        ASSERT_STREQ(b[1], "--id=");
+        ASSERT_STREQ(b[3], "w");
+}
+
+TEST(expand_argv_refuses_unknown) {
+        char *argv[] = { (char *) "x%q", NULL };
+        Spec s = { .kind = SPEC_WORKER, .name = (char *) "w", .argv = argv };
+        char **out = NULL;
+
+        ASSERT_ERR(spec_expand_argv(&s, NULL, 0, &out), -EINVAL);
+        ASSERT_TRUE(out == NULL);
+}
+
+TEST(bad_values_with_accepted_values) {
+        EXPECT_ERROR("[supervisor:app]\nstrategy = one_for_al\n",
+                     NAME ":2: bad value 'one_for_al' for strategy: expected one_for_one, one_for_all, rest_for_one or "
+                     "simple_one_for_one; did you mean 'one_for_all'?");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nrestart = always\n",
+                     NAME ":5: bad value 'always' for restart: expected permanent, transient or temporary\n");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nready = mailbx\n",
+                     NAME ":5: bad value 'mailbx' for ready: expected none, mailbox or notify; did you mean 'mailbox'?");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nstdout = fil:/x\n",
+                     NAME ":5: bad value 'fil:/x' for stdout: expected log, inherit, null or file:PATH");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nstdout = file:\n", NAME ":5: bad value 'file:' for stdout: file: needs a path");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nstdin = log\n", NAME ":5: bad value 'log' for stdin: expected null or inherit");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nkill_group = yse\n",
+                     NAME ":5: bad value 'yse' for kill_group: expected yes or no; did you mean 'yes'?");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nshutdown = brutal\n",
+                     NAME ":5: bad value 'brutal' for shutdown: expected milliseconds (0 to 4294967295), brutal_kill or infinity");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nshutdown = -1\n", NAME ":5: bad value '-1' for shutdown");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nready_timeout = 0\n",
+                     NAME ":5: bad value '0' for ready_timeout: expected milliseconds from 1 to 4294967295");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nmailbox_limit = 1000001\n",
+                     NAME ":5: bad value '1000001' for mailbox_limit: expected an integer from 1 to 1000000");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nmailbox_limit = 0\n", NAME ":5: bad value '0' for mailbox_limit");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nrestart_delay = 99999999999\n",
+                     NAME ":5: bad value '99999999999' for restart_delay: expected milliseconds from 0 to 4294967295");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\numask = 0778\n",
+                     NAME ":5: bad value '0778' for umask: expected an octal mode from 0 to 0777");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\numask = 1000\n", NAME ":5: bad value '1000' for umask");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nnice = 20\n", NAME ":5: bad value '20' for nice: expected an integer from -20 to 19");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nnice = -21\n", NAME ":5: bad value '-21' for nice");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nlimit_nofile = 10:5\n",
+                     NAME ":5: bad value '10:5' for limit_nofile: the soft limit is above the hard limit");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nlimit_nofile = lots\n",
+                     NAME ":5: bad value 'lots' for limit_nofile: expected N, infinity or SOFT:HARD");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nlimit_nofile = 1K\n", NAME ":5: bad value '1K' for limit_nofile");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nnormal_exit = 0 256\n",
+                     NAME ":5: bad value '256' for normal_exit: expected exit codes from 0 to 255");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nnormal_exit =\n", NAME ":5: normal_exit needs at least one exit code");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nrestart =\n", NAME ":5: missing value for restart");
+}
+
+TEST(register_subscribe_environment) {
+        char longname[80];
+
+        memset(longname, 'n', 65);
+        longname[65] = '\0';
+        {
+                _cleanup_free_ char *extra = NULL, *text = NULL;
+                ASSERT_TRUE(asprintf(&extra, "register = %s\n", longname) > 0);
+                text = with_worker(extra);
+                EXPECT_ERROR(text, NAME ":5: bad value '");
+                EXPECT_ERROR(text, "for register: expected none, a name or +group (1-64 printable characters, no whitespace)");
+        }
+        longname[64] = '\0';
+        {
+                _cleanup_config_ Config *c = NULL;
+                _cleanup_free_ char *extra = NULL, *text = NULL;
+                ASSERT_TRUE(asprintf(&extra, "register = %s\n", longname) > 0);
+                text = with_worker(extra);
+                LOAD_OK(text, c);
+                ASSERT_STREQ(config_find(c, SPEC_WORKER, "w")->register_name, longname);
+        }
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nregister = +\n", NAME ":5: bad value '+' for register");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nregister = ++x\n", NAME ":5: bad value '++x' for register");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nsubscribe = a*b\n", NAME ":5: bad topic 'a*b' for subscribe");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nenvironment = 1A=x\n",
+                     NAME ":5: bad value '1A=x' for environment: expected KEY=VALUE");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nenvironment = NOVALUE\n", NAME ":5: bad value 'NOVALUE' for environment");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nenvironment = \"A=unterminated\n",
+                     NAME ":5: bad value for environment: unterminated double quote");
+}
+
+TEST(user_and_group) {
+        _cleanup_config_ Config *c = NULL;
+        Spec *w;
+        bool has0 = false;
+
+        LOAD_OK(HEAD "[worker:w]\nexec = x\nuser = root\n", c);
+        w = config_find(c, SPEC_WORKER, "w");
+        ASSERT_STREQ(w->user, "root");
+        ASSERT_EQ(w->uid, 0);
+        ASSERT_EQ(w->gid, 0);
+        ASSERT_TRUE(w->n_groups >= 1);
+        for (size_t i = 0; i < w->n_groups; i++)
+                has0 = has0 || w->groups[i] == 0;
+        ASSERT_TRUE(has0);
+        config_free(TAKE_PTR(c));
+
+        /* group before user in the file: still the group given, not the user's */
+        LOAD_OK(HEAD "[worker:w]\nexec = x\ngroup = 0\nuser = 0\n", c);
+        w = config_find(c, SPEC_WORKER, "w");
+        ASSERT_EQ(w->uid, 0);
+        ASSERT_EQ(w->gid, 0);
+        config_free(TAKE_PTR(c));
+
+        LOAD_OK(HEAD "[worker:w]\nexec = x\ngroup = root\n", c);
+        w = config_find(c, SPEC_WORKER, "w");
+        ASSERT_TRUE(w->uid == (uid_t) -1);
+        ASSERT_EQ(w->gid, 0);
+        ASSERT_EQ(w->n_groups, 0);
+
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\n\nuser = no-such-user-here\n", NAME ":6: unknown user 'no-such-user-here'");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\ngroup = no-such-group-here\n", NAME ":5: unknown group 'no-such-group-here'");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nuser = a:b\n", NAME ":5: bad value 'a:b' for user");
+}
+
+TEST(restart_delay_max_below_delay) {
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nrestart_delay_max = 100\nrestart_delay = 200\n",
+                     NAME ":5: restart_delay_max (100) is below restart_delay (200)");
+}
+
+TEST(significant_needs_non_permanent) {
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nsignificant = yes\n",
+                     NAME ":5: significant = yes needs restart = transient or temporary");
+}
+
+TEST(unknown_key_did_you_mean) {
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nrestrat = permanent\n",
+                     NAME ":5: unknown key 'restrat', did you mean 'restart'?");
+        EXPECT_ERROR("[supervisor:x]\nexec = /bin/true\n",
+                     NAME ":2: unknown key 'exec' in [supervisor:x] (only [worker:NAME] sections take it)");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nstrategy = one_for_one\n",
+                     NAME ":5: unknown key 'strategy' in [worker:w] (only [supervisor:NAME] sections take it)");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nlog = stderr\n", NAME ":5: unknown key 'log' in [worker:w] (it belongs in [forkvisor])");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nfrobnicate = 1\n", NAME ":5: unknown key 'frobnicate' in [worker:w]\n");
+        EXPECT_ERROR("[forkvisor]\nroots = app\n" HEAD "[worker:w]\nexec = x\n",
+                     NAME ":2: unknown key 'roots', did you mean 'root'?");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nExec = y\n", NAME ":5: unknown key 'Exec', did you mean 'exec'?");
+        EXPECT_ERROR("x = 1\n" HEAD "[worker:w]\nexec = x\n", NAME ":1: key 'x' outside of any section");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\n= 1\n", NAME ":5: missing key name before '='");
+}
+
+TEST(key_tables_match_the_parser) {
+        const char *const *tables[] = { config_keys_forkvisor, config_keys_supervisor, config_keys_worker };
+        const char *headers[] = { "[forkvisor]", "[supervisor:s]", "[worker:s]" };
+
+        /* Every listed key is accepted by its kind (any error but "unknown key"), and refused
+         * by the kinds that do not list it. */
+        for (size_t t = 0; t < ELEMENTSOF(tables); t++)
+                for (size_t i = 0; tables[t][i]; i++)
+                        for (size_t u = 0; u < ELEMENTSOF(tables); u++) {
+                                _cleanup_free_ char *text = NULL, *diag = NULL;
+                                Config *c = NULL;
+                                bool listed = false;
+
+                                for (size_t j = 0; tables[u][j]; j++)
+                                        listed = listed || strcmp(tables[u][j], tables[t][i]) == 0;
+                                ASSERT_TRUE(asprintf(&text, "%s\n%s = \x7e\n", headers[u], tables[t][i]) > 0);
+                                (void) load(text, &c, &diag);
+                                config_free(c);
+                                if (listed && strstr(diag, "unknown key"))
+                                        FAIL_("%s refused in %s: %s", tables[t][i], headers[u], diag);
+                                if (!listed && !strstr(diag, "unknown key"))
+                                        FAIL_("%s accepted in %s: %s", tables[t][i], headers[u], diag);
+                        }
+}
+
+TEST(sections) {
+        EXPECT_ERROR("[wroker:x]\n", NAME ":1: unknown section kind 'wroker', did you mean 'worker'?");
+        EXPECT_ERROR("[Supervisor:x]\n", NAME ":1: unknown section kind 'Supervisor', did you mean 'supervisor'?");
+        EXPECT_ERROR("[service:x]\n", NAME ":1: unknown section kind 'service': expected [forkvisor], [supervisor:NAME] or [worker:NAME]");
+        EXPECT_ERROR("[worker]\n", NAME ":1: section [worker] needs a name: write [worker:NAME]");
+        EXPECT_ERROR("[forkvisor:x]\n", NAME ":1: [forkvisor] takes no name");
+        EXPECT_ERROR("[worker:Web]\n", NAME ":1: bad section name 'Web': names are 1-32 characters of a-z, 0-9, '_' and '-'");
+        EXPECT_ERROR("[worker:a.b]\n", NAME ":1: bad section name 'a.b'");
+        EXPECT_ERROR("[worker:]\n", NAME ":1: bad section name ''");
+        EXPECT_ERROR("[worker:a] junk\n", NAME ":1: unexpected text after ']' in section header");
+        EXPECT_ERROR("[worker:a\n", NAME ":1: missing ']' at the end of the section header");
+        EXPECT_ERROR("just some words\n", NAME ":1: expected 'key = value', a [section] header or a comment");
+}
+
+TEST(section_name_limits) {
+        char text[256];
+        _cleanup_config_ Config *c = NULL;
+        char name[40];
+
+        /* 32 characters: fine */
+        memset(name, 'a', 32);
+        name[32] = '\0';
+        snprintf(text, sizeof(text), "[supervisor:%s]\nchildren = w\n[worker:w]\nexec = x\n", name);
+        LOAD_OK(text, c);
+        ASSERT_STREQ(c->root->name, name);
+
+        /* 33: refused */
+        memset(name, 'a', 33);
+        name[33] = '\0';
+        snprintf(text, sizeof(text), "[worker:%s]\nexec = x\n", name);
+        EXPECT_ERROR(text, NAME ":1: bad section name 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'");
+}
+
+TEST(long_section_header_not_truncated) {
+        /* inih keeps 49 characters of a section name: a header with a 60-character name that
+         * shares its first 49 with a valid section must not be read as that section. */
+        char name[61], text[512];
+        _cleanup_free_ char *diag = NULL;
+        Config *c = NULL;
+
+        memset(name, 'b', 60);
+        name[60] = '\0';
+        snprintf(text, sizeof(text), HEAD "[worker:w]\nexec = x\n\n[worker:%s]\nexec = y\n", name);
+        ASSERT_ERR(load(text, &c, &diag), -EINVAL);
+        ASSERT_CONTAINS(diag, NAME ":6: bad section name '");
+        ASSERT_EQ(count_lines(diag), 1);
+}
+
+TEST(duplicates) {
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\n[worker:w]\nexec = y\n",
+                     NAME ":5: duplicate section name 'w' (first defined as [worker:w] at " NAME ":3)");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\n[supervisor:w]\n",
+                     NAME ":5: duplicate section name 'w' (first defined as [worker:w] at " NAME ":3)");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nrestart = temporary\nrestart = transient\n",
+                     NAME ":6: key 'restart' given twice in [worker:w] (first at " NAME ":5)");
+        EXPECT_ERROR("[forkvisor]\nlog = auto\n[forkvisor]\n" HEAD "[worker:w]\nexec = x\n",
+                     NAME ":3: duplicate section [forkvisor] (first defined at " NAME ":1)");
+        EXPECT_ERROR(HEAD "children = w\n[worker:w]\nexec = x\n",
+                     NAME ":3: key 'children' given twice in [supervisor:app] (first at " NAME ":2)");
+        EXPECT_ERROR("[supervisor:app]\nchildren = w, w\n[worker:w]\nexec = x\n",
+                     NAME ":2: 'w' is listed twice in children of [supervisor:app]");
+}
+
+TEST(long_lines) {
+        /* inih 55's buffer is 200 bytes: 198 characters, the newline and the NUL. */
+        char text[1024], value[300];
+        _cleanup_config_ Config *c = NULL;
+        _cleanup_free_ char *diag = NULL;
+        size_t prefix = strlen("exec = ");
+        Config *bad = NULL;
+
+        memset(value, 'v', sizeof(value));
+        value[0] = '/';
+        value[198 - prefix] = '\0';
+        snprintf(text, sizeof(text), HEAD "[worker:w]\nexec = %s\n", value);
+        LOAD_OK(text, c);
+        ASSERT_EQ(strlen(config_find(c, SPEC_WORKER, "w")->argv[0]), 198 - prefix);
+
+        value[198 - prefix] = 'v';
+        value[199 - prefix] = '\0';
+        snprintf(text, sizeof(text), HEAD "[worker:w]\nexec = %s\nrestrat = x\n", value);
+        ASSERT_ERR(load(text, &bad, &diag), -EINVAL);
+        ASSERT_CONTAINS(diag, NAME ":4: line too long (max 198 bytes)\n");
+        /* the next line is still line 5, and its own error is reported */
+        ASSERT_CONTAINS(diag, NAME ":5: unknown key 'restrat'");
+        /* exec was refused with its line, not read truncated: no "missing exec" either way
+         * is acceptable, but nothing may have been parsed from the tail */
+        ASSERT_TRUE(!strstr(diag, "expected 'key = value'"));
+}
+
+TEST(very_long_line_in_list) {
+        char *text, *big;
+        _cleanup_free_ char *diag = NULL;
+        Config *c = NULL;
+
+        big = malloc(5001);
+        memset(big, 'x', 5000);
+        big[5000] = '\0';
+        ASSERT_TRUE(asprintf(&text, "[supervisor:app]\nchildren = w,\n  %s\n  w2\n[worker:w]\nexec = x\n[worker:w2]\nexec = y\n", big) > 0);
+        ASSERT_ERR(load(text, &c, &diag), -EINVAL);
+        ASSERT_CONTAINS(diag, NAME ":3: line too long (max 198 bytes)");
+        ASSERT_EQ(count_lines(diag), 1);
+        free(text);
+        free(big);
+}
+
+TEST(inline_comments_and_escape) {
+        _cleanup_config_ Config *c = NULL;
+        Spec *w;
+
+        LOAD_OK("# a comment\n; another\n" HEAD "[worker:w]   ; header comment\n"
+                "exec = sh -c 'echo a \\; echo b' ; this is a comment\n"
+                "environment = X=a;b Y=c\\;d  ; comment\n"
+                "register = name#1\n", c);
+        w = config_find(c, SPEC_WORKER, "w");
+        ASSERT_EQ(strv_length(w->argv), 3);
+        ASSERT_STREQ(w->argv[2], "echo a ; echo b");
+        ASSERT_STREQ(w->environment[0], "X=a;b");
+        ASSERT_STREQ(w->environment[1], "Y=c;d");
+        ASSERT_STREQ(w->register_name, "name#1");
+        config_free(TAKE_PTR(c));
+
+        /* without the escape, " ;" cuts the line: the quote is left open */
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = sh -c 'echo a ; echo b'\n", NAME ":4: bad value for exec: unterminated single quote");
+
+        /* find(1)'s \; gives a lone ';' word, as in a shell */
+        LOAD_OK(HEAD "[worker:w]\nexec = find . -exec rm {} \\;\n", c);
+        w = config_find(c, SPEC_WORKER, "w");
+        ASSERT_EQ(strv_length(w->argv), 6);
+        ASSERT_STREQ(w->argv[5], ";");
+}
+
+TEST(control_characters) {
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = a\x01" "b\n", NAME ":4: control character 0x01 in line");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = a\x1f" "b\n", NAME ":4: control character 0x1f in line");
+}
+
+TEST(crlf_and_bom) {
+        _cleanup_config_ Config *c = NULL;
+
+        LOAD_OK("\xef\xbb\xbf[supervisor:app]\r\nchildren = w\r\n[worker:w]\r\nexec = /bin/x a\r\n", c);
+        ASSERT_STREQ(config_find(c, SPEC_WORKER, "w")->argv[1], "a");
+}
+
+TEST(continuation_lines) {
+        _cleanup_config_ Config *c = NULL;
+        Spec *w;
+
+        LOAD_OK("[supervisor:app]\nchildren = a, b,\n    c ; comment\n  ; a comment line\n\n\td\n"
+                "[worker:a]\nexec = x\n[worker:b]\nexec = x\n[worker:c]\nexec = x\n"
+                "[worker:d]\nexec = x\nenvironment =\n  A=1\n  B=2\nsubscribe = t1\n  t2\nnormal_exit = 1\n  2 3\n", c);
+        ASSERT_EQ(c->root->n_children, 4);
+        ASSERT_STREQ(c->root->children[2]->name, "c");
+        ASSERT_STREQ(c->root->children[3]->name, "d");
+        w = config_find(c, SPEC_WORKER, "d");
+        ASSERT_EQ(strv_length(w->environment), 2);
+        ASSERT_EQ(strv_length(w->subscribe), 2);
+        ASSERT_EQ(w->n_normal_exit, 3);
+        ASSERT_EQ(w->normal_exit[0], 1);
+}
+
+TEST(continuation_of_scalar_is_an_error) {
+        /* An indented key line after a key is a continuation in INI: say so clearly. */
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\n  restart = temporary\n",
+                     NAME ":5: indented line continues 'exec', which takes one value");
+        /* ... and the line numbers of later errors stay right */
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\n  more\n  more\nbogus = 1\n", NAME ":7: unknown key 'bogus'");
+}
+
+TEST(continuation_errors_have_their_own_line) {
+        EXPECT_ERROR("[supervisor:app]\nchildren = a,\n  b,\n  BAD\n[worker:a]\nexec = x\n[worker:b]\nexec = x\n",
+                     NAME ":4: bad child name 'BAD'");
+        EXPECT_ERROR("[supervisor:app]\nchildren = a,\n  b,\n  c\n[worker:a]\nexec = x\n[worker:b]\nexec = x\n",
+                     NAME ":4: undefined section 'c'");
+}
+
+TEST(references_did_you_mean) {
+        EXPECT_ERROR("[supervisor:app]\nchildren = dbase\n[worker:database]\nexec = x\n",
+                     NAME ":2: undefined section 'dbase'\n");
+        EXPECT_ERROR("[supervisor:app]\nchildren = databse\n[worker:database]\nexec = x\n",
+                     NAME ":2: undefined section 'databse', did you mean 'database'?");
+        EXPECT_ERROR("[forkvisor]\nroot = ap\n" HEAD "[worker:w]\nexec = x\n",
+                     NAME ":2: root: undefined section 'ap', did you mean 'app'?");
+}
+
+TEST(tree_checks) {
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\n[worker:stray]\nexec = y\n",
+                     NAME ":5: worker 'stray' is not listed in the children of any supervisor");
+        EXPECT_ERROR("[supervisor:app]\nchildren = a, b\n[supervisor:a]\nchildren = w\n[supervisor:b]\nchildren = w\n"
+                     "[worker:w]\nexec = x\n",
+                     NAME ":6: 'w' is listed under two supervisors: 'a' (" NAME ":4) and 'b'");
+        EXPECT_ERROR("[forkvisor]\nroot = app\n" HEAD "[worker:w]\nexec = x\n[supervisor:other]\n",
+                     NAME ":7: supervisor 'other' is not listed in the children of any supervisor (the root is 'app')");
+}
+
+TEST(cycles) {
+        EXPECT_ERROR("[supervisor:app]\nchildren = app\n", NAME ":2: cycle: supervisor 'app' lists itself as a child");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\n[supervisor:a]\nchildren = b\n[supervisor:b]\nchildren = a\n",
+                     "cycle: a <- b <- a (each is a child of the next)");
+        EXPECT_ERROR("[supervisor:a]\nchildren = b\n[supervisor:b]\nchildren = a\n",
+                     NAME ":1: no root supervisor: every supervisor is listed as a child");
+}
+
+TEST(root_detection) {
+        _cleanup_config_ Config *c = NULL;
+
+        LOAD_OK("[worker:w]\nexec = x\n[supervisor:sub]\nchildren = w\n[supervisor:top]\nchildren = sub\n", c);
+        ASSERT_STREQ(c->root->name, "top");
+        config_free(TAKE_PTR(c));
+
+        LOAD_OK("[forkvisor]\nroot = top\n[worker:w]\nexec = x\n[supervisor:top]\nchildren = w\n", c);
+        ASSERT_STREQ(c->root->name, "top");
+
+        EXPECT_ERROR("[supervisor:a]\n[supervisor:b]\n[supervisor:c]\n",
+                     NAME ":2: several supervisors are nobody's child ('a', 'b', 'c'): list them under one root, or set root = in [forkvisor]");
+        EXPECT_ERROR("[worker:w]\nexec = x\n", NAME ":1: no [supervisor:NAME] section: the tree needs a root supervisor");
+        EXPECT_ERROR("", NAME ":1: no [supervisor:NAME] section");
+        EXPECT_ERROR("[forkvisor]\nroot = w\n" HEAD "[worker:w]\nexec = x\n", NAME ":2: root 'w' is a worker");
+        EXPECT_ERROR("[forkvisor]\nroot = sub\n" HEAD "[worker:w]\nexec = x\n[supervisor:sub]\n[supervisor:top]\nchildren = sub\n",
+                     NAME ":2: root 'sub' is a child of supervisor 'top' (" NAME ":9)");
+}
+
+TEST(every_problem_is_reported) {
+        _cleanup_free_ char *diag = NULL;
+        Config *c = NULL;
+
+        ASSERT_ERR(load("[supervisor:app]\nstrategy = bad\nchildren = w, ghost\n[worker:w]\nrestart = x\n"
+                        "nice = 100\n[worker:orphan]\nexec = y\n", &c, &diag), -EINVAL);
+        ASSERT_CONTAINS(diag, NAME ":2: bad value 'bad' for strategy");
+        ASSERT_CONTAINS(diag, NAME ":5: bad value 'x' for restart");
+        ASSERT_CONTAINS(diag, NAME ":6: bad value '100' for nice");
+        ASSERT_CONTAINS(diag, NAME ":4: missing required key 'exec'");
+        ASSERT_CONTAINS(diag, NAME ":3: undefined section 'ghost'");
+        ASSERT_CONTAINS(diag, NAME ":7: worker 'orphan' is not listed");
+        ASSERT_EQ(count_lines(diag), 6);
+}
+
+TEST(hash) {
+        const char *a = HEAD "[worker:w]\nexec = /bin/x  ; comment\nrestart = transient\n";
+        const char *b = "; different comments\n" HEAD "\n\n[worker:w]\nexec   =   /bin/x\nrestart = transient\n";
+        const char *d = HEAD "[worker:w]\nexec = /bin/x\nrestart = temporary\n";
+        _cleanup_config_ Config *ca = NULL, *cb = NULL, *cd = NULL;
+
+        LOAD_OK(a, ca);
+        LOAD_OK(b, cb);
+        LOAD_OK(d, cd);
+        ASSERT_TRUE(config_find(ca, SPEC_WORKER, "w")->hash == config_find(cb, SPEC_WORKER, "w")->hash);
+        ASSERT_TRUE(config_find(ca, SPEC_WORKER, "w")->hash != config_find(cd, SPEC_WORKER, "w")->hash);
+        ASSERT_TRUE(ca->root->hash == cd->root->hash);
+        ASSERT_TRUE(ca->root->hash != config_find(ca, SPEC_WORKER, "w")->hash);
+}
+
+TEST(enum_strings) {
+        for (int i = 0; i < _STRATEGY_MAX; i++)
+                ASSERT_EQ(strategy_from_string(strategy_to_string(i)), i);
+        for (int i = 0; i < _RESTART_TYPE_MAX; i++)
+                ASSERT_EQ(restart_type_from_string(restart_type_to_string(i)), i);
+        for (int i = 0; i < _READY_MODE_MAX; i++)
+                ASSERT_EQ(ready_mode_from_string(ready_mode_to_string(i)), i);
+        for (int i = 0; i < _AUTO_SHUTDOWN_MAX; i++)
+                ASSERT_EQ(auto_shutdown_from_string(auto_shutdown_to_string(i)), i);
+        for (int i = 0; i < _OUTPUT_MODE_MAX; i++)
+                ASSERT_EQ(output_mode_from_string(output_mode_to_string(i)), i);
+        for (int i = 0; i < _LOG_TARGET_MAX; i++)
+                ASSERT_EQ(log_target_from_string(log_target_to_string(i)), i);
+        ASSERT_EQ(strategy_from_string("nope"), _STRATEGY_INVALID);
+        ASSERT_EQ(strategy_from_string(NULL), _STRATEGY_INVALID);
+        ASSERT_TRUE(strategy_to_string(_STRATEGY_MAX) == NULL);
+        ASSERT_STREQ(restart_type_to_string(RESTART_TEMPORARY), "temporary");
+        ASSERT_STREQ(spec_kind_to_string(SPEC_SUPERVISOR), "supervisor");
+        ASSERT_TRUE(spec_name_is_valid("a-b_9"));
+        ASSERT_TRUE(!spec_name_is_valid("a.b"));
+        ASSERT_TRUE(!spec_name_is_valid(""));
+        ASSERT_TRUE(spec_registry_name_is_valid("Web.1:x"));
+        ASSERT_TRUE(!spec_registry_name_is_valid("a b"));
+}
+
+/* ---- files and includes ---------------------------------------------------------------- */
+
+static char *tmpdir(void) {
+        char *d = strdup("/tmp/test-config.XXXXXX");
+        if (!d || !mkdtemp(d))
+                abort();
+        return d;
+}
+
+static void write_file(const char *dir, const char *name, const char *text) {
+        _cleanup_free_ char *p = NULL;
+        FILE *f;
+
+        if (asprintf(&p, "%s/%s", dir, name) < 0)
+                abort();
+        f = fopen(p, "we");
+        if (!f)
+                abort();
+        fputs(text, f);
+        fclose(f);
+}
+
+static void rm_rf(const char *dir) {
+        _cleanup_free_ char *cmd = NULL;
+        if (asprintf(&cmd, "rm -rf '%s'", dir) < 0 || system(cmd) != 0)
+                abort();
+}
+
+static int load_file(const char *dir, const char *name, Config **ret, char **ret_text) {
+        _cleanup_free_ char *p = NULL;
+        Diagnostics d = {};
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f;
+        int r;
+
+        if (asprintf(&p, "%s/%s", dir, name) < 0)
+                abort();
+        r = config_load(p, ret, &d);
+        f = open_memstream(&buf, &size);
+        for (size_t i = 0; i < d.n; i++)
+                fprintf(f, "%s\n", d.lines[i]);
+        fclose(f);
+        diagnostics_done(&d);
+        *ret_text = buf;
+        return r;
+}
+
+TEST(include_glob_in_order) {
+        _cleanup_free_ char *dir = tmpdir(), *diag = NULL, *sub = NULL, *want = NULL, *file = NULL;
+        _cleanup_config_ Config *c = NULL;
+
+        ASSERT_TRUE(asprintf(&sub, "%s/conf.d", dir) > 0);
+        ASSERT_OK(mkdir(sub, 0755));
+        write_file(dir, "main.ini", "[forkvisor]\ninclude = conf.d/*.ini,\n   extra.ini\n[supervisor:app]\nchildren = b, a, e\n");
+        write_file(sub, "b.ini", "[worker:b]\nexec = /bin/b\n");
+        write_file(sub, "a.ini", "[worker:a]\nexec = /bin/a\n");
+        write_file(sub, "ignored.txt", "garbage\n");
+        write_file(dir, "extra.ini", "[worker:e]\nexec = /bin/e\n");
+        ASSERT_OK(load_file(dir, "main.ini", &c, &diag));
+        ASSERT_EQ(c->n_sections, 4);
+        /* file order: main, then the glob sorted, then extra.ini */
+        ASSERT_STREQ(c->sections[1]->name, "a");
+        ASSERT_STREQ(c->sections[2]->name, "b");
+        ASSERT_STREQ(c->sections[3]->name, "e");
+        ASSERT_TRUE(asprintf(&file, "%s/conf.d/a.ini", dir) > 0);
+        ASSERT_STREQ(c->sections[1]->file, file);
+        ASSERT_EQ(c->sections[1]->line, 1);
+        /* directory defaults to the directory of the file defining the section */
+        ASSERT_STREQ(c->sections[1]->directory, sub);
+        ASSERT_STREQ(c->sections[3]->directory, dir);
+        /* children order is the children list's, not the files' */
+        ASSERT_STREQ(c->root->children[0]->name, "b");
+        rm_rf(dir);
+}
+
+TEST(include_errors) {
+        _cleanup_free_ char *dir = tmpdir();
+        Config *c = NULL;
+
+        /* a missing file named without wildcard is an error at the include line */
+        {
+                _cleanup_free_ char *diag = NULL, *want = NULL;
+                write_file(dir, "main.ini", "[forkvisor]\n\ninclude = nope.ini\n" HEAD "[worker:w]\nexec = x\n");
+                ASSERT_ERR(load_file(dir, "main.ini", &c, &diag), -EINVAL);
+                ASSERT_TRUE(asprintf(&want, "%s/main.ini:3: cannot read include '%s/nope.ini': No such file or directory", dir, dir) > 0);
+                ASSERT_CONTAINS(diag, want);
+        }
+        /* a wildcard that matches nothing is fine */
+        {
+                _cleanup_free_ char *diag = NULL;
+                write_file(dir, "main.ini", "[forkvisor]\ninclude = none.d/*.ini\n" HEAD "[worker:w]\nexec = x\n");
+                ASSERT_OK(load_file(dir, "main.ini", &c, &diag));
+                config_free(TAKE_PTR(c));
+        }
+        /* self include */
+        {
+                _cleanup_free_ char *diag = NULL, *want = NULL;
+                write_file(dir, "main.ini", "[forkvisor]\ninclude = main.ini\n" HEAD "[worker:w]\nexec = x\n");
+                ASSERT_ERR(load_file(dir, "main.ini", &c, &diag), -EINVAL);
+                ASSERT_TRUE(asprintf(&want, "%s/main.ini:2: include cycle: '%s/main.ini' includes itself", dir, dir) > 0);
+                ASSERT_CONTAINS(diag, want);
+        }
+        /* a cycle through two files */
+        {
+                _cleanup_free_ char *diag = NULL, *want = NULL;
+                write_file(dir, "main.ini", "[forkvisor]\ninclude = a.ini\n" HEAD "[worker:w]\nexec = x\n");
+                write_file(dir, "a.ini", "[forkvisor]\ninclude = main.ini\n");
+                ASSERT_ERR(load_file(dir, "main.ini", &c, &diag), -EINVAL);
+                ASSERT_TRUE(asprintf(&want, "%s/a.ini:2: include cycle: '%s/main.ini' is already being read", dir, dir) > 0);
+                ASSERT_CONTAINS(diag, want);
+        }
+        /* the same file twice */
+        {
+                _cleanup_free_ char *diag = NULL;
+                write_file(dir, "main.ini", "[forkvisor]\ninclude = a.ini a.ini\n" HEAD "[worker:w]\nexec = x\n");
+                write_file(dir, "a.ini", "; empty\n");
+                ASSERT_ERR(load_file(dir, "main.ini", &c, &diag), -EINVAL);
+                ASSERT_CONTAINS(diag, "/main.ini:2: '");
+                ASSERT_CONTAINS(diag, "/a.ini' is included twice");
+        }
+        /* errors inside an included file name that file */
+        {
+                _cleanup_free_ char *diag = NULL, *want = NULL;
+                write_file(dir, "main.ini", "[forkvisor]\ninclude = a.ini\n" HEAD);
+                write_file(dir, "a.ini", "[worker:w]\nexec = x\nrestrat = 1\n");
+                ASSERT_ERR(load_file(dir, "main.ini", &c, &diag), -EINVAL);
+                ASSERT_TRUE(asprintf(&want, "%s/a.ini:3: unknown key 'restrat', did you mean 'restart'?", dir) > 0);
+                ASSERT_CONTAINS(diag, want);
+        }
+        /* [forkvisor] keys other than include are set once in all files */
+        {
+                _cleanup_free_ char *diag = NULL, *want = NULL;
+                write_file(dir, "main.ini", "[forkvisor]\nlog = stderr\ninclude = a.ini\n" HEAD "[worker:w]\nexec = x\n");
+                write_file(dir, "a.ini", "[forkvisor]\nlog = journal\n");
+                ASSERT_ERR(load_file(dir, "main.ini", &c, &diag), -EINVAL);
+                ASSERT_TRUE(asprintf(&want, "%s/a.ini:2: key 'log' given twice in [forkvisor] (first at %s/main.ini:2)", dir, dir) > 0);
+                ASSERT_CONTAINS(diag, want);
+        }
+        /* a directory matched by a glob is unreadable */
+        {
+                _cleanup_free_ char *diag = NULL, *sub = NULL;
+                ASSERT_TRUE(asprintf(&sub, "%s/d.ini", dir) > 0);
+                ASSERT_OK(mkdir(sub, 0755));
+                write_file(dir, "main.ini", "[forkvisor]\ninclude = d.*\n" HEAD "[worker:w]\nexec = x\n");
+                ASSERT_ERR(load_file(dir, "main.ini", &c, &diag), -EINVAL);
+                ASSERT_CONTAINS(diag, "/d.ini': not a regular file");
+        }
+        rm_rf(dir);
+}
+
+TEST(nested_include_relative_to_includer) {
+        _cleanup_free_ char *dir = tmpdir(), *diag = NULL, *sub = NULL;
+        _cleanup_config_ Config *c = NULL;
+
+        ASSERT_TRUE(asprintf(&sub, "%s/sub", dir) > 0);
+        ASSERT_OK(mkdir(sub, 0755));
+        write_file(dir, "main.ini", "[forkvisor]\ninclude = sub/a.ini\n" HEAD);
+        write_file(sub, "a.ini", "[forkvisor]\ninclude = b.ini\n");
+        write_file(sub, "b.ini", "[worker:w]\nexec = x\nstdout = file:out.log\n");
+        ASSERT_OK(load_file(dir, "main.ini", &c, &diag));
+        ASSERT_STREQ(config_find(c, SPEC_WORKER, "w")->directory, sub);
+        ASSERT_TRUE(strstr(config_find(c, SPEC_WORKER, "w")->stdout_path, "/sub/out.log"));
+        rm_rf(dir);
+}
+
+TEST(load_missing_file) {
+        Diagnostics d = {};
+        Config *c = NULL;
+
+        ASSERT_ERR(config_load("/nonexistent/forkvisor.ini", &c, &d), -EINVAL);
+        ASSERT_EQ(d.n, 1);
+        ASSERT_STREQ(d.lines[0], "/nonexistent/forkvisor.ini:0: cannot read '/nonexistent/forkvisor.ini': No such file or directory");
+        diagnostics_done(&d);
+        ASSERT_EQ(d.n, 0);
+}
+
+TEST(nul_byte_in_file) {
+        _cleanup_free_ char *dir = tmpdir(), *diag = NULL, *p = NULL;
+        Config *c = NULL;
+        FILE *f;
+
+        ASSERT_TRUE(asprintf(&p, "%s/main.ini", dir) > 0);
+        f = fopen(p, "we");
+        fwrite(HEAD "[worker:w]\nexec = x\0y\n", 1, sizeof(HEAD "[worker:w]\nexec = x\0y\n") - 1, f);
+        fclose(f);
+        ASSERT_ERR(load_file(dir, "main.ini", &c, &diag), -EINVAL);
+        ASSERT_CONTAINS(diag, "main.ini:4: control character 0x00 in line");
+        rm_rf(dir);
+}
+
+TEST(null_diag_and_ret) {
+        Config *c = NULL;
+
+        ASSERT_ERR(config_load_string("[worker:Bad]\n", NAME, &c, NULL), -EINVAL);
+        ASSERT_OK(config_load_string(HEAD "[worker:w]\nexec = x\n", NAME, NULL, NULL));
+}
+
+TEST(relative_name_gives_absolute_directory) {
+        _cleanup_config_ Config *c = NULL;
+        _cleanup_free_ char *cwd = getcwd(NULL, 0), *want = NULL;
+        Diagnostics d = {};
+
+        ASSERT_OK(config_load_string(HEAD "[worker:w]\nexec = x\n", "conf/x.ini", &c, &d));
+        ASSERT_TRUE(asprintf(&want, "%s/conf", cwd) > 0);
+        ASSERT_STREQ(config_find(c, SPEC_WORKER, "w")->directory, want);
+        ASSERT_STREQ(config_find(c, SPEC_WORKER, "w")->file, "conf/x.ini");
+}
+
+TEST(strv_helpers) {
+        _cleanup_strv_free_ char **l = NULL, **copy = NULL;
+
+        ASSERT_EQ(strv_length(NULL), 0);
+        ASSERT_OK(strv_push(&l, "a"));
+        ASSERT_OK(strv_push(&l, "b"));
+        ASSERT_OK(strv_consume(&l, strdup("c")));
+        ASSERT_EQ(strv_length(l), 3);
+        ASSERT_TRUE(strv_contains(l, "b"));
+        ASSERT_EQ(strv_index(l, "c"), 2);
+        ASSERT_EQ(strv_index(l, "z"), -1);
+        strv_remove_at(l, 1);
+        ASSERT_EQ(strv_length(l), 2);
+        ASSERT_STREQ(l[1], "c");
+        copy = strv_copy(l);
+        ASSERT_EQ(strv_length(copy), 2);
+        ASSERT_TRUE(copy[0] != l[0]);
+        ASSERT_OK(strv_extend_strv(&copy, l));
+        ASSERT_EQ(strv_length(copy), 4);
+}

@@ -1,0 +1,408 @@
+/* SPDX-License-Identifier: MIT */
+/* The supervision policy with no process at all: fake TreeOps record spawns, signals and
+ * timers, and the tests feed exits, readiness and timer expiries by hand. */
+#include <assert.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/wait.h>
+
+#include "spec.h"
+#include "tests.h"
+#include "tree.h"
+
+typedef struct Fake {
+        char log[8192];      /* "+a -a:TERM ..." spawns and signals, in order */
+        pid_t next_pid;
+        usec_t now;
+        int finished;        /* -1 until ops->finished */
+        const char *fail_spawn; /* name whose spawn fails */
+        Tree *tree;
+        Config *config;
+} Fake;
+
+static void logf_(Fake *f, const char *fmt, ...) {
+        size_t l = strlen(f->log);
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(f->log + l, sizeof f->log - l, fmt, ap);
+        va_end(ap);
+}
+
+static int f_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
+        Fake *f = ud;
+        if (f->fail_spawn && strcmp(f->fail_spawn, n->name) == 0) {
+                snprintf(n->reason, sizeof n->reason, "no such file");
+                logf_(f, "!%s ", n->name);
+                return -ENOENT;
+        }
+        *ret_pid = ++f->next_pid;
+        *ret_ready = n->spec->ready == READY_NONE;
+        logf_(f, "+%s ", n->name);
+        return 0;
+}
+
+static void f_kill(void *ud, Node *n, int sig, bool group) {
+        Fake *f = ud;
+        if (sig == SIGCONT)
+                return;
+        logf_(f, "-%s:%s ", n->name, sigabbrev_np(sig));
+}
+
+static void f_set_timer(void *ud, Node *n, usec_t at) {
+}
+
+static usec_t f_now(void *ud) {
+        return ((Fake *) ud)->now;
+}
+
+static void f_event(void *ud, Node *n, TreeEvent ev) {
+        Fake *f = ud;
+        if (ev == TREE_EVENT_GAVE_UP)
+                logf_(f, "gaveup:%s ", n->name);
+}
+
+static void f_finished(void *ud, int status) {
+        ((Fake *) ud)->finished = status;
+}
+
+static const TreeOps fake_ops = {
+        .spawn = f_spawn, .kill = f_kill, .set_timer = f_set_timer,
+        .now = f_now, .event = f_event, .finished = f_finished,
+};
+
+static int fake_setup(Fake *f, const char *ini) {
+        Diagnostics d = {};
+        memset(f, 0, sizeof *f);
+        f->finished = -1;
+        f->now = 1000 * USEC_PER_SEC;
+        int r = config_load_string(ini, "/tmp/test.ini", &f->config, &d);
+        for (size_t i = 0; i < d.n; i++)
+                fprintf(stderr, "  %s\n", d.lines[i]);
+        diagnostics_done(&d);
+        if (r < 0)
+                return r;
+        return tree_new(f->config, &fake_ops, f, &f->tree);
+}
+
+static void fake_done(Fake *f) {
+        tree_free(f->tree);
+        config_free(f->config);
+}
+
+static Node *N(Fake *f, const char *path) {
+        Node *n = tree_find(f->tree, path);
+        assert(n);
+        return n;
+}
+
+/* The child exits: as the reaper would report it. */
+static void die(Fake *f, const char *path, int code, int status) {
+        tree_handle_exit(f->tree, N(f, path), code, status);
+}
+
+#define WA "[worker:a]\nexec = /bin/true\n"
+#define WB "[worker:b]\nexec = /bin/true\n"
+#define WC "[worker:c]\nexec = /bin/true\n"
+#define THREE WA WB WC
+
+TEST(start_in_order_and_stop_in_reverse) {
+        Fake f;
+        ASSERT_OK(fake_setup(&f, "[supervisor:s]\nchildren = a b c\n" THREE));
+        tree_start(f.tree);
+        ASSERT_STREQ(f.log, "+a +b +c ");
+        ASSERT_EQ(f.tree->root->state, NODE_RUNNING);
+        f.log[0] = 0;
+        tree_shutdown(f.tree);
+        ASSERT_STREQ(f.log, "-c:TERM ");
+        die(&f, "s/c", CLD_KILLED, SIGTERM);
+        ASSERT_STREQ(f.log, "-c:TERM -b:TERM ");
+        die(&f, "s/b", CLD_KILLED, SIGTERM);
+        die(&f, "s/a", CLD_KILLED, SIGTERM);
+        ASSERT_STREQ(f.log, "-c:TERM -b:TERM -a:TERM ");
+        ASSERT_EQ(f.finished, 0);
+        fake_done(&f);
+}
+
+TEST(one_for_one_restarts_only_the_dead_child) {
+        Fake f;
+        ASSERT_OK(fake_setup(&f, "[supervisor:s]\nintensity = 5\nchildren = a b c\n" THREE));
+        tree_start(f.tree);
+        f.log[0] = 0;
+        die(&f, "s/b", CLD_KILLED, SIGKILL);
+        ASSERT_STREQ(f.log, "+b ");
+        ASSERT_EQ(N(&f, "s/b")->restarts, 1);
+        fake_done(&f);
+}
+
+TEST(one_for_all_stops_the_others_in_reverse_then_starts_all) {
+        Fake f;
+        ASSERT_OK(fake_setup(&f, "[supervisor:s]\nstrategy = one_for_all\nintensity = 5\nchildren = a b c\n" THREE));
+        tree_start(f.tree);
+        f.log[0] = 0;
+        die(&f, "s/a", CLD_EXITED, 1);
+        ASSERT_STREQ(f.log, "-c:TERM ");
+        die(&f, "s/c", CLD_KILLED, SIGTERM);
+        ASSERT_STREQ(f.log, "-c:TERM -b:TERM ");
+        die(&f, "s/b", CLD_KILLED, SIGTERM);
+        ASSERT_STREQ(f.log, "-c:TERM -b:TERM +a +b +c ");
+        fake_done(&f);
+}
+
+TEST(rest_for_one_restarts_the_child_and_those_after_it) {
+        Fake f;
+        ASSERT_OK(fake_setup(&f, "[supervisor:s]\nstrategy = rest_for_one\nintensity = 5\nchildren = a b c\n" THREE));
+        tree_start(f.tree);
+        f.log[0] = 0;
+        die(&f, "s/b", CLD_EXITED, 1);
+        ASSERT_STREQ(f.log, "-c:TERM ");
+        die(&f, "s/c", CLD_KILLED, SIGTERM);
+        ASSERT_STREQ(f.log, "-c:TERM +b +c ");
+        fake_done(&f);
+}
+
+TEST(intensity_exceeded_gives_up_and_root_exits_1) {
+        Fake f;
+        ASSERT_OK(fake_setup(&f, "[supervisor:s]\nintensity = 2\nperiod = 10\nchildren = a b\n" WA WB));
+        tree_start(f.tree);
+        die(&f, "s/a", CLD_EXITED, 1);
+        f.now += USEC_PER_SEC;
+        die(&f, "s/a", CLD_EXITED, 1);
+        ASSERT_EQ(f.finished, -1);
+        f.log[0] = 0;
+        f.now += USEC_PER_SEC;
+        die(&f, "s/a", CLD_EXITED, 1); /* the third within 10 s: more than 2 */
+        ASSERT_STREQ(f.log, "gaveup:s -b:TERM ");
+        die(&f, "s/b", CLD_KILLED, SIGTERM);
+        ASSERT_EQ(f.finished, 1);
+        fake_done(&f);
+}
+
+TEST(restarts_outside_the_period_do_not_count) {
+        Fake f;
+        ASSERT_OK(fake_setup(&f, "[supervisor:s]\nintensity = 1\nperiod = 5\nchildren = a\n" WA));
+        tree_start(f.tree);
+        for (int i = 0; i < 10; i++) {
+                f.now += 6 * USEC_PER_SEC;
+                die(&f, "s/a", CLD_EXITED, 1);
+        }
+        ASSERT_EQ(f.finished, -1);
+        ASSERT_EQ(N(&f, "s/a")->restarts, 10);
+        fake_done(&f);
+}
+
+TEST(intensity_zero_gives_up_at_the_first_restart) {
+        Fake f;
+        ASSERT_OK(fake_setup(&f, "[supervisor:s]\nintensity = 0\nchildren = a\n" WA));
+        tree_start(f.tree);
+        die(&f, "s/a", CLD_EXITED, 1);
+        ASSERT_EQ(f.finished, 1);
+        fake_done(&f);
+}
+
+TEST(escalation_restarts_the_inner_supervisor) {
+        Fake f;
+        ASSERT_OK(fake_setup(&f,
+                             "[supervisor:top]\nintensity = 5\nchildren = inner c\n"
+                             "[supervisor:inner]\nintensity = 0\nchildren = a b\n" THREE));
+        tree_start(f.tree);
+        ASSERT_STREQ(f.log, "+a +b +c ");
+        f.log[0] = 0;
+        die(&f, "top/inner/a", CLD_EXITED, 1);
+        ASSERT_STREQ(f.log, "gaveup:inner -b:TERM ");
+        die(&f, "top/inner/b", CLD_KILLED, SIGTERM);
+        /* inner terminated abnormally; top (one_for_one) restarts it: a and b start again. */
+        ASSERT_STREQ(f.log, "gaveup:inner -b:TERM +a +b ");
+        ASSERT_EQ(N(&f, "top/inner")->restarts, 1);
+        ASSERT_EQ(N(&f, "top/inner")->state, NODE_RUNNING);
+        ASSERT_EQ(f.finished, -1);
+        fake_done(&f);
+}
+
+TEST(restart_types) {
+        Fake f;
+        ASSERT_OK(fake_setup(&f,
+                             "[supervisor:s]\nintensity = 10\nchildren = p t x\n"
+                             "[worker:p]\nexec = /bin/true\n"
+                             "[worker:t]\nexec = /bin/true\nrestart = transient\nnormal_exit = 0 3\n"
+                             "[worker:x]\nexec = /bin/true\nrestart = temporary\n"));
+        tree_start(f.tree);
+        f.log[0] = 0;
+        die(&f, "s/p", CLD_EXITED, 0);
+        ASSERT_STREQ(f.log, "+p ");
+        die(&f, "s/t", CLD_EXITED, 3);
+        ASSERT_STREQ(f.log, "+p ");
+        ASSERT_EQ(N(&f, "s/t")->state, NODE_STOPPED);
+        ASSERT_OK(tree_start_node(f.tree, N(&f, "s/t"), &(const char *) { NULL }));
+        die(&f, "s/t", CLD_KILLED, SIGSEGV);
+        ASSERT_STREQ(f.log, "+p +t +t ");
+        die(&f, "s/x", CLD_KILLED, SIGKILL);
+        ASSERT_STREQ(f.log, "+p +t +t ");
+        ASSERT_EQ(N(&f, "s/x")->state, NODE_STOPPED);
+        fake_done(&f);
+}
+
+TEST(failed_start_rolls_back_in_reverse_and_fails_the_root) {
+        Fake f;
+        ASSERT_OK(fake_setup(&f, "[supervisor:s]\nchildren = a b c\n" THREE));
+        f.fail_spawn = "c";
+        tree_start(f.tree);
+        ASSERT_STREQ(f.log, "+a +b !c -b:TERM ");
+        die(&f, "s/b", CLD_KILLED, SIGTERM);
+        ASSERT_STREQ(f.log, "+a +b !c -b:TERM -a:TERM ");
+        die(&f, "s/a", CLD_KILLED, SIGTERM);
+        ASSERT_EQ(f.finished, 1);
+        ASSERT_CONTAINS(f.tree->root->reason, "s/c");
+        fake_done(&f);
+}
+
+TEST(start_waits_for_readiness) {
+        Fake f;
+        ASSERT_OK(fake_setup(&f,
+                             "[supervisor:s]\nchildren = a b\n"
+                             "[worker:a]\nexec = /bin/true\nready = notify\n[worker:b]\nexec = /bin/true\n"));
+        tree_start(f.tree);
+        ASSERT_STREQ(f.log, "+a ");
+        ASSERT_EQ(f.tree->root->state, NODE_STARTING);
+        tree_handle_ready(f.tree, N(&f, "s/a"));
+        ASSERT_STREQ(f.log, "+a +b ");
+        ASSERT_EQ(f.tree->root->state, NODE_RUNNING);
+        fake_done(&f);
+}
+
+TEST(ready_timeout_is_a_failed_start) {
+        Fake f;
+        ASSERT_OK(fake_setup(&f,
+                             "[supervisor:s]\nchildren = a\n"
+                             "[worker:a]\nexec = /bin/true\nready = notify\nready_timeout = 100\n"));
+        tree_start(f.tree);
+        tree_handle_timer(f.tree, N(&f, "s/a"));
+        ASSERT_STREQ(f.log, "+a -a:KILL ");
+        die(&f, "s/a", CLD_KILLED, SIGKILL);
+        ASSERT_EQ(f.finished, 1);
+        ASSERT_CONTAINS(N(&f, "s/a")->reason, "not ready");
+        fake_done(&f);
+}
+
+TEST(shutdown_timeout_sends_kill) {
+        Fake f;
+        ASSERT_OK(fake_setup(&f, "[supervisor:s]\nchildren = a\n[worker:a]\nexec = /bin/true\nshutdown = 100\n"));
+        tree_start(f.tree);
+        tree_shutdown(f.tree);
+        tree_handle_timer(f.tree, N(&f, "s/a"));
+        ASSERT_STREQ(f.log, "+a -a:TERM -a:KILL ");
+        die(&f, "s/a", CLD_KILLED, SIGKILL);
+        ASSERT_EQ(f.finished, 0);
+        fake_done(&f);
+}
+
+TEST(brutal_kill_and_stop_signal) {
+        Fake f;
+        ASSERT_OK(fake_setup(&f,
+                             "[supervisor:s]\nchildren = a b\n"
+                             "[worker:a]\nexec = /bin/true\nshutdown = brutal_kill\n"
+                             "[worker:b]\nexec = /bin/true\nstop_signal = INT\n"));
+        tree_start(f.tree);
+        tree_shutdown(f.tree);
+        die(&f, "s/b", CLD_KILLED, SIGINT);
+        ASSERT_STREQ(f.log, "+a +b -b:INT -a:KILL ");
+        fake_done(&f);
+}
+
+TEST(simple_one_for_one_instances_and_dynamic_children) {
+        Fake f;
+        ASSERT_OK(fake_setup(&f,
+                             "[supervisor:pool]\nstrategy = simple_one_for_one\ntemplate = w\ninstances = 2\n"
+                             "max_children = 3\nintensity = 5\n[worker:w]\nexec = /bin/true\nrestart = transient\n"));
+        tree_start(f.tree);
+        ASSERT_STREQ(f.log, "+w.1 +w.2 ");
+        Node *c = NULL;
+        const char *err = NULL;
+        ASSERT_OK(tree_start_child(f.tree, f.tree->root, NULL, &c, &err));
+        ASSERT_STREQ(c->path, "pool/w.3");
+        ASSERT_ERR(tree_start_child(f.tree, f.tree->root, NULL, &c, &err), -EUSERS);
+        /* A transient dynamic child that finished normally is forgotten (OTP). */
+        die(&f, "pool/w.2", CLD_EXITED, 0);
+        ASSERT_TRUE(tree_find(f.tree, "pool/w.2") == NULL);
+        ASSERT_OK(tree_terminate_child(f.tree, N(&f, "pool/w.1"), &err));
+        die(&f, "pool/w.1", CLD_KILLED, SIGTERM);
+        ASSERT_TRUE(tree_find(f.tree, "pool/w.1") == NULL);
+        ASSERT_EQ(f.tree->root->n_children, 1);
+        fake_done(&f);
+}
+
+TEST(auto_shutdown_any_significant_ends_the_root_normally) {
+        Fake f;
+        ASSERT_OK(fake_setup(&f,
+                             "[supervisor:s]\nauto_shutdown = any_significant\nchildren = job other\n"
+                             "[worker:job]\nexec = /bin/true\nrestart = transient\nsignificant = yes\n"
+                             "[worker:other]\nexec = /bin/true\n"));
+        tree_start(f.tree);
+        die(&f, "s/job", CLD_EXITED, 0);
+        ASSERT_STREQ(f.log, "+job +other -other:TERM ");
+        die(&f, "s/other", CLD_KILLED, SIGTERM);
+        ASSERT_EQ(f.finished, 0);
+        fake_done(&f);
+}
+
+TEST(restart_delay_doubles_up_to_the_cap) {
+        Fake f;
+        ASSERT_OK(fake_setup(&f,
+                             "[supervisor:s]\nintensity = 100\nperiod = 100\nchildren = a\n"
+                             "[worker:a]\nexec = /bin/true\nrestart_delay = 100\nrestart_delay_max = 300\n"));
+        tree_start(f.tree);
+        Node *a = N(&f, "s/a");
+        die(&f, "s/a", CLD_EXITED, 1);
+        ASSERT_EQ(a->state, NODE_RESTARTING);
+        ASSERT_STREQ(f.log, "+a ");
+        tree_handle_timer(f.tree, a);
+        ASSERT_STREQ(f.log, "+a +a ");
+        ASSERT_EQ(a->state, NODE_RUNNING);
+        fake_done(&f);
+}
+
+TEST(a_spawn_that_keeps_failing_ends_at_intensity) {
+        Fake f;
+        ASSERT_OK(fake_setup(&f, "[supervisor:s]\nintensity = 3\nperiod = 100\nchildren = a\n" WA));
+        tree_start(f.tree);
+        f.fail_spawn = "a";
+        die(&f, "s/a", CLD_EXITED, 1);
+        for (int i = 0; i < 10 && f.finished < 0; i++)
+                tree_handle_timer(f.tree, N(&f, "s/a"));
+        ASSERT_EQ(f.finished, 1);
+        fake_done(&f);
+}
+
+TEST(operator_stop_holds_and_start_resumes) {
+        Fake f;
+        const char *err = NULL;
+        ASSERT_OK(fake_setup(&f, "[supervisor:s]\nchildren = a b\n" WA WB));
+        tree_start(f.tree);
+        ASSERT_OK(tree_stop_node(f.tree, N(&f, "s/a"), &err));
+        die(&f, "s/a", CLD_KILLED, SIGTERM);
+        ASSERT_EQ(N(&f, "s/a")->state, NODE_STOPPED);
+        ASSERT_OK(tree_start_node(f.tree, N(&f, "s/a"), &err));
+        ASSERT_STREQ(f.log, "+a +b -a:TERM +a ");
+        ASSERT_OK(tree_restart_node(f.tree, N(&f, "s/b"), &err));
+        die(&f, "s/b", CLD_KILLED, SIGTERM);
+        ASSERT_STREQ(f.log, "+a +b -a:TERM +a -b:TERM +b ");
+        ASSERT_EQ(N(&f, "s/b")->restarts, 0); /* operator restarts do not count */
+        fake_done(&f);
+}
+
+TEST(exit_during_a_group_restart_is_handled_afterwards) {
+        Fake f;
+        ASSERT_OK(fake_setup(&f,
+                             "[supervisor:s]\nstrategy = rest_for_one\nintensity = 10\nchildren = a b c\n" THREE));
+        tree_start(f.tree);
+        f.log[0] = 0;
+        die(&f, "s/b", CLD_EXITED, 1); /* stops c first */
+        die(&f, "s/a", CLD_EXITED, 1); /* a dies meanwhile: queued */
+        ASSERT_STREQ(f.log, "-c:TERM ");
+        die(&f, "s/c", CLD_KILLED, SIGTERM);
+        /* b and c restarted, then the queued exit of a: rest_for_one from a stops c and b. */
+        ASSERT_STREQ(f.log, "-c:TERM +b +c -c:TERM ");
+        die(&f, "s/c", CLD_KILLED, SIGTERM);
+        die(&f, "s/b", CLD_KILLED, SIGTERM);
+        ASSERT_STREQ(f.log, "-c:TERM +b +c -c:TERM -b:TERM +a +b +c ");
+        fake_done(&f);
+}
