@@ -38,6 +38,7 @@ struct ControlRequest {
         sd_event_source *source;
         bool received;             /* the request arrived and went to the handler */
         bool finished;             /* the exit status is queued */
+        bool refused;              /* SO_PEERCRED says no: answer the request with a refusal */
         char *queue;               /* packets: [uint32 length][bytes]... */
         size_t queue_len, queue_sent;
         ControlAbandon abandon;
@@ -179,6 +180,13 @@ static int on_request_io(sd_event_source *src, int fd, uint32_t revents, void *u
         if (r->received)
                 return 0; /* one request per connection; ignore the rest */
         r->received = true;
+        if (r->refused) {
+                /* Answered only now that the request is read: closing with it unread would
+                 * reset the connection and lose the answer. */
+                control_reply_errorf(r, "permission denied\n");
+                control_reply_finish(r, 1);
+                return 0;
+        }
 
         char *argv[CTL_ARGS_MAX + 1];
         int argc = n > (ssize_t) CTL_REQUEST_MAX ? -EMSGSIZE : ctl_decode_request(buf, (size_t) n, argv, CTL_ARGS_MAX);
@@ -223,11 +231,8 @@ static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userd
         struct ucred cred;
         socklen_t len = sizeof cred;
         if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
-            (cred.uid != 0 && cred.uid != geteuid())) {
-                r->received = true;
-                control_reply_errorf(r, "permission denied\n");
-                control_reply_finish(r, 1);
-        }
+            (cred.uid != 0 && cred.uid != geteuid()))
+                r->refused = true;
         return 0;
 }
 

@@ -61,7 +61,8 @@ daemon_gone() { ! kill -0 "$FV_PID" 2>/dev/null; }
 # fv_wait_exit: wait for the daemon to exit by itself; sets FV_STATUS.
 fv_wait_exit() {
     retry 200 0.05 daemon_gone
-    wait "$FV_PID"; FV_STATUS=$?
+    FV_STATUS=0
+    wait "$FV_PID" || FV_STATUS=$?
     unset FV_PID
 }
 
@@ -91,7 +92,8 @@ no_survivors() {
     }
 }
 
-# The standard teardown: stop the daemon, show its log on failure, check nothing survived.
+# The standard teardown: stop the daemon and kill whatever a failed test left behind, so one
+# failure never leaks into the next test. (Tests assert no_survivors themselves.)
 fv_teardown() {
     fv_stop
     if [[ -n ${FV_TEST_OUT:-} && -r $FV_TEST_OUT/pids ]]; then
