@@ -203,34 +203,41 @@ static int oom(Parser *p) {
 /* ---- did you mean ---------------------------------------------------------------------- */
 
 /* Optimal string alignment distance (Damerau-Levenshtein without repeated edits of a
- * substring), case-insensitive. Inputs are short (keys, names, values): longer ones get
- * no suggestion. */
+ * substring), case-insensitive, over three rolling rows. Inputs are short (keys, names,
+ * values): longer ones get no suggestion. */
+#define OSA_MAX 64
 static size_t osa_distance(const char *a, const char *b) {
         size_t la = strlen(a), lb = strlen(b);
-        size_t d[65][65];
+        size_t rows[3][OSA_MAX + 1], *pp = rows[0], *prev = rows[1], *cur = rows[2];
 
-        if (la > 64 || lb > 64)
+        if (la > OSA_MAX || lb > OSA_MAX)
                 return SIZE_MAX;
-        for (size_t i = 0; i <= la; i++)
-                d[i][0] = i;
         for (size_t j = 0; j <= lb; j++)
-                d[0][j] = j;
-        for (size_t i = 1; i <= la; i++)
+                prev[j] = j;
+        for (size_t i = 1; i <= la; i++) {
+                int ca = tolower((unsigned char) a[i - 1]);
+                size_t *t;
+
+                cur[0] = i;
                 for (size_t j = 1; j <= lb; j++) {
-                        size_t cost = tolower((unsigned char) a[i - 1]) != tolower((unsigned char) b[j - 1]);
-                        size_t v = d[i - 1][j] + 1;
-                        if (d[i][j - 1] + 1 < v)
-                                v = d[i][j - 1] + 1;
-                        if (d[i - 1][j - 1] + cost < v)
-                                v = d[i - 1][j - 1] + cost;
-                        if (i > 1 && j > 1 &&
-                            tolower((unsigned char) a[i - 1]) == tolower((unsigned char) b[j - 2]) &&
-                            tolower((unsigned char) a[i - 2]) == tolower((unsigned char) b[j - 1]) &&
-                            d[i - 2][j - 2] + 1 < v)
-                                v = d[i - 2][j - 2] + 1;
-                        d[i][j] = v;
+                        int cb = tolower((unsigned char) b[j - 1]);
+                        size_t v = prev[j] + 1;
+
+                        if (cur[j - 1] + 1 < v)
+                                v = cur[j - 1] + 1;
+                        if (prev[j - 1] + (ca != cb) < v)
+                                v = prev[j - 1] + (ca != cb);
+                        if (i > 1 && j > 1 && ca == tolower((unsigned char) b[j - 2]) &&
+                            tolower((unsigned char) a[i - 2]) == cb && pp[j - 2] + 1 < v)
+                                v = pp[j - 2] + 1;
+                        cur[j] = v;
                 }
-        return d[la][lb];
+                t = pp;
+                pp = prev;
+                prev = cur;
+                cur = t;
+        }
+        return prev[lb];
 }
 
 /* The closest candidate within a threshold that grows with the length of the candidate: one
@@ -1419,8 +1426,8 @@ static bool classify_line(FileState *fs, const char *line) {
 
 static char *read_line(char *buf, int num, void *stream) {
         FileState *fs = stream;
-        const char *start, *nl;
-        size_t len, i = 0, j = 0;
+        const char *start, *nl, *t;
+        size_t len, i = 0, j = 0, first;
 
         if (fs->pos >= fs->size)
                 return NULL;
@@ -1434,6 +1441,7 @@ static char *read_line(char *buf, int num, void *stream) {
         assert(num >= 3);
         if (fs->line == 1 && len >= 3 && memcmp(start, "\xef\xbb\xbf", 3) == 0)
                 i = 3; /* a UTF-8 byte order mark, as inih skips it */
+        first = i;
 
         if (len - i > (size_t) num - 2) {
                 fs_error(fs, "line too long (max %d bytes)", num - 2);
@@ -1461,7 +1469,16 @@ static char *read_line(char *buf, int num, void *stream) {
 
 comment:
         /* What inih sees instead of a refused line: a comment, which changes none of its
-         * state, so the following lines are read as they would have been. */
+         * state, so the following lines are read as they would have been. Unless the refused
+         * line continued a list, what follows it must not be taken for part of an earlier
+         * key or section: one error per mistake. */
+        for (t = start + first; t < start + len && (*t == ' ' || *t == '\t'); t++)
+                ;
+        if (!(t > start + first && fs->prev_key_set) && t < start + len && *t != ';' && *t != '#') {
+                fs->cont = CONT_IGNORE;
+                if (*t == '[')
+                        fs->cur = CUR_SKIP;
+        }
         buf[0] = ';';
         buf[1] = '\n';
         buf[2] = '\0';
@@ -1805,6 +1822,12 @@ finish:
 
 /* ---- validation ------------------------------------------------------------------------ */
 
+/* getpwnam_r() and friends report "no such entry" as 0 or, depending on the NSS module, as
+ * one of these; anything else is a real failure worth showing. */
+static bool lookup_failed(int r) {
+        return r != 0 && r != ENOENT && r != ESRCH && r != EBADF && r != EPERM;
+}
+
 static int resolve_credentials(Parser *p, Spec *s, SectionInfo *info) {
         _cleanup_free_ char *buf = NULL, *pw_name = NULL;
         long sz = sysconf(_SC_GETPW_R_SIZE_MAX);
@@ -1829,7 +1852,7 @@ static int resolve_credentials(Parser *p, Spec *s, SectionInfo *info) {
                 }
                 if (!res)
                         return diag_add(p, s->file, info->key_line[key_index("user")], "unknown user '%s'%s%s",
-                                        s->user, r ? ": " : "", r ? strerror(r) : "");
+                                        s->user, lookup_failed(r) ? ": " : "", lookup_failed(r) ? strerror(r) : "");
                 s->uid = pw.pw_uid;
                 s->gid = pw.pw_gid;
                 pw_name = strdup(pw.pw_name);
@@ -1853,7 +1876,7 @@ static int resolve_credentials(Parser *p, Spec *s, SectionInfo *info) {
                 }
                 if (!res)
                         return diag_add(p, s->file, info->key_line[key_index("group")], "unknown group '%s'%s%s",
-                                        s->group, r ? ": " : "", r ? strerror(r) : "");
+                                        s->group, lookup_failed(r) ? ": " : "", lookup_failed(r) ? strerror(r) : "");
                 s->gid = gr.gr_gid;
         }
         if (pw_name) {

@@ -10,7 +10,7 @@ for f in "$@"; do
     corpus=$(mktemp -d)
     seeds=$(dirname "$0")/fuzz/corpus-${name#fuzz-}
     [ -d "$seeds" ] && cp "$seeds"/* "$corpus"/ 2>/dev/null
-    [ "$name" = fuzz-config ] && cp "$(dirname "$0")"/../conf/*.ini "$corpus"/ 2>/dev/null
+    [ "$name" = fuzz-config ] && cp "$(dirname "$0")"/../conf/*.ini "$(dirname "$0")"/../conf/*.example "$corpus"/ 2>/dev/null
     if "$f" -max_total_time="$seconds" -max_len=4096 -timeout=10 "$corpus" >"$corpus.log" 2>&1; then
         passed=$((passed + 1))
     else

@@ -566,6 +566,9 @@ TEST(unknown_key_did_you_mean) {
         EXPECT_ERROR("[forkvisor]\nroots = app\n" HEAD "[worker:w]\nexec = x\n",
                      NAME ":2: unknown key 'roots', did you mean 'root'?");
         EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nExec = y\n", NAME ":5: unknown key 'Exec', did you mean 'exec'?");
+        EXPECT_ERROR("[supervisor:app]\nstratgey = one_for_all\n", NAME ":2: unknown key 'stratgey', did you mean 'strategy'?");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nrestart_dely = 5\n", NAME ":5: unknown key 'restart_dely', did you mean 'restart_delay'?");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nmailbox_limt = 5\n", NAME ":5: unknown key 'mailbox_limt', did you mean 'mailbox_limit'?");
         EXPECT_ERROR("x = 1\n" HEAD "[worker:w]\nexec = x\n", NAME ":1: key 'x' outside of any section");
         EXPECT_ERROR(HEAD "[worker:w]\nexec = x\n= 1\n", NAME ":5: missing key name before '='");
 }
@@ -683,6 +686,27 @@ TEST(long_lines) {
         /* exec was refused with its line, not read truncated: no "missing exec" either way
          * is acceptable, but nothing may have been parsed from the tail */
         ASSERT_TRUE(!strstr(diag, "expected 'key = value'"));
+}
+
+TEST(long_lines_do_not_cascade) {
+        char text[2048], big[400];
+        _cleanup_free_ char *diag = NULL;
+        Config *c = NULL;
+
+        memset(big, 'x', sizeof(big) - 1);
+        big[sizeof(big) - 1] = '\0';
+        /* a long header: its keys are not taken for the previous section's */
+        snprintf(text, sizeof(text), HEAD "[worker:w]\nexec = x\n[worker:%s]\nexec = y\n", big);
+        ASSERT_ERR(load(text, &c, &diag), -EINVAL);
+        ASSERT_CONTAINS(diag, NAME ":5: line too long (max 198 bytes)");
+        ASSERT_EQ(count_lines(diag), 1);
+        free(TAKE_PTR(diag));
+
+        /* a long key line: its continuation lines are not taken for the previous key's */
+        snprintf(text, sizeof(text), HEAD "[worker:w]\nexec = x\nenvironment = %s\n  B=1\n", big);
+        ASSERT_ERR(load(text, &c, &diag), -EINVAL);
+        ASSERT_CONTAINS(diag, NAME ":5: line too long (max 198 bytes)");
+        ASSERT_EQ(count_lines(diag), 1);
 }
 
 TEST(very_long_line_in_list) {
