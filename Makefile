@@ -125,11 +125,14 @@ fuzz: $(FUZZ_BIN)
 	@tests/run-fuzz.sh $(BUILD)/results/fuzz-long $(FUZZ_SECONDS) $(FUZZ_BIN)
 
 # --- running ----------------------------------------------------------------------------
-demo: deps all
-	@bench/../conf/run-demo.sh $(BUILD)
+# `all` in a second make: pkg-config's flags are read when a make starts, so a make that has just
+# installed the build dependencies (deps) would link without them.
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@conf/run-demo.sh $(BUILD)
 
 bench: all
-	@bench/run.sh $(BUILD)
+	@CC="$(CC)" bench/run.sh $(BUILD)
 
 # --- installing -------------------------------------------------------------------------
 install: $(BUILD)/forkvisor
