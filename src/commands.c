@@ -382,7 +382,7 @@ static void cmd_start(Commands *c, ControlRequest *req, char **argv) {
         const char *error = NULL;
         if (!n)
                 return;
-        usec_t since = n->state == NODE_RUNNING ? n->started_at : now_usec();
+        usec_t since = n->state == NODE_RUNNING || n->state == NODE_STARTING ? n->started_at : now_usec();
         if (tree_start_node(manager_tree(c->manager), n, &error) < 0) {
                 operation_failed(req, n, "start", error);
                 return;

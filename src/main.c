@@ -11,6 +11,8 @@
 #include "macro.h"
 #include "spec.h"
 
+const char *arg_control = NULL;
+
 typedef struct Verb {
         const char *name;
         int (*run)(int argc, char **argv);
@@ -64,7 +66,7 @@ int main(int argc, char **argv) {
         /* "forkvisor --control PATH COMMAND ..." names the socket for any command. */
         while (argc >= 3 && (strcmp(argv[1], "--control") == 0 || strncmp(argv[1], "--control=", 10) == 0)) {
                 bool joined = argv[1][9] == '=';
-                setenv("FORKVISOR_CONTROL", joined ? argv[1] + 10 : argv[2], 1);
+                arg_control = joined ? argv[1] + 10 : argv[2];
                 argc -= joined ? 1 : 2;
                 argv += joined ? 1 : 2;
         }

@@ -347,7 +347,7 @@ static void log_event(Manager *m, Node *n, TreeEvent ev) {
                 else
                         snprintf(how, sizeof how, "killed by signal %s%s", sigabbrev_np(n->exit_status) ?: "?",
                                  n->exit_code == CLD_DUMPED ? " (core dumped)" : "");
-                log_child(n->stop_sent ? LOG_INFO : LOG_WARNING, n->path, n->pid, n->exit_code, n->exit_status,
+                log_child(n->stop_sent || node_exited_normally(n) ? LOG_INFO : LOG_WARNING, n->path, n->pid, n->exit_code, n->exit_status,
                           n->restarts, "'%s' (pid %d) %s", n->path, (int) n->pid, how);
                 return;
         case TREE_EVENT_RESTARTING:
@@ -389,6 +389,7 @@ static void op_finished(void *ud, int status) {
         Node *root = m->tree->root;
 
         m->exit_status = status;
+        (void) sd_notify(0, "STOPPING=1");
         if (status != 0)
                 log_error("Root supervisor '%s' %s: %s", root->path,
                           m->ready_sent ? "terminated" : "failed to start", root->reason);
@@ -729,7 +730,7 @@ static int mkdir_parents(const char *path, mode_t mode) {
         return 0;
 }
 
-int control_path_default(char **ret) {
+int control_path_default(char **ret, bool create) {
         const char *dir = getenv("RUNTIME_DIRECTORY");
         char *p = NULL;
         int r;
@@ -745,7 +746,7 @@ int control_path_default(char **ret) {
                 r = asprintf(&p, "/tmp/forkvisor-%u/control.sock", (unsigned) geteuid());
         if (r < 0)
                 return -ENOMEM;
-        r = mkdir_parents(p, 0700);
+        r = create ? mkdir_parents(p, 0700) : 0;
         if (r < 0) {
                 free(p);
                 return r;

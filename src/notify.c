@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include "macro.h"
@@ -87,7 +88,9 @@ int notify_server_new(sd_event *e, const char *path, NotifyHandler handler, void
         }
         (void) unlink(path);
         int one = 1, r;
-        if (bind(s->fd, (struct sockaddr *) &sa, sizeof sa) < 0 ||
+        /* Children running as other users must be able to send; a sender is only believed
+         * for the pid (or process group) of a child of ours. */
+        if (bind(s->fd, (struct sockaddr *) &sa, sizeof sa) < 0 || chmod(path, 0666) < 0 ||
             setsockopt(s->fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0) {
                 r = -errno;
                 notify_server_free(s);

@@ -36,28 +36,35 @@
 #  define SPAWN_WITH_FORK 0
 #endif
 
-typedef struct SpawnArgs {
-        const SpawnRequest *req;
-        pid_t parent;
-        sigset_t old_mask;
-        int err_fd;          /* write end of the close-on-exec report pipe */
-} SpawnArgs;
-
-/* The report a failed child writes before _exit: which step, which errno. */
+/* The report a failed child leaves before _exit: which step, which errno. */
 typedef struct SpawnReport {
         int stage;
         int err;
 } SpawnReport;
 
-static _noreturn_ void child_fail(const SpawnArgs *a, SpawnStage stage, int err) {
+typedef struct SpawnArgs {
+        const SpawnRequest *req;
+        pid_t parent;
+        sigset_t old_mask;
+        int err_fd;          /* fork only: write end of the close-on-exec report pipe */
+        volatile SpawnReport report; /* CLONE_VM: written by the child in our own memory */
+} SpawnArgs;
+
+static _noreturn_ void child_fail(SpawnArgs *a, SpawnStage stage, int err) {
         SpawnReport rep = { stage, err };
-        (void) !write(a->err_fd, &rep, sizeof rep);
+        /* Under CLONE_VM|CLONE_VFORK we are suspended until the child's _exit, so the report
+         * can simply be left in our memory, as glibc's posix_spawn does: no pipe, no extra
+         * wake-up on the restart path. After a real fork it goes through the pipe. */
+        a->report.stage = rep.stage;
+        a->report.err = rep.err;
+        if (a->err_fd >= 0)
+                (void) !write(a->err_fd, &rep, sizeof rep);
         _exit(err == ENOENT ? 127 : 126);
 }
 
 /* Puts fds[] on 0..4. A source may itself sit on a low number another target needs, so every
  * source below SPAWN_FD_COUNT that is not already in place is first moved above them. */
-static int child_setup_fds(const SpawnArgs *a) {
+static int child_setup_fds(SpawnArgs *a) {
         int src[SPAWN_FD_COUNT];
         for (int i = 0; i < SPAWN_FD_COUNT; i++) {
                 src[i] = a->req->fds[i];
@@ -85,7 +92,7 @@ static int child_setup_fds(const SpawnArgs *a) {
 }
 
 static int child_main(void *arg) {
-        const SpawnArgs *a = arg;
+        SpawnArgs *a = arg;
         const SpawnRequest *r = a->req;
         int err_fd = a->err_fd;
 
@@ -98,21 +105,25 @@ static int child_main(void *arg) {
         if (setsid() < 0)
                 child_fail(a, SPAWN_STAGE_FDS, errno);
 
-        /* Keep the report pipe out of the way of fds 0..4. */
-        if (err_fd < SPAWN_FD_COUNT) {
+        /* Keep the report pipe (fork only) out of the way of fds 0..4. */
+        if (err_fd >= 0 && err_fd < SPAWN_FD_COUNT) {
                 int fd = fcntl(err_fd, F_DUPFD_CLOEXEC, SPAWN_FD_COUNT + 1);
                 if (fd < 0)
                         _exit(126);
-                ((SpawnArgs *) a)->err_fd = fd;
+                a->err_fd = fd;
         }
         int r_fds = child_setup_fds(a);
         if (r_fds < 0)
                 child_fail(a, SPAWN_STAGE_FDS, -r_fds);
         /* Nothing else of the node may leak: every fd above 4 except the report pipe, which is
          * close-on-exec anyway. */
-        if (a->err_fd > SPAWN_FD_COUNT)
-                (void) syscall(SYS_close_range, SPAWN_FD_COUNT, a->err_fd - 1, 0);
-        (void) syscall(SYS_close_range, a->err_fd + 1, ~0U, 0);
+        if (a->err_fd < 0)
+                (void) syscall(SYS_close_range, SPAWN_FD_COUNT, ~0U, 0);
+        else {
+                if (a->err_fd > SPAWN_FD_COUNT)
+                        (void) syscall(SYS_close_range, SPAWN_FD_COUNT, a->err_fd - 1, 0);
+                (void) syscall(SYS_close_range, a->err_fd + 1, ~0U, 0);
+        }
 
         for (size_t i = 0; i < r->n_limits; i++)
                 if (r->limit_set[i] && setrlimit(r->limit_resource[i], &r->limit[i]) < 0)
@@ -151,8 +162,8 @@ static int child_main(void *arg) {
 
 int spawn_process(const SpawnRequest *req, pid_t *ret_pid, SpawnStage *ret_stage) {
         static void *stack = NULL;
-        SpawnArgs a = { .req = req, .parent = getpid() };
-        int pipefd[2];
+        SpawnArgs a = { .req = req, .parent = getpid(), .err_fd = -EBADF };
+        int pipefd[2] = { -EBADF, -EBADF };
         sigset_t all;
 
         assert(req && req->argv && req->argv[0] && ret_pid && ret_stage);
@@ -167,9 +178,11 @@ int spawn_process(const SpawnRequest *req, pid_t *ret_pid, SpawnStage *ret_stage
                         return -errno;
                 }
         }
-        if (pipe2(pipefd, O_CLOEXEC) < 0)
-                return -errno;
-        a.err_fd = pipefd[1];
+        if (SPAWN_WITH_FORK) {
+                if (pipe2(pipefd, O_CLOEXEC) < 0)
+                        return -errno;
+                a.err_fd = pipefd[1];
+        }
 
         /* No handler of ours may run in the child before it has reset everything. */
         sigfillset(&all);
@@ -192,15 +205,19 @@ int spawn_process(const SpawnRequest *req, pid_t *ret_pid, SpawnStage *ret_stage
                 return -saved;
         }
 
-        /* With CLONE_VFORK we resume after execve or _exit, so the report is already there or
-         * never will be: EOF means exec succeeded. (After fork, read blocks until then.) */
-        SpawnReport rep;
-        ssize_t n;
-        do
-                n = read(pipefd[0], &rep, sizeof rep);
-        while (n < 0 && errno == EINTR);
+        /* With CLONE_VFORK we resume after execve or _exit, so the report is already in
+         * a.report or never will be. After fork, EOF on the pipe means exec succeeded. */
+        SpawnReport rep = { a.report.stage, a.report.err };
+        if (SPAWN_WITH_FORK) {
+                ssize_t n;
+                do
+                        n = read(pipefd[0], &rep, sizeof rep);
+                while (n < 0 && errno == EINTR);
+                if (n != (ssize_t) sizeof rep)
+                        rep.err = 0;
+        }
         safe_close(pipefd[0]);
-        if (n == (ssize_t) sizeof rep) {
+        if (rep.err != 0) {
                 int status;
                 /* The child has exited already or is about to: reap it here, so the reaper never
                  * sees a pid the tree does not know. */

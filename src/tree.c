@@ -187,6 +187,8 @@ static void sup_remove_child(Node *s, Node *c) {
         if (s->cursor > (size_t) i)
                 s->cursor--;
         node_free(c);
+        /* The children changed: observers (terminate-child's waiter) look again. */
+        emit(s, TREE_EVENT_STATE);
 }
 
 static int build(Tree *t, const Spec *spec, Node *parent, Node **ret) {
@@ -236,7 +238,7 @@ Tree *tree_free(Tree *t) {
 
 /* ---- workers ---------------------------------------------------------------------------- */
 
-static bool exit_is_normal(const Node *n) {
+bool node_exited_normally(const Node *n) {
         if (n->exit_code != CLD_EXITED)
                 return false;
         for (size_t i = 0; i < n->spec->n_normal_exit; i++)
@@ -355,7 +357,7 @@ void tree_handle_exit(Tree *t, Node *n, int code, int status) {
                 return;
         case NODE_RUNNING: {
                 /* A signal we did not send is abnormal; so is an exit code not in normal_exit. */
-                bool abnormal = !exit_is_normal(n);
+                bool abnormal = !node_exited_normally(n);
                 /* A run that lasted a whole period ends the backoff's doubling. */
                 if (tree_now(t) - n->started_at >= msec_to_usec(n->parent ? n->parent->spec->period_ms : 0))
                         n->failures = 0;

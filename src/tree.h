@@ -158,6 +158,8 @@ Node *tree_find(Tree *t, const char *path);
 void tree_walk(Node *n, void (*fn)(Node *n, unsigned depth, void *ud), void *ud);
 
 bool node_is_supervisor(const Node *n);
+/* The last exit was a code listed in normal_exit. */
+bool node_exited_normally(const Node *n);
 bool node_is_down(const Node *n);
 
 const char *node_state_to_string(NodeState s);

@@ -6,6 +6,9 @@
 #define EXIT_USAGE 2
 #define EXIT_NO_DAEMON 3
 
+/* "forkvisor --control PATH COMMAND": the control socket for any command (NULL if not given). */
+extern const char *arg_control;
+
 int verb_run(int argc, char **argv);
 int verb_check(int argc, char **argv);
 /* Every subcommand that is answered by the daemon over the control socket. */

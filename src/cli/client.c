@@ -128,7 +128,7 @@ int verb_control(int argc, char **argv) {
                 {},
         };
         const ClientVerb *v = find_verb(argv[0]);
-        const char *control = getenv("FORKVISOR_CONTROL"), *state = "running", *timeout = "";
+        const char *control = arg_control ?: getenv("FORKVISOR_CONTROL"), *state = "running", *timeout = "";
         bool json = false, all = false;
         int c;
 
@@ -172,7 +172,7 @@ int verb_control(int argc, char **argv) {
 
         _cleanup_free_ char *path = NULL;
         if (!control || !*control) {
-                if (control_path_default(&path) < 0) {
+                if (control_path_default(&path, false) < 0) {
                         fprintf(stderr, "forkvisor: cannot determine the control socket path\n");
                         return EXIT_NO_DAEMON;
                 }

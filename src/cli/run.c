@@ -63,7 +63,7 @@ int verb_run(int argc, char **argv) {
                 { "control", required_argument, NULL, 'c' },
                 {},
         };
-        const char *control = NULL;
+        const char *control = arg_control;
         int c;
 
         while ((c = getopt_long(argc, argv, "hc:", opts, NULL)) >= 0) {
@@ -96,7 +96,7 @@ int verb_run(int argc, char **argv) {
                 path = strdup(control);
         else if (config->control)
                 path = strdup(config->control);
-        else if ((r = control_path_default(&path)) < 0) {
+        else if ((r = control_path_default(&path, true)) < 0) {
                 config_free(config);
                 return log_error_errno(r, "Failed to prepare the control socket directory: %m"), 1;
         }
