@@ -2,6 +2,7 @@
 # Restart types (SPEC 4.2): permanent, transient, temporary, normal_exit; restart_delay and its
 # doubling up to restart_delay_max (SPEC 3.3).
 bats_require_minimum_version 1.5.0
+: "${BATS_TEST_TIMEOUT:=20}" # a daemon that never answers fails the test, not the run
 
 setup() { load test_helper; }
 teardown() { fv_teardown; }

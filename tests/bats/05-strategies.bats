@@ -2,9 +2,21 @@
 # Restart strategies (SPEC 4.2): one_for_one, one_for_all, rest_for_one, simple_one_for_one
 # (instances, start-child, max_children, terminate-child, extra arguments).
 bats_require_minimum_version 1.5.0
+: "${BATS_TEST_TIMEOUT:=20}" # a daemon that never answers fails the test, not the run
 
 setup() { load test_helper; }
 teardown() { fv_teardown; }
+
+# ascending N...: true when every N is set and each is below the next (log line order).
+ascending() {
+    local prev= n
+    for n; do
+        [[ -n $n ]] || return 1
+        [[ -z $prev || $prev -lt $n ]] || return 1
+        prev=$n
+    done
+}
+pid_dead() { ! pid_alive "$1"; }
 
 LOG() { echo "$BATS_TEST_TMPDIR/forkvisor.log"; }
 
@@ -69,17 +81,18 @@ INI
     retry 100 0.05 pid_changed app/d "$d"
     run -0 fv wait app --timeout 5000
     # The old processes are gone.
-    ! pid_alive "$a" && ! pid_alive "$c" && ! pid_alive "$d"
+    pid_dead "$a"
+    pid_dead "$c"
+    pid_dead "$d"
     # Stopped d, c, a (b was already dead), then started a, b, c, d again.
     local sd sc sa
     sd=$(line_of "Stopped 'app/d'") sc=$(line_of "Stopped 'app/c'") sa=$(line_of "Stopped 'app/a'")
     echo "stop lines: d=$sd c=$sc a=$sa" >&2
-    [ -n "$sd" ] && [ -n "$sc" ] && [ -n "$sa" ]
-    [ "$sd" -lt "$sc" ] && [ "$sc" -lt "$sa" ]
+    ascending "$sd" "$sc" "$sa"
     local ra rb rc rd
     ra=$(line_of "Started 'app/a'" 2) rb=$(line_of "Started 'app/b'" 2)
     rc=$(line_of "Started 'app/c'" 2) rd=$(line_of "Started 'app/d'" 2)
-    [ "$sa" -lt "$ra" ] && [ "$ra" -lt "$rb" ] && [ "$rb" -lt "$rc" ] && [ "$rc" -lt "$rd" ]
+    ascending "$sa" "$ra" "$rb" "$rc" "$rd"
     fv_stop
     no_survivors
 }
@@ -110,7 +123,7 @@ INI
     run -1 grep -F "Stopped 'app/a'" "$(LOG)"
     local sd sc
     sd=$(line_of "Stopped 'app/d'") sc=$(line_of "Stopped 'app/c'")
-    [ -n "$sd" ] && [ -n "$sc" ] && [ "$sd" -lt "$sc" ]
+    ascending "$sd" "$sc"
     fv_stop
     no_survivors
 }
@@ -136,7 +149,7 @@ INI
     retry 100 0.05 pid_changed app/b "$b"
     run -0 fv info app/t
     assert_line "state: stopped"
-    ! pid_alive "$t"
+    pid_dead "$t"
     run -0 grep -F "Stopped 'app/t'" "$(LOG)"
     [ "$(grep -cF "Started 'app/t'" "$(LOG)")" -eq 1 ]
     fv_stop
@@ -253,7 +266,7 @@ INI
     refute_line --partial "app/pool/job.2"
     assert_line --partial "app/pool/job.1"
     run -1 fv info app/pool/job.2
-    retry 100 0.05 eval "! pid_alive $p2"
+    retry 100 0.05 pid_dead "$p2"
     [ "$(pid_of app/pool/job.1)" = "$p1" ]
     [ "$(pid_of app/pool/job.3)" = "$p3" ]
     # A static child is not a dynamic one.

@@ -1,0 +1,220 @@
+# SPDX-License-Identifier: MIT
+# Restart intensity (SPEC 4.3): giving up, escalation to the parent supervisor, the root giving
+# up (run exits 1), intensity = 0, and crash loops that stay within intensity.
+bats_require_minimum_version 1.5.0
+: "${BATS_TEST_TIMEOUT:=20}" # a daemon that never answers fails the test, not the run
+
+setup() { load test_helper; }
+teardown() { fv_teardown; }
+
+# ascending N...: true when every N is set and each is below the next (log line order).
+ascending() {
+    local prev= n
+    for n; do
+        [[ -n $n ]] || return 1
+        [[ -z $prev || $prev -lt $n ]] || return 1
+        prev=$n
+    done
+}
+pid_dead() { ! pid_alive "$1"; }
+
+LOG() { echo "$BATS_TEST_TMPDIR/forkvisor.log"; }
+count_in_log() { grep -cF -- "$1" "$(LOG)" || true; }
+
+restarts_at_least() {
+    local r; r=$(fv info "$2" | sed -n 's/^restarts: //p')
+    [[ -n $r && $r -ge $1 ]]
+}
+
+# crash_n_script: $BATS_TEST_TMPDIR/crash-n, which crashes (exit 1 after 100 ms) on its first
+# $CRASHES runs, counted in $FV_TEST_OUT/<name>.runs, then sleeps until killed.
+crash_n_script() {
+    cat >"$BATS_TEST_TMPDIR/crash-n" <<'SH'
+#!/bin/sh
+f="$FV_TEST_OUT/$FORKVISOR_NAME.runs"
+n=$(($(cat "$f" 2>/dev/null || echo 0) + 1))
+echo "$n" >"$f"
+[ "$n" -gt "$CRASHES" ] && exec "$WORKERS/sleeper"
+exec "$WORKERS/crash-after" 100
+SH
+    chmod +x "$BATS_TEST_TMPDIR/crash-n"
+}
+
+@test "a worker crashing faster than intensity allows makes its supervisor give up" {
+    conf t.ini <<'INI'
+[supervisor:app]
+intensity = 5
+children = keep, sub
+[worker:keep]
+exec = @W@/sleeper
+[supervisor:sub]
+restart = temporary
+intensity = 2
+period = 5
+children = c
+[worker:c]
+exec = @W@/crash-after 100
+INI
+    fv_start t.ini
+    local keep; keep=$(pid_of app/keep)
+    run -0 fv wait app/sub --state failed --timeout 5000
+    run -0 grep -F "Supervisor 'app/sub' gave up" "$(LOG)"
+    run -0 grep -F "Restarting 'app/sub/c' (restart 2)" "$(LOG)"
+    run -1 grep -F "Restarting 'app/sub/c' (restart 3)" "$(LOG)"
+    [ "$(count_in_log "Started 'app/sub/c'")" -eq 3 ]
+    # The rest of the tree is untouched; the daemon keeps running.
+    [ "$(pid_of app/keep)" = "$keep" ]
+    [ "$(state_of app)" = running ]
+    run -0 fv info app/sub/c
+    refute_line --regexp '^state: (running|starting|restarting)'
+    fv_stop
+    no_survivors
+}
+
+@test "the root supervisor giving up ends run with exit 1, children stopped in reverse order" {
+    conf t.ini <<'INI'
+[supervisor:app]
+intensity = 2
+period = 5
+children = k1, k2, c
+[worker:k1]
+exec = @W@/sleeper
+[worker:k2]
+exec = @W@/sleeper
+[worker:c]
+exec = @W@/crash-after 100
+INI
+    fv_start_nowait t.ini
+    fv_wait_exit
+    [ "$FV_STATUS" -eq 1 ]
+    run -0 grep -F "Supervisor 'app' gave up: reached restart intensity" "$(LOG)"
+    run -0 grep -F "Restarting 'app/c' (restart 2)" "$(LOG)"
+    run -1 grep -F "Restarting 'app/c' (restart 3)" "$(LOG)"
+    local s1 s2
+    s1=$(grep -nF "Stopped 'app/k1'" "$(LOG)" | cut -d: -f1)
+    s2=$(grep -nF "Stopped 'app/k2'" "$(LOG)" | cut -d: -f1)
+    ascending "$s2" "$s1"
+    no_survivors
+}
+
+@test "intensity = 0 gives up on the first crash" {
+    conf t.ini <<'INI'
+[supervisor:app]
+intensity = 0
+children = keep, c
+[worker:keep]
+exec = @W@/sleeper
+[worker:c]
+exec = @W@/crash-after 200
+INI
+    fv_start_nowait t.ini
+    fv_wait_exit
+    [ "$FV_STATUS" -eq 1 ]
+    run -0 grep -F "Supervisor 'app' gave up" "$(LOG)"
+    run -1 grep -F "Restarting" "$(LOG)"
+    [ "$(count_in_log "Started 'app/c'")" -eq 1 ]
+    no_survivors
+}
+
+@test "nested: the inner supervisor gives up and the outer one restarts its subtree" {
+    crash_n_script
+    conf t.ini <<INI
+[supervisor:app]
+intensity = 5
+children = s, inner
+[worker:s]
+exec = $WORKERS/sleeper
+[supervisor:inner]
+intensity = 1
+children = y, x
+[worker:y]
+exec = $WORKERS/sleeper
+[worker:x]
+exec = $BATS_TEST_TMPDIR/crash-n
+environment = CRASHES=2 WORKERS=$WORKERS
+INI
+    fv_start t.ini
+    local s y; s=$(pid_of app/s) y=$(pid_of app/inner/y)
+    # Two crashes of x: one restart, then inner gives up; app restarts inner; x's third run lasts.
+    retry 100 0.05 pid_changed app/inner/y "$y"
+    run -0 fv wait --timeout 5000
+    run -0 grep -F "Supervisor 'app/inner' gave up" "$(LOG)"
+    run -0 grep -F "Restarting 'app/inner' (restart 1)" "$(LOG)"
+    run -0 grep -F "'app/inner/y' (pid $y) killed by signal TERM" "$(LOG)"
+    pid_dead "$y"
+    [ "$(cat "$FV_TEST_OUT/x.runs")" -eq 3 ]
+    [ "$(pid_of app/s)" = "$s" ]
+    run -0 fv info app/inner
+    assert_line "state: running"
+    assert_line "restarts: 1"
+    [ "$(state_of app/inner/x)" = running ]
+    fv_stop
+    no_survivors
+}
+
+@test "nested: when the outer supervisor also reaches its intensity, run exits 1" {
+    conf t.ini <<'INI'
+[supervisor:app]
+intensity = 1
+period = 5
+children = s, inner
+[worker:s]
+exec = @W@/sleeper
+[supervisor:inner]
+intensity = 1
+period = 5
+children = y, x
+[worker:y]
+exec = @W@/sleeper
+[worker:x]
+exec = @W@/crash-after 100
+INI
+    fv_start_nowait t.ini
+    fv_wait_exit
+    [ "$FV_STATUS" -eq 1 ]
+    [ "$(count_in_log "Supervisor 'app/inner' gave up")" -eq 2 ]
+    run -0 grep -F "Restarting 'app/inner' (restart 1)" "$(LOG)"
+    run -0 grep -F "Supervisor 'app' gave up" "$(LOG)"
+    # inner's subtree was started twice, with new pids; s only once.
+    [ "$(count_in_log "Started 'app/inner/y'")" -eq 2 ]
+    [ "$(grep -F "Started 'app/inner/y'" "$(LOG)" | sort -u | wc -l)" -eq 2 ]
+    [ "$(count_in_log "Started 'app/s'")" -eq 1 ]
+    no_survivors
+}
+
+@test "a crash loop within intensity keeps restarting" {
+    conf t.ini <<'INI'
+[supervisor:app]
+intensity = 100
+period = 1
+children = a
+[worker:a]
+exec = @W@/crash-after 50
+INI
+    fv_start t.ini
+    retry 200 0.05 restarts_at_least 6 app/a
+    run -0 fv status app
+    run -1 grep -F "gave up" "$(LOG)"
+    [ "$(state_of app)" = running ]
+    run -0 fv shutdown
+    fv_wait_exit
+    [ "$FV_STATUS" -eq 0 ]
+    no_survivors
+}
+
+@test "restarts spaced wider than a decimal period never reach intensity" {
+    conf t.ini <<'INI'
+[supervisor:app]
+intensity = 1
+period = 0.1
+children = a
+[worker:a]
+exec = @W@/crash-after 250
+INI
+    fv_start t.ini
+    retry 100 0.05 restarts_at_least 3 app/a
+    run -1 grep -F "gave up" "$(LOG)"
+    [ "$(state_of app)" = running ]
+    fv_stop
+    no_survivors
+}

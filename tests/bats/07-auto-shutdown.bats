@@ -1,0 +1,211 @@
+# SPDX-License-Identifier: MIT
+# auto_shutdown and significant children (SPEC 4.5): at the root run exits 0 by itself; a nested
+# supervisor shuts down normally, which its parent treats as a normal exit.
+bats_require_minimum_version 1.5.0
+: "${BATS_TEST_TIMEOUT:=20}" # a daemon that never answers fails the test, not the run
+
+setup() { load test_helper; }
+teardown() { fv_teardown; }
+
+# ascending N...: true when every N is set and each is below the next (log line order).
+ascending() {
+    local prev= n
+    for n; do
+        [[ -n $n ]] || return 1
+        [[ -z $prev || $prev -lt $n ]] || return 1
+        prev=$n
+    done
+}
+pid_dead() { ! pid_alive "$1"; }
+daemon_running() { ! daemon_gone; }
+
+LOG() { echo "$BATS_TEST_TMPDIR/forkvisor.log"; }
+
+@test "any_significant at the root: a significant job exiting 0 ends run with exit 0" {
+    conf t.ini <<'INI'
+[supervisor:app]
+auto_shutdown = any_significant
+children = s1, job, s2
+[worker:s1]
+exec = @W@/sleeper
+[worker:job]
+exec = @W@/exit-with 0 300
+restart = transient
+significant = yes
+[worker:s2]
+exec = @W@/sleeper
+INI
+    fv_start t.ini
+    local s1 s2; s1=$(pid_of app/s1) s2=$(pid_of app/s2)
+    fv_wait_exit
+    [ "$FV_STATUS" -eq 0 ]
+    no_survivors
+    run -0 grep -F "'app/job' (pid" "$(LOG)"
+    assert_output --partial "exited with status 0"
+    run -1 grep -F "Restarting" "$(LOG)"
+    run -1 grep -F "gave up" "$(LOG)"
+    # The others were stopped by the supervisor, in reverse start order.
+    local l1 l2
+    l1=$(grep -nF "'app/s1' (pid $s1) killed by signal TERM" "$(LOG)" | cut -d: -f1)
+    l2=$(grep -nF "'app/s2' (pid $s2) killed by signal TERM" "$(LOG)" | cut -d: -f1)
+    ascending "$l2" "$l1"
+}
+
+@test "any_significant at the root: a temporary significant child that crashes also ends run with 0" {
+    conf t.ini <<'INI'
+[supervisor:app]
+auto_shutdown = any_significant
+children = s, job
+[worker:s]
+exec = @W@/sleeper
+[worker:job]
+exec = @W@/crash-after 300
+restart = temporary
+significant = yes
+INI
+    fv_start t.ini
+    fv_wait_exit
+    [ "$FV_STATUS" -eq 0 ]
+    run -1 grep -F "Restarting" "$(LOG)"
+    no_survivors
+}
+
+@test "any_significant: a transient significant child that crashes is restarted, no shutdown" {
+    conf t.ini <<'INI'
+[supervisor:app]
+intensity = 10
+auto_shutdown = any_significant
+children = s, job
+[worker:s]
+exec = @W@/sleeper
+[worker:job]
+exec = @W@/exit-with 3 300
+restart = transient
+significant = yes
+INI
+    fv_start t.ini
+    local old; old=$(pid_of app/job)
+    retry 100 0.05 pid_changed app/job "$old"
+    daemon_running
+    [ "$(state_of app)" = running ]
+    fv_stop
+    no_survivors
+}
+
+@test "all_significant waits for every significant child" {
+    conf t.ini <<'INI'
+[supervisor:app]
+auto_shutdown = all_significant
+children = s, j1, j2
+[worker:s]
+exec = @W@/sleeper
+[worker:j1]
+exec = @W@/exit-with 0 200
+restart = transient
+significant = yes
+[worker:j2]
+exec = @W@/exit-with 0 1500
+restart = transient
+significant = yes
+INI
+    fv_start t.ini
+    run -0 fv wait app/j1 --state stopped --timeout 5000
+    # j1 is done but j2 still runs: the tree stays up.
+    run -0 fv status
+    assert_line --regexp '^app/j2 +worker +running '
+    assert_line --regexp '^app/s +worker +running '
+    daemon_running
+    fv_wait_exit
+    [ "$FV_STATUS" -eq 0 ]
+    run -0 grep -F "'app/j2' (pid" "$(LOG)"
+    assert_output --partial "exited with status 0"
+    no_survivors
+}
+
+@test "nested: a transient supervisor that auto-shuts down is a normal exit, not restarted" {
+    conf t.ini <<'INI'
+[supervisor:app]
+children = s, inner
+[worker:s]
+exec = @W@/sleeper
+[supervisor:inner]
+restart = transient
+auto_shutdown = any_significant
+children = w, job
+[worker:w]
+exec = @W@/sleeper
+[worker:job]
+exec = @W@/exit-with 0 300
+restart = transient
+significant = yes
+INI
+    fv_start t.ini
+    local s w; s=$(pid_of app/s) w=$(pid_of app/inner/w)
+    run -0 fv wait app/inner --state stopped --timeout 5000
+    run -0 fv info app/inner
+    assert_line "state: stopped"
+    assert_line "restarts: 0"
+    retry 100 0.05 pid_dead "$w"
+    run -0 grep -F "'app/inner/w' (pid $w) killed by signal TERM" "$(LOG)"
+    run -1 grep -F "Restarting" "$(LOG)"
+    run -1 grep -F "gave up" "$(LOG)"
+    # The parent carries on.
+    daemon_running
+    [ "$(pid_of app/s)" = "$s" ]
+    [ "$(state_of app)" = running ]
+    fv_stop
+    no_survivors
+}
+
+@test "nested: a permanent supervisor that auto-shuts down is restarted" {
+    conf t.ini <<'INI'
+[supervisor:app]
+intensity = 10
+children = s, inner
+[worker:s]
+exec = @W@/sleeper
+[supervisor:inner]
+auto_shutdown = any_significant
+children = w, job
+[worker:w]
+exec = @W@/sleeper
+[worker:job]
+exec = @W@/exit-with 0 300
+restart = transient
+significant = yes
+INI
+    fv_start t.ini
+    local s w; s=$(pid_of app/s) w=$(pid_of app/inner/w)
+    retry 100 0.05 pid_changed app/inner/w "$w"
+    run -0 grep -F "Restarting 'app/inner' (restart 1)" "$(LOG)"
+    run -1 grep -F "gave up" "$(LOG)"
+    [ "$(pid_of app/s)" = "$s" ]
+    fv_stop
+    no_survivors
+}
+
+@test "nested: a significant supervisor that auto-shuts down shuts its parent down too" {
+    conf t.ini <<'INI'
+[supervisor:app]
+auto_shutdown = any_significant
+children = s, inner
+[worker:s]
+exec = @W@/sleeper
+[supervisor:inner]
+restart = transient
+significant = yes
+auto_shutdown = any_significant
+children = w, job
+[worker:w]
+exec = @W@/sleeper
+[worker:job]
+exec = @W@/exit-with 0 300
+restart = transient
+significant = yes
+INI
+    fv_start t.ini
+    fv_wait_exit
+    [ "$FV_STATUS" -eq 0 ]
+    run -1 grep -F "Restarting" "$(LOG)"
+    no_survivors
+}
