@@ -38,7 +38,8 @@ typedef struct NodeRt {
         sd_event_source *timer;
         OutputPipe *output;        /* when stdout or stderr = log */
         char **argv;               /* prepared at the first start, reused by every restart */
-        char **envp;
+        char **envp;               /* borrowed strings, owned array */
+        char **env_own;            /* the strings of envp that are this node's own */
         char *cmdline;
         char *status_text;         /* sd_notify STATUS= of the child */
 } NodeRt;
@@ -56,6 +57,7 @@ struct Manager {
         char *control_path;
         char **base_env;           /* our environment minus what must not reach children */
         int null_fd;
+        struct rlimit nofile;      /* as we were started: children get this, not our raised one */
         int exit_status;
         bool systemd;              /* started with $NOTIFY_SOCKET */
         bool ready_sent;
@@ -91,26 +93,28 @@ static bool env_key_matches(const char *entry, const char *kv) {
         return strncmp(entry, kv, kl) == 0 && entry[kl] == '=';
 }
 
-static int env_set(char ***env, const char *kv) {
-        for (size_t i = 0; (*env)[i]; i++)
-                if (env_key_matches((*env)[i], kv)) {
-                        char *c = strdup(kv);
-                        if (!c)
-                                return -ENOMEM;
-                        free((*env)[i]);
-                        (*env)[i] = c;
-                        return 0;
+/* A child's environment is an array of pointers: the daemon's own strings and the
+ * configuration's are shared by every child, only FORKVISOR_* and NOTIFY_SOCKET are its own
+ * (in rt->env_own). A thousand children thus cost a thousand pointer arrays, not a thousand
+ * copies of the environment. env has room for every entry set here. */
+static void env_put(char **env, size_t *len, char *kv) {
+        for (size_t i = 0; i < *len; i++)
+                if (env_key_matches(env[i], kv)) {
+                        env[i] = kv;
+                        return;
                 }
-        return strv_push(env, kv);
+        env[(*len)++] = kv;
+        env[*len] = NULL;
 }
 
-static int env_setf(char ***env, const char *key, const char *value) {
+static int env_put_own(NodeRt *rt, char **env, size_t *len, const char *key, const char *value) {
         char *kv;
         if (asprintf(&kv, "%s=%s", key, value) < 0)
                 return -ENOMEM;
-        int r = env_set(env, kv);
-        free(kv);
-        return r;
+        if (strv_consume(&rt->env_own, kv) < 0)
+                return -ENOMEM;
+        env_put(env, len, kv);
+        return 0;
 }
 
 static int prepare_node(Manager *m, Node *n, NodeRt *rt) {
@@ -148,28 +152,28 @@ static int prepare_node(Manager *m, Node *n, NodeRt *rt) {
         }
 
         if (!rt->envp) {
-                char **env = strv_copy(m->base_env);
+                size_t len = 0, cap = strv_length(m->base_env) + strv_length(s->environment) + 6;
+                char **env = calloc(cap, sizeof *env);
                 if (!env)
                         return -ENOMEM;
-                r = 0;
+                STRV_FOREACH(kv, m->base_env)
+                        env_put(env, &len, *kv);
                 STRV_FOREACH(kv, s->environment)
-                        if (r >= 0)
-                                r = env_set(&env, *kv);
-                if (r >= 0)
-                        r = env_setf(&env, "FORKVISOR_PATH", n->path);
+                        env_put(env, &len, *kv);
+                r = env_put_own(rt, env, &len, "FORKVISOR_PATH", n->path);
                 if (r >= 0 && n->reg_name)
-                        r = env_setf(&env, "FORKVISOR_NAME", n->reg_name);
+                        r = env_put_own(rt, env, &len, "FORKVISOR_NAME", n->reg_name);
                 if (r >= 0 && n->instance >= 0) {
                         char num[16];
                         snprintf(num, sizeof num, "%d", n->instance);
-                        r = env_setf(&env, "FORKVISOR_INSTANCE", num);
+                        r = env_put_own(rt, env, &len, "FORKVISOR_INSTANCE", num);
                 }
                 if (r >= 0)
-                        r = env_setf(&env, "FORKVISOR_CONTROL", m->control_path);
+                        r = env_put_own(rt, env, &len, "FORKVISOR_CONTROL", m->control_path);
                 if (r >= 0 && s->ready == READY_NOTIFY && m->notify)
-                        r = env_setf(&env, "NOTIFY_SOCKET", notify_server_path(m->notify));
+                        r = env_put_own(rt, env, &len, "NOTIFY_SOCKET", notify_server_path(m->notify));
                 if (r < 0) {
-                        strv_free(env);
+                        free(env);
                         return r;
                 }
                 rt->envp = env;
@@ -229,6 +233,15 @@ static int op_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
                 return err;
         }
 
+        bool limit_set[_SPEC_LIMIT_MAX];
+        struct rlimit limit[_SPEC_LIMIT_MAX];
+        memcpy(limit_set, s->limit_set, sizeof limit_set);
+        memcpy(limit, s->limit, sizeof limit);
+        if (!limit_set[SPEC_LIMIT_NOFILE] && m->nofile.rlim_max > 0) {
+                limit_set[SPEC_LIMIT_NOFILE] = true;
+                limit[SPEC_LIMIT_NOFILE] = m->nofile;
+        }
+
         SpawnRequest req = {
                 .argv = rt->argv,
                 .envp = rt->envp,
@@ -237,8 +250,8 @@ static int op_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
                 .umask = s->umask,
                 .nice_set = s->nice_set,
                 .nice = s->nice,
-                .limit_set = s->limit_set,
-                .limit = s->limit,
+                .limit_set = limit_set,
+                .limit = limit,
                 .limit_resource = limit_resource,
                 .n_limits = _SPEC_LIMIT_MAX,
                 .set_groups = s->user != NULL,
@@ -408,7 +421,8 @@ static void op_release(void *ud, Node *n) {
         sd_event_source_disable_unref(rt->timer);
         output_pipe_free(rt->output);
         strv_free(rt->argv);
-        strv_free(rt->envp);
+        free(rt->envp);
+        strv_free(rt->env_own);
         free(rt->cmdline);
         free(rt->status_text);
         free(rt);
@@ -597,10 +611,13 @@ static char *notify_path_for(const char *control_path) {
         return p;
 }
 
-static void raise_fd_limit(void) {
+static void raise_fd_limit(Manager *m) {
         /* A thousand children with log pipes need a few thousand fds. */
         struct rlimit rl;
-        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+                return;
+        m->nofile = rl;
+        if (rl.rlim_cur < rl.rlim_max) {
                 rl.rlim_cur = rl.rlim_max;
                 (void) setrlimit(RLIMIT_NOFILE, &rl);
         }
@@ -619,7 +636,7 @@ int manager_run(Manager *m) {
         sigaddset(&mask, SIGHUP);
         sigprocmask(SIG_BLOCK, &mask, NULL);
         signal(SIGPIPE, SIG_IGN);
-        raise_fd_limit();
+        raise_fd_limit(m);
 
         m->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
         if (m->null_fd < 0)

@@ -219,8 +219,6 @@ int tree_new(const Config *config, const TreeOps *ops, void *ud, Tree **ret) {
         t->ops = ops;
         t->ud = ud;
         int r = build(t, config->root, NULL, &t->root);
-        if (r >= 0)
-                r = make_instances(t, t->root);
         if (r < 0) {
                 tree_free(t);
                 return r;
@@ -586,24 +584,31 @@ static void sup_terminate(Node *s, SupAfter after) {
 
 /* ---- supervisors: policy ---------------------------------------------------------------- */
 
-/* Records one restart; true when that is more than intensity within period (OTP). */
+/* Records one restart; true when that is more than intensity within period (OTP). Times only
+ * grow, so expired entries leave from the front: amortised O(1) even in a fast crash loop. */
 static bool sup_intensity_exceeded(Node *s) {
         usec_t now = tree_now(s->tree), period = msec_to_usec(s->spec->period_ms);
-        size_t keep = 0;
 
-        for (size_t i = 0; i < s->n_restarts_at; i++)
-                if (now - s->restarts_at[i] < period)
-                        s->restarts_at[keep++] = s->restarts_at[i];
-        s->n_restarts_at = keep;
-        if (keep >= s->spec->intensity)
+        while (s->first_restart_at < s->n_restarts_at && now - s->restarts_at[s->first_restart_at] >= period)
+                s->first_restart_at++;
+        if (s->first_restart_at == s->n_restarts_at)
+                s->first_restart_at = s->n_restarts_at = 0;
+        if (s->n_restarts_at - s->first_restart_at >= s->spec->intensity)
                 return true;
         if (s->n_restarts_at == s->cap_restarts_at) {
-                size_t cap = s->cap_restarts_at ? s->cap_restarts_at * 2 : 4;
-                usec_t *a = realloc(s->restarts_at, cap * sizeof *a);
-                if (!a)
-                        return true; /* cannot count: behave as if exceeded, never loop blind */
-                s->restarts_at = a;
-                s->cap_restarts_at = cap;
+                size_t live = s->n_restarts_at - s->first_restart_at;
+                if (s->first_restart_at > 0 && live <= s->cap_restarts_at / 2) {
+                        memmove(s->restarts_at, s->restarts_at + s->first_restart_at, live * sizeof(usec_t));
+                        s->first_restart_at = 0;
+                        s->n_restarts_at = live;
+                } else {
+                        size_t cap = s->cap_restarts_at ? s->cap_restarts_at * 2 : 4;
+                        usec_t *a = realloc(s->restarts_at, cap * sizeof *a);
+                        if (!a)
+                                return true; /* cannot count: behave as if exceeded, never loop blind */
+                        s->restarts_at = a;
+                        s->cap_restarts_at = cap;
+                }
         }
         s->restarts_at[s->n_restarts_at++] = now;
         return false;
@@ -794,7 +799,19 @@ static int node_start(Node *n) {
         if (!node_is_supervisor(n))
                 return worker_start(n);
 
-        n->n_restarts_at = 0; /* a restarted supervisor starts with a fresh intensity count */
+        n->n_restarts_at = n->first_restart_at = 0; /* a restarted supervisor counts afresh */
+        if (n->spec->strategy == STRATEGY_SIMPLE_ONE_FOR_ONE) {
+                /* Like a new OTP supervisor process: no dynamic child of the previous
+                 * incarnation survives; the configured instances are made anew. */
+                while (n->n_children > 0)
+                        sup_remove_child(n, n->children[n->n_children - 1]);
+                n->next_instance = 1;
+                if (make_instances(n->tree, n) < 0) {
+                        set_reason(n, "out of memory");
+                        node_set_state(n, NODE_FAILED);
+                        return -ENOMEM;
+                }
+        }
         n->reason[0] = '\0';
         n->sync = true;
         n->sync_result = REPORT_PENDING;
@@ -1010,35 +1027,24 @@ int tree_terminate_child(Tree *t, Node *n, const char **ret_error) {
         return 0;
 }
 
-/* Boot of a simple_one_for_one supervisor: create its `instances` children. */
+/* A simple_one_for_one supervisor's `instances` children, made each time it starts. */
 static int make_instances(Tree *t, Node *s) {
-        if (!node_is_supervisor(s))
-                return 0;
-        if (s->spec->strategy == STRATEGY_SIMPLE_ONE_FOR_ONE) {
-                for (unsigned i = 0; i < s->spec->instances; i++) {
-                        char name[SPEC_NAME_MAX + 16];
-                        snprintf(name, sizeof name, "%s.%u", s->spec->template_->name, s->next_instance);
-                        Node *c;
-                        int r = node_new(t, s->spec->template_, s, name, (int) s->next_instance, &c);
-                        if (r < 0)
-                                return r;
-                        r = sup_append_child(s, c);
-                        if (r < 0) {
-                                node_free(c);
-                                return r;
-                        }
-                        s->next_instance++;
-                }
-                return 0;
-        }
-        for (size_t i = 0; i < s->n_children; i++) {
-                int r = make_instances(t, s->children[i]);
+        for (unsigned i = 0; i < s->spec->instances; i++) {
+                char name[SPEC_NAME_MAX + 16];
+                snprintf(name, sizeof name, "%s.%u", s->spec->template_->name, s->next_instance);
+                Node *c;
+                int r = node_new(t, s->spec->template_, s, name, (int) s->next_instance, &c);
                 if (r < 0)
                         return r;
+                r = sup_append_child(s, c);
+                if (r < 0) {
+                        node_free(c);
+                        return r;
+                }
+                s->next_instance++;
         }
         return 0;
 }
-
 
 Node *tree_find(Tree *t, const char *path) {
         Node *n = t->root;

@@ -111,8 +111,8 @@ struct Node {
         size_t n_children;
         size_t cap_children;
         unsigned next_instance;
-        usec_t *restarts_at;     /* owned: restart times within the last period, oldest first */
-        size_t n_restarts_at, cap_restarts_at;
+        usec_t *restarts_at;     /* owned: restart times, oldest first; [first, n) are in period */
+        size_t first_restart_at, n_restarts_at, cap_restarts_at;
         SupOp op;
         SupAfter after;
         size_t cursor, lo, restart_from;
