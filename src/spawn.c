@@ -96,11 +96,15 @@ static int child_main(void *arg) {
         const SpawnRequest *r = a->req;
         int err_fd = a->err_fd;
 
-        /* Every disposition back to default (we ignore SIGPIPE; sd-event blocks others). */
-        struct sigaction dfl = { .sa_handler = SIG_DFL };
+        /* Every disposition back to default, ignored ones included (an ignored signal stays
+         * ignored across exec). The raw system call, because glibc's sigaction refuses the two
+         * signals it reserves (32, 33), which a parent such as make may leave ignored. An
+         * all-zero kernel sigaction is SIG_DFL with no flags and an empty mask, whatever the
+         * architecture's field order. */
+        const unsigned long dfl[4] = { 0 };
         for (int sig = 1; sig < _NSIG; sig++)
                 if (sig != SIGKILL && sig != SIGSTOP)
-                        (void) sigaction(sig, &dfl, NULL);
+                        (void) syscall(SYS_rt_sigaction, sig, dfl, NULL, (size_t) (_NSIG / 8));
 
         if (setsid() < 0)
                 child_fail(a, SPAWN_STAGE_FDS, errno);
