@@ -66,7 +66,7 @@ $(BUILD)/forkvisor: $(MAIN_OBJ) $(BUILD)/libcore.a
 
 # Test workers are tiny and built without sanitizers even in sanitizer builds: they are the
 # processes being supervised, not the code under test.
-$(BUILD)/workers/%: workers/%.c
+$(BUILD)/workers/%: workers/%.c workers/markers.h
 	@mkdir -p $(@D)
 	$(CC) -std=gnu17 -O2 -Wall -Wextra -D_GNU_SOURCE -o $@ $< $(if $(filter workers/notify%,$<),$(shell $(PKG_CONFIG) --cflags --libs libsystemd))
 
@@ -75,11 +75,12 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/tests.h $(BUILD)/libcore.a
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Isrc $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libcore.a $(DEP_LIBS)
 
 # libFuzzer targets need clang; they always build with ASan+UBSan.
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(CORE_SRC)
+FUZZ_LIB_SRC := $(filter-out src/cli/%,$(CORE_SRC))
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC)
 	@mkdir -p $(@D)
 	$(CLANG) -std=gnu17 -g -O1 -D_GNU_SOURCE -DFORKVISOR_VERSION='"$(VERSION)"' -Isrc $(DEP_CFLAGS) \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	    -o $@ $< $(CORE_SRC) $(DEP_LIBS)
+	    -o $@ $< $(FUZZ_LIB_SRC) $(DEP_LIBS)
 
 deps:
 	@packaging/build-deps.sh

@@ -16,55 +16,8 @@
 
 #define MAX_ORPHANS 1000
 
-/* Test markers, the same in every worker. With $FV_TEST_OUT set: append our pid to
- * $FV_TEST_OUT/pids in one O_APPEND write (concurrent writers never interleave), and create
- * $FV_TEST_OUT/<name>.started holding our pid, written to a temporary and renamed so that a
- * poller never sees it empty. <name> is $FORKVISOR_NAME, else argv[0]'s basename ('/' → '_'). */
-static void record_pid(int pid) {
-        const char *d = getenv("FV_TEST_OUT");
-        char path[PATH_MAX], line[24];
-        int fd, n;
+#include "markers.h"
 
-        if (!d || !*d)
-                return;
-        snprintf(path, sizeof path, "%s/pids", d);
-        n = snprintf(line, sizeof line, "%d\n", pid);
-        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-        if (fd < 0 || write(fd, line, n) != n)
-                fprintf(stderr, "%s: cannot append to %s: %m\n", program_invocation_short_name, path);
-        if (fd >= 0)
-                close(fd);
-}
-
-static void write_marker(const char *suffix, const char *text) {
-        const char *d = getenv("FV_TEST_OUT"), *name = getenv("FORKVISOR_NAME");
-        char path[PATH_MAX], tmp[PATH_MAX + 32];
-        ssize_t len = strlen(text);
-        int fd, ok;
-
-        if (!d || !*d)
-                return;
-        if (!name || !*name)
-                name = program_invocation_short_name;
-        snprintf(path, sizeof path, "%s/%s%s", d, name, suffix);
-        for (char *p = path + strlen(d) + 1; *p; p++)
-                if (*p == '/')
-                        *p = '_';
-        snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int) getpid());
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        ok = fd >= 0 && write(fd, text, len) == len;
-        if (fd >= 0 && close(fd) < 0)
-                ok = 0;
-        if (!ok || rename(tmp, path) < 0)
-                fprintf(stderr, "%s: cannot write %s: %m\n", program_invocation_short_name, path);
-}
-
-static void mark_started(void) {
-        char pid[24];
-
-        snprintf(pid, sizeof pid, "%d\n", (int) getpid());
-        write_marker(".started", pid);
-}
 
 /* Parse a decimal number in [0, MAX]; -1 if S is anything else. */
 static long parse_num(const char *s, long max) {
