@@ -425,12 +425,7 @@ static void cmd_start_child(Commands *c, ControlRequest *req, char **argv) {
                 operation_failed(req, s, "start a child under", error);
                 return;
         }
-        _cleanup_free_ char *path = strdup(child->path);
-        if (!path) {
-                control_reply_finish(req, 1);
-                return;
-        }
-        add_waiter(c, req, path, GOAL_UP, NODE_RUNNING, since, 0, true);
+        add_waiter(c, req, child->path, GOAL_UP, NODE_RUNNING, since, 0, true);
 }
 
 static void cmd_terminate_child(Commands *c, ControlRequest *req, char **argv) {

@@ -85,6 +85,21 @@ static void set_reason(Node *n, const char *fmt, ...) {
         va_end(ap);
 }
 
+/* A start to try again from the node's timer, after `delay` (restart_delay, or 0 after a
+ * failed start): a start that keeps failing costs one loop pass each time and ends when
+ * intensity is reached, never in a deep recursion. */
+static void node_schedule_retry(Node *n, usec_t delay) {
+        n->retry_pending = true;
+        set_timer(n, tree_now(n->tree) + delay);
+}
+
+/* Drops a scheduled restart: the node is simply stopped. */
+static void node_cancel_retry(Node *n) {
+        set_timer(n, 0);
+        n->retry_pending = false;
+        node_set_state(n, NODE_STOPPED);
+}
+
 /* How a node tells its parent (or, at the root, the tree) what happened. Inside node_start() or
  * node_stop() of that same node the answer is its return value instead, so a job never
  * re-enters itself. */
@@ -113,6 +128,7 @@ static ssize_t child_index(const Node *s, const Node *c) {
 }
 
 static int make_instances(Tree *t, Node *s);
+static int sup_new_dynamic_child(Tree *t, Node *s, char **args, Node **ret);
 
 /* ---- nodes ------------------------------------------------------------------------------ */
 
@@ -296,9 +312,7 @@ static int worker_stop(Node *n) {
         case NODE_FAILED:
                 return 1;
         case NODE_RESTARTING:
-                set_timer(n, 0);
-                n->retry_pending = false;
-                node_set_state(n, NODE_STOPPED);
+                node_cancel_retry(n);
                 return 1;
         case NODE_STARTING:
         case NODE_RUNNING:
@@ -410,10 +424,8 @@ void tree_handle_timer(Tree *t, Node *n) {
                 }
                 /* restart_delay is over. */
                 node_set_state(n, NODE_STOPPED);
-                if (node_start(n) < 0) {
-                        n->retry_pending = true;
-                        set_timer(n, tree_now(t));
-                }
+                if (node_start(n) < 0)
+                        node_schedule_retry(n, 0);
                 return;
         }
         if (node_is_supervisor(n)) {
@@ -488,23 +500,35 @@ static void sup_begin_stop(Node *s, size_t lo, size_t hi_excl, SupAfter after) {
         s->op = SUP_OP_STOP;
         s->lo = lo;
         s->cursor = hi_excl;
+        s->stop_all_sent = false;
         s->after = after;
         sup_continue_stop(s);
 }
 
+static bool stopped_for_job(const Node *c) {
+        return node_is_down(c) && c->state != NODE_RESTARTING;
+}
+
 static void sup_continue_stop(Node *s) {
         if (s->spec->strategy == STRATEGY_SIMPLE_ONE_FOR_ONE) {
-                bool pending = false;
-                for (size_t i = s->lo; i < s->cursor && i < s->n_children; i++)
-                        if (node_stop(s->children[i]) == 0)
-                                pending = true;
-                if (pending)
+                /* Dynamic children are all told at once; the job ends when all are down. The
+                 * cursor only moves down past children that are down, so the reports of a
+                 * thousand children cost a thousand steps, not a million. */
+                if (!s->stop_all_sent) {
+                        s->stop_all_sent = true;
+                        for (size_t i = s->lo; i < s->cursor && i < s->n_children; i++)
+                                (void) node_stop(s->children[i]);
+                }
+                while (s->cursor > s->lo && stopped_for_job(s->children[s->cursor - 1]))
+                        s->cursor--;
+                if (s->cursor > s->lo)
                         return;
-                s->cursor = s->lo;
+                sup_finish_job(s);
+                return;
         }
         while (s->cursor > s->lo) {
                 Node *c = s->children[s->cursor - 1];
-                if (node_is_down(c) && c->state != NODE_RESTARTING) {
+                if (stopped_for_job(c)) {
                         s->cursor--;
                         continue;
                 }
@@ -649,16 +673,11 @@ static void sup_restart_one(Node *s, Node *c) {
         usec_t delay = restart_delay(c);
         if (delay > 0) {
                 node_set_state(c, NODE_RESTARTING);
-                c->retry_pending = true;
-                set_timer(c, tree_now(s->tree) + delay);
+                node_schedule_retry(c, delay);
                 return;
         }
-        if (node_start(c) < 0) {
-                /* Retried from the loop, so a start that keeps failing costs one pass each time
-                 * and ends when intensity is reached, never in a deep recursion. */
-                c->retry_pending = true;
-                set_timer(c, tree_now(s->tree));
-        }
+        if (node_start(c) < 0)
+                node_schedule_retry(c, 0);
 }
 
 /* A child terminated on its own while we were idle: OTP's restart decision. */
@@ -730,15 +749,13 @@ static void parent_on_child(Node *s, Node *c, Report rep) {
                         }
                         /* A failed restart counts as one more failure of that child. */
                         s->op = SUP_OP_NONE;
-                        c->retry_pending = true;
-                        set_timer(c, tree_now(s->tree));
+                        node_schedule_retry(c, 0);
                         return;
                 }
                 if (s->op == SUP_OP_NONE && s->state == NODE_RUNNING && !c->held && !s->tree->shutting_down &&
                     !c->remove_when_down) {
                         /* A restart of ours that did not come up. */
-                        c->retry_pending = true;
-                        set_timer(c, tree_now(s->tree));
+                        node_schedule_retry(c, 0);
                         return;
                 }
                 if (c->remove_when_down)
@@ -753,10 +770,8 @@ static void parent_on_child(Node *s, Node *c, Report rep) {
                 else if (c->restart_requested) {
                         c->restart_requested = false;
                         c->held = false;
-                        if (s->state == NODE_RUNNING && s->op == SUP_OP_NONE && node_start(c) < 0) {
-                                c->retry_pending = true;
-                                set_timer(c, tree_now(s->tree));
-                        }
+                        if (s->state == NODE_RUNNING && s->op == SUP_OP_NONE && node_start(c) < 0)
+                                node_schedule_retry(c, 0);
                 }
                 if (s->op == SUP_OP_STOP)
                         sup_continue_stop(s);
@@ -841,14 +856,11 @@ static int node_stop(Node *n) {
                 return worker_stop(n);
 
         switch (n->state) {
+        case NODE_RESTARTING:
+                node_cancel_retry(n);
+                return 1;
         case NODE_STOPPED:
         case NODE_FAILED:
-        case NODE_RESTARTING:
-                if (n->state == NODE_RESTARTING) {
-                        set_timer(n, 0);
-                        n->retry_pending = false;
-                        node_set_state(n, NODE_STOPPED);
-                }
                 return 1;
         case NODE_STOPPING:
                 /* Terminating on its own: from now on it is our stop, reported as down. */
@@ -928,11 +940,8 @@ int tree_start_node(Tree *t, Node *n, const char **ret_error) {
                 n->restart_requested = true;
                 return 0;
         }
-        if (n->state == NODE_RESTARTING) {
-                set_timer(n, 0);
-                n->retry_pending = false;
-                node_set_state(n, NODE_STOPPED);
-        }
+        if (n->state == NODE_RESTARTING)
+                node_cancel_retry(n);
         r = node_start(n);
         if (r < 0) {
                 *ret_error = n->reason;
@@ -981,25 +990,10 @@ int tree_start_child(Tree *t, Node *s, char **args, Node **ret, const char **ret
                 *ret_error = "max_children reached";
                 return -EUSERS;
         }
-        char name[SPEC_NAME_MAX + 16];
-        snprintf(name, sizeof name, "%s.%u", s->spec->template_->name, s->next_instance);
         Node *c;
-        int r = node_new(t, s->spec->template_, s, name, (int) s->next_instance, &c);
+        int r = sup_new_dynamic_child(t, s, args, &c);
         if (r < 0)
                 return r;
-        if (args && args[0]) {
-                c->extra_args = strv_copy(args);
-                if (!c->extra_args) {
-                        node_free(c);
-                        return -ENOMEM;
-                }
-        }
-        r = sup_append_child(s, c);
-        if (r < 0) {
-                node_free(c);
-                return r;
-        }
-        s->next_instance++;
         r = node_start(c);
         if (r < 0) {
                 /* OTP: start_child returns the error and keeps nothing. */
@@ -1027,21 +1021,36 @@ int tree_terminate_child(Tree *t, Node *n, const char **ret_error) {
         return 0;
 }
 
+/* One more child of a simple_one_for_one supervisor, made from its template: "job.N", N the next
+ * instance number; args (may be NULL) are appended to its exec. Not started. */
+static int sup_new_dynamic_child(Tree *t, Node *s, char **args, Node **ret) {
+        char name[SPEC_NAME_MAX + 16];
+        snprintf(name, sizeof name, "%s.%u", s->spec->template_->name, s->next_instance);
+        Node *c;
+        int r = node_new(t, s->spec->template_, s, name, (int) s->next_instance, &c);
+        if (r < 0)
+                return r;
+        if (args && args[0] && !(c->extra_args = strv_copy(args))) {
+                node_free(c);
+                return -ENOMEM;
+        }
+        r = sup_append_child(s, c);
+        if (r < 0) {
+                node_free(c);
+                return r;
+        }
+        s->next_instance++;
+        *ret = c;
+        return 0;
+}
+
 /* A simple_one_for_one supervisor's `instances` children, made each time it starts. */
 static int make_instances(Tree *t, Node *s) {
         for (unsigned i = 0; i < s->spec->instances; i++) {
-                char name[SPEC_NAME_MAX + 16];
-                snprintf(name, sizeof name, "%s.%u", s->spec->template_->name, s->next_instance);
                 Node *c;
-                int r = node_new(t, s->spec->template_, s, name, (int) s->next_instance, &c);
+                int r = sup_new_dynamic_child(t, s, NULL, &c);
                 if (r < 0)
                         return r;
-                r = sup_append_child(s, c);
-                if (r < 0) {
-                        node_free(c);
-                        return r;
-                }
-                s->next_instance++;
         }
         return 0;
 }
@@ -1049,11 +1058,10 @@ static int make_instances(Tree *t, Node *s) {
 Node *tree_find(Tree *t, const char *path) {
         Node *n = t->root;
         const char *p = path;
-        size_t len = strcspn(p, "/");
 
         while (*p == '/')
                 p++;
-        len = strcspn(p, "/");
+        size_t len = strcspn(p, "/");
         if (strlen(n->name) != len || strncmp(n->name, p, len) != 0)
                 return NULL;
         p += len;

@@ -117,6 +117,7 @@ struct Node {
         SupAfter after;
         size_t cursor, lo, restart_from;
         bool op_is_restart;      /* the START job is a restart: skip temporary children */
+        bool stop_all_sent;      /* simple_one_for_one STOP job: every child was told */
         bool sync;               /* inside node_start/node_stop: report by return value */
         int sync_result;
 };

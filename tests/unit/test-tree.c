@@ -406,3 +406,41 @@ TEST(exit_during_a_group_restart_is_handled_afterwards) {
         ASSERT_STREQ(f.log, "-c:TERM +b +c -c:TERM -b:TERM +a +b +c ");
         fake_done(&f);
 }
+
+TEST(a_pool_stops_all_at_once_and_ends_when_the_last_is_down) {
+        Fake f;
+        ASSERT_OK(fake_setup(&f,
+                             "[supervisor:pool]\nstrategy = simple_one_for_one\ntemplate = w\ninstances = 3\n"
+                             "[worker:w]\nexec = /bin/true\n"));
+        tree_start(f.tree);
+        f.log[0] = 0;
+        tree_shutdown(f.tree);
+        ASSERT_STREQ(f.log, "-w.1:TERM -w.2:TERM -w.3:TERM ");
+        die(&f, "pool/w.3", CLD_KILLED, SIGTERM);
+        die(&f, "pool/w.1", CLD_KILLED, SIGTERM);
+        ASSERT_EQ(f.finished, -1);
+        die(&f, "pool/w.2", CLD_KILLED, SIGTERM);
+        ASSERT_EQ(f.finished, 0);
+        ASSERT_STREQ(f.log, "-w.1:TERM -w.2:TERM -w.3:TERM ");
+        fake_done(&f);
+}
+
+TEST(a_restarted_pool_has_only_its_configured_instances) {
+        Fake f;
+        const char *err = NULL;
+        Node *c = NULL;
+        ASSERT_OK(fake_setup(&f,
+                             "[supervisor:top]\nintensity = 5\nchildren = pool\n"
+                             "[supervisor:pool]\nstrategy = simple_one_for_one\ntemplate = w\ninstances = 1\n"
+                             "intensity = 0\n[worker:w]\nexec = /bin/true\n"));
+        tree_start(f.tree);
+        ASSERT_OK(tree_start_child(f.tree, N(&f, "top/pool"), NULL, &c, &err));
+        ASSERT_EQ(N(&f, "top/pool")->n_children, 2);
+        f.log[0] = 0;
+        die(&f, "top/pool/w.1", CLD_EXITED, 1); /* intensity 0: the pool gives up */
+        die(&f, "top/pool/w.2", CLD_KILLED, SIGTERM);
+        ASSERT_STREQ(f.log, "gaveup:pool -w.2:TERM +w.1 ");
+        ASSERT_EQ(N(&f, "top/pool")->n_children, 1);
+        ASSERT_TRUE(tree_find(f.tree, "top/pool/w.2") == NULL);
+        fake_done(&f);
+}
