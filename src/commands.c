@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "manager.h"
+#include "proto.h"
 #include "strv.h"
 #include "time-util.h"
 
@@ -363,6 +364,14 @@ static void cmd_info(Commands *c, ControlRequest *req, char **argv) {
                         control_reply_printf(req, "command: %s\n", manager_node_argv0(n));
                 if (n->reg_name)
                         control_reply_printf(req, "names: %s\n", n->reg_name);
+                const Peer *peer = manager_node_peer(n);
+                if (peer) {
+                        MailboxStats st;
+                        peer_get_stats(peer, &st);
+                        control_reply_printf(req, "mailbox depth: %u of %u\nmessages in: %" PRIu64 "\n"
+                                             "messages out: %" PRIu64 "\nmessages dropped: %" PRIu64 "\n",
+                                             st.depth, n->spec->mailbox_limit, st.in, st.out, st.dropped);
+                }
                 if (manager_node_status(n))
                         control_reply_printf(req, "status: %s\n", manager_node_status(n));
         }
@@ -496,6 +505,82 @@ static void cmd_whereis(Commands *c, ControlRequest *req, char **argv) {
         control_reply_finish(req, 0);
 }
 
+/* send NAME DATA: a cast from outside the tree. Unlike a cast between workers, the operator is
+ * told when nobody holds the name. */
+static void cmd_send(Commands *c, ControlRequest *req, char **argv) {
+        int r = router_cast(manager_router(c->manager), argv[1], argv[2], strlen(argv[2]));
+        if (r < 0) {
+                control_reply_errorf(req, "%s\n", r == -ESRCH ? "noproc: no process is registered under that name"
+                                                   : r == -EAGAIN ? "mailbox full" : strerror(-r));
+                control_reply_finish(req, 1);
+                return;
+        }
+        control_reply_finish(req, 0);
+}
+
+/* A call from outside the tree in flight: answered by the router, or abandoned by its client. */
+typedef struct OutsideCall {
+        Commands *commands;
+        ControlRequest *req;
+        uint64_t ref;
+} OutsideCall;
+
+static void on_call_answer(void *ud, int status, const void *data, size_t len) {
+        OutsideCall *oc = ud;
+        control_request_set_abandon(oc->req, NULL, NULL);
+        if (status == 0) {
+                control_reply_append(oc->req, data, len);
+                control_reply_append(oc->req, "\n", 1);
+        } else
+                control_reply_errorf(oc->req, "%.*s\n", (int) len, (const char *) data);
+        control_reply_finish(oc->req, status == 0 ? 0 : 1);
+        free(oc);
+}
+
+static void on_call_abandoned(ControlRequest *req, void *ud) {
+        OutsideCall *oc = ud;
+        router_cancel(manager_router(oc->commands->manager), oc->ref);
+        free(oc);
+}
+
+static void outside_call(Commands *c, ControlRequest *req, uint8_t kind, const char *name, const char *data,
+                         const char *timeout) {
+        char *end;
+        unsigned long long ms = timeout[0] ? strtoull(timeout, &end, 10) : 0;
+        if ((timeout[0] && *end) || ms > UINT32_MAX) {
+                control_reply_errorf(req, "bad timeout '%s'\n", timeout);
+                control_reply_finish(req, 2);
+                return;
+        }
+        OutsideCall *oc = calloc(1, sizeof *oc);
+        if (!oc) {
+                control_reply_finish(req, 1);
+                return;
+        }
+        oc->commands = c;
+        oc->req = req;
+        control_request_set_abandon(req, on_call_abandoned, oc);
+        int r = router_call(manager_router(c->manager), kind, name, data, strlen(data), (uint32_t) ms,
+                            on_call_answer, oc, &oc->ref);
+        if (r < 0) {
+                control_request_set_abandon(req, NULL, NULL);
+                free(oc);
+                control_reply_errorf(req, "%s\n", r == -ESRCH ? "noproc: no process is registered under that name"
+                                                   : r == -EAGAIN ? "mailbox full" : strerror(-r));
+                control_reply_finish(req, 1);
+        }
+}
+
+/* call NAME DATA TIMEOUT_MS */
+static void cmd_call(Commands *c, ControlRequest *req, char **argv) {
+        outside_call(c, req, PROTO_CALL, argv[1], argv[2], argv[3]);
+}
+
+/* get-state NAME TIMEOUT_MS */
+static void cmd_get_state(Commands *c, ControlRequest *req, char **argv) {
+        outside_call(c, req, PROTO_GET_STATE, argv[1], "", argv[2]);
+}
+
 typedef struct Command {
         const char *name;
         int min_args, max_args; /* not counting the name; -1 = no limit */
@@ -515,6 +600,9 @@ static const Command command_table[] = {
         { "wait", 3, 3, false, cmd_wait },
         { "shutdown", 0, 0, false, cmd_shutdown },
         { "whereis", 2, 2, false, cmd_whereis },
+        { "send", 2, 2, false, cmd_send },
+        { "call", 3, 3, false, cmd_call },
+        { "get-state", 2, 2, false, cmd_get_state },
 };
 
 void commands_handle(void *ud, ControlRequest *req, int argc, char **argv) {

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,7 +25,8 @@
 #include "macro.h"
 #include "notify.h"
 #include "output.h"
-#include "pidmap.h"
+#include "router.h"
+#include "idmap.h"
 #include "spawn.h"
 #include "strv.h"
 
@@ -37,6 +39,7 @@ typedef struct NodeRt {
         Node *node;                /* borrowed; owns us */
         sd_event_source *timer;
         OutputPipe *output;        /* when stdout or stderr = log */
+        Peer *peer;                /* the running incarnation's mailbox, in the router */
         char **argv;               /* prepared at the first start, reused by every restart */
         char **envp;               /* borrowed strings, owned array */
         char **env_own;            /* the strings of envp that are this node's own */
@@ -49,7 +52,8 @@ struct Manager {
         Config *config;            /* owned */
         Tree *tree;                /* owned */
         TreeOps ops;
-        PidMap pids;               /* pid → Node, live workers only */
+        IdMap pids;                /* pid → Node, live workers only */
+        Router *router;
         ControlServer *control;
         ControlHandler control_handler;
         void *control_ud;
@@ -152,7 +156,7 @@ static int prepare_node(Manager *m, Node *n, NodeRt *rt) {
         }
 
         if (!rt->envp) {
-                size_t len = 0, cap = strv_length(m->base_env) + strv_length(s->environment) + 6;
+                size_t len = 0, cap = strv_length(m->base_env) + strv_length(s->environment) + 8; /* ours, and NULL */
                 char **env = calloc(cap, sizeof *env);
                 if (!env)
                         return -ENOMEM;
@@ -170,6 +174,8 @@ static int prepare_node(Manager *m, Node *n, NodeRt *rt) {
                 }
                 if (r >= 0)
                         r = env_put_own(rt, env, &len, "FORKVISOR_CONTROL", m->control_path);
+                if (r >= 0)
+                        r = env_put_own(rt, env, &len, "FORKVISOR_MAILBOX", "3");
                 if (r >= 0 && s->ready == READY_NOTIFY && m->notify)
                         r = env_put_own(rt, env, &len, "NOTIFY_SOCKET", notify_server_path(m->notify));
                 if (r < 0) {
@@ -233,6 +239,18 @@ static int op_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
                 return err;
         }
 
+        /* The mailbox of this incarnation: a successor never sees what was meant for it. */
+        int mailbox[2];
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, mailbox) < 0) {
+                r = -errno;
+                if (s->stdout_mode == OUTPUT_FILE)
+                        safe_close(out);
+                if (s->stderr_mode == OUTPUT_FILE)
+                        safe_close(err);
+                snprintf(n->reason, sizeof n->reason, "failed to create its mailbox: %s", strerror(-r));
+                return r;
+        }
+
         bool limit_set[_SPEC_LIMIT_MAX];
         struct rlimit limit[_SPEC_LIMIT_MAX];
         memcpy(limit_set, s->limit_set, sizeof limit_set);
@@ -246,7 +264,7 @@ static int op_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
                 .argv = rt->argv,
                 .envp = rt->envp,
                 .directory = s->directory,
-                .fds = { s->stdin_inherit ? STDIN_FILENO : m->null_fd, out, err, -1, -1 },
+                .fds = { s->stdin_inherit ? STDIN_FILENO : m->null_fd, out, err, mailbox[1], -1 },
                 .umask = s->umask,
                 .nice_set = s->nice_set,
                 .nice = s->nice,
@@ -265,6 +283,9 @@ static int op_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
         SpawnStage stage;
         pid_t pid;
         r = spawn_process(&req, &pid, &stage);
+        safe_close(mailbox[1]);
+        if (r < 0)
+                safe_close(mailbox[0]);
         if (s->stdout_mode == OUTPUT_FILE)
                 safe_close(out);
         if (s->stderr_mode == OUTPUT_FILE)
@@ -280,13 +301,20 @@ static int op_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
                                  strerror(-r));
                 return r;
         }
-        r = pidmap_put(&m->pids, pid, n);
+        r = idmap_put(&m->pids, pid, n);
+        if (r >= 0) {
+                r = router_attach(m->router, pid, n->reg_name, mailbox[0], s->mailbox_limit, n, &rt->peer);
+                if (r < 0)
+                        idmap_remove(&m->pids, pid);
+        } else
+                safe_close(mailbox[0]);
         if (r < 0) {
                 /* We could not track it, so it must not live. */
                 kill(pid, SIGKILL);
                 while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
                         ;
-                snprintf(n->reason, sizeof n->reason, "out of memory");
+                snprintf(n->reason, sizeof n->reason, "%s", r == -EEXIST ? "its name is already registered"
+                                                                          : "out of memory");
                 return r;
         }
         *ret_pid = pid;
@@ -415,9 +443,10 @@ static void op_release(void *ud, Node *n) {
         Manager *m = ud;
         NodeRt *rt = n->userdata;
         if (n->pid > 0)
-                pidmap_remove(&m->pids, n->pid);
+                idmap_remove(&m->pids, n->pid);
         if (!rt)
                 return;
+        router_detach(m->router, rt->peer, "shutdown");
         sd_event_source_disable_unref(rt->timer);
         output_pipe_free(rt->output);
         strv_free(rt->argv);
@@ -428,6 +457,28 @@ static void op_release(void *ud, Node *n) {
         free(rt);
         n->userdata = NULL;
 }
+
+static void on_peer_ready(void *ud, void *owner) {
+        Manager *m = ud;
+        Node *n = owner;
+        if (n->spec->ready == READY_MAILBOX)
+                tree_handle_ready(m->tree, n);
+}
+
+static void on_peer_broken(void *ud, void *owner, const char *why) {
+        Manager *m = ud;
+        Node *n = owner;
+        /* The child is restarted by its own policy; nobody else is affected. */
+        log_child(LOG_WARNING, n->path, n->pid, 0, 0, n->restarts,
+                  "'%s' (pid %d) broke the mailbox protocol (%s): closed its mailbox, killing it", n->path,
+                  (int) n->pid, why);
+        op_kill(m, n, SIGKILL, n->spec->kill_group);
+}
+
+static const RouterOps router_ops = {
+        .ready = on_peer_ready,
+        .broken = on_peer_broken,
+};
 
 /* ---- the loop's sources ----------------------------------------------------------------- */
 
@@ -444,7 +495,7 @@ static int on_sigchld(sd_event_source *s, const struct signalfd_siginfo *si, voi
                 }
                 if (info.si_pid == 0)
                         break;
-                Node *n = pidmap_remove(&m->pids, info.si_pid);
+                Node *n = idmap_remove(&m->pids, info.si_pid);
                 if (!n) {
                         log_debug("Reaped adopted orphan %d", (int) info.si_pid);
                         continue;
@@ -453,6 +504,15 @@ static int on_sigchld(sd_event_source *s, const struct signalfd_siginfo *si, voi
                  * The group id cannot be reused while members remain, so this is race-free. */
                 if (n->spec->kill_group)
                         (void) kill(-info.si_pid, SIGKILL);
+                /* Its mailbox goes first: calls to it fail, monitors fire, and its name is free
+                 * for a successor that the tree may start right away. */
+                NodeRt *rt = n->userdata;
+                if (rt && rt->peer) {
+                        char reason[64];
+                        exit_describe(info.si_code, info.si_status, reason, sizeof reason);
+                        router_detach(m->router, rt->peer, reason);
+                        rt->peer = NULL;
+                }
                 tree_handle_exit(m->tree, n, info.si_code, info.si_status);
         }
         return 0;
@@ -480,12 +540,12 @@ static void notify_on_message(void *ud, pid_t sender, const char *msg) {
         Manager *m = ud;
         char buf[STATUS_TEXT_MAX];
 
-        Node *n = pidmap_get(&m->pids, sender);
+        Node *n = idmap_get(&m->pids, sender);
         if (!n) {
                 /* Sent by a helper process of the child, in the child's process group. */
                 pid_t pgid = getpgid(sender);
                 if (pgid > 0)
-                        n = pidmap_get(&m->pids, pgid);
+                        n = idmap_get(&m->pids, pgid);
         }
         if (!n)
                 return;
@@ -580,11 +640,12 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
         tree_free(m->tree);
+        router_free(m->router);
         control_server_free(m->control);
         notify_server_free(m->notify);
         sd_event_source_disable_unref(m->status_timer);
         sd_event_unref(m->event);
-        pidmap_done(&m->pids);
+        idmap_done(&m->pids);
         config_free(m->config);
         strv_free(m->base_env);
         free(m->control_path);
@@ -655,6 +716,10 @@ int manager_run(Manager *m) {
         if (subreaper && getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
                 return log_error_errno(errno, "Failed to become a child subreaper: %m"), 1;
 
+        r = router_new(m->event, &router_ops, m, &m->router);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up message routing: %m"), 1;
+
         r = control_server_new(m->event, m->control_path, m->control_handler, m->control_ud, &m->control);
         if (r == -EADDRINUSE)
                 return log_error("Another forkvisor is already listening on '%s'", m->control_path), 1;
@@ -724,6 +789,15 @@ bool manager_shutting_down(Manager *m) {
 const char *manager_node_status(const Node *n) {
         const NodeRt *rt = n->userdata;
         return rt ? rt->status_text : NULL;
+}
+
+Router *manager_router(Manager *m) {
+        return m->router;
+}
+
+const Peer *manager_node_peer(const Node *n) {
+        const NodeRt *rt = n->userdata;
+        return rt ? rt->peer : NULL;
 }
 
 const char *manager_node_argv0(const Node *n) {

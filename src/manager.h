@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "control.h"
+#include "router.h"
 #include "spec.h"
 #include "tree.h"
 
@@ -30,6 +31,9 @@ const Config *manager_config(Manager *m);
 /* Orderly shutdown (as SIGTERM). */
 void manager_shutdown(Manager *m);
 bool manager_shutting_down(Manager *m);
+Router *manager_router(Manager *m);
+/* The mailbox of the node's running process, or NULL. */
+const Peer *manager_node_peer(const Node *n);
 /* What a child last said in sd_notify STATUS=, or NULL. */
 const char *manager_node_status(const Node *n);
 /* The command line the node runs (argv joined by spaces), or NULL before its first start. */

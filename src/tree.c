@@ -330,12 +330,11 @@ static int worker_stop(Node *n) {
         }
 }
 
-static void describe_exit(const Node *n, char *buf, size_t size) {
-        if (n->exit_code == CLD_EXITED)
-                snprintf(buf, size, "exit status %d", n->exit_status);
+void exit_describe(int code, int status, char *buf, size_t size) {
+        if (code == CLD_EXITED)
+                snprintf(buf, size, "exit status %d", status);
         else
-                snprintf(buf, size, "signal %s%s", sigabbrev_np(n->exit_status) ?: "?",
-                         n->exit_code == CLD_DUMPED ? " (core dumped)" : "");
+                snprintf(buf, size, "signal %s%s", sigabbrev_np(status) ?: "?", code == CLD_DUMPED ? " (core dumped)" : "");
 }
 
 void tree_handle_exit(Tree *t, Node *n, int code, int status) {
@@ -347,7 +346,7 @@ void tree_handle_exit(Tree *t, Node *n, int code, int status) {
         set_timer(n, 0);
         emit(n, TREE_EVENT_EXITED); /* observers still see the pid that exited */
         n->pid = 0;
-        describe_exit(n, how, sizeof how);
+        exit_describe(code, status, how, sizeof how);
 
         switch (n->state) {
         case NODE_STARTING:

@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: MIT */
+/* One mailbox, node side. Outgoing frames are encoded once into a byte queue and written as
+ * records of many frames (or one per record for workers that did not ask for batches), once per
+ * loop pass; incoming records are read in a bounded batch per wake-up, every frame of a record
+ * checked before any is delivered. */
+#include "mailbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "macro.h"
+
+#define MAILBOX_RECORDS_PER_WAKEUP 64
+#define MAILBOX_FDS_MAX 4
+
+struct Mailbox {
+        int fd;
+        sd_event_source *source;
+        unsigned limit;
+        MailboxHandlers handlers;
+        void *ud;
+        char *out;                 /* encoded frames; [out_head, out_len) still to send */
+        size_t out_head, out_len, out_cap;
+        unsigned depth;            /* frames in out */
+        bool batch;
+        bool closed;               /* protocol error or the worker went away: nothing more */
+        bool eof;                  /* the worker closed its end for reading */
+        bool dirty;
+        uint64_t in, sent, dropped;
+};
+
+/* The receive buffer: one, shared by every mailbox, since the node has one thread. */
+static char record_buf[PROTO_RECORD_MAX + 1];
+
+static void close_fds(const int *fds, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                safe_close(fds[i]);
+}
+
+void mailbox_close(Mailbox *mb) {
+        if (mb->closed)
+                return;
+        mb->closed = true;
+        mb->dropped += mb->depth;
+        mb->depth = 0;
+        mb->out_head = mb->out_len = 0;
+        mb->source = sd_event_source_disable_unref(mb->source);
+        mb->fd = safe_close(mb->fd);
+}
+
+static void broken(Mailbox *mb, const char *why) {
+        mailbox_close(mb);
+        mb->handlers.broken(mb->ud, mb, why);
+}
+
+/* Checks a whole record before anything in it is delivered; returns the number of frames or a
+ * static reason in *why. A record with an fd must be exactly one CALL that asks for it. */
+static ssize_t check_record(const char *buf, size_t len, size_t n_fds, const char **why) {
+        size_t off = 0, frames = 0;
+        while (off < len) {
+                Frame f;
+                size_t used;
+                int r = proto_decode(buf + off, len - off, &f, &used);
+                if (r < 0) {
+                        *why = r == -EPROTONOSUPPORT ? "unsupported protocol version" : "malformed frame";
+                        return -1;
+                }
+                if ((f.flags & PROTO_FLAG_REPLY_FD) && (f.kind != PROTO_CALL || n_fds != 1)) {
+                        *why = "reply fd flag without exactly one fd on a call";
+                        return -1;
+                }
+                off += used;
+                frames++;
+        }
+        if (frames == 0) {
+                *why = "empty record";
+                return -1;
+        }
+        if (n_fds > 0 && frames != 1) {
+                *why = "file descriptors passed with a record of several frames";
+                return -1;
+        }
+        return (ssize_t) frames;
+}
+
+static void read_records(Mailbox *mb) {
+        for (int i = 0; i < MAILBOX_RECORDS_PER_WAKEUP && !mb->closed; i++) {
+                union {
+                        struct cmsghdr align;
+                        char space[CMSG_SPACE(sizeof(int) * MAILBOX_FDS_MAX)];
+                } control;
+                struct iovec iov = { record_buf, sizeof record_buf };
+                struct msghdr mh = {
+                        .msg_iov = &iov, .msg_iovlen = 1,
+                        .msg_control = &control, .msg_controllen = sizeof control,
+                };
+                ssize_t n = recvmsg(mb->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC);
+                if (n < 0) {
+                        if (errno == EAGAIN || errno == EINTR)
+                                return;
+                        mailbox_close(mb);
+                        return;
+                }
+
+                int fds[MAILBOX_FDS_MAX];
+                size_t n_fds = 0;
+                for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+                        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+                                size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                                for (size_t j = 0; j < k && n_fds < MAILBOX_FDS_MAX; j++)
+                                        memcpy(&fds[n_fds++], CMSG_DATA(c) + j * sizeof(int), sizeof(int));
+                        }
+
+                if (n == 0) {
+                        /* The worker closed its end: it can no longer hear us either. */
+                        close_fds(fds, n_fds);
+                        mb->eof = true;
+                        mailbox_close(mb);
+                        return;
+                }
+                if (n > PROTO_RECORD_MAX || (mh.msg_flags & MSG_CTRUNC)) {
+                        close_fds(fds, n_fds);
+                        broken(mb, n > PROTO_RECORD_MAX ? "record too long" : "too many file descriptors");
+                        return;
+                }
+
+                const char *why = NULL;
+                ssize_t frames = check_record(record_buf, (size_t) n, n_fds, &why);
+                if (frames < 0) {
+                        close_fds(fds, n_fds);
+                        broken(mb, why);
+                        return;
+                }
+                for (size_t off = 0; off < (size_t) n && !mb->closed;) {
+                        Frame f;
+                        size_t used;
+                        (void) proto_decode(record_buf + off, (size_t) n - off, &f, &used);
+                        off += used;
+                        mb->in++;
+                        mb->handlers.frame(mb->ud, mb, &f, n_fds > 0 ? fds[0] : -1);
+                }
+        }
+}
+
+static int on_mailbox_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Mailbox *mb = userdata;
+        if (revents & EPOLLOUT)
+                mailbox_flush(mb);
+        if (!mb->closed && (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+                read_records(mb);
+        return 0;
+}
+
+int mailbox_new(sd_event *e, int fd, unsigned limit, const MailboxHandlers *h, void *ud, Mailbox **ret) {
+        Mailbox *mb = calloc(1, sizeof *mb);
+        if (!mb) {
+                safe_close(fd);
+                return -ENOMEM;
+        }
+        mb->fd = fd;
+        mb->limit = limit;
+        mb->handlers = *h;
+        mb->ud = ud;
+        int flags = fcntl(fd, F_GETFL);
+        if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+                int r = -errno;
+                mailbox_free(mb);
+                return r;
+        }
+        int r = sd_event_add_io(e, &mb->source, fd, EPOLLIN, on_mailbox_io, mb);
+        if (r < 0) {
+                mailbox_free(mb);
+                return r;
+        }
+        /* Below child exits, timers and control requests: a flood of messages never delays a
+         * restart. Bounded per wake-up by MAILBOX_RECORDS_PER_WAKEUP. */
+        sd_event_source_set_priority(mb->source, SD_EVENT_PRIORITY_NORMAL + 50);
+        *ret = mb;
+        return 0;
+}
+
+Mailbox *mailbox_free(Mailbox *mb) {
+        if (!mb)
+                return NULL;
+        sd_event_source_disable_unref(mb->source);
+        safe_close(mb->fd);
+        free(mb->out);
+        return mfree(mb);
+}
+
+static int reserve(Mailbox *mb, size_t size) {
+        if (mb->out_len + size <= mb->out_cap)
+                return 0;
+        if (mb->out_head > 0) {
+                /* Reuse what was already sent before growing. */
+                memmove(mb->out, mb->out + mb->out_head, mb->out_len - mb->out_head);
+                mb->out_len -= mb->out_head;
+                mb->out_head = 0;
+                if (mb->out_len + size <= mb->out_cap)
+                        return 0;
+        }
+        size_t cap = mb->out_cap ? mb->out_cap : 4096;
+        while (cap < mb->out_len + size)
+                cap *= 2;
+        char *p = realloc(mb->out, cap);
+        if (!p)
+                return -ENOMEM;
+        mb->out = p;
+        mb->out_cap = cap;
+        return 0;
+}
+
+int mailbox_queue(Mailbox *mb, const Frame *f) {
+        if (mb->closed)
+                return -ENOBUFS;
+        size_t size = proto_frame_size(f->target_len, f->payload_len);
+        int r = reserve(mb, size);
+        if (r < 0)
+                return r;
+        r = proto_encode(f, mb->out + mb->out_len, mb->out_cap - mb->out_len);
+        if (r < 0)
+                return r;
+        mb->out_len += (size_t) r;
+        mb->depth++;
+        if (!mb->dirty) {
+                mb->dirty = true;
+                mb->handlers.dirty(mb->ud, mb);
+        }
+        return 0;
+}
+
+int mailbox_queue_limited(Mailbox *mb, const Frame *f) {
+        if (mb->depth >= mb->limit) {
+                mb->dropped++;
+                return -EAGAIN;
+        }
+        return mailbox_queue(mb, f);
+}
+
+void mailbox_flush(Mailbox *mb) {
+        mb->dirty = false;
+        while (!mb->closed && mb->out_head < mb->out_len) {
+                size_t len = 0;
+                unsigned frames = 0;
+                /* Whole frames, as many as fit in one record (one unless batching). */
+                do {
+                        size_t size = proto_encoded_size(mb->out + mb->out_head + len);
+                        if (frames > 0 && len + size > PROTO_RECORD_MAX)
+                                break;
+                        len += size;
+                        frames++;
+                } while (mb->batch && mb->out_head + len < mb->out_len);
+
+                ssize_t n = send(mb->fd, mb->out + mb->out_head, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+                if (n < 0) {
+                        if (errno == EAGAIN || errno == EINTR) {
+                                sd_event_source_set_io_events(mb->source, EPOLLIN | EPOLLOUT);
+                                return;
+                        }
+                        mailbox_close(mb); /* EPIPE: the worker is gone or closed its end */
+                        return;
+                }
+                mb->out_head += len;
+                mb->depth -= frames;
+                mb->sent += frames;
+        }
+        if (mb->closed)
+                return;
+        mb->out_head = mb->out_len = 0;
+        if (mb->out_cap > 1024 * 1024) {
+                /* A burst is over: do not keep its memory. */
+                mb->out = mfree(mb->out);
+                mb->out_cap = 0;
+        }
+        sd_event_source_set_io_events(mb->source, EPOLLIN);
+}
+
+void mailbox_set_batch(Mailbox *mb, bool batch) {
+        mb->batch = batch;
+}
+
+void mailbox_get_stats(const Mailbox *mb, MailboxStats *ret) {
+        *ret = (MailboxStats) { .in = mb->in, .out = mb->sent, .dropped = mb->dropped, .depth = mb->depth };
+}
+
+bool mailbox_is_full(const Mailbox *mb) {
+        return mb->depth >= mb->limit;
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/* The node's end of one worker's mailbox: a non-blocking SOCK_SEQPACKET socket, a bounded
+ * queue of outgoing frames flushed as few records as possible, and inbound records decoded
+ * into frames for the router. Knows frames, not names or calls. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <systemd/sd-event.h>
+
+#include "proto.h"
+
+typedef struct Mailbox Mailbox;
+
+typedef struct MailboxHandlers {
+        /* One decoded frame. fd is an fd passed with the record (owned by the handler) or -1. */
+        void (*frame)(void *ud, Mailbox *mb, const Frame *f, int fd);
+        /* The worker broke the protocol; the mailbox is already closed. why is static text. */
+        void (*broken)(void *ud, Mailbox *mb, const char *why);
+        /* There is something to flush: the owner calls mailbox_flush() once this loop pass. */
+        void (*dirty)(void *ud, Mailbox *mb);
+} MailboxHandlers;
+
+typedef struct MailboxStats {
+        uint64_t in, out, dropped;
+        unsigned depth;        /* frames queued, not yet written to the socket */
+} MailboxStats;
+
+/* Takes ownership of fd (made non-blocking here). limit: queued frames before
+ * mailbox_queue_limited() refuses. */
+int mailbox_new(sd_event *e, int fd, unsigned limit, const MailboxHandlers *h, void *ud, Mailbox **ret);
+Mailbox *mailbox_free(Mailbox *mb);
+
+/* Appends a frame to the outgoing queue whatever its depth (replies, errors, DOWN: bounded by
+ * what was asked for). -ENOBUFS when closed, -EMSGSIZE for a frame over the limits. */
+int mailbox_queue(Mailbox *mb, const Frame *f);
+/* The same for casts and calls: -EAGAIN (and counted as dropped) once `limit` frames wait. */
+int mailbox_queue_limited(Mailbox *mb, const Frame *f);
+
+/* Writes queued frames as records (one frame per record until the worker said it reads
+ * batches). Never blocks: what does not fit waits for EPOLLOUT. */
+void mailbox_flush(Mailbox *mb);
+
+/* Stops the mailbox for good (a protocol violation): nothing more is read or sent. */
+void mailbox_close(Mailbox *mb);
+void mailbox_set_batch(Mailbox *mb, bool batch);
+void mailbox_get_stats(const Mailbox *mb, MailboxStats *ret);
+bool mailbox_is_full(const Mailbox *mb);

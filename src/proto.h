@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/* The mailbox wire format, shared by the node, libforkvisor and the CLI; documented byte by
+ * byte in forkvisor-protocol(7). Bytes only: no I/O, no allocation, no logging.
+ *
+ * A record is one SOCK_SEQPACKET packet holding one or more frames back to back. A frame is a
+ * 32-byte header, then `target_len` bytes of target (a name or a topic), then `payload_len`
+ * bytes of payload. All integers are little-endian:
+ *
+ *   0  u8[2] magic "FV"        16 u64 ref         (call reference; 0 when unused)
+ *   2  u8    version (1)       24 u32 timeout_ms  (CALL: how long the caller waits; else 0)
+ *   3  u8    kind              28 u32 reserved    (0)
+ *   4  u16   flags             32 target bytes, then payload bytes
+ *   6  u16   target_len
+ *   8  u32   payload_len
+ *   12 u32   sender            (pid of the sending process, filled in by the node; 0 from workers)
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROTO_VERSION 1
+#define PROTO_HEADER_SIZE 32
+#define PROTO_TARGET_MAX 255
+#define PROTO_PAYLOAD_MAX 65536
+/* The largest frame, and so the largest record a peer must be ready to receive. Batched
+ * records are filled up to this size. */
+#define PROTO_FRAME_MAX (PROTO_HEADER_SIZE + PROTO_TARGET_MAX + PROTO_PAYLOAD_MAX)
+#define PROTO_RECORD_MAX PROTO_FRAME_MAX
+
+typedef enum ProtoKind {
+        PROTO_CAST = 1,        /* one-way message; worker→node: target = name or pid */
+        PROTO_CALL = 2,        /* expects one REPLY or ERROR with the same ref */
+        PROTO_REPLY = 3,       /* answer to a CALL (or GET_STATE); target empty */
+        PROTO_ERROR = 4,       /* a call failed: payload is the reason ("noproc", "timeout", ...) */
+        PROTO_INFO = 5,        /* node→worker: anything else (published messages, events) */
+        PROTO_DOWN = 6,        /* node→worker: a monitored process terminated; target = its name,
+                                * payload = the reason */
+        PROTO_READY = 7,       /* worker→node: ready (for ready = mailbox) */
+        PROTO_MONITOR = 8,     /* worker→node: send me DOWN when target terminates */
+        PROTO_HELLO = 9,       /* worker→node: capabilities in flags (PROTO_FLAG_BATCH) */
+        PROTO_GET_STATE = 10,  /* node→worker: answer with REPLY carrying format_state's text */
+        _PROTO_KIND_MAX,
+} ProtoKind;
+
+/* flags */
+#define PROTO_FLAG_REPLY_FD 0x0001 /* CALL: one fd (SCM_RIGHTS) came with this record; the answer
+                                    * goes there instead of to the mailbox */
+#define PROTO_FLAG_BATCH 0x0002    /* HELLO: this worker reads records of several frames */
+#define PROTO_FLAGS_KNOWN (PROTO_FLAG_REPLY_FD | PROTO_FLAG_BATCH)
+
+typedef struct Frame {
+        uint8_t kind;
+        uint16_t flags;
+        uint32_t sender;
+        uint64_t ref;
+        uint32_t timeout_ms;
+        const char *target;    /* not NUL-terminated; points into the record */
+        size_t target_len;
+        const void *payload;   /* points into the record */
+        size_t payload_len;
+} Frame;
+
+/* The encoded size of a frame with these lengths. */
+static inline size_t proto_frame_size(size_t target_len, size_t payload_len) {
+        return PROTO_HEADER_SIZE + target_len + payload_len;
+}
+
+/* The size of the frame whose header starts at hdr (at least PROTO_HEADER_SIZE readable bytes),
+ * from its length fields alone: for walking frames that we encoded ourselves. */
+static inline size_t proto_encoded_size(const void *hdr) {
+        const unsigned char *h = hdr;
+        size_t target_len = (size_t) h[6] | (size_t) h[7] << 8;
+        size_t payload_len = (size_t) h[8] | (size_t) h[9] << 8 | (size_t) h[10] << 16 | (size_t) h[11] << 24;
+        return PROTO_HEADER_SIZE + target_len + payload_len;
+}
+
+/* Writes f at buf. Returns the bytes written, -EMSGSIZE when target or payload is over its
+ * maximum, -ENOBUFS when size is too small, -EINVAL for an unknown kind or flag. */
+int proto_encode(const Frame *f, void *buf, size_t size);
+
+/* Reads the frame at the start of buf[0..len). On success fills *f (pointing into buf) and
+ * *consumed. Errors: -EBADMSG (bad magic, truncated, lengths beyond the record, unknown kind,
+ * non-zero reserved, unknown flags, over-long target or payload), -EPROTONOSUPPORT (another
+ * version). Never reads outside buf[0..len). */
+int proto_decode(const void *buf, size_t len, Frame *f, size_t *consumed);
+
+const char *proto_kind_to_string(uint8_t kind);

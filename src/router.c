@@ -1,0 +1,463 @@
+/* SPDX-License-Identifier: MIT */
+/* Routing. A call gets a node-wide reference; the router remembers caller, callee and deadline,
+ * forwards the callee's REPLY to whoever asked (a mailbox, a private reply socket, or a control
+ * request), and fails it at once when the callee dies. Outgoing frames are queued on mailboxes
+ * and flushed once per loop pass from a post source. */
+#include "router.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "idmap.h"
+#include "list.h"
+#include "macro.h"
+#include "time-util.h"
+
+#define CALL_TIMEOUT_DEFAULT_MS 5000u
+#define NAME_BUCKETS_MIN 256
+
+typedef struct Pending Pending;
+typedef struct Monitor Monitor;
+
+struct Peer {
+        Router *router;            /* borrowed */
+        void *owner;               /* borrowed: the tree node */
+        pid_t pid;
+        char *name;                /* owned or NULL */
+        Peer *name_next;           /* chain of the name index */
+        Mailbox *mb;               /* owned */
+        bool dirty;
+        LIST_FIELDS(Peer, dirty);
+        Pending *calls_in;         /* calls waiting for our reply */
+        Pending *calls_out;        /* calls we made, not yet answered */
+        Monitor *watching;         /* monitors we own */
+        Monitor *watched_by;       /* monitors on us */
+};
+
+struct Pending {
+        uint64_t ref;              /* node-wide */
+        uint64_t caller_ref;       /* the caller's own reference */
+        Peer *caller;              /* borrowed; NULL for outside callers or a caller gone */
+        Peer *callee;              /* borrowed */
+        int reply_fd;              /* owned: the caller's private answer socket, or -1 */
+        RouterAnswer fn;           /* outside callers */
+        void *fn_ud;
+        sd_event_source *timer;
+        LIST_FIELDS(Pending, in);
+        LIST_FIELDS(Pending, out);
+};
+
+struct Monitor {
+        Peer *owner, *target;      /* borrowed */
+        char *name;
+        LIST_FIELDS(Monitor, own);
+        LIST_FIELDS(Monitor, tgt);
+};
+
+struct Router {
+        sd_event *event;           /* borrowed */
+        RouterOps ops;
+        void *ud;
+        Peer **names;              /* buckets of the name index */
+        size_t n_buckets, n_names;
+        IdMap pids;                /* pid → Peer */
+        IdMap calls;               /* ref → Pending */
+        uint64_t next_ref;
+        Peer *dirty;               /* mailboxes with frames to flush */
+        sd_event_source *flush_source;
+};
+
+/* ---- the name index ----------------------------------------------------------------------- */
+
+static size_t name_hash(const char *s, size_t len) {
+        uint64_t h = 1469598103934665603ull;
+        for (size_t i = 0; i < len; i++)
+                h = (h ^ (unsigned char) s[i]) * 1099511628211ull;
+        return (size_t) h;
+}
+
+static Peer *name_find(Router *r, const char *name, size_t len) {
+        if (r->n_buckets == 0)
+                return NULL;
+        for (Peer *p = r->names[name_hash(name, len) & (r->n_buckets - 1)]; p; p = p->name_next)
+                if (strlen(p->name) == len && memcmp(p->name, name, len) == 0)
+                        return p;
+        return NULL;
+}
+
+static int name_grow(Router *r) {
+        size_t n = r->n_buckets ? r->n_buckets * 2 : NAME_BUCKETS_MIN;
+        Peer **b = calloc(n, sizeof *b);
+        if (!b)
+                return -ENOMEM;
+        for (size_t i = 0; i < r->n_buckets; i++)
+                for (Peer *p = r->names[i], *next; p; p = next) {
+                        next = p->name_next;
+                        size_t h = name_hash(p->name, strlen(p->name)) & (n - 1);
+                        p->name_next = b[h];
+                        b[h] = p;
+                }
+        free(r->names);
+        r->names = b;
+        r->n_buckets = n;
+        return 0;
+}
+
+static int name_add(Router *r, Peer *p) {
+        if (r->n_names >= r->n_buckets) {
+                int e = name_grow(r);
+                if (e < 0)
+                        return e;
+        }
+        Peer **head = &r->names[name_hash(p->name, strlen(p->name)) & (r->n_buckets - 1)];
+        p->name_next = *head;
+        *head = p;
+        r->n_names++;
+        return 0;
+}
+
+static void name_remove(Router *r, Peer *p) {
+        for (Peer **pp = &r->names[name_hash(p->name, strlen(p->name)) & (r->n_buckets - 1)]; *pp;
+             pp = &(*pp)->name_next)
+                if (*pp == p) {
+                        *pp = p->name_next;
+                        r->n_names--;
+                        return;
+                }
+}
+
+/* A target is a registered name, or a pid written in decimal. */
+static Peer *resolve(Router *r, const char *target, size_t len) {
+        if (len > 0 && len < 11 && strspn(target, "0123456789") >= len) {
+                uint64_t pid = 0;
+                for (size_t i = 0; i < len; i++)
+                        pid = pid * 10 + (uint64_t) (target[i] - '0');
+                return idmap_get(&r->pids, pid);
+        }
+        return name_find(r, target, len);
+}
+
+/* ---- answering calls ---------------------------------------------------------------------- */
+
+static void pending_free(Router *r, Pending *c) {
+        idmap_remove(&r->calls, c->ref);
+        if (c->callee)
+                LIST_REMOVE(in, c->callee->calls_in, c);
+        if (c->caller)
+                LIST_REMOVE(out, c->caller->calls_out, c);
+        sd_event_source_disable_unref(c->timer);
+        safe_close(c->reply_fd);
+        free(c);
+}
+
+/* Delivers the answer (REPLY or ERROR) to whoever made the call, then forgets the call. */
+static void answer(Router *r, Pending *c, uint8_t kind, const void *data, size_t len) {
+        Frame f = { .kind = kind, .ref = c->caller_ref, .payload = data, .payload_len = len };
+        if (c->reply_fd >= 0) {
+                static char buf[PROTO_FRAME_MAX];
+                int n = proto_encode(&f, buf, sizeof buf);
+                /* The caller's own socket: if it cannot take the answer now, it has gone. */
+                if (n > 0)
+                        (void) send(c->reply_fd, buf, (size_t) n, MSG_DONTWAIT | MSG_NOSIGNAL);
+        } else if (c->fn)
+                c->fn(c->fn_ud, kind == PROTO_REPLY ? 0 : 1, data, len);
+        else if (c->caller)
+                (void) mailbox_queue(c->caller->mb, &f);
+        pending_free(r, c);
+}
+
+static void answer_error(Router *r, Pending *c, const char *reason) {
+        answer(r, c, PROTO_ERROR, reason, strlen(reason));
+}
+
+static int on_call_timeout(sd_event_source *s, uint64_t usec, void *ud) {
+        Pending *c = ud;
+        answer_error(c->callee->router, c, "timeout");
+        return 0;
+}
+
+/* Starts a call of callee (may be NULL: noproc). The answer arrives through answer(). */
+static void start_call(Router *r, Pending *c, uint8_t kind, const char *target, size_t target_len,
+                       const void *data, size_t len, uint32_t timeout_ms, pid_t sender) {
+        Peer *callee = resolve(r, target, target_len);
+        c->ref = ++r->next_ref;
+        if (!callee) {
+                answer_error(r, c, "noproc");
+                return;
+        }
+        if (mailbox_is_full(callee->mb)) {
+                answer_error(r, c, "mailbox full");
+                return;
+        }
+        if (idmap_put(&r->calls, c->ref, c) < 0) {
+                answer_error(r, c, "out of memory");
+                return;
+        }
+        Frame f = {
+                .kind = kind, .ref = c->ref, .sender = (uint32_t) sender, .timeout_ms = timeout_ms,
+                .target = target, .target_len = target_len, .payload = data, .payload_len = len,
+        };
+        if (mailbox_queue(callee->mb, &f) < 0) {
+                answer_error(r, c, "noproc");
+                return;
+        }
+        c->callee = callee;
+        LIST_PREPEND(in, callee->calls_in, c);
+        usec_t t = msec_to_usec(timeout_ms ? timeout_ms : CALL_TIMEOUT_DEFAULT_MS);
+        if (sd_event_add_time_relative(r->event, &c->timer, CLOCK_MONOTONIC, t, USEC_PER_MSEC, on_call_timeout,
+                                       c) < 0)
+                answer_error(r, c, "out of memory");
+}
+
+static Pending *pending_new(int reply_fd) {
+        Pending *c = calloc(1, sizeof *c);
+        if (c)
+                c->reply_fd = reply_fd;
+        return c;
+}
+
+/* ---- frames from workers ------------------------------------------------------------------ */
+
+static void add_monitor(Router *r, Peer *owner, const char *name, size_t len) {
+        Peer *t = resolve(r, name, len);
+        if (!t) {
+                Frame f = { .kind = PROTO_DOWN, .target = name, .target_len = len, .payload = "noproc",
+                            .payload_len = 6 };
+                (void) mailbox_queue(owner->mb, &f);
+                return;
+        }
+        Monitor *m = calloc(1, sizeof *m);
+        if (!m || !(m->name = strndup(name, len))) {
+                free(m);
+                return;
+        }
+        m->owner = owner;
+        m->target = t;
+        LIST_PREPEND(own, owner->watching, m);
+        LIST_PREPEND(tgt, t->watched_by, m);
+}
+
+static void monitor_free(Monitor *m) {
+        LIST_REMOVE(own, m->owner->watching, m);
+        LIST_REMOVE(tgt, m->target->watched_by, m);
+        free(m->name);
+        free(m);
+}
+
+static void on_frame(void *ud, Mailbox *mb, const Frame *f, int fd) {
+        Peer *p = ud;
+        Router *r = p->router;
+
+        switch (f->kind) {
+        case PROTO_CAST: {
+                Peer *t = resolve(r, f->target, f->target_len);
+                Frame out = *f;
+                out.sender = (uint32_t) p->pid;
+                /* As in Erlang: a cast to nobody, or to a full mailbox, is dropped (and counted
+                 * by that mailbox). */
+                if (t)
+                        (void) mailbox_queue_limited(t->mb, &out);
+                return;
+        }
+        case PROTO_CALL: {
+                Pending *c = pending_new((f->flags & PROTO_FLAG_REPLY_FD) ? fd : -1);
+                if (!c) {
+                        if (f->flags & PROTO_FLAG_REPLY_FD)
+                                safe_close(fd);
+                        return;
+                }
+                c->caller_ref = f->ref;
+                /* With a private answer socket the caller is a helper process, not the
+                 * mailbox's reader: its answer does not depend on this incarnation. */
+                if (c->reply_fd < 0) {
+                        c->caller = p;
+                        LIST_PREPEND(out, p->calls_out, c);
+                }
+                start_call(r, c, PROTO_CALL, f->target, f->target_len, f->payload, f->payload_len, f->timeout_ms,
+                           p->pid);
+                return;
+        }
+        case PROTO_REPLY: {
+                Pending *c = idmap_get(&r->calls, f->ref);
+                /* Only the callee answers; a late answer (after a timeout) is dropped. */
+                if (c && c->callee == p)
+                        answer(r, c, PROTO_REPLY, f->payload, f->payload_len);
+                return;
+        }
+        case PROTO_READY:
+                r->ops.ready(r->ud, p->owner);
+                return;
+        case PROTO_MONITOR:
+                add_monitor(r, p, f->target, f->target_len);
+                return;
+        case PROTO_HELLO:
+                mailbox_set_batch(p->mb, f->flags & PROTO_FLAG_BATCH);
+                return;
+        default:
+                /* ERROR, INFO, DOWN, GET_STATE only ever go from the node to a worker. */
+                mailbox_close(p->mb);
+                r->ops.broken(r->ud, p->owner, "a frame kind only the node may send");
+                return;
+        }
+}
+
+static void on_broken(void *ud, Mailbox *mb, const char *why) {
+        Peer *p = ud;
+        p->router->ops.broken(p->router->ud, p->owner, why);
+}
+
+static void on_dirty(void *ud, Mailbox *mb) {
+        Peer *p = ud;
+        if (!p->dirty) {
+                p->dirty = true;
+                LIST_PREPEND(dirty, p->router->dirty, p);
+        }
+}
+
+static int on_flush(sd_event_source *s, void *ud) {
+        Router *r = ud;
+        while (r->dirty) {
+                Peer *p = r->dirty;
+                LIST_REMOVE(dirty, r->dirty, p);
+                p->dirty = false;
+                mailbox_flush(p->mb);
+        }
+        return 0;
+}
+
+static const MailboxHandlers peer_handlers = {
+        .frame = on_frame,
+        .broken = on_broken,
+        .dirty = on_dirty,
+};
+
+/* ---- peers -------------------------------------------------------------------------------- */
+
+int router_attach(Router *r, pid_t pid, const char *name, int fd, unsigned limit, void *owner, Peer **ret) {
+        Peer *p = calloc(1, sizeof *p);
+        if (!p) {
+                safe_close(fd);
+                return -ENOMEM;
+        }
+        p->router = r;
+        p->owner = owner;
+        p->pid = pid;
+        int e = mailbox_new(r->event, fd, limit, &peer_handlers, p, &p->mb);
+        if (e >= 0 && name && name[0] != '+') {
+                /* "+group" names are duplicate keys: the registry's business, not routing's. */
+                p->name = strdup(name);
+                e = !p->name ? -ENOMEM : name_find(r, name, strlen(name)) ? -EEXIST : name_add(r, p);
+                if (e < 0)
+                        p->name = mfree(p->name);
+        }
+        if (e >= 0)
+                e = idmap_put(&r->pids, (uint64_t) pid, p);
+        if (e < 0) {
+                if (p->name)
+                        name_remove(r, p);
+                mailbox_free(p->mb);
+                free(p->name);
+                free(p);
+                return e;
+        }
+        *ret = p;
+        return 0;
+}
+
+void router_detach(Router *r, Peer *p, const char *reason) {
+        if (!p)
+                return;
+        if (p->name)
+                name_remove(r, p);
+        idmap_remove(&r->pids, (uint64_t) p->pid);
+        /* Frames still queued for it go with it. */
+        if (p->dirty) {
+                LIST_REMOVE(dirty, r->dirty, p);
+                p->dirty = false;
+        }
+        while (p->calls_in)
+                answer_error(r, p->calls_in, "callee exited");
+        while (p->calls_out) {
+                Pending *c = p->calls_out;
+                LIST_REMOVE(out, p->calls_out, c);
+                c->caller = NULL; /* the callee may still answer; nobody will hear it */
+        }
+        while (p->watched_by) {
+                Monitor *m = p->watched_by;
+                Frame f = { .kind = PROTO_DOWN, .target = m->name, .target_len = strlen(m->name),
+                            .sender = (uint32_t) p->pid, .payload = reason, .payload_len = strlen(reason) };
+                (void) mailbox_queue(m->owner->mb, &f);
+                monitor_free(m);
+        }
+        while (p->watching)
+                monitor_free(p->watching);
+        mailbox_free(p->mb);
+        free(p->name);
+        free(p);
+}
+
+int router_cast(Router *r, const char *target, const void *data, size_t len) {
+        Peer *t = resolve(r, target, strlen(target));
+        if (!t)
+                return -ESRCH;
+        Frame f = { .kind = PROTO_CAST, .target = target, .target_len = strlen(target), .payload = data,
+                    .payload_len = len };
+        return mailbox_queue_limited(t->mb, &f);
+}
+
+int router_call(Router *r, uint8_t kind, const char *target, const void *data, size_t len, uint32_t timeout_ms,
+                RouterAnswer fn, void *ud, uint64_t *ret_ref) {
+        Peer *t = resolve(r, target, strlen(target));
+        if (!t)
+                return -ESRCH;
+        if (mailbox_is_full(t->mb))
+                return -EAGAIN;
+        Pending *c = pending_new(-1);
+        if (!c)
+                return -ENOMEM;
+        c->fn = fn;
+        c->fn_ud = ud;
+        /* Before start_call, which may answer (and so free ud) at once. */
+        *ret_ref = r->next_ref + 1;
+        start_call(r, c, kind, target, strlen(target), data, len, timeout_ms, 0);
+        return 0;
+}
+
+void router_cancel(Router *r, uint64_t ref) {
+        Pending *c = idmap_get(&r->calls, ref);
+        if (c && c->fn)
+                pending_free(r, c);
+}
+
+void peer_get_stats(const Peer *p, MailboxStats *ret) {
+        mailbox_get_stats(p->mb, ret);
+}
+
+int router_new(sd_event *e, const RouterOps *ops, void *ud, Router **ret) {
+        Router *r = calloc(1, sizeof *r);
+        if (!r)
+                return -ENOMEM;
+        r->event = e;
+        r->ops = *ops;
+        r->ud = ud;
+        int err = sd_event_add_post(e, &r->flush_source, on_flush, r);
+        if (err < 0) {
+                free(r);
+                return err;
+        }
+        *ret = r;
+        return 0;
+}
+
+Router *router_free(Router *r) {
+        if (!r)
+                return NULL;
+        /* Peers belong to the tree's nodes, which detach them first. */
+        sd_event_source_disable_unref(r->flush_source);
+        idmap_done(&r->pids);
+        idmap_done(&r->calls);
+        free(r->names);
+        return mfree(r);
+}

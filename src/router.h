@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/* Message routing between the tree's workers: one Peer per running incarnation (its mailbox),
+ * addressing by registered name or pid, calls with node-wide references and deadlines,
+ * monitors. Knows nothing of the tree's policy: readiness and protocol violations go back to the
+ * owner through RouterOps. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <systemd/sd-event.h>
+
+#include "mailbox.h"
+
+typedef struct Router Router;
+typedef struct Peer Peer;
+
+typedef struct RouterOps {
+        /* The worker sent READY. */
+        void (*ready)(void *ud, void *owner);
+        /* The worker broke the protocol (its mailbox is closed); why is static text. */
+        void (*broken)(void *ud, void *owner, const char *why);
+} RouterOps;
+
+/* The answer to a call made from outside the tree: status 0 with the reply, or 1 with the
+ * reason ("noproc", "timeout", ...). Called exactly once unless router_cancel() came first. */
+typedef void (*RouterAnswer)(void *ud, int status, const void *data, size_t len);
+
+int router_new(sd_event *e, const RouterOps *ops, void *ud, Router **ret);
+Router *router_free(Router *r);
+
+/* A worker incarnation started with the node end of its mailbox (fd is taken over). name is
+ * its registered name or NULL (copied); owner is handed back in RouterOps calls. */
+int router_attach(Router *r, pid_t pid, const char *name, int fd, unsigned limit, void *owner, Peer **ret);
+/* It terminated: its calls in flight fail ("callee exited"), answers owed to it are dropped,
+ * its monitors fire with reason, its name is free again. */
+void router_detach(Router *r, Peer *p, const char *reason);
+
+/* From outside the tree (the control socket). */
+int router_cast(Router *r, const char *target, const void *data, size_t len);
+/* kind is PROTO_CALL or PROTO_GET_STATE. 0 and the reference for router_cancel() in *ret_ref
+ * (written before fn can run), or -ESRCH (noproc), -EAGAIN (mailbox full). */
+int router_call(Router *r, uint8_t kind, const char *target, const void *data, size_t len, uint32_t timeout_ms,
+                RouterAnswer fn, void *ud, uint64_t *ret_ref);
+void router_cancel(Router *r, uint64_t ref);
+
+void peer_get_stats(const Peer *p, MailboxStats *ret);
