@@ -61,6 +61,7 @@ static void broken(Mailbox *mb, const char *why) {
  * static reason in *why. A record with an fd must be exactly one CALL that asks for it. */
 static ssize_t check_record(const char *buf, size_t len, size_t n_fds, const char **why) {
         size_t off = 0, frames = 0;
+        bool wants_fd = false;
         while (off < len) {
                 Frame f;
                 size_t used;
@@ -73,6 +74,7 @@ static ssize_t check_record(const char *buf, size_t len, size_t n_fds, const cha
                         *why = "reply fd flag without exactly one fd on a call";
                         return -1;
                 }
+                wants_fd = f.flags & PROTO_FLAG_REPLY_FD;
                 off += used;
                 frames++;
         }
@@ -80,8 +82,8 @@ static ssize_t check_record(const char *buf, size_t len, size_t n_fds, const cha
                 *why = "empty record";
                 return -1;
         }
-        if (n_fds > 0 && frames != 1) {
-                *why = "file descriptors passed with a record of several frames";
+        if (n_fds > 0 && (frames != 1 || !wants_fd)) {
+                *why = "file descriptors it was not asked for";
                 return -1;
         }
         return (ssize_t) frames;
