@@ -96,20 +96,29 @@ cbuild exit1 $NOLIBC "$HERE/exit1.c"
 note() { printf 'bench: %s\n' "$*" >&2; }
 
 # --- configurations -----------------------------------------------------------------------------
+# A configuration's end, shared by all: the intensity is never reached, and worker NAME runs PROG
+# with its output discarded and, given a TSFILE, FV_BENCH_FILE=TSFILE.
+never_gives_up() { # NAME PROG [TSFILE]
+        cat <<EOF
+intensity = 1000000
+period = 1
+
+[worker:$1]
+exec = $2
+stdout = null
+stderr = null
+EOF
+        if [ -n "${3:-}" ]; then
+                echo "environment = FV_BENCH_FILE=$3"
+        fi
+}
 one_worker_ini() { # PROG TSFILE
         cat <<EOF
 [supervisor:b]
 strategy = one_for_one
 children = w
-intensity = 1000000
-period = 1
-
-[worker:w]
-exec = $1
-stdout = null
-stderr = null
-environment = FV_BENCH_FILE=$2
 EOF
+        never_gives_up w "$1" "$2"
 }
 pool_ini() { # PROG N TSFILE
         cat <<EOF
@@ -117,33 +126,22 @@ pool_ini() { # PROG N TSFILE
 strategy = simple_one_for_one
 template = w
 instances = $2
-intensity = 1000000
-period = 1
-
-[worker:w]
-exec = $1
-stdout = null
-stderr = null
-environment = FV_BENCH_FILE=$3
 EOF
+        never_gives_up w "$1" "$3"
 }
 one_worker_ini "$B/hello" "$TMP/ts.restart.fv.hello" >"$TMP/restart.hello.ini"
 one_worker_ini "$B/stamp" "$TMP/ts.restart.fv.stamp" >"$TMP/restart.stamp.ini"
 pool_ini "$B/hello" $N "$TMP/ts.start.fv.hello" >"$TMP/start.hello.ini"
 pool_ini "$B/stamp" $N "$TMP/ts.start.fv.stamp" >"$TMP/start.stamp.ini"
 pool_ini "$B/hello" 1 "$TMP/ts.start1" >"$TMP/start1.ini"
-cat >"$TMP/crash.ini" <<EOF
+{
+        cat <<EOF
 [supervisor:b]
 strategy = one_for_one
 children = c
-intensity = 1000000
-period = 1
-
-[worker:c]
-exec = $B/exit1
-stdout = null
-stderr = null
 EOF
+        never_gives_up c "$B/exit1"
+} >"$TMP/crash.ini"
 for c in "$TMP"/*.ini; do
         "$FV" check "$c" >/dev/null
 done

@@ -34,12 +34,7 @@ teardown() { fv_teardown; }
 }
 
 @test "run starts the tree and shutdown stops it with exit 0" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = a
-[worker:a]
-exec = @W@/sleeper
-INI
+    sleepers_ini a
     fv_start t.ini
     run -0 fv status
     assert_output --partial "app/a"

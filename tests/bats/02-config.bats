@@ -32,10 +32,12 @@ refused() {
     done <<<"$output"
 }
 
-# make_reachable DIR: let other users traverse every directory from / down to DIR.
-make_reachable() {
-    local d=$1
-    while [[ -n $d && $d != / ]]; do chmod o+x "$d"; d=$(dirname "$d"); done
+# refuses FILE REGEX <<EOF: writes configuration FILE (as conf does), checks that it is refused
+# (see refused) and that the report matches REGEX; leaves that report in $output.
+refuses() {
+    conf "$1"
+    refused "$1"
+    assert_output --regexp "$2"
 }
 
 @test "every problem of a file is reported with its line, and nothing starts" {
@@ -71,7 +73,7 @@ INI
 }
 
 @test "a missing exec is a missing required key" {
-    conf noexec.ini <<'INI'
+    refuses noexec.ini "noexec\.ini:5: missing required key 'exec' in \[worker:b\]" <<'INI'
 [supervisor:app]
 children = a, b
 [worker:a]
@@ -79,8 +81,6 @@ exec = @W@/sleeper
 [worker:b]
 restart = permanent
 INI
-    refused noexec.ini
-    assert_output --regexp "noexec\.ini:5: missing required key 'exec' in \[worker:b\]"
 }
 
 @test "an over-long line is refused with its number, a line of the maximum length is kept whole" {
@@ -116,7 +116,7 @@ INI
 }
 
 @test "a duplicate section is refused, naming the first definition" {
-    conf dup.ini <<'INI'
+    refuses dup.ini "dup\.ini:7: duplicate section .*'a'.*dup\.ini:4" <<'INI'
 [supervisor:app]
 children = a
 
@@ -126,10 +126,8 @@ exec = @W@/sleeper
 [worker:a]
 exec = @W@/sleeper
 INI
-    refused dup.ini
-    assert_output --regexp "dup\.ini:7: duplicate section .*'a'.*dup\.ini:4"
 
-    conf dup2.ini <<'INI'
+    refuses dup2.ini "dup2\.ini:5: duplicate section .*'a'" <<'INI'
 [supervisor:app]
 children = a
 [worker:a]
@@ -137,12 +135,10 @@ exec = @W@/sleeper
 [supervisor:a]
 children = app
 INI
-    refused dup2.ini
-    assert_output --regexp "dup2\.ini:5: duplicate section .*'a'"
 }
 
 @test "a child listed under two supervisors is refused" {
-    conf two.ini <<'INI'
+    refuses two.ini "two\.ini:6: 'a' is listed under two supervisors: 's1' .*two\.ini:4.* and 's2'" <<'INI'
 [supervisor:app]
 children = s1, s2
 [supervisor:s1]
@@ -152,12 +148,10 @@ children = a
 [worker:a]
 exec = @W@/sleeper
 INI
-    refused two.ini
-    assert_output --regexp "two\.ini:6: 'a' is listed under two supervisors: 's1' .*two\.ini:4.* and 's2'"
 }
 
 @test "a worker listed under no supervisor is refused" {
-    conf orphan.ini <<'INI'
+    refuses orphan.ini "orphan\.ini:5: .*'b' is not listed in the children of any supervisor" <<'INI'
 [supervisor:app]
 children = a
 [worker:a]
@@ -165,12 +159,10 @@ exec = @W@/sleeper
 [worker:b]
 exec = @W@/sleeper
 INI
-    refused orphan.ini
-    assert_output --regexp "orphan\.ini:5: .*'b' is not listed in the children of any supervisor"
 }
 
 @test "a cycle of supervisors is refused" {
-    conf cycle.ini <<'INI'
+    refuses cycle.ini "cycle\.ini:[46]: cycle: " <<'INI'
 [supervisor:app]
 children = a
 [supervisor:x]
@@ -180,23 +172,19 @@ children = x
 [worker:a]
 exec = @W@/sleeper
 INI
-    refused cycle.ini
-    assert_output --regexp "cycle\.ini:[46]: cycle: "
     assert_output --partial "x"
     assert_output --partial "y"
 
-    conf self.ini <<'INI'
+    refuses self.ini "self\.ini:2: cycle: .*'app'" <<'INI'
 [supervisor:app]
 children = a, app
 [worker:a]
 exec = @W@/sleeper
 INI
-    refused self.ini
-    assert_output --regexp "self\.ini:2: cycle: .*'app'"
 }
 
 @test "an unreadable include is refused with the line of the include" {
-    conf missing.ini <<'INI'
+    refuses missing.ini "missing\.ini:2: cannot read include '[^']*nowhere\.ini': No such file or directory" <<'INI'
 [forkvisor]
 include = nowhere.ini
 [supervisor:app]
@@ -204,11 +192,9 @@ children = a
 [worker:a]
 exec = @W@/sleeper
 INI
-    refused missing.ini
-    assert_output --regexp "missing\.ini:2: cannot read include '[^']*nowhere\.ini': No such file or directory"
 
     mkdir adir
-    conf dir.ini <<'INI'
+    refuses dir.ini "dir\.ini:2: cannot read include '[^']*adir'" <<'INI'
 [forkvisor]
 include = adir
 [supervisor:app]
@@ -216,8 +202,6 @@ children = a
 [worker:a]
 exec = @W@/sleeper
 INI
-    refused dir.ini
-    assert_output --regexp "dir\.ini:2: cannot read include '[^']*adir'"
 
     # Without read permission (root reads anything, so ask as nobody then).
     conf locked.ini <<'INI'
@@ -290,20 +274,18 @@ INI
     run -0 fv status
     [ "$(awk 'NR > 1 { print $1 }' <<<"$output" | paste -sd ' ')" = "app app/a app/b app/c app/d" ]
     # Started in that order, too.
-    [ "$(sed -n "s/.*Started 'app\/\([a-d]\)'.*/\1/p" "$BATS_TEST_TMPDIR/forkvisor.log" | paste -sd ' ')" = "a b c d" ]
+    [ "$(sed -n "s/.*Started 'app\/\([a-d]\)'.*/\1/p" "$(fv_log)" | paste -sd ' ')" = "a b c d" ]
     fv_stop
     no_survivors
 
     # A key that takes one value cannot go on.
-    conf cont-bad.ini <<'INI'
+    refuses cont-bad.ini "cont-bad\.ini:5: indented line continues 'exec'" <<'INI'
 [supervisor:app]
 children = a
 [worker:a]
 exec = @W@/sleeper
   --verbose
 INI
-    refused cont-bad.ini
-    assert_output --regexp "cont-bad\.ini:5: indented line continues 'exec'"
 }
 
 @test "\\; puts a literal semicolon into exec, where ' ;' alone starts a comment" {
@@ -322,12 +304,10 @@ INI
     no_survivors
 
     # Without the backslash the rest of the line is a comment: the quote is left open.
-    conf nosemi.ini <<'INI'
+    refuses nosemi.ini "nosemi\.ini:4: bad value for exec: unterminated single quote" <<'INI'
 [supervisor:app]
 children = a
 [worker:a]
 exec = /bin/sh -c 'echo a ; echo b'
 INI
-    refused nosemi.ini
-    assert_output --regexp "nosemi\.ini:4: bad value for exec: unterminated single quote"
 }

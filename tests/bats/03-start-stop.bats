@@ -5,38 +5,21 @@
 bats_require_minimum_version 1.5.0
 
 setup() { load test_helper; }
-# Shows the daemon's log when a test fails (bats prints teardown output only then), and fails
-# a test whose daemon reported a sanitizer error.
-teardown() {
-    fv_teardown
-    local log="$BATS_TEST_TMPDIR/forkvisor.log"
-    [[ -r $log ]] || return 0
-    echo "--- $log"
-    cat "$log"
-    ! grep -qE 'Sanitizer|runtime error:' "$log"
-}
-
-LOG() { cat "$BATS_TEST_TMPDIR/forkvisor.log"; }
-
-# order_of REGEX: the child names (the last path component) of the log lines matching
-# "<prefix> 'app/...NAME'", in log order, space separated. REGEX is the line's prefix, e.g.
-# "Stopped" or "Started".
-order_of() {
-    sed -n "s/^<[0-9]>$1 '\([^']*\)'.*/\1/p" "$BATS_TEST_TMPDIR/forkvisor.log" | paste -sd ' '
-}
+teardown() { fv_teardown; }
 
 # mtime_ms FILE: modification time in milliseconds.
 mtime_ms() { local t; t=$(stat -c %.3Y "$1"); echo "${t/./}"; }
 
-gone() { ! pid_alive "$1"; }
-
-# fv_exited: like fv_wait_exit, but safe under `set -e` when the status is not 0 (a bare
-# `wait` returning 1 would end the test there).
-fv_exited() {
-    retry 200 0.05 daemon_gone || return 1
-    FV_STATUS=0
-    wait "$FV_PID" || FV_STATUS=$?
-    unset FV_PID
+# shutdown_ms: `fv shutdown`, then wait for run to exit with 0; sets ms (the caller's) to the
+# milliseconds that took.
+shutdown_ms() {
+    local t0 t1
+    t0=$(date +%s%N)
+    run -0 fv shutdown
+    fv_wait_exit
+    t1=$(date +%s%N)
+    [ "$FV_STATUS" -eq 0 ]
+    ms=$(( (t1 - t0) / 1000000 ))
 }
 
 @test "an ordered start waits for each child to be ready before the next" {
@@ -77,9 +60,9 @@ ready_timeout = 300
 exec = @W@/sleeper
 INI
     fv_start_nowait t.ini
-    fv_exited
+    fv_wait_exit
     [ "$FV_STATUS" -eq 1 ]
-    run -0 LOG
+    run -0 cat "$(fv_log)"
     assert_output --regexp "'app/b' failed to start: not ready within 300 ms"
     assert_output --regexp "<3>Root supervisor 'app' failed to start: .*'app/b'.*not ready within 300 ms"
     # c was never started, a was stopped again.
@@ -105,12 +88,12 @@ ready = notify
 exec = @W@/sleeper
 INI
     fv_start_nowait t.ini
-    fv_exited
+    fv_wait_exit
     [ "$FV_STATUS" -eq 1 ]
     [ "$(order_of Started)" = "app/a app/b app/c" ]
     [ "$(order_of Stopped)" = "app/b app/a" ]
     [ ! -e "$FV_TEST_OUT/d.started" ]
-    run -0 LOG
+    run -0 cat "$(fv_log)"
     assert_output --regexp "<3>Root supervisor 'app' failed to start: .*'app/c'.*exit status 3"
     no_survivors
 }
@@ -125,9 +108,9 @@ exec = @W@/sleeper
 exec = @W@/no-such-program
 INI
     fv_start_nowait t.ini
-    fv_exited
+    fv_wait_exit
     [ "$FV_STATUS" -eq 1 ]
-    run -0 LOG
+    run -0 cat "$(fv_log)"
     assert_output --regexp "'app/b' failed to start: .*no-such-program.*No such file or directory"
     assert_output --regexp "<3>Root supervisor 'app' failed to start: .*'app/b'"
     [ "$(order_of Stopped)" = "app/a" ]
@@ -154,10 +137,10 @@ INI
     fv_start t.ini
     [ "$(order_of Started)" = "app/a app/b app/sub/c app/sub/d app/e" ]
     run -0 fv shutdown
-    fv_exited
+    fv_wait_exit
     [ "$FV_STATUS" -eq 0 ]
     [ "$(order_of Stopped)" = "app/e app/sub/d app/sub/c app/sub app/b app/a app" ]
-    run -0 LOG
+    run -0 cat "$(fv_log)"
     assert_output --regexp "'app/b' \(pid [0-9]+\) killed by signal TERM"
     no_survivors
 }
@@ -171,15 +154,10 @@ exec = @W@/ignore-term
 shutdown = 300
 INI
     fv_start t.ini
-    local t0 t1
-    t0=$(date +%s%N)
-    run -0 fv shutdown
-    fv_exited
-    t1=$(date +%s%N)
-    [ "$FV_STATUS" -eq 0 ]
-    local ms=$(( (t1 - t0) / 1000000 ))
+    local ms
+    shutdown_ms
     (( ms >= 280 && ms < 3000 )) || { echo "shutdown took $ms ms" >&2; return 1; }
-    run -0 LOG
+    run -0 cat "$(fv_log)"
     assert_output --regexp "'app/a' \(pid [0-9]+\) killed by signal KILL"
     no_survivors
 }
@@ -196,16 +174,11 @@ exec = @W@/sleeper
 shutdown = brutal_kill
 INI
     fv_start t.ini
-    local t0 t1
-    t0=$(date +%s%N)
-    run -0 fv shutdown
-    fv_exited
-    t1=$(date +%s%N)
-    [ "$FV_STATUS" -eq 0 ]
+    local ms
+    shutdown_ms
     # Not after the 5 s default: at once.
-    local ms=$(( (t1 - t0) / 1000000 ))
     (( ms < 2000 )) || { echo "shutdown took $ms ms" >&2; return 1; }
-    run -0 LOG
+    run -0 cat "$(fv_log)"
     # Even the worker that would die of SIGTERM got SIGKILL.
     assert_output --regexp "'app/b' \(pid [0-9]+\) killed by signal KILL"
     assert_output --regexp "'app/a' \(pid [0-9]+\) killed by signal KILL"
@@ -213,14 +186,7 @@ INI
 }
 
 @test "restart, stop and start operate on one child" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = a, b
-[worker:a]
-exec = @W@/sleeper
-[worker:b]
-exec = @W@/sleeper
-INI
+    sleepers_ini a b
     fv_start t.ini
     local a0 a1 a2 b0
     a0=$(pid_of app/a)
@@ -230,14 +196,14 @@ INI
     run -0 fv restart app/a
     a1=$(pid_of app/a)
     [ -n "$a1" ] && [ "$a1" != "$a0" ]
-    retry 100 0.05 gone "$a0"
+    retry 100 0.05 pid_dead "$a0"
     pid_alive "$a1"
     [ "$(state_of app/a)" = running ]
 
     run -0 fv stop app/a
     [ "$(state_of app/a)" = stopped ]
     [ -z "$(pid_of app/a)" ]
-    retry 100 0.05 gone "$a1"
+    retry 100 0.05 pid_dead "$a1"
     # It stays stopped: a stop is not a crash to recover from.
     run -1 fv wait app/a --state running --timeout 300
     [ "$(state_of app/a)" = stopped ]
@@ -292,35 +258,25 @@ INI
 }
 
 @test "run exits 0 after forkvisor shutdown" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = a
-[worker:a]
-exec = @W@/sleeper
-INI
+    sleepers_ini a
     fv_start t.ini
     run -0 fv shutdown
     # shutdown returns once the daemon has exited.
     daemon_gone
-    fv_exited
+    fv_wait_exit
     [ "$FV_STATUS" -eq 0 ]
     no_survivors
 }
 
 @test "run exits 0 after SIGTERM and after SIGINT" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = a
-[worker:a]
-exec = @W@/sleeper
-INI
+    sleepers_ini a
     local sig
     for sig in TERM INT; do
         fv_start t.ini
         kill "-$sig" "$FV_PID"
-        fv_exited
+        fv_wait_exit
         [ "$FV_STATUS" -eq 0 ] || { echo "exit $FV_STATUS after SIG$sig" >&2; return 1; }
-        run -0 LOG
+        run -0 cat "$(fv_log)"
         assert_output --partial "Received SIG$sig, shutting down"
         assert_output --partial "Stopped 'app/a'"
         no_survivors

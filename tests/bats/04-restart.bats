@@ -25,13 +25,70 @@ gaps() {
 
 lines_at_least() { [[ -r $2 && $(wc -l <"$2") -ge $1 ]]; }
 
-@test "permanent: restarted after SIGKILL with a new pid and restarts 1" {
-    conf t.ini <<'INI'
+# restarted EXEC [KEY]: start app (intensity 10) over a transient worker a running EXEC (@W@ for
+# the workers' directory), with the line KEY added, and wait until a runs again under a new pid;
+# sets old (the caller's) to its first pid.
+restarted() {
+    conf t.ini <<INI
 [supervisor:app]
+intensity = 10
 children = a
 [worker:a]
-exec = @W@/sleeper
+exec = $1
+restart = transient
 INI
+    [[ -z ${2:-} ]] || echo "$2" >>"$BATS_TEST_TMPDIR/t.ini"
+    fv_start t.ini
+    old=$(pid_of app/a)
+    retry 100 0.05 pid_changed app/a "$old"
+}
+
+# stays_stopped EXEC RESTART STATUS [KEY]: start app over a sleeper keep and a worker a running
+# EXEC with restart = RESTART (and the line KEY), wait until a has stopped, and check that it
+# was not restarted: state stopped, restarts 0, last exit status STATUS. Sets keep (the caller's)
+# to keep's pid from before a stopped.
+stays_stopped() {
+    conf t.ini <<INI
+[supervisor:app]
+children = keep, a
+[worker:keep]
+exec = @W@/sleeper
+[worker:a]
+exec = $1
+restart = $2
+INI
+    [[ -z ${4:-} ]] || echo "$4" >>"$BATS_TEST_TMPDIR/t.ini"
+    fv_start t.ini
+    keep=$(pid_of app/keep)
+    run -0 fv wait app/a --state stopped --timeout 5000
+    run -0 fv info app/a
+    assert_line "state: stopped"
+    assert_line "restarts: 0"
+    assert_line "last exit: status $3"
+}
+
+# delay_gaps DELAY [MAX]: run a worker a that crashes after 50 ms, with restart_delay = DELAY (and
+# restart_delay_max = MAX), until it has started 4 times; sets g (the caller's array) to the gaps
+# in ms between its starts.
+delay_gaps() {
+    stamp_script
+    conf t.ini <<INI
+[supervisor:app]
+intensity = 10
+children = a
+[worker:a]
+exec = $BATS_TEST_TMPDIR/stamp $WORKERS/crash-after 50
+restart_delay = $1
+INI
+    [[ -z ${2:-} ]] || echo "restart_delay_max = $2" >>"$BATS_TEST_TMPDIR/t.ini"
+    fv_start t.ini
+    retry 100 0.05 lines_at_least 4 "$FV_TEST_OUT/a.starts"
+    mapfile -t g < <(gaps "$FV_TEST_OUT/a.starts")
+    echo "gaps: ${g[*]} ms" >&2
+}
+
+@test "permanent: restarted after SIGKILL with a new pid and restarts 1" {
+    sleepers_ini a
     fv_start t.ini
     local old; old=$(pid_of app/a)
     [ -n "$old" ]
@@ -41,106 +98,51 @@ INI
     assert_line "state: running"
     assert_line "restarts: 1"
     assert_line "last exit: signal KILL"
-    run -0 grep -F "'app/a' (pid $old) killed by signal KILL" "$BATS_TEST_TMPDIR/forkvisor.log"
-    run -0 grep -F "Restarting 'app/a' (restart 1)" "$BATS_TEST_TMPDIR/forkvisor.log"
+    run -0 grep -F "'app/a' (pid $old) killed by signal KILL" "$(fv_log)"
+    run -0 grep -F "Restarting 'app/a' (restart 1)" "$(fv_log)"
     fv_stop
     no_survivors
 }
 
 @test "transient: restarted after exit 3" {
-    conf t.ini <<'INI'
-[supervisor:app]
-intensity = 10
-children = a
-[worker:a]
-exec = @W@/exit-with 3 300
-restart = transient
-INI
-    fv_start t.ini
-    local old; old=$(pid_of app/a)
-    retry 100 0.05 pid_changed app/a "$old"
-    run -0 grep -F "'app/a' (pid $old) exited with status 3" "$BATS_TEST_TMPDIR/forkvisor.log"
-    run -0 grep -F "Restarting 'app/a' (restart 1)" "$BATS_TEST_TMPDIR/forkvisor.log"
+    local old
+    restarted "@W@/exit-with 3 300"
+    run -0 grep -F "'app/a' (pid $old) exited with status 3" "$(fv_log)"
+    run -0 grep -F "Restarting 'app/a' (restart 1)" "$(fv_log)"
     fv_stop
     no_survivors
 }
 
 @test "transient: restarted after a crash (exit 1)" {
-    conf t.ini <<'INI'
-[supervisor:app]
-intensity = 10
-children = a
-[worker:a]
-exec = @W@/crash-after 300
-restart = transient
-INI
-    fv_start t.ini
-    local old; old=$(pid_of app/a)
-    retry 100 0.05 pid_changed app/a "$old"
-    run -0 grep -F "'app/a' (pid $old) exited with status 1" "$BATS_TEST_TMPDIR/forkvisor.log"
+    local old
+    restarted "@W@/crash-after 300"
+    run -0 grep -F "'app/a' (pid $old) exited with status 1" "$(fv_log)"
     fv_stop
     no_survivors
 }
 
 @test "transient: not restarted after exit 0" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = keep, a
-[worker:keep]
-exec = @W@/sleeper
-[worker:a]
-exec = @W@/exit-with 0 200
-restart = transient
-INI
-    fv_start t.ini
-    run -0 fv wait app/a --state stopped --timeout 5000
-    # A restart would have followed the exit in the same step: the state is final by now.
-    run -0 fv info app/a
-    assert_line "state: stopped"
-    assert_line "restarts: 0"
-    assert_line "last exit: status 0"
+    local keep
+    # A restart would have followed the exit in the same step: the state is final once stopped.
+    stays_stopped "@W@/exit-with 0 200" transient 0
     [ "$(grep -c . "$FV_TEST_OUT/pids")" -eq 2 ]
-    run -1 grep -F "Restarting 'app/a'" "$BATS_TEST_TMPDIR/forkvisor.log"
+    run -1 grep -F "Restarting 'app/a'" "$(fv_log)"
     [ "$(state_of app/keep)" = running ]
     fv_stop
     no_survivors
 }
 
 @test "transient: normal_exit = 0 3 makes exit 3 normal" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = keep, a
-[worker:keep]
-exec = @W@/sleeper
-[worker:a]
-exec = @W@/exit-with 3 200
-restart = transient
-normal_exit = 0 3
-INI
-    fv_start t.ini
-    run -0 fv wait app/a --state stopped --timeout 5000
-    run -0 fv info app/a
-    assert_line "state: stopped"
-    assert_line "restarts: 0"
-    assert_line "last exit: status 3"
-    run -1 grep -F "Restarting 'app/a'" "$BATS_TEST_TMPDIR/forkvisor.log"
+    local keep
+    stays_stopped "@W@/exit-with 3 200" transient 3 "normal_exit = 0 3"
+    run -1 grep -F "Restarting 'app/a'" "$(fv_log)"
     fv_stop
     no_survivors
 }
 
 @test "transient: normal_exit does not cover other codes" {
-    conf t.ini <<'INI'
-[supervisor:app]
-intensity = 10
-children = a
-[worker:a]
-exec = @W@/exit-with 4 200
-restart = transient
-normal_exit = 0 3
-INI
-    fv_start t.ini
-    local old; old=$(pid_of app/a)
-    retry 100 0.05 pid_changed app/a "$old"
+    local old
+    restarted "@W@/exit-with 4 200" "normal_exit = 0 3"
     fv_stop
     no_survivors
 }
@@ -166,23 +168,9 @@ INI
 }
 
 @test "temporary: never restarted, even after a crash" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = keep, a
-[worker:keep]
-exec = @W@/sleeper
-[worker:a]
-exec = @W@/crash-after 200
-restart = temporary
-INI
-    fv_start t.ini
-    local keep; keep=$(pid_of app/keep)
-    run -0 fv wait app/a --state stopped --timeout 5000
-    run -0 fv info app/a
-    assert_line "state: stopped"
-    assert_line "restarts: 0"
-    assert_line "last exit: status 1"
-    run -1 grep -F "Restarting 'app/a'" "$BATS_TEST_TMPDIR/forkvisor.log"
+    local keep
+    stays_stopped "@W@/crash-after 200" temporary 1
+    run -1 grep -F "Restarting 'app/a'" "$(fv_log)"
     [ "$(pid_of app/keep)" = "$keep" ]
     fv_stop
     no_survivors
@@ -236,20 +224,8 @@ INI
 }
 
 @test "restart_delay with restart_delay_max doubles on each consecutive failure" {
-    stamp_script
-    conf t.ini <<INI
-[supervisor:app]
-intensity = 10
-children = a
-[worker:a]
-exec = $BATS_TEST_TMPDIR/stamp $WORKERS/crash-after 50
-restart_delay = 100
-restart_delay_max = 1000
-INI
-    fv_start t.ini
-    retry 100 0.05 lines_at_least 4 "$FV_TEST_OUT/a.starts"
-    local -a g; mapfile -t g < <(gaps "$FV_TEST_OUT/a.starts")
-    echo "gaps: ${g[*]} ms" >&2
+    local -a g
+    delay_gaps 100 1000
     # 50 ms of run + 100, 200, 400 ms of delay.
     [ "${g[0]}" -ge 140 ]
     [ "${g[1]}" -ge 240 ]
@@ -261,20 +237,8 @@ INI
 }
 
 @test "restart_delay_max caps the doubling" {
-    stamp_script
-    conf t.ini <<INI
-[supervisor:app]
-intensity = 10
-children = a
-[worker:a]
-exec = $BATS_TEST_TMPDIR/stamp $WORKERS/crash-after 50
-restart_delay = 100
-restart_delay_max = 200
-INI
-    fv_start t.ini
-    retry 100 0.05 lines_at_least 4 "$FV_TEST_OUT/a.starts"
-    local -a g; mapfile -t g < <(gaps "$FV_TEST_OUT/a.starts")
-    echo "gaps: ${g[*]} ms" >&2
+    local -a g
+    delay_gaps 100 200
     # 50 ms of run + 100, 200, 200 ms (400 without the cap).
     [ "${g[1]}" -ge 240 ]
     [ "${g[2]}" -ge 240 ]
@@ -284,19 +248,8 @@ INI
 }
 
 @test "restart_delay without restart_delay_max stays constant" {
-    stamp_script
-    conf t.ini <<INI
-[supervisor:app]
-intensity = 10
-children = a
-[worker:a]
-exec = $BATS_TEST_TMPDIR/stamp $WORKERS/crash-after 50
-restart_delay = 150
-INI
-    fv_start t.ini
-    retry 100 0.05 lines_at_least 4 "$FV_TEST_OUT/a.starts"
-    local -a g; mapfile -t g < <(gaps "$FV_TEST_OUT/a.starts")
-    echo "gaps: ${g[*]} ms" >&2
+    local -a g
+    delay_gaps 150
     [ "${g[0]}" -ge 190 ]
     [ "${g[2]}" -ge 190 ]
     [ "${g[2]}" -lt 400 ]

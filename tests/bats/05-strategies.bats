@@ -7,41 +7,55 @@ bats_require_minimum_version 1.5.0
 setup() { load test_helper; }
 teardown() { fv_teardown; }
 
-# ascending N...: true when every N is set and each is below the next (log line order).
-ascending() {
-    local prev= n
-    for n; do
-        [[ -n $n ]] || return 1
-        [[ -z $prev || $prev -lt $n ]] || return 1
-        prev=$n
-    done
-}
-pid_dead() { ! pid_alive "$1"; }
-
-LOG() { echo "$BATS_TEST_TMPDIR/forkvisor.log"; }
-
-# line_of TEXT [N]: the line number of the Nth (default 1st) log line containing TEXT.
-line_of() {
-    grep -nF -- "$1" "$(LOG)" | sed -n "${2:-1}p" | cut -d: -f1
+# kill_b_under STRATEGY RESTARTED...: start app (STRATEGY) over four sleepers a, b, c, d, SIGKILL b,
+# wait until each of RESTARTED (names among a b c d) runs under a new pid and app is up again.
+# Sets a, b, c, d (the caller's) to the first pids.
+kill_b_under() {
+    local x
+    sleepers_ini -s "$1" a b c d
+    shift
+    fv_start t.ini
+    a=$(pid_of app/a) b=$(pid_of app/b) c=$(pid_of app/c) d=$(pid_of app/d)
+    kill -KILL "$b"
+    for x; do retry 100 0.05 pid_changed "app/$x" "${!x}"; done
+    run -0 fv wait app --timeout 5000
 }
 
-file_has() { [[ -s $1 ]]; }
+# pool_start N EXEC: start app over a simple_one_for_one pool of N workers job.1..N running EXEC
+# (@W@ for the workers' directory).
+pool_start() {
+    conf t.ini <<INI
+[supervisor:app]
+children = pool
+[supervisor:pool]
+strategy = simple_one_for_one
+template = job
+instances = $1
+[worker:job]
+exec = $2
+INI
+    fv_start t.ini
+}
 
-# value FILE KEY: the value of KEY=... in an env-dump report.
-value() { sed -n "s/^$2=//p" "$1"; }
+# job_reported I: the report of job.I (an env-dump to $BATS_TEST_TMPDIR/env.I) has come, from its
+# running pid, with FORKVISOR_INSTANCE I and FORKVISOR_PATH app/pool/job.I.
+job_reported() {
+    local f=$BATS_TEST_TMPDIR/env.$1
+    retry 100 0.05 file_has "$f"
+    [ "$(value "$f" env.FORKVISOR_INSTANCE)" = "$1" ]
+    [ "$(value "$f" env.FORKVISOR_PATH)" = "app/pool/job.$1" ]
+    [ "$(value "$f" pid)" = "$(pid_of "app/pool/job.$1")" ]
+}
+
+# pool_of_three: start app over a simple_one_for_one pool of three sleepers job.1..3; sets p1, p2,
+# p3 (the caller's) to their pids.
+pool_of_three() {
+    pool_start 3 @W@/sleeper
+    p1=$(pid_of app/pool/job.1) p2=$(pid_of app/pool/job.2) p3=$(pid_of app/pool/job.3)
+}
 
 @test "one_for_one: killing one leaves its siblings' pids unchanged" {
-    conf t.ini <<'INI'
-[supervisor:app]
-strategy = one_for_one
-children = a, b, c
-[worker:a]
-exec = @W@/sleeper
-[worker:b]
-exec = @W@/sleeper
-[worker:c]
-exec = @W@/sleeper
-INI
+    sleepers_ini -s one_for_one a b c
     fv_start t.ini
     local a b c
     a=$(pid_of app/a) b=$(pid_of app/b) c=$(pid_of app/c)
@@ -58,28 +72,8 @@ INI
 }
 
 @test "one_for_all: killing one restarts all, stopping the others in reverse start order" {
-    conf t.ini <<'INI'
-[supervisor:app]
-strategy = one_for_all
-children = a, b, c, d
-[worker:a]
-exec = @W@/sleeper
-[worker:b]
-exec = @W@/sleeper
-[worker:c]
-exec = @W@/sleeper
-[worker:d]
-exec = @W@/sleeper
-INI
-    fv_start t.ini
     local a b c d
-    a=$(pid_of app/a) b=$(pid_of app/b) c=$(pid_of app/c) d=$(pid_of app/d)
-    kill -KILL "$b"
-    retry 100 0.05 pid_changed app/a "$a"
-    retry 100 0.05 pid_changed app/b "$b"
-    retry 100 0.05 pid_changed app/c "$c"
-    retry 100 0.05 pid_changed app/d "$d"
-    run -0 fv wait app --timeout 5000
+    kill_b_under one_for_all a b c d
     # The old processes are gone.
     pid_dead "$a"
     pid_dead "$c"
@@ -98,29 +92,10 @@ INI
 }
 
 @test "rest_for_one: the killed child and later ones restart, earlier ones keep their pid" {
-    conf t.ini <<'INI'
-[supervisor:app]
-strategy = rest_for_one
-children = a, b, c, d
-[worker:a]
-exec = @W@/sleeper
-[worker:b]
-exec = @W@/sleeper
-[worker:c]
-exec = @W@/sleeper
-[worker:d]
-exec = @W@/sleeper
-INI
-    fv_start t.ini
     local a b c d
-    a=$(pid_of app/a) b=$(pid_of app/b) c=$(pid_of app/c) d=$(pid_of app/d)
-    kill -KILL "$b"
-    retry 100 0.05 pid_changed app/b "$b"
-    retry 100 0.05 pid_changed app/c "$c"
-    retry 100 0.05 pid_changed app/d "$d"
-    run -0 fv wait app --timeout 5000
+    kill_b_under rest_for_one b c d
     [ "$(pid_of app/a)" = "$a" ]
-    run -1 grep -F "Stopped 'app/a'" "$(LOG)"
+    run -1 grep -F "Stopped 'app/a'" "$(fv_log)"
     local sd sc
     sd=$(line_of "Stopped 'app/d'") sc=$(line_of "Stopped 'app/c'")
     ascending "$sd" "$sc"
@@ -150,33 +125,20 @@ INI
     run -0 fv info app/t
     assert_line "state: stopped"
     pid_dead "$t"
-    run -0 grep -F "Stopped 'app/t'" "$(LOG)"
-    [ "$(grep -cF "Started 'app/t'" "$(LOG)")" -eq 1 ]
+    run -0 grep -F "Stopped 'app/t'" "$(fv_log)"
+    [ "$(count_in_log "Started 'app/t'")" -eq 1 ]
     fv_stop
     no_survivors
 }
 
 @test "simple_one_for_one: instances start TEMPLATE.1..N with FORKVISOR_INSTANCE" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = pool
-[supervisor:pool]
-strategy = simple_one_for_one
-template = job
-instances = 3
-[worker:job]
-exec = @W@/env-dump env.%i
-INI
-    fv_start t.ini
+    pool_start 3 "@W@/env-dump env.%i"
     run -0 fv status
     local i
     for i in 1 2 3; do
         assert_line --regexp "^app/pool/job\.$i +worker +running "
-        retry 100 0.05 file_has "$BATS_TEST_TMPDIR/env.$i"
-        [ "$(value "$BATS_TEST_TMPDIR/env.$i" env.FORKVISOR_INSTANCE)" = "$i" ]
-        [ "$(value "$BATS_TEST_TMPDIR/env.$i" env.FORKVISOR_PATH)" = "app/pool/job.$i" ]
+        job_reported "$i"
         [ "$(value "$BATS_TEST_TMPDIR/env.$i" env.FORKVISOR_NAME)" = "job.$i" ]
-        [ "$(value "$BATS_TEST_TMPDIR/env.$i" pid)" = "$(pid_of "app/pool/job.$i")" ]
     done
     refute_line --partial "app/pool/job.4"
     fv_stop
@@ -184,24 +146,11 @@ INI
 }
 
 @test "simple_one_for_one: start-child prints the new path and the child runs" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = pool
-[supervisor:pool]
-strategy = simple_one_for_one
-template = job
-instances = 2
-[worker:job]
-exec = @W@/env-dump env.%i
-INI
-    fv_start t.ini
+    pool_start 2 "@W@/env-dump env.%i"
     run -0 fv start-child app/pool
     assert_output "app/pool/job.3"
     [ "$(state_of app/pool/job.3)" = running ]
-    retry 100 0.05 file_has "$BATS_TEST_TMPDIR/env.3"
-    [ "$(value "$BATS_TEST_TMPDIR/env.3" env.FORKVISOR_INSTANCE)" = 3 ]
-    [ "$(value "$BATS_TEST_TMPDIR/env.3" env.FORKVISOR_PATH)" = app/pool/job.3 ]
-    [ "$(value "$BATS_TEST_TMPDIR/env.3" pid)" = "$(pid_of app/pool/job.3)" ]
+    job_reported 3
     [ "$(cat "$FV_TEST_OUT/job.3.started")" = "$(pid_of app/pool/job.3)" ]
     run -0 fv start-child app/pool
     assert_output "app/pool/job.4"
@@ -234,12 +183,7 @@ INI
 }
 
 @test "simple_one_for_one: start-child on another kind of supervisor is refused" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = a
-[worker:a]
-exec = @W@/sleeper
-INI
+    sleepers_ini a
     fv_start t.ini
     run -1 fv start-child app
     run -1 fv start-child app/a
@@ -248,19 +192,8 @@ INI
 }
 
 @test "simple_one_for_one: terminate-child stops the child and forgets it" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = pool
-[supervisor:pool]
-strategy = simple_one_for_one
-template = job
-instances = 3
-[worker:job]
-exec = @W@/sleeper
-INI
-    fv_start t.ini
     local p1 p2 p3
-    p1=$(pid_of app/pool/job.1) p2=$(pid_of app/pool/job.2) p3=$(pid_of app/pool/job.3)
+    pool_of_three
     run -0 fv terminate-child app/pool/job.2
     run -0 fv status
     refute_line --partial "app/pool/job.2"
@@ -312,19 +245,8 @@ INI
 }
 
 @test "simple_one_for_one: a crashed child is restarted alone under its name" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = pool
-[supervisor:pool]
-strategy = simple_one_for_one
-template = job
-instances = 3
-[worker:job]
-exec = @W@/sleeper
-INI
-    fv_start t.ini
     local p1 p2 p3
-    p1=$(pid_of app/pool/job.1) p2=$(pid_of app/pool/job.2) p3=$(pid_of app/pool/job.3)
+    pool_of_three
     kill -KILL "$p2"
     retry 100 0.05 pid_changed app/pool/job.2 "$p2"
     [ "$(pid_of app/pool/job.1)" = "$p1" ]

@@ -7,20 +7,6 @@ bats_require_minimum_version 1.5.0
 setup() { load test_helper; }
 teardown() { fv_teardown; }
 
-# ascending N...: true when every N is set and each is below the next (log line order).
-ascending() {
-    local prev= n
-    for n; do
-        [[ -n $n ]] || return 1
-        [[ -z $prev || $prev -lt $n ]] || return 1
-        prev=$n
-    done
-}
-pid_dead() { ! pid_alive "$1"; }
-
-LOG() { echo "$BATS_TEST_TMPDIR/forkvisor.log"; }
-count_in_log() { grep -cF -- "$1" "$(LOG)" || true; }
-
 restarts_at_least() {
     local r; r=$(fv info "$2" | sed -n 's/^restarts: //p')
     [[ -n $r && $r -ge $1 ]]
@@ -38,6 +24,22 @@ echo "$n" >"$f"
 exec "$WORKERS/crash-after" 100
 SH
     chmod +x "$BATS_TEST_TMPDIR/crash-n"
+}
+
+# crash_loop INTENSITY PERIOD CRASH_MS RESTARTS TRIES: start app (intensity INTENSITY, period
+# PERIOD) over a worker a that crashes after CRASH_MS ms, and wait (TRIES polls, 50 ms apart)
+# until a has restarted RESTARTS times.
+crash_loop() {
+    conf t.ini <<INI
+[supervisor:app]
+intensity = $1
+period = $2
+children = a
+[worker:a]
+exec = @W@/crash-after $3
+INI
+    fv_start t.ini
+    retry "$5" 0.05 restarts_at_least "$4" app/a
 }
 
 @test "a worker crashing faster than intensity allows makes its supervisor give up" {
@@ -58,9 +60,9 @@ INI
     fv_start t.ini
     local keep; keep=$(pid_of app/keep)
     run -0 fv wait app/sub --state failed --timeout 5000
-    run -0 grep -F "Supervisor 'app/sub' gave up" "$(LOG)"
-    run -0 grep -F "Restarting 'app/sub/c' (restart 2)" "$(LOG)"
-    run -1 grep -F "Restarting 'app/sub/c' (restart 3)" "$(LOG)"
+    run -0 grep -F "Supervisor 'app/sub' gave up" "$(fv_log)"
+    run -0 grep -F "Restarting 'app/sub/c' (restart 2)" "$(fv_log)"
+    run -1 grep -F "Restarting 'app/sub/c' (restart 3)" "$(fv_log)"
     [ "$(count_in_log "Started 'app/sub/c'")" -eq 3 ]
     # The rest of the tree is untouched; the daemon keeps running.
     [ "$(pid_of app/keep)" = "$keep" ]
@@ -87,12 +89,12 @@ INI
     fv_start_nowait t.ini
     fv_wait_exit
     [ "$FV_STATUS" -eq 1 ]
-    run -0 grep -F "Supervisor 'app' gave up: reached restart intensity" "$(LOG)"
-    run -0 grep -F "Restarting 'app/c' (restart 2)" "$(LOG)"
-    run -1 grep -F "Restarting 'app/c' (restart 3)" "$(LOG)"
+    run -0 grep -F "Supervisor 'app' gave up: reached restart intensity" "$(fv_log)"
+    run -0 grep -F "Restarting 'app/c' (restart 2)" "$(fv_log)"
+    run -1 grep -F "Restarting 'app/c' (restart 3)" "$(fv_log)"
     local s1 s2
-    s1=$(grep -nF "Stopped 'app/k1'" "$(LOG)" | cut -d: -f1)
-    s2=$(grep -nF "Stopped 'app/k2'" "$(LOG)" | cut -d: -f1)
+    s1=$(grep -nF "Stopped 'app/k1'" "$(fv_log)" | cut -d: -f1)
+    s2=$(grep -nF "Stopped 'app/k2'" "$(fv_log)" | cut -d: -f1)
     ascending "$s2" "$s1"
     no_survivors
 }
@@ -110,8 +112,8 @@ INI
     fv_start_nowait t.ini
     fv_wait_exit
     [ "$FV_STATUS" -eq 1 ]
-    run -0 grep -F "Supervisor 'app' gave up" "$(LOG)"
-    run -1 grep -F "Restarting" "$(LOG)"
+    run -0 grep -F "Supervisor 'app' gave up" "$(fv_log)"
+    run -1 grep -F "Restarting" "$(fv_log)"
     [ "$(count_in_log "Started 'app/c'")" -eq 1 ]
     no_survivors
 }
@@ -138,9 +140,9 @@ INI
     # Two crashes of x: one restart, then inner gives up; app restarts inner; x's third run lasts.
     retry 100 0.05 pid_changed app/inner/y "$y"
     run -0 fv wait --timeout 5000
-    run -0 grep -F "Supervisor 'app/inner' gave up" "$(LOG)"
-    run -0 grep -F "Restarting 'app/inner' (restart 1)" "$(LOG)"
-    run -0 grep -F "'app/inner/y' (pid $y) killed by signal TERM" "$(LOG)"
+    run -0 grep -F "Supervisor 'app/inner' gave up" "$(fv_log)"
+    run -0 grep -F "Restarting 'app/inner' (restart 1)" "$(fv_log)"
+    run -0 grep -F "'app/inner/y' (pid $y) killed by signal TERM" "$(fv_log)"
     pid_dead "$y"
     [ "$(cat "$FV_TEST_OUT/x.runs")" -eq 3 ]
     [ "$(pid_of app/s)" = "$s" ]
@@ -173,28 +175,19 @@ INI
     fv_wait_exit
     [ "$FV_STATUS" -eq 1 ]
     [ "$(count_in_log "Supervisor 'app/inner' gave up")" -eq 2 ]
-    run -0 grep -F "Restarting 'app/inner' (restart 1)" "$(LOG)"
-    run -0 grep -F "Supervisor 'app' gave up" "$(LOG)"
+    run -0 grep -F "Restarting 'app/inner' (restart 1)" "$(fv_log)"
+    run -0 grep -F "Supervisor 'app' gave up" "$(fv_log)"
     # inner's subtree was started twice, with new pids; s only once.
     [ "$(count_in_log "Started 'app/inner/y'")" -eq 2 ]
-    [ "$(grep -F "Started 'app/inner/y'" "$(LOG)" | sort -u | wc -l)" -eq 2 ]
+    [ "$(grep -F "Started 'app/inner/y'" "$(fv_log)" | sort -u | wc -l)" -eq 2 ]
     [ "$(count_in_log "Started 'app/s'")" -eq 1 ]
     no_survivors
 }
 
 @test "a crash loop within intensity keeps restarting" {
-    conf t.ini <<'INI'
-[supervisor:app]
-intensity = 100
-period = 1
-children = a
-[worker:a]
-exec = @W@/crash-after 50
-INI
-    fv_start t.ini
-    retry 200 0.05 restarts_at_least 6 app/a
+    crash_loop 100 1 50 6 200
     run -0 fv status app
-    run -1 grep -F "gave up" "$(LOG)"
+    run -1 grep -F "gave up" "$(fv_log)"
     [ "$(state_of app)" = running ]
     run -0 fv shutdown
     fv_wait_exit
@@ -203,17 +196,8 @@ INI
 }
 
 @test "restarts spaced wider than a decimal period never reach intensity" {
-    conf t.ini <<'INI'
-[supervisor:app]
-intensity = 1
-period = 0.1
-children = a
-[worker:a]
-exec = @W@/crash-after 250
-INI
-    fv_start t.ini
-    retry 100 0.05 restarts_at_least 3 app/a
-    run -1 grep -F "gave up" "$(LOG)"
+    crash_loop 1 0.1 250 3 100
+    run -1 grep -F "gave up" "$(fv_log)"
     [ "$(state_of app)" = running ]
     fv_stop
     no_survivors

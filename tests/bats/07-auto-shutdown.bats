@@ -7,19 +7,36 @@ bats_require_minimum_version 1.5.0
 setup() { load test_helper; }
 teardown() { fv_teardown; }
 
-# ascending N...: true when every N is set and each is below the next (log line order).
-ascending() {
-    local prev= n
-    for n; do
-        [[ -n $n ]] || return 1
-        [[ -z $prev || $prev -lt $n ]] || return 1
-        prev=$n
-    done
+# nested_ini APP_KEYS INNER_KEYS: t.ini with app (APP_KEYS) over a sleeper s and a supervisor
+# inner (INNER_KEYS, auto_shutdown = any_significant) over a sleeper w and a transient significant
+# job that exits 0 after 300 ms. KEYS are whole lines, "" for none.
+nested_ini() {
+    local app=${1:+$1$'\n'} inner=${2:+$2$'\n'}
+    conf t.ini <<INI
+[supervisor:app]
+${app}children = s, inner
+[worker:s]
+exec = @W@/sleeper
+[supervisor:inner]
+${inner}auto_shutdown = any_significant
+children = w, job
+[worker:w]
+exec = @W@/sleeper
+[worker:job]
+exec = @W@/exit-with 0 300
+restart = transient
+significant = yes
+INI
 }
-pid_dead() { ! pid_alive "$1"; }
-daemon_running() { ! daemon_gone; }
 
-LOG() { echo "$BATS_TEST_TMPDIR/forkvisor.log"; }
+# ends_by_itself: start t.ini and check that run exits 0 by itself, having restarted nothing.
+ends_by_itself() {
+    fv_start t.ini
+    fv_wait_exit
+    [ "$FV_STATUS" -eq 0 ]
+    run -1 grep -F "Restarting" "$(fv_log)"
+    no_survivors
+}
 
 @test "any_significant at the root: a significant job exiting 0 ends run with exit 0" {
     conf t.ini <<'INI'
@@ -40,14 +57,14 @@ INI
     fv_wait_exit
     [ "$FV_STATUS" -eq 0 ]
     no_survivors
-    run -0 grep -F "'app/job' (pid" "$(LOG)"
+    run -0 grep -F "'app/job' (pid" "$(fv_log)"
     assert_output --partial "exited with status 0"
-    run -1 grep -F "Restarting" "$(LOG)"
-    run -1 grep -F "gave up" "$(LOG)"
+    run -1 grep -F "Restarting" "$(fv_log)"
+    run -1 grep -F "gave up" "$(fv_log)"
     # The others were stopped by the supervisor, in reverse start order.
     local l1 l2
-    l1=$(grep -nF "'app/s1' (pid $s1) killed by signal TERM" "$(LOG)" | cut -d: -f1)
-    l2=$(grep -nF "'app/s2' (pid $s2) killed by signal TERM" "$(LOG)" | cut -d: -f1)
+    l1=$(grep -nF "'app/s1' (pid $s1) killed by signal TERM" "$(fv_log)" | cut -d: -f1)
+    l2=$(grep -nF "'app/s2' (pid $s2) killed by signal TERM" "$(fv_log)" | cut -d: -f1)
     ascending "$l2" "$l1"
 }
 
@@ -63,11 +80,7 @@ exec = @W@/crash-after 300
 restart = temporary
 significant = yes
 INI
-    fv_start t.ini
-    fv_wait_exit
-    [ "$FV_STATUS" -eq 0 ]
-    run -1 grep -F "Restarting" "$(LOG)"
-    no_survivors
+    ends_by_itself
 }
 
 @test "any_significant: a transient significant child that crashes is restarted, no shutdown" {
@@ -117,28 +130,13 @@ INI
     daemon_running
     fv_wait_exit
     [ "$FV_STATUS" -eq 0 ]
-    run -0 grep -F "'app/j2' (pid" "$(LOG)"
+    run -0 grep -F "'app/j2' (pid" "$(fv_log)"
     assert_output --partial "exited with status 0"
     no_survivors
 }
 
 @test "nested: a transient supervisor that auto-shuts down is a normal exit, not restarted" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = s, inner
-[worker:s]
-exec = @W@/sleeper
-[supervisor:inner]
-restart = transient
-auto_shutdown = any_significant
-children = w, job
-[worker:w]
-exec = @W@/sleeper
-[worker:job]
-exec = @W@/exit-with 0 300
-restart = transient
-significant = yes
-INI
+    nested_ini "" "restart = transient"
     fv_start t.ini
     local s w; s=$(pid_of app/s) w=$(pid_of app/inner/w)
     run -0 fv wait app/inner --state stopped --timeout 5000
@@ -146,9 +144,9 @@ INI
     assert_line "state: stopped"
     assert_line "restarts: 0"
     retry 100 0.05 pid_dead "$w"
-    run -0 grep -F "'app/inner/w' (pid $w) killed by signal TERM" "$(LOG)"
-    run -1 grep -F "Restarting" "$(LOG)"
-    run -1 grep -F "gave up" "$(LOG)"
+    run -0 grep -F "'app/inner/w' (pid $w) killed by signal TERM" "$(fv_log)"
+    run -1 grep -F "Restarting" "$(fv_log)"
+    run -1 grep -F "gave up" "$(fv_log)"
     # The parent carries on.
     daemon_running
     [ "$(pid_of app/s)" = "$s" ]
@@ -158,54 +156,18 @@ INI
 }
 
 @test "nested: a permanent supervisor that auto-shuts down is restarted" {
-    conf t.ini <<'INI'
-[supervisor:app]
-intensity = 10
-children = s, inner
-[worker:s]
-exec = @W@/sleeper
-[supervisor:inner]
-auto_shutdown = any_significant
-children = w, job
-[worker:w]
-exec = @W@/sleeper
-[worker:job]
-exec = @W@/exit-with 0 300
-restart = transient
-significant = yes
-INI
+    nested_ini "intensity = 10" ""
     fv_start t.ini
     local s w; s=$(pid_of app/s) w=$(pid_of app/inner/w)
     retry 100 0.05 pid_changed app/inner/w "$w"
-    run -0 grep -F "Restarting 'app/inner' (restart 1)" "$(LOG)"
-    run -1 grep -F "gave up" "$(LOG)"
+    run -0 grep -F "Restarting 'app/inner' (restart 1)" "$(fv_log)"
+    run -1 grep -F "gave up" "$(fv_log)"
     [ "$(pid_of app/s)" = "$s" ]
     fv_stop
     no_survivors
 }
 
 @test "nested: a significant supervisor that auto-shuts down shuts its parent down too" {
-    conf t.ini <<'INI'
-[supervisor:app]
-auto_shutdown = any_significant
-children = s, inner
-[worker:s]
-exec = @W@/sleeper
-[supervisor:inner]
-restart = transient
-significant = yes
-auto_shutdown = any_significant
-children = w, job
-[worker:w]
-exec = @W@/sleeper
-[worker:job]
-exec = @W@/exit-with 0 300
-restart = transient
-significant = yes
-INI
-    fv_start t.ini
-    fv_wait_exit
-    [ "$FV_STATUS" -eq 0 ]
-    run -1 grep -F "Restarting" "$(LOG)"
-    no_survivors
+    nested_ini "auto_shutdown = any_significant" $'restart = transient\nsignificant = yes'
+    ends_by_itself
 }

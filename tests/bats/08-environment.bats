@@ -6,32 +6,18 @@ bats_require_minimum_version 1.5.0
 : "${BATS_TEST_TIMEOUT:=20}" # a daemon that never answers fails the test, not the run
 
 setup() { load test_helper; }
+# (A teardown fails by its last command's status: keep fv_teardown's.)
 teardown() {
-    fv_teardown
+    local rc=0
+    fv_teardown || rc=$?
     if [[ -n ${USER_DIR:-} ]]; then rm -rf "$USER_DIR"; fi
+    return "$rc"
 }
-
-file_has() { [[ -s $1 ]]; }
-
-# value FILE KEY: the value of KEY=... in an env-dump report (exit 1 when KEY is absent).
-value() { grep -q "^$2=" "$1" && sed -n "s/^$2=//p" "$1"; }
 
 # dump PATH FILE: wait for the report of the worker at PATH, check it is from the running pid.
 dump() {
     retry 100 0.05 file_has "$2"
     [ "$(value "$2" pid)" = "$(pid_of "$1")" ]
-}
-
-# fv_start_stdin FILE CONFIG: like fv_start, with the daemon's standard input read from FILE
-# (a background job's stdin would otherwise be /dev/null already).
-fv_start_stdin() {
-    export FV_RUNTIME_DIR="$BATS_TEST_TMPDIR/run"
-    export FV_TEST_OUT="$BATS_TEST_TMPDIR/out"
-    mkdir -p "$FV_RUNTIME_DIR" "$FV_TEST_OUT"
-    "$FORKVISOR" run "$BATS_TEST_TMPDIR/$2" --control "$FV_RUNTIME_DIR/control.sock" \
-        <"$1" >"$BATS_TEST_TMPDIR/forkvisor.log" 2>&1 3>&- &
-    FV_PID=$!
-    retry 100 0.05 fv wait --timeout 100
 }
 
 @test "signal mask empty, no ignored signals, pdeathsig SIGKILL, own session and group" {
@@ -60,7 +46,7 @@ INI
     no_survivors
 }
 
-@test "only fds 0, 1 and 2 are open, whatever the daemon holds" {
+@test "only fds 0, 1, 2 and the mailbox on 3 are open, whatever the daemon holds" {
     conf t.ini <<'INI'
 [supervisor:app]
 children = logged, quiet
@@ -79,8 +65,9 @@ INI
     [ -e "/proc/$FV_PID/fd/9" ]
     dump app/logged "$BATS_TEST_TMPDIR/logged.env"
     dump app/quiet "$BATS_TEST_TMPDIR/quiet.env"
-    [ "$(value "$BATS_TEST_TMPDIR/logged.env" fds)" = 0,1,2 ]
-    [ "$(value "$BATS_TEST_TMPDIR/quiet.env" fds)" = 0,1,2 ]
+    [ "$(value "$BATS_TEST_TMPDIR/logged.env" fds)" = 0,1,2,3 ]
+    [ "$(value "$BATS_TEST_TMPDIR/quiet.env" fds)" = 0,1,2,3 ]
+    [ "$(value "$BATS_TEST_TMPDIR/logged.env" env.FORKVISOR_MAILBOX)" = 3 ]
     fv_stop
     no_survivors
 }
@@ -344,8 +331,8 @@ exec = ./talk
 environment = WORKERS=@W@
 INI
     fv_start t.ini
-    retry 100 0.05 grep -q "app/grp/t: hello from stdout" "$BATS_TEST_TMPDIR/forkvisor.log"
-    retry 100 0.05 grep -q "app/grp/t: hello from stderr" "$BATS_TEST_TMPDIR/forkvisor.log"
+    retry 100 0.05 grep -q "app/grp/t: hello from stdout" "$(fv_log)"
+    retry 100 0.05 grep -q "app/grp/t: hello from stderr" "$(fv_log)"
     fv_stop
     no_survivors
 }
@@ -379,7 +366,7 @@ stderr = inherit
 environment = WORKERS=@W@
 INI
     echo input >"$BATS_TEST_TMPDIR/input"
-    fv_start_stdin "$BATS_TEST_TMPDIR/input" t.ini
+    FV_STDIN=$BATS_TEST_TMPDIR/input fv_start t.ini
     retry 100 0.05 file_has "$FV_TEST_OUT/dflt.fds"
     retry 100 0.05 file_has "$FV_TEST_OUT/nul.fds"
     retry 100 0.05 file_has "$FV_TEST_OUT/inh.fds"
@@ -391,8 +378,8 @@ INI
     assert_output $'/dev/null\n/dev/null\n/dev/null'
     run -0 cat "$FV_TEST_OUT/inh.fds"
     assert_line --index 0 "$(realpath "$BATS_TEST_TMPDIR/input")"
-    assert_line --index 1 "$(realpath "$BATS_TEST_TMPDIR/forkvisor.log")"
-    assert_line --index 2 "$(realpath "$BATS_TEST_TMPDIR/forkvisor.log")"
+    assert_line --index 1 "$(realpath "$(fv_log)")"
+    assert_line --index 2 "$(realpath "$(fv_log)")"
     fv_stop
     no_survivors
 }

@@ -5,23 +5,7 @@
 bats_require_minimum_version 1.5.0
 
 setup() { load test_helper; }
-# Shows the daemon's log when a test fails (bats prints teardown output only then), and fails
-# a test whose daemon reported a sanitizer error.
-teardown() {
-    fv_teardown
-    local log="$BATS_TEST_TMPDIR/forkvisor.log"
-    [[ -r $log ]] || return 0
-    echo "--- $log"
-    cat "$log"
-    ! grep -qE 'Sanitizer|runtime error:' "$log"
-}
-
-# make_reachable DIR: let other users traverse every directory from / down to DIR, so that
-# what refuses them is the control socket itself.
-make_reachable() {
-    local d=$1
-    while [[ -n $d && $d != / ]]; do chmod o+x "$d"; d=$(dirname "$d"); done
-}
+teardown() { fv_teardown; }
 
 # as_nobody CMD...: run CMD as uid/gid 65534 with no supplementary groups.
 as_nobody() {
@@ -50,6 +34,16 @@ exec = @S@/sleeper.sh
 INI
 }
 
+# start_for_nobody: start two_workers with the runtime directory open to other users (and every
+# directory above it traversable), so that what refuses them is the control socket itself.
+start_for_nobody() {
+    need_other_user
+    two_workers
+    fv_start t.ini
+    make_reachable "$FV_RUNTIME_DIR"
+    chmod o+rx "$FV_RUNTIME_DIR"
+}
+
 @test "the control socket is mode 0600 and owned by the daemon's user" {
     two_workers
     fv_start t.ini
@@ -63,11 +57,7 @@ INI
 }
 
 @test "a client of another user is refused by the socket's mode" {
-    need_other_user
-    two_workers
-    fv_start t.ini
-    make_reachable "$FV_RUNTIME_DIR"
-    chmod o+rx "$FV_RUNTIME_DIR"
+    start_for_nobody
     # nobody can reach the socket file, so the refusal is the socket's own.
     as_nobody test -S "$FV_RUNTIME_DIR/control.sock"
     run as_nobody "$FORKVISOR" --control "$FV_RUNTIME_DIR/control.sock" status
@@ -83,11 +73,7 @@ INI
 }
 
 @test "the daemon itself refuses a client of another user (SO_PEERCRED)" {
-    need_other_user
-    two_workers
-    fv_start t.ini
-    make_reachable "$FV_RUNTIME_DIR"
-    chmod o+rx "$FV_RUNTIME_DIR"
+    start_for_nobody
     # Open the socket's mode up: only the peer credential check is left.
     chmod 666 "$FV_RUNTIME_DIR/control.sock"
     local i

@@ -4,30 +4,11 @@
 bats_require_minimum_version 1.5.0
 
 setup() { load test_helper; }
-# Shows the daemon's log when a test fails (bats prints teardown output only then), and fails
-# a test whose daemon reported a sanitizer error.
-teardown() {
-    fv_teardown
-    local log="$BATS_TEST_TMPDIR/forkvisor.log"
-    [[ -r $log ]] || return 0
-    echo "--- $log"
-    cat "$log"
-    ! grep -qE 'Sanitizer|runtime error:' "$log"
-}
+teardown() { fv_teardown; }
 
-LOG() { cat "$BATS_TEST_TMPDIR/forkvisor.log"; }
-log_has() { grep -qF -- "$1" "$BATS_TEST_TMPDIR/forkvisor.log"; }
-gone() { ! pid_alive "$1"; }
+log_has() { grep -qF -- "$1" "$(fv_log)"; }
 # reaped PID: no such process at all (not even a zombie).
 reaped() { [[ ! -e /proc/$1 ]]; }
-
-# fv_exited: like fv_wait_exit, but safe under `set -e` when the status is not 0.
-fv_exited() {
-    retry 200 0.05 daemon_gone || return 1
-    FV_STATUS=0
-    wait "$FV_PID" || FV_STATUS=$?
-    unset FV_PID
-}
 
 # The previous incarnation's grandchildren must be gone when the next one starts: this wrapper
 # runs first in every incarnation of a forker worker and records any that are still alive
@@ -49,6 +30,10 @@ exec "$@"
 SH
 }
 checks_at_least() { [[ $(cat "$FV_TEST_OUT/checks" 2>/dev/null | wc -l) -ge $1 ]]; }
+# none_alive_at_restart: no incarnation found a grandchild of the previous one still alive.
+none_alive_at_restart() {
+    [ ! -e "$FV_TEST_OUT/alive-at-restart" ] || { echo "alive at restart: $(cat "$FV_TEST_OUT/alive-at-restart")" >&2; return 1; }
+}
 
 @test "SIGTERM shuts the tree down in order and run exits 0" {
     conf t.ini <<'INI'
@@ -61,11 +46,11 @@ exec = @S@/sleeper.sh
 INI
     fv_start t.ini
     kill -TERM "$FV_PID"
-    fv_exited
+    fv_wait_exit
     [ "$FV_STATUS" -eq 0 ]
-    run -0 LOG
+    run -0 cat "$(fv_log)"
     assert_output --partial "Received SIGTERM, shutting down"
-    [ "$(sed -n "s/^<[0-9]>Stopped '\([^']*\)'.*/\1/p" "$BATS_TEST_TMPDIR/forkvisor.log" | paste -sd ' ')" = "app/b app/a app" ]
+    [ "$(order_of Stopped)" = "app/b app/a app" ]
     no_survivors
 }
 
@@ -88,11 +73,11 @@ INI
     retry 100 0.02 log_has "Received SIGINT during shutdown, ignoring"
     # Still shutting down: the worker ignores SIGTERM and the 1000 ms have not run out.
     kill -0 "$FV_PID"
-    fv_exited
+    fv_wait_exit
     t1=$(date +%s%N)
     [ "$FV_STATUS" -eq 0 ]
     (( (t1 - t0) / 1000000 >= 950 )) || { echo "exited after $(( (t1 - t0) / 1000000 )) ms" >&2; return 1; }
-    run -0 LOG
+    run -0 cat "$(fv_log)"
     assert_output --regexp "'app/a' \(pid [0-9]+\) killed by signal KILL"
     assert_output --partial "Tree 'app' stopped"
     no_survivors
@@ -164,7 +149,7 @@ INI
     mkdir -p "$FV_RUNTIME_DIR"
     FV_TEST_OUT=$nsout unshare --pid --fork --mount-proc --kill-child \
         "$FORKVISOR" run "$BATS_TEST_TMPDIR/t.ini" --control "$FV_RUNTIME_DIR/control.sock" \
-        >"$BATS_TEST_TMPDIR/forkvisor.log" 2>&1 3>&- &
+        >"$(fv_log)" 2>&1 3>&- &
     FV_PID=$!
     retry 100 0.05 fv wait --timeout 100
     # The daemon's host pid and its namespace, to check afterwards that nothing is left in it.
@@ -176,7 +161,7 @@ INI
     run -0 cat "$nsout/result"
     assert_output "ok pid1=forkvisor orphans=3"
     run -0 fv shutdown
-    fv_exited
+    fv_wait_exit
     [ "$FV_STATUS" -eq 0 ]
     # Nothing is left in that namespace.
     ns_empty() {
@@ -201,6 +186,8 @@ INI
     # The orphaner's orphans live 50 ms after being re-parented, then exit: they must be
     # reaped (gone from /proc, not zombies).
     local p
+    # The orphaner writes its .started marker after the list of its orphans.
+    retry 100 0.05 file_has "$FV_TEST_OUT/orph.started"
     [ "$(wc -l <"$FV_TEST_OUT/orph.orphans")" -eq 3 ]
     for p in $(cat "$FV_TEST_OUT/orph.orphans"); do
         retry 100 0.05 reaped "$p"
@@ -238,9 +225,9 @@ INI
     kill -KILL "$old"
     retry 100 0.05 pid_changed app/f "$old"
     retry 100 0.05 checks_at_least 1
-    [ ! -e "$FV_TEST_OUT/alive-at-restart" ] || { echo "alive at restart: $(cat "$FV_TEST_OUT/alive-at-restart")" >&2; return 1; }
-    for p in $gc; do retry 100 0.05 gone "$p"; done
-    run -0 LOG
+    none_alive_at_restart
+    for p in $gc; do retry 100 0.05 pid_dead "$p"; done
+    run -0 cat "$(fv_log)"
     assert_output --regexp "'app/f' \(pid $old\) killed by signal KILL"
     fv_stop
     no_survivors
@@ -260,13 +247,13 @@ INI
     sed -i "s|@T@|$BATS_TEST_TMPDIR|" "$BATS_TEST_TMPDIR/t.ini"
     fv_start_nowait t.ini
     # Three incarnations, two restarts, then the restart intensity ends the tree.
-    fv_exited
+    fv_wait_exit
     [ "$FV_STATUS" -eq 1 ]
-    run -0 LOG
+    run -0 cat "$(fv_log)"
     assert_output --partial "Supervisor 'app' gave up"
-    [ "$(grep -c "Started 'app/g'" "$BATS_TEST_TMPDIR/forkvisor.log")" -eq 3 ]
+    [ "$(count_in_log "Started 'app/g'")" -eq 3 ]
     checks_at_least 2
-    [ ! -e "$FV_TEST_OUT/alive-at-restart" ] || { echo "alive at restart: $(cat "$FV_TEST_OUT/alive-at-restart")" >&2; return 1; }
+    none_alive_at_restart
     # 3 forkers and 6 grandchildren, none left.
     [ "$(wc -l <"$FV_TEST_OUT/pids")" -eq 9 ]
     no_survivors

@@ -24,14 +24,40 @@ retry() {
 
 fv() { "$FORKVISOR" --control "$FV_RUNTIME_DIR/control.sock" "$@"; }
 
+# fv_log: the path of the daemon's log (its stdout and stderr).
+fv_log() { echo "$BATS_TEST_TMPDIR/forkvisor.log"; }
+# line_of TEXT [N]: the line number of the Nth (default 1st) log line containing TEXT.
+line_of() { grep -nF -- "$1" "$(fv_log)" | sed -n "${2:-1}p" | cut -d: -f1; }
+# count_in_log TEXT: how many log lines contain TEXT.
+count_in_log() { grep -cF -- "$1" "$(fv_log)" || true; }
+# order_of PREFIX: the paths named by the log lines "<N>PREFIX 'PATH'...", in log order, space
+# separated; PREFIX is a regex, e.g. "Stopped" or "Started".
+order_of() { sed -n "s/^<[0-9]>$1 '\([^']*\)'.*/\1/p" "$(fv_log)" | paste -sd ' '; }
+
 # conf NAME <<EOF: writes a configuration into the test's directory, with @W@ replaced by the
 # C workers' directory and @S@ by the shell workers' directory. Prints nothing.
 conf() {
     sed -e "s|@W@|$WORKERS|g" -e "s|@S@|$SHWORKERS|g" > "$BATS_TEST_TMPDIR/$1"
 }
 
-# fv_start CONFIG [ARGS...]: start a daemon in the background, wait until its tree is running.
-fv_start() {
+# sleepers_ini [-s STRATEGY] NAME...: conf t.ini with the root supervisor app (with strategy =
+# STRATEGY if given) over one sleeper worker per NAME, in that order.
+sleepers_ini() {
+    local strategy=
+    if [[ $1 == -s ]]; then strategy=$2; shift 2; fi
+    local n list=$1
+    for n in "${@:2}"; do list+=", $n"; done
+    {
+        echo '[supervisor:app]'
+        [[ -z $strategy ]] || echo "strategy = $strategy"
+        echo "children = $list"
+        for n; do printf '[worker:%s]\nexec = @W@/sleeper\n' "$n"; done
+    } | conf t.ini
+}
+
+# fv_start_nowait CONFIG [ARGS...]: start a daemon in the background and return at once. Its
+# standard input is $FV_STDIN (default /dev/null, what a background job would get anyway).
+fv_start_nowait() {
     export FV_RUNTIME_DIR="$BATS_TEST_TMPDIR/run"
     export FV_TEST_OUT="$BATS_TEST_TMPDIR/out"
     mkdir -p "$FV_RUNTIME_DIR" "$FV_TEST_OUT"
@@ -39,28 +65,24 @@ fv_start() {
     [[ $cfg == /* ]] || cfg="$BATS_TEST_TMPDIR/$cfg"
     # 3>&- : do not hold bats' output pipe open.
     "$FORKVISOR" run "$cfg" --control "$FV_RUNTIME_DIR/control.sock" "$@" \
-        >"$BATS_TEST_TMPDIR/forkvisor.log" 2>&1 3>&- &
+        <"${FV_STDIN:-/dev/null}" >"$(fv_log)" 2>&1 3>&- &
     FV_PID=$!
+}
+
+# fv_start CONFIG [ARGS...]: fv_start_nowait, then wait until the tree is running.
+fv_start() {
+    fv_start_nowait "$@"
     retry 100 0.05 fv wait --timeout 100
 }
 
-# fv_start_nowait CONFIG: start a daemon, wait only until its socket answers.
-fv_start_nowait() {
-    export FV_RUNTIME_DIR="$BATS_TEST_TMPDIR/run"
-    export FV_TEST_OUT="$BATS_TEST_TMPDIR/out"
-    mkdir -p "$FV_RUNTIME_DIR" "$FV_TEST_OUT"
-    local cfg=$1; shift
-    [[ $cfg == /* ]] || cfg="$BATS_TEST_TMPDIR/$cfg"
-    "$FORKVISOR" run "$cfg" --control "$FV_RUNTIME_DIR/control.sock" "$@" \
-        >"$BATS_TEST_TMPDIR/forkvisor.log" 2>&1 3>&- &
-    FV_PID=$!
-}
-
 daemon_gone() { ! kill -0 "$FV_PID" 2>/dev/null; }
+# daemon_running: the daemon has not exited.
+daemon_running() { ! daemon_gone; }
 
-# fv_wait_exit: wait for the daemon to exit by itself; sets FV_STATUS.
+# fv_wait_exit: wait for the daemon to exit by itself; sets FV_STATUS. Safe under `set -e` when
+# the status is not 0, and fails when the daemon does not exit (also where set -e is off).
 fv_wait_exit() {
-    retry 200 0.05 daemon_gone
+    retry 200 0.05 daemon_gone || return 1
     FV_STATUS=0
     wait "$FV_PID" || FV_STATUS=$?
     unset FV_PID
@@ -76,6 +98,8 @@ fv_stop() {
 }
 
 pid_alive() { kill -0 "$1" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+# pid_dead PID: PID is gone (or a zombie).
+pid_dead() { ! pid_alive "$1"; }
 
 # no_survivors: every pid a worker recorded in $FV_TEST_OUT/pids is gone (polls briefly, since a
 # SIGKILLed group member may take a moment to die).
@@ -93,14 +117,20 @@ no_survivors() {
 }
 
 # The standard teardown: stop the daemon and kill whatever a failed test left behind, so one
-# failure never leaks into the next test. (Tests assert no_survivors themselves.)
+# failure never leaks into the next test (tests assert no_survivors themselves). Then show the
+# daemon's log (bats prints teardown output only for a failed test), and fail a test whose daemon
+# reported a sanitizer error.
 fv_teardown() {
     fv_stop
     if [[ -n ${FV_TEST_OUT:-} && -r $FV_TEST_OUT/pids ]]; then
         local p
         while read -r p; do pid_alive "$p" && kill -KILL "$p" 2>/dev/null; done < "$FV_TEST_OUT/pids"
     fi
-    return 0
+    local log; log=$(fv_log)
+    [[ -r $log ]] || return 0
+    echo "--- $log"
+    cat "$log"
+    ! grep -qE 'Sanitizer|runtime error:' "$log"
 }
 
 # pid_of PATH: the pid in `status --json` for PATH (empty when none).
@@ -113,4 +143,23 @@ state_of() {
 # pid_changed PATH OLD: true once PATH runs under a pid other than OLD.
 pid_changed() {
     local p; p=$(pid_of "$1"); [[ -n $p && $p != "$2" ]] && [[ $(state_of "$1") == running ]]
+}
+
+# ascending N...: true when every N is set and each is below the next (log line order).
+ascending() {
+    local prev= n
+    for n; do
+        [[ -n $n ]] || return 1
+        [[ -z $prev || $prev -lt $n ]] || return 1
+        prev=$n
+    done
+}
+# file_has FILE: FILE exists and is not empty.
+file_has() { [[ -s $1 ]]; }
+# value FILE KEY: the value of KEY=... in an env-dump report (exit 1 when KEY is absent).
+value() { grep -q "^$2=" "$1" && sed -n "s/^$2=//p" "$1"; }
+# make_reachable DIR: let other users traverse every directory from / down to DIR.
+make_reachable() {
+    local d=$1
+    while [[ -n $d && $d != / ]]; do chmod o+x "$d"; d=$(dirname "$d"); done
 }
