@@ -17,7 +17,7 @@ CLANG      ?= clang
 FUZZ_SECONDS ?= 300
 
 CFLAGS   ?= -O2 -g
-CPPFLAGS += -Isrc -D_GNU_SOURCE -DFORKVISOR_VERSION='"$(VERSION)"' -MMD -MP
+CPPFLAGS += -Isrc -Ilib -D_GNU_SOURCE -DFORKVISOR_VERSION='"$(VERSION)"' -MMD -MP
 WARN      = -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wformat=2 \
             -Wno-unused-parameter -Wno-missing-field-initializers $(if $(WERROR),-Werror)
 HARDEN    = -fstack-protector-strong -fPIE
@@ -43,15 +43,22 @@ WORKER_C   := $(wildcard workers/*.c)
 WORKERS    := $(WORKER_C:workers/%.c=$(BUILD)/workers/%)
 UNIT_SRC   := $(wildcard tests/unit/test-*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# libforkvisor: its own objects (PIC, hidden unless exported), src/proto.c compiled in again.
+LIB_OBJ    := $(BUILD)/lib/libforkvisor.o $(BUILD)/lib/proto.o
+LIB_SONAME := libforkvisor.so.0
+LIBS_OUT   := $(BUILD)/$(LIB_SONAME) $(BUILD)/libforkvisor.so $(BUILD)/libforkvisor.a $(BUILD)/forkvisor.pc
+LIB_CFLAGS  = -std=gnu17 $(WARN) $(filter-out -fPIE,$(HARDEN)) -fPIC -fvisibility=hidden $(CFLAGS)
+# Workers that use the library (they include forkvisor.h) link it statically.
+LIB_WORKERS := $(patsubst workers/%.c,$(BUILD)/workers/%,$(shell grep -l 'include "forkvisor.h"' $(WORKER_C) /dev/null))
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz-*.c)
 FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 MAN        := $(wildcard man/*.[1-8])
 
-.PHONY: all deps check check-conf check-unit check-bats check-man check-fuzz check-san \
+.PHONY: FORCE all deps check check-conf check-unit check-bats check-man check-fuzz check-san \
         check-headers fuzz demo bench install uninstall clean
 .DELETE_ON_ERROR:
 
-all: $(BUILD)/forkvisor $(WORKERS)
+all: $(BUILD)/forkvisor $(LIBS_OUT) $(WORKERS)
 
 $(BUILD)/%.o: src/%.c
 	@mkdir -p $(@D)
@@ -61,8 +68,36 @@ $(BUILD)/libcore.a: $(CORE_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/forkvisor: $(MAIN_OBJ) $(BUILD)/libcore.a
+# The worker subcommands (src/cli/worker.c) use the library: one implementation of the worker side.
+$(BUILD)/forkvisor: $(MAIN_OBJ) $(BUILD)/libcore.a $(BUILD)/libforkvisor.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS)
+
+$(BUILD)/lib/%.o: lib/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(LIB_CFLAGS) -c -o $@ $<
+
+$(BUILD)/lib/proto.o: src/proto.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(LIB_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libforkvisor.a: $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/$(LIB_SONAME): $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,$(LIB_SONAME) -Wl,-z,relro -Wl,-z,now $(LDFLAGS) -o $@ $^
+
+$(BUILD)/libforkvisor.so: $(BUILD)/$(LIB_SONAME)
+	ln -sf $(LIB_SONAME) $@
+
+# Rewritten whenever PREFIX, LIBDIR or INCLUDEDIR change (`make install PREFIX=/usr` after
+# `make`), and only then.
+$(BUILD)/forkvisor.pc: lib/forkvisor.pc.in FORCE
+	@mkdir -p $(@D)
+	@sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' \
+	    $< > $@.tmp && if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
+
+FORCE:
 
 # Test workers are tiny and built without sanitizers even in sanitizer builds: they are the
 # processes being supervised, not the code under test.
@@ -70,9 +105,16 @@ $(BUILD)/workers/%: workers/%.c workers/markers.h
 	@mkdir -p $(@D)
 	$(CC) -std=gnu17 -O2 -Wall -Wextra -D_GNU_SOURCE -o $@ $< $(if $(filter workers/notify%,$<),$(shell $(PKG_CONFIG) --cflags --libs libsystemd))
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/tests.h $(BUILD)/libcore.a
+# In a sanitizer build the library is instrumented, so its workers link with LDFLAGS
+# (-fsanitize=...) too.
+$(LIB_WORKERS): $(BUILD)/workers/%: workers/%.c workers/markers.h lib/forkvisor.h $(BUILD)/libforkvisor.a
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Isrc $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libcore.a $(DEP_LIBS)
+	$(CC) -std=gnu17 -O2 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -Ilib -o $@ $< $(BUILD)/libforkvisor.a $(LDFLAGS)
+
+# test-lib takes libforkvisor from its archive; the others never pull it in.
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/tests.h $(BUILD)/libcore.a $(BUILD)/libforkvisor.a
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Isrc $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libcore.a $(BUILD)/libforkvisor.a $(DEP_LIBS)
 
 # libFuzzer targets need clang; they always build with ASan+UBSan.
 FUZZ_LIB_SRC := $(filter-out src/cli/%,$(CORE_SRC))
@@ -120,6 +162,7 @@ check-san:
 
 check-headers:
 	@for h in src/*.h; do echo "#include \"$$h\"" | $(CC) $(CPPFLAGS) $(ALL_CFLAGS) -x c -fsyntax-only - || exit 1; done
+	@echo '#include "forkvisor.h"' | $(CC) -std=c99 -pedantic -Wall -Wextra -Werror -Ilib -x c -fsyntax-only -
 
 fuzz: $(FUZZ_BIN)
 	@mkdir -p $(BUILD)/results
@@ -136,14 +179,21 @@ bench: all
 	@CC="$(CC)" bench/run.sh $(BUILD)
 
 # --- installing -------------------------------------------------------------------------
-install: $(BUILD)/forkvisor
+install: $(BUILD)/forkvisor $(LIBS_OUT)
 	install -Dm755 $(BUILD)/forkvisor $(DESTDIR)$(BINDIR)/forkvisor
+	install -Dm644 $(BUILD)/$(LIB_SONAME) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME)
+	ln -sf $(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libforkvisor.so
+	install -Dm644 $(BUILD)/libforkvisor.a $(DESTDIR)$(LIBDIR)/libforkvisor.a
+	install -Dm644 lib/forkvisor.h $(DESTDIR)$(INCLUDEDIR)/forkvisor.h
+	install -Dm644 $(BUILD)/forkvisor.pc $(DESTDIR)$(LIBDIR)/pkgconfig/forkvisor.pc
 	for m in $(MAN); do install -Dm644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/$$(basename $$m); done
 	test -e $(DESTDIR)$(SYSCONFDIR)/forkvisor/forkvisor.ini || \
 	    install -Dm644 conf/forkvisor.ini.example $(DESTDIR)$(SYSCONFDIR)/forkvisor/forkvisor.ini
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/forkvisor
+	rm -f $(DESTDIR)$(LIBDIR)/$(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libforkvisor.so $(DESTDIR)$(LIBDIR)/libforkvisor.a
+	rm -f $(DESTDIR)$(INCLUDEDIR)/forkvisor.h $(DESTDIR)$(LIBDIR)/pkgconfig/forkvisor.pc
 	for m in $(MAN); do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$$(basename $$m); done
 
 clean:

@@ -33,6 +33,13 @@ static const Verb verbs[] = {
         { "wait", verb_control, "wait [PATH] [--state S] [--timeout MS]  wait for a state" },
         { "shutdown", verb_control, "shutdown                         stop everything and let the daemon exit" },
         { "whereis", verb_control, "whereis NAME [--all]             pid(s) registered under NAME" },
+        { "send", verb_worker, "send NAME DATA                   cast DATA to the process registered as NAME" },
+        { "call", verb_worker, "call NAME DATA [--timeout MS]    call NAME with DATA, print the reply" },
+        { "get-state", verb_control, "get-state NAME [--timeout MS]    print a worker's state (format_state)" },
+        { "ready", verb_worker, "ready                            (in a worker) report readiness" },
+        { "recv", verb_worker, "recv [--timeout MS] [--shell]    (in a worker) wait for a message, print it" },
+        { "reply", verb_worker, "reply REF DATA                   (in a worker) answer the call REF" },
+        { "monitor", verb_worker, "monitor NAME                     (in a worker) get a down message when NAME ends" },
 };
 
 static void help(FILE *f) {

@@ -130,12 +130,13 @@ static void name_remove(Router *r, Peer *p) {
 
 /* A target is a registered name, or a pid written in decimal. */
 static Peer *resolve(Router *r, const char *target, size_t len) {
-        if (len > 0 && len < 11 && strspn(target, "0123456789") >= len) {
-                uint64_t pid = 0;
-                for (size_t i = 0; i < len; i++)
-                        pid = pid * 10 + (uint64_t) (target[i] - '0');
+        /* Only the first len bytes: a target points into a record and ends without a NUL. */
+        uint64_t pid = 0;
+        size_t i = 0;
+        while (i < len && i < 10 && target[i] >= '0' && target[i] <= '9')
+                pid = pid * 10 + (uint64_t) (target[i++] - '0');
+        if (len > 0 && i == len)
                 return idmap_get(&r->pids, pid);
-        }
         return name_find(r, target, len);
 }
 

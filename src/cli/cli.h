@@ -13,3 +13,5 @@ int verb_run(int argc, char **argv);
 int verb_check(int argc, char **argv);
 /* Every subcommand that is answered by the daemon over the control socket. */
 int verb_control(int argc, char **argv);
+/* ready, recv, reply, monitor inside a worker; send and call there too, else verb_control. */
+int verb_worker(int argc, char **argv);

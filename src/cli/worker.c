@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: MIT */
+/* The subcommands a worker runs on its own mailbox (FORKVISOR_MAILBOX): ready, recv, reply,
+ * monitor, and send and call on its behalf; outside a worker, send and call go to the control
+ * socket instead (client.c). Built on libforkvisor, opened without batches: the node then sends
+ * one frame per record, and `recv` reads exactly one record, so no message is ever read by a
+ * command that will not print it. `call` gets its answer on a private socket (DESIGN 4). */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "forkvisor.h"
+#include "macro.h"
+
+/* What `forkvisor call` waits for when --timeout is not given: OTP's gen_server:call default. */
+#define CALL_TIMEOUT_DEFAULT_MS 5000
+
+typedef struct WorkerVerb {
+        const char *name;
+        const char *usage;
+        const char *help;
+        int npos;               /* positional arguments */
+        bool timeout, shell;    /* options it takes */
+        bool outside;           /* outside a worker, the control socket answers it */
+} WorkerVerb;
+
+static const WorkerVerb worker_verbs[] = {
+        { .name = "ready", .usage = "",
+          .help = "Report that this worker is ready (for a worker with ready = mailbox)." },
+        { .name = "recv", .usage = "[--timeout MS] [--shell]", .timeout = true, .shell = true,
+          .help = "Wait for the next message of this worker's mailbox and print its payload. With --shell,\n"
+                  "print FV_KIND= FV_REF= FV_FROM= FV_TOPIC= FV_PAYLOAD= assignments for eval, quoted with\n"
+                  "single quotes; FV_KIND is one of cast, call, info, down, get_state (or reply, error).\n"
+                  "Exits 1 on timeout or when the mailbox is closed." },
+        { .name = "reply", .usage = "REF DATA", .npos = 2,
+          .help = "Answer the call (or get_state) whose reference is REF with DATA." },
+        { .name = "monitor", .usage = "NAME", .npos = 1,
+          .help = "Receive a down message when the process registered as NAME terminates." },
+        { .name = "send", .usage = "NAME DATA", .npos = 2, .outside = true,
+          .help = "Cast DATA to the process registered as NAME (NAME may also be a pid)." },
+        { .name = "call", .usage = "NAME DATA [--timeout MS]", .npos = 2, .timeout = true, .outside = true,
+          .help = "Call the process registered as NAME (or a pid) with DATA and print its reply; the answer\n"
+                  "comes on a private socket, so this worker's mailbox is not read. The default timeout is\n"
+                  "5000 ms. Exits 1 on timeout, if NAME is not registered, or if the callee fails." },
+};
+
+static const WorkerVerb *find_verb(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(worker_verbs); i++)
+                if (strcmp(worker_verbs[i].name, name) == 0)
+                        return &worker_verbs[i];
+        return NULL;
+}
+
+static void usage(FILE *f, const WorkerVerb *v) {
+        fprintf(f, "Usage: forkvisor %s%s%s\n", v->name, *v->usage ? " " : "", v->usage);
+}
+
+/* True when argv asks for the control socket explicitly (--control PATH). */
+static bool wants_control(int argc, char **argv) {
+        if (arg_control)
+                return true;
+        for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+                if (strcmp(argv[i], "--control") == 0 || strncmp(argv[i], "--control=", 10) == 0)
+                        return true;
+        return false;
+}
+
+static int parse_timeout(const char *s, int *ret) {
+        char *end;
+        if (!*s || strspn(s, "0123456789") != strlen(s))
+                return -EINVAL;
+        errno = 0;
+        unsigned long v = strtoul(s, &end, 10);
+        if (errno || v > INT_MAX)
+                return -ERANGE;
+        *ret = (int) v;
+        return 0;
+}
+
+/* name='text' with every ' written as '\'' (eval gives the bytes back). A shell variable cannot
+ * hold a NUL byte, so NULs are left out. */
+static void print_assignment(const char *name, const char *s, size_t len) {
+        printf("%s='", name);
+        for (size_t i = 0; i < len; i++) {
+                if (s[i] == '\'')
+                        fputs("'\\''", stdout);
+                else if (s[i] != '\0')
+                        putchar(s[i]);
+        }
+        fputs("'\n", stdout);
+}
+
+static int open_mailbox(const WorkerVerb *v, unsigned flags, struct fv **ret) {
+        int r = fv_open(FV_NOBATCH | flags, ret);
+        if (r < 0) {
+                fprintf(stderr, "forkvisor: %s: cannot use the mailbox FORKVISOR_MAILBOX=%s: %s\n", v->name,
+                        getenv("FORKVISOR_MAILBOX"), strerror(-r));
+                return EXIT_USAGE;
+        }
+        return 0;
+}
+
+/* The exit status for a failed send on the mailbox. */
+static int send_failed(const WorkerVerb *v, int r) {
+        if (r == -EMSGSIZE)
+                fprintf(stderr, "forkvisor: %s: message too long (at most %d bytes of data, %d of name)\n",
+                        v->name, FV_PAYLOAD_MAX, FV_TARGET_MAX);
+        else if (r == -EPIPE)
+                fprintf(stderr, "forkvisor: %s: the mailbox is closed\n", v->name);
+        else
+                fprintf(stderr, "forkvisor: %s: %s\n", v->name, strerror(-r));
+        return 1;
+}
+
+static int do_recv(const WorkerVerb *v, int timeout, bool shell) {
+        struct fv *fv = NULL;
+        struct fv_message m;
+        int r = open_mailbox(v, 0, &fv);
+        if (r != 0)
+                return r;
+        r = fv_recv(fv, timeout, &m);
+        if (r < 0) {
+                if (r == -ETIMEDOUT || r == -EAGAIN)
+                        fprintf(stderr, "forkvisor: recv: no message within %d ms\n", timeout);
+                else if (r == -EPIPE)
+                        fprintf(stderr, "forkvisor: recv: the mailbox is closed\n");
+                else if (r == -EBADMSG)
+                        fprintf(stderr, "forkvisor: recv: malformed record from the node (dropped)\n");
+                else
+                        fprintf(stderr, "forkvisor: recv: %s\n", strerror(-r));
+                fv_close(fv);
+                return 1;
+        }
+        if (shell) {
+                printf("FV_KIND=%s\nFV_REF=%" PRIu64 "\nFV_FROM=%d\n", fv_kind_to_string(m.kind), m.ref,
+                       (int) m.sender);
+                print_assignment("FV_TOPIC", m.target, m.target_len);
+                print_assignment("FV_PAYLOAD", m.payload, m.payload_len);
+        } else {
+                fwrite(m.payload, 1, m.payload_len, stdout);
+                putchar('\n');
+        }
+        /* Without our HELLO the node sends one frame per record; another process of this worker
+         * that asked for batches (a library user without FV_NOBATCH) breaks that. Say so. */
+        if (fv_pending(fv) > 0)
+                fprintf(stderr, "forkvisor: recv: more messages came in the same record and are lost: "
+                                "a process of this worker asked the node for batches (use FV_NOBATCH)\n");
+        fv_close(fv);
+        return fflush(stdout) == 0 ? 0 : 1;
+}
+
+static int do_call(const WorkerVerb *v, const char *target, const char *data, int timeout) {
+        struct fv *fv = NULL;
+        struct fv_message m = {};
+        int r = open_mailbox(v, FV_PRIVATE_CALLS, &fv);
+        if (r != 0)
+                return r;
+        r = fv_call(fv, target, data, strlen(data), timeout, &m);
+        if (r >= 0) {
+                fwrite(m.payload, 1, m.payload_len, stdout);
+                putchar('\n');
+                fv_close(fv);
+                return fflush(stdout) == 0 ? 0 : 1;
+        }
+        if (r == -EMSGSIZE || r == -EPIPE)
+                send_failed(v, r);
+        else if (r == -ETIMEDOUT || r == -ESRCH || r == -EAGAIN || r == -ECONNRESET || r == -EREMOTEIO)
+                fprintf(stderr, "forkvisor: call %s: %s\n", target,
+                        r == -ETIMEDOUT && m.kind != FV_ERROR ? "timeout" : m.payload);
+        else
+                fprintf(stderr, "forkvisor: call %s: %s\n", target, strerror(-r));
+        fv_close(fv);
+        return 1;
+}
+
+/* ready, reply, monitor, send: one frame, written when the mailbox is closed. */
+static int do_send(const WorkerVerb *v, char **pos) {
+        struct fv *fv = NULL;
+        int r = open_mailbox(v, 0, &fv);
+        if (r != 0)
+                return r;
+        if (strcmp(v->name, "ready") == 0)
+                r = fv_ready(fv);
+        else if (strcmp(v->name, "monitor") == 0)
+                r = fv_monitor(fv, pos[0]);
+        else if (strcmp(v->name, "send") == 0)
+                r = fv_cast(fv, pos[0], pos[1], strlen(pos[1]));
+        else {
+                char *end;
+                errno = 0;
+                unsigned long long ref = strtoull(pos[0], &end, 10);
+                if (errno || *end || !*pos[0] || strspn(pos[0], "0123456789") != strlen(pos[0]) || ref == 0) {
+                        fprintf(stderr, "forkvisor: reply: REF must be a call's reference (FV_REF), not '%s'\n",
+                                pos[0]);
+                        fv_close(fv);
+                        return EXIT_USAGE;
+                }
+                r = fv_reply(fv, ref, pos[1], strlen(pos[1]));
+        }
+        int k = fv_close(fv);
+        if (r >= 0)
+                r = k;
+        return r < 0 ? send_failed(v, r) : 0;
+}
+
+int verb_worker(int argc, char **argv) {
+        static const struct option opts[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "timeout", required_argument, NULL, 't' },
+                { "shell", no_argument, NULL, 's' },
+                {},
+        };
+        const WorkerVerb *v = find_verb(argv[0]);
+        const char *mailbox = getenv("FORKVISOR_MAILBOX");
+        bool inside = mailbox && *mailbox, shell = false;
+        int timeout = -1, c;
+
+        assert(v);
+        if (v->outside && (!inside || wants_control(argc, argv)))
+                return verb_control(argc, argv);
+
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0) {
+                switch (c) {
+                case 'h':
+                        usage(stdout, v);
+                        printf("\n%s\n", v->help);
+                        if (!v->outside)
+                                puts("Only inside a worker of a forkvisor tree (where FORKVISOR_MAILBOX is set).");
+                        return 0;
+                case 't':
+                        if (!v->timeout)
+                                goto bad;
+                        if (parse_timeout(optarg, &timeout) < 0) {
+                                fprintf(stderr, "forkvisor: --timeout takes milliseconds, not '%s'\n", optarg);
+                                return EXIT_USAGE;
+                        }
+                        break;
+                case 's':
+                        if (!v->shell)
+                                goto bad;
+                        shell = true;
+                        break;
+                default:
+                        goto bad;
+                }
+        }
+        if (argc - optind != v->npos)
+                goto bad;
+        if (!inside) {
+                fprintf(stderr, "forkvisor: %s: not inside a forkvisor worker (FORKVISOR_MAILBOX is not set)\n",
+                        v->name);
+                return EXIT_USAGE;
+        }
+
+        if (strcmp(v->name, "recv") == 0)
+                return do_recv(v, timeout, shell);
+        if (strcmp(v->name, "call") == 0)
+                return do_call(v, argv[optind], argv[optind + 1],
+                               timeout < 0 ? CALL_TIMEOUT_DEFAULT_MS : timeout);
+        return do_send(v, argv + optind);
+
+bad:
+        usage(stderr, v);
+        return EXIT_USAGE;
+}
