@@ -14,8 +14,10 @@ if [ ! -x "$fv" ]; then
     echo "run-demo.sh: $fv not found; build it first with: make" >&2
     exit 2
 fi
-# conf/demo.ini runs the test workers from build/workers and workers/ (paths relative to it).
-for w in build/workers/sleeper build/workers/crash-after build/workers/notify-after workers/sleeper.sh; do
+# conf/demo.ini runs the test workers from build/workers and workers/ (paths relative to it), and
+# its pinger runs build/forkvisor.
+for w in build/workers/sleeper build/workers/crash-after build/workers/notify-after build/workers/counter \
+    build/forkvisor workers/sleeper.sh; do
     if [ ! -x "$root/$w" ]; then
         echo "run-demo.sh: conf/demo.ini needs $root/$w; build it first with: make" >&2
         exit 2

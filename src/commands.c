@@ -364,7 +364,7 @@ static void cmd_info(Commands *c, ControlRequest *req, char **argv) {
                         control_reply_printf(req, "command: %s\n", manager_node_argv0(n));
                 if (n->reg_name)
                         control_reply_printf(req, "names: %s\n", n->reg_name);
-                const Peer *peer = manager_node_peer(n);
+                Peer *peer = manager_node_peer(n);
                 if (peer) {
                         MailboxStats st;
                         peer_get_stats(peer, &st);
@@ -511,7 +511,9 @@ static void cmd_send(Commands *c, ControlRequest *req, char **argv) {
         int r = router_cast(manager_router(c->manager), argv[1], argv[2], strlen(argv[2]));
         if (r < 0) {
                 control_reply_errorf(req, "%s\n", r == -ESRCH ? "noproc: no process is registered under that name"
-                                                   : r == -EAGAIN ? "mailbox full" : strerror(-r));
+                                                   : r == -EAGAIN ? "mailbox full"
+                                                   : r == -EMSGSIZE ? "message too long (more than 65536 bytes)"
+                                                   : strerror(-r));
                 control_reply_finish(req, 1);
                 return;
         }
@@ -566,7 +568,9 @@ static void outside_call(Commands *c, ControlRequest *req, uint8_t kind, const c
                 control_request_set_abandon(req, NULL, NULL);
                 free(oc);
                 control_reply_errorf(req, "%s\n", r == -ESRCH ? "noproc: no process is registered under that name"
-                                                   : r == -EAGAIN ? "mailbox full" : strerror(-r));
+                                                   : r == -EAGAIN ? "mailbox full"
+                                                   : r == -EMSGSIZE ? "message too long (more than 65536 bytes)"
+                                                   : strerror(-r));
                 control_reply_finish(req, 1);
         }
 }

@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 #define CTL_TAG "FV1"
-#define CTL_REQUEST_MAX 65536
+#define CTL_REQUEST_MAX (65536 + 4096) /* a 64 KiB message and its name and options */
 #define CTL_PACKET_MAX 32768
 #define CTL_ARGS_MAX 256
 

@@ -9,6 +9,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -26,6 +28,14 @@ struct Mailbox {
         char *out;                 /* encoded frames; [out_head, out_len) still to send */
         size_t out_head, out_len, out_cap;
         unsigned depth;            /* frames in out */
+        /* Records written but not yet read by the worker: mailbox_limit counts these too. The
+         * kernel only tells how many bytes of buffer they hold (SIOCOUTQ), so each record's
+         * share is measured when it is sent, and records leave from the front as that total
+         * falls. */
+        struct { uint32_t bytes, frames; } *flight;
+        size_t flight_head, flight_len, flight_cap;
+        size_t flight_bytes;
+        unsigned flight_frames;
         bool batch;
         bool closed;               /* protocol error or the worker went away: nothing more */
         bool eof;                  /* the worker closed its end for reading */
@@ -191,6 +201,7 @@ Mailbox *mailbox_free(Mailbox *mb) {
         sd_event_source_disable_unref(mb->source);
         safe_close(mb->fd);
         free(mb->out);
+        free(mb->flight);
         return mfree(mb);
 }
 
@@ -235,8 +246,67 @@ int mailbox_queue(Mailbox *mb, const Frame *f) {
         return 0;
 }
 
+static int outq(const Mailbox *mb) {
+        int n = 0;
+        return ioctl(mb->fd, SIOCOUTQ, &n) < 0 ? -1 : n;
+}
+
+/* Forgets the records the worker has read since. */
+static void flight_refresh(Mailbox *mb) {
+        int q = mb->closed ? 0 : outq(mb);
+        if (q < 0)
+                return;
+        if (q == 0) {
+                /* The worker has read everything: whatever a racing measurement got wrong is
+                 * forgotten here. */
+                mb->flight_head = mb->flight_len = mb->flight_bytes = mb->flight_frames = 0;
+                return;
+        }
+        while (mb->flight_head < mb->flight_len && mb->flight_bytes > (size_t) q) {
+                mb->flight_bytes -= mb->flight[mb->flight_head].bytes;
+                mb->flight_frames -= mb->flight[mb->flight_head].frames;
+                mb->flight_head++;
+        }
+        if (mb->flight_head == mb->flight_len)
+                mb->flight_head = mb->flight_len = mb->flight_bytes = mb->flight_frames = 0;
+}
+
+static void flight_push(Mailbox *mb, int before, unsigned frames) {
+        int after = outq(mb);
+        if (before < 0 || after <= before)
+                return; /* the worker read meanwhile: this record cannot be measured; skip it */
+        if (mb->flight_len == mb->flight_cap) {
+                if (mb->flight_head > 0) {
+                        memmove(mb->flight, mb->flight + mb->flight_head,
+                                (mb->flight_len - mb->flight_head) * sizeof *mb->flight);
+                        mb->flight_len -= mb->flight_head;
+                        mb->flight_head = 0;
+                } else {
+                        size_t cap = mb->flight_cap ? mb->flight_cap * 2 : 16;
+                        void *a = realloc(mb->flight, cap * sizeof *mb->flight);
+                        if (!a)
+                                return;
+                        mb->flight = a;
+                        mb->flight_cap = cap;
+                }
+        }
+        mb->flight[mb->flight_len].bytes = (uint32_t) (after - before);
+        mb->flight[mb->flight_len].frames = frames;
+        mb->flight_len++;
+        mb->flight_bytes += (size_t) (after - before);
+        mb->flight_frames += frames;
+}
+
+bool mailbox_is_full(Mailbox *mb) {
+        /* flight_frames only overestimates until refreshed: ask the kernel only near the limit. */
+        if (mb->depth + mb->flight_frames < mb->limit)
+                return false;
+        flight_refresh(mb);
+        return mb->depth + mb->flight_frames >= mb->limit;
+}
+
 int mailbox_queue_limited(Mailbox *mb, const Frame *f) {
-        if (mb->depth >= mb->limit) {
+        if (mailbox_is_full(mb)) {
                 mb->dropped++;
                 return -EAGAIN;
         }
@@ -257,6 +327,7 @@ void mailbox_flush(Mailbox *mb) {
                         frames++;
                 } while (mb->batch && mb->out_head + len < mb->out_len);
 
+                int before = outq(mb);
                 ssize_t n = send(mb->fd, mb->out + mb->out_head, len, MSG_DONTWAIT | MSG_NOSIGNAL);
                 if (n < 0) {
                         if (errno == EAGAIN || errno == EINTR) {
@@ -269,6 +340,7 @@ void mailbox_flush(Mailbox *mb) {
                 mb->out_head += len;
                 mb->depth -= frames;
                 mb->sent += frames;
+                flight_push(mb, before, frames);
         }
         if (mb->closed)
                 return;
@@ -285,10 +357,10 @@ void mailbox_set_batch(Mailbox *mb, bool batch) {
         mb->batch = batch;
 }
 
-void mailbox_get_stats(const Mailbox *mb, MailboxStats *ret) {
-        *ret = (MailboxStats) { .in = mb->in, .out = mb->sent, .dropped = mb->dropped, .depth = mb->depth };
+void mailbox_get_stats(Mailbox *mb, MailboxStats *ret) {
+        flight_refresh(mb);
+        *ret = (MailboxStats) { .in = mb->in, .out = mb->sent, .dropped = mb->dropped,
+                                .depth = mb->depth + mb->flight_frames };
 }
 
-bool mailbox_is_full(const Mailbox *mb) {
-        return mb->depth >= mb->limit;
-}
+

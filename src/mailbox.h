@@ -25,7 +25,7 @@ typedef struct MailboxHandlers {
 
 typedef struct MailboxStats {
         uint64_t in, out, dropped;
-        unsigned depth;        /* frames queued, not yet written to the socket */
+        unsigned depth;        /* frames the worker has not read yet (in the node or in the socket) */
 } MailboxStats;
 
 /* Takes ownership of fd (made non-blocking here). limit: queued frames before
@@ -36,7 +36,8 @@ Mailbox *mailbox_free(Mailbox *mb);
 /* Appends a frame to the outgoing queue whatever its depth (replies, errors, DOWN: bounded by
  * what was asked for). -ENOBUFS when closed, -EMSGSIZE for a frame over the limits. */
 int mailbox_queue(Mailbox *mb, const Frame *f);
-/* The same for casts and calls: -EAGAIN (and counted as dropped) once `limit` frames wait. */
+/* The same for casts and calls: -EAGAIN (and counted as dropped) once `limit` frames wait,
+ * whether in the node's queue or read by nobody yet in the socket. */
 int mailbox_queue_limited(Mailbox *mb, const Frame *f);
 
 /* Writes queued frames as records (one frame per record until the worker said it reads
@@ -46,5 +47,6 @@ void mailbox_flush(Mailbox *mb);
 /* Stops the mailbox for good (a protocol violation): nothing more is read or sent. */
 void mailbox_close(Mailbox *mb);
 void mailbox_set_batch(Mailbox *mb, bool batch);
-void mailbox_get_stats(const Mailbox *mb, MailboxStats *ret);
-bool mailbox_is_full(const Mailbox *mb);
+void mailbox_get_stats(Mailbox *mb, MailboxStats *ret);
+/* mailbox_limit frames are waiting for the worker, in the node or in the socket. */
+bool mailbox_is_full(Mailbox *mb);

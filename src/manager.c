@@ -795,7 +795,7 @@ Router *manager_router(Manager *m) {
         return m->router;
 }
 
-const Peer *manager_node_peer(const Node *n) {
+Peer *manager_node_peer(const Node *n) {
         const NodeRt *rt = n->userdata;
         return rt ? rt->peer : NULL;
 }

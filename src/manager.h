@@ -33,7 +33,7 @@ void manager_shutdown(Manager *m);
 bool manager_shutting_down(Manager *m);
 Router *manager_router(Manager *m);
 /* The mailbox of the node's running process, or NULL. */
-const Peer *manager_node_peer(const Node *n);
+Peer *manager_node_peer(const Node *n);
 /* What a child last said in sd_notify STATUS=, or NULL. */
 const char *manager_node_status(const Node *n);
 /* The command line the node runs (argv joined by spaces), or NULL before its first start. */

@@ -17,6 +17,7 @@
 
 #define CALL_TIMEOUT_DEFAULT_MS 5000u
 #define NAME_BUCKETS_MIN 256
+#define FLOOD_FACTOR 100
 
 typedef struct Pending Pending;
 typedef struct Monitor Monitor;
@@ -28,6 +29,8 @@ struct Peer {
         char *name;                /* owned or NULL */
         Peer *name_next;           /* chain of the name index */
         Mailbox *mb;               /* owned */
+        unsigned limit;            /* its mailbox_limit */
+        uint64_t dropped_in_row;   /* its casts dropped at full mailboxes since one got through */
         bool dirty;
         LIST_FIELDS(Peer, dirty);
         Pending *calls_in;         /* calls waiting for our reply */
@@ -184,6 +187,10 @@ static void start_call(Router *r, Pending *c, uint8_t kind, const char *target, 
                        const void *data, size_t len, uint32_t timeout_ms, pid_t sender) {
         Peer *callee = resolve(r, target, target_len);
         c->ref = ++r->next_ref;
+        if (len > PROTO_PAYLOAD_MAX) {
+                answer_error(r, c, "message too long (more than 65536 bytes)");
+                return;
+        }
         if (!callee) {
                 answer_error(r, c, "noproc");
                 return;
@@ -258,8 +265,19 @@ static void on_frame(void *ud, Mailbox *mb, const Frame *f, int fd) {
                 out.sender = (uint32_t) p->pid;
                 /* As in Erlang: a cast to nobody, or to a full mailbox, is dropped (and counted
                  * by that mailbox). */
-                if (t)
-                        (void) mailbox_queue_limited(t->mb, &out);
+                if (!t)
+                        return;
+                if (mailbox_queue_limited(t->mb, &out) >= 0) {
+                        p->dropped_in_row = 0;
+                        return;
+                }
+                /* A sender that keeps pushing into full mailboxes is flooding: past a hundred
+                 * times its own limit in a row, it is treated as broken (restarted by its
+                 * policy), so it stops costing the node. */
+                if (++p->dropped_in_row > (uint64_t) p->limit * FLOOD_FACTOR) {
+                        mailbox_close(p->mb);
+                        r->ops.broken(r->ud, p->owner, "flooding: casts kept hitting full mailboxes");
+                }
                 return;
         }
         case PROTO_CALL: {
@@ -345,6 +363,7 @@ int router_attach(Router *r, pid_t pid, const char *name, int fd, unsigned limit
         p->router = r;
         p->owner = owner;
         p->pid = pid;
+        p->limit = limit;
         int e = mailbox_new(r->event, fd, limit, &peer_handlers, p, &p->mb);
         if (e >= 0 && name && name[0] != '+') {
                 /* "+group" names are duplicate keys: the registry's business, not routing's. */
@@ -401,6 +420,8 @@ void router_detach(Router *r, Peer *p, const char *reason) {
 
 int router_cast(Router *r, const char *target, const void *data, size_t len) {
         Peer *t = resolve(r, target, strlen(target));
+        if (len > PROTO_PAYLOAD_MAX)
+                return -EMSGSIZE;
         if (!t)
                 return -ESRCH;
         Frame f = { .kind = PROTO_CAST, .target = target, .target_len = strlen(target), .payload = data,
@@ -411,6 +432,8 @@ int router_cast(Router *r, const char *target, const void *data, size_t len) {
 int router_call(Router *r, uint8_t kind, const char *target, const void *data, size_t len, uint32_t timeout_ms,
                 RouterAnswer fn, void *ud, uint64_t *ret_ref) {
         Peer *t = resolve(r, target, strlen(target));
+        if (len > PROTO_PAYLOAD_MAX)
+                return -EMSGSIZE;
         if (!t)
                 return -ESRCH;
         if (mailbox_is_full(t->mb))
@@ -432,7 +455,7 @@ void router_cancel(Router *r, uint64_t ref) {
                 pending_free(r, c);
 }
 
-void peer_get_stats(const Peer *p, MailboxStats *ret) {
+void peer_get_stats(Peer *p, MailboxStats *ret) {
         mailbox_get_stats(p->mb, ret);
 }
 

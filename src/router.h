@@ -46,4 +46,4 @@ int router_call(Router *r, uint8_t kind, const char *target, const void *data, s
                 RouterAnswer fn, void *ud, uint64_t *ret_ref);
 void router_cancel(Router *r, uint64_t ref);
 
-void peer_get_stats(const Peer *p, MailboxStats *ret);
+void peer_get_stats(Peer *p, MailboxStats *ret);

@@ -7,7 +7,8 @@
  *   oversize   a record larger than the largest frame
  *   fds        a cast that carries file descriptors it was not asked for
  *   kind       a frame of a kind only the node may send (DOWN)
- *   flood      casts to itself as fast as it can, forever (legal, just a lot)
+ *   flood      casts to itself as fast as it can, forever: once its casts have hit its own
+ *              full mailbox 100 times its mailbox_limit in a row, the node treats it as broken
  * After the misdeed it sleeps, so only the node's reaction ends it. */
 #include <stdint.h>
 #include <sys/socket.h>
