@@ -15,6 +15,7 @@
 #include "log.h"
 #include "manager.h"
 #include "proto.h"
+#include "registry.h"
 #include "strv.h"
 #include "time-util.h"
 
@@ -475,34 +476,58 @@ static void cmd_shutdown(Commands *c, ControlRequest *req, char **argv) {
         manager_shutdown(c->manager);
 }
 
-typedef struct WhereisCtx {
-        const char *name;
+typedef struct ListCtx {
         ControlRequest *req;
-        unsigned found;
-        bool all;
-} WhereisCtx;
+        bool json, first;
+} ListCtx;
 
-static void whereis_node(Node *n, unsigned depth, void *ud) {
-        WhereisCtx *x = ud;
-        if (!n->reg_name || n->pid <= 0 || (!x->all && x->found > 0))
-                return;
-        const char *reg = n->reg_name;
-        if (strcmp(reg, x->name) != 0 && !(reg[0] == '+' && strcmp(reg + 1, x->name) == 0))
-                return;
-        control_reply_printf(x->req, "%d\n", (int) n->pid);
-        x->found++;
+static void print_pid(const RegistryEntry *e, void *ud) {
+        control_reply_printf(ud, "%d\n", (int) e->pid);
 }
 
-/* whereis NAME ALL */
+/* whereis NAME ALL: from the registry, as a child would read it. "+key" or "key" for a
+ * duplicate key. */
 static void cmd_whereis(Commands *c, ControlRequest *req, char **argv) {
-        WhereisCtx x = { .name = argv[1], .req = req, .all = strcmp(argv[2], "1") == 0 };
-        tree_walk(manager_tree(c->manager)->root, whereis_node, &x);
-        if (x.found == 0) {
+        const RegistryView *v = manager_registry(c->manager);
+        const char *name = argv[1] + (argv[1][0] == '+');
+        RegistryEntry e;
+        int r = strcmp(argv[2], "1") == 0 ? registry_lookup_all(v, name, print_pid, req) : registry_lookup(v, name, &e);
+        if (r > 0 && strcmp(argv[2], "1") != 0)
+                print_pid(&e, req);
+        if (r <= 0) {
                 control_reply_errorf(req, "'%s' is not registered\n", argv[1]);
                 control_reply_finish(req, 1);
                 return;
         }
         control_reply_finish(req, 0);
+}
+
+static void list_entry(const RegistryEntry *e, void *ud) {
+        ListCtx *x = ud;
+        const char *kind = e->flags & REGISTRY_DUPLICATE ? "duplicate" : "unique";
+        if (!x->json) {
+                control_reply_printf(x->req, "%s%-40s %8d %10u  %s\n", e->flags & REGISTRY_DUPLICATE ? "+" : "",
+                                     e->name, (int) e->pid, e->generation, kind);
+                return;
+        }
+        control_reply_printf(x->req, "%s\n  {\"name\": ", x->first ? "" : ",");
+        x->first = false;
+        json_string(x->req, e->name);
+        control_reply_printf(x->req, ", \"pid\": %d, \"generation\": %u, \"kind\": \"%s\"}", (int) e->pid,
+                             e->generation, kind);
+}
+
+/* registry JSON */
+static void cmd_registry(Commands *c, ControlRequest *req, char **argv) {
+        ListCtx x = { .req = req, .json = strcmp(argv[1], "1") == 0, .first = true };
+        if (x.json)
+                control_reply_printf(req, "[");
+        else
+                control_reply_printf(req, "%-40s %8s %10s  %s\n", "NAME", "PID", "GENERATION", "KIND");
+        int r = registry_list(manager_registry(c->manager), list_entry, &x);
+        if (x.json)
+                control_reply_printf(req, "\n]\n");
+        control_reply_finish(req, r < 0 ? 1 : 0);
 }
 
 /* send NAME DATA: a cast from outside the tree. Unlike a cast between workers, the operator is
@@ -604,6 +629,7 @@ static const Command command_table[] = {
         { "wait", 3, 3, false, cmd_wait },
         { "shutdown", 0, 0, false, cmd_shutdown },
         { "whereis", 2, 2, false, cmd_whereis },
+        { "registry", 1, 1, false, cmd_registry },
         { "send", 2, 2, false, cmd_send },
         { "call", 3, 3, false, cmd_call },
         { "get-state", 2, 2, false, cmd_get_state },

@@ -80,8 +80,9 @@ static ssize_t check_record(const char *buf, size_t len, size_t n_fds, const cha
                         *why = r == -EPROTONOSUPPORT ? "unsupported protocol version" : "malformed frame";
                         return -1;
                 }
-                if ((f.flags & PROTO_FLAG_REPLY_FD) && (f.kind != PROTO_CALL || n_fds != 1)) {
-                        *why = "reply fd flag without exactly one fd on a call";
+                bool answered = f.kind == PROTO_CALL || f.kind == PROTO_REGISTER || f.kind == PROTO_UNREGISTER;
+                if ((f.flags & PROTO_FLAG_REPLY_FD) && (!answered || n_fds != 1)) {
+                        *why = "reply fd flag without exactly one fd on a request";
                         return -1;
                 }
                 wants_fd = f.flags & PROTO_FLAG_REPLY_FD;

@@ -33,6 +33,7 @@ static const Verb verbs[] = {
         { "wait", verb_control, "wait [PATH] [--state S] [--timeout MS]  wait for a state" },
         { "shutdown", verb_control, "shutdown                         stop everything and let the daemon exit" },
         { "whereis", verb_control, "whereis NAME [--all]             pid(s) registered under NAME" },
+        { "registry", verb_control, "registry [--json]                every registered name" },
         { "send", verb_worker, "send NAME DATA                   cast DATA to the process registered as NAME" },
         { "call", verb_worker, "call NAME DATA [--timeout MS]    call NAME with DATA, print the reply" },
         { "get-state", verb_control, "get-state NAME [--timeout MS]    print a worker's state (format_state)" },

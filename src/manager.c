@@ -54,6 +54,7 @@ struct Manager {
         TreeOps ops;
         IdMap pids;                /* pid → Node, live workers only */
         Router *router;
+        Registry *registry;        /* names → processes, shared read-only with every child */
         ControlServer *control;
         ControlHandler control_handler;
         void *control_ud;
@@ -156,7 +157,7 @@ static int prepare_node(Manager *m, Node *n, NodeRt *rt) {
         }
 
         if (!rt->envp) {
-                size_t len = 0, cap = strv_length(m->base_env) + strv_length(s->environment) + 8; /* ours, and NULL */
+                size_t len = 0, cap = strv_length(m->base_env) + strv_length(s->environment) + 9; /* ours, and NULL */
                 char **env = calloc(cap, sizeof *env);
                 if (!env)
                         return -ENOMEM;
@@ -176,6 +177,8 @@ static int prepare_node(Manager *m, Node *n, NodeRt *rt) {
                         r = env_put_own(rt, env, &len, "FORKVISOR_CONTROL", m->control_path);
                 if (r >= 0)
                         r = env_put_own(rt, env, &len, "FORKVISOR_MAILBOX", "3");
+                if (r >= 0)
+                        r = env_put_own(rt, env, &len, "FORKVISOR_REGISTRY", "4");
                 if (r >= 0 && s->ready == READY_NOTIFY && m->notify)
                         r = env_put_own(rt, env, &len, "NOTIFY_SOCKET", notify_server_path(m->notify));
                 if (r < 0) {
@@ -264,7 +267,8 @@ static int op_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
                 .argv = rt->argv,
                 .envp = rt->envp,
                 .directory = s->directory,
-                .fds = { s->stdin_inherit ? STDIN_FILENO : m->null_fd, out, err, mailbox[1], -1 },
+                .fds = { s->stdin_inherit ? STDIN_FILENO : m->null_fd, out, err, mailbox[1],
+                         registry_reader_fd(m->registry) },
                 .umask = s->umask,
                 .nice_set = s->nice_set,
                 .nice = s->nice,
@@ -641,6 +645,7 @@ Manager *manager_free(Manager *m) {
                 return NULL;
         tree_free(m->tree);
         router_free(m->router);
+        registry_free(m->registry);
         control_server_free(m->control);
         notify_server_free(m->notify);
         sd_event_source_disable_unref(m->status_timer);
@@ -716,7 +721,10 @@ int manager_run(Manager *m) {
         if (subreaper && getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
                 return log_error_errno(errno, "Failed to become a child subreaper: %m"), 1;
 
-        r = router_new(m->event, &router_ops, m, &m->router);
+        r = registry_new(m->config->registry_size, &m->registry);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create the registry: %m"), 1;
+        r = router_new(m->event, m->registry, &router_ops, m, &m->router);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up message routing: %m"), 1;
 
@@ -793,6 +801,10 @@ const char *manager_node_status(const Node *n) {
 
 Router *manager_router(Manager *m) {
         return m->router;
+}
+
+const RegistryView *manager_registry(Manager *m) {
+        return registry_view(m->registry);
 }
 
 Peer *manager_node_peer(const Node *n) {

@@ -32,6 +32,7 @@ const Config *manager_config(Manager *m);
 void manager_shutdown(Manager *m);
 bool manager_shutting_down(Manager *m);
 Router *manager_router(Manager *m);
+const RegistryView *manager_registry(Manager *m);
 /* The mailbox of the node's running process, or NULL. */
 Peer *manager_node_peer(const Node *n);
 /* What a child last said in sd_notify STATUS=, or NULL. */

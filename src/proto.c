@@ -145,6 +145,8 @@ static const char *const kind_table[_PROTO_KIND_MAX] = {
         [PROTO_MONITOR] = "monitor",
         [PROTO_HELLO] = "hello",
         [PROTO_GET_STATE] = "get-state",
+        [PROTO_REGISTER] = "register",
+        [PROTO_UNREGISTER] = "unregister",
 };
 
 /* NULL for a kind that is not one (0, or _PROTO_KIND_MAX and above); proto_decode() never

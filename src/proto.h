@@ -41,12 +41,15 @@ typedef enum ProtoKind {
         PROTO_MONITOR = 8,     /* worker→node: send me DOWN when target terminates */
         PROTO_HELLO = 9,       /* worker→node: capabilities in flags (PROTO_FLAG_BATCH) */
         PROTO_GET_STATE = 10,  /* node→worker: answer with REPLY carrying format_state's text */
+        PROTO_REGISTER = 11,   /* worker→node: hold target as a name ("+key" for a duplicate key);
+                                * answered with REPLY "ok" or ERROR with the reason, same ref */
+        PROTO_UNREGISTER = 12, /* worker→node: let go of target; answered like REGISTER */
         _PROTO_KIND_MAX,
 } ProtoKind;
 
 /* flags */
-#define PROTO_FLAG_REPLY_FD 0x0001 /* CALL: one fd (SCM_RIGHTS) came with this record; the answer
-                                    * goes there instead of to the mailbox */
+#define PROTO_FLAG_REPLY_FD 0x0001 /* CALL, REGISTER, UNREGISTER: one fd (SCM_RIGHTS) came with this
+                                    * record; the answer goes there instead of to the mailbox */
 #define PROTO_FLAG_BATCH 0x0002    /* HELLO: this worker reads records of several frames */
 #define PROTO_FLAGS_KNOWN (PROTO_FLAG_REPLY_FD | PROTO_FLAG_BATCH)
 

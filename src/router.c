@@ -13,10 +13,11 @@
 #include "idmap.h"
 #include "list.h"
 #include "macro.h"
+#include "spec.h"
+#include "strv.h"
 #include "time-util.h"
 
 #define CALL_TIMEOUT_DEFAULT_MS 5000u
-#define NAME_BUCKETS_MIN 256
 #define FLOOD_FACTOR 100
 
 typedef struct Pending Pending;
@@ -26,8 +27,8 @@ struct Peer {
         Router *router;            /* borrowed */
         void *owner;               /* borrowed: the tree node */
         pid_t pid;
-        char *name;                /* owned or NULL */
-        Peer *name_next;           /* chain of the name index */
+        uint32_t generation;       /* this incarnation, in registry entries */
+        char **names;              /* owned strv: what it holds in the registry */
         Mailbox *mb;               /* owned */
         unsigned limit;            /* its mailbox_limit */
         uint64_t dropped_in_row;   /* its casts dropped at full mailboxes since one got through */
@@ -63,8 +64,8 @@ struct Router {
         sd_event *event;           /* borrowed */
         RouterOps ops;
         void *ud;
-        Peer **names;              /* buckets of the name index */
-        size_t n_buckets, n_names;
+        Registry *registry;        /* borrowed */
+        uint32_t next_generation;
         IdMap pids;                /* pid → Peer */
         IdMap calls;               /* ref → Pending */
         uint64_t next_ref;
@@ -72,66 +73,20 @@ struct Router {
         sd_event_source *flush_source;
 };
 
-/* ---- the name index ----------------------------------------------------------------------- */
-
-static size_t name_hash(const char *s, size_t len) {
-        uint64_t h = 1469598103934665603ull;
-        for (size_t i = 0; i < len; i++)
-                h = (h ^ (unsigned char) s[i]) * 1099511628211ull;
-        return (size_t) h;
-}
-
-static Peer *name_find(Router *r, const char *name, size_t len) {
-        if (r->n_buckets == 0)
-                return NULL;
-        for (Peer *p = r->names[name_hash(name, len) & (r->n_buckets - 1)]; p; p = p->name_next)
-                if (strlen(p->name) == len && memcmp(p->name, name, len) == 0)
-                        return p;
-        return NULL;
-}
-
-static int name_grow(Router *r) {
-        size_t n = r->n_buckets ? r->n_buckets * 2 : NAME_BUCKETS_MIN;
-        Peer **b = calloc(n, sizeof *b);
-        if (!b)
-                return -ENOMEM;
-        for (size_t i = 0; i < r->n_buckets; i++)
-                for (Peer *p = r->names[i], *next; p; p = next) {
-                        next = p->name_next;
-                        size_t h = name_hash(p->name, strlen(p->name)) & (n - 1);
-                        p->name_next = b[h];
-                        b[h] = p;
-                }
-        free(r->names);
-        r->names = b;
-        r->n_buckets = n;
-        return 0;
-}
-
-static int name_add(Router *r, Peer *p) {
-        if (r->n_names >= r->n_buckets) {
-                int e = name_grow(r);
-                if (e < 0)
-                        return e;
-        }
-        Peer **head = &r->names[name_hash(p->name, strlen(p->name)) & (r->n_buckets - 1)];
-        p->name_next = *head;
-        *head = p;
-        r->n_names++;
-        return 0;
-}
-
-static void name_remove(Router *r, Peer *p) {
-        for (Peer **pp = &r->names[name_hash(p->name, strlen(p->name)) & (r->n_buckets - 1)]; *pp;
-             pp = &(*pp)->name_next)
-                if (*pp == p) {
-                        *pp = p->name_next;
-                        r->n_names--;
-                        return;
-                }
-}
+/* ---- addressing ---------------------------------------------------------------------------- */
 
 /* A target is a registered name, or a pid written in decimal. */
+static Peer *resolve_name(Router *r, const char *target, size_t len) {
+        char name[PROTO_TARGET_MAX + 1];
+        RegistryEntry e;
+        memcpy(name, target, len);
+        name[len] = '\0';
+        /* The same table the children read: routing and whereis never disagree. */
+        if (registry_lookup(registry_view(r->registry), name, &e) <= 0)
+                return NULL;
+        return idmap_get(&r->pids, (uint64_t) e.pid);
+}
+
 static Peer *resolve(Router *r, const char *target, size_t len) {
         /* Only the first len bytes: a target points into a record and ends without a NUL. */
         uint64_t pid = 0;
@@ -140,7 +95,7 @@ static Peer *resolve(Router *r, const char *target, size_t len) {
                 pid = pid * 10 + (uint64_t) (target[i++] - '0');
         if (len > 0 && i == len)
                 return idmap_get(&r->pids, pid);
-        return name_find(r, target, len);
+        return resolve_name(r, target, len);
 }
 
 /* ---- answering calls ---------------------------------------------------------------------- */
@@ -254,6 +209,79 @@ static void monitor_free(Monitor *m) {
         free(m);
 }
 
+typedef struct GroupCast {
+        Router *router;
+        const Frame *frame;
+} GroupCast;
+
+static void cast_to_holder(const RegistryEntry *e, void *ud) {
+        GroupCast *g = ud;
+        Peer *t = idmap_get(&g->router->pids, (uint64_t) e->pid);
+        if (t)
+                (void) mailbox_queue_limited(t->mb, g->frame);
+}
+
+/* A cast to "+key" goes to every holder of the duplicate key (a process group). */
+static void cast_to_group(Router *r, const Frame *f) {
+        char name[PROTO_TARGET_MAX + 1];
+        memcpy(name, f->target + 1, f->target_len - 1);
+        name[f->target_len - 1] = '\0';
+        GroupCast g = { r, f };
+        (void) registry_lookup_all(registry_view(r->registry), name, cast_to_holder, &g);
+}
+
+/* Answers a REGISTER/UNREGISTER at once: on the private socket if one came, else the mailbox. */
+static void answer_request(Peer *p, const Frame *req, int fd, int error, const char *text) {
+        Frame f = { .kind = error ? PROTO_ERROR : PROTO_REPLY, .ref = req->ref, .payload = text,
+                    .payload_len = strlen(text) };
+        if (fd >= 0) {
+                char buf[PROTO_HEADER_SIZE + 128];
+                int n = proto_encode(&f, buf, sizeof buf);
+                if (n > 0)
+                        (void) send(fd, buf, (size_t) n, MSG_DONTWAIT | MSG_NOSIGNAL);
+                safe_close(fd);
+                return;
+        }
+        (void) mailbox_queue(p->mb, &f);
+}
+
+/* name is "+key" for a duplicate key; stored without the '+' and flagged. */
+static int peer_register(Router *r, Peer *p, const char *name) {
+        bool dup = name[0] == '+';
+        int e = registry_add(r->registry, name + dup, p->pid, p->generation, dup ? REGISTRY_DUPLICATE : 0);
+        if (e < 0)
+                return e;
+        e = strv_push(&p->names, name + dup);
+        if (e < 0)
+                (void) registry_remove(r->registry, name + dup, p->pid);
+        return e;
+}
+
+static void on_register(Router *r, Peer *p, const Frame *f, int fd) {
+        char name[PROTO_TARGET_MAX + 1];
+        memcpy(name, f->target, f->target_len);
+        name[f->target_len] = '\0';
+        int e;
+        if (!spec_registry_name_is_valid(name) || strlen(name) > SPEC_REGISTRY_NAME_MAX + 1)
+                e = -EINVAL;
+        else if (f->kind == PROTO_REGISTER)
+                e = peer_register(r, p, name);
+        else {
+                const char *key = name + (name[0] == '+');
+                e = registry_remove(r->registry, key, p->pid);
+                ptrdiff_t i = e >= 0 ? strv_index(p->names, key) : -1;
+                if (i >= 0)
+                        strv_remove_at(p->names, (size_t) i);
+        }
+        answer_request(p, f, fd, e < 0,
+                       e >= 0 ? "ok"
+                       : e == -EEXIST ? "taken: the name is held by another process"
+                       : e == -ENOSPC ? "registry full (see registry_size)"
+                       : e == -ENOENT ? "not registered by this process"
+                       : e == -EINVAL ? "bad name: 1-40 printable characters, no whitespace"
+                       : "out of memory");
+}
+
 static void on_frame(void *ud, Mailbox *mb, const Frame *f, int fd) {
         Peer *p = ud;
         Router *r = p->router;
@@ -263,6 +291,10 @@ static void on_frame(void *ud, Mailbox *mb, const Frame *f, int fd) {
                 Peer *t = resolve(r, f->target, f->target_len);
                 Frame out = *f;
                 out.sender = (uint32_t) p->pid;
+                if (!t && f->target_len > 0 && f->target[0] == '+') {
+                        cast_to_group(r, &out);
+                        return;
+                }
                 /* As in Erlang: a cast to nobody, or to a full mailbox, is dropped (and counted
                  * by that mailbox). */
                 if (!t)
@@ -314,6 +346,10 @@ static void on_frame(void *ud, Mailbox *mb, const Frame *f, int fd) {
         case PROTO_HELLO:
                 mailbox_set_batch(p->mb, f->flags & PROTO_FLAG_BATCH);
                 return;
+        case PROTO_REGISTER:
+        case PROTO_UNREGISTER:
+                on_register(r, p, f, (f->flags & PROTO_FLAG_REPLY_FD) ? fd : -1);
+                return;
         default:
                 /* ERROR, INFO, DOWN, GET_STATE only ever go from the node to a worker. */
                 mailbox_close(p->mb);
@@ -364,21 +400,15 @@ int router_attach(Router *r, pid_t pid, const char *name, int fd, unsigned limit
         p->owner = owner;
         p->pid = pid;
         p->limit = limit;
+        p->generation = ++r->next_generation;
         int e = mailbox_new(r->event, fd, limit, &peer_handlers, p, &p->mb);
-        if (e >= 0 && name && name[0] != '+') {
-                /* "+group" names are duplicate keys: the registry's business, not routing's. */
-                p->name = strdup(name);
-                e = !p->name ? -ENOMEM : name_find(r, name, strlen(name)) ? -EEXIST : name_add(r, p);
-                if (e < 0)
-                        p->name = mfree(p->name);
-        }
         if (e >= 0)
                 e = idmap_put(&r->pids, (uint64_t) pid, p);
+        if (e >= 0 && name)
+                e = peer_register(r, p, name);
         if (e < 0) {
-                if (p->name)
-                        name_remove(r, p);
+                idmap_remove(&r->pids, (uint64_t) pid);
                 mailbox_free(p->mb);
-                free(p->name);
                 free(p);
                 return e;
         }
@@ -389,8 +419,11 @@ int router_attach(Router *r, pid_t pid, const char *name, int fd, unsigned limit
 void router_detach(Router *r, Peer *p, const char *reason) {
         if (!p)
                 return;
-        if (p->name)
-                name_remove(r, p);
+        /* Its names go first: from now on nobody finds this incarnation, and a successor may
+         * take them at once. */
+        STRV_FOREACH(name, p->names)
+                (void) registry_remove(r->registry, *name, p->pid);
+        strv_free(p->names);
         idmap_remove(&r->pids, (uint64_t) p->pid);
         /* Frames still queued for it go with it. */
         if (p->dirty) {
@@ -414,7 +447,6 @@ void router_detach(Router *r, Peer *p, const char *reason) {
         while (p->watching)
                 monitor_free(p->watching);
         mailbox_free(p->mb);
-        free(p->name);
         free(p);
 }
 
@@ -459,11 +491,12 @@ void peer_get_stats(Peer *p, MailboxStats *ret) {
         mailbox_get_stats(p->mb, ret);
 }
 
-int router_new(sd_event *e, const RouterOps *ops, void *ud, Router **ret) {
+int router_new(sd_event *e, Registry *registry, const RouterOps *ops, void *ud, Router **ret) {
         Router *r = calloc(1, sizeof *r);
         if (!r)
                 return -ENOMEM;
         r->event = e;
+        r->registry = registry;
         r->ops = *ops;
         r->ud = ud;
         int err = sd_event_add_post(e, &r->flush_source, on_flush, r);
@@ -482,6 +515,5 @@ Router *router_free(Router *r) {
         sd_event_source_disable_unref(r->flush_source);
         idmap_done(&r->pids);
         idmap_done(&r->calls);
-        free(r->names);
         return mfree(r);
 }

@@ -13,6 +13,7 @@
 #include <systemd/sd-event.h>
 
 #include "mailbox.h"
+#include "registry.h"
 
 typedef struct Router Router;
 typedef struct Peer Peer;
@@ -28,14 +29,16 @@ typedef struct RouterOps {
  * reason ("noproc", "timeout", ...). Called exactly once unless router_cancel() came first. */
 typedef void (*RouterAnswer)(void *ud, int status, const void *data, size_t len);
 
-int router_new(sd_event *e, const RouterOps *ops, void *ud, Router **ret);
+/* Names are looked up in, and registered into, registry (borrowed). */
+int router_new(sd_event *e, Registry *registry, const RouterOps *ops, void *ud, Router **ret);
 Router *router_free(Router *r);
 
 /* A worker incarnation started with the node end of its mailbox (fd is taken over). name is
- * its registered name or NULL (copied); owner is handed back in RouterOps calls. */
+ * its configured registry name ("+key" for a duplicate key) or NULL; -EEXIST when it is taken.
+ * owner is handed back in RouterOps calls. */
 int router_attach(Router *r, pid_t pid, const char *name, int fd, unsigned limit, void *owner, Peer **ret);
-/* It terminated: its calls in flight fail ("callee exited"), answers owed to it are dropped,
- * its monitors fire with reason, its name is free again. */
+/* It terminated: its names leave the registry, its calls in flight fail ("callee exited"),
+ * answers owed to it are dropped, its monitors fire with reason. */
 void router_detach(Router *r, Peer *p, const char *reason);
 
 /* From outside the tree (the control socket). */

@@ -193,7 +193,7 @@ extern const char *const config_keys_worker[];
 bool spec_name_is_valid(const char *name);
 /* Registry names (SPEC 6.3): 1..SPEC_REGISTRY_NAME_MAX printable ASCII characters, no whitespace.
  * The leading '+' of a duplicate key is not part of the name. */
-#define SPEC_REGISTRY_NAME_MAX 64
+#define SPEC_REGISTRY_NAME_MAX 40 /* + ".N" of a dynamic child fits a registry slot (48) */
 bool spec_registry_name_is_valid(const char *name);
 
 const char *spec_kind_to_string(SpecKind k);

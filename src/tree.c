@@ -154,7 +154,9 @@ static int node_new(Tree *t, const Spec *spec, Node *parent, const char *name, i
                 return -ENOMEM;
         }
         if (spec->kind == SPEC_WORKER && spec->register_name) {
-                int r = instance >= 0 ? asprintf(&n->reg_name, "%s.%d", spec->register_name, instance)
+                /* Dynamic children get "NAME.N"; a duplicate key ("+key") is shared as it is. */
+                bool own = instance >= 0 && spec->register_name[0] != '+';
+                int r = own ? asprintf(&n->reg_name, "%s.%d", spec->register_name, instance)
                                       : asprintf(&n->reg_name, "%s", spec->register_name);
                 if (r < 0) {
                         n->reg_name = NULL;

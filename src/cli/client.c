@@ -37,6 +37,7 @@ static const ClientVerb client_verbs[] = {
           "Wait until PATH (default: the whole tree) is in STATE (default: running).", 0, 1 },
         { "shutdown", "", "Stop the whole tree in order; returns when the daemon has exited.", 0, 0 },
         { "whereis", "NAME [--all]", "Print the pid registered under NAME (all pids with --all).", 1, 1 },
+        { "registry", "[--json]", "List every registered name: name, pid, generation, unique or duplicate.", 0, 0 },
         { "send", "NAME DATA", "Cast DATA to the process registered as NAME (dropped if nobody holds the name).", 2, 2 },
         { "call", "NAME DATA [--timeout MS]",
           "Call the process registered as NAME with DATA and print its reply; exit 1 on timeout or if\n"
@@ -195,6 +196,8 @@ int verb_control(int argc, char **argv) {
                 return transact(control, (char *[]) { "call", pos[0], pos[1], (char *) timeout, NULL }, false);
         if (strcmp(v->name, "get-state") == 0)
                 return transact(control, (char *[]) { "get-state", pos[0], (char *) timeout, NULL }, false);
+        if (strcmp(v->name, "registry") == 0)
+                return transact(control, (char *[]) { "registry", json ? "1" : "0", NULL }, false);
         if (strcmp(v->name, "whereis") == 0)
                 return transact(control, (char *[]) { "whereis", pos[0], all ? "1" : "0", NULL }, false);
 

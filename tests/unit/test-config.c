@@ -482,16 +482,16 @@ TEST(bad_values_with_accepted_values) {
 TEST(register_subscribe_environment) {
         char longname[80];
 
-        memset(longname, 'n', 65);
-        longname[65] = '\0';
+        memset(longname, 'n', SPEC_REGISTRY_NAME_MAX + 1);
+        longname[SPEC_REGISTRY_NAME_MAX + 1] = '\0';
         {
                 _cleanup_free_ char *extra = NULL, *text = NULL;
                 ASSERT_TRUE(asprintf(&extra, "register = %s\n", longname) > 0);
                 text = with_worker(extra);
                 EXPECT_ERROR(text, NAME ":5: bad value '");
-                EXPECT_ERROR(text, "for register: expected none, a name or +group (1-64 printable characters, no whitespace)");
+                EXPECT_ERROR(text, "for register: expected none, a name or +group (1-40 printable characters, no whitespace)");
         }
-        longname[64] = '\0';
+        longname[SPEC_REGISTRY_NAME_MAX] = '\0';
         {
                 _cleanup_config_ Config *c = NULL;
                 _cleanup_free_ char *extra = NULL, *text = NULL;
