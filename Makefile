@@ -43,8 +43,9 @@ WORKER_C   := $(wildcard workers/*.c)
 WORKERS    := $(WORKER_C:workers/%.c=$(BUILD)/workers/%)
 UNIT_SRC   := $(wildcard tests/unit/test-*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-# libforkvisor: its own objects (PIC, hidden unless exported), src/proto.c compiled in again.
-LIB_OBJ    := $(BUILD)/lib/libforkvisor.o $(BUILD)/lib/proto.o
+# libforkvisor: its own objects (PIC, hidden unless exported), src/proto.c and src/registry.c
+# (the reader of the shared registry) compiled in again.
+LIB_OBJ    := $(BUILD)/lib/libforkvisor.o $(BUILD)/lib/proto.o $(BUILD)/lib/registry.o
 LIB_SONAME := libforkvisor.so.0
 LIBS_OUT   := $(BUILD)/$(LIB_SONAME) $(BUILD)/libforkvisor.so $(BUILD)/libforkvisor.a $(BUILD)/forkvisor.pc
 LIB_CFLAGS  = -std=gnu17 $(WARN) $(filter-out -fPIE,$(HARDEN)) -fPIC -fvisibility=hidden $(CFLAGS)
@@ -76,7 +77,7 @@ $(BUILD)/lib/%.o: lib/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(LIB_CFLAGS) -c -o $@ $<
 
-$(BUILD)/lib/proto.o: src/proto.c
+$(BUILD)/lib/proto.o $(BUILD)/lib/registry.o: $(BUILD)/lib/%.o: src/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(LIB_CFLAGS) -c -o $@ $<
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* libforkvisor: the worker side of a forkvisor mailbox (fd 3 of every supervised worker), and a
- * GenServer-style loop on top of it. Documented in forkvisor(3); the wire format it speaks is
- * forkvisor-protocol(7). Plain C99; not thread-safe (one handle, one thread at a time). */
+/* libforkvisor: the worker side of a forkvisor mailbox (fd 3 of every supervised worker), a
+ * GenServer-style loop on top of it, and lookups in the shared registry (fd 4). Documented in
+ * forkvisor(3); the formats it reads and speaks are forkvisor-protocol(7). Plain C99; not
+ * thread-safe (one handle, one thread at a time). */
 #ifndef FORKVISOR_H
 #define FORKVISOR_H
 
@@ -81,6 +82,22 @@ FV_API int fv_monitor(struct fv *fv, const char *name);
 FV_API int fv_flush(struct fv *fv);
 
 FV_API const char *fv_kind_to_string(enum fv_kind kind);
+
+/* The registry. Lookups read the node's shared table (FORKVISOR_REGISTRY, mapped read-only at
+ * the first lookup and kept until fv_close()) directly, without a message to the node; a
+ * leading '+' of name is ignored. fv_whereis(): 0 and *ret_pid (may be NULL) for the first
+ * holder, -ENOENT when nobody holds name. fv_whereis_all(): fn (may be NULL) once for every
+ * holder of a duplicate key (or the one of a unique name), then the number of holders, 0 when
+ * nobody holds it; fn is called only for a consistent read of the table. -EBUSY: the node kept
+ * rewriting what we read; try again. */
+typedef void (*fv_whereis_fn)(pid_t pid, uint32_t generation, void *userdata);
+FV_API int fv_whereis(struct fv *fv, const char *name, pid_t *ret_pid);
+FV_API int fv_whereis_all(struct fv *fv, const char *name, fv_whereis_fn fn, void *userdata);
+/* Ask the node to add or remove a name ("+key" for a duplicate key) for this worker, and wait
+ * for its answer: -EEXIST taken, -ENOSPC registry full, -ENOENT (unregister) not held by this
+ * worker, -EINVAL bad name. */
+FV_API int fv_register(struct fv *fv, const char *name);
+FV_API int fv_unregister(struct fv *fv, const char *name);
 
 /* The GenServer-style loop. Every callback may be NULL. */
 struct fv_server_callbacks {

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* libforkvisor: the worker's end of its mailbox (see forkvisor.h and forkvisor(3)). Frames out
  * are batched into one record per loop pass; records in are checked whole before any frame of
- * them is delivered. Not thread-safe; no global state except fv_server_run()'s signal pipe. */
+ * them is delivered. Registry lookups read the node's table (src/registry.c, compiled in) from
+ * a read-only mapping of FORKVISOR_REGISTRY. Not thread-safe; no global state except
+ * fv_server_run()'s signal pipe. */
 #include "forkvisor.h"
 
 #include <errno.h>
@@ -12,11 +14,14 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "proto.h"
+#include "registry.h"
 
 _Static_assert(FV_TARGET_MAX == PROTO_TARGET_MAX && FV_PAYLOAD_MAX == PROTO_PAYLOAD_MAX,
                "forkvisor.h and proto.h agree on the limits");
@@ -27,6 +32,8 @@ _Static_assert((int) FV_CAST == PROTO_CAST && (int) FV_CALL == PROTO_CALL && (in
 /* How long fv_call() waits beyond its timeout for the node's own "timeout" answer before it
  * gives up by itself (a node that died, or a lost answer). */
 #define CALL_GRACE_MS 1000
+/* How long fv_register() waits for the node, which answers at once unless it is stuck. */
+#define REQUEST_TIMEOUT_MS 5000
 
 #define FV_FLAGS_KNOWN (FV_NOBATCH | FV_PRIVATE_CALLS)
 
@@ -56,6 +63,18 @@ struct fv {
         char *msg;                   /* the current message when it came from the queue */
         char *reply;                 /* fv_call()'s record; PROTO_RECORD_MAX + 1 */
         char target[PROTO_TARGET_MAX + 1];
+
+        /* The registry, mapped read-only at the first lookup (NULL before) and kept. */
+        void *reg_base;
+        size_t reg_size;
+        RegistryView reg_view;
+        /* fv_whereis_all()'s holders, gathered before fn sees any */
+        struct holder {
+                pid_t pid;
+                uint32_t generation;
+        } *holders;
+        size_t n_holders, holders_cap;
+        bool holders_oom;
 };
 
 /* ---- small helpers --------------------------------------------------------------------- */
@@ -391,6 +410,9 @@ int fv_close(struct fv *fv) {
         free(fv->queue);
         free(fv->msg);
         free(fv->reply);
+        free(fv->holders);
+        if (fv->reg_base)
+                munmap(fv->reg_base, fv->reg_size);
         free(fv);
         return r;
 }
@@ -553,32 +575,24 @@ static int call_private(struct fv *fv, const Frame *call, int64_t deadline, stru
         return r;
 }
 
-int fv_call(struct fv *fv, const char *target, const void *data, size_t len, int timeout_ms,
-            struct fv_message *ret) {
-        size_t tl = target_length(target);
-        if (!fv || !ret || tl == 0 || (!data && len > 0) || timeout_ms < -1)
-                return -EINVAL;
-        if (tl > PROTO_TARGET_MAX || len > PROTO_PAYLOAD_MAX)
-                return -EMSGSIZE;
+/* Sends req (a CALL, REGISTER or UNREGISTER with a fresh ref) and waits for its answer until
+ * deadline: on a private socket with FV_PRIVATE_CALLS, else through the mailbox, queueing every
+ * other frame for fv_recv(). 0 for a REPLY, a -errno of the reason for an ERROR (both in *ret),
+ * or another -errno. */
+static int request(struct fv *fv, Frame *req, int64_t deadline, struct fv_message *ret) {
         if (!fv->reply) {
                 fv->reply = malloc(PROTO_RECORD_MAX + 1);
                 if (!fv->reply)
                         return -ENOMEM;
         }
-
-        Frame call = {
-                .kind = PROTO_CALL, .ref = new_ref(fv), .timeout_ms = wire_timeout(timeout_ms),
-                .target = target, .target_len = tl, .payload = data, .payload_len = len,
-        };
-        int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms + CALL_GRACE_MS;
         if (fv->flags & FV_PRIVATE_CALLS) {
-                call.flags = PROTO_FLAG_REPLY_FD;
-                return call_private(fv, &call, deadline, ret);
+                req->flags |= PROTO_FLAG_REPLY_FD;
+                return call_private(fv, req, deadline, ret);
         }
 
         /* Sent at once, whatever waits to be read: under a flood, read_record() would not need to
          * wait (and flush) before the mailbox has been drained into the queue. */
-        int r = append(fv, &call);
+        int r = append(fv, req);
         if (r >= 0)
                 r = fv_flush(fv);
         if (r < 0)
@@ -592,10 +606,176 @@ int fv_call(struct fv *fv, const char *target, const void *data, size_t len, int
                         continue;
                 if (n < 0)
                         return (int) n;
-                r = take_answer(fv, (size_t) n, call.ref, ret);
+                r = take_answer(fv, (size_t) n, req->ref, ret);
                 if (r != 1)
                         return r;
         }
+}
+
+int fv_call(struct fv *fv, const char *target, const void *data, size_t len, int timeout_ms,
+            struct fv_message *ret) {
+        size_t tl = target_length(target);
+        if (!fv || !ret || tl == 0 || (!data && len > 0) || timeout_ms < -1)
+                return -EINVAL;
+        if (tl > PROTO_TARGET_MAX || len > PROTO_PAYLOAD_MAX)
+                return -EMSGSIZE;
+
+        Frame call = {
+                .kind = PROTO_CALL, .ref = new_ref(fv), .timeout_ms = wire_timeout(timeout_ms),
+                .target = target, .target_len = tl, .payload = data, .payload_len = len,
+        };
+        int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms + CALL_GRACE_MS;
+        return request(fv, &call, deadline, ret);
+}
+
+/* ---- the registry ------------------------------------------------------------------------- */
+
+/* The node's reasons for refusing a REGISTER or UNREGISTER, by their first words. */
+static int register_error(const struct fv_message *m) {
+        static const struct {
+                const char *prefix;
+                int err;
+        } table[] = {
+                { "taken", EEXIST },
+                { "registry full", ENOSPC },
+                { "not registered", ENOENT },
+                { "bad name", EINVAL },
+                { "out of memory", ENOMEM },
+        };
+        for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+                size_t n = strlen(table[i].prefix);
+                if (m->payload_len >= n && memcmp(m->payload, table[i].prefix, n) == 0)
+                        return -table[i].err;
+        }
+        return -EREMOTEIO;
+}
+
+static int registry_request(struct fv *fv, uint8_t kind, const char *name) {
+        size_t tl = target_length(name);
+        if (!fv || tl == 0 || tl > PROTO_TARGET_MAX)
+                return -EINVAL;
+        Frame req = { .kind = kind, .ref = new_ref(fv), .target = name, .target_len = tl };
+        struct fv_message m = { .kind = 0 };
+        int r = request(fv, &req, now_ms() + REQUEST_TIMEOUT_MS, &m);
+        if (r < 0 && m.kind == FV_ERROR)
+                return register_error(&m);
+        return r;
+}
+
+int fv_register(struct fv *fv, const char *name) {
+        return registry_request(fv, PROTO_REGISTER, name);
+}
+
+int fv_unregister(struct fv *fv, const char *name) {
+        return registry_request(fv, PROTO_UNREGISTER, name);
+}
+
+/* Maps the table of FORKVISOR_REGISTRY read-only, once: a worker that never looks a name up
+ * never pays for its page faults. */
+static int registry_map(struct fv *fv) {
+        const char *e = getenv("FORKVISOR_REGISTRY");
+        struct stat st;
+        char *end;
+
+        if (fv->reg_base)
+                return 0;
+        if (!e || !*e)
+                return -ENXIO;
+        errno = 0;
+        long fd = strtol(e, &end, 10);
+        if (errno || *end || fd < 0 || fd > INT_MAX)
+                return -EBADF; /* not a descriptor (-EINVAL is for the caller's arguments) */
+        if (fstat((int) fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -ENODEV;
+        if (st.st_size < REGISTRY_SLOT_SIZE || (uintmax_t) st.st_size > SIZE_MAX)
+                return -EBADMSG;
+        void *p = mmap(NULL, (size_t) st.st_size, PROT_READ, MAP_SHARED, (int) fd, 0);
+        if (p == MAP_FAILED)
+                return -errno;
+        int r = registry_view_init(&fv->reg_view, p, (size_t) st.st_size);
+        if (r < 0) {
+                munmap(p, (size_t) st.st_size);
+                return r;
+        }
+        fv->reg_base = p;
+        fv->reg_size = (size_t) st.st_size;
+        return 0;
+}
+
+/* The table's key for name: "+key" and "key" are the same entry. */
+static const char *registry_key(const char *name) {
+        return name && name[0] == '+' ? name + 1 : name;
+}
+
+int fv_whereis(struct fv *fv, const char *name, pid_t *ret_pid) {
+        const char *key = registry_key(name);
+        RegistryEntry e;
+
+        if (!fv || !key || !*key)
+                return -EINVAL;
+        int r = registry_map(fv);
+        if (r < 0)
+                return r;
+        r = registry_lookup(&fv->reg_view, key, &e);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return -ENOENT;
+        if (ret_pid)
+                *ret_pid = e.pid;
+        return 0;
+}
+
+static void gather(const RegistryEntry *e, void *ud) {
+        struct fv *fv = ud;
+        if (fv->n_holders == fv->holders_cap) {
+                size_t cap = fv->holders_cap ? fv->holders_cap * 2 : 16;
+                struct holder *h = realloc(fv->holders, cap * sizeof *h);
+                if (!h) {
+                        fv->holders_oom = true;
+                        return;
+                }
+                fv->holders = h;
+                fv->holders_cap = cap;
+        }
+        fv->holders[fv->n_holders++] = (struct holder) { e->pid, e->generation };
+}
+
+int fv_whereis_all(struct fv *fv, const char *name, fv_whereis_fn fn, void *userdata) {
+        const char *key = registry_key(name);
+
+        if (!fv || !key || !*key)
+                return -EINVAL;
+        int r = registry_map(fv);
+        if (r < 0)
+                return r;
+        /* A walk that a rebuild of the table tore may have seen holders twice or missed some:
+         * gather first, retry such a walk, and show fn only a consistent one. */
+        r = -EBUSY;
+        for (int tries = 0; tries < REGISTRY_READ_RETRIES && r == -EBUSY; tries++) {
+                fv->n_holders = 0;
+                fv->holders_oom = false;
+                r = registry_lookup_all(&fv->reg_view, key, gather, fv);
+        }
+        if (r < 0)
+                return r;
+        if (fv->holders_oom)
+                return -ENOMEM;
+        /* fn may look names up again with this handle: it gets a buffer of its own meanwhile. */
+        struct holder *h = fv->holders;
+        size_t n = fv->n_holders, cap = fv->holders_cap;
+        fv->holders = NULL;
+        fv->n_holders = fv->holders_cap = 0;
+        for (size_t i = 0; fn && i < n; i++)
+                fn(h[i].pid, h[i].generation, userdata);
+        if (!fv->holders) {
+                fv->holders = h;
+                fv->holders_cap = cap;
+        } else
+                free(h);
+        return (int) n;
 }
 
 const char *fv_kind_to_string(enum fv_kind kind) {

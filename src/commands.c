@@ -330,6 +330,21 @@ static void cmd_tree(Commands *c, ControlRequest *req, char **argv) {
         control_reply_finish(req, 0);
 }
 
+typedef struct NamesCtx {
+        ControlRequest *req;
+        pid_t pid;
+        unsigned n;
+} NamesCtx;
+
+/* "names: a, +group, b": the registry entries of one process, "+" before a duplicate key. */
+static void print_name_of_pid(const RegistryEntry *e, void *ud) {
+        NamesCtx *x = ud;
+        if (e->pid != x->pid)
+                return;
+        control_reply_printf(x->req, "%s%s%s", x->n++ ? ", " : "names: ", e->flags & REGISTRY_DUPLICATE ? "+" : "",
+                             e->name);
+}
+
 static void cmd_info(Commands *c, ControlRequest *req, char **argv) {
         Node *n = find_or_fail(c, req, argv[1]);
         if (!n)
@@ -363,7 +378,14 @@ static void cmd_info(Commands *c, ControlRequest *req, char **argv) {
                                      ready_mode_to_string(n->spec->ready));
                 if (manager_node_argv0(n))
                         control_reply_printf(req, "command: %s\n", manager_node_argv0(n));
-                if (n->reg_name)
+                /* What it holds now, configured and registered at run time; else what it
+                 * will hold when it starts. */
+                NamesCtx x = { .req = req, .pid = n->pid };
+                if (n->pid > 0)
+                        (void) registry_list(manager_registry(c->manager), print_name_of_pid, &x);
+                if (x.n > 0)
+                        control_reply_printf(req, "\n");
+                else if (n->reg_name && n->pid <= 0)
                         control_reply_printf(req, "names: %s\n", n->reg_name);
                 Peer *peer = manager_node_peer(n);
                 if (peer) {

@@ -2190,6 +2190,27 @@ static void find_orphans(Parser *p) {
         }
 }
 
+/* Two workers configured with one unique registry name: the second could never start. */
+static void find_duplicate_names(Parser *p) {
+        Config *c = p->config;
+
+        for (size_t i = 0; i < c->n_sections; i++) {
+                Spec *s = c->sections[i];
+                if (s->kind != SPEC_WORKER || !s->register_name || s->register_name[0] == '+' || p->info[i]->template_of)
+                        continue;
+                for (size_t j = 0; j < i; j++) {
+                        Spec *o = c->sections[j];
+                        if (o->kind == SPEC_WORKER && o->register_name && !p->info[j]->template_of &&
+                            strcmp(o->register_name, s->register_name) == 0) {
+                                diag_add(p, s->file, s->line,
+                                         "registry name '%s' is already the name of [worker:%s] (%s:%u); use register = +%s for a name shared by several",
+                                         s->register_name, o->name, o->file, o->line, s->register_name);
+                                break;
+                        }
+                }
+        }
+}
+
 static void validate(Parser *p) {
         Config *c = p->config;
 
@@ -2214,6 +2235,7 @@ static void validate(Parser *p) {
         find_cycles(p);
         find_root(p);
         find_orphans(p);
+        find_duplicate_names(p);
 }
 
 /* ---- entry points ---------------------------------------------------------------------- */

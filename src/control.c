@@ -117,7 +117,7 @@ void control_reply_append(ControlRequest *r, const char *data, size_t len) {
         send_text(r, CTL_OUT, data, len);
 }
 
-static void reply_vprintf(ControlRequest *r, char type, const char *fmt, va_list ap) {
+_printf_(3, 0) static void reply_vprintf(ControlRequest *r, char type, const char *fmt, va_list ap) {
         char *s = NULL;
         int n = vasprintf(&s, fmt, ap);
         if (n < 0)

@@ -44,7 +44,7 @@ static void write_line(int prio, const char *msg) {
         (void) !writev(STDERR_FILENO, iov, 3);
 }
 
-static void format_message(char *buf, size_t size, int err, const char *fmt, va_list ap) {
+_printf_(4, 0) static void format_message(char *buf, size_t size, int err, const char *fmt, va_list ap) {
         int saved = errno;
         if (err != 0)
                 errno = err < 0 ? -err : err;

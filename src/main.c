@@ -32,7 +32,7 @@ static const Verb verbs[] = {
         { "terminate-child", verb_control, "terminate-child PATH             stop a dynamic child and forget it" },
         { "wait", verb_control, "wait [PATH] [--state S] [--timeout MS]  wait for a state" },
         { "shutdown", verb_control, "shutdown                         stop everything and let the daemon exit" },
-        { "whereis", verb_control, "whereis NAME [--all]             pid(s) registered under NAME" },
+        { "whereis", verb_worker, "whereis NAME [--all]             pid(s) registered under NAME" },
         { "registry", verb_control, "registry [--json]                every registered name" },
         { "send", verb_worker, "send NAME DATA                   cast DATA to the process registered as NAME" },
         { "call", verb_worker, "call NAME DATA [--timeout MS]    call NAME with DATA, print the reply" },
@@ -41,6 +41,8 @@ static const Verb verbs[] = {
         { "recv", verb_worker, "recv [--timeout MS] [--shell]    (in a worker) wait for a message, print it" },
         { "reply", verb_worker, "reply REF DATA                   (in a worker) answer the call REF" },
         { "monitor", verb_worker, "monitor NAME                     (in a worker) get a down message when NAME ends" },
+        { "register", verb_worker, "register NAME                    (in a worker) add a registry name for this worker" },
+        { "unregister", verb_worker, "unregister NAME                  (in a worker) remove one of this worker's names" },
 };
 
 static void help(FILE *f) {

@@ -101,8 +101,10 @@ static unsigned copy_state(const SlotCopy *c) {
         return c->w[0] & 0xff;
 }
 
+/* At most REGISTRY_NAME_MAX even in a damaged table: a reader never copies past the entry. */
 static size_t copy_name_len(const SlotCopy *c) {
-        return (c->w[0] >> 16) & 0xff;
+        size_t len = (c->w[0] >> 16) & 0xff;
+        return len <= REGISTRY_NAME_MAX ? len : REGISTRY_NAME_MAX;
 }
 
 static bool copy_has_name(const SlotCopy *c, const char *name, size_t len) {
@@ -275,8 +277,6 @@ int registry_add(Registry *r, const char *name, pid_t pid, uint32_t generation, 
         if (len == 0 || len > REGISTRY_NAME_MAX)
                 return -EINVAL;
         /* Keep the load (tombstones included) at most 3/4, so every probe chain ends. */
-        if ((r->used + 1) * 10 > n * 6)
-                return -ENOSPC;
         if ((r->used + r->deleted + 1) * 4 > n * 3) {
                 int e = rebuild(r);
                 if (e < 0)
@@ -306,7 +306,8 @@ int registry_add(Registry *r, const char *name, pid_t pid, uint32_t generation, 
                 if (!(held & REGISTRY_DUPLICATE) || !(flags & REGISTRY_DUPLICATE) || (pid_t) c.w[1] == pid)
                         return -EEXIST;
         }
-        if (free_slot < 0)
+        /* A taken name is refused as taken (above), even in a full table. */
+        if (free_slot < 0 || (r->used + 1) * 10 > n * 6)
                 return -ENOSPC;
 
         SlotCopy old;

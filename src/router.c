@@ -261,13 +261,14 @@ static void on_register(Router *r, Peer *p, const Frame *f, int fd) {
         char name[PROTO_TARGET_MAX + 1];
         memcpy(name, f->target, f->target_len);
         name[f->target_len] = '\0';
+        /* As in the configuration: the name, or "+" and the name for a duplicate key. */
+        const char *key = name + (name[0] == '+');
         int e;
-        if (!spec_registry_name_is_valid(name) || strlen(name) > SPEC_REGISTRY_NAME_MAX + 1)
+        if (memchr(f->target, '\0', f->target_len) || !spec_registry_name_is_valid(key) || key[0] == '+')
                 e = -EINVAL;
         else if (f->kind == PROTO_REGISTER)
                 e = peer_register(r, p, name);
         else {
-                const char *key = name + (name[0] == '+');
                 e = registry_remove(r->registry, key, p->pid);
                 ptrdiff_t i = e >= 0 ? strv_index(p->names, key) : -1;
                 if (i >= 0)

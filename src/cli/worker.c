@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* The subcommands a worker runs on its own mailbox (FORKVISOR_MAILBOX): ready, recv, reply,
- * monitor, and send and call on its behalf; outside a worker, send and call go to the control
- * socket instead (client.c). Built on libforkvisor, opened without batches: the node then sends
- * one frame per record, and `recv` reads exactly one record, so no message is ever read by a
- * command that will not print it. `call` gets its answer on a private socket (DESIGN 4). */
+ * monitor, register, unregister, and send, call and whereis on its behalf; outside a worker,
+ * send, call and whereis go to the control socket instead (client.c). Built on libforkvisor,
+ * opened without batches: the node then sends one frame per record, and `recv` reads exactly
+ * one record, so no message is ever read by a command that will not print it. `call`,
+ * `register` and `unregister` get their answer on a private socket (DESIGN 4); `whereis` reads
+ * the registry the worker holds on fd 4 (FORKVISOR_REGISTRY) and sends nothing at all. */
 #include "cli.h"
 
 #include <errno.h>
@@ -26,7 +28,7 @@ typedef struct WorkerVerb {
         const char *usage;
         const char *help;
         int npos;               /* positional arguments */
-        bool timeout, shell;    /* options it takes */
+        bool timeout, shell, all; /* options it takes */
         bool outside;           /* outside a worker, the control socket answers it */
 } WorkerVerb;
 
@@ -48,6 +50,16 @@ static const WorkerVerb worker_verbs[] = {
           .help = "Call the process registered as NAME (or a pid) with DATA and print its reply; the answer\n"
                   "comes on a private socket, so this worker's mailbox is not read. The default timeout is\n"
                   "5000 ms. Exits 1 on timeout, if NAME is not registered, or if the callee fails." },
+        { .name = "whereis", .usage = "NAME [--all]", .npos = 1, .all = true, .outside = true,
+          .help = "Print the pid registered under NAME; with --all, every pid holding the duplicate key NAME,\n"
+                  "one per line. Read directly from the registry this worker holds on fd 4\n"
+                  "(FORKVISOR_REGISTRY), without a message to the daemon. Exits 1 if nobody holds NAME." },
+        { .name = "register", .usage = "NAME", .npos = 1,
+          .help = "Register this worker under NAME (+NAME: a duplicate key, which many may hold). Exits 1\n"
+                  "with the daemon's reason when it refuses: taken, registry full, bad name." },
+        { .name = "unregister", .usage = "NAME", .npos = 1,
+          .help = "Remove NAME (+NAME for a duplicate key) from this worker's registry names. Exits 1 if\n"
+                  "this worker does not hold NAME." },
 };
 
 static const WorkerVerb *find_verb(const char *name) {
@@ -179,6 +191,61 @@ static int do_call(const WorkerVerb *v, const char *target, const char *data, in
         return 1;
 }
 
+static void print_holder(pid_t pid, uint32_t generation, void *ud) {
+        printf("%d\n", (int) pid);
+}
+
+/* whereis NAME [--all], from the table on fd 4. Prints what the daemon's whereis prints (both
+ * read the same table). Returns -1 when the table cannot be read here: the caller then asks
+ * the daemon instead. */
+static int do_whereis(const WorkerVerb *v, const char *name, bool all) {
+        struct fv *fv = NULL;
+        pid_t pid = 0;
+        int r = fv_open(FV_NOBATCH, &fv);
+        if (r < 0)
+                return -1;
+        r = all ? fv_whereis_all(fv, name, print_holder, NULL) : fv_whereis(fv, name, &pid);
+        fv_close(fv);
+        if (r == -EBUSY) {
+                fprintf(stderr, "forkvisor: whereis %s: the registry kept changing while it was read; try again\n",
+                        name);
+                return 1;
+        }
+        /* (fv_whereis_all() counts the holders; -EINVAL: an empty name, which nobody holds.) */
+        if ((all && r == 0) || r == -ENOENT || r == -EINVAL) {
+                fprintf(stderr, "forkvisor: '%s' is not registered\n", name);
+                return 1;
+        }
+        if (r < 0)
+                return -1;
+        if (!all)
+                printf("%d\n", (int) pid);
+        return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* register / unregister NAME: the answer comes on a private socket. */
+static int do_register(const WorkerVerb *v, const char *name) {
+        struct fv *fv = NULL;
+        bool reg = strcmp(v->name, "register") == 0;
+        int r = open_mailbox(v, FV_PRIVATE_CALLS, &fv);
+        if (r != 0)
+                return r;
+        r = reg ? fv_register(fv, name) : fv_unregister(fv, name);
+        fv_close(fv);
+        if (r >= 0)
+                return 0;
+        if (r == -EMSGSIZE || r == -EPIPE)
+                return send_failed(v, r);
+        fprintf(stderr, "forkvisor: %s %s: %s\n", v->name, name,
+                r == -EEXIST ? "taken: the name is held by another process"
+                : r == -ENOSPC ? "registry full (see registry_size)"
+                : r == -ENOENT ? "not registered by this process"
+                : r == -EINVAL ? "bad name: 1-40 printable characters, no whitespace (+NAME: a duplicate key)"
+                : r == -ETIMEDOUT ? "no answer from the daemon"
+                : strerror(-r));
+        return 1;
+}
+
 /* ready, reply, monitor, send: one frame, written when the mailbox is closed. */
 static int do_send(const WorkerVerb *v, char **pos) {
         struct fv *fv = NULL;
@@ -214,15 +281,19 @@ int verb_worker(int argc, char **argv) {
                 { "help", no_argument, NULL, 'h' },
                 { "timeout", required_argument, NULL, 't' },
                 { "shell", no_argument, NULL, 's' },
+                { "all", no_argument, NULL, 'a' },
                 {},
         };
         const WorkerVerb *v = find_verb(argv[0]);
         const char *mailbox = getenv("FORKVISOR_MAILBOX");
-        bool inside = mailbox && *mailbox, shell = false;
+        bool inside = mailbox && *mailbox, shell = false, all = false;
         int timeout = -1, c;
 
         assert(v);
         if (v->outside && (!inside || wants_control(argc, argv)))
+                return verb_control(argc, argv);
+        /* Without FORKVISOR_REGISTRY there is no table here to read: the daemon answers. */
+        if (strcmp(v->name, "whereis") == 0 && !getenv("FORKVISOR_REGISTRY"))
                 return verb_control(argc, argv);
 
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0) {
@@ -246,6 +317,11 @@ int verb_worker(int argc, char **argv) {
                                 goto bad;
                         shell = true;
                         break;
+                case 'a':
+                        if (!v->all)
+                                goto bad;
+                        all = true;
+                        break;
                 default:
                         goto bad;
                 }
@@ -258,6 +334,17 @@ int verb_worker(int argc, char **argv) {
                 return EXIT_USAGE;
         }
 
+        if (strcmp(v->name, "whereis") == 0) {
+                int r = do_whereis(v, argv[optind], all);
+                if (r >= 0)
+                        return r;
+                /* The table cannot be read here (fd 4 closed, or a layout this forkvisor does not
+                 * know): the daemon answers the same from its own mapping. */
+                optind = 0;
+                return verb_control(argc, argv);
+        }
+        if (strcmp(v->name, "register") == 0 || strcmp(v->name, "unregister") == 0)
+                return do_register(v, argv[optind]);
         if (strcmp(v->name, "recv") == 0)
                 return do_recv(v, timeout, shell);
         if (strcmp(v->name, "call") == 0)

@@ -46,7 +46,7 @@ INI
     no_survivors
 }
 
-@test "only fds 0, 1, 2 and the mailbox on 3 are open, whatever the daemon holds" {
+@test "only fds 0, 1, 2, the mailbox on 3 and the registry on 4 are open, whatever the daemon holds" {
     conf t.ini <<'INI'
 [supervisor:app]
 children = logged, quiet
@@ -65,9 +65,10 @@ INI
     [ -e "/proc/$FV_PID/fd/9" ]
     dump app/logged "$BATS_TEST_TMPDIR/logged.env"
     dump app/quiet "$BATS_TEST_TMPDIR/quiet.env"
-    [ "$(value "$BATS_TEST_TMPDIR/logged.env" fds)" = 0,1,2,3 ]
-    [ "$(value "$BATS_TEST_TMPDIR/quiet.env" fds)" = 0,1,2,3 ]
+    [ "$(value "$BATS_TEST_TMPDIR/logged.env" fds)" = 0,1,2,3,4 ]
+    [ "$(value "$BATS_TEST_TMPDIR/quiet.env" fds)" = 0,1,2,3,4 ]
     [ "$(value "$BATS_TEST_TMPDIR/logged.env" env.FORKVISOR_MAILBOX)" = 3 ]
+    [ "$(value "$BATS_TEST_TMPDIR/logged.env" env.FORKVISOR_REGISTRY)" = 4 ]
     fv_stop
     no_survivors
 }

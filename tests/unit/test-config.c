@@ -1125,3 +1125,18 @@ TEST(strv_helpers) {
         ASSERT_OK(strv_extend_strv(&copy, l));
         ASSERT_EQ(strv_length(copy), 4);
 }
+
+TEST(registry_names_unique_across_workers_and_never_all_digits) {
+        EXPECT_ERROR("[supervisor:a]\nchildren = x y\n[worker:x]\nexec = e\nregister = dup\n"
+                     "[worker:y]\nexec = e\nregister = dup\n",
+                     NAME ":6: registry name 'dup' is already the name of [worker:x] (" NAME ":3)");
+        EXPECT_ERROR("[supervisor:a]\nchildren = x\n[worker:x]\nexec = e\nregister = 123\n",
+                     NAME ":5: bad value '123' for register");
+        EXPECT_ERROR("[supervisor:a]\nchildren = x\n[worker:x]\nexec = e\nregister = +42\n",
+                     NAME ":5: bad value '+42' for register");
+        /* A duplicate key may be configured on many workers. */
+        _cleanup_config_ Config *c = NULL;
+        LOAD_OK("[supervisor:a]\nchildren = x y\n[worker:x]\nexec = e\nregister = +g\n"
+                "[worker:y]\nexec = e\nregister = +g\n",
+                c);
+}
