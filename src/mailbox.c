@@ -100,8 +100,9 @@ static ssize_t check_record(const char *buf, size_t len, size_t n_fds, const cha
         return (ssize_t) frames;
 }
 
-static void read_records(Mailbox *mb) {
-        for (int i = 0; i < MAILBOX_RECORDS_PER_WAKEUP && !mb->closed; i++) {
+/* Reads up to max records; returns true when the socket had nothing more to give. */
+static bool read_records(Mailbox *mb, int max) {
+        for (int i = 0; i < max && !mb->closed; i++) {
                 union {
                         struct cmsghdr align;
                         char space[CMSG_SPACE(sizeof(int) * MAILBOX_FDS_MAX)];
@@ -113,10 +114,12 @@ static void read_records(Mailbox *mb) {
                 };
                 ssize_t n = recvmsg(mb->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC);
                 if (n < 0) {
-                        if (errno == EAGAIN || errno == EINTR)
-                                return;
+                        if (errno == EAGAIN)
+                                return true;
+                        if (errno == EINTR)
+                                continue;
                         mailbox_close(mb);
-                        return;
+                        return true;
                 }
 
                 int fds[MAILBOX_FDS_MAX];
@@ -133,12 +136,12 @@ static void read_records(Mailbox *mb) {
                         close_fds(fds, n_fds);
                         mb->eof = true;
                         mailbox_close(mb);
-                        return;
+                        return true;
                 }
                 if (n > PROTO_RECORD_MAX || (mh.msg_flags & MSG_CTRUNC)) {
                         close_fds(fds, n_fds);
                         broken(mb, n > PROTO_RECORD_MAX ? "record too long" : "too many file descriptors");
-                        return;
+                        return true;
                 }
 
                 const char *why = NULL;
@@ -146,7 +149,7 @@ static void read_records(Mailbox *mb) {
                 if (frames < 0) {
                         close_fds(fds, n_fds);
                         broken(mb, why);
-                        return;
+                        return true;
                 }
                 for (size_t off = 0; off < (size_t) n && !mb->closed;) {
                         Frame f;
@@ -157,6 +160,7 @@ static void read_records(Mailbox *mb) {
                         mb->handlers.frame(mb->ud, mb, &f, n_fds > 0 ? fds[0] : -1);
                 }
         }
+        return mb->closed;
 }
 
 static int on_mailbox_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -164,7 +168,7 @@ static int on_mailbox_io(sd_event_source *s, int fd, uint32_t revents, void *use
         if (revents & EPOLLOUT)
                 mailbox_flush(mb);
         if (!mb->closed && (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-                read_records(mb);
+                (void) read_records(mb, MAILBOX_RECORDS_PER_WAKEUP);
         return 0;
 }
 
@@ -352,6 +356,12 @@ void mailbox_flush(Mailbox *mb) {
                 mb->out_cap = 0;
         }
         sd_event_source_set_io_events(mb->source, EPOLLIN);
+}
+
+void mailbox_drain(Mailbox *mb) {
+        /* Bounded by what the socket holds: the worker is gone and sends no more. */
+        while (!mb->closed && !read_records(mb, MAILBOX_RECORDS_PER_WAKEUP))
+                ;
 }
 
 void mailbox_set_batch(Mailbox *mb, bool batch) {

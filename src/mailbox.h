@@ -44,6 +44,9 @@ int mailbox_queue_limited(Mailbox *mb, const Frame *f);
  * batches). Never blocks: what does not fit waits for EPOLLOUT. */
 void mailbox_flush(Mailbox *mb);
 
+/* Delivers everything the worker wrote and the node has not read yet (it has terminated: what
+ * it sent before is still delivered, as in Erlang). */
+void mailbox_drain(Mailbox *mb);
 /* Stops the mailbox for good (a protocol violation): nothing more is read or sent. */
 void mailbox_close(Mailbox *mb);
 void mailbox_set_batch(Mailbox *mb, bool batch);

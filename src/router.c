@@ -32,6 +32,7 @@ struct Peer {
         Mailbox *mb;               /* owned */
         unsigned limit;            /* its mailbox_limit */
         uint64_t dropped_in_row;   /* its casts dropped at full mailboxes since one got through */
+        bool dying;                /* reaped: its last frames are being delivered, nothing else */
         bool dirty;
         LIST_FIELDS(Peer, dirty);
         Pending *calls_in;         /* calls waiting for our reply */
@@ -307,7 +308,7 @@ static void on_frame(void *ud, Mailbox *mb, const Frame *f, int fd) {
                 /* A sender that keeps pushing into full mailboxes is flooding: past a hundred
                  * times its own limit in a row, it is treated as broken (restarted by its
                  * policy), so it stops costing the node. */
-                if (++p->dropped_in_row > (uint64_t) p->limit * FLOOD_FACTOR) {
+                if (++p->dropped_in_row > (uint64_t) p->limit * FLOOD_FACTOR && !p->dying) {
                         mailbox_close(p->mb);
                         r->ops.broken(r->ud, p->owner, "flooding: casts kept hitting full mailboxes");
                 }
@@ -339,7 +340,8 @@ static void on_frame(void *ud, Mailbox *mb, const Frame *f, int fd) {
                 return;
         }
         case PROTO_READY:
-                r->ops.ready(r->ud, p->owner);
+                if (!p->dying)
+                        r->ops.ready(r->ud, p->owner);
                 return;
         case PROTO_MONITOR:
                 add_monitor(r, p, f->target, f->target_len);
@@ -354,13 +356,16 @@ static void on_frame(void *ud, Mailbox *mb, const Frame *f, int fd) {
         default:
                 /* ERROR, INFO, DOWN, GET_STATE only ever go from the node to a worker. */
                 mailbox_close(p->mb);
-                r->ops.broken(r->ud, p->owner, "a frame kind only the node may send");
+                if (!p->dying)
+                        r->ops.broken(r->ud, p->owner, "a frame kind only the node may send");
                 return;
         }
 }
 
 static void on_broken(void *ud, Mailbox *mb, const char *why) {
         Peer *p = ud;
+        if (p->dying)
+                return;
         p->router->ops.broken(p->router->ud, p->owner, why);
 }
 
@@ -420,6 +425,10 @@ int router_attach(Router *r, pid_t pid, const char *name, int fd, unsigned limit
 void router_detach(Router *r, Peer *p, const char *reason) {
         if (!p)
                 return;
+        /* What it sent before it died still goes out, from it, while it still has its names.
+         * Its process is reaped: nothing it says may act on it (ready, broken) any more. */
+        p->dying = true;
+        mailbox_drain(p->mb);
         /* Its names go first: from now on nobody finds this incarnation, and a successor may
          * take them at once. */
         STRV_FOREACH(name, p->names)
