@@ -28,6 +28,32 @@
 #    the node's CPU (utime+stime from /proc/PID/stat) per restart, against the floor's getrusage
 #    per spawn: its own share (clone, wait) and its children's (execve, exit). The kernel's cost of
 #    one spawn is their sum. BENCH_CRASH_RUNS runs (default 3).
+#  - messaging (issue 3), BENCH_MSG_RUNS runs (default 5), each run interleaving, 64 B messages:
+#    bench/msgfloor's bare floors over SOCK_SEQPACKET socketpairs: a two-process ping-pong and a
+#    three-process relay A→hub→B→hub→A (epoll in the hub), BENCH_RT_SEGMENTS segments per run
+#    (default 3) of BENCH_CALL_BATCHES batches (default 5) of 2000 round trips, the median ns per
+#    round trip of each segment; a one-sender-one-receiver hub forwarding
+#    one send per message, and one forwarding whole records of 32 framed messages, each for
+#    BENCH_CAST_SECONDS (default 1), messages per second the receiver counted. Then the same
+#    through a forkvisor node, with bench/fvmsg workers on build/libforkvisor.a: a caller doing
+#    the same batches of fv_call() to a GenServer echo (median ns per call), and a sender
+#    fv_cast()ing for BENCH_CAST_SECONDS to a sink (mailbox_limit = 1000000) that counts with
+#    fv_recv() (delivered per second; the node's CPU per message from /proc meanwhile). The relay
+#    and the call once more with every process pinned to CPU 0 (see section 5 for why).
+#  - restart during a flood: a node whose workers fa and fb flood each other with casts also
+#    runs hello and stamp; the restart latency of those, measured as in 1. (BENCH_FLOOD_ROUNDS
+#    rounds, default 15), against the idle forkvisor restart of 1.; posix_spawn loops run beside
+#    it under the same flood, for what the load alone costs. Two floods: 1. windows of 256 (each
+#    waits for the other's 256 before sending more: nothing dropped, the node never idle);
+#    2. blasts of 1024 casts between which each takes what has arrived, at the default
+#    mailbox_limit: the node is saturated and drops most of them.
+#  - registry lookups (issue 4), BENCH_REG_RUNS runs (default 9): bench/reglookup builds a table
+#    of 10,000 names with src/registry.c's writer API, as the node does, and forks a reader that
+#    maps its reader fd read-only, as a worker maps fd 4, and times registry_lookup() over every
+#    name in a random order (hits), and over 10,000 names nobody holds (misses): ns per lookup,
+#    the median of 101 passes; then again while the writer rewrites entries non-stop (remove +
+#    add with a new generation, on the other CPU). Floor: a plain open-addressing table of the
+#    same names, slots and hash in the reader's private memory, nothing atomic.
 # Raw samples and the nodes' logs are left in BUILD/bench/results/.
 set -euo pipefail
 
@@ -36,6 +62,14 @@ ROUNDS=${BENCH_ROUNDS:-31}
 RUNS=${BENCH_RUNS:-7}
 CRASH_SECONDS=${BENCH_CRASH_SECONDS:-2}
 CRASH_RUNS=${BENCH_CRASH_RUNS:-3}
+MSG_RUNS=${BENCH_MSG_RUNS:-5}
+CALL_BATCHES=${BENCH_CALL_BATCHES:-5}
+RT_SEGMENTS=${BENCH_RT_SEGMENTS:-3}
+CALL_N=2000
+CAST_SECONDS=${BENCH_CAST_SECONDS:-1}
+FLOOD_ROUNDS=${BENCH_FLOOD_ROUNDS:-15}
+FLOOD_WINDOW=256
+REG_RUNS=${BENCH_REG_RUNS:-9}
 N=1000
 CC=${CC:-cc}
 
@@ -85,9 +119,13 @@ cbuild() { # NAME CC-ARGS...
         $CC "$@" -o "$B/.$name.$$"
         mv -f "$B/.$name.$$" "$B/$name"
 }
-for p in floor restart fvnode; do
+for p in floor restart fvnode msgfloor; do
         cbuild $p -std=gnu17 -O2 -Wall -Wextra -D_GNU_SOURCE "$HERE/$p.c"
 done
+[ -f "$BUILD/libforkvisor.a" ] || { echo "bench: $BUILD/libforkvisor.a is missing: run make first" >&2; exit 1; }
+cbuild fvmsg -std=gnu17 -O2 -Wall -Wextra -D_GNU_SOURCE -I"$HERE/../lib" "$HERE/fvmsg.c" "$BUILD/libforkvisor.a"
+cbuild reglookup -std=gnu17 -O2 -Wall -Wextra -D_GNU_SOURCE -fstack-protector-strong -fPIE -pie -D_FORTIFY_SOURCE=2 \
+        -I"$HERE/../src" "$HERE/reglookup.c" "$HERE/../src/registry.c"
 cbuild hello -static -Os -s -D_GNU_SOURCE "$HERE/../workers/hello.c"
 NOLIBC="-static -Os -s -nostdlib -fno-stack-protector -fno-builtin -Wall -Wextra"
 cbuild stamp $NOLIBC "$HERE/stamp.c"
@@ -142,6 +180,38 @@ children = c
 EOF
         never_gives_up c "$B/exit1"
 } >"$TMP/crash.ini"
+# Messaging: the workers' stdout is discarded, their stderr goes to the node's log.
+msg_worker() { # NAME ARGS [KEY = VALUE]...
+        local name=$1 args=$2
+        shift 2
+        printf '\n[worker:%s]\nexec = %s %s\nstdout = null\n' "$name" "$B/fvmsg" "$args"
+        printf '%s\n' "$@"
+}
+{
+        printf '[supervisor:m]\nstrategy = one_for_one\nintensity = 1000000\nperiod = 1\nchildren = echo, caller\n'
+        msg_worker echo echo "ready = mailbox"
+        msg_worker caller "caller echo $CALL_BATCHES $CALL_N" "ready = mailbox" "environment = FV_BENCH_OUT=$TMP/call.out"
+} >"$TMP/call.ini"
+{
+        printf '[supervisor:m]\nstrategy = one_for_one\nintensity = 1000000\nperiod = 1\nchildren = sink, sender\n'
+        msg_worker sink sink "ready = mailbox" "mailbox_limit = 1000000" "environment = FV_BENCH_OUT=$TMP/cast.out"
+        msg_worker sender "sender sink $CAST_SECONDS" "ready = mailbox" "environment = FV_BENCH_OUT=$TMP/cast.out"
+} >"$TMP/cast.ini"
+# The floods: fa and fb cast 64 B to each other, in windows of FLOOD_WINDOW (each waits for as
+# many from the other before it sends more: nothing is dropped), or in blasts of 1024 between
+# which each takes what has arrived (at the default mailbox_limit, most are dropped).
+for k in window blast; do
+        a=$FLOOD_WINDOW
+        [ $k = blast ] && a=0
+        {
+                printf '[supervisor:b]\nstrategy = one_for_one\nchildren = w, s, fa, fb\n'
+                never_gives_up w "$B/hello" "$TMP/ts.flood.$k.fv.hello"
+                printf '\n'
+                never_gives_up s "$B/stamp" "$TMP/ts.flood.$k.fv.stamp" | sed '1,2d'
+                msg_worker fa "flood fb $a" "ready = mailbox"
+                msg_worker fb "flood fa $a" "ready = mailbox"
+        } >"$TMP/flood.$k.ini"
+done
 for c in "$TMP"/*.ini; do
         "$FV" check "$c" >/dev/null
 done
@@ -191,6 +261,109 @@ for i in $(seq "$CRASH_RUNS"); do
         "$B/fvnode" crash "$FV" "$TMP/crash.ini" "$TMP/c.sock" "$R/crash.log" "$CRASH_SECONDS" >>"$R/crash.fv.txt"
 done
 
+# --- 5. messaging: bare floors and forkvisor, interleaved run by run ---------------------------
+# fv_until NAME CONFIG OUTFILE LINES: runs a node until its workers wrote LINES lines to OUTFILE
+# (60 s at most), then stops it.
+# With PIN set (a command prefix), the node and so its workers run under it.
+fv_until() {
+        local name=$1 ini=$2 out=$3 lines=$4 p i=0
+        : >"$out"
+        ${PIN:-} "$FV" run "$ini" --control "$TMP/$name.sock" </dev/null >/dev/null 2>>"$R/$name.log" &
+        p=$!
+        PIDS=("$p")
+        while [ "$(wc -l <"$out")" -lt "$lines" ]; do
+                if ! kill -0 "$p" 2>/dev/null || [ $((i += 1)) -gt 1200 ]; then
+                        note "$name: no figures from the node's workers (see $R/$name.log)"
+                        exit 1
+                fi
+                sleep 0.05
+        done
+        kill -TERM "$p"
+        wait "$p" || true
+        PIDS=()
+}
+# Other processes on this small machine move the messaging figures most: say what load there was.
+note "load average before messaging: $(cut -d' ' -f1-3 /proc/loadavg)"
+note "messaging: $MSG_RUNS runs (ping-pong, relay, call; hub casts one by one, batched, forkvisor cast)..."
+MF="timeout 120 $B/msgfloor"
+# Round trips on this 2-vCPU VM are bimodal: ~3-13 µs when the scheduler keeps the processes on
+# one CPU, 30-120 µs when each hop is a cross-CPU wake-up (an IPI to an idle vCPU), and which
+# one a batch gets is luck. So the relay and the call are also measured with every process
+# pinned to CPU 0 (taskset): the same path without the lottery, for a ratio that holds still.
+PIN0=
+command -v taskset >/dev/null && PIN0="taskset -c 0"
+# The mode also lasts for seconds: the round trips alternate in short segments (RT_SEGMENTS per
+# run of CALL_BATCHES batches each), so that the floor and forkvisor sample the same spells.
+for i in $(seq "$MSG_RUNS"); do
+        for _ in $(seq "$RT_SEGMENTS"); do
+                $MF pingpong "$CALL_BATCHES" $CALL_N >>"$R/msg.pingpong.txt"
+                $MF relay "$CALL_BATCHES" $CALL_N >>"$R/msg.relay.txt"
+                fv_until call "$TMP/call.ini" "$TMP/call.out" 1
+                cut -d' ' -f2- "$TMP/call.out" >>"$R/msg.call.txt" # median, then every batch
+                if [ -n "$PIN0" ]; then
+                        $PIN0 $MF relay "$CALL_BATCHES" $CALL_N >>"$R/msg.relay.pinned.txt"
+                        PIN=$PIN0 fv_until call "$TMP/call.ini" "$TMP/call.out" 1
+                        cut -d' ' -f2- "$TMP/call.out" >>"$R/msg.call.pinned.txt"
+                fi
+        done
+        $MF cast "$CAST_SECONDS" >>"$R/msg.cast.txt"
+        $MF batch "$CAST_SECONDS" >>"$R/msg.batch.txt"
+        fv_until cast "$TMP/cast.ini" "$TMP/cast.out" 2
+        # delivered/s, node, sink and sender CPU per message, sent, delivered
+        awk '$1 == "sink" { c = $2; dt = $3; node = $4; sink = $5 } $1 == "sender" { s = $2; scpu = $3 }
+                END { printf "%.0f %.1f %.1f %.1f %d %d\n", c * 1e9 / dt, node / c, sink / c, scpu / c, s, c }' \
+                "$TMP/cast.out" >>"$R/msg.fvcast.txt"
+        tail -n 1 "$R/msg.fvcast.txt" | awk '$5 != $6 { exit 1 }' ||
+                note "  forkvisor cast: $(tail -n 1 "$R/msg.fvcast.txt" | awk '{ print $5 - $6 }') of the casts were not delivered"
+        note "  run $i/$MSG_RUNS done"
+done
+
+# --- 6. restart latency during a cast flood ----------------------------------------------------
+# flood_phase KIND: a node running hello, stamp and the flooders of KIND (window: nothing dropped;
+# blast: mailbox_limit reached, most casts dropped), posix_spawn loops beside it; restart rounds
+# on all four; the casts delivered to and dropped at fa and fb before and after, with their pids.
+flood_state() { # KIND
+        local t
+        t=$(date +%s%N)
+        for w in fa fb; do "$FV" --control "$TMP/f.$1.sock" info "b/$w"; done |
+                awk -v t="$t" '/^pid:/ { pid = pid " " $2 } /^messages out:/ { out += $3 }
+                        /^messages dropped:/ { d += $3 } END { print t, out, d pid }'
+}
+flood_phase() {
+        local k=$1 w p f0 f1 targets=()
+        "$FV" run "$TMP/flood.$k.ini" --control "$TMP/f.$k.sock" </dev/null >/dev/null 2>"$R/flood.$k.log" &
+        PIDS=("$!")
+        for w in hello stamp; do
+                FV_BENCH_FILE=$TMP/ts.flood.$k.spawn.$w "$B/floor" sup spawn "$B/$w" &
+                p=$!
+                PIDS+=("$p")
+                targets+=("spawn.$w" "$TMP/ts.flood.$k.spawn.$w" "cat /proc/$p/task/$p/children")
+        done
+        for w in hello:w stamp:s; do
+                targets+=("forkvisor.${w%:*}" "$TMP/ts.flood.$k.fv.${w%:*}" "'$FV' --control '$TMP/f.$k.sock' info b/${w#*:}")
+        done
+        for _ in $(seq 100); do [ -S "$TMP/f.$k.sock" ] && break; sleep 0.05; done
+        "$FV" --control "$TMP/f.$k.sock" wait b/fb --state running --timeout 5000 >/dev/null
+        sleep 0.5
+        f0=$(flood_state "$k")
+        "$B/restart" "$FLOOD_ROUNDS" 1000 "${targets[@]}" >"$R/restart.flood.$k.txt"
+        f1=$(flood_state "$k")
+        printf '%s\n%s\n' "$f0" "$f1" >"$R/flood.$k.state.txt"
+        kill -TERM "${PIDS[@]}"
+        wait "${PIDS[@]}" || true
+        PIDS=()
+        awk 'NR == 1 { p = $4 " " $5 } NR == 2 && $4 " " $5 != p { exit 1 }' "$R/flood.$k.state.txt" ||
+                note "  the flooders were restarted during the flood (see $R/flood.$k.log)"
+}
+note "restart during a cast flood: 2 × $FLOOD_ROUNDS rounds of ~1 s (forkvisor; posix_spawn loops under the same load)..."
+flood_phase window
+flood_phase blast
+note "load average after the floods: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# --- 7. registry lookups from a child -------------------------------------------------------------
+note "registry lookups: $REG_RUNS runs (floor, idle, while the writer rewrites)..."
+"$B/reglookup" "$REG_RUNS" >"$R/registry.txt"
+
 # --- the table --------------------------------------------------------------------------------
 # med FILE COLUMN [PATTERN]: the median of column COLUMN over the lines of FILE matching PATTERN.
 med() {
@@ -220,6 +393,34 @@ V+=(-v "cnode=$(med "$R/crash.fv.txt" 2)" -v "ckids_fv=$(med "$R/crash.fv.txt" 3
 V+=(-v "ksum=$(awk '{ print $2 + $3 }' "$R/crash.floor.txt" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')")
 V+=(-v "nlong=$(grep -c '^forkvisor[.]hello long' "$R/restart.txt")" -v runs="$RUNS" -v cruns="$CRASH_RUNS")
 V+=(-v csec="$CRASH_SECONDS" -v n="$N")
+V+=(-v "m_pp=$(med "$R/msg.pingpong.txt" 1)" -v "m_relay=$(med "$R/msg.relay.txt" 1)" -v "m_call=$(med "$R/msg.call.txt" 1)")
+if [ -n "$PIN0" ]; then
+        V+=(-v "m_relay0=$(med "$R/msg.relay.pinned.txt" 1)" -v "m_call0=$(med "$R/msg.call.pinned.txt" 1)")
+fi
+V+=(-v "m_cast=$(med "$R/msg.cast.txt" 1)" -v "m_batch=$(med "$R/msg.batch.txt" 1)" -v "m_fvcast=$(med "$R/msg.fvcast.txt" 1)")
+V+=(-v "m_hubcpu=$(med "$R/msg.batch.txt" 2)" -v "m_hubcpu1=$(med "$R/msg.cast.txt" 2)" -v "m_nodecpu=$(med "$R/msg.fvcast.txt" 2)")
+V+=(-v "m_rcvcpu=$(med "$R/msg.batch.txt" 3)" -v "m_sinkcpu=$(med "$R/msg.fvcast.txt" 3)")
+V+=(-v "m_sndcpu=$(med "$R/msg.batch.txt" 4)" -v "m_sendercpu=$(med "$R/msg.fvcast.txt" 4)")
+V+=(-v fwin="$FLOOD_WINDOW" -v rtseg="$RT_SEGMENTS" -v csend="$CAST_SECONDS" -v msgruns="$MSG_RUNS" -v calls="$CALL_N" -v batches="$CALL_BATCHES")
+for k in window blast; do
+        for w in hello stamp; do
+                for m in spawn forkvisor; do
+                        V+=(-v "fl_${k}_${m}_$w=$(med "$R/restart.flood.$k.txt" 3 "^$m[.]$w long")")
+                        V+=(-v "fs_${k}_${m}_$w=$(med "$R/restart.flood.$k.txt" 3 "^$m[.]$w short")")
+                done
+        done
+        # delivered and dropped per second between the two samples
+        V+=(-v "$(awk -v k="$k" 'NR == 1 { t = $1; o = $2; d = $3 }
+                NR == 2 { printf "fr_%s=%.0f %.0f", k, ($2 - o) * 1e9 / ($1 - t), ($3 - d) * 1e9 / ($1 - t) }' \
+                "$R/flood.$k.state.txt")")
+done
+V+=(-v "nflood=$(grep -c '^forkvisor[.]hello long' "$R/restart.flood.window.txt")")
+for w in bare_hit bare_miss hit miss busy_hit busy_miss; do
+        V+=(-v "rg_$w=$(med "$R/registry.txt" 2 "^$w ")")
+done
+V+=(-v "rg_rw=$(sed -n 's/^busy_hit .*rewrites_per_s=//p' "$R/registry.txt" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')")
+V+=(-v "rg_busyfrac=$(sed -n 's/^busy_[a-z]* [0-9.]* busy=\([0-9.]*\).*/\1/p' "$R/registry.txt" | sort -g | tail -n 1)")
+V+=(-v "rg_names=$(sed -n 's/^# \([0-9]*\) names.*/\1/p' "$R/registry.txt")" -v regruns="$REG_RUNS")
 
 awk "${V[@]}" '
 function ms(ns) { return sprintf("%.2f ms", ns / 1e6) }
@@ -229,6 +430,15 @@ function ratio(a, b) { return b > 0 ? sprintf("%.2f×", a / b) : "—" }
 function met(ok) { return ok ? "met" : "**not met**" }
 function row(what, floor, fork, fv, r, target, verdict) {
         printf "| %s | %s | %s | %s | %s | %s | %s |\n", what, floor, fork, fv, r, target, verdict
+}
+function usf(ns) { return sprintf("%.1f µs", ns / 1e3) }
+function mps(r) { return r >= 1e6 ? sprintf("%.2f M msg/s", r / 1e6) : sprintf("%.0f k msg/s", r / 1e3) }
+function nsf(ns) { return sprintf("%.1f ns", ns) }
+function reg_row(what, floor, fv, target, ok) {
+        row(what, nsf(floor), "—", nsf(fv), ratio(fv, floor), target, met(ok))
+}
+function flood_row(what, sp, fv, idle) {
+        row(what, ms(sp), "—", ms(fv), ratio(fv, idle), "≤ 2× idle", met(fv <= 2 * idle))
 }
 function restart_row(what, sp, fk, fv) {
         row(what, ms(sp), ms(fk), ms(fv), ratio(fv, sp), "≤ 1.1× floor", met(fv <= 1.1 * sp))
@@ -252,7 +462,32 @@ BEGIN {
         row("crash loop: supervisor CPU per restart", us(cself), "—", us(cnode), ratio(cnode, cself), "", "")
         row("crash loop: children CPU per restart (execve, exit)", us(ckids), "—", us(ckids_fv), ratio(ckids_fv, ckids), "", "")
         row("crash loop: node CPU per restart vs kernel cost of a spawn (floor: loop + child)", us(ksum), "—", us(cnode), ratio(cnode, ksum), "< 1× kernel spawn", met(cnode < ksum))
+        row("ping-pong, 2 processes, SEQPACKET 64 B: round trip (bare)", usf(m_pp), "—", "—", "—", "", "")
+        row("relay A→hub→B→hub→A, epoll hub, 64 B: round trip (bare)", usf(m_relay), "—", "—", "—", "", "")
+        row("call round trip between two workers through the node, 64 B (floor: the relay)", usf(m_relay), "—", usf(m_call), ratio(m_call, m_relay), "≤ 1.3× relay", met(m_call <= 1.3 * m_relay))
+        if (m_relay0 > 0) {
+                row("relay, all 3 processes pinned to CPU 0 (bare)", usf(m_relay0), "—", "—", "—", "", "")
+                row("call round trip, node and both workers pinned to CPU 0 (floor: the pinned relay)", usf(m_relay0), "—", usf(m_call0), ratio(m_call0, m_relay0), "≤ 1.3× relay", met(m_call0 <= 1.3 * m_relay0))
+        }
+        row("casts through a hub, one send per message (bare)", mps(m_cast), "—", "—", "—", "", "")
+        row("casts through a hub forwarding records of 32 (bare)", mps(m_batch), "—", "—", "—", "", "")
+        row("cast throughput worker → worker through the node, 64 B, delivered (floor: batched hub)", mps(m_batch), "—", mps(m_fvcast), ratio(m_fvcast, m_batch), "≥ 0.5× batched hub", met(m_fvcast >= 0.5 * m_batch))
+        row("  CPU per cast: hub / node; receiver / sink; sender (batched hub → node)", sprintf("%.0f; %.0f; %.0f ns", m_hubcpu, m_rcvcpu, m_sndcpu), "—", sprintf("%.0f; %.0f; %.0f ns", m_nodecpu, m_sinkcpu, m_sendercpu), ratio(m_nodecpu, m_hubcpu), "", "")
+        split(fr_window, fw, " ")
+        split(fr_blast, fb, " ")
+        row("flood 1, fa ⇄ fb in windows of " fwin " casts: delivered; dropped", "—", "—", sprintf("%s; %s", mps(fw[1]), mps(fw[2])), "—", "", "")
+        flood_row("restart, hello (ran 1 s), during flood 1 (÷ idle forkvisor restart, 1st row)", fl_window_spawn_hello, fl_window_forkvisor_hello, rl_forkvisor_hello)
+        flood_row("restart, stamp (ran 1 s), during flood 1 (÷ idle, 3rd row)", fl_window_spawn_stamp, fl_window_forkvisor_stamp, rl_forkvisor_stamp)
+        row("flood 2, fa ⇄ fb in blasts of 1024 at mailbox_limit 1024: delivered; dropped", "—", "—", sprintf("%s; %s", mps(fb[1]), mps(fb[2])), "—", "", "")
+        flood_row("restart, hello (ran 1 s), during flood 2 (÷ idle, 1st row)", fl_blast_spawn_hello, fl_blast_forkvisor_hello, rl_forkvisor_hello)
+        flood_row("restart, stamp (ran 1 s), during flood 2 (÷ idle, 3rd row)", fl_blast_spawn_stamp, fl_blast_forkvisor_stamp, rl_forkvisor_stamp)
+        reg_row("registry lookup from a child, " rg_names " names, hit (floor: plain table in private memory)", rg_bare_hit, rg_hit, "≤ 60 ns", rg_hit <= 60)
+        reg_row("registry lookup from a child, " rg_names " names, miss", rg_bare_miss, rg_miss, "≤ 60 ns", rg_miss <= 60)
+        reg_row(sprintf("registry lookup, hit, while the node rewrites entries non-stop (%.1f M/s; " ratio(rg_busy_hit, rg_hit) " idle)", rg_rw / 1e6), rg_bare_hit, rg_busy_hit, "≤ 120 ns (2 × 60)", rg_busy_hit <= 120)
+        reg_row("registry lookup, miss, while the node rewrites (" ratio(rg_busy_miss, rg_miss) " idle)", rg_bare_miss, rg_busy_miss, "≤ 120 ns (2 × 60)", rg_busy_miss <= 120)
         print ""
+        printf "messaging: %d runs; round trips: %d segments per run, each the median of %d batches of %d, then the median of the %d segments; casts: %s s per run, median of the runs. restart during the floods: %d samples each (raw: restart.flood.*.txt, also children that ran < 1 s); their floor column is a posix_spawn loop under the same flood.\n", msgruns, rtseg, batches, calls, msgruns * rtseg, csend, nflood
+        printf "registry: %d runs, each the median of 101 passes over the names in a random order; busy answers (-EBUSY) while rewriting: at most %.4f%% of lookups.\n\n", regruns, rg_busyfrac * 100
 }'
 # The node copies its environment into every child's (SPEC 5), so its memory per child grows
 # with it: say what it was.

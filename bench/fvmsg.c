@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: MIT */
+/* The forkvisor workers of the messaging figures of `make bench`, on libforkvisor (linked from
+ * build/libforkvisor.a). Each writes its figures as one line to the file $FV_BENCH_OUT (appended
+ * in one write), then waits in fv_recv() until the node stops it.
+ *
+ *   fvmsg echo
+ *       a GenServer (fv_server_run) whose handle_call answers with the call's own payload.
+ *   fvmsg caller TARGET BATCHES CALLS
+ *       after a warm-up batch, BATCHES batches of CALLS fv_call()s of 64 B to TARGET; writes
+ *       "call MEDIAN_NS_PER_CALL" and every batch's ns per call after it.
+ *   fvmsg sink
+ *       counts the casts it receives (fv_recv); at the cast "end" writes
+ *       "sink COUNT NS NODE_CPU_NS SINK_CPU_NS": casts counted (the "end" one excluded), time
+ *       from the first to the "end", and the CPU time the node (our parent, /proc) and this
+ *       process spent in that time.
+ *   fvmsg sender TARGET SECONDS
+ *       fv_cast()s 64 B to TARGET as fast as it can for SECONDS (the library flushes its record
+ *       when it is full, and at the end), then casts "end"; writes "sender COUNT CPU_NS".
+ *   fvmsg flood PEER [WINDOW]
+ *       for ever: WINDOW fv_cast()s of 64 B to PEER, then wait for WINDOW messages from it
+ *       (fv_recv flushes before it waits); without WINDOW (or 0), 1024 fv_cast()s, then every
+ *       message that is there (fv_recv with timeout 0, which also flushes). Two of these flood
+ *       each other through the node.
+ * Exits 1 on any library error, with the call and the error on stderr. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "forkvisor.h"
+
+#define PAYLOAD 64
+
+static uint64_t now_ns(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000000ULL + (uint64_t) ts.tv_nsec;
+}
+
+static uint64_t self_cpu_ns(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+        return (uint64_t) ts.tv_sec * 1000000000ULL + (uint64_t) ts.tv_nsec;
+}
+
+/* utime+stime of PID in ns (clock ticks), from /proc/PID/stat. */
+static uint64_t proc_cpu_ns(pid_t pid) {
+        char path[64], buf[2048];
+        snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+        FILE *f = fopen(path, "re");
+        if (!f)
+                return 0;
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        char *p = strrchr(buf, ')');
+        unsigned long long ut = 0, st = 0;
+        if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+                return 0;
+        return (ut + st) * (1000000000ULL / (uint64_t) sysconf(_SC_CLK_TCK));
+}
+
+static _Noreturn void fail(const char *what, int r) {
+        fprintf(stderr, "fvmsg: %s: %s\n", what, strerror(-r));
+        exit(1);
+}
+
+static void out_line(const char *line) {
+        const char *path = getenv("FV_BENCH_OUT");
+        if (!path)
+                return;
+        FILE *f = fopen(path, "ae");
+        if (!f) {
+                fprintf(stderr, "fvmsg: %s: %s\n", path, strerror(errno));
+                exit(1);
+        }
+        fputs(line, f);
+        fclose(f);
+}
+
+/* After the work: receive (and ignore) until the node closes the mailbox or kills us. */
+static int idle(struct fv *fv) {
+        struct fv_message m;
+        int r;
+        while ((r = fv_recv(fv, FV_INFINITY, &m)) >= 0)
+                ;
+        fv_close(fv);
+        return r == -EPIPE ? 0 : 1;
+}
+
+static struct fv *open_ready(void) {
+        struct fv *fv;
+        int r = fv_open(0, &fv);
+        if (r < 0)
+                fail("fv_open", r);
+        r = fv_ready(fv);
+        if (r < 0)
+                fail("fv_ready", r);
+        return fv;
+}
+
+/* ---- echo ---------------------------------------------------------------------------------- */
+
+static ssize_t echo_call(struct fv *fv, void *state, const struct fv_message *msg, void *reply, size_t size) {
+        (void) fv;
+        (void) state;
+        size_t n = msg->payload_len < size ? msg->payload_len : size;
+        memcpy(reply, msg->payload, n);
+        return (ssize_t) n;
+}
+
+static int echo(void) {
+        static const struct fv_server_callbacks cb = { .handle_call = echo_call };
+        int r = fv_server_run(&cb, NULL);
+        if (r < 0)
+                fail("fv_server_run", r);
+        return 0;
+}
+
+/* ---- caller -------------------------------------------------------------------------------- */
+
+static int cmp_u64(const void *a, const void *b) {
+        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+        return x < y ? -1 : x > y;
+}
+
+static int caller(const char *target, int batches, int calls) {
+        struct fv *fv = open_ready();
+        char msg[PAYLOAD];
+        uint64_t *v = calloc((size_t) batches, sizeof *v), *sorted = calloc((size_t) batches, sizeof *v);
+
+        memset(msg, 'x', sizeof msg);
+        for (int b = -1; b < batches; b++) { /* -1: warm-up */
+                uint64_t t0 = now_ns();
+                for (int i = 0; i < calls; i++) {
+                        struct fv_message m;
+                        int r = fv_call(fv, target, msg, sizeof msg, 5000, &m);
+                        if (r < 0)
+                                fail("fv_call", r);
+                        if (m.kind != FV_REPLY || m.payload_len != PAYLOAD || memcmp(m.payload, msg, PAYLOAD) != 0) {
+                                fprintf(stderr, "fvmsg: fv_call: unexpected answer (kind %d, %zu bytes)\n",
+                                        (int) m.kind, m.payload_len);
+                                exit(1);
+                        }
+                }
+                if (b >= 0)
+                        v[b] = (now_ns() - t0) / (uint64_t) calls;
+        }
+        memcpy(sorted, v, (size_t) batches * sizeof *v);
+        qsort(sorted, (size_t) batches, sizeof *v, cmp_u64);
+        uint64_t med = batches % 2 ? sorted[batches / 2] : (sorted[batches / 2 - 1] + sorted[batches / 2]) / 2;
+        char line[4096];
+        int n = snprintf(line, sizeof line, "call %" PRIu64, med);
+        for (int b = 0; b < batches && n < (int) sizeof line - 32; b++)
+                n += snprintf(line + n, sizeof line - (size_t) n, " %" PRIu64, v[b]);
+        snprintf(line + n, sizeof line - (size_t) n, "\n");
+        out_line(line);
+        return idle(fv);
+}
+
+/* ---- sink and sender -------------------------------------------------------------------------- */
+
+static int sink(void) {
+        struct fv *fv = open_ready();
+        uint64_t count = 0, t0 = 0, node0 = 0, cpu0 = 0;
+        pid_t node = getppid();
+
+        for (;;) {
+                struct fv_message m;
+                int r = fv_recv(fv, FV_INFINITY, &m);
+                if (r == -EPIPE)
+                        break;
+                if (r < 0)
+                        fail("fv_recv", r);
+                if (m.kind != FV_CAST)
+                        continue;
+                if (count == 0 && t0 == 0) {
+                        t0 = now_ns();
+                        node0 = proc_cpu_ns(node);
+                        cpu0 = self_cpu_ns();
+                }
+                if (m.payload_len == 3 && memcmp(m.payload, "end", 3) == 0) {
+                        uint64_t dt = now_ns() - t0, node_cpu = proc_cpu_ns(node) - node0, cpu = self_cpu_ns() - cpu0;
+                        char line[256];
+                        snprintf(line, sizeof line, "sink %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", count,
+                                 dt, node_cpu, cpu);
+                        out_line(line);
+                        count = 0;
+                        t0 = 0;
+                        continue;
+                }
+                count++;
+        }
+        fv_close(fv);
+        return 0;
+}
+
+static int sender(const char *target, double seconds) {
+        struct fv *fv = open_ready();
+        char msg[PAYLOAD];
+        uint64_t sent = 0, cpu0 = self_cpu_ns(), end = now_ns() + (uint64_t) (seconds * 1e9);
+        int r;
+
+        memset(msg, 'x', sizeof msg);
+        do {
+                for (int i = 0; i < 256; i++) {
+                        r = fv_cast(fv, target, msg, sizeof msg);
+                        if (r < 0)
+                                fail("fv_cast", r);
+                }
+                sent += 256;
+        } while (now_ns() < end);
+        r = fv_cast(fv, target, "end", 3);
+        if (r >= 0)
+                r = fv_flush(fv);
+        if (r < 0)
+                fail("fv_cast end", r);
+        char line[128];
+        snprintf(line, sizeof line, "sender %" PRIu64 " %" PRIu64 "\n", sent, self_cpu_ns() - cpu0);
+        out_line(line);
+        return idle(fv);
+}
+
+/* ---- flood --------------------------------------------------------------------------------- */
+
+static int flood(const char *peer, int window) {
+        struct fv *fv = open_ready();
+        char msg[PAYLOAD];
+
+        memset(msg, 'x', sizeof msg);
+        for (;;) {
+                for (int i = 0; i < (window ? window : 1024); i++) {
+                        int r = fv_cast(fv, peer, msg, sizeof msg);
+                        if (r < 0)
+                                fail("fv_cast", r);
+                }
+                /* window: wait for as many from the peer (fv_recv flushes before it waits);
+                 * else take whatever is there. */
+                for (int got = 0; !window || got < window; got++) {
+                        struct fv_message m;
+                        int r = fv_recv(fv, window ? FV_INFINITY : 0, &m);
+                        if (r == -EAGAIN)
+                                break;
+                        if (r == -EPIPE)
+                                return 0;
+                        if (r < 0)
+                                fail("fv_recv", r);
+                }
+        }
+}
+
+int main(int argc, char **argv) {
+        if (argc == 2 && strcmp(argv[1], "echo") == 0)
+                return echo();
+        if (argc == 5 && strcmp(argv[1], "caller") == 0)
+                return caller(argv[2], atoi(argv[3]), atoi(argv[4]));
+        if (argc == 2 && strcmp(argv[1], "sink") == 0)
+                return sink();
+        if (argc == 4 && strcmp(argv[1], "sender") == 0)
+                return sender(argv[2], atof(argv[3]));
+        if ((argc == 3 || argc == 4) && strcmp(argv[1], "flood") == 0)
+                return flood(argv[2], argc == 4 ? atoi(argv[3]) : 0);
+        fprintf(stderr, "usage: fvmsg echo | caller TARGET BATCHES CALLS | sink | sender TARGET SECONDS | flood PEER [WINDOW]\n");
+        return 2;
+}
