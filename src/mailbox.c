@@ -16,11 +16,15 @@
 
 #include "macro.h"
 
-#define MAILBOX_RECORDS_PER_WAKEUP 64
+/* Per wake-up: a record holds up to ~650 frames, so a few records are already milliseconds of
+ * routing; child exits must not wait behind more than that. */
+#define MAILBOX_RECORDS_PER_WAKEUP 4
 #define MAILBOX_FDS_MAX 4
 
 struct Mailbox {
         int fd;
+        sd_event *event;           /* borrowed */
+        uint64_t refreshed_at;     /* loop iteration of the last SIOCOUTQ refresh */
         sd_event_source *source;
         unsigned limit;
         MailboxHandlers handlers;
@@ -179,6 +183,7 @@ int mailbox_new(sd_event *e, int fd, unsigned limit, const MailboxHandlers *h, v
                 return -ENOMEM;
         }
         mb->fd = fd;
+        mb->event = e;
         mb->limit = limit;
         mb->handlers = *h;
         mb->ud = ud;
@@ -303,10 +308,17 @@ static void flight_push(Mailbox *mb, int before, unsigned frames) {
 }
 
 bool mailbox_is_full(Mailbox *mb) {
-        /* flight_frames only overestimates until refreshed: ask the kernel only near the limit. */
+        /* flight_frames only overestimates until refreshed: ask the kernel only near the limit,
+         * and once per loop pass at most, so a flood into a full mailbox costs no system call
+         * per dropped message. */
         if (mb->depth + mb->flight_frames < mb->limit)
                 return false;
-        flight_refresh(mb);
+        uint64_t it = 0;
+        (void) sd_event_get_iteration(mb->event, &it);
+        if (it != mb->refreshed_at) {
+                mb->refreshed_at = it;
+                flight_refresh(mb);
+        }
         return mb->depth + mb->flight_frames >= mb->limit;
 }
 
@@ -319,6 +331,11 @@ int mailbox_queue_limited(Mailbox *mb, const Frame *f) {
 }
 
 void mailbox_flush(Mailbox *mb) {
+        /* The socket's share of what this pass sends is measured once for all its records. */
+        int before = mb->closed || mb->out_head >= mb->out_len ? -1 : outq(mb);
+        unsigned flushed = 0;
+        bool blocked = false;
+
         mb->dirty = false;
         while (!mb->closed && mb->out_head < mb->out_len) {
                 size_t len = 0;
@@ -332,12 +349,11 @@ void mailbox_flush(Mailbox *mb) {
                         frames++;
                 } while (mb->batch && mb->out_head + len < mb->out_len);
 
-                int before = outq(mb);
                 ssize_t n = send(mb->fd, mb->out + mb->out_head, len, MSG_DONTWAIT | MSG_NOSIGNAL);
                 if (n < 0) {
                         if (errno == EAGAIN || errno == EINTR) {
-                                sd_event_source_set_io_events(mb->source, EPOLLIN | EPOLLOUT);
-                                return;
+                                blocked = true;
+                                break;
                         }
                         mailbox_close(mb); /* EPIPE: the worker is gone or closed its end */
                         return;
@@ -345,12 +361,18 @@ void mailbox_flush(Mailbox *mb) {
                 mb->out_head += len;
                 mb->depth -= frames;
                 mb->sent += frames;
-                flight_push(mb, before, frames);
+                flushed += frames;
         }
         if (mb->closed)
                 return;
+        if (flushed > 0)
+                flight_push(mb, before, flushed);
+        if (blocked) {
+                sd_event_source_set_io_events(mb->source, EPOLLIN | EPOLLOUT);
+                return;
+        }
         mb->out_head = mb->out_len = 0;
-        if (mb->out_cap > 1024 * 1024) {
+        if (mb->out_cap > 16 * 1024 * 1024) {
                 /* A burst is over: do not keep its memory. */
                 mb->out = mfree(mb->out);
                 mb->out_cap = 0;

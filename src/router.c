@@ -33,6 +33,12 @@ struct Peer {
         unsigned limit;            /* its mailbox_limit */
         uint64_t dropped_in_row;   /* its casts dropped at full mailboxes since one got through */
         bool dying;                /* reaped: its last frames are being delivered, nothing else */
+        /* The last name it sent to and whom that was, valid while the registry's epoch is
+         * unchanged: a sender sticking to one target costs no lookup per message. */
+        char last_name[REGISTRY_NAME_MAX];
+        size_t last_len;
+        Peer *last_peer;
+        uint64_t last_epoch;
         bool dirty;
         LIST_FIELDS(Peer, dirty);
         Pending *calls_in;         /* calls waiting for our reply */
@@ -66,6 +72,7 @@ struct Router {
         RouterOps ops;
         void *ud;
         Registry *registry;        /* borrowed */
+        uint64_t epoch;            /* bumped whenever a name is added or removed */
         uint32_t next_generation;
         IdMap pids;                /* pid → Peer */
         IdMap calls;               /* ref → Pending */
@@ -77,6 +84,8 @@ struct Router {
 /* ---- addressing ---------------------------------------------------------------------------- */
 
 /* A target is a registered name, or a pid written in decimal. */
+static Peer *resolve(Router *r, const char *target, size_t len);
+
 static Peer *resolve_name(Router *r, const char *target, size_t len) {
         char name[PROTO_TARGET_MAX + 1];
         RegistryEntry e;
@@ -86,6 +95,21 @@ static Peer *resolve_name(Router *r, const char *target, size_t len) {
         if (registry_lookup(registry_view(r->registry), name, &e) <= 0)
                 return NULL;
         return idmap_get(&r->pids, (uint64_t) e.pid);
+}
+
+/* resolve(), remembering the answer for this sender. */
+static Peer *resolve_cached(Router *r, Peer *from, const char *target, size_t len) {
+        if (from->last_epoch == r->epoch && from->last_len == len && len > 0 &&
+            memcmp(from->last_name, target, len) == 0)
+                return from->last_peer;
+        Peer *t = resolve(r, target, len);
+        if (len <= sizeof from->last_name) {
+                memcpy(from->last_name, target, len);
+                from->last_len = len;
+                from->last_peer = t;
+                from->last_epoch = r->epoch;
+        }
+        return t;
 }
 
 static Peer *resolve(Router *r, const char *target, size_t len) {
@@ -250,6 +274,7 @@ static void answer_request(Peer *p, const Frame *req, int fd, int error, const c
 static int peer_register(Router *r, Peer *p, const char *name) {
         bool dup = name[0] == '+';
         int e = registry_add(r->registry, name + dup, p->pid, p->generation, dup ? REGISTRY_DUPLICATE : 0);
+        r->epoch++;
         if (e < 0)
                 return e;
         e = strv_push(&p->names, name + dup);
@@ -271,6 +296,7 @@ static void on_register(Router *r, Peer *p, const Frame *f, int fd) {
                 e = peer_register(r, p, name);
         else {
                 e = registry_remove(r->registry, key, p->pid);
+                r->epoch++;
                 ptrdiff_t i = e >= 0 ? strv_index(p->names, key) : -1;
                 if (i >= 0)
                         strv_remove_at(p->names, (size_t) i);
@@ -290,7 +316,7 @@ static void on_frame(void *ud, Mailbox *mb, const Frame *f, int fd) {
 
         switch (f->kind) {
         case PROTO_CAST: {
-                Peer *t = resolve(r, f->target, f->target_len);
+                Peer *t = resolve_cached(r, p, f->target, f->target_len);
                 Frame out = *f;
                 out.sender = (uint32_t) p->pid;
                 if (!t && f->target_len > 0 && f->target[0] == '+') {
@@ -407,6 +433,7 @@ int router_attach(Router *r, pid_t pid, const char *name, int fd, unsigned limit
         p->pid = pid;
         p->limit = limit;
         p->generation = ++r->next_generation;
+        r->epoch++; /* a new pid: cached answers for it are stale */
         int e = mailbox_new(r->event, fd, limit, &peer_handlers, p, &p->mb);
         if (e >= 0)
                 e = idmap_put(&r->pids, (uint64_t) pid, p);
@@ -433,6 +460,7 @@ void router_detach(Router *r, Peer *p, const char *reason) {
          * take them at once. */
         STRV_FOREACH(name, p->names)
                 (void) registry_remove(r->registry, *name, p->pid);
+        r->epoch++; /* also forgets every cached answer that pointed at p */
         strv_free(p->names);
         idmap_remove(&r->pids, (uint64_t) p->pid);
         /* Frames still queued for it go with it. */
