@@ -495,6 +495,7 @@ static void cmd_wait(Commands *c, ControlRequest *req, char **argv) {
 static void cmd_shutdown(Commands *c, ControlRequest *req, char **argv) {
         /* No answer: the client learns of the end when the daemon exits and the connection
          * closes. */
+        control_request_hold_until_exit(req);
         manager_shutdown(c->manager);
 }
 

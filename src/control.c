@@ -149,6 +149,12 @@ void control_reply_finish(ControlRequest *r, int status) {
         (void) flush(r);
 }
 
+void control_request_hold_until_exit(ControlRequest *r) {
+        /* A duplicate that is never closed: the kernel closes it when the process exits,
+         * after every child has been reaped and everything else torn down. */
+        (void) fcntl(r->fd, F_DUPFD_CLOEXEC, 3);
+}
+
 void control_request_set_abandon(ControlRequest *r, ControlAbandon cb, void *ud) {
         r->abandon = cb;
         r->abandon_ud = ud;

@@ -28,3 +28,6 @@ void control_reply_append(ControlRequest *r, const char *data, size_t len);
 /* Ends the answer with an exit status; the connection closes once everything is sent. */
 void control_reply_finish(ControlRequest *r, int status);
 void control_request_set_abandon(ControlRequest *r, ControlAbandon cb, void *ud);
+/* Keeps the client's connection open until this process exits, so the client's end of file
+ * means "the daemon has exited" (for `forkvisor shutdown`). */
+void control_request_hold_until_exit(ControlRequest *r);

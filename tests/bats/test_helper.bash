@@ -75,7 +75,8 @@ fv_start() {
     retry 100 0.05 fv wait --timeout 100
 }
 
-daemon_gone() { ! kill -0 "$FV_PID" 2>/dev/null; }
+# A zombie counts as gone: it has exited, only its status waits for `wait`.
+daemon_gone() { ! pid_alive "$FV_PID"; }
 # daemon_running: the daemon has not exited.
 daemon_running() { ! daemon_gone; }
 
