@@ -597,6 +597,11 @@ static int request(struct fv *fv, Frame *req, int64_t deadline, struct fv_messag
                 r = fv_flush(fv);
         if (r < 0)
                 return r;
+        /* The answer cannot have come yet: wait before the first read instead of paying a
+         * read that would only say EAGAIN. */
+        r = wait_fd(fv, fv->fd, POLLIN, deadline);
+        if (r < 0 && !(r == -EINTR && !fv->terminated))
+                return r;
         /* Records are read into fv->reply, not fv->in: the message the caller is handling (in
          * fv->in or fv->msg) stays valid, and whatever is not our answer is queued behind the
          * rest of fv->in, so fv_recv() sees every message in the order it arrived. */

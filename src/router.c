@@ -18,6 +18,7 @@
 #include "time-util.h"
 
 #define CALL_TIMEOUT_DEFAULT_MS 5000u
+#define CALL_SWEEP_USEC (50 * USEC_PER_MSEC) /* call timeouts are kept to within this */
 #define FLOOD_FACTOR 100
 
 typedef struct Pending Pending;
@@ -55,7 +56,8 @@ struct Pending {
         int reply_fd;              /* owned: the caller's private answer socket, or -1 */
         RouterAnswer fn;           /* outside callers */
         void *fn_ud;
-        sd_event_source *timer;
+        usec_t deadline;
+        LIST_FIELDS(Pending, due); /* every call with a deadline, in the router's sweep list */
         LIST_FIELDS(Pending, in);
         LIST_FIELDS(Pending, out);
 };
@@ -79,6 +81,11 @@ struct Router {
         uint64_t next_ref;
         Peer *dirty;               /* mailboxes with frames to flush */
         sd_event_source *flush_source;
+        /* Call deadlines: one timer that sweeps the calls in flight every CALL_SWEEP_USEC while
+         * there are any, instead of a timer per call (two timerfd updates per call). */
+        Pending *due;
+        sd_event_source *sweep_source;
+        bool sweep_armed;
 };
 
 /* ---- addressing ---------------------------------------------------------------------------- */
@@ -131,7 +138,8 @@ static void pending_free(Router *r, Pending *c) {
                 LIST_REMOVE(in, c->callee->calls_in, c);
         if (c->caller)
                 LIST_REMOVE(out, c->caller->calls_out, c);
-        sd_event_source_disable_unref(c->timer);
+        if (c->deadline)
+                LIST_REMOVE(due, r->due, c);
         safe_close(c->reply_fd);
         free(c);
 }
@@ -156,9 +164,25 @@ static void answer_error(Router *r, Pending *c, const char *reason) {
         answer(r, c, PROTO_ERROR, reason, strlen(reason));
 }
 
-static int on_call_timeout(sd_event_source *s, uint64_t usec, void *ud) {
-        Pending *c = ud;
-        answer_error(c->callee->router, c, "timeout");
+static void arm_sweep(Router *r) {
+        if (r->sweep_armed)
+                return;
+        r->sweep_armed = true;
+        (void) sd_event_source_set_time_relative(r->sweep_source, CALL_SWEEP_USEC);
+        (void) sd_event_source_set_enabled(r->sweep_source, SD_EVENT_ONESHOT);
+}
+
+static int on_sweep(sd_event_source *s, uint64_t usec, void *ud) {
+        Router *r = ud;
+        usec_t now = now_usec();
+        r->sweep_armed = false;
+        for (Pending *c = r->due, *next; c; c = next) {
+                next = c->due_next;
+                if (c->deadline <= now)
+                        answer_error(r, c, "timeout");
+        }
+        if (r->due)
+                arm_sweep(r);
         return 0;
 }
 
@@ -193,10 +217,9 @@ static void start_call(Router *r, Pending *c, uint8_t kind, const char *target, 
         }
         c->callee = callee;
         LIST_PREPEND(in, callee->calls_in, c);
-        usec_t t = msec_to_usec(timeout_ms ? timeout_ms : CALL_TIMEOUT_DEFAULT_MS);
-        if (sd_event_add_time_relative(r->event, &c->timer, CLOCK_MONOTONIC, t, USEC_PER_MSEC, on_call_timeout,
-                                       c) < 0)
-                answer_error(r, c, "out of memory");
+        c->deadline = now_usec() + msec_to_usec(timeout_ms ? timeout_ms : CALL_TIMEOUT_DEFAULT_MS);
+        LIST_PREPEND(due, r->due, c);
+        arm_sweep(r);
 }
 
 static Pending *pending_new(int reply_fd) {
@@ -538,10 +561,15 @@ int router_new(sd_event *e, Registry *registry, const RouterOps *ops, void *ud, 
         r->ops = *ops;
         r->ud = ud;
         int err = sd_event_add_post(e, &r->flush_source, on_flush, r);
+        if (err >= 0)
+                err = sd_event_add_time_relative(e, &r->sweep_source, CLOCK_MONOTONIC, CALL_SWEEP_USEC,
+                                                 10 * USEC_PER_MSEC, on_sweep, r);
         if (err < 0) {
+                sd_event_source_disable_unref(r->flush_source);
                 free(r);
                 return err;
         }
+        sd_event_source_set_enabled(r->sweep_source, SD_EVENT_OFF);
         *ret = r;
         return 0;
 }
@@ -551,6 +579,7 @@ Router *router_free(Router *r) {
                 return NULL;
         /* Peers belong to the tree's nodes, which detach them first. */
         sd_event_source_disable_unref(r->flush_source);
+        sd_event_source_disable_unref(r->sweep_source);
         idmap_done(&r->pids);
         idmap_done(&r->calls);
         return mfree(r);
