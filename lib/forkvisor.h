@@ -99,6 +99,16 @@ FV_API int fv_whereis_all(struct fv *fv, const char *name, fv_whereis_fn fn, voi
 FV_API int fv_register(struct fv *fv, const char *name);
 FV_API int fv_unregister(struct fv *fv, const char *name);
 
+/* Pub/sub. fv_subscribe() asks the node to deliver what is published on topic ("orders:eu"), or
+ * on every topic with a prefix ("orders:*"), as FV_INFO messages whose target is the topic, and
+ * waits for its answer: -EINVAL bad topic (1-255 printable characters, no whitespace, '*' only at
+ * the end). fv_unsubscribe(): -ENOENT when not subscribed to exactly that. Subscriptions end when
+ * the worker terminates. fv_publish() is buffered like fv_cast(): every current subscriber
+ * receives data once, in the order this worker published. */
+FV_API int fv_subscribe(struct fv *fv, const char *topic);
+FV_API int fv_unsubscribe(struct fv *fv, const char *topic);
+FV_API int fv_publish(struct fv *fv, const char *topic, const void *data, size_t len);
+
 /* The GenServer-style loop. Every callback may be NULL. */
 struct fv_server_callbacks {
         /* Before ready is reported. < 0: fv_server_run() returns it, nothing else is called. */

@@ -635,7 +635,8 @@ int fv_call(struct fv *fv, const char *target, const void *data, size_t len, int
 
 /* ---- the registry ------------------------------------------------------------------------- */
 
-/* The node's reasons for refusing a REGISTER or UNREGISTER, by their first words. */
+/* The node's reasons for refusing a REGISTER, UNREGISTER, SUBSCRIBE or UNSUBSCRIBE, by their
+ * first words. */
 static int register_error(const struct fv_message *m) {
         static const struct {
                 const char *prefix;
@@ -645,6 +646,8 @@ static int register_error(const struct fv_message *m) {
                 { "registry full", ENOSPC },
                 { "not registered", ENOENT },
                 { "bad name", EINVAL },
+                { "bad topic", EINVAL },
+                { "not subscribed", ENOENT },
                 { "out of memory", ENOMEM },
         };
         for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
@@ -655,7 +658,8 @@ static int register_error(const struct fv_message *m) {
         return -EREMOTEIO;
 }
 
-static int registry_request(struct fv *fv, uint8_t kind, const char *name) {
+/* A request the node answers at once with "ok" or a reason. */
+static int node_request(struct fv *fv, uint8_t kind, const char *name) {
         size_t tl = target_length(name);
         if (!fv || tl == 0 || tl > PROTO_TARGET_MAX)
                 return -EINVAL;
@@ -668,11 +672,29 @@ static int registry_request(struct fv *fv, uint8_t kind, const char *name) {
 }
 
 int fv_register(struct fv *fv, const char *name) {
-        return registry_request(fv, PROTO_REGISTER, name);
+        return node_request(fv, PROTO_REGISTER, name);
 }
 
 int fv_unregister(struct fv *fv, const char *name) {
-        return registry_request(fv, PROTO_UNREGISTER, name);
+        return node_request(fv, PROTO_UNREGISTER, name);
+}
+
+/* ---- pub/sub ------------------------------------------------------------------------------ */
+
+int fv_subscribe(struct fv *fv, const char *topic) {
+        return node_request(fv, PROTO_SUBSCRIBE, topic);
+}
+
+int fv_unsubscribe(struct fv *fv, const char *topic) {
+        return node_request(fv, PROTO_UNSUBSCRIBE, topic);
+}
+
+int fv_publish(struct fv *fv, const char *topic, const void *data, size_t len) {
+        size_t tl = target_length(topic);
+        if (!fv || tl == 0 || (!data && len > 0))
+                return -EINVAL;
+        return append(fv, &(Frame) { .kind = PROTO_PUBLISH, .target = topic, .target_len = tl,
+                                     .payload = data, .payload_len = len });
 }
 
 /* Maps the table of FORKVISOR_REGISTRY read-only, once: a worker that never looks a name up

@@ -18,6 +18,7 @@
 #include "registry.h"
 #include "strv.h"
 #include "time-util.h"
+#include "topic.h"
 
 typedef enum WaitGoal {
         GOAL_STATE,    /* `wait`: the node is in `state` */
@@ -394,6 +395,14 @@ static void cmd_info(Commands *c, ControlRequest *req, char **argv) {
                         control_reply_printf(req, "mailbox depth: %u of %u\nmessages in: %" PRIu64 "\n"
                                              "messages out: %" PRIu64 "\nmessages dropped: %" PRIu64 "\n",
                                              st.depth, n->spec->mailbox_limit, st.in, st.out, st.dropped);
+                        char *const *topics = peer_subscriptions(peer);
+                        if (topics && *topics) {
+                                control_reply_printf(req, "subscriptions:");
+                                STRV_FOREACH(t, topics)
+                                        control_reply_printf(req, " %s", *t);
+                                control_reply_printf(req, "\npublications dropped: %" PRIu64 "\n",
+                                                     peer_publications_dropped(peer));
+                        }
                 }
                 if (manager_node_status(n))
                         control_reply_printf(req, "status: %s\n", manager_node_status(n));
@@ -568,6 +577,52 @@ static void cmd_send(Commands *c, ControlRequest *req, char **argv) {
         control_reply_finish(req, 0);
 }
 
+/* publish TOPIC DATA */
+static void cmd_publish(Commands *c, ControlRequest *req, char **argv) {
+        int r = router_publish(manager_router(c->manager), argv[1], argv[2], strlen(argv[2]));
+        if (r < 0) {
+                control_reply_errorf(req, "%s\n", r == -EINVAL ? "bad topic: 1-255 printable characters, no whitespace, no '*'"
+                                                   : r == -EMSGSIZE ? "message too long (more than 65536 bytes)"
+                                                   : strerror(-r));
+                control_reply_finish(req, r == -EINVAL ? 2 : 1);
+                return;
+        }
+        control_reply_finish(req, 0);
+}
+
+/* What an outside subscriber may have queued before it loses messages: the default
+ * mailbox_limit of a worker. */
+#define OUTSIDE_SUBSCRIBER_LIMIT 1024
+
+/* The connection becomes a subscriber of patterns: see router_stream_open(). */
+static void stream_topics(Commands *c, ControlRequest *req, char **patterns) {
+        STRV_FOREACH(t, patterns)
+                if (!topic_pattern_is_valid(*t, strlen(*t))) {
+                        control_reply_errorf(req, "bad topic '%s': 1-255 printable characters, no whitespace, '*' only at the end\n",
+                                             *t);
+                        control_reply_finish(req, 2);
+                        return;
+                }
+        int fd = control_request_take_stream(req);
+        if (fd < 0) {
+                control_reply_finish(req, 1);
+                return;
+        }
+        int r = router_stream_open(manager_router(c->manager), fd, patterns, OUTSIDE_SUBSCRIBER_LIMIT);
+        if (r < 0)
+                log_warning("Cannot open a subscription for a client: %s", strerror(-r));
+}
+
+/* subscribe PATTERN... */
+static void cmd_subscribe(Commands *c, ControlRequest *req, char **argv) {
+        stream_topics(c, req, argv + 1);
+}
+
+/* events */
+static void cmd_events(Commands *c, ControlRequest *req, char **argv) {
+        stream_topics(c, req, (char *[]) { "forkvisor:*", NULL });
+}
+
 /* A call from outside the tree in flight: answered by the router, or abandoned by its client. */
 typedef struct OutsideCall {
         Commands *commands;
@@ -656,6 +711,9 @@ static const Command command_table[] = {
         { "send", 2, 2, false, cmd_send },
         { "call", 3, 3, false, cmd_call },
         { "get-state", 2, 2, false, cmd_get_state },
+        { "publish", 2, 2, false, cmd_publish },
+        { "subscribe", 1, -1, false, cmd_subscribe },
+        { "events", 0, 0, false, cmd_events },
 };
 
 void commands_handle(void *ud, ControlRequest *req, int argc, char **argv) {

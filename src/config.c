@@ -24,6 +24,7 @@
 
 #include "macro.h"
 #include "strv.h"
+#include "topic.h"
 
 /* Why our own line reader (DESIGN 6; checked against Debian's libinih 55):
  *
@@ -48,7 +49,6 @@
 #define INCLUDE_FILES_MAX 256
 #define MS_MAX UINT32_MAX /* ~49 days: larger "finite" durations are not meaningful */
 #define COUNT_MAX 1000000u
-#define TOPIC_MAX 255
 #define SUN_PATH_MAX 107 /* sizeof(sockaddr_un.sun_path) - 1 */
 
 /* Every valid header fits inih's section buffer, so the one inih keeps is never cut short. */
@@ -891,13 +891,7 @@ static int parse_subscribe(FileState *fs, const KeyDef *k, Spec *s, const char *
         if (r < 0)
                 return r;
         STRV_FOREACH(i, l) {
-                size_t n = strlen(*i);
-                const char *star = strchr(*i, '*');
-                bool ok = n >= 1 && n <= TOPIC_MAX && (!star || star == *i + n - 1);
-
-                for (const char *c = *i; ok && *c; c++)
-                        ok = *c >= 0x21 && *c <= 0x7e;
-                if (!ok) {
+                if (!topic_pattern_is_valid(*i, strlen(*i))) {
                         ret = fs_error(fs, "bad topic '%s' for %s: expected 1-%d printable characters, no whitespace, '*' only at the end",
                                        *i, k->name, TOPIC_MAX);
                         continue;

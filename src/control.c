@@ -155,6 +155,19 @@ void control_request_hold_until_exit(ControlRequest *r) {
         (void) fcntl(r->fd, F_DUPFD_CLOEXEC, 3);
 }
 
+int control_request_take_stream(ControlRequest *r) {
+        char type = CTL_STREAM;
+        if (r->queue_sent < r->queue_len)
+                return -EBUSY;
+        /* Nothing else is queued, so the socket has room for this one byte. */
+        if (send(r->fd, &type, 1, MSG_DONTWAIT | MSG_NOSIGNAL) != 1)
+                return -errno;
+        int fd = TAKE_FD(r->fd);
+        r->finished = true; /* answered: no abandon callback */
+        request_free(r);
+        return fd;
+}
+
 void control_request_set_abandon(ControlRequest *r, ControlAbandon cb, void *ud) {
         r->abandon = cb;
         r->abandon_ud = ud;

@@ -27,6 +27,9 @@ void control_reply_errorf(ControlRequest *r, const char *fmt, ...) _printf_(2, 3
 void control_reply_append(ControlRequest *r, const char *data, size_t len);
 /* Ends the answer with an exit status; the connection closes once everything is sent. */
 void control_reply_finish(ControlRequest *r, int status);
+/* Ends the request with a CTL_STREAM packet and hands its connection over: returns the fd (the
+ * request is freed), or -errno when nothing can be sent (the request is left as it was). */
+int control_request_take_stream(ControlRequest *r);
 void control_request_set_abandon(ControlRequest *r, ControlAbandon cb, void *ud);
 /* Keeps the client's connection open until this process exits, so the client's end of file
  * means "the daemon has exited" (for `forkvisor shutdown`). */

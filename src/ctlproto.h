@@ -2,7 +2,9 @@
 /* The control socket's framing, shared by the daemon and the client. A request is one
  * SOCK_SEQPACKET packet: the tag "FV1", then the command and its arguments, each
  * NUL-terminated. The answer is a series of packets, each starting with a type byte:
- * 'O' text for stdout, 'E' text for stderr, 'X' followed by one byte, the exit status (last). */
+ * 'O' text for stdout, 'E' text for stderr, 'X' followed by one byte, the exit status (last);
+ * or 'S' alone (`subscribe`, `events`): from then on the connection carries mailbox records of
+ * INFO frames (forkvisor-protocol(7)) until either end closes it. */
 #pragma once
 
 #include <stddef.h>
@@ -15,6 +17,7 @@
 #define CTL_OUT 'O'
 #define CTL_ERR 'E'
 #define CTL_EXIT 'X'
+#define CTL_STREAM 'S'
 
 /* Encodes argv into buf; returns the length or -E2BIG / -EINVAL. */
 int ctl_encode_request(char *const *argv, char *buf, size_t size);

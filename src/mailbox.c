@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "chunk.h"
 #include "macro.h"
 
 /* Per wake-up: a record holds up to ~650 frames, so a few records are already milliseconds of
@@ -29,9 +30,14 @@ struct Mailbox {
         unsigned limit;
         MailboxHandlers handlers;
         void *ud;
-        char *out;                 /* encoded frames; [out_head, out_len) still to send */
-        size_t out_head, out_len, out_cap;
-        unsigned depth;            /* frames in out */
+        /* What is still to send, in order: ranges of whole encoded frames in chunks, either the
+         * mailbox's own (replies, casts: encoded here) or one shared with other mailboxes (a
+         * publication, encoded once for every subscriber). */
+        struct Segment { Chunk *chunk; uint32_t off, len, frames; } *segs;
+        size_t seg_head, seg_len, seg_cap;
+        Chunk *own;
+        bool blocked;              /* the socket is full: waiting for EPOLLOUT */
+        unsigned depth;            /* frames in segs */
         /* Records written but not yet read by the worker: mailbox_limit counts these too. The
          * kernel only tells how many bytes of buffer they hold (SIOCOUTQ), so each record's
          * share is measured when it is sent, and records leave from the front as that total
@@ -55,15 +61,27 @@ static void close_fds(const int *fds, size_t n) {
                 safe_close(fds[i]);
 }
 
+static void segments_clear(Mailbox *mb) {
+        for (size_t i = mb->seg_head; i < mb->seg_len; i++)
+                chunk_unref(mb->segs[i].chunk);
+        mb->seg_head = mb->seg_len = 0;
+}
+
 void mailbox_close(Mailbox *mb) {
         if (mb->closed)
                 return;
         mb->closed = true;
         mb->dropped += mb->depth;
         mb->depth = 0;
-        mb->out_head = mb->out_len = 0;
+        segments_clear(mb);
         mb->source = sd_event_source_disable_unref(mb->source);
         mb->fd = safe_close(mb->fd);
+}
+
+static void hangup(Mailbox *mb) {
+        mailbox_close(mb);
+        if (mb->handlers.hangup)
+                mb->handlers.hangup(mb->ud, mb);
 }
 
 static void broken(Mailbox *mb, const char *why) {
@@ -84,7 +102,8 @@ static ssize_t check_record(const char *buf, size_t len, size_t n_fds, const cha
                         *why = r == -EPROTONOSUPPORT ? "unsupported protocol version" : "malformed frame";
                         return -1;
                 }
-                bool answered = f.kind == PROTO_CALL || f.kind == PROTO_REGISTER || f.kind == PROTO_UNREGISTER;
+                bool answered = f.kind == PROTO_CALL || f.kind == PROTO_REGISTER || f.kind == PROTO_UNREGISTER ||
+                                f.kind == PROTO_SUBSCRIBE || f.kind == PROTO_UNSUBSCRIBE;
                 if ((f.flags & PROTO_FLAG_REPLY_FD) && (!answered || n_fds != 1)) {
                         *why = "reply fd flag without exactly one fd on a request";
                         return -1;
@@ -122,7 +141,7 @@ static bool read_records(Mailbox *mb, int max) {
                                 return true;
                         if (errno == EINTR)
                                 continue;
-                        mailbox_close(mb);
+                        hangup(mb);
                         return true;
                 }
 
@@ -139,7 +158,7 @@ static bool read_records(Mailbox *mb, int max) {
                         /* The worker closed its end: it can no longer hear us either. */
                         close_fds(fds, n_fds);
                         mb->eof = true;
-                        mailbox_close(mb);
+                        hangup(mb);
                         return true;
                 }
                 if (n > PROTO_RECORD_MAX || (mh.msg_flags & MSG_CTRUNC)) {
@@ -210,50 +229,98 @@ Mailbox *mailbox_free(Mailbox *mb) {
                 return NULL;
         sd_event_source_disable_unref(mb->source);
         safe_close(mb->fd);
-        free(mb->out);
+        segments_clear(mb);
+        free(mb->segs);
+        chunk_unref(mb->own);
         free(mb->flight);
         return mfree(mb);
 }
 
-static int reserve(Mailbox *mb, size_t size) {
-        if (mb->out_len + size <= mb->out_cap)
-                return 0;
-        if (mb->out_head > 0) {
-                /* Reuse what was already sent before growing. */
-                memmove(mb->out, mb->out + mb->out_head, mb->out_len - mb->out_head);
-                mb->out_len -= mb->out_head;
-                mb->out_head = 0;
-                if (mb->out_len + size <= mb->out_cap)
-                        return 0;
+static int segment_push(Mailbox *mb, Chunk *c, size_t off, size_t len) {
+        if (mb->seg_len > mb->seg_head) {
+                struct Segment *last = &mb->segs[mb->seg_len - 1];
+                if (last->chunk == c && last->off + last->len == off) {
+                        last->len += (uint32_t) len;
+                        last->frames++;
+                        goto queued;
+                }
         }
-        size_t cap = mb->out_cap ? mb->out_cap : 4096;
-        while (cap < mb->out_len + size)
-                cap *= 2;
-        char *p = realloc(mb->out, cap);
-        if (!p)
-                return -ENOMEM;
-        mb->out = p;
-        mb->out_cap = cap;
-        return 0;
-}
-
-int mailbox_queue(Mailbox *mb, const Frame *f) {
-        if (mb->closed)
-                return -ENOBUFS;
-        size_t size = proto_frame_size(f->target_len, f->payload_len);
-        int r = reserve(mb, size);
-        if (r < 0)
-                return r;
-        r = proto_encode(f, mb->out + mb->out_len, mb->out_cap - mb->out_len);
-        if (r < 0)
-                return r;
-        mb->out_len += (size_t) r;
+        if (mb->seg_len == mb->seg_cap) {
+                if (mb->seg_head > 0) {
+                        memmove(mb->segs, mb->segs + mb->seg_head, (mb->seg_len - mb->seg_head) * sizeof *mb->segs);
+                        mb->seg_len -= mb->seg_head;
+                        mb->seg_head = 0;
+                } else {
+                        size_t cap = mb->seg_cap ? mb->seg_cap * 2 : 8;
+                        void *a = realloc(mb->segs, cap * sizeof *mb->segs);
+                        if (!a)
+                                return -ENOMEM;
+                        mb->segs = a;
+                        mb->seg_cap = cap;
+                }
+        }
+        mb->segs[mb->seg_len++] = (struct Segment) { chunk_ref(c), (uint32_t) off, (uint32_t) len, 1 };
+queued:
         mb->depth++;
         if (!mb->dirty) {
                 mb->dirty = true;
                 mb->handlers.dirty(mb->ud, mb);
         }
         return 0;
+}
+
+/* The mailbox's own chunk, emptied when nothing queued points into it any more. */
+static Chunk *own_chunk(Mailbox *mb, size_t size) {
+        if (mb->own && mb->own->refs == 1) {
+                if (mb->own->cap > 16 * 1024 * 1024)
+                        mb->own = chunk_unref(mb->own); /* a burst is over: do not keep its memory */
+                else
+                        mb->own->len = 0;
+        }
+        if (!mb->own && !(mb->own = chunk_new(4096)))
+                return NULL;
+        return chunk_reserve(mb->own, size) < 0 ? NULL : mb->own;
+}
+
+int mailbox_queue(Mailbox *mb, const Frame *f) {
+        if (mb->closed)
+                return -ENOBUFS;
+        size_t size = proto_frame_size(f->target_len, f->payload_len);
+        if (f->target_len > PROTO_TARGET_MAX || f->payload_len > PROTO_PAYLOAD_MAX)
+                return -EMSGSIZE;
+        Chunk *c = own_chunk(mb, size);
+        if (!c)
+                return -ENOMEM;
+        int r = proto_encode(f, c->data + c->len, c->cap - c->len);
+        if (r < 0)
+                return r;
+        r = segment_push(mb, c, c->len, (size_t) r);
+        if (r >= 0)
+                c->len += size;
+        return r;
+}
+
+/* A shared frame into the own chunk: a mailbox whose socket is full must not keep a chunk that
+ * every other subscriber is done with. */
+static int copy_to_own(Mailbox *mb, const Chunk *src, size_t off, size_t len) {
+        Chunk *c = own_chunk(mb, len);
+        if (!c)
+                return -ENOMEM;
+        memcpy(c->data + c->len, src->data + off, len);
+        int r = segment_push(mb, c, c->len, len);
+        if (r >= 0)
+                c->len += len;
+        return r;
+}
+
+int mailbox_queue_shared(Mailbox *mb, Chunk *c, size_t off, size_t len) {
+        if (mb->closed)
+                return -ENOBUFS;
+        if (mailbox_is_full(mb)) {
+                mb->dropped++;
+                return -EAGAIN;
+        }
+        return mb->blocked ? copy_to_own(mb, c, off, len) : segment_push(mb, c, off, len);
 }
 
 static int outq(const Mailbox *mb) {
@@ -330,36 +397,108 @@ int mailbox_queue_limited(Mailbox *mb, const Frame *f) {
         return mailbox_queue(mb, f);
 }
 
+#define FLUSH_IOV_MAX 64
+
+/* The next record: whole frames from the front of the queue, as many as fit (one unless
+ * batching). Fills iov; returns the number of entries, the bytes and frames in *len, *frames. */
+static size_t next_record(Mailbox *mb, struct iovec *iov, size_t *ret_len, unsigned *ret_frames) {
+        size_t n = 0, len = 0;
+        unsigned frames = 0;
+        for (size_t i = mb->seg_head; i < mb->seg_len && n < FLUSH_IOV_MAX; i++) {
+                const struct Segment *s = &mb->segs[i];
+                char *base = s->chunk->data + s->off;
+                if (mb->batch && len + s->len <= PROTO_RECORD_MAX) {
+                        iov[n++] = (struct iovec) { base, s->len };
+                        len += s->len;
+                        frames += s->frames;
+                        continue;
+                }
+                /* Part of this segment: its first frames, as many as fit. */
+                size_t take = 0;
+                unsigned k = 0;
+                while (take < s->len) {
+                        size_t size = proto_encoded_size(base + take);
+                        if ((frames + k > 0 && len + take + size > PROTO_RECORD_MAX) || (!mb->batch && k == 1))
+                                break;
+                        take += size;
+                        k++;
+                }
+                if (k > 0) {
+                        iov[n++] = (struct iovec) { base, take };
+                        len += take;
+                        frames += k;
+                }
+                break;
+        }
+        *ret_len = len;
+        *ret_frames = frames;
+        return n;
+}
+
+/* Forgets the first len bytes (frames whole frames) of the queue: they were sent. */
+static void consume(Mailbox *mb, size_t len, unsigned frames) {
+        mb->depth -= frames;
+        while (len > 0) {
+                struct Segment *s = &mb->segs[mb->seg_head];
+                if (len >= s->len) {
+                        len -= s->len;
+                        frames -= s->frames;
+                        chunk_unref(s->chunk);
+                        mb->seg_head++;
+                        continue;
+                }
+                s->off += (uint32_t) len;
+                s->len -= (uint32_t) len;
+                s->frames -= frames;
+                len = 0;
+        }
+        if (mb->seg_head == mb->seg_len)
+                mb->seg_head = mb->seg_len = 0;
+}
+
+/* The socket is full: what is queued from shared chunks is copied into our own, so that a slow
+ * reader never pins a chunk the other subscribers are done with. */
+static void unshare(Mailbox *mb) {
+        for (size_t i = mb->seg_head; i < mb->seg_len; i++) {
+                struct Segment *s = &mb->segs[i];
+                if (s->chunk == mb->own)
+                        continue;
+                if (!mb->own && !(mb->own = chunk_new(4096)))
+                        return;
+                if (chunk_reserve(mb->own, s->len) < 0)
+                        return;
+                memcpy(mb->own->data + mb->own->len, s->chunk->data + s->off, s->len);
+                chunk_unref(s->chunk);
+                s->chunk = chunk_ref(mb->own);
+                s->off = (uint32_t) mb->own->len;
+                mb->own->len += s->len;
+        }
+}
+
 void mailbox_flush(Mailbox *mb) {
         /* The socket's share of what this pass sends is measured once for all its records. */
-        int before = mb->closed || mb->out_head >= mb->out_len ? -1 : outq(mb);
+        int before = mb->closed || mb->seg_head >= mb->seg_len ? -1 : outq(mb);
         unsigned flushed = 0;
         bool blocked = false;
 
         mb->dirty = false;
-        while (!mb->closed && mb->out_head < mb->out_len) {
-                size_t len = 0;
-                unsigned frames = 0;
-                /* Whole frames, as many as fit in one record (one unless batching). */
-                do {
-                        size_t size = proto_encoded_size(mb->out + mb->out_head + len);
-                        if (frames > 0 && len + size > PROTO_RECORD_MAX)
-                                break;
-                        len += size;
-                        frames++;
-                } while (mb->batch && mb->out_head + len < mb->out_len);
+        while (!mb->closed && mb->seg_head < mb->seg_len) {
+                struct iovec iov[FLUSH_IOV_MAX];
+                size_t len;
+                unsigned frames;
+                struct msghdr mh = { .msg_iov = iov };
+                mh.msg_iovlen = next_record(mb, iov, &len, &frames);
 
-                ssize_t n = send(mb->fd, mb->out + mb->out_head, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+                ssize_t n = sendmsg(mb->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
                 if (n < 0) {
                         if (errno == EAGAIN || errno == EINTR) {
                                 blocked = true;
                                 break;
                         }
-                        mailbox_close(mb); /* EPIPE: the worker is gone or closed its end */
+                        hangup(mb); /* EPIPE: the worker is gone or closed its end */
                         return;
                 }
-                mb->out_head += len;
-                mb->depth -= frames;
+                consume(mb, len, frames);
                 mb->sent += frames;
                 flushed += frames;
         }
@@ -367,15 +506,11 @@ void mailbox_flush(Mailbox *mb) {
                 return;
         if (flushed > 0)
                 flight_push(mb, before, flushed);
+        mb->blocked = blocked;
         if (blocked) {
+                unshare(mb);
                 sd_event_source_set_io_events(mb->source, EPOLLIN | EPOLLOUT);
                 return;
-        }
-        mb->out_head = mb->out_len = 0;
-        if (mb->out_cap > 16 * 1024 * 1024) {
-                /* A burst is over: do not keep its memory. */
-                mb->out = mfree(mb->out);
-                mb->out_cap = 0;
         }
         sd_event_source_set_io_events(mb->source, EPOLLIN);
 }

@@ -10,6 +10,7 @@
 
 #include <systemd/sd-event.h>
 
+#include "chunk.h"
 #include "proto.h"
 
 typedef struct Mailbox Mailbox;
@@ -21,6 +22,9 @@ typedef struct MailboxHandlers {
         void (*broken)(void *ud, Mailbox *mb, const char *why);
         /* There is something to flush: the owner calls mailbox_flush() once this loop pass. */
         void (*dirty)(void *ud, Mailbox *mb);
+        /* The other end went away (end of file, or the socket failed); the mailbox is closed.
+         * May be NULL. Must not free the mailbox. */
+        void (*hangup)(void *ud, Mailbox *mb);
 } MailboxHandlers;
 
 typedef struct MailboxStats {
@@ -39,6 +43,10 @@ int mailbox_queue(Mailbox *mb, const Frame *f);
 /* The same for casts and calls: -EAGAIN (and counted as dropped) once `limit` frames wait,
  * whether in the node's queue or read by nobody yet in the socket. */
 int mailbox_queue_limited(Mailbox *mb, const Frame *f);
+
+/* Queues the encoded frame at c->data[off..off+len) by reference, limited as casts are: one
+ * chunk serves every subscriber of a publication. */
+int mailbox_queue_shared(Mailbox *mb, Chunk *c, size_t off, size_t len);
 
 /* Writes queued frames as records (one frame per record until the worker said it reads
  * batches). Never blocks: what does not fit waits for EPOLLOUT. */

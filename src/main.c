@@ -36,6 +36,10 @@ static const Verb verbs[] = {
         { "registry", verb_control, "registry [--json]                every registered name" },
         { "send", verb_worker, "send NAME DATA                   cast DATA to the process registered as NAME" },
         { "call", verb_worker, "call NAME DATA [--timeout MS]    call NAME with DATA, print the reply" },
+        { "publish", verb_worker, "publish TOPIC DATA               publish DATA on TOPIC" },
+        { "subscribe", verb_worker, "subscribe TOPIC... [--count N] [--timeout MS]  print what is published on TOPIC\n"
+                                    "                                   (in a worker: subscribe the worker)" },
+        { "events", verb_control, "events [--count N] [--timeout MS]  lifecycle events as JSON lines" },
         { "get-state", verb_control, "get-state NAME [--timeout MS]    print a worker's state (format_state)" },
         { "ready", verb_worker, "ready                            (in a worker) report readiness" },
         { "recv", verb_worker, "recv [--timeout MS] [--shell]    (in a worker) wait for a message, print it" },
@@ -43,6 +47,7 @@ static const Verb verbs[] = {
         { "monitor", verb_worker, "monitor NAME                     (in a worker) get a down message when NAME ends" },
         { "register", verb_worker, "register NAME                    (in a worker) add a registry name for this worker" },
         { "unregister", verb_worker, "unregister NAME                  (in a worker) remove one of this worker's names" },
+        { "unsubscribe", verb_worker, "unsubscribe TOPIC...             (in a worker) end subscriptions of this worker" },
 };
 
 static void help(FILE *f) {

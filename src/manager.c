@@ -26,6 +26,7 @@
 #include "notify.h"
 #include "output.h"
 #include "router.h"
+#include "events.h"
 #include "idmap.h"
 #include "spawn.h"
 #include "strv.h"
@@ -307,7 +308,8 @@ static int op_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
         }
         r = idmap_put(&m->pids, pid, n);
         if (r >= 0) {
-                r = router_attach(m->router, pid, n->reg_name, mailbox[0], s->mailbox_limit, n, &rt->peer);
+                r = router_attach(m->router, pid, n->reg_name, s->subscribe, mailbox[0], s->mailbox_limit, n,
+                                  &rt->peer);
                 if (r < 0)
                         idmap_remove(&m->pids, pid);
         } else
@@ -418,6 +420,7 @@ static void op_event(void *ud, Node *n, TreeEvent ev) {
         Manager *m = ud;
 
         log_event(m, n, ev);
+        events_publish_tree(m->router, n, ev);
         if (ev == TREE_EVENT_READY && n == m->tree->root && !m->ready_sent) {
                 m->ready_sent = true;
                 log_info("Tree '%s' started", n->path);

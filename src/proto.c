@@ -147,6 +147,9 @@ static const char *const kind_table[_PROTO_KIND_MAX] = {
         [PROTO_GET_STATE] = "get-state",
         [PROTO_REGISTER] = "register",
         [PROTO_UNREGISTER] = "unregister",
+        [PROTO_SUBSCRIBE] = "subscribe",
+        [PROTO_UNSUBSCRIBE] = "unsubscribe",
+        [PROTO_PUBLISH] = "publish",
 };
 
 /* NULL for a kind that is not one (0, or _PROTO_KIND_MAX and above); proto_decode() never

@@ -44,11 +44,16 @@ typedef enum ProtoKind {
         PROTO_REGISTER = 11,   /* worker→node: hold target as a name ("+key" for a duplicate key);
                                 * answered with REPLY "ok" or ERROR with the reason, same ref */
         PROTO_UNREGISTER = 12, /* worker→node: let go of target; answered like REGISTER */
+        PROTO_SUBSCRIBE = 13,  /* worker→node: receive what is published on target (a topic, or a
+                                * prefix and '*'); answered like REGISTER */
+        PROTO_UNSUBSCRIBE = 14,/* worker→node: end that subscription; answered like REGISTER */
+        PROTO_PUBLISH = 15,    /* worker→node: payload to every subscriber of topic target, each
+                                * receiving it as INFO with the topic as target */
         _PROTO_KIND_MAX,
 } ProtoKind;
 
 /* flags */
-#define PROTO_FLAG_REPLY_FD 0x0001 /* CALL, REGISTER, UNREGISTER: one fd (SCM_RIGHTS) came with this
+#define PROTO_FLAG_REPLY_FD 0x0001 /* CALL, (UN)REGISTER, (UN)SUBSCRIBE: one fd (SCM_RIGHTS) came with this
                                     * record; the answer goes there instead of to the mailbox */
 #define PROTO_FLAG_BATCH 0x0002    /* HELLO: this worker reads records of several frames */
 #define PROTO_FLAGS_KNOWN (PROTO_FLAG_REPLY_FD | PROTO_FLAG_BATCH)

@@ -10,12 +10,14 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "broker.h"
 #include "idmap.h"
 #include "list.h"
 #include "macro.h"
 #include "spec.h"
 #include "strv.h"
 #include "time-util.h"
+#include "topic.h"
 
 #define CALL_TIMEOUT_DEFAULT_MS 5000u
 #define CALL_SWEEP_USEC (50 * USEC_PER_MSEC) /* call timeouts are kept to within this */
@@ -31,6 +33,10 @@ struct Peer {
         uint32_t generation;       /* this incarnation, in registry entries */
         char **names;              /* owned strv: what it holds in the registry */
         Mailbox *mb;               /* owned */
+        Subscriber *sub;           /* owned, or NULL until its first subscription */
+        bool stream;               /* an outside subscriber on a control connection, no process */
+        bool gone;                 /* a stream whose client went away: freed after this pass */
+        LIST_FIELDS(Peer, streams);
         unsigned limit;            /* its mailbox_limit */
         uint64_t dropped_in_row;   /* its casts dropped at full mailboxes since one got through */
         bool dying;                /* reaped: its last frames are being delivered, nothing else */
@@ -74,6 +80,8 @@ struct Router {
         RouterOps ops;
         void *ud;
         Registry *registry;        /* borrowed */
+        Broker *broker;            /* owned */
+        Peer *streams;             /* owned: outside subscribers */
         uint64_t epoch;            /* bumped whenever a name is added or removed */
         uint32_t next_generation;
         IdMap pids;                /* pid → Peer */
@@ -333,10 +341,39 @@ static void on_register(Router *r, Peer *p, const Frame *f, int fd) {
                        : "out of memory");
 }
 
+static int peer_subscribe(Peer *p, const char *pattern, size_t len) {
+        if (!p->sub && !(p->sub = broker_subscriber_new(p->router->broker, p->mb)))
+                return -ENOMEM;
+        return broker_subscribe(p->sub, pattern, len);
+}
+
+static void on_subscribe(Peer *p, const Frame *f, int fd) {
+        int e = f->kind == PROTO_UNSUBSCRIBE ? (p->sub ? broker_unsubscribe(p->sub, f->target, f->target_len) : -ENOENT)
+                                             : peer_subscribe(p, f->target, f->target_len);
+        answer_request(p, f, fd, e < 0,
+                       e >= 0 ? "ok"
+                       : e == -EINVAL ? "bad topic: 1-255 printable characters, no whitespace, '*' only at the end"
+                       : e == -ENOENT ? "not subscribed to this topic"
+                       : "out of memory");
+}
+
+static void stream_gone(Peer *p) {
+        if (!p->gone) {
+                p->gone = true;
+                mailbox_close(p->mb);
+        }
+}
+
 static void on_frame(void *ud, Mailbox *mb, const Frame *f, int fd) {
         Peer *p = ud;
         Router *r = p->router;
 
+        if (p->stream) {
+                /* An outside subscriber only listens. */
+                safe_close(fd);
+                stream_gone(p);
+                return;
+        }
         switch (f->kind) {
         case PROTO_CAST: {
                 Peer *t = resolve_cached(r, p, f->target, f->target_len);
@@ -402,6 +439,15 @@ static void on_frame(void *ud, Mailbox *mb, const Frame *f, int fd) {
         case PROTO_UNREGISTER:
                 on_register(r, p, f, (f->flags & PROTO_FLAG_REPLY_FD) ? fd : -1);
                 return;
+        case PROTO_SUBSCRIBE:
+        case PROTO_UNSUBSCRIBE:
+                on_subscribe(p, f, (f->flags & PROTO_FLAG_REPLY_FD) ? fd : -1);
+                return;
+        case PROTO_PUBLISH:
+                /* To nobody, to a bad topic: dropped, as a cast to nobody. */
+                (void) broker_publish(r->broker, f->target, f->target_len, (uint32_t) p->pid, f->payload,
+                                      f->payload_len);
+                return;
         default:
                 /* ERROR, INFO, DOWN, GET_STATE only ever go from the node to a worker. */
                 mailbox_close(p->mb);
@@ -413,7 +459,9 @@ static void on_frame(void *ud, Mailbox *mb, const Frame *f, int fd) {
 
 static void on_broken(void *ud, Mailbox *mb, const char *why) {
         Peer *p = ud;
-        if (p->dying)
+        if (p->stream)
+                stream_gone(p);
+        if (p->dying || p->stream)
                 return;
         p->router->ops.broken(p->router->ud, p->owner, why);
 }
@@ -426,6 +474,21 @@ static void on_dirty(void *ud, Mailbox *mb) {
         }
 }
 
+static void on_hangup(void *ud, Mailbox *mb) {
+        Peer *p = ud;
+        if (p->stream)
+                stream_gone(p);
+}
+
+static void stream_free(Router *r, Peer *p) {
+        LIST_REMOVE(streams, r->streams, p);
+        if (p->dirty)
+                LIST_REMOVE(dirty, r->dirty, p);
+        broker_subscriber_free(p->sub);
+        mailbox_free(p->mb);
+        free(p);
+}
+
 static int on_flush(sd_event_source *s, void *ud) {
         Router *r = ud;
         while (r->dirty) {
@@ -434,6 +497,12 @@ static int on_flush(sd_event_source *s, void *ud) {
                 p->dirty = false;
                 mailbox_flush(p->mb);
         }
+        /* Outside subscribers that went away: never freed from inside their own mailbox. */
+        for (Peer *p = r->streams, *next; p; p = next) {
+                next = p->streams_next;
+                if (p->gone)
+                        stream_free(r, p);
+        }
         return 0;
 }
 
@@ -441,11 +510,13 @@ static const MailboxHandlers peer_handlers = {
         .frame = on_frame,
         .broken = on_broken,
         .dirty = on_dirty,
+        .hangup = on_hangup,
 };
 
 /* ---- peers -------------------------------------------------------------------------------- */
 
-int router_attach(Router *r, pid_t pid, const char *name, int fd, unsigned limit, void *owner, Peer **ret) {
+int router_attach(Router *r, pid_t pid, const char *name, char *const *subscribe, int fd, unsigned limit, void *owner,
+                  Peer **ret) {
         Peer *p = calloc(1, sizeof *p);
         if (!p) {
                 safe_close(fd);
@@ -462,7 +533,14 @@ int router_attach(Router *r, pid_t pid, const char *name, int fd, unsigned limit
                 e = idmap_put(&r->pids, (uint64_t) pid, p);
         if (e >= 0 && name)
                 e = peer_register(r, p, name);
+        STRV_FOREACH(t, subscribe)
+                if (e >= 0)
+                        e = peer_subscribe(p, *t, strlen(*t));
         if (e < 0) {
+                STRV_FOREACH(n, p->names)
+                        (void) registry_remove(r->registry, *n, p->pid);
+                strv_free(p->names);
+                broker_subscriber_free(p->sub);
                 idmap_remove(&r->pids, (uint64_t) pid);
                 mailbox_free(p->mb);
                 free(p);
@@ -486,6 +564,8 @@ void router_detach(Router *r, Peer *p, const char *reason) {
         r->epoch++; /* also forgets every cached answer that pointed at p */
         strv_free(p->names);
         idmap_remove(&r->pids, (uint64_t) p->pid);
+        /* Its subscriptions end with it: nothing published from now on is queued for it. */
+        p->sub = broker_subscriber_free(p->sub);
         /* Frames still queued for it go with it. */
         if (p->dirty) {
                 LIST_REMOVE(dirty, r->dirty, p);
@@ -548,8 +628,54 @@ void router_cancel(Router *r, uint64_t ref) {
                 pending_free(r, c);
 }
 
+int router_publish(Router *r, const char *topic, const void *data, size_t len) {
+        return broker_publish(r->broker, topic, strlen(topic), 0, data, len);
+}
+
+bool router_has_subscribers(Router *r, const char *topic) {
+        return broker_has_subscribers(r->broker, topic, strlen(topic));
+}
+
+int router_stream_open(Router *r, int fd, char *const *patterns, unsigned limit) {
+        STRV_FOREACH(t, patterns)
+                if (!topic_pattern_is_valid(*t, strlen(*t))) {
+                        safe_close(fd);
+                        return -EINVAL;
+                }
+        Peer *p = calloc(1, sizeof *p);
+        if (!p) {
+                safe_close(fd);
+                return -ENOMEM;
+        }
+        p->router = r;
+        p->stream = true;
+        p->limit = limit;
+        int e = mailbox_new(r->event, fd, limit, &peer_handlers, p, &p->mb);
+        if (e < 0) {
+                free(p);
+                return e;
+        }
+        /* The client reads records of many frames. */
+        mailbox_set_batch(p->mb, true);
+        LIST_PREPEND(streams, r->streams, p);
+        STRV_FOREACH(t, patterns)
+                if (e >= 0)
+                        e = peer_subscribe(p, *t, strlen(*t));
+        if (e < 0)
+                stream_free(r, p);
+        return e;
+}
+
 void peer_get_stats(Peer *p, MailboxStats *ret) {
         mailbox_get_stats(p->mb, ret);
+}
+
+char *const *peer_subscriptions(Peer *p) {
+        return p->sub ? broker_subscriber_patterns(p->sub) : NULL;
+}
+
+uint64_t peer_publications_dropped(Peer *p) {
+        return p->sub ? broker_subscriber_dropped(p->sub) : 0;
 }
 
 int router_new(sd_event *e, Registry *registry, const RouterOps *ops, void *ud, Router **ret) {
@@ -560,12 +686,15 @@ int router_new(sd_event *e, Registry *registry, const RouterOps *ops, void *ud, 
         r->registry = registry;
         r->ops = *ops;
         r->ud = ud;
-        int err = sd_event_add_post(e, &r->flush_source, on_flush, r);
+        int err = broker_new(&r->broker);
+        if (err >= 0)
+                err = sd_event_add_post(e, &r->flush_source, on_flush, r);
         if (err >= 0)
                 err = sd_event_add_time_relative(e, &r->sweep_source, CLOCK_MONOTONIC, CALL_SWEEP_USEC,
                                                  10 * USEC_PER_MSEC, on_sweep, r);
         if (err < 0) {
                 sd_event_source_disable_unref(r->flush_source);
+                broker_free(r->broker);
                 free(r);
                 return err;
         }
@@ -577,7 +706,10 @@ int router_new(sd_event *e, Registry *registry, const RouterOps *ops, void *ud, 
 Router *router_free(Router *r) {
         if (!r)
                 return NULL;
-        /* Peers belong to the tree's nodes, which detach them first. */
+        /* Peers belong to the tree's nodes, which detach them first; streams are ours. */
+        while (r->streams)
+                stream_free(r, r->streams);
+        broker_free(r->broker);
         sd_event_source_disable_unref(r->flush_source);
         sd_event_source_disable_unref(r->sweep_source);
         idmap_done(&r->pids);

@@ -35,8 +35,9 @@ Router *router_free(Router *r);
 
 /* A worker incarnation started with the node end of its mailbox (fd is taken over). name is
  * its configured registry name ("+key" for a duplicate key) or NULL; -EEXIST when it is taken.
- * owner is handed back in RouterOps calls. */
-int router_attach(Router *r, pid_t pid, const char *name, int fd, unsigned limit, void *owner, Peer **ret);
+ * subscribe: its configured topics (may be NULL). owner is handed back in RouterOps calls. */
+int router_attach(Router *r, pid_t pid, const char *name, char *const *subscribe, int fd, unsigned limit,
+                  void *owner, Peer **ret);
 /* It terminated: its names leave the registry, its calls in flight fail ("callee exited"),
  * answers owed to it are dropped, its monitors fire with reason. */
 void router_detach(Router *r, Peer *p, const char *reason);
@@ -49,4 +50,15 @@ int router_call(Router *r, uint8_t kind, const char *target, const void *data, s
                 RouterAnswer fn, void *ud, uint64_t *ret_ref);
 void router_cancel(Router *r, uint64_t ref);
 
+/* Publishes on topic from the node (sender 0): the number of subscribers it was queued for, or
+ * -EINVAL (bad topic), -EMSGSIZE. */
+int router_publish(Router *r, const char *topic, const void *data, size_t len);
+bool router_has_subscribers(Router *r, const char *topic);
+/* An outside subscriber: fd (taken over) receives INFO frames for patterns until its other end
+ * closes; limit bounds its queue as mailbox_limit does. -EINVAL for a bad pattern. */
+int router_stream_open(Router *r, int fd, char *const *patterns, unsigned limit);
+
 void peer_get_stats(Peer *p, MailboxStats *ret);
+/* Its subscriptions (NULL when none) and the publications it lost to a full mailbox. */
+char *const *peer_subscriptions(Peer *p);
+uint64_t peer_publications_dropped(Peer *p);

@@ -3,6 +3,8 @@
  * status of SPEC 1 (0 ok, 1 failed, 2 usage or configuration, 3 no daemon). */
 #pragma once
 
+#include <stdint.h>
+
 #define EXIT_USAGE 2
 #define EXIT_NO_DAEMON 3
 
@@ -13,5 +15,9 @@ int verb_run(int argc, char **argv);
 int verb_check(int argc, char **argv);
 /* Every subcommand that is answered by the daemon over the control socket. */
 int verb_control(int argc, char **argv);
+/* Prints each message of a subscription stream (fd, after CTL_STREAM) as a line, until count
+ * messages (0: no limit) or the deadline (CLOCK_MONOTONIC ms; < 0: none). Exit status. */
+int stream_print(int fd, unsigned long count, int64_t deadline_ms);
+
 /* ready, recv, reply, monitor inside a worker; send and call there too, else verb_control. */
 int verb_worker(int argc, char **argv);

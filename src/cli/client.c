@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctlproto.h"
@@ -43,6 +44,14 @@ static const ClientVerb client_verbs[] = {
           "Call the process registered as NAME with DATA and print its reply; exit 1 on timeout or if\n"
           "NAME is not registered.", 2, 2 },
         { "get-state", "NAME [--timeout MS]", "Print the state of the worker registered as NAME (its format_state).", 1, 1 },
+        { "publish", "TOPIC DATA", "Publish DATA on TOPIC: every current subscriber receives it once.", 2, 2 },
+        { "subscribe", "TOPIC... [--count N] [--timeout MS]",
+          "Print each message published on TOPIC (or, for PREFIX*, on any topic starting with PREFIX),\n"
+          "one per line, until N were received, MS milliseconds passed, or interrupted. Exits 1 when the\n"
+          "timeout ends the wait before N messages, or when the daemon goes away.", 1, -1 },
+        { "events", "[--count N] [--timeout MS]",
+          "Print the daemon's lifecycle events (started, exited, restarting, gave_up, reload) as JSON\n"
+          "objects, one per line; --count and --timeout as for subscribe.", 0, 0 },
 };
 
 static const ClientVerb *find_verb(const char *name) {
@@ -73,8 +82,23 @@ static int connect_control(const char *path) {
         return fd;
 }
 
+/* How a subscription stream ends (subscribe, events): after count messages (0: never), at the
+ * deadline (CLOCK_MONOTONIC ms; < 0: none). */
+typedef struct StreamEnd {
+        unsigned long count;
+        int64_t deadline_ms;
+} StreamEnd;
+
+static int64_t deadline_after(const char *timeout) {
+        struct timespec ts;
+        if (!*timeout)
+                return -1;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + strtoll(timeout, NULL, 10);
+}
+
 /* Sends the request and relays the answer; returns the exit status. */
-static int transact(const char *path, char **req, bool eof_is_success) {
+static int transact_stream(const char *path, char **req, bool eof_is_success, const StreamEnd *stream) {
         char buf[CTL_REQUEST_MAX];
         int len = ctl_encode_request(req, buf, sizeof buf);
         if (len < 0) {
@@ -113,10 +137,19 @@ static int transact(const char *path, char **req, bool eof_is_success) {
                         safe_close(fd);
                         fflush(stdout);
                         return n >= 2 ? (unsigned char) pkt[1] : 1;
+                case CTL_STREAM: {
+                        int r = stream ? stream_print(fd, stream->count, stream->deadline_ms) : 1;
+                        safe_close(fd);
+                        return r;
+                }
                 default:
                         break;
                 }
         }
+}
+
+static int transact(const char *path, char **req, bool eof_is_success) {
+        return transact_stream(path, req, eof_is_success, NULL);
 }
 
 static void usage(FILE *f, const ClientVerb *v) {
@@ -131,11 +164,13 @@ int verb_control(int argc, char **argv) {
                 { "all", no_argument, NULL, 'a' },
                 { "state", required_argument, NULL, 's' },
                 { "timeout", required_argument, NULL, 't' },
+                { "count", required_argument, NULL, 'n' },
                 {},
         };
         const ClientVerb *v = find_verb(argv[0]);
         const char *control = arg_control ?: getenv("FORKVISOR_CONTROL"), *state = "running", *timeout = "";
         bool json = false, all = false;
+        unsigned long count = 0;
         int c;
 
         assert(v);
@@ -165,6 +200,18 @@ int verb_control(int argc, char **argv) {
                         }
                         timeout = optarg;
                         break;
+                case 'n': {
+                        char *end;
+                        errno = 0;
+                        count = strtoul(optarg, &end, 10);
+                        if (!*optarg || *end || errno || strspn(optarg, "0123456789") != strlen(optarg) || count == 0 ||
+                            (strcmp(v->name, "subscribe") != 0 && strcmp(v->name, "events") != 0)) {
+                                fprintf(stderr, "forkvisor: --count takes a number of messages (subscribe, events), not '%s'\n",
+                                        optarg);
+                                return EXIT_USAGE;
+                        }
+                        break;
+                }
                 default:
                         usage(stderr, v);
                         return EXIT_USAGE;
@@ -201,6 +248,10 @@ int verb_control(int argc, char **argv) {
         if (strcmp(v->name, "whereis") == 0)
                 return transact(control, (char *[]) { "whereis", pos[0], all ? "1" : "0", NULL }, false);
 
+        StreamEnd stream = { count, deadline_after(timeout) };
+        if (strcmp(v->name, "events") == 0)
+                return transact_stream(control, (char *[]) { "events", NULL }, false, &stream);
+
         /* Every other verb sends its name and its positional arguments as they are. */
         char *req[CTL_ARGS_MAX + 1];
         if (npos + 1 > CTL_ARGS_MAX) {
@@ -211,5 +262,6 @@ int verb_control(int argc, char **argv) {
         for (int i = 0; i < npos; i++)
                 req[i + 1] = pos[i];
         req[npos + 1] = NULL;
-        return transact(control, req, strcmp(v->name, "shutdown") == 0);
+        return transact_stream(control, req, strcmp(v->name, "shutdown") == 0,
+                               strcmp(v->name, "subscribe") == 0 ? &stream : NULL);
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The subcommands a worker runs on its own mailbox (FORKVISOR_MAILBOX): ready, recv, reply,
- * monitor, register, unregister, and send, call and whereis on its behalf; outside a worker,
- * send, call and whereis go to the control socket instead (client.c). Built on libforkvisor,
+ * monitor, register, unregister, subscribe, unsubscribe, and send, call, publish and whereis on
+ * its behalf; outside a worker, send, call, publish, whereis and subscribe go to the control
+ * socket instead (client.c). Built on libforkvisor,
  * opened without batches: the node then sends one frame per record, and `recv` reads exactly
  * one record, so no message is ever read by a command that will not print it. `call`,
  * `register` and `unregister` get their answer on a private socket (DESIGN 4); `whereis` reads
@@ -27,7 +28,7 @@ typedef struct WorkerVerb {
         const char *name;
         const char *usage;
         const char *help;
-        int npos;               /* positional arguments */
+        int npos;               /* positional arguments; -1: one or more */
         bool timeout, shell, all; /* options it takes */
         bool outside;           /* outside a worker, the control socket answers it */
 } WorkerVerb;
@@ -60,6 +61,17 @@ static const WorkerVerb worker_verbs[] = {
         { .name = "unregister", .usage = "NAME", .npos = 1,
           .help = "Remove NAME (+NAME for a duplicate key) from this worker's registry names. Exits 1 if\n"
                   "this worker does not hold NAME." },
+        { .name = "publish", .usage = "TOPIC DATA", .npos = 2, .outside = true,
+          .help = "Publish DATA on TOPIC: every current subscriber receives it once, as an info message\n"
+                  "whose FV_TOPIC is TOPIC and FV_FROM this worker's pid." },
+        { .name = "subscribe", .usage = "TOPIC...", .npos = -1, .outside = true,
+          .help = "Subscribe this worker to each TOPIC (PREFIX* for every topic starting with PREFIX):\n"
+                  "what is published there arrives through recv, as info messages. Subscriptions end\n"
+                  "when the worker terminates. With --count or --timeout (or outside a worker), print the\n"
+                  "messages instead, as described in forkvisor(1)." },
+        { .name = "unsubscribe", .usage = "TOPIC...", .npos = -1,
+          .help = "End this worker's subscription to each TOPIC (exactly as subscribed). Exits 1 if it\n"
+                  "was not subscribed to one of them." },
 };
 
 static const WorkerVerb *find_verb(const char *name) {
@@ -73,12 +85,20 @@ static void usage(FILE *f, const WorkerVerb *v) {
         fprintf(f, "Usage: forkvisor %s%s%s\n", v->name, *v->usage ? " " : "", v->usage);
 }
 
-/* True when argv asks for the control socket explicitly (--control PATH). */
-static bool wants_control(int argc, char **argv) {
+static bool is_option(const char *arg, const char *name) {
+        size_t n = strlen(name);
+        return strncmp(arg, name, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
+}
+
+/* True when argv asks for the control socket explicitly (--control PATH), or, for subscribe,
+ * for a stream of messages to print (--count, --timeout). */
+static bool wants_control(const WorkerVerb *v, int argc, char **argv) {
+        bool stream = strcmp(v->name, "subscribe") == 0;
         if (arg_control)
                 return true;
         for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
-                if (strcmp(argv[i], "--control") == 0 || strncmp(argv[i], "--control=", 10) == 0)
+                if (is_option(argv[i], "--control") ||
+                    (stream && (is_option(argv[i], "--count") || is_option(argv[i], "--timeout"))))
                         return true;
         return false;
 }
@@ -246,7 +266,32 @@ static int do_register(const WorkerVerb *v, const char *name) {
         return 1;
 }
 
-/* ready, reply, monitor, send: one frame, written when the mailbox is closed. */
+/* subscribe / unsubscribe TOPIC...: each answered on a private socket. */
+static int do_subscribe(const WorkerVerb *v, char **topics) {
+        struct fv *fv = NULL;
+        bool sub = strcmp(v->name, "subscribe") == 0;
+        int r = open_mailbox(v, FV_PRIVATE_CALLS, &fv);
+        if (r != 0)
+                return r;
+        for (; *topics; topics++) {
+                r = sub ? fv_subscribe(fv, *topics) : fv_unsubscribe(fv, *topics);
+                if (r >= 0)
+                        continue;
+                fv_close(fv);
+                if (r == -EPIPE)
+                        return send_failed(v, r);
+                fprintf(stderr, "forkvisor: %s %s: %s\n", v->name, *topics,
+                        r == -EINVAL ? "bad topic: 1-255 printable characters, no whitespace, '*' only at the end"
+                        : r == -ENOENT ? "not subscribed to this topic"
+                        : r == -ETIMEDOUT ? "no answer from the daemon"
+                        : strerror(-r));
+                return r == -EINVAL ? EXIT_USAGE : 1;
+        }
+        fv_close(fv);
+        return 0;
+}
+
+/* ready, reply, monitor, send, publish: one frame, written when the mailbox is closed. */
 static int do_send(const WorkerVerb *v, char **pos) {
         struct fv *fv = NULL;
         int r = open_mailbox(v, 0, &fv);
@@ -258,6 +303,8 @@ static int do_send(const WorkerVerb *v, char **pos) {
                 r = fv_monitor(fv, pos[0]);
         else if (strcmp(v->name, "send") == 0)
                 r = fv_cast(fv, pos[0], pos[1], strlen(pos[1]));
+        else if (strcmp(v->name, "publish") == 0)
+                r = fv_publish(fv, pos[0], pos[1], strlen(pos[1]));
         else {
                 char *end;
                 errno = 0;
@@ -290,7 +337,7 @@ int verb_worker(int argc, char **argv) {
         int timeout = -1, c;
 
         assert(v);
-        if (v->outside && (!inside || wants_control(argc, argv)))
+        if (v->outside && (!inside || wants_control(v, argc, argv)))
                 return verb_control(argc, argv);
         /* Without FORKVISOR_REGISTRY there is no table here to read: the daemon answers. */
         if (strcmp(v->name, "whereis") == 0 && !getenv("FORKVISOR_REGISTRY"))
@@ -326,7 +373,7 @@ int verb_worker(int argc, char **argv) {
                         goto bad;
                 }
         }
-        if (argc - optind != v->npos)
+        if (v->npos >= 0 ? argc - optind != v->npos : argc - optind < 1)
                 goto bad;
         if (!inside) {
                 fprintf(stderr, "forkvisor: %s: not inside a forkvisor worker (FORKVISOR_MAILBOX is not set)\n",
@@ -345,6 +392,8 @@ int verb_worker(int argc, char **argv) {
         }
         if (strcmp(v->name, "register") == 0 || strcmp(v->name, "unregister") == 0)
                 return do_register(v, argv[optind]);
+        if (strcmp(v->name, "subscribe") == 0 || strcmp(v->name, "unsubscribe") == 0)
+                return do_subscribe(v, argv + optind);
         if (strcmp(v->name, "recv") == 0)
                 return do_recv(v, timeout, shell);
         if (strcmp(v->name, "call") == 0)

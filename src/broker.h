@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/* The pub/sub broker: subscriptions to topics and topic prefixes, and fan-out. A publication is
+ * encoded once, as an INFO frame, into a chunk that every subscriber's mailbox queues by
+ * reference; each mailbox bounds its own queue (mailbox_limit), so a slow subscriber only loses
+ * its own messages (dropped and counted). Knows mailboxes, not processes. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mailbox.h"
+
+typedef struct Broker Broker;
+typedef struct Subscriber Subscriber;
+
+int broker_new(Broker **ret);
+/* Every subscriber must have been freed first. */
+Broker *broker_free(Broker *b);
+
+/* A subscriber receiving through mb (borrowed; it outlives the subscriber). NULL on ENOMEM. */
+Subscriber *broker_subscriber_new(Broker *b, Mailbox *mb);
+/* Ends every subscription of s at once. Returns NULL. */
+Subscriber *broker_subscriber_free(Subscriber *s);
+
+/* 0 (also when already subscribed), -EINVAL for a bad pattern, -ENOMEM. */
+int broker_subscribe(Subscriber *s, const char *pattern, size_t len);
+/* 0, or -ENOENT when s has no such subscription. */
+int broker_unsubscribe(Subscriber *s, const char *pattern, size_t len);
+/* Its patterns, in the order they were subscribed (a NULL-terminated strv, borrowed). */
+char *const *broker_subscriber_patterns(const Subscriber *s);
+/* Publications it lost to a full mailbox. */
+uint64_t broker_subscriber_dropped(const Subscriber *s);
+
+/* Publishes data on topic from sender (a pid, or 0 for the node). Returns how many subscribers
+ * it was queued for, -EINVAL for a bad topic, -EMSGSIZE for a payload over the limit, -ENOMEM. */
+int broker_publish(Broker *b, const char *topic, size_t tlen, uint32_t sender, const void *data, size_t len);
+/* Somebody would receive a publication on topic: lets a publisher skip building it. */
+bool broker_has_subscribers(Broker *b, const char *topic, size_t tlen);

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/* The client end of `forkvisor subscribe` and `forkvisor events` outside the tree: once the
+ * daemon has answered CTL_STREAM, the control connection carries mailbox records (batches of
+ * INFO frames); each message is printed as one line as soon as its record arrives. */
+#include "cli.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "proto.h"
+
+static int64_t now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int stream_print(int fd, unsigned long count, int64_t deadline_ms) {
+        static char record[PROTO_RECORD_MAX + 1];
+        unsigned long got = 0;
+
+        while (count == 0 || got < count) {
+                int wait = -1;
+                if (deadline_ms >= 0) {
+                        int64_t left = deadline_ms - now_ms();
+                        wait = left > 0 ? (int) (left < 1000000 ? left : 1000000) : 0;
+                }
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                int r = poll(&p, 1, wait);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r == 0) {
+                        /* The time is up: a failure only if a number of messages was asked for. */
+                        if (count == 0)
+                                return 0;
+                        fprintf(stderr, "forkvisor: timeout: %lu of %lu messages received\n", got, count);
+                        return 1;
+                }
+                ssize_t n = recv(fd, record, sizeof record, MSG_TRUNC);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0) {
+                        fprintf(stderr, "forkvisor: the daemon closed the connection\n");
+                        return 1;
+                }
+                if (n > PROTO_RECORD_MAX) {
+                        fprintf(stderr, "forkvisor: record too long from the daemon\n");
+                        return 1;
+                }
+                for (size_t off = 0; off < (size_t) n && (count == 0 || got < count);) {
+                        Frame f;
+                        size_t used;
+                        if (proto_decode(record + off, (size_t) n - off, &f, &used) < 0) {
+                                fprintf(stderr, "forkvisor: malformed record from the daemon\n");
+                                return 1;
+                        }
+                        off += used;
+                        if (f.kind != PROTO_INFO)
+                                continue;
+                        fwrite(f.payload, 1, f.payload_len, stdout);
+                        putchar('\n');
+                        got++;
+                }
+                if (fflush(stdout) != 0)
+                        return 1; /* the reader went away (EPIPE): nobody to print for */
+        }
+        return 0;
+}

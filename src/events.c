@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+#include "events.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "time-util.h"
+
+#define EVENT_MAX 1024 /* a path is at most a few hundred bytes */
+
+typedef struct Out {
+        char *p;
+        size_t size, len;
+        bool overflow;
+} Out;
+
+static void put(Out *o, const char *fmt, ...) _printf_(2, 3);
+static void put(Out *o, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(o->p + o->len, o->size - o->len, fmt, ap);
+        va_end(ap);
+        if (n < 0 || (size_t) n >= o->size - o->len) {
+                o->overflow = true;
+                o->len = o->size - 1;
+                return;
+        }
+        o->len += (size_t) n;
+}
+
+static void put_string(Out *o, const char *s) {
+        put(o, "\"");
+        for (; *s && !o->overflow; s++) {
+                unsigned char ch = (unsigned char) *s;
+                if (ch == '"' || ch == '\\')
+                        put(o, "\\%c", ch);
+                else if (ch < 0x20)
+                        put(o, "\\u%04x", ch);
+                else
+                        put(o, "%c", ch);
+        }
+        put(o, "\"");
+}
+
+/* RFC 3339, UTC, milliseconds: "2026-11-27T04:05:06.789Z". */
+static void put_time(Out *o, uint64_t usec) {
+        time_t sec = (time_t) (usec / USEC_PER_SEC);
+        struct tm tm;
+        char buf[32];
+        if (!gmtime_r(&sec, &tm) || strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+                put(o, "null");
+                return;
+        }
+        put(o, "\"%s.%03uZ\"", buf, (unsigned) (usec % USEC_PER_SEC / 1000));
+}
+
+static void begin(Out *o, const char *event, const char *path, pid_t pid) {
+        put(o, "{\"event\": \"%s\", \"path\": ", event);
+        put_string(o, path);
+        if (pid > 0)
+                put(o, ", \"pid\": %d", (int) pid);
+        else
+                put(o, ", \"pid\": null");
+}
+
+static int end(Out *o, uint64_t realtime_usec) {
+        put(o, ", \"time\": ");
+        put_time(o, realtime_usec);
+        put(o, "}");
+        return o->overflow ? -ENOBUFS : (int) o->len;
+}
+
+int events_format(char *buf, size_t size, const char *event, const char *path, pid_t pid, int code, int status,
+                  unsigned restarts, uint64_t realtime_usec) {
+        Out o = { buf, size, 0, size == 0 };
+        if (size == 0)
+                return -ENOBUFS;
+        buf[0] = '\0';
+        begin(&o, event, path, pid);
+        if (code == CLD_EXITED)
+                put(&o, ", \"status\": %d", status);
+        else if (code == CLD_KILLED || code == CLD_DUMPED)
+                put(&o, ", \"signal\": \"%s\"%s", sigabbrev_np(status) ?: "?",
+                    code == CLD_DUMPED ? ", \"core_dumped\": true" : "");
+        put(&o, ", \"restarts\": %u", restarts);
+        return end(&o, realtime_usec);
+}
+
+static uint64_t realtime_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static void publish(Router *r, const char *event, const char *path, pid_t pid, int code, int status,
+                    unsigned restarts) {
+        char topic[64], payload[EVENT_MAX];
+        snprintf(topic, sizeof topic, "forkvisor:%s", event);
+        if (!router_has_subscribers(r, topic))
+                return;
+        int n = events_format(payload, sizeof payload, event, path, pid, code, status, restarts, realtime_usec());
+        if (n > 0)
+                (void) router_publish(r, topic, payload, (size_t) n);
+}
+
+void events_publish_tree(Router *r, Node *n, TreeEvent ev) {
+        switch (ev) {
+        case TREE_EVENT_STARTED:
+                publish(r, "started", n->path, n->pid, 0, 0, n->restarts);
+                return;
+        case TREE_EVENT_READY:
+                /* A supervisor has no process: it has started when all its children have. */
+                if (node_is_supervisor(n))
+                        publish(r, "started", n->path, 0, 0, 0, n->restarts);
+                return;
+        case TREE_EVENT_EXITED:
+                publish(r, "exited", n->path, n->pid, n->exit_code, n->exit_status, n->restarts);
+                return;
+        case TREE_EVENT_RESTARTING:
+                publish(r, "restarting", n->path, n->pid, 0, 0, n->restarts);
+                return;
+        case TREE_EVENT_GAVE_UP:
+                publish(r, "gave_up", n->path, 0, 0, 0, n->restarts);
+                return;
+        default:
+                return;
+        }
+}
+
+void events_publish_reload(Router *r, const char *root_path, const ReloadCounts *c) {
+        char payload[EVENT_MAX];
+        if (!router_has_subscribers(r, "forkvisor:reload"))
+                return;
+        Out o = { payload, sizeof payload, 0, false };
+        begin(&o, "reload", root_path, getpid());
+        put(&o, ", \"unchanged\": %u, \"changed\": %u, \"added\": %u, \"removed\": %u, \"restarts\": 0",
+            c->unchanged, c->changed, c->added, c->removed);
+        int n = end(&o, realtime_usec());
+        if (n > 0)
+                (void) router_publish(r, "forkvisor:reload", payload, (size_t) n);
+}

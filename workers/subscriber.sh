@@ -1,0 +1,18 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# A pub/sub subscriber in shell: subscribes to each TOPIC given (besides its configured
+# `subscribe =`), reports ready, then appends "TOPIC PAYLOAD" for every info message to
+# $FV_TEST_OUT/<FORKVISOR_NAME>.msgs until the mailbox is closed. Usage: subscriber.sh [TOPIC...]
+if [ -z "${FORKVISOR:-}" ]; then
+    FORKVISOR=forkvisor
+    command -v forkvisor >/dev/null 2>&1 || FORKVISOR="$(dirname "$0")/../build/forkvisor"
+fi
+forkvisor() { "$FORKVISOR" "$@"; }
+
+out="${FV_TEST_OUT:-.}/${FORKVISOR_NAME:-subscriber}.msgs"
+[ $# -eq 0 ] || forkvisor subscribe "$@" || exit 1
+forkvisor ready
+while msg=$(forkvisor recv --shell); do
+    eval "$msg"
+    [ "$FV_KIND" = info ] && printf '%s %s\n' "$FV_TOPIC" "$FV_PAYLOAD" >> "$out"
+done
