@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: MIT
 # A pub/sub subscriber in shell: subscribes to each TOPIC given (besides its configured
 # `subscribe =`), reports ready, then appends "TOPIC PAYLOAD" for every info message to
-# $FV_TEST_OUT/<FORKVISOR_NAME>.msgs until the mailbox is closed. Usage: subscriber.sh [TOPIC...]
+# $FV_TEST_OUT/<FORKVISOR_NAME>.msgs (and the sender's pid to <FORKVISOR_NAME>.from) until the
+# mailbox is closed. A cast "subscribe TOPIC" or
+# "unsubscribe TOPIC" changes its subscriptions. Usage: subscriber.sh [TOPIC...]
 if [ -z "${FORKVISOR:-}" ]; then
     FORKVISOR=forkvisor
     command -v forkvisor >/dev/null 2>&1 || FORKVISOR="$(dirname "$0")/../build/forkvisor"
@@ -14,5 +16,10 @@ out="${FV_TEST_OUT:-.}/${FORKVISOR_NAME:-subscriber}.msgs"
 forkvisor ready
 while msg=$(forkvisor recv --shell); do
     eval "$msg"
-    [ "$FV_KIND" = info ] && printf '%s %s\n' "$FV_TOPIC" "$FV_PAYLOAD" >> "$out"
+    case "$FV_KIND $FV_PAYLOAD" in
+    "info "*)
+        printf '%s %s\n' "$FV_TOPIC" "$FV_PAYLOAD" >> "$out"
+        echo "$FV_FROM" >> "${out%.msgs}.from" ;;
+    "cast subscribe "* | "cast unsubscribe "*) forkvisor ${FV_PAYLOAD%% *} "${FV_PAYLOAD#* }" ;;
+    esac
 done

@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: MIT */
+/* The broker over real mailboxes (socketpairs): who receives what, once and in order; limits
+ * and drops; subscriptions ending; a blocked subscriber keeping its messages intact while the
+ * others go on. */
+#include "tests.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "macro.h"
+#include "proto.h"
+
+typedef struct Sub {
+        int fd;                /* the worker's end */
+        Mailbox *mb;
+        Subscriber *s;
+} Sub;
+
+static void on_frame(void *ud, Mailbox *mb, const Frame *f, int fd) {}
+static void on_broken(void *ud, Mailbox *mb, const char *why) {}
+static void on_dirty(void *ud, Mailbox *mb) {}
+static const MailboxHandlers handlers = { on_frame, on_broken, on_dirty, NULL };
+
+static int sub_new(sd_event *e, Broker *b, unsigned limit, Sub *ret) {
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+                return -errno;
+        ret->fd = sv[1];
+        int r = mailbox_new(e, sv[0], limit, &handlers, NULL, &ret->mb);
+        if (r < 0)
+                return r;
+        mailbox_set_batch(ret->mb, true);
+        ret->s = broker_subscriber_new(b, ret->mb);
+        return ret->s ? 0 : -ENOMEM;
+}
+
+static void sub_free(Sub *x) {
+        broker_subscriber_free(x->s);
+        mailbox_free(x->mb);
+        safe_close(x->fd);
+}
+
+/* Reads everything the worker's end has, as "topic=payload," into buf. Returns frames read. */
+static int drain(Sub *x, char *buf, size_t size) {
+        static char rec[PROTO_RECORD_MAX];
+        int frames = 0;
+        size_t len = strlen(buf);
+        mailbox_flush(x->mb);
+        for (;;) {
+                ssize_t n = recv(x->fd, rec, sizeof rec, MSG_DONTWAIT);
+                if (n <= 0)
+                        return frames;
+                for (size_t off = 0; off < (size_t) n;) {
+                        Frame f;
+                        size_t used;
+                        if (proto_decode(rec + off, (size_t) n - off, &f, &used) < 0 || f.kind != PROTO_INFO)
+                                return -1;
+                        off += used;
+                        frames++;
+                        int k = snprintf(buf + len, size - len, "%.*s=%.*s,", (int) f.target_len, f.target,
+                                         (int) (f.payload_len > 16 ? 16 : f.payload_len), (const char *) f.payload);
+                        if (k > 0 && (size_t) k < size - len)
+                                len += (size_t) k;
+                }
+        }
+}
+
+#define PUB(b, t, p) broker_publish(b, t, strlen(t), 42, p, strlen(p))
+
+TEST(exact_and_prefix_once_in_order) {
+        sd_event *e = NULL;
+        Broker *b = NULL;
+        Sub x, y, z;
+        char got[512] = "";
+        ASSERT_OK(sd_event_new(&e));
+        ASSERT_OK(broker_new(&b));
+        ASSERT_OK(sub_new(e, b, 100, &x));
+        ASSERT_OK(sub_new(e, b, 100, &y));
+        ASSERT_OK(sub_new(e, b, 100, &z));
+        ASSERT_OK(broker_subscribe(x.s, "orders:eu", 9));
+        ASSERT_OK(broker_subscribe(y.s, "orders:*", 8));
+        ASSERT_OK(broker_subscribe(y.s, "orders:eu", 9)); /* matched twice: still once */
+        ASSERT_OK(broker_subscribe(y.s, "orders:*", 8));  /* again: no second subscription */
+        ASSERT_OK(broker_subscribe(z.s, "other", 5));
+
+        ASSERT_EQ(PUB(b, "orders:eu", "1"), 2);
+        ASSERT_EQ(PUB(b, "orders:us", "2"), 1);
+        ASSERT_EQ(PUB(b, "orders:eu", "3"), 2);
+        ASSERT_EQ(PUB(b, "nobody", "4"), 0);
+        ASSERT_TRUE(broker_has_subscribers(b, "orders:x", 8));
+        ASSERT_TRUE(!broker_has_subscribers(b, "nobody", 6));
+
+        ASSERT_EQ(drain(&x, got, sizeof got), 2);
+        ASSERT_STREQ(got, "orders:eu=1,orders:eu=3,");
+        got[0] = '\0';
+        ASSERT_EQ(drain(&y, got, sizeof got), 3);
+        ASSERT_STREQ(got, "orders:eu=1,orders:us=2,orders:eu=3,");
+        got[0] = '\0';
+        ASSERT_EQ(drain(&z, got, sizeof got), 0);
+
+        char *const *p = broker_subscriber_patterns(y.s);
+        ASSERT_STREQ(p[0], "orders:*");
+        ASSERT_STREQ(p[1], "orders:eu");
+        ASSERT_TRUE(p[2] == NULL);
+        sub_free(&x);
+        sub_free(&y);
+        sub_free(&z);
+        broker_free(b);
+        sd_event_unref(e);
+}
+
+TEST(bad_topics) {
+        Broker *b = NULL;
+        sd_event *e = NULL;
+        Sub x;
+        ASSERT_OK(sd_event_new(&e));
+        ASSERT_OK(broker_new(&b));
+        ASSERT_OK(sub_new(e, b, 10, &x));
+        ASSERT_ERR(broker_subscribe(x.s, "a b", 3), -EINVAL);
+        ASSERT_ERR(broker_subscribe(x.s, "a*b", 3), -EINVAL);
+        ASSERT_ERR(broker_subscribe(x.s, "", 0), -EINVAL);
+        ASSERT_ERR(PUB(b, "a*", "x"), -EINVAL);
+        ASSERT_ERR(broker_publish(b, "t", 1, 0, "x", PROTO_PAYLOAD_MAX + 1), -EMSGSIZE);
+        ASSERT_ERR(broker_unsubscribe(x.s, "t", 1), -ENOENT);
+        sub_free(&x);
+        broker_free(b);
+        sd_event_unref(e);
+}
+
+TEST(unsubscribe_and_free_end_delivery) {
+        sd_event *e = NULL;
+        Broker *b = NULL;
+        Sub x, y;
+        char got[256] = "";
+        ASSERT_OK(sd_event_new(&e));
+        ASSERT_OK(broker_new(&b));
+        ASSERT_OK(sub_new(e, b, 100, &x));
+        ASSERT_OK(sub_new(e, b, 100, &y));
+        ASSERT_OK(broker_subscribe(x.s, "t", 1));
+        ASSERT_OK(broker_subscribe(x.s, "u", 1));
+        ASSERT_OK(broker_subscribe(y.s, "t", 1));
+        ASSERT_EQ(PUB(b, "t", "1"), 2); /* cached: t → x, y */
+        ASSERT_OK(broker_unsubscribe(x.s, "t", 1));
+        ASSERT_EQ(PUB(b, "t", "2"), 1); /* the cache must have been forgotten */
+        ASSERT_EQ(PUB(b, "u", "3"), 1);
+        broker_subscriber_free(y.s);
+        y.s = NULL;
+        ASSERT_EQ(PUB(b, "t", "4"), 0);
+        ASSERT_EQ(drain(&x, got, sizeof got), 2);
+        ASSERT_STREQ(got, "t=1,u=3,");
+        got[0] = '\0';
+        ASSERT_EQ(drain(&y, got, sizeof got), 2);
+        ASSERT_STREQ(got, "t=1,t=2,");
+        sub_free(&x);
+        sub_free(&y);
+        broker_free(b);
+        sd_event_unref(e);
+}
+
+TEST(limit_drops_only_the_slow_one) {
+        sd_event *e = NULL;
+        Broker *b = NULL;
+        Sub slow, fast;
+        char got[4096] = "";
+        ASSERT_OK(sd_event_new(&e));
+        ASSERT_OK(broker_new(&b));
+        ASSERT_OK(sub_new(e, b, 3, &slow));
+        ASSERT_OK(sub_new(e, b, 1000, &fast));
+        ASSERT_OK(broker_subscribe(slow.s, "t", 1));
+        ASSERT_OK(broker_subscribe(fast.s, "*", 1));
+        for (int i = 0; i < 10; i++)
+                ASSERT_EQ(PUB(b, "t", "m"), i < 3 ? 2 : 1);
+        ASSERT_EQ(broker_subscriber_dropped(slow.s), 7);
+        ASSERT_EQ(broker_subscriber_dropped(fast.s), 0);
+        MailboxStats st;
+        mailbox_get_stats(slow.mb, &st);
+        ASSERT_EQ(st.dropped, 7);
+        ASSERT_EQ(drain(&fast, got, sizeof got), 10);
+        mailbox_flush(slow.mb);
+        /* Sent but unread: the limit still counts them. */
+        ASSERT_EQ(PUB(b, "t", "m"), 1);
+        ASSERT_EQ(broker_subscriber_dropped(slow.s), 8);
+        got[0] = '\0';
+        ASSERT_EQ(drain(&slow, got, sizeof got), 3);
+        sub_free(&slow);
+        sub_free(&fast);
+        broker_free(b);
+        sd_event_unref(e);
+}
+
+/* A subscriber whose socket is full keeps every queued message intact while the broker goes on
+ * publishing (and reusing its chunks) for the others. */
+TEST(blocked_subscriber_keeps_its_messages) {
+        sd_event *e = NULL;
+        Broker *b = NULL;
+        Sub slow, fast;
+        static char payload[8192];
+        ASSERT_OK(sd_event_new(&e));
+        ASSERT_OK(broker_new(&b));
+        ASSERT_OK(sub_new(e, b, 100000, &slow));
+        ASSERT_OK(sub_new(e, b, 100000, &fast));
+        ASSERT_OK(broker_subscribe(slow.s, "t", 1));
+        ASSERT_OK(broker_subscribe(fast.s, "t", 1));
+        int sent = 0;
+        for (int round = 0; round < 40; round++) {
+                for (int i = 0; i < 20; i++, sent++) {
+                        memset(payload, 'a' + sent % 26, sizeof payload);
+                        ASSERT_EQ(broker_publish(b, "t", 1, 0, payload, sizeof payload), 2);
+                }
+                mailbox_flush(slow.mb); /* blocks after a while: nobody reads */
+                char sink[64] = "";
+                ASSERT_EQ(drain(&fast, sink, sizeof sink), 20);
+        }
+        /* Now read the slow one to the end, checking every payload. */
+        static char rec[PROTO_RECORD_MAX];
+        int got = 0;
+        for (int idle = 0; idle < 3;) {
+                mailbox_flush(slow.mb);
+                ssize_t n = recv(slow.fd, rec, sizeof rec, MSG_DONTWAIT);
+                if (n <= 0) {
+                        idle++;
+                        continue;
+                }
+                idle = 0;
+                for (size_t off = 0; off < (size_t) n;) {
+                        Frame f;
+                        size_t used;
+                        ASSERT_OK(proto_decode(rec + off, (size_t) n - off, &f, &used));
+                        off += used;
+                        ASSERT_EQ(f.payload_len, sizeof payload);
+                        const char *p = f.payload;
+                        ASSERT_EQ(p[0], 'a' + got % 26);
+                        ASSERT_EQ(p[sizeof payload - 1], 'a' + got % 26);
+                        got++;
+                }
+        }
+        ASSERT_EQ(got, sent);
+        sub_free(&slow);
+        sub_free(&fast);
+        broker_free(b);
+        sd_event_unref(e);
+}
