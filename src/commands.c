@@ -173,18 +173,6 @@ static void add_waiter(Commands *c, ControlRequest *req, const char *path, WaitG
 
 /* ---- formatting ------------------------------------------------------------------------- */
 
-static void format_duration(usec_t us, char *buf, size_t size) {
-        uint64_t s = us / USEC_PER_SEC;
-        if (s < 60)
-                snprintf(buf, size, "%" PRIu64 ".%01" PRIu64 "s", s, (us / 100000) % 10);
-        else if (s < 3600)
-                snprintf(buf, size, "%" PRIu64 "m%02" PRIu64 "s", s / 60, s % 60);
-        else if (s < 86400)
-                snprintf(buf, size, "%" PRIu64 "h%02" PRIu64 "m", s / 3600, (s / 60) % 60);
-        else
-                snprintf(buf, size, "%" PRIu64 "d%02" PRIu64 "h", s / 86400, (s / 3600) % 24);
-}
-
 static void format_last_exit(const Node *n, char *buf, size_t size) {
         if (n->exit_code == 0)
                 snprintf(buf, size, "-");
@@ -214,6 +202,22 @@ static void json_string(ControlRequest *r, const char *s) {
                         control_reply_append(r, s, 1);
         }
         control_reply_append(r, "\"", 1);
+}
+
+/* ", "mailbox": {...}" of a status --json row: the current incarnation's counters (they start
+ * again from 0 when the process is restarted), or null when the node has no mailbox now
+ * (a supervisor, a worker without a process). `forkvisor top` computes its rates from these. */
+static void status_mailbox_json(ControlRequest *r, Node *n) {
+        Peer *peer = manager_node_peer(n);
+        MailboxStats st;
+
+        if (!peer) {
+                control_reply_printf(r, ", \"mailbox\": null");
+                return;
+        }
+        peer_get_stats(peer, &st);
+        control_reply_printf(r, ", \"mailbox\": {\"depth\": %u, \"limit\": %u, \"in\": %" PRIu64 ", \"out\": %" PRIu64
+                             ", \"dropped\": %" PRIu64 "}", st.depth, n->spec->mailbox_limit, st.in, st.out, st.dropped);
 }
 
 typedef struct StatusCtx {
@@ -254,11 +258,13 @@ static void status_row(Node *n, unsigned depth, void *ud) {
                 control_reply_printf(x->req, "null");
         control_reply_printf(x->req, ", \"last_exit\": ");
         if (n->exit_code == 0)
-                control_reply_printf(x->req, "null}");
+                control_reply_printf(x->req, "null");
         else if (n->exit_code == CLD_EXITED)
-                control_reply_printf(x->req, "{\"status\": %d}}", n->exit_status);
+                control_reply_printf(x->req, "{\"status\": %d}", n->exit_status);
         else
-                control_reply_printf(x->req, "{\"signal\": \"%s\"}}", sigabbrev_np(n->exit_status) ?: "?");
+                control_reply_printf(x->req, "{\"signal\": \"%s\"}", sigabbrev_np(n->exit_status) ?: "?");
+        status_mailbox_json(x->req, n);
+        control_reply_printf(x->req, "}");
 }
 
 /* ---- commands --------------------------------------------------------------------------- */

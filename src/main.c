@@ -24,6 +24,7 @@ static const Verb verbs[] = {
         { "check", verb_check, "check CONFIG                     validate a configuration" },
         { "status", verb_control, "status [PATH] [--json]           one row per process" },
         { "tree", verb_control, "tree                             the tree with states and pids" },
+        { "top", verb_top, "top                              live view: states, restarts, mailboxes, message rates" },
         { "info", verb_control, "info PATH                        details of one process" },
         { "start", verb_control, "start PATH                       start a stopped child" },
         { "stop", verb_control, "stop PATH                        stop a child and keep it stopped" },

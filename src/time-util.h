@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Monotonic time in microseconds, the unit sd-event uses. */
+/* Monotonic time in microseconds, the unit sd-event uses, and durations for people. */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -21,3 +22,6 @@ static inline usec_t now_usec(void) {
 static inline usec_t msec_to_usec(uint64_t ms) {
         return ms >= UINT64_MAX / 1000 ? USEC_INFINITY : ms * USEC_PER_MSEC;
 }
+
+/* "12.3s", "4m05s", "2h03m", "1d02h". */
+void format_duration(usec_t us, char *buf, size_t size);

@@ -61,22 +61,22 @@ static const ClientVerb *find_verb(const char *name) {
         return NULL;
 }
 
-static int connect_control(const char *path) {
+static int connect_control(const char *path, FILE *err) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         if (strlen(path) >= sizeof sa.sun_path) {
-                fprintf(stderr, "forkvisor: control socket path too long: %s\n", path);
+                fprintf(err, "forkvisor: control socket path too long: %s\n", path);
                 return -EXIT_USAGE;
         }
         strcpy(sa.sun_path, path);
         int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
         if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0) {
-                int err = errno;
+                int e = errno;
                 safe_close(fd);
-                if (err == EACCES || err == EPERM) {
-                        fprintf(stderr, "forkvisor: %s: permission denied\n", path);
+                if (e == EACCES || e == EPERM) {
+                        fprintf(err, "forkvisor: %s: permission denied\n", path);
                         return -1;
                 }
-                fprintf(stderr, "forkvisor: no daemon at %s: %s\n", path, strerror(err));
+                fprintf(err, "forkvisor: no daemon at %s: %s\n", path, strerror(e));
                 return -EXIT_NO_DAEMON;
         }
         return fd;
@@ -97,19 +97,21 @@ static int64_t deadline_after(const char *timeout) {
         return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + strtoll(timeout, NULL, 10);
 }
 
-/* Sends the request and relays the answer; returns the exit status. */
-static int transact_stream(const char *path, char **req, bool eof_is_success, const StreamEnd *stream) {
+/* Sends the request and relays the answer; returns the exit status. A subscription stream
+ * (stream not NULL) is printed on stdout. */
+static int transact_stream(const char *path, char *const *req, bool eof_is_success, FILE *out, FILE *err,
+                           const StreamEnd *stream) {
         char buf[CTL_REQUEST_MAX];
         int len = ctl_encode_request(req, buf, sizeof buf);
         if (len < 0) {
-                fprintf(stderr, "forkvisor: request too long\n");
+                fprintf(err, "forkvisor: request too long\n");
                 return EXIT_USAGE;
         }
-        int fd = connect_control(path);
+        int fd = connect_control(path, err);
         if (fd < 0)
                 return -fd;
         if (send(fd, buf, (size_t) len, MSG_NOSIGNAL) != len) {
-                fprintf(stderr, "forkvisor: cannot send to %s: %m\n", path);
+                fprintf(err, "forkvisor: cannot send to %s: %m\n", path);
                 safe_close(fd);
                 return EXIT_NO_DAEMON;
         }
@@ -122,20 +124,20 @@ static int transact_stream(const char *path, char **req, bool eof_is_success, co
                         safe_close(fd);
                         if (eof_is_success)
                                 return 0;
-                        fprintf(stderr, "forkvisor: the daemon closed the connection\n");
+                        fprintf(err, "forkvisor: the daemon closed the connection\n");
                         return 1;
                 }
                 switch (pkt[0]) {
                 case CTL_OUT:
-                        fwrite(pkt + 1, 1, (size_t) n - 1, stdout);
+                        fwrite(pkt + 1, 1, (size_t) n - 1, out);
                         break;
                 case CTL_ERR:
-                        fputs("forkvisor: ", stderr);
-                        fwrite(pkt + 1, 1, (size_t) n - 1, stderr);
+                        fputs("forkvisor: ", err);
+                        fwrite(pkt + 1, 1, (size_t) n - 1, err);
                         break;
                 case CTL_EXIT:
                         safe_close(fd);
-                        fflush(stdout);
+                        fflush(out);
                         return n >= 2 ? (unsigned char) pkt[1] : 1;
                 case CTL_STREAM: {
                         int r = stream ? stream_print(fd, stream->count, stream->deadline_ms) : 1;
@@ -149,7 +151,22 @@ static int transact_stream(const char *path, char **req, bool eof_is_success, co
 }
 
 static int transact(const char *path, char **req, bool eof_is_success) {
-        return transact_stream(path, req, eof_is_success, NULL);
+        return transact_stream(path, req, eof_is_success, stdout, stderr, NULL);
+}
+
+int client_transact(const char *path, char *const *req, bool eof_is_success, FILE *out, FILE *err) {
+        return transact_stream(path, req, eof_is_success, out, err, NULL);
+}
+
+const char *client_control_path(const char *given, char **ret_free) {
+        const char *control = given ?: arg_control ?: getenv("FORKVISOR_CONTROL");
+        if (control && *control)
+                return control;
+        if (control_path_default(ret_free, false) < 0) {
+                fprintf(stderr, "forkvisor: cannot determine the control socket path\n");
+                return NULL;
+        }
+        return *ret_free;
 }
 
 static void usage(FILE *f, const ClientVerb *v) {
@@ -168,7 +185,7 @@ int verb_control(int argc, char **argv) {
                 {},
         };
         const ClientVerb *v = find_verb(argv[0]);
-        const char *control = arg_control ?: getenv("FORKVISOR_CONTROL"), *state = "running", *timeout = "";
+        const char *control = NULL, *state = "running", *timeout = "";
         bool json = false, all = false;
         unsigned long count = 0;
         int c;
@@ -224,13 +241,9 @@ int verb_control(int argc, char **argv) {
         }
 
         _cleanup_free_ char *path = NULL;
-        if (!control || !*control) {
-                if (control_path_default(&path, false) < 0) {
-                        fprintf(stderr, "forkvisor: cannot determine the control socket path\n");
-                        return EXIT_NO_DAEMON;
-                }
-                control = path;
-        }
+        control = client_control_path(control, &path);
+        if (!control)
+                return EXIT_NO_DAEMON;
 
         char **pos = argv + optind;
         const char *first = npos > 0 ? pos[0] : "";
@@ -250,7 +263,7 @@ int verb_control(int argc, char **argv) {
 
         StreamEnd stream = { count, deadline_after(timeout) };
         if (strcmp(v->name, "events") == 0)
-                return transact_stream(control, (char *[]) { "events", NULL }, false, &stream);
+                return transact_stream(control, (char *[]) { "events", NULL }, false, stdout, stderr, &stream);
 
         /* Every other verb sends its name and its positional arguments as they are. */
         char *req[CTL_ARGS_MAX + 1];
@@ -262,6 +275,6 @@ int verb_control(int argc, char **argv) {
         for (int i = 0; i < npos; i++)
                 req[i + 1] = pos[i];
         req[npos + 1] = NULL;
-        return transact_stream(control, req, strcmp(v->name, "shutdown") == 0,
+        return transact_stream(control, req, strcmp(v->name, "shutdown") == 0, stdout, stderr,
                                strcmp(v->name, "subscribe") == 0 ? &stream : NULL);
 }
