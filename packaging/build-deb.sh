@@ -17,6 +17,9 @@ done
 version=$(sed -n 's/^VERSION *:= *//p' "$top/Makefile")
 stage=$(mktemp -d "${TMPDIR:-/tmp}/forkvisor-deb.XXXXXX")
 trap 'rm -rf "$stage"' EXIT INT TERM
+# mktemp makes it 0700; the package's `make check` runs workers as other users (user = nobody),
+# who must reach the build's programs.
+chmod 0755 "$stage"
 src=$stage/forkvisor-$version
 mkdir "$src"
 
