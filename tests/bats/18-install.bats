@@ -12,7 +12,12 @@ setup() {
     REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
     VERSION=$(sed -n 's/^VERSION *:= *//p' "$REPO/Makefile")
 }
-teardown() { fv_teardown; }
+# make install rewrites the build's forkvisor.pc and forkvisor.service for the PREFIX it was
+# given: put the default paths back.
+teardown() {
+    fv_teardown
+    [[ -z ${REPO:-} ]] || mk "$FORKVISOR_BUILD/forkvisor.pc" "$FORKVISOR_BUILD/forkvisor.service" >/dev/null
+}
 
 # mk ARGS...: make in the source tree, on the build being tested (nothing is rebuilt when it is
 # current). A make running `make check` must not hand its jobserver or variables down to it.
