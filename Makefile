@@ -9,9 +9,13 @@ LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 MANDIR     ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
-UNITDIR    ?= $(PREFIX)/lib/systemd/system
+# systemd reads units from /usr/local/lib/systemd/system (the administrator's) and, for the
+# distribution's packages, /lib/systemd/system (Debian 12's systemdsystemunitdir; the same
+# directory as /usr/lib/systemd/system on a merged-/usr system).
+UNITDIR    ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
 DESTDIR    ?=
 BUILD      ?= build
+DEBDIR     ?= $(BUILD)/deb
 PKG_CONFIG ?= pkg-config
 CLANG      ?= clang
 FUZZ_SECONDS ?= 300
@@ -56,7 +60,7 @@ FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 MAN        := $(wildcard man/*.[1-8])
 
 .PHONY: FORCE all deps check check-conf check-unit check-bats check-man check-fuzz check-san \
-        check-headers fuzz demo bench install uninstall clean
+        check-headers fuzz demo bench install uninstall deb clean
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/forkvisor $(LIBS_OUT) $(WORKERS)
@@ -98,6 +102,12 @@ $(BUILD)/forkvisor.pc: lib/forkvisor.pc.in FORCE
 	@sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' \
 	    $< > $@.tmp && if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
 
+# The systemd unit, with the installed paths; rewritten like forkvisor.pc.
+$(BUILD)/forkvisor.service: packaging/forkvisor.service.in FORCE
+	@mkdir -p $(@D)
+	@sed -e 's|@BINDIR@|$(BINDIR)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	    $< > $@.tmp && if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
+
 FORCE:
 
 # Test workers are tiny and built without sanitizers even in sanitizer builds: they are the
@@ -125,8 +135,10 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC)
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	    -o $@ $< $(FUZZ_LIB_SRC) $(DEP_LIBS)
 
+# A package build sets NO_DEPS=1 (packaging/debian/rules): there dpkg checks Build-Depends, and
+# nothing may be installed.
 deps:
-	@packaging/build-deps.sh
+	@$(if $(NO_DEPS),:,packaging/build-deps.sh)
 
 # --- tests ------------------------------------------------------------------------------
 # Each suite writes "PASSED FAILED" into $(RESULTS)/<suite>; `check` adds them up.
@@ -180,22 +192,31 @@ bench: all
 	@CC="$(CC)" bench/run.sh $(BUILD)
 
 # --- installing -------------------------------------------------------------------------
-install: $(BUILD)/forkvisor $(LIBS_OUT)
+install: $(BUILD)/forkvisor $(LIBS_OUT) $(BUILD)/forkvisor.service
 	install -Dm755 $(BUILD)/forkvisor $(DESTDIR)$(BINDIR)/forkvisor
 	install -Dm644 $(BUILD)/$(LIB_SONAME) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME)
 	ln -sf $(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libforkvisor.so
 	install -Dm644 $(BUILD)/libforkvisor.a $(DESTDIR)$(LIBDIR)/libforkvisor.a
 	install -Dm644 lib/forkvisor.h $(DESTDIR)$(INCLUDEDIR)/forkvisor.h
 	install -Dm644 $(BUILD)/forkvisor.pc $(DESTDIR)$(LIBDIR)/pkgconfig/forkvisor.pc
-	for m in $(MAN); do install -Dm644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/$$(basename $$m); done
+	for m in $(MAN); do install -Dm644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/$$(basename $$m) || exit 1; done
+	install -Dm644 $(BUILD)/forkvisor.service $(DESTDIR)$(UNITDIR)/forkvisor.service
 	test -e $(DESTDIR)$(SYSCONFDIR)/forkvisor/forkvisor.ini || \
 	    install -Dm644 conf/forkvisor.ini.example $(DESTDIR)$(SYSCONFDIR)/forkvisor/forkvisor.ini
 
+# The configuration stays, edited or not, like a Debian conffile on `remove`: it is the
+# administrator's file from the moment it is installed. Delete it by hand to drop it.
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/forkvisor
 	rm -f $(DESTDIR)$(LIBDIR)/$(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libforkvisor.so $(DESTDIR)$(LIBDIR)/libforkvisor.a
 	rm -f $(DESTDIR)$(INCLUDEDIR)/forkvisor.h $(DESTDIR)$(LIBDIR)/pkgconfig/forkvisor.pc
 	for m in $(MAN); do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$$(basename $$m); done
+	rm -f $(DESTDIR)$(UNITDIR)/forkvisor.service
+
+# The Debian packages (packaging/debian), built from a copy of the tracked files, into $(DEBDIR).
+# DEB_BUILD_OPTIONS=nocheck skips the package's own `make check`.
+deb:
+	@packaging/build-deb.sh $(DEBDIR)
 
 clean:
 	rm -rf build build-san
