@@ -2,7 +2,8 @@
 /* The control socket's framing, shared by the daemon and the client. A request is one
  * SOCK_SEQPACKET packet: the tag "FV1", then the command and its arguments, each
  * NUL-terminated. The answer is a series of packets, each starting with a type byte:
- * 'O' text for stdout, 'E' text for stderr, 'X' followed by one byte, the exit status (last). */
+ * 'O' text for stdout, 'E' text for stderr, 'D' text for stderr to print as it is (configuration
+ * diagnostics, "FILE:LINE: message"), 'X' followed by one byte, the exit status (last). */
 #pragma once
 
 #include <stddef.h>
@@ -14,6 +15,7 @@
 
 #define CTL_OUT 'O'
 #define CTL_ERR 'E'
+#define CTL_DIAG 'D'
 #define CTL_EXIT 'X'
 
 /* Encodes argv into buf; returns the length or -E2BIG / -EINVAL. */
