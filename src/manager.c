@@ -785,9 +785,9 @@ static int on_reload_step(sd_event_source *s, void *userdata) {
                         error = reload_error(m->reload);
 
                 reload_finished(m, reload_counts(m->reload), error);
-                m->reload = reload_free(m->reload);
                 ReloadJob *j = TAKE_PTR(m->reload_job);
-                reload_answer(j, error ? 1 : 0, error);
+                reload_answer(j, error ? 1 : 0, error); /* error may point into the plan */
+                m->reload = reload_free(m->reload);
                 free_retired(m);
         }
 }
