@@ -1070,6 +1070,11 @@ int tree_replace_node(Tree *t, Node *n, const Spec *spec, const char **ret_error
                 }
                 return 1;
         }
+        if (n->held) {
+                /* Being stopped by the operator: it stays stopped, and starts from spec. */
+                n->next_spec = spec;
+                return 0;
+        }
         int r = check_operable(t, n, ret_error);
         if (r < 0)
                 return r;

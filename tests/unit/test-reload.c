@@ -363,3 +363,16 @@ TEST(a_failed_start_is_reported) {
         ASSERT_CONTAINS(reload_error(f.reload), "'s/b' failed to start");
         fake_done(&f);
 }
+
+TEST(a_child_being_stopped_by_the_operator_stays_stopped) {
+        Fake f;
+        const char *err;
+        ASSERT_OK(fake_setup(&f, "[supervisor:s]\nchildren = a\n" W("a")));
+        ASSERT_OK(tree_stop_node(f.tree, N(&f, "s/a"), &err));
+        ASSERT_EQ(reload_to(&f, "[supervisor:s]\nchildren = a\n[worker:a]\nexec = /bin/sleep 5\n"), 0);
+        ASSERT_EQ(die(&f, "s/a", CLD_KILLED, SIGTERM), 1);
+        ASSERT_STREQ(f.log, "-a:TERM ");
+        ASSERT_EQ(N(&f, "s/a")->state, NODE_STOPPED);
+        ASSERT_STREQ(N(&f, "s/a")->spec->argv[1], "5");
+        fake_done(&f);
+}
