@@ -977,6 +977,8 @@ int tree_restart_node(Tree *t, Node *n, const char **ret_error) {
                 return r;
         n->held = false;
         if (node_stop(n) > 0) {
+                if (n->next_spec)
+                        (void) tree_set_spec(n, n->next_spec);
                 r = node_start(n);
                 if (r < 0) {
                         *ret_error = n->reason;
@@ -1075,26 +1077,14 @@ int tree_replace_node(Tree *t, Node *n, const Spec *spec, const char **ret_error
                 n->next_spec = spec;
                 return 0;
         }
-        int r = check_operable(t, n, ret_error);
-        if (r < 0)
-                return r;
         /* An operator restart: the old process is stopped as the old section says (stop_signal,
-         * shutdown), the new one started from the new section; neither counts as a restart
-         * against the supervisor's intensity. */
+         * shutdown), the new one started from the new section (tree_handle_exit swaps them);
+         * neither counts as a restart against the supervisor's intensity. */
         n->next_spec = spec;
-        n->held = false;
-        if (node_stop(n) > 0) {
-                /* Cannot happen with a process, but keep the contract. */
-                (void) tree_set_spec(n, spec);
-                r = node_start(n);
-                if (r < 0) {
-                        *ret_error = n->reason;
-                        return r;
-                }
-                return 0;
-        }
-        n->restart_requested = true;
-        return 0;
+        int r = tree_restart_node(t, n, ret_error);
+        if (r < 0)
+                n->next_spec = NULL; /* refused (a failed start has taken spec already) */
+        return r;
 }
 
 int tree_remove_node(Tree *t, Node *n, const char **ret_error) {
