@@ -133,12 +133,12 @@ exec = @S@/ignore-term.sh
 shutdown = 3000
 INI
     fv_start t.ini
-    fv shutdown 3>&- &
-    local shut=$!
+    kill -TERM "$FV_PID"
     retry 100 0.05 test "$(state_of app/slow)" = stopping
     run -1 --separate-stderr fv reload
     [[ $stderr == *"shutting down"* ]]
-    wait "$shut"
+    kill -HUP "$FV_PID"
+    retry 100 0.05 log_has "Reload refused: the daemon is shutting down"
     fv_wait_exit
     [ "$FV_STATUS" -eq 0 ]
     no_survivors
@@ -154,19 +154,20 @@ children = a, slow
 [worker:a]
 exec = @W@/sleeper
 [worker:slow]
-exec = @W@/notify-after 600
+exec = @W@/notify-after 1500
 ready = notify
 INI
     fv reload 3>&- &
     local first=$!
-    retry 100 0.05 test "$(state_of app/slow)" = starting
+    # the first reload is under way (slow takes 1.5 s to be ready) when the second is asked for
+    retry 100 0.05 fv info app/slow
     conf t.ini <<'INI'
 [supervisor:app]
 children = a, slow, last
 [worker:a]
 exec = @W@/sleeper
 [worker:slow]
-exec = @W@/notify-after 600
+exec = @W@/notify-after 1500
 ready = notify
 [worker:last]
 exec = @W@/sleeper
@@ -174,6 +175,7 @@ INI
     run -0 fv reload
     # the second returns only once it is applied, and it was applied after the first
     [ "$(state_of app/last)" = running ]
+    [ "$(state_of app/slow)" = running ]
     wait "$first"
     [ "$(pid_of app/a)" = "$a" ]
     ascending "$(line_of "Reloaded configuration")" "$(line_of "Started 'app/last'")" \
