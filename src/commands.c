@@ -40,9 +40,19 @@ struct Waiter {
         sd_event_source *timeout;
 };
 
+/* A `forkvisor reload` waiting for its reload to be applied. */
+typedef struct ReloadWaiter ReloadWaiter;
+struct ReloadWaiter {
+        ReloadWaiter *next, *prev;
+        Commands *commands;        /* borrowed */
+        ControlRequest *req;       /* borrowed; answered exactly once */
+        ReloadJob *job;            /* borrowed from the manager until it answers */
+};
+
 struct Commands {
         Manager *manager;          /* borrowed */
         Waiter *waiters;           /* owned */
+        ReloadWaiter *reloads;     /* owned */
 };
 
 /* ---- waiters ---------------------------------------------------------------------------- */
@@ -507,6 +517,67 @@ static void cmd_wait(Commands *c, ControlRequest *req, char **argv) {
         add_waiter(c, req, path, GOAL_STATE, st, 0, timeout, false);
 }
 
+static void reload_waiter_free(ReloadWaiter *w) {
+        Commands *c = w->commands;
+        if (w->prev)
+                w->prev->next = w->next;
+        else
+                c->reloads = w->next;
+        if (w->next)
+                w->next->prev = w->prev;
+        free(w);
+}
+
+static void on_reload_done(void *ud, int status, const char *message) {
+        ReloadWaiter *w = ud;
+        ControlRequest *req = w->req;
+        control_request_set_abandon(req, NULL, NULL);
+        reload_waiter_free(w);
+        if (message)
+                control_reply_errorf(req, "reload: %s\n", message);
+        control_reply_finish(req, status);
+}
+
+static void on_reload_abandoned(ControlRequest *req, void *ud) {
+        ReloadWaiter *w = ud;
+        manager_reload_forget(w->commands->manager, w->job);
+        reload_waiter_free(w);
+}
+
+/* reload: answered once the new configuration has been applied (after any reload before it);
+ * an invalid configuration is answered at once with its problems, as `check` prints them. */
+static void cmd_reload(Commands *c, ControlRequest *req, char **argv) {
+        ReloadWaiter *w = calloc(1, sizeof *w);
+        Diagnostics d = {};
+        const char *error = NULL;
+
+        if (!w) {
+                control_reply_errorf(req, "out of memory\n");
+                control_reply_finish(req, 1);
+                return;
+        }
+        int r = manager_reload(c->manager, on_reload_done, w, &w->job, &d, &error);
+        if (r < 0) {
+                free(w);
+                if (r == -EINVAL && d.n > 0) {
+                        for (size_t i = 0; i < d.n; i++)
+                                control_reply_diagnostic(req, "%s\n", d.lines[i]);
+                } else
+                        control_reply_errorf(req, "reload: %s\n", error);
+                diagnostics_done(&d);
+                control_reply_finish(req, r == -EINVAL ? 2 : 1);
+                return;
+        }
+        diagnostics_done(&d);
+        w->commands = c;
+        w->req = req;
+        w->next = c->reloads;
+        if (c->reloads)
+                c->reloads->prev = w;
+        c->reloads = w;
+        control_request_set_abandon(req, on_reload_abandoned, w);
+}
+
 static void cmd_shutdown(Commands *c, ControlRequest *req, char **argv) {
         /* No answer: the client learns of the end when the daemon exits and the connection
          * closes. */
@@ -712,6 +783,7 @@ static const Command command_table[] = {
         { "terminate-child", 1, 1, true, cmd_terminate_child },
         { "wait", 3, 3, false, cmd_wait },
         { "shutdown", 0, 0, false, cmd_shutdown },
+        { "reload", 0, 0, true, cmd_reload },
         { "whereis", 2, 2, false, cmd_whereis },
         { "registry", 1, 1, false, cmd_registry },
         { "send", 2, 2, false, cmd_send },
@@ -765,6 +837,12 @@ Commands *commands_free(Commands *c) {
                 Waiter *w = c->waiters;
                 control_request_set_abandon(w->req, NULL, NULL);
                 waiter_free(w);
+        }
+        while (c->reloads) {
+                ReloadWaiter *w = c->reloads;
+                control_request_set_abandon(w->req, NULL, NULL);
+                manager_reload_forget(c->manager, w->job);
+                reload_waiter_free(w);
         }
         free(c);
         return NULL;

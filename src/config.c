@@ -1547,7 +1547,7 @@ static int handler(void *user, const char *section, const char *name, const char
                 }
                 strip_inline_comment(v);
                 k = fs->cont_key;
-                if (fs->cur == CUR_SPEC)
+                if (fs->cur == CUR_SPEC && k->parse != parse_children)
                         fs->info->hash = fnv1a(fnv1a(fs->info->hash, k->name), v);
                 return k->parse(fs, k, fs->spec, v) < 0 ? 0 : 1;
         }
@@ -1601,7 +1601,9 @@ static int handler(void *user, const char *section, const char *name, const char
         fs->cont_key = k;
         fs->cont = k->list ? CONT_LIST : CONT_SCALAR;
 
-        if (fs->cur == CUR_SPEC)
+        /* `children` is left out: reload compares a supervisor's children as a structure
+         * (reload.c), so a new child does not count as a change of its supervisor. */
+        if (fs->cur == CUR_SPEC && k->parse != parse_children)
                 fs->info->hash = fnv1a(fnv1a(fs->info->hash, n), v);
 
         if (!k->list && !*v) {

@@ -126,6 +126,13 @@ _printf_(3, 0) static void reply_vprintf(ControlRequest *r, char type, const cha
         free(s);
 }
 
+void control_reply_diagnostic(ControlRequest *r, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        reply_vprintf(r, CTL_DIAG, fmt, ap);
+        va_end(ap);
+}
+
 void control_reply_printf(ControlRequest *r, const char *fmt, ...) {
         va_list ap;
         va_start(ap, fmt);

@@ -24,6 +24,9 @@ ControlServer *control_server_free(ControlServer *s);
 
 void control_reply_printf(ControlRequest *r, const char *fmt, ...) _printf_(2, 3);
 void control_reply_errorf(ControlRequest *r, const char *fmt, ...) _printf_(2, 3);
+/* Text for the client's stderr printed as it is, without the "forkvisor: " of an error: the
+ * "FILE:LINE: message" lines of an invalid configuration. */
+void control_reply_diagnostic(ControlRequest *r, const char *fmt, ...) _printf_(2, 3);
 void control_reply_append(ControlRequest *r, const char *data, size_t len);
 /* Ends the answer with an exit status; the connection closes once everything is sent. */
 void control_reply_finish(ControlRequest *r, int status);

@@ -2,9 +2,10 @@
 /* The control socket's framing, shared by the daemon and the client. A request is one
  * SOCK_SEQPACKET packet: the tag "FV1", then the command and its arguments, each
  * NUL-terminated. The answer is a series of packets, each starting with a type byte:
- * 'O' text for stdout, 'E' text for stderr, 'X' followed by one byte, the exit status (last);
- * or 'S' alone (`subscribe`, `events`): from then on the connection carries mailbox records of
- * INFO frames (forkvisor-protocol(7)) until either end closes it. */
+ * 'O' text for stdout, 'E' text for stderr, 'D' text for stderr to print as it is (configuration
+ * diagnostics, "FILE:LINE: message"), 'X' followed by one byte, the exit status (last); or 'S'
+ * alone (`subscribe`, `events`): from then on the connection carries mailbox records of INFO
+ * frames (forkvisor-protocol(7)) until either end closes it. */
 #pragma once
 
 #include <stddef.h>
@@ -16,6 +17,7 @@
 
 #define CTL_OUT 'O'
 #define CTL_ERR 'E'
+#define CTL_DIAG 'D'
 #define CTL_EXIT 'X'
 #define CTL_STREAM 'S'
 

@@ -8,16 +8,14 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "reload.h"
 #include "router.h"
 #include "tree.h"
 
 /* Publishes ev for n, if it is one of the published events and anyone is subscribed. */
 void events_publish_tree(Router *r, Node *n, TreeEvent ev);
 
-/* A configuration reload was applied: counts of sections by what happened to them. */
-typedef struct ReloadCounts {
-        unsigned unchanged, changed, added, removed;
-} ReloadCounts;
+/* A configuration reload was applied (reload.h counts what happened to the nodes). */
 void events_publish_reload(Router *r, const char *root_path, const ReloadCounts *c);
 
 /* The JSON payload of an event, into buf (NUL-terminated, truncated to size). pid 0 is null;

@@ -32,6 +32,7 @@ static const Verb verbs[] = {
         { "start-child", verb_control, "start-child SUP [ARG...]         add a child to a simple_one_for_one supervisor" },
         { "terminate-child", verb_control, "terminate-child PATH             stop a dynamic child and forget it" },
         { "wait", verb_control, "wait [PATH] [--state S] [--timeout MS]  wait for a state" },
+        { "reload", verb_control, "reload                           read the configuration again, apply the difference" },
         { "shutdown", verb_control, "shutdown                         stop everything and let the daemon exit" },
         { "whereis", verb_worker, "whereis NAME [--all]             pid(s) registered under NAME" },
         { "registry", verb_control, "registry [--json]                every registered name" },

@@ -25,6 +25,7 @@
 #include "macro.h"
 #include "notify.h"
 #include "output.h"
+#include "reload.h"
 #include "router.h"
 #include "events.h"
 #include "idmap.h"
@@ -41,12 +42,21 @@ typedef struct NodeRt {
         sd_event_source *timer;
         OutputPipe *output;        /* when stdout or stderr = log */
         Peer *peer;                /* the running incarnation's mailbox, in the router */
+        const Spec *prepared;      /* the spec argv and envp were made from (reload changes it) */
         char **argv;               /* prepared at the first start, reused by every restart */
         char **envp;               /* borrowed strings, owned array */
         char **env_own;            /* the strings of envp that are this node's own */
         char *cmdline;
         char *status_text;         /* sd_notify STATUS= of the child */
 } NodeRt;
+
+/* One `forkvisor reload` or SIGHUP: the configuration it read, and who waits for its outcome. */
+struct ReloadJob {
+        ReloadJob *next;
+        Config *config;            /* owned until applied */
+        ManagerReloadDone done;    /* NULL: nobody waits (SIGHUP, or the client went away) */
+        void *done_ud;
+};
 
 struct Manager {
         sd_event *event;
@@ -71,6 +81,14 @@ struct Manager {
         sd_event_source *status_timer;
         ManagerObserver observer;
         void *observer_ud;
+
+        /* Reload (SPEC 3.4): one applied at a time, the others wait in order. */
+        ReloadJob *reload_job;     /* owned: being applied */
+        Reload *reload;            /* owned: its plan */
+        ReloadJob *reload_queue;   /* owned: FIFO */
+        sd_event_source *reload_source; /* defer: takes the next steps after tree events */
+        Config **retired;          /* owned: superseded configs some node may still point into */
+        size_t n_retired;
 };
 
 static const int limit_resource[_SPEC_LIMIT_MAX] = {
@@ -123,10 +141,22 @@ static int env_put_own(NodeRt *rt, char **env, size_t *len, const char *key, con
         return 0;
 }
 
+static void unprepare_node(NodeRt *rt) {
+        rt->argv = strv_free(rt->argv);
+        rt->envp = mfree(rt->envp);
+        rt->env_own = strv_free(rt->env_own);
+        rt->cmdline = mfree(rt->cmdline);
+}
+
 static int prepare_node(Manager *m, Node *n, NodeRt *rt) {
         const Spec *s = n->spec;
         int r;
 
+        /* A reload gave the node another spec: envp borrows the old one's strings. */
+        if (rt->prepared != s) {
+                unprepare_node(rt);
+                rt->prepared = s;
+        }
         if (!rt->argv) {
                 char **argv = NULL;
                 r = spec_expand_argv(s, n->name, n->instance, &argv);
@@ -368,6 +398,8 @@ static usec_t op_now(void *ud) {
         return now_usec();
 }
 
+static void reload_kick(Manager *m);
+
 static void update_status(Manager *m) {
         if (!m->systemd)
                 return;
@@ -430,6 +462,7 @@ static void op_event(void *ud, Node *n, TreeEvent ev) {
                 update_status(m);
         if (m->observer)
                 m->observer(m->observer_ud, n, ev);
+        reload_kick(m);
 }
 
 static void op_finished(void *ud, int status) {
@@ -539,7 +572,19 @@ static int on_shutdown_signal(sd_event_source *s, const struct signalfd_siginfo 
 }
 
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
-        log_warning("Received SIGHUP: reloading the configuration is not available in this version, ignoring");
+        Manager *m = userdata;
+        Diagnostics d = {};
+        const char *error = NULL;
+
+        log_info("Received SIGHUP, reloading '%s'", m->config->path);
+        int r = manager_reload(m, NULL, NULL, NULL, &d, &error);
+        if (r == -EINVAL) {
+                for (size_t i = 0; i < d.n; i++)
+                        log_error("%s", d.lines[i]);
+                log_error("Reload refused: '%s' is not valid, nothing was changed", m->config->path);
+        } else if (r < 0)
+                log_error("Reload refused: %s", error);
+        diagnostics_done(&d);
         return 0;
 }
 
@@ -599,6 +644,195 @@ static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+/* ---- reload ----------------------------------------------------------------------------- */
+
+static int cmp_ptr(const void *a, const void *b) {
+        uintptr_t x = (uintptr_t) *(const void *const *) a, y = (uintptr_t) *(const void *const *) b;
+        return x < y ? -1 : x > y;
+}
+
+typedef struct InUse {
+        const Spec **specs;        /* sorted */
+        size_t n;
+        bool found;
+} InUse;
+
+static void check_in_use(Node *n, unsigned depth, void *ud) {
+        InUse *u = ud;
+        const Spec *s[2] = { n->spec, n->next_spec };
+        for (size_t i = 0; i < 2 && !u->found; i++)
+                if (s[i] && bsearch(&s[i], u->specs, u->n, sizeof *u->specs, cmp_ptr))
+                        u->found = true;
+}
+
+/* Does any node of the tree still borrow a spec of c? (Nodes being removed or replaced keep
+ * their old section until they are down.) */
+static bool config_in_use(Manager *m, const Config *c) {
+        InUse u = { .n = c->n_sections };
+        u.specs = malloc((c->n_sections ? c->n_sections : 1) * sizeof *u.specs);
+        if (!u.specs)
+                return true; /* cannot tell: keep it */
+        memcpy(u.specs, c->sections, c->n_sections * sizeof *u.specs);
+        qsort(u.specs, u.n, sizeof *u.specs, cmp_ptr);
+        tree_walk(m->tree->root, check_in_use, &u);
+        free(u.specs);
+        return u.found;
+}
+
+/* Frees the superseded configurations no node points into any more; the others wait for a
+ * later reload or the end of the manager. */
+static void free_retired(Manager *m) {
+        size_t k = 0;
+        for (size_t i = 0; i < m->n_retired; i++) {
+                if (config_in_use(m, m->retired[i]))
+                        m->retired[k++] = m->retired[i];
+                else
+                        config_free(m->retired[i]);
+        }
+        m->n_retired = k;
+}
+
+/* [forkvisor] keys are read once at start (socket, log, registry size, subreaper): a reload
+ * takes note of a change and leaves it for the next start of the daemon. */
+static void warn_daemon_keys(const Config *old, const Config *new) {
+        const char *changed[4];
+        size_t n = 0;
+        if ((old->control || new->control) && (!old->control || !new->control || strcmp(old->control, new->control) != 0))
+                changed[n++] = "control";
+        if (old->log != new->log)
+                changed[n++] = "log";
+        if (old->subreaper != new->subreaper)
+                changed[n++] = "subreaper";
+        if (old->registry_size != new->registry_size)
+                changed[n++] = "registry_size";
+        for (size_t i = 0; i < n; i++)
+                log_warning("Reload: [forkvisor] %s changed; it takes effect when forkvisor is restarted", changed[i]);
+}
+
+static void reload_kick(Manager *m) {
+        if (m->reload_source && (m->reload || m->reload_queue))
+                sd_event_source_set_enabled(m->reload_source, SD_EVENT_ONESHOT);
+}
+
+static void reload_answer(ReloadJob *j, int status, const char *message) {
+        if (j->done)
+                j->done(j->done_ud, status, message);
+        config_free(j->config);
+        free(j);
+}
+
+/* The one place where a reload has been applied (or has ended in failure): the log line, systemd's
+ * READY=1 after RELOADING=1, and the `forkvisor:reload` event of SPEC 6.4 (its counts in c). */
+static void reload_finished(Manager *m, const ReloadCounts *c, const char *error) {
+        if (error)
+                log_error("Reload of '%s' applied with errors: %s", m->config->path, error);
+        log_info("Reloaded configuration: %u unchanged, %u changed, %u added, %u removed", c->unchanged, c->changed,
+                 c->added, c->removed);
+        events_publish_reload(m->router, m->tree->root->path, c);
+        (void) sd_notify(0, "READY=1");
+        update_status(m);
+}
+
+/* Starts the next queued reload; false when none could start. */
+static bool reload_begin(Manager *m) {
+        ReloadJob *j = m->reload_queue;
+        const char *error = NULL;
+
+        m->reload_queue = j->next;
+        j->next = NULL;
+        if (m->tree->shutting_down) {
+                reload_answer(j, 1, "the daemon is shutting down");
+                return false;
+        }
+        (void) sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long) now_usec());
+        Reload *r;
+        int q = reload_new(m->tree, j->config, &r, &error);
+        if (q < 0) {
+                log_error("Reload refused: %s", error);
+                (void) sd_notify(0, "READY=1");
+                reload_answer(j, 1, error);
+                return false;
+        }
+        warn_daemon_keys(m->config, j->config);
+        Config **a = reallocarray(m->retired, m->n_retired + 1, sizeof *a);
+        if (!a) {
+                reload_free(r);
+                (void) sd_notify(0, "READY=1");
+                reload_answer(j, 1, "out of memory");
+                return false;
+        }
+        m->retired = a;
+        m->retired[m->n_retired++] = m->config;
+        m->config = TAKE_PTR(j->config);
+        m->tree->config = m->config;
+        m->reload = r;
+        m->reload_job = j;
+        return true;
+}
+
+static int on_reload_step(sd_event_source *s, void *userdata) {
+        Manager *m = userdata;
+
+        for (;;) {
+                if (!m->reload) {
+                        if (!m->reload_queue)
+                                return 0;
+                        if (!reload_begin(m))
+                                continue;
+                }
+                const char *error;
+                if (m->tree->shutting_down)
+                        error = "the daemon began to shut down before the reload was applied";
+                else if (!reload_continue(m->reload))
+                        return 0; /* the next tree event brings us back */
+                else
+                        error = reload_error(m->reload);
+
+                reload_finished(m, reload_counts(m->reload), error);
+                ReloadJob *j = TAKE_PTR(m->reload_job);
+                reload_answer(j, error ? 1 : 0, error); /* error may point into the plan */
+                m->reload = reload_free(m->reload);
+                free_retired(m);
+        }
+}
+
+int manager_reload(Manager *m, ManagerReloadDone done, void *ud, ReloadJob **ret, Diagnostics *diag,
+                   const char **ret_error) {
+        if (m->tree->shutting_down) {
+                *ret_error = "the daemon is shutting down";
+                return -EBUSY;
+        }
+        /* Parsed now, applied in turn: what is applied is what the files said when asked. */
+        Config *c = NULL;
+        int r = config_load(m->config->path, &c, diag);
+        if (r < 0) {
+                *ret_error = r == -ENOMEM ? "out of memory" : "the configuration is not valid";
+                return r == -ENOMEM ? r : -EINVAL;
+        }
+        ReloadJob *j = calloc(1, sizeof *j);
+        if (!j) {
+                config_free(c);
+                *ret_error = "out of memory";
+                return -ENOMEM;
+        }
+        j->config = c;
+        j->done = done;
+        j->done_ud = ud;
+        ReloadJob **tail = &m->reload_queue;
+        while (*tail)
+                tail = &(*tail)->next;
+        *tail = j;
+        reload_kick(m);
+        if (ret)
+                *ret = j;
+        return 0;
+}
+
+void manager_reload_forget(Manager *m, ReloadJob *j) {
+        j->done = NULL;
+        j->done_ud = NULL;
+}
+
 /* ---- setup ------------------------------------------------------------------------------ */
 
 static bool env_is_ours(const char *kv) {
@@ -646,7 +880,20 @@ int manager_new(Config *config, const char *control_path, ControlHandler handler
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+        reload_free(m->reload);
+        if (m->reload_job)
+                reload_answer(m->reload_job, 1, "the daemon exited");
+        while (m->reload_queue) {
+                ReloadJob *j = m->reload_queue;
+                m->reload_queue = j->next;
+                reload_answer(j, 1, "the daemon exited");
+        }
+        sd_event_source_disable_unref(m->reload_source);
         tree_free(m->tree);
+        /* After the tree: its nodes may borrow from these. */
+        for (size_t i = 0; i < m->n_retired; i++)
+                config_free(m->retired[i]);
+        free(m->retired);
         router_free(m->router);
         registry_free(m->registry);
         control_server_free(m->control);
@@ -754,6 +1001,11 @@ int manager_run(Manager *m) {
         /* WATCHDOG=1 at half of WatchdogSec=, when systemd asks for it. */
         (void) sd_event_set_watchdog(m->event, true);
 
+        r = sd_event_add_defer(m->event, &m->reload_source, on_reload_step, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up reloading: %m"), 1;
+        sd_event_source_set_enabled(m->reload_source, SD_EVENT_OFF);
+
         r = tree_new(m->config, &m->ops, m, &m->tree);
         if (r < 0)
                 return log_error_errno(r, "Failed to build the tree: %m"), 1;
@@ -791,6 +1043,7 @@ void manager_shutdown(Manager *m) {
                 return;
         (void) sd_notify(0, "STOPPING=1");
         tree_shutdown(m->tree);
+        reload_kick(m); /* a reload under way or queued ends now, refused */
 }
 
 bool manager_shutting_down(Manager *m) {

@@ -33,6 +33,18 @@ void manager_shutdown(Manager *m);
 bool manager_shutting_down(Manager *m);
 Router *manager_router(Manager *m);
 const RegistryView *manager_registry(Manager *m);
+/* Reload (SPEC 3.4). Reads the configuration file again now: -EINVAL with every problem in
+ * *diag when it is invalid (nothing changes), -EBUSY while shutting down. Else 0: the new
+ * configuration is queued and applied after any reload before it, and done (may be NULL) is
+ * called once from the loop, never from inside this call: status 0 when applied, 1 with a
+ * message when something failed to start or the reload could not be applied. *ret (may be
+ * NULL) is a handle for manager_reload_forget(), valid until done is called. */
+typedef struct ReloadJob ReloadJob;
+typedef void (*ManagerReloadDone)(void *ud, int status, const char *message);
+int manager_reload(Manager *m, ManagerReloadDone done, void *ud, ReloadJob **ret, Diagnostics *diag,
+                   const char **ret_error);
+/* The waiter went away: done is not called for j. */
+void manager_reload_forget(Manager *m, ReloadJob *j);
 /* The mailbox of the node's running process, or NULL. */
 Peer *manager_node_peer(const Node *n);
 /* What a child last said in sd_notify STATUS=, or NULL. */

@@ -86,7 +86,9 @@ struct Spec {
         char *name;       /* owned; the section name without its kind */
         char *file;       /* owned; file that defined the section */
         unsigned line;    /* line of the section header */
-        uint64_t hash;    /* hash of every key=value of the section, for reload's diff */
+        uint64_t hash;    /* for reload's diff: hash of the kind, the directory of `file` (relative
+                           * paths) and every key = value line of the section as written, in order,
+                           * except `children` (compared as a structure by reload.c) */
 
         /* As a child of a supervisor (both kinds). */
         RestartType restart;      /* default permanent */

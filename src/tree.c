@@ -134,6 +134,21 @@ static int sup_new_dynamic_child(Tree *t, Node *s, char **args, Node **ret);
 
 static Node *node_free(Node *n);
 
+/* The registry name of a node made from spec: dynamic children get "NAME.N"; a duplicate key
+ * ("+key") is shared as it is. NULL for a supervisor or `register = none`. */
+static int make_reg_name(const Spec *spec, int instance, char **ret) {
+        *ret = NULL;
+        if (spec->kind != SPEC_WORKER || !spec->register_name)
+                return 0;
+        bool own = instance >= 0 && spec->register_name[0] != '+';
+        int r = own ? asprintf(ret, "%s.%d", spec->register_name, instance) : asprintf(ret, "%s", spec->register_name);
+        if (r < 0) {
+                *ret = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
 static int node_new(Tree *t, const Spec *spec, Node *parent, const char *name, int instance, Node **ret) {
         Node *n = calloc(1, sizeof *n);
         if (!n)
@@ -153,16 +168,9 @@ static int node_new(Tree *t, const Spec *spec, Node *parent, const char *name, i
                 node_free(n);
                 return -ENOMEM;
         }
-        if (spec->kind == SPEC_WORKER && spec->register_name) {
-                /* Dynamic children get "NAME.N"; a duplicate key ("+key") is shared as it is. */
-                bool own = instance >= 0 && spec->register_name[0] != '+';
-                int r = own ? asprintf(&n->reg_name, "%s.%d", spec->register_name, instance)
-                                      : asprintf(&n->reg_name, "%s", spec->register_name);
-                if (r < 0) {
-                        n->reg_name = NULL;
-                        node_free(n);
-                        return -ENOMEM;
-                }
+        if (make_reg_name(spec, instance, &n->reg_name) < 0) {
+                node_free(n);
+                return -ENOMEM;
         }
         *ret = n;
         return 0;
@@ -348,6 +356,8 @@ void tree_handle_exit(Tree *t, Node *n, int code, int status) {
         set_timer(n, 0);
         emit(n, TREE_EVENT_EXITED); /* observers still see the pid that exited */
         n->pid = 0;
+        if (n->next_spec)
+                (void) tree_set_spec(n, n->next_spec); /* a replacement (reload): down now */
         exit_describe(code, status, how, sizeof how);
 
         switch (n->state) {
@@ -967,6 +977,8 @@ int tree_restart_node(Tree *t, Node *n, const char **ret_error) {
                 return r;
         n->held = false;
         if (node_stop(n) > 0) {
+                if (n->next_spec)
+                        (void) tree_set_spec(n, n->next_spec);
                 r = node_start(n);
                 if (r < 0) {
                         *ret_error = n->reason;
@@ -1020,6 +1032,115 @@ int tree_terminate_child(Tree *t, Node *n, const char **ret_error) {
         if (node_stop(n) > 0)
                 sup_remove_child(n->parent, n);
         return 0;
+}
+
+/* ---- reload's primitives ---------------------------------------------------------------- */
+
+int tree_set_spec(Node *n, const Spec *spec) {
+        char *reg = NULL;
+        int r = make_reg_name(spec, n->instance, &reg);
+        if (r < 0)
+                return r;
+        if (reg && n->reg_name && strcmp(reg, n->reg_name) == 0)
+                free(reg); /* the usual case: keep the string the router may still show */
+        else {
+                free(n->reg_name);
+                n->reg_name = reg;
+        }
+        n->spec = spec;
+        n->next_spec = NULL;
+        return 0;
+}
+
+int tree_replace_node(Tree *t, Node *n, const Spec *spec, const char **ret_error) {
+        assert(!node_is_supervisor(n) && spec->kind == SPEC_WORKER);
+        if (t->shutting_down) {
+                *ret_error = "the tree is shutting down";
+                return -EBUSY;
+        }
+        if (n->parent && n->parent->op != SUP_OP_NONE) {
+                *ret_error = "its supervisor is busy restarting or starting children, try again";
+                return -EBUSY;
+        }
+        if (n->pid <= 0 && n->state != NODE_STARTING && n->state != NODE_STOPPING) {
+                /* No process: the next start (restart_delay's timer, a retry, the operator)
+                 * simply uses the new section. */
+                int r = tree_set_spec(n, spec);
+                if (r < 0) {
+                        *ret_error = "out of memory";
+                        return r;
+                }
+                return 1;
+        }
+        if (n->held) {
+                /* Being stopped by the operator: it stays stopped, and starts from spec. */
+                n->next_spec = spec;
+                return 0;
+        }
+        /* An operator restart: the old process is stopped as the old section says (stop_signal,
+         * shutdown), the new one started from the new section (tree_handle_exit swaps them);
+         * neither counts as a restart against the supervisor's intensity. */
+        n->next_spec = spec;
+        int r = tree_restart_node(t, n, ret_error);
+        if (r < 0)
+                n->next_spec = NULL; /* refused (a failed start has taken spec already) */
+        return r;
+}
+
+int tree_remove_node(Tree *t, Node *n, const char **ret_error) {
+        if (!n->parent) {
+                *ret_error = "the root supervisor cannot be removed";
+                return -EINVAL;
+        }
+        if (t->shutting_down) {
+                *ret_error = "the tree is shutting down";
+                return -EBUSY;
+        }
+        if (n->parent->op != SUP_OP_NONE) {
+                *ret_error = "its supervisor is busy restarting or starting children, try again";
+                return -EBUSY;
+        }
+        n->remove_when_down = true;
+        n->held = true;
+        n->restart_requested = false;
+        n->next_spec = NULL;
+        if (node_stop(n) > 0)
+                sup_remove_child(n->parent, n);
+        return 0;
+}
+
+int tree_insert_child(Tree *t, Node *s, size_t index, const Spec *spec, Node **ret) {
+        assert(node_is_supervisor(s));
+        if (s->op != SUP_OP_NONE)
+                return -EBUSY;
+        Node *c;
+        int r = build(t, spec, s, &c);
+        if (r < 0)
+                return r;
+        r = sup_append_child(s, c);
+        if (r < 0) {
+                node_free(c);
+                return r;
+        }
+        tree_move_child(s, c, index);
+        emit(s, TREE_EVENT_STATE);
+        if (ret)
+                *ret = c;
+        return 0;
+}
+
+void tree_move_child(Node *s, Node *c, size_t index) {
+        ssize_t i = child_index(s, c);
+        assert(i >= 0 && s->op == SUP_OP_NONE);
+        if (index >= s->n_children)
+                index = s->n_children - 1;
+        if ((size_t) i == index)
+                return;
+        if ((size_t) i < index)
+                memmove(s->children + i, s->children + i + 1, (index - (size_t) i) * sizeof(Node *));
+        else
+                memmove(s->children + index + 1, s->children + index, ((size_t) i - index) * sizeof(Node *));
+        s->children[index] = c;
 }
 
 /* One more child of a simple_one_for_one supervisor, made from its template: "job.N", N the next

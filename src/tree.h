@@ -100,6 +100,8 @@ struct Node {
         bool held;
         bool restart_requested;
         bool remove_when_down;
+        /* Reload: the section to run from once the current process is down (tree_replace_node). */
+        const Spec *next_spec;
         /* A failed restart, retried from the node's timer so a crash loop never recurses. */
         bool retry_pending;
         /* An exit seen while the parent was busy with a job: handled when it finishes. */
@@ -153,6 +155,22 @@ int tree_stop_node(Tree *t, Node *n, const char **ret_error);
 int tree_restart_node(Tree *t, Node *n, const char **ret_error);
 int tree_start_child(Tree *t, Node *sup, char **args, Node **ret, const char **ret_error);
 int tree_terminate_child(Tree *t, Node *n, const char **ret_error);
+
+/* Reload's primitives (reload.c), over nodes that exist in both the old and the new config.
+ * tree_set_spec: the node runs from spec from now on (same content, or no process to restart).
+ * tree_replace_node: restart a worker with spec: the running process is stopped as its old
+ *   section says and the new one started from spec; an operator restart (not counted against
+ *   intensity). 1 when there was no process (spec applied at once), 0 when under way, -EBUSY
+ *   while its supervisor is busy with a job (try again after the next event).
+ * tree_remove_node: stop a child (worker or subtree) and forget it once it is down.
+ * tree_insert_child: a new child built from spec (a subtree for a supervisor), not started, at
+ *   index of s's children; -EBUSY while s is busy with a job.
+ * tree_move_child: moves c to index among s's children (s not busy). */
+int tree_set_spec(Node *n, const Spec *spec);
+int tree_replace_node(Tree *t, Node *n, const Spec *spec, const char **ret_error);
+int tree_remove_node(Tree *t, Node *n, const char **ret_error);
+int tree_insert_child(Tree *t, Node *s, size_t index, const Spec *spec, Node **ret);
+void tree_move_child(Node *s, Node *c, size_t index);
 
 Node *tree_find(Tree *t, const char *path);
 /* Calls fn for n and every node below it, depth first in start order. */

@@ -37,6 +37,10 @@ static const ClientVerb client_verbs[] = {
         { "wait", "[PATH] [--state STATE] [--timeout MS]",
           "Wait until PATH (default: the whole tree) is in STATE (default: running).", 0, 1 },
         { "shutdown", "", "Stop the whole tree in order; returns when the daemon has exited.", 0, 0 },
+        { "reload", "",
+          "Read the configuration again and apply the difference; returns once it has been applied.\n"
+          "Exit status: 0 applied; 1 refused or something failed to start; 2 the configuration is\n"
+          "invalid (every problem printed as FILE:LINE: message, nothing changed).", 0, 0 },
         { "whereis", "NAME [--all]", "Print the pid registered under NAME (all pids with --all).", 1, 1 },
         { "registry", "[--json]", "List every registered name: name, pid, generation, unique or duplicate.", 0, 0 },
         { "send", "NAME DATA", "Cast DATA to the process registered as NAME (dropped if nobody holds the name).", 2, 2 },
@@ -134,6 +138,9 @@ static int transact_stream(const char *path, char *const *req, bool eof_is_succe
                 case CTL_ERR:
                         fputs("forkvisor: ", err);
                         fwrite(pkt + 1, 1, (size_t) n - 1, err);
+                        break;
+                case CTL_DIAG:
+                        fwrite(pkt + 1, 1, (size_t) n - 1, stderr);
                         break;
                 case CTL_EXIT:
                         safe_close(fd);

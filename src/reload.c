@@ -1,0 +1,390 @@
+/* SPDX-License-Identifier: MIT */
+/* Reload as a plan of steps over tree paths, taken one at a time as the tree allows:
+ *
+ *   1. SET      nodes whose section is unchanged (or a supervisor whose own keys changed) run
+ *               from the new spec; no process is touched. All at once, first.
+ *   2. REMOVE   children that are gone from the new configuration are stopped and forgotten,
+ *               in reverse start order of the whole tree.
+ *   3. in start order of the new tree, for each supervisor that stays: ARRANGE its children
+ *      in the new order, new ones inserted (stopped) in their place; then for each child in
+ *      order, ADD (start a new child and wait until it is up), REPLACE (restart a changed
+ *      worker from its new section and wait until it is up), or recurse into a supervisor.
+ *
+ * Each step waits while its supervisor is busy with a job of its own (a group restart, say),
+ * so a reload never interleaves with a restart: it continues after the job, as an OTP
+ * supervisor handles its mailbox one message at a time. Paths, not node pointers, are kept:
+ * nodes may come and go between steps (dynamic children, removals).
+ *
+ * What counts as changed: a node's section hash (spec.h: every key = value as written, not
+ * `children`). A supervisor's own keys (strategy, intensity, period, auto_shutdown, restart,
+ * shutdown, significant, instances, max_children) are applied in place, without touching its
+ * children, as OTP's code_change of a supervisor would: stopping a subtree because its
+ * intensity changed would be the opposite of what the operator meant. Only a change of shape
+ * replaces a supervisor (stopped and removed, then a new one started in its place): another
+ * kind, a strategy from or to simple_one_for_one, or another template. */
+#include "reload.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "macro.h"
+
+typedef enum StepKind {
+        STEP_SET,
+        STEP_REMOVE,
+        STEP_ARRANGE,
+        STEP_ADD,
+        STEP_REPLACE,
+} StepKind;
+
+typedef struct Step {
+        StepKind kind;
+        char *path;         /* owned: the node; for ARRANGE the supervisor */
+        const Spec *spec;   /* SET, REPLACE: the node's new spec; ARRANGE: the supervisor's */
+        bool begun;
+} Step;
+
+typedef struct StepList {
+        Step *v;
+        size_t n, cap;
+} StepList;
+
+struct Reload {
+        Tree *tree;               /* borrowed */
+        const Config *config;     /* borrowed */
+        Step *steps;              /* owned: SET..., REMOVE... (reverse order), the rest */
+        size_t n_steps, cur;
+        ReloadCounts counts;
+        char error[512];
+};
+
+/* ---- planning (no side effect) --------------------------------------------------------- */
+
+typedef struct Plan {
+        StepList set, remove, rest;
+        ReloadCounts counts;
+        bool oom;
+} Plan;
+
+static void steps_free(Step *v, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(v[i].path);
+        free(v);
+}
+
+static void plan_add(Plan *p, StepList *l, StepKind kind, const char *path, const Spec *spec) {
+        if (p->oom)
+                return;
+        if (l->n == l->cap) {
+                size_t cap = l->cap ? l->cap * 2 : 16;
+                Step *v = reallocarray(l->v, cap, sizeof *v);
+                if (!v) {
+                        p->oom = true;
+                        return;
+                }
+                l->v = v;
+                l->cap = cap;
+        }
+        char *copy = strdup(path);
+        if (!copy) {
+                p->oom = true;
+                return;
+        }
+        l->v[l->n++] = (Step) { .kind = kind, .path = copy, .spec = spec };
+}
+
+static bool is_s1f1(const Spec *s) {
+        return s->kind == SPEC_SUPERVISOR && s->strategy == STRATEGY_SIMPLE_ONE_FOR_ONE;
+}
+
+/* The same kind of node: what changes within it can be applied without replacing it. */
+static bool same_shape(const Spec *a, const Spec *b) {
+        if (a->kind != b->kind)
+                return false;
+        if (a->kind == SPEC_WORKER)
+                return true;
+        if (is_s1f1(a) != is_s1f1(b))
+                return false;
+        return !is_s1f1(a) || strcmp(a->template_->name, b->template_->name) == 0;
+}
+
+static unsigned count_nodes(const Node *n) {
+        unsigned k = 1;
+        for (size_t i = 0; i < n->n_children; i++)
+                k += count_nodes(n->children[i]);
+        return k;
+}
+
+static unsigned count_specs(const Spec *s) {
+        if (s->kind == SPEC_WORKER)
+                return 1;
+        if (is_s1f1(s))
+                return 1 + s->instances;
+        unsigned k = 1;
+        for (size_t i = 0; i < s->n_children; i++)
+                k += count_specs(s->children[i]);
+        return k;
+}
+
+static const Spec *find_spec_child(const Spec *s, const char *name) {
+        for (size_t i = 0; i < s->n_children; i++)
+                if (strcmp(s->children[i]->name, name) == 0)
+                        return s->children[i];
+        return NULL;
+}
+
+static Node *find_node_child(const Node *s, const char *name) {
+        for (size_t i = 0; i < s->n_children; i++)
+                if (strcmp(s->children[i]->name, name) == 0)
+                        return s->children[i];
+        return NULL;
+}
+
+/* n stays (same path, same shape) and runs from ns from now on. */
+static void plan_node(Plan *p, const Node *n, const Spec *ns) {
+        bool same = n->spec->hash == ns->hash;
+
+        if (!node_is_supervisor(n)) {
+                if (same) {
+                        p->counts.unchanged++;
+                        plan_add(p, &p->set, STEP_SET, n->path, ns);
+                } else {
+                        p->counts.changed++;
+                        plan_add(p, &p->rest, STEP_REPLACE, n->path, ns);
+                }
+                return;
+        }
+
+        /* A supervisor: its own keys in place, its children one by one. */
+        if (same)
+                p->counts.unchanged++;
+        else
+                p->counts.changed++;
+        plan_add(p, &p->set, STEP_SET, n->path, ns);
+
+        if (is_s1f1(ns)) {
+                /* Running dynamic children are compared with the new template: an unchanged
+                 * template leaves them alone, a changed one restarts each from it (with its
+                 * instance number and start-child arguments), so no process keeps running
+                 * from a section that no longer exists. */
+                for (size_t i = 0; i < n->n_children; i++) {
+                        const Node *c = n->children[i];
+                        if (c->spec->hash == ns->template_->hash) {
+                                p->counts.unchanged++;
+                                plan_add(p, &p->set, STEP_SET, c->path, ns->template_);
+                        } else {
+                                p->counts.changed++;
+                                plan_add(p, &p->rest, STEP_REPLACE, c->path, ns->template_);
+                        }
+                }
+                return;
+        }
+
+        for (size_t i = 0; i < n->n_children; i++) {
+                const Node *c = n->children[i];
+                const Spec *cs = find_spec_child(ns, c->name);
+                if (!cs || !same_shape(c->spec, cs)) {
+                        p->counts.removed += count_nodes(c);
+                        plan_add(p, &p->remove, STEP_REMOVE, c->path, NULL);
+                }
+        }
+        plan_add(p, &p->rest, STEP_ARRANGE, n->path, ns);
+        for (size_t i = 0; i < ns->n_children && !p->oom; i++) {
+                const Spec *cs = ns->children[i];
+                const Node *c = find_node_child(n, cs->name);
+                if (c && same_shape(c->spec, cs)) {
+                        plan_node(p, c, cs);
+                        continue;
+                }
+                char *path;
+                if (asprintf(&path, "%s/%s", n->path, cs->name) < 0) {
+                        p->oom = true;
+                        return;
+                }
+                p->counts.added += count_specs(cs);
+                plan_add(p, &p->rest, STEP_ADD, path, cs);
+                free(path);
+        }
+}
+
+int reload_new(Tree *t, const Config *config, Reload **ret, const char **ret_error) {
+        const Node *root = t->root;
+        Plan p = {};
+
+        if (strcmp(root->name, config->root->name) != 0 || !same_shape(root->spec, config->root)) {
+                *ret_error = strcmp(root->name, config->root->name) != 0
+                                     ? "the root supervisor cannot be changed by a reload; restart forkvisor to apply it"
+                                     : "the root supervisor cannot change to or from simple_one_for_one or its template "
+                                       "by a reload; restart forkvisor to apply it";
+                return -EINVAL;
+        }
+        plan_node(&p, root, config->root);
+
+        Reload *r = p.oom ? NULL : calloc(1, sizeof *r);
+        size_t n = p.set.n + p.remove.n + p.rest.n;
+        Step *v = r ? calloc(n ? n : 1, sizeof *v) : NULL;
+        if (!v) {
+                free(r);
+                steps_free(p.set.v, p.set.n);
+                steps_free(p.remove.v, p.remove.n);
+                steps_free(p.rest.v, p.rest.n);
+                *ret_error = "out of memory";
+                return -ENOMEM;
+        }
+        /* Removals in reverse: later children (and deeper ones) before earlier ones. */
+        size_t k = 0;
+        for (size_t i = 0; i < p.set.n; i++)
+                v[k++] = p.set.v[i];
+        for (size_t i = p.remove.n; i > 0; i--)
+                v[k++] = p.remove.v[i - 1];
+        for (size_t i = 0; i < p.rest.n; i++)
+                v[k++] = p.rest.v[i];
+        free(p.set.v);
+        free(p.remove.v);
+        free(p.rest.v);
+
+        r->tree = t;
+        r->config = config;
+        r->steps = v;
+        r->n_steps = n;
+        r->counts = p.counts;
+        *ret = r;
+        return 0;
+}
+
+Reload *reload_free(Reload *r) {
+        if (!r)
+                return NULL;
+        steps_free(r->steps, r->n_steps);
+        return mfree(r);
+}
+
+/* ---- applying ------------------------------------------------------------------------- */
+
+static void add_error(Reload *r, const char *fmt, ...) _printf_(2, 3);
+static void add_error(Reload *r, const char *fmt, ...) {
+        size_t l = strlen(r->error);
+        if (l > 0 && l + 2 < sizeof r->error) {
+                strcpy(r->error + l, "; ");
+                l += 2;
+        }
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(r->error + l, sizeof r->error - l, fmt, ap);
+        va_end(ap);
+}
+
+static bool in_transition(const Node *n) {
+        return n->state == NODE_STARTING || n->state == NODE_STOPPING;
+}
+
+/* 1: the step is done; 0: wait for the tree to move. */
+static int step_take(Reload *r, Step *s) {
+        Tree *t = r->tree;
+        Node *n = tree_find(t, s->path);
+        const char *error = NULL;
+        int q;
+
+        if (!n)
+                return 1; /* gone meanwhile (a dynamic child that ended, say): nothing to do */
+
+        switch (s->kind) {
+        case STEP_SET:
+                if (tree_set_spec(n, s->spec) < 0)
+                        add_error(r, "'%s': out of memory", s->path);
+                return 1;
+
+        case STEP_REMOVE:
+                if (!s->begun) {
+                        q = tree_remove_node(t, n, &error);
+                        if (q == -EBUSY)
+                                return 0;
+                        if (q < 0) {
+                                add_error(r, "cannot remove '%s': %s", s->path, error);
+                                return 1;
+                        }
+                        s->begun = true;
+                        return tree_find(t, s->path) ? 0 : 1;
+                }
+                return 0; /* until it is gone */
+
+        case STEP_ARRANGE:
+                if (n->op != SUP_OP_NONE)
+                        return 0;
+                for (size_t i = 0; i < s->spec->n_children; i++) {
+                        const Spec *cs = s->spec->children[i];
+                        Node *c = find_node_child(n, cs->name);
+                        if (c)
+                                tree_move_child(n, c, i);
+                        else if (tree_insert_child(t, n, i, cs, NULL) < 0)
+                                add_error(r, "cannot add '%s/%s': out of memory", s->path, cs->name);
+                }
+                return 1;
+
+        case STEP_ADD:
+                if (!s->begun) {
+                        if (n->parent->state != NODE_RUNNING)
+                                return 1; /* it starts with its supervisor */
+                        if (n->state == NODE_STOPPED) {
+                                q = tree_start_node(t, n, &error);
+                                if (q == -EBUSY && !t->shutting_down)
+                                        return 0;
+                                if (q < 0) {
+                                        add_error(r, "'%s' failed to start: %s", s->path, error);
+                                        return 1;
+                                }
+                        }
+                        s->begun = true;
+                }
+                if (in_transition(n))
+                        return 0;
+                if (n->state == NODE_FAILED)
+                        add_error(r, "'%s' failed to start: %s", s->path, n->reason);
+                return 1;
+
+        case STEP_REPLACE:
+                if (!s->begun) {
+                        if (n->spec == s->spec)
+                                return 1;
+                        q = tree_replace_node(t, n, s->spec, &error);
+                        if (q == -EBUSY && !t->shutting_down)
+                                return 0;
+                        if (q < 0) {
+                                add_error(r, "cannot restart '%s': %s", s->path, error);
+                                return 1;
+                        }
+                        if (q > 0)
+                                return 1;
+                        s->begun = true;
+                }
+                if (n->next_spec || n->restart_requested || in_transition(n))
+                        return 0;
+                if (n->state == NODE_FAILED)
+                        add_error(r, "'%s' failed to start: %s", s->path, n->reason);
+                return 1;
+
+        default:
+                assert_not_reached();
+                return 1;
+        }
+}
+
+bool reload_continue(Reload *r) {
+        while (r->cur < r->n_steps) {
+                if (step_take(r, &r->steps[r->cur]) == 0)
+                        return false;
+                r->cur++;
+        }
+        return true;
+}
+
+const ReloadCounts *reload_counts(const Reload *r) {
+        return &r->counts;
+}
+
+const char *reload_error(const Reload *r) {
+        return r->error[0] ? r->error : NULL;
+}
