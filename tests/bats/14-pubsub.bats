@@ -20,7 +20,8 @@ teardown() {
 stream() {
     local out=$BATS_TEST_TMPDIR/$1; shift
     # Not through fv(): $! must be forkvisor itself, not a subshell.
-    "$FORKVISOR" --control "$FV_RUNTIME_DIR/control.sock" "$@" >"$out" 2>"$out.err" 3>&- &
+    # Appending: a test may empty the file while it runs.
+    "$FORKVISOR" --control "$FV_RUNTIME_DIR/control.sock" "$@" >>"$out" 2>"$out.err" 3>&- &
     STREAM_PID=$!
     STREAMS+=" $STREAM_PID"
 }
@@ -307,4 +308,19 @@ INI
     run -0 fv info app/victim
     assert_line "restarts: 3"
     run -0 fv status
+}
+
+@test "events: a reload is published with what it changed" {
+    sleepers_ini a b
+    fv_start t.ini
+    stream ev.txt events
+    retry 100 0.05 eval 'fv restart app/b && grep -q "\"path\": \"app/b\"" "$BATS_TEST_TMPDIR/ev.txt"'
+    : >"$BATS_TEST_TMPDIR/ev.txt"
+    sleepers_ini a b c
+    run -0 fv reload
+    retry 100 0.05 grep -q '"event": "reload"' "$BATS_TEST_TMPDIR/ev.txt"
+    run -0 grep '"event": "reload"' "$BATS_TEST_TMPDIR/ev.txt"
+    assert_output --regexp "^\\{\"event\": \"reload\", \"path\": \"app\", \"pid\": $FV_PID, \"unchanged\": 3, \"changed\": 0, \"added\": 1, \"removed\": 0, \"restarts\": 0, \"time\": \""
+    # The new child's start was published too.
+    run -0 grep -c '"event": "started", "path": "app/c"' "$BATS_TEST_TMPDIR/ev.txt"
 }
