@@ -22,6 +22,7 @@
 
 #include "proto.h"
 #include "registry.h"
+#include "topic.h"
 
 _Static_assert(FV_TARGET_MAX == PROTO_TARGET_MAX && FV_PAYLOAD_MAX == PROTO_PAYLOAD_MAX,
                "forkvisor.h and proto.h agree on the limits");
@@ -691,7 +692,8 @@ int fv_unsubscribe(struct fv *fv, const char *topic) {
 
 int fv_publish(struct fv *fv, const char *topic, const void *data, size_t len) {
         size_t tl = target_length(topic);
-        if (!fv || tl == 0 || (!data && len > 0))
+        /* The node would drop it silently, as a cast to nobody: say so here instead. */
+        if (!fv || !topic_is_valid(topic ? topic : "", tl) || (!data && len > 0))
                 return -EINVAL;
         return append(fv, &(Frame) { .kind = PROTO_PUBLISH, .target = topic, .target_len = tl,
                                      .payload = data, .payload_len = len });

@@ -151,6 +151,9 @@ static void commands_observe(void *ud, Node *n, TreeEvent ev) {
         }
 }
 
+/* No timeout: wait as long as it takes. */
+#define WAIT_FOREVER UINT64_MAX
+
 static void add_waiter(Commands *c, ControlRequest *req, const char *path, WaitGoal goal, NodeState state,
                        usec_t since, uint64_t timeout_ms, bool print_path) {
         Waiter *w = calloc(1, sizeof *w);
@@ -173,7 +176,12 @@ static void add_waiter(Commands *c, ControlRequest *req, const char *path, WaitG
         control_request_set_abandon(req, on_waiter_abandoned, w);
         if (waiter_check(w))
                 return;
-        if (timeout_ms > 0 &&
+        if (timeout_ms == 0) {
+                /* --timeout 0: a check, not a wait. */
+                on_waiter_timeout(NULL, 0, w);
+                return;
+        }
+        if (timeout_ms != WAIT_FOREVER &&
             sd_event_add_time_relative(manager_event(c->manager), &w->timeout, CLOCK_MONOTONIC,
                                        msec_to_usec(timeout_ms), USEC_PER_MSEC, on_waiter_timeout, w) < 0) {
                 control_reply_errorf(req, "cannot arm the timeout\n");
@@ -444,7 +452,7 @@ static void cmd_start(Commands *c, ControlRequest *req, char **argv) {
                 operation_failed(req, n, "start", error);
                 return;
         }
-        add_waiter(c, req, argv[1], GOAL_UP, NODE_RUNNING, since, 0, false);
+        add_waiter(c, req, argv[1], GOAL_UP, NODE_RUNNING, since, WAIT_FOREVER, false);
 }
 
 static void cmd_stop(Commands *c, ControlRequest *req, char **argv) {
@@ -456,7 +464,7 @@ static void cmd_stop(Commands *c, ControlRequest *req, char **argv) {
                 operation_failed(req, n, "stop", error);
                 return;
         }
-        add_waiter(c, req, argv[1], GOAL_DOWN, NODE_STOPPED, 0, 0, false);
+        add_waiter(c, req, argv[1], GOAL_DOWN, NODE_STOPPED, 0, WAIT_FOREVER, false);
 }
 
 static void cmd_restart(Commands *c, ControlRequest *req, char **argv) {
@@ -469,7 +477,7 @@ static void cmd_restart(Commands *c, ControlRequest *req, char **argv) {
                 operation_failed(req, n, "restart", error);
                 return;
         }
-        add_waiter(c, req, argv[1], GOAL_UP, NODE_RUNNING, since, 0, false);
+        add_waiter(c, req, argv[1], GOAL_UP, NODE_RUNNING, since, WAIT_FOREVER, false);
 }
 
 static void cmd_start_child(Commands *c, ControlRequest *req, char **argv) {
@@ -482,7 +490,7 @@ static void cmd_start_child(Commands *c, ControlRequest *req, char **argv) {
                 operation_failed(req, s, "start a child under", error);
                 return;
         }
-        add_waiter(c, req, child->path, GOAL_UP, NODE_RUNNING, since, 0, true);
+        add_waiter(c, req, child->path, GOAL_UP, NODE_RUNNING, since, WAIT_FOREVER, true);
 }
 
 static void cmd_terminate_child(Commands *c, ControlRequest *req, char **argv) {
@@ -494,7 +502,7 @@ static void cmd_terminate_child(Commands *c, ControlRequest *req, char **argv) {
                 operation_failed(req, n, "terminate", error);
                 return;
         }
-        add_waiter(c, req, argv[1], GOAL_GONE, NODE_STOPPED, 0, 0, false);
+        add_waiter(c, req, argv[1], GOAL_GONE, NODE_STOPPED, 0, WAIT_FOREVER, false);
 }
 
 /* wait PATH STATE TIMEOUT_MS */
@@ -502,7 +510,7 @@ static void cmd_wait(Commands *c, ControlRequest *req, char **argv) {
         const char *path = argv[1][0] ? argv[1] : manager_tree(c->manager)->root->path;
         NodeState st = node_state_from_string(argv[2]);
         char *end;
-        unsigned long long timeout = argv[3][0] ? strtoull(argv[3], &end, 10) : 0;
+        unsigned long long timeout = argv[3][0] ? strtoull(argv[3], &end, 10) : WAIT_FOREVER;
 
         if (st < 0 || (argv[3][0] && *end)) {
                 control_reply_errorf(req, "bad state or timeout\n");

@@ -318,6 +318,11 @@ static int do_send(const WorkerVerb *v, char **pos) {
                 r = fv_reply(fv, ref, pos[1], strlen(pos[1]));
         }
         int k = fv_close(fv);
+        if (r == -EINVAL && strcmp(v->name, "publish") == 0) {
+                fprintf(stderr, "forkvisor: publish: bad topic '%s': 1-255 printable characters, no whitespace, no '*'\n",
+                        pos[0]);
+                return EXIT_USAGE;
+        }
         if (r >= 0)
                 r = k;
         return r < 0 ? send_failed(v, r) : 0;

@@ -104,6 +104,10 @@ start_for_nobody() {
     # A state that is reached answers at once.
     run -0 fv wait app/sub/b --state running --timeout 100
     run -0 fv wait --timeout 100
+    # --timeout 0 checks without waiting.
+    run -0 fv wait app/a --timeout 0
+    run -1 fv wait app/a --state stopped --timeout 0
+    assert_output --partial "timed out"
     # Waiting on an unknown path is not a success either.
     run -1 fv wait app/nope --timeout 100
     fv_stop

@@ -107,16 +107,20 @@ INI
     synced "$(msgs sub)" "a:b s" a:b
     fv publish c:1 one
     retry 100 0.05 has_line "$(msgs sub)" "c:1 one"
-    # The worker's own commands, run in its environment.
     pid=$(pid_of app/sub)
-    run -2 env FORKVISOR_MAILBOX=3 "$FORKVISOR" subscribe 'bad topic' 3<&-
+    # The worker's own commands (subscriber.sh runs what it is sent): bad topics exit 2.
+    fv send sub "subscribe a*b"
+    fv send sub "publish a* x"
+    fv send sub "publish c:2 two"
+    retry 100 0.05 has_line "$(msgs sub)" "c:2 two"
+    run -0 cat "$FV_TEST_OUT/sub.ran"
+    assert_output "$(printf '%s\n' 'subscribe a*b: 2' 'publish a* x: 2' 'publish c:2 two: 0')"
     run -2 "$FORKVISOR" --control "$FV_RUNTIME_DIR/control.sock" publish 'a*' x
     assert_output --partial "bad topic"
     run -2 fv subscribe 'x y' --count 1
     assert_output --partial "bad topic 'x y'"
     run -2 fv unsubscribe a:b
     assert_output --partial "not inside a forkvisor worker"
-    # The worker's own subscribe and unsubscribe (subscriber.sh runs what it is sent).
     fv send sub "unsubscribe c:*"
     retry 100 0.05 eval '[[ $(fv info app/sub | sed -n "s/^subscriptions: //p") == "a:b" ]]'
     fv send sub "subscribe d:e"
