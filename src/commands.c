@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "json.h"
 #include "log.h"
 #include "manager.h"
 #include "proto.h"
@@ -208,18 +209,12 @@ static bool node_has_uptime(const Node *n) {
         return n->state == NODE_RUNNING || n->state == NODE_STARTING || n->state == NODE_STOPPING;
 }
 
+static void reply_write(void *ud, const char *p, size_t n) {
+        control_reply_append(ud, p, n);
+}
+
 static void json_string(ControlRequest *r, const char *s) {
-        control_reply_append(r, "\"", 1);
-        for (; *s; s++) {
-                unsigned char ch = (unsigned char) *s;
-                if (ch == '"' || ch == '\\')
-                        control_reply_printf(r, "\\%c", ch);
-                else if (ch < 0x20)
-                        control_reply_printf(r, "\\u%04x", ch);
-                else
-                        control_reply_append(r, s, 1);
-        }
-        control_reply_append(r, "\"", 1);
+        json_write_string(s, reply_write, r);
 }
 
 /* ", "mailbox": {...}" of a status --json row: the current incarnation's counters (they start

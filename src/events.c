@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "json.h"
 #include "macro.h"
 #include "time-util.h"
 
@@ -36,18 +37,12 @@ static void put(Out *o, const char *fmt, ...) {
         o->len += (size_t) n;
 }
 
+static void out_write(void *ud, const char *p, size_t n) {
+        put(ud, "%.*s", (int) n, p);
+}
+
 static void put_string(Out *o, const char *s) {
-        put(o, "\"");
-        for (; *s && !o->overflow; s++) {
-                unsigned char ch = (unsigned char) *s;
-                if (ch == '"' || ch == '\\')
-                        put(o, "\\%c", ch);
-                else if (ch < 0x20)
-                        put(o, "\\u%04x", ch);
-                else
-                        put(o, "%c", ch);
-        }
-        put(o, "\"");
+        json_write_string(s, out_write, o);
 }
 
 /* RFC 3339, UTC, milliseconds: "2026-11-27T04:05:06.789Z". */

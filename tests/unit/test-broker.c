@@ -41,6 +41,31 @@ static void sub_free(Sub *x) {
         safe_close(x->fd);
 }
 
+/* An event loop, a broker and n subscribers with the given mailbox limits. */
+typedef struct World {
+        sd_event *e;
+        Broker *b;
+        Sub sub[3];
+        int n;
+} World;
+
+static int world_new(World *w, int n, const unsigned *limits) {
+        memset(w, 0, sizeof *w);
+        int r = sd_event_new(&w->e);
+        if (r >= 0)
+                r = broker_new(&w->b);
+        for (; r >= 0 && w->n < n; w->n++)
+                r = sub_new(w->e, w->b, limits[w->n], &w->sub[w->n]);
+        return r;
+}
+
+static void world_free(World *w) {
+        for (int i = 0; i < w->n; i++)
+                sub_free(&w->sub[i]);
+        broker_free(w->b);
+        sd_event_unref(w->e);
+}
+
 /* Reads everything the worker's end has, as "topic=payload," into buf. Returns frames read. */
 static int drain(Sub *x, char *buf, size_t size) {
         static char rec[PROTO_RECORD_MAX];
@@ -69,15 +94,11 @@ static int drain(Sub *x, char *buf, size_t size) {
 #define PUB(b, t, p) broker_publish(b, t, strlen(t), 42, p, strlen(p))
 
 TEST(exact_and_prefix_once_in_order) {
-        sd_event *e = NULL;
-        Broker *b = NULL;
-        Sub x, y, z;
+        World w;
         char got[512] = "";
-        ASSERT_OK(sd_event_new(&e));
-        ASSERT_OK(broker_new(&b));
-        ASSERT_OK(sub_new(e, b, 100, &x));
-        ASSERT_OK(sub_new(e, b, 100, &y));
-        ASSERT_OK(sub_new(e, b, 100, &z));
+        ASSERT_OK(world_new(&w, 3, (unsigned[]) { 100, 100, 100 }));
+        Broker *b = w.b;
+        Sub x = w.sub[0], y = w.sub[1], z = w.sub[2];
         ASSERT_OK(broker_subscribe(x.s, "orders:eu", 9));
         ASSERT_OK(broker_subscribe(y.s, "orders:*", 8));
         ASSERT_OK(broker_subscribe(y.s, "orders:eu", 9)); /* matched twice: still once */
@@ -103,70 +124,53 @@ TEST(exact_and_prefix_once_in_order) {
         ASSERT_STREQ(p[0], "orders:*");
         ASSERT_STREQ(p[1], "orders:eu");
         ASSERT_TRUE(p[2] == NULL);
-        sub_free(&x);
-        sub_free(&y);
-        sub_free(&z);
-        broker_free(b);
-        sd_event_unref(e);
+        world_free(&w);
 }
 
 TEST(bad_topics) {
-        Broker *b = NULL;
-        sd_event *e = NULL;
-        Sub x;
-        ASSERT_OK(sd_event_new(&e));
-        ASSERT_OK(broker_new(&b));
-        ASSERT_OK(sub_new(e, b, 10, &x));
+        World w;
+        ASSERT_OK(world_new(&w, 1, (unsigned[]) { 10 }));
+        Broker *b = w.b;
+        Sub x = w.sub[0];
         ASSERT_ERR(broker_subscribe(x.s, "a b", 3), -EINVAL);
         ASSERT_ERR(broker_subscribe(x.s, "a*b", 3), -EINVAL);
         ASSERT_ERR(broker_subscribe(x.s, "", 0), -EINVAL);
         ASSERT_ERR(PUB(b, "a*", "x"), -EINVAL);
         ASSERT_ERR(broker_publish(b, "t", 1, 0, "x", PROTO_PAYLOAD_MAX + 1), -EMSGSIZE);
         ASSERT_ERR(broker_unsubscribe(x.s, "t", 1), -ENOENT);
-        sub_free(&x);
-        broker_free(b);
-        sd_event_unref(e);
+        world_free(&w);
 }
 
 TEST(unsubscribe_and_free_end_delivery) {
-        sd_event *e = NULL;
-        Broker *b = NULL;
-        Sub x, y;
+        World w;
         char got[256] = "";
-        ASSERT_OK(sd_event_new(&e));
-        ASSERT_OK(broker_new(&b));
-        ASSERT_OK(sub_new(e, b, 100, &x));
-        ASSERT_OK(sub_new(e, b, 100, &y));
-        ASSERT_OK(broker_subscribe(x.s, "t", 1));
-        ASSERT_OK(broker_subscribe(x.s, "u", 1));
-        ASSERT_OK(broker_subscribe(y.s, "t", 1));
+        ASSERT_OK(world_new(&w, 2, (unsigned[]) { 100, 100 }));
+        Broker *b = w.b;
+        Sub *x = &w.sub[0], *y = &w.sub[1];
+        ASSERT_OK(broker_subscribe(x->s, "t", 1));
+        ASSERT_OK(broker_subscribe(x->s, "u", 1));
+        ASSERT_OK(broker_subscribe(y->s, "t", 1));
         ASSERT_EQ(PUB(b, "t", "1"), 2); /* cached: t → x, y */
-        ASSERT_OK(broker_unsubscribe(x.s, "t", 1));
+        ASSERT_OK(broker_unsubscribe(x->s, "t", 1));
         ASSERT_EQ(PUB(b, "t", "2"), 1); /* the cache must have been forgotten */
         ASSERT_EQ(PUB(b, "u", "3"), 1);
-        broker_subscriber_free(y.s);
-        y.s = NULL;
+        broker_subscriber_free(y->s);
+        y->s = NULL;
         ASSERT_EQ(PUB(b, "t", "4"), 0);
-        ASSERT_EQ(drain(&x, got, sizeof got), 2);
+        ASSERT_EQ(drain(x, got, sizeof got), 2);
         ASSERT_STREQ(got, "t=1,u=3,");
         got[0] = '\0';
-        ASSERT_EQ(drain(&y, got, sizeof got), 2);
+        ASSERT_EQ(drain(y, got, sizeof got), 2);
         ASSERT_STREQ(got, "t=1,t=2,");
-        sub_free(&x);
-        sub_free(&y);
-        broker_free(b);
-        sd_event_unref(e);
+        world_free(&w);
 }
 
 TEST(limit_drops_only_the_slow_one) {
-        sd_event *e = NULL;
-        Broker *b = NULL;
-        Sub slow, fast;
+        World w;
         char got[4096] = "";
-        ASSERT_OK(sd_event_new(&e));
-        ASSERT_OK(broker_new(&b));
-        ASSERT_OK(sub_new(e, b, 3, &slow));
-        ASSERT_OK(sub_new(e, b, 1000, &fast));
+        ASSERT_OK(world_new(&w, 2, (unsigned[]) { 3, 1000 }));
+        Broker *b = w.b;
+        Sub slow = w.sub[0], fast = w.sub[1];
         ASSERT_OK(broker_subscribe(slow.s, "t", 1));
         ASSERT_OK(broker_subscribe(fast.s, "*", 1));
         for (int i = 0; i < 10; i++)
@@ -183,23 +187,17 @@ TEST(limit_drops_only_the_slow_one) {
         ASSERT_EQ(broker_subscriber_dropped(slow.s), 8);
         got[0] = '\0';
         ASSERT_EQ(drain(&slow, got, sizeof got), 3);
-        sub_free(&slow);
-        sub_free(&fast);
-        broker_free(b);
-        sd_event_unref(e);
+        world_free(&w);
 }
 
 /* A subscriber whose socket is full keeps every queued message intact while the broker goes on
  * publishing (and reusing its chunks) for the others. */
 TEST(blocked_subscriber_keeps_its_messages) {
-        sd_event *e = NULL;
-        Broker *b = NULL;
-        Sub slow, fast;
+        World w;
         static char payload[8192];
-        ASSERT_OK(sd_event_new(&e));
-        ASSERT_OK(broker_new(&b));
-        ASSERT_OK(sub_new(e, b, 100000, &slow));
-        ASSERT_OK(sub_new(e, b, 100000, &fast));
+        ASSERT_OK(world_new(&w, 2, (unsigned[]) { 100000, 100000 }));
+        Broker *b = w.b;
+        Sub slow = w.sub[0], fast = w.sub[1];
         ASSERT_OK(broker_subscribe(slow.s, "t", 1));
         ASSERT_OK(broker_subscribe(fast.s, "t", 1));
         int sent = 0;
@@ -236,8 +234,5 @@ TEST(blocked_subscriber_keeps_its_messages) {
                 }
         }
         ASSERT_EQ(got, sent);
-        sub_free(&slow);
-        sub_free(&fast);
-        broker_free(b);
-        sd_event_unref(e);
+        world_free(&w);
 }

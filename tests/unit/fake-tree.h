@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/* Fake TreeOps for the policy tests (test-tree.c, test-reload.c): spawns, signals and give-ups
+ * are written to a log ("+a -a:TERM gaveup:s ..."), timers are left to the test, time stands
+ * still unless the test moves it. The includer defines FAKE_EXTRA_FIELDS, the fields of its own
+ * that struct Fake carries after the common ones, before it includes this file. */
+#pragma once
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tree.h"
+
+typedef struct Fake {
+        char log[8192];          /* "+a -a:TERM gaveup:s ..." in order */
+        pid_t next_pid;
+        usec_t now;
+        int finished;            /* -1 until ops->finished */
+        const char *fail_spawn;  /* name whose spawn fails */
+        Tree *tree;
+        FAKE_EXTRA_FIELDS
+} Fake;
+
+static void logf_(Fake *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logf_(Fake *f, const char *fmt, ...) {
+        size_t l = strlen(f->log);
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(f->log + l, sizeof f->log - l, fmt, ap);
+        va_end(ap);
+}
+
+static int f_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
+        Fake *f = ud;
+        if (f->fail_spawn && strcmp(f->fail_spawn, n->name) == 0) {
+                snprintf(n->reason, sizeof n->reason, "no such file");
+                logf_(f, "!%s ", n->name);
+                return -ENOENT;
+        }
+        *ret_pid = ++f->next_pid;
+        *ret_ready = n->spec->ready == READY_NONE;
+        logf_(f, "+%s ", n->name);
+        return 0;
+}
+
+static void f_kill(void *ud, Node *n, int sig, bool group) {
+        if (sig != SIGCONT)
+                logf_(ud, "-%s:%s ", n->name, sigabbrev_np(sig));
+}
+
+static void f_set_timer(void *ud, Node *n, usec_t at) {
+}
+
+static usec_t f_now(void *ud) {
+        return ((Fake *) ud)->now;
+}
+
+static void f_event(void *ud, Node *n, TreeEvent ev) {
+        if (ev == TREE_EVENT_GAVE_UP)
+                logf_(ud, "gaveup:%s ", n->name);
+}
+
+static void f_finished(void *ud, int status) {
+        ((Fake *) ud)->finished = status;
+}
+
+static const TreeOps fake_ops = {
+        .spawn = f_spawn, .kill = f_kill, .set_timer = f_set_timer,
+        .now = f_now, .event = f_event, .finished = f_finished,
+};
