@@ -39,13 +39,18 @@ struct Mailbox {
         bool blocked;              /* the socket is full: waiting for EPOLLOUT */
         unsigned depth;            /* frames in segs */
         /* Records written but not yet read by the worker: mailbox_limit counts these too. The
-         * kernel only tells how many bytes of buffer they hold (SIOCOUTQ), so each record's
-         * share is measured when it is sent, and records leave from the front as that total
-         * falls. */
+         * kernel only tells how many bytes of buffer they hold (SIOCOUTQ), so while the limit
+         * is in sight each record's share is measured when it is sent, and records leave from
+         * the front as that total falls. Far from the limit nothing is measured: `unmeasured`
+         * counts the frames sent since the socket was last seen empty, an upper bound of what
+         * is unread, and one SIOCOUTQ when that bound reaches the limit says whether to start
+         * measuring (a worker that keeps up costs one system call per `limit` frames). */
         struct { uint32_t bytes, frames; } *flight;
         size_t flight_head, flight_len, flight_cap;
         size_t flight_bytes;
         unsigned flight_frames;
+        unsigned unmeasured;
+        bool measuring;
         bool batch;
         bool closed;               /* protocol error or the worker went away: nothing more */
         bool eof;                  /* the worker closed its end for reading */
@@ -328,6 +333,8 @@ static int outq(const Mailbox *mb) {
         return ioctl(mb->fd, SIOCOUTQ, &n) < 0 ? -1 : n;
 }
 
+static void flight_push_measured(Mailbox *mb, size_t bytes, unsigned frames);
+
 /* Forgets the records the worker has read since. */
 static void flight_refresh(Mailbox *mb) {
         int q = mb->closed ? 0 : outq(mb);
@@ -335,8 +342,20 @@ static void flight_refresh(Mailbox *mb) {
                 return;
         if (q == 0) {
                 /* The worker has read everything: whatever a racing measurement got wrong is
-                 * forgotten here. */
+                 * forgotten here, and nothing needs measuring until the limit is in sight. */
                 mb->flight_head = mb->flight_len = mb->flight_bytes = mb->flight_frames = 0;
+                mb->unmeasured = 0;
+                mb->measuring = false;
+                return;
+        }
+        if (!mb->measuring) {
+                /* The unread bytes all belong to records sent unmeasured: count them as one
+                 * record holding every frame sent since the socket was empty (an overestimate
+                 * until the worker has read past it), and measure from now on. */
+                mb->measuring = true;
+                if (mb->unmeasured > 0)
+                        flight_push_measured(mb, (size_t) q, mb->unmeasured);
+                mb->unmeasured = 0;
                 return;
         }
         while (mb->flight_head < mb->flight_len && mb->flight_bytes > (size_t) q) {
@@ -348,10 +367,7 @@ static void flight_refresh(Mailbox *mb) {
                 mb->flight_head = mb->flight_len = mb->flight_bytes = mb->flight_frames = 0;
 }
 
-static void flight_push(Mailbox *mb, int before, unsigned frames) {
-        int after = outq(mb);
-        if (before < 0 || after <= before)
-                return; /* the worker read meanwhile: this record cannot be measured; skip it */
+static void flight_push_measured(Mailbox *mb, size_t bytes, unsigned frames) {
         if (mb->flight_len == mb->flight_cap) {
                 if (mb->flight_head > 0) {
                         memmove(mb->flight, mb->flight + mb->flight_head,
@@ -367,18 +383,30 @@ static void flight_push(Mailbox *mb, int before, unsigned frames) {
                         mb->flight_cap = cap;
                 }
         }
-        mb->flight[mb->flight_len].bytes = (uint32_t) (after - before);
+        mb->flight[mb->flight_len].bytes = (uint32_t) bytes;
         mb->flight[mb->flight_len].frames = frames;
         mb->flight_len++;
-        mb->flight_bytes += (size_t) (after - before);
+        mb->flight_bytes += bytes;
         mb->flight_frames += frames;
+}
+
+/* Records of `frames` frames were just sent; before: SIOCOUTQ before them, when measuring. */
+static void flight_push(Mailbox *mb, int before, unsigned frames) {
+        if (!mb->measuring) {
+                mb->unmeasured += frames;
+                return;
+        }
+        int after = outq(mb);
+        if (before < 0 || after <= before)
+                return; /* the worker read meanwhile: this record cannot be measured; skip it */
+        flight_push_measured(mb, (size_t) (after - before), frames);
 }
 
 bool mailbox_is_full(Mailbox *mb) {
         /* flight_frames only overestimates until refreshed: ask the kernel only near the limit,
          * and once per loop pass at most, so a flood into a full mailbox costs no system call
          * per dropped message. */
-        if (mb->depth + mb->flight_frames < mb->limit)
+        if (mb->depth + mb->flight_frames + mb->unmeasured < mb->limit)
                 return false;
         uint64_t it = 0;
         (void) sd_event_get_iteration(mb->event, &it);
@@ -386,7 +414,7 @@ bool mailbox_is_full(Mailbox *mb) {
                 mb->refreshed_at = it;
                 flight_refresh(mb);
         }
-        return mb->depth + mb->flight_frames >= mb->limit;
+        return mb->depth + mb->flight_frames + mb->unmeasured >= mb->limit;
 }
 
 int mailbox_queue_limited(Mailbox *mb, const Frame *f) {
@@ -477,7 +505,7 @@ static void unshare(Mailbox *mb) {
 
 void mailbox_flush(Mailbox *mb) {
         /* The socket's share of what this pass sends is measured once for all its records. */
-        int before = mb->closed || mb->seg_head >= mb->seg_len ? -1 : outq(mb);
+        int before = !mb->measuring || mb->closed || mb->seg_head >= mb->seg_len ? -1 : outq(mb);
         unsigned flushed = 0;
         bool blocked = false;
 
