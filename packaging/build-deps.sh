@@ -3,7 +3,7 @@
 # Installs what building and testing forkvisor needs, from Debian's packages, when it is
 # missing: as root with apt-get it installs; otherwise it prints the exact command.
 set -u
-pkgs="build-essential pkg-config libsystemd-dev libinih-dev bats bats-assert bats-support bats-file mandoc clang tmux util-linux procps"
+pkgs="build-essential pkg-config libsystemd-dev libinih-dev bats bats-assert bats-support bats-file mandoc clang tmux util-linux procps redis-server"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
