@@ -15,7 +15,8 @@
  *       process spent in that time.
  *   fvmsg sender TARGET SECONDS
  *       fv_cast()s 64 B to TARGET as fast as it can for SECONDS (the library flushes its record
- *       when it is full, and at the end), then casts "end"; writes "sender COUNT CPU_NS".
+ *       when it is full, and at the end), then casts "end"; writes "sender COUNT CPU_NS". Each
+ *       payload starts with its sequence number (8 bytes, from 1).
  *   fvmsg flood PEER [WINDOW]
  *       for ever: WINDOW fv_cast()s of 64 B to PEER, then wait for WINDOW messages from it
  *       (fv_recv flushes before it waits); without WINDOW (or 0), 1024 fv_cast()s, then every
@@ -211,26 +212,36 @@ static int sink(void) {
         return 0;
 }
 
-static int sender(const char *target, double seconds) {
-        struct fv *fv = open_ready();
+/* Casts or publishes 64 B to target as fast as it can for seconds (<= 0: for ever), each payload
+ * starting with its sequence number (8 bytes, from 1), then "end"; flushes; returns how many
+ * (the "end" excluded). */
+static uint64_t blast(struct fv *fv, const char *target, double seconds, bool publish) {
+        const char *what = publish ? "fv_publish" : "fv_cast";
         char msg[PAYLOAD];
-        uint64_t sent = 0, cpu0 = self_cpu_ns(), end = now_ns() + (uint64_t) (seconds * 1e9);
+        uint64_t seq = 0, end = now_ns() + (uint64_t) (seconds * 1e9);
         int r;
 
         memset(msg, 'x', sizeof msg);
         do {
                 for (int i = 0; i < 256; i++) {
-                        r = fv_cast(fv, target, msg, sizeof msg);
+                        seq++;
+                        memcpy(msg, &seq, sizeof seq);
+                        r = publish ? fv_publish(fv, target, msg, sizeof msg) : fv_cast(fv, target, msg, sizeof msg);
                         if (r < 0)
-                                fail("fv_cast", r);
+                                fail(what, r);
                 }
-                sent += 256;
-        } while (now_ns() < end);
-        r = fv_cast(fv, target, "end", 3);
+        } while (seconds <= 0 || now_ns() < end);
+        r = publish ? fv_publish(fv, target, "end", 3) : fv_cast(fv, target, "end", 3);
         if (r >= 0)
                 r = fv_flush(fv);
         if (r < 0)
-                fail("fv_cast end", r);
+                fail(what, r);
+        return seq;
+}
+
+static int sender(const char *target, double seconds) {
+        struct fv *fv = open_ready();
+        uint64_t cpu0 = self_cpu_ns(), sent = blast(fv, target, seconds, false);
         char line[128];
         snprintf(line, sizeof line, "sender %" PRIu64 " %" PRIu64 "\n", sent, self_cpu_ns() - cpu0);
         out_line(line);
@@ -241,27 +252,9 @@ static int sender(const char *target, double seconds) {
 
 static int publisher(const char *topic, double seconds) {
         struct fv *fv = open_ready();
-        char msg[PAYLOAD];
-        uint64_t seq = 0, t0 = now_ns(), node0 = proc_cpu_ns(getppid()), end = t0 + (uint64_t) (seconds * 1e9);
-        int r;
-
-        memset(msg, 'x', sizeof msg);
-        do {
-                for (int i = 0; i < 256; i++) {
-                        seq++;
-                        memcpy(msg, &seq, sizeof seq);
-                        r = fv_publish(fv, topic, msg, sizeof msg);
-                        if (r < 0)
-                                fail("fv_publish", r);
-                }
-        } while (seconds <= 0 || now_ns() < end);
-        r = fv_publish(fv, topic, "end", 3);
-        if (r >= 0)
-                r = fv_flush(fv);
-        if (r < 0)
-                fail("fv_publish end", r);
+        uint64_t t0 = now_ns(), node0 = proc_cpu_ns(getppid()), n = blast(fv, topic, seconds, true);
         char line[128];
-        snprintf(line, sizeof line, "pub %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", seq, t0, node0);
+        snprintf(line, sizeof line, "pub %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", n, t0, node0);
         out_line(line);
         return idle(fv);
 }
