@@ -15,15 +15,29 @@
  *       process spent in that time.
  *   fvmsg sender TARGET SECONDS
  *       fv_cast()s 64 B to TARGET as fast as it can for SECONDS (the library flushes its record
- *       when it is full, and at the end), then casts "end"; writes "sender COUNT CPU_NS".
+ *       when it is full, and at the end), then casts "end"; writes "sender COUNT CPU_NS". Each
+ *       payload starts with its sequence number (8 bytes, from 1).
  *   fvmsg flood PEER [WINDOW]
  *       for ever: WINDOW fv_cast()s of 64 B to PEER, then wait for WINDOW messages from it
  *       (fv_recv flushes before it waits); without WINDOW (or 0), 1024 fv_cast()s, then every
  *       message that is there (fv_recv with timeout 0, which also flushes). Two of these flood
  *       each other through the node.
+ *   fvmsg publisher TOPIC SECONDS
+ *       fv_publish()es 64 B on TOPIC as fast as it can for SECONDS (0: for ever), each payload
+ *       starting with its sequence number (8 bytes, from 1), then publishes "end"; writes
+ *       "pub COUNT T0_NS NODE_CPU_NS": what it published (the "end" excluded), CLOCK_MONOTONIC
+ *       just before the first, and the node's CPU time then.
+ *   fvmsg subscriber
+ *       counts what is published on the topics of its configuration (`subscribe = ...`) with
+ *       fv_recv(); at "end" writes "sub COUNT T_NS NODE_CPU_NS LOST CPU_NS": messages counted,
+ *       CLOCK_MONOTONIC and the node's CPU time at the "end", the gaps in the sequence numbers
+ *       (publications that never arrived: dropped at a full mailbox), and its own CPU time since
+ *       its first message. Once counting has begun, 3 s without a message stand for a lost
+ *       "end": the line is then written with the time of the last message and LOST + 1.
  * Exits 1 on any library error, with the call and the error on stderr. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,30 +212,93 @@ static int sink(void) {
         return 0;
 }
 
-static int sender(const char *target, double seconds) {
-        struct fv *fv = open_ready();
+/* Casts or publishes 64 B to target as fast as it can for seconds (<= 0: for ever), each payload
+ * starting with its sequence number (8 bytes, from 1), then "end"; flushes; returns how many
+ * (the "end" excluded). */
+static uint64_t blast(struct fv *fv, const char *target, double seconds, bool publish) {
+        const char *what = publish ? "fv_publish" : "fv_cast";
         char msg[PAYLOAD];
-        uint64_t sent = 0, cpu0 = self_cpu_ns(), end = now_ns() + (uint64_t) (seconds * 1e9);
+        uint64_t seq = 0, end = now_ns() + (uint64_t) (seconds * 1e9);
         int r;
 
         memset(msg, 'x', sizeof msg);
         do {
                 for (int i = 0; i < 256; i++) {
-                        r = fv_cast(fv, target, msg, sizeof msg);
+                        seq++;
+                        memcpy(msg, &seq, sizeof seq);
+                        r = publish ? fv_publish(fv, target, msg, sizeof msg) : fv_cast(fv, target, msg, sizeof msg);
                         if (r < 0)
-                                fail("fv_cast", r);
+                                fail(what, r);
                 }
-                sent += 256;
-        } while (now_ns() < end);
-        r = fv_cast(fv, target, "end", 3);
+        } while (seconds <= 0 || now_ns() < end);
+        r = publish ? fv_publish(fv, target, "end", 3) : fv_cast(fv, target, "end", 3);
         if (r >= 0)
                 r = fv_flush(fv);
         if (r < 0)
-                fail("fv_cast end", r);
+                fail(what, r);
+        return seq;
+}
+
+static int sender(const char *target, double seconds) {
+        struct fv *fv = open_ready();
+        uint64_t cpu0 = self_cpu_ns(), sent = blast(fv, target, seconds, false);
         char line[128];
         snprintf(line, sizeof line, "sender %" PRIu64 " %" PRIu64 "\n", sent, self_cpu_ns() - cpu0);
         out_line(line);
         return idle(fv);
+}
+
+/* ---- publisher and subscriber ---------------------------------------------------------------- */
+
+static int publisher(const char *topic, double seconds) {
+        struct fv *fv = open_ready();
+        uint64_t t0 = now_ns(), node0 = proc_cpu_ns(getppid()), n = blast(fv, topic, seconds, true);
+        char line[128];
+        snprintf(line, sizeof line, "pub %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", n, t0, node0);
+        out_line(line);
+        return idle(fv);
+}
+
+static int subscriber(void) {
+        struct fv *fv = open_ready();
+        uint64_t count = 0, next = 1, lost = 0, t_last = 0, cpu0 = 0;
+        pid_t node = getppid();
+
+        for (;;) {
+                struct fv_message m;
+                int r = fv_recv(fv, count ? 3000 : FV_INFINITY, &m);
+                if (r == -EPIPE)
+                        break;
+                if (r < 0 && r != -EAGAIN)
+                        fail("fv_recv", r);
+                bool end = r == -EAGAIN || (m.payload_len == 3 && memcmp(m.payload, "end", 3) == 0);
+                if (r >= 0 && m.kind != FV_INFO)
+                        continue;
+                if (end) {
+                        if (r >= 0)
+                                t_last = now_ns();
+                        char line[256];
+                        snprintf(line, sizeof line, "sub %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
+                                 count, t_last, proc_cpu_ns(node), lost + (r == -EAGAIN), self_cpu_ns() - cpu0);
+                        out_line(line);
+                        count = lost = 0;
+                        next = 1;
+                        continue;
+                }
+                if (count++ == 0)
+                        cpu0 = self_cpu_ns();
+                uint64_t seq;
+                if (m.payload_len >= sizeof seq) {
+                        memcpy(&seq, m.payload, sizeof seq);
+                        if (seq > next)
+                                lost += seq - next;
+                        next = seq + 1;
+                }
+                if (fv_pending(fv) == 0) /* the last of a record: one clock read per record */
+                        t_last = now_ns();
+        }
+        fv_close(fv);
+        return 0;
 }
 
 /* ---- flood --------------------------------------------------------------------------------- */
@@ -263,6 +340,11 @@ int main(int argc, char **argv) {
                 return sender(argv[2], atof(argv[3]));
         if ((argc == 3 || argc == 4) && strcmp(argv[1], "flood") == 0)
                 return flood(argv[2], argc == 4 ? atoi(argv[3]) : 0);
-        fprintf(stderr, "usage: fvmsg echo | caller TARGET BATCHES CALLS | sink | sender TARGET SECONDS | flood PEER [WINDOW]\n");
+        if (argc == 4 && strcmp(argv[1], "publisher") == 0)
+                return publisher(argv[2], atof(argv[3]));
+        if (argc == 2 && strcmp(argv[1], "subscriber") == 0)
+                return subscriber();
+        fprintf(stderr, "usage: fvmsg echo | caller TARGET BATCHES CALLS | sink | sender TARGET SECONDS | flood PEER [WINDOW]\n"
+                        "       | publisher TOPIC SECONDS | subscriber\n");
         return 2;
 }

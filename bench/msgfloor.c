@@ -19,10 +19,18 @@
  *       header + a 4-byte target + a 64-byte payload (the size forkvisor's wire gives a 64 B cast
  *       to a 4-letter name); the hub forwards whole records (chunks); the receiver walks the
  *       frames of each record by their length fields and counts them.
+ *   msgfloor fanout N SECONDS
+ *       pub/sub fan-out through a bare broker that writes whole chunks to each subscriber: the
+ *       sender sends records of 32 frames as in batch, the hub joins the records that are there
+ *       into one chunk (up to 64 KiB) and sends it to each of N receivers (one blocking send per
+ *       chunk per receiver), each receiver counts
+ *       the frames; prints "delivered_per_s hub_cpu_ns_per_delivered": all the receivers counted
+ *       / the time from the sender's start to the last receiver's last frame.
  *   The two throughput modes print "msgs_per_s hub_cpu_ns_per_msg receiver_cpu_ns_per_msg
  *   sender_cpu_ns_per_msg": messages the receiver counted / time from its first to its last
  *   message, and each process's CPU time (getrusage, whole run) per message.
  * Every child dies with its parent (PR_SET_PDEATHSIG) and is reaped before we exit. */
+#include <stdbool.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -36,9 +44,19 @@
 #define PER_RECORD 32
 #define RECORD_MAX 65536
 
-static pid_t kids[3];
+#define FANOUT_MAX 100
+
+static pid_t kids[FANOUT_MAX + 2];
 static int n_kids;
 static int results_fd = -1; /* throughput: each side writes its figures here */
+static int fan_out[FANOUT_MAX], n_fan_out; /* the fan-out hub's ends towards its receivers */
+
+static bool kept(int fd) {
+        for (int i = 0; i < n_fan_out; i++)
+                if (fan_out[i] == fd)
+                        return true;
+        return false;
+}
 
 static pid_t child(void (*fn)(int, int), int a, int b) {
         pid_t parent = getpid();
@@ -51,7 +69,7 @@ static pid_t child(void (*fn)(int, int), int a, int b) {
                         _exit(1);
                 /* Only our own ends stay open: the peers must see end of stream. */
                 for (int fd = 3; fd < 256; fd++)
-                        if (fd != a && fd != b && fd != results_fd)
+                        if (fd != a && fd != b && fd != results_fd && !kept(fd))
                                 close(fd);
                 fn(a, b);
                 _exit(0);
@@ -240,7 +258,7 @@ static size_t make_record(char *buf) {
 static void sender_side(int fd, int unused) {
         char buf[FRAME * PER_RECORD];
         size_t len = batched ? make_record(buf) : PAYLOAD;
-        uint64_t sent = 0, end = now_ns() + (uint64_t) (seconds * 1e9);
+        uint64_t sent = 0, t0 = now_ns(), end = t0 + (uint64_t) (seconds * 1e9);
         (void) unused;
 
         if (!batched)
@@ -254,7 +272,7 @@ static void sender_side(int fd, int unused) {
                         break;
         }
         shutdown(fd, SHUT_WR);
-        report('s', sent, 0, 0);
+        report('s', sent, t0, 0);
 }
 
 /* epoll_wait, then every record that is there: recv, one blocking send to the receiver. */
@@ -354,6 +372,79 @@ static void throughput(double secs, int batch) {
                (double) rcv->cpu / c, (double) snd->cpu / c);
 }
 
+/* The fan-out hub: a chunk of every record that is there (up to 64 KiB; a receiver walks the
+ * frames by their lengths, so records may be joined), then that chunk to each receiver. */
+static void fanout_hub_side(int in, int unused) {
+        static char buf[RECORD_MAX];
+        uint64_t frames = 0;
+        ssize_t k;
+        (void) unused;
+
+        while ((k = xrecv(in, buf, sizeof buf)) > 0) {
+                size_t len = (size_t) k;
+                while (sizeof buf - len >= FRAME * PER_RECORD) {
+                        k = recv(in, buf + len, sizeof buf - len, MSG_DONTWAIT);
+                        if (k <= 0)
+                                break; /* EAGAIN, or the end: seen by the next xrecv */
+                        len += (size_t) k;
+                }
+                for (int i = 0; i < n_fan_out; i++)
+                        xsend(fan_out[i], buf, len);
+                frames += len / FRAME;
+        }
+        for (int i = 0; i < n_fan_out; i++)
+                shutdown(fan_out[i], SHUT_WR);
+        report('h', frames, 0, 0);
+}
+
+static void fanout(int n, double secs) {
+        int sh[2], res[2], hr[FANOUT_MAX][2];
+        uint64_t delivered = 0, t0 = 0, t_end = 0, hub_cpu = 0, sent = 0;
+
+        if (n < 1 || n > FANOUT_MAX)
+                die("fanout: 1 to %d receivers", FANOUT_MAX);
+        seconds = secs;
+        batched = 1;
+        pair(sh);
+        if (pipe2(res, O_CLOEXEC) < 0)
+                die("pipe: %s", strerror(errno));
+        results_fd = res[1];
+        for (int i = 0; i < n; i++) {
+                pair(hr[i]);
+                child(receiver_side, hr[i][1], 0);
+                close(hr[i][1]);
+                fan_out[i] = hr[i][0];
+        }
+        n_fan_out = n; /* the hub keeps them (see child()), and only the hub */
+        child(fanout_hub_side, sh[1], -1);
+        n_fan_out = 0;
+        for (int i = 0; i < n; i++)
+                close(hr[i][0]);
+        child(sender_side, sh[0], 0);
+        close(sh[0]);
+        close(sh[1]);
+        close(res[1]);
+        for (int i = 0; i < n + 2; i++) {
+                struct side_report r;
+                if (read(res[0], &r, sizeof r) != sizeof r)
+                        die("a side did not report");
+                if (r.who == 's') {
+                        t0 = r.t_first;
+                        sent = r.count;
+                } else if (r.who == 'h')
+                        hub_cpu = r.cpu;
+                else {
+                        delivered += r.count;
+                        if (r.t_last > t_end)
+                                t_end = r.t_last;
+                }
+        }
+        reap();
+        if (delivered != sent * (uint64_t) n || t_end <= t0)
+                die("fanout: sent %llu to %d, delivered %llu", (unsigned long long) sent, n, (unsigned long long) delivered);
+        printf("%.0f %.1f\n", (double) delivered * 1e9 / (double) (t_end - t0), (double) hub_cpu / (double) delivered);
+}
+
 int main(int argc, char **argv) {
         setvbuf(stdout, NULL, _IOLBF, 0);
         if (argc == 4 && strcmp(argv[1], "pingpong") == 0)
@@ -364,8 +455,10 @@ int main(int argc, char **argv) {
                 throughput(atof(argv[2]), 0);
         else if (argc == 3 && strcmp(argv[1], "batch") == 0)
                 throughput(atof(argv[2]), 1);
+        else if (argc == 4 && strcmp(argv[1], "fanout") == 0)
+                fanout(atoi(argv[2]), atof(argv[3]));
         else {
-                fprintf(stderr, "usage: msgfloor pingpong|relay BATCHES CALLS | msgfloor cast|batch SECONDS\n");
+                fprintf(stderr, "usage: msgfloor pingpong|relay BATCHES CALLS | msgfloor cast|batch SECONDS | msgfloor fanout N SECONDS\n");
                 return 2;
         }
         return 0;

@@ -40,13 +40,30 @@
 #    fv_cast()ing for BENCH_CAST_SECONDS to a sink (mailbox_limit = 1000000) that counts with
 #    fv_recv() (delivered per second; the node's CPU per message from /proc meanwhile). The relay
 #    and the call once more with every process pinned to CPU 0 (see section 5 for why).
-#  - restart during a flood: a node whose workers fa and fb flood each other with casts also
-#    runs hello and stamp; the restart latency of those, measured as in 1. (BENCH_FLOOD_ROUNDS
-#    rounds, default 15), against the idle forkvisor restart of 1.; posix_spawn loops run beside
-#    it under the same flood, for what the load alone costs. Two floods: 1. windows of 256 (each
-#    waits for the other's 256 before sending more: nothing dropped, the node never idle);
-#    2. blasts of 1024 casts between which each takes what has arrived, at the default
-#    mailbox_limit: the node is saturated and drops most of them.
+#  - pub/sub fan-out (issue 5), BENCH_PUB_RUNS runs (default 3), each interleaving Redis, a bare
+#    hub and forkvisor for 1, 10 and 100 subscribers: one publisher publishes 64 B messages as
+#    fast as it can for BENCH_PUB_SECONDS (default 1), then "end"; every subscriber counts what it
+#    received until its "end" and checks the sequence numbers the payloads carry (gaps = lost).
+#    Delivered per second = all that the subscribers counted / the time from just before the first
+#    publication to the last subscriber's "end" (what was still queued is drained inside it).
+#    Redis: redis-server (Debian's 7.0), started here on 127.0.0.1 at a free port (and a private
+#    unix socket, to check that it is ours) with no persistence and `client-output-buffer-limit
+#    pubsub 0 0 0` (slow subscribers are never disconnected: nothing is lost), stopped at the end;
+#    bench/redispub speaks RESP itself: N subscriber processes (SUBSCRIBE, large reads) and a
+#    publisher pipelining PUBLISH (at most 512 outstanding); the server's CPU per delivered
+#    message from /proc. Bare hub: bench/msgfloor fanout, which joins the records of 32 frames
+#    that are there into one chunk and sends that to each receiver. forkvisor: a node running N
+#    bench/fvmsg subscribers (`subscribe = bench`, mailbox_limit = 1000000) and then an fvmsg
+#    publisher (fv_publish); the node's CPU per delivered message from /proc meanwhile.
+#  - restart during a flood: a node flooded by its workers also runs hello and stamp; the
+#    restart latency of those, measured as in 1. (BENCH_FLOOD_ROUNDS rounds, default 15),
+#    against the idle forkvisor restart of 1.; posix_spawn loops run beside it under the same
+#    flood, for what the load alone costs. Three floods: 1. fa and fb cast to each other in
+#    windows of 256 (each waits for the other's 256 before sending more: nothing dropped, the node
+#    never idle); 2. blasts of 1024 casts between which each takes what has arrived, at the
+#    default mailbox_limit: the node is saturated and drops most of them; 3. pub/sub: a publisher
+#    publishing 64 B for ever to 100 subscribers at the default mailbox_limit (those that fall
+#    behind lose messages).
 #  - registry lookups (issue 4), BENCH_REG_RUNS runs (default 9): bench/reglookup builds a table
 #    of 10,000 names with src/registry.c's writer API, as the node does, and forks a reader that
 #    maps its reader fd read-only, as a worker maps fd 4, and times registry_lookup() over every
@@ -70,6 +87,11 @@ CAST_SECONDS=${BENCH_CAST_SECONDS:-1}
 FLOOD_ROUNDS=${BENCH_FLOOD_ROUNDS:-15}
 FLOOD_WINDOW=256
 REG_RUNS=${BENCH_REG_RUNS:-9}
+PUB_SECONDS=${BENCH_PUB_SECONDS:-1}
+PUB_RUNS=${BENCH_PUB_RUNS:-3}
+PUB_LIMIT=1000000
+FANOUTS="1 10 100"
+FLOOD_SUBS=100
 N=1000
 CC=${CC:-cc}
 
@@ -85,6 +107,7 @@ mkdir "$R"
 
 # --- every process we start is killed on any exit ---------------------------------------------
 PIDS=()
+REDIS_PID= # apart: fv_until and flood_phase reset PIDS
 any_alive() {
         local p
         for p in "${PIDS[@]}"; do
@@ -95,6 +118,7 @@ any_alive() {
 cleanup() {
         local p
         # SIGTERM first: the floor loops and forkvisor then take their workers down with them.
+        [ -z "$REDIS_PID" ] || PIDS+=("$REDIS_PID")
         for p in "${PIDS[@]}"; do
                 kill -TERM "$p" 2>/dev/null || true
         done
@@ -119,7 +143,7 @@ cbuild() { # NAME CC-ARGS...
         $CC "$@" -o "$B/.$name.$$"
         mv -f "$B/.$name.$$" "$B/$name"
 }
-for p in floor restart fvnode msgfloor; do
+for p in floor restart fvnode msgfloor redispub; do
         cbuild $p -std=gnu17 -O2 -Wall -Wextra -D_GNU_SOURCE "$HERE/$p.c"
 done
 [ -f "$BUILD/libforkvisor.a" ] || { echo "bench: $BUILD/libforkvisor.a is missing: run make first" >&2; exit 1; }
@@ -212,6 +236,45 @@ for k in window blast; do
                 msg_worker fb "flood fa $a" "ready = mailbox"
         } >"$TMP/flood.$k.ini"
 done
+# Pub/sub: N subscribers, then the publisher (ordered start: it starts once they are all ready).
+# children goes on over indented lines (a line holds at most 198 bytes).
+children_list() { # PREFIX N [LAST...]
+        local i
+        printf 'children ='
+        for i in $(seq "$2"); do
+                [ $((i % 10)) = 1 ] && printf '\n       '
+                printf ' %s%d' "$1" "$i"
+        done
+        shift 2
+        printf ' %s' "$@"
+        printf '\n'
+}
+subscribers() { # PREFIX N KEY = VALUE...
+        local i p=$1 n=$2
+        shift 2
+        for i in $(seq "$n"); do
+                msg_worker "$p$i" subscriber "ready = mailbox" "$@"
+        done
+}
+for n in $FANOUTS; do
+        {
+                printf '[supervisor:p]\nstrategy = one_for_one\nintensity = 1000000\nperiod = 1\n'
+                children_list s "$n" pub
+                subscribers s "$n" "subscribe = bench" "mailbox_limit = $PUB_LIMIT" "environment = FV_BENCH_OUT=$TMP/pub.out"
+                msg_worker pub "publisher bench $PUB_SECONDS" "ready = mailbox" "environment = FV_BENCH_OUT=$TMP/pub.out"
+        } >"$TMP/pub.$n.ini"
+done
+# The pub/sub flood: a publisher publishing for ever to FLOOD_SUBS subscribers at the default
+# mailbox_limit, beside hello and stamp.
+{
+        printf '[supervisor:b]\nstrategy = one_for_one\n'
+        children_list q $FLOOD_SUBS w s pub
+        never_gives_up w "$B/hello" "$TMP/ts.flood.pubsub.fv.hello"
+        printf '\n'
+        never_gives_up s "$B/stamp" "$TMP/ts.flood.pubsub.fv.stamp" | sed '1,2d'
+        subscribers q $FLOOD_SUBS "subscribe = flood"
+        msg_worker pub "publisher flood 0" "ready = mailbox"
+} >"$TMP/flood.pubsub.ini"
 for c in "$TMP"/*.ini; do
         "$FV" check "$c" >/dev/null
 done
@@ -318,14 +381,83 @@ for i in $(seq "$MSG_RUNS"); do
         note "  run $i/$MSG_RUNS done"
 done
 
-# --- 6. restart latency during a cast flood ----------------------------------------------------
+# --- 6. pub/sub fan-out: Redis, a bare hub and forkvisor, interleaved run by run -----------------
+# redis_start: redis-server on 127.0.0.1 at a free port, and on a private unix socket through
+# which we check that the server answering is ours (a port taken makes it exit); sets REDIS_PID
+# and REDIS_ADDR; fails when there is no redis-server.
+REDIS_ADDR=
+redis_start() {
+        local port
+        command -v redis-server >/dev/null && command -v redis-cli >/dev/null || return 1
+        for _ in 1 2 3 4 5; do
+                port=$((20000 + RANDOM % 30000))
+                redis-server --bind 127.0.0.1 --port $port --unixsocket "$TMP/redis.sock" --unixsocketperm 700 \
+                        --save "" --appendonly no --client-output-buffer-limit "pubsub 0 0 0" --daemonize no \
+                        --dir "$TMP" --logfile "$R/redis.log" </dev/null >/dev/null 2>&1 &
+                REDIS_PID=$!
+                for _ in $(seq 100); do
+                        if [ "$(redis-cli -s "$TMP/redis.sock" ping 2>/dev/null)" = PONG ]; then
+                                REDIS_ADDR=127.0.0.1:$port
+                                return 0
+                        fi
+                        kill -0 "$REDIS_PID" 2>/dev/null || break
+                        sleep 0.05
+                done
+                kill "$REDIS_PID" 2>/dev/null || true
+                wait "$REDIS_PID" || true
+                REDIS_PID=
+        done
+        return 1
+}
+redis_stop() {
+        [ -n "$REDIS_PID" ] || return 0
+        kill -TERM "$REDIS_PID" 2>/dev/null || true
+        wait "$REDIS_PID" || true
+        REDIS_PID=
+}
+REDIS_VERSION=
+if redis_start; then
+        REDIS_VERSION=$(redis-server --version | sed -n 's/.*v=\([0-9.]*\).*/\1/p')
+else
+        note "no redis-server (apt-get install redis-server), or it would not start (see $R/redis.log): no Redis figures"
+fi
+note "pub/sub fan-out: $PUB_RUNS runs of $PUB_SECONDS s to $FANOUTS subscribers (Redis ${REDIS_VERSION:-missing}, bare hub, forkvisor)..."
+for i in $(seq "$PUB_RUNS"); do
+        for n in $FANOUTS; do
+                if [ -n "$REDIS_PID" ]; then
+                        timeout 120 "$B/redispub" "$REDIS_ADDR" "$n" "$PUB_SECONDS" "$REDIS_PID" >>"$R/pub.redis.$n.txt"
+                fi
+                $MF fanout "$n" "$PUB_SECONDS" >>"$R/pub.floor.$n.txt"
+                fv_until pub.$n "$TMP/pub.$n.ini" "$TMP/pub.out" $((n + 1))
+                # delivered/s, node CPU per delivered, published, delivered, lost, window, subscriber
+                # CPU per delivered: the window ends at the last subscriber's end, whose reading of
+                # the node's CPU is the one taken.
+                awk '$1 == "pub" { p = $2; t0 = $3; c0 = $4 }
+                        $1 == "sub" { d += $2; l += $5; sc += $6; if ($3 > te) { te = $3; c1 = $4 } }
+                        END { printf "%.0f %.1f %d %d %d %d %.1f\n", d * 1e9 / (te - t0), (c1 - c0) / d, p, d, l, te - t0, sc / d }' \
+                        "$TMP/pub.out" >>"$R/pub.fv.$n.txt"
+        done
+        note "  run $i/$PUB_RUNS done"
+done
+redis_stop
+
+# --- 7. restart latency during a flood ---------------------------------------------------------
 # flood_phase KIND: a node running hello, stamp and the flooders of KIND (window: nothing dropped;
-# blast: mailbox_limit reached, most casts dropped), posix_spawn loops beside it; restart rounds
-# on all four; the casts delivered to and dropped at fa and fb before and after, with their pids.
+# blast: mailbox_limit reached, most casts dropped; pubsub: a publisher and FLOOD_SUBS
+# subscribers), posix_spawn loops beside it; restart rounds on all four; the messages delivered to
+# and dropped at the flooders (subscribers) before and after, with their pids.
+flooders() { # KIND: the workers flooded, the last one started last
+        if [ "$1" = pubsub ]; then
+                printf 'q%d ' $(seq $FLOOD_SUBS)
+                echo pub
+        else
+                echo fa fb
+        fi
+}
 flood_state() { # KIND
         local t
         t=$(date +%s%N)
-        for w in fa fb; do "$FV" --control "$TMP/f.$1.sock" info "b/$w"; done |
+        for w in $(flooders "$1"); do "$FV" --control "$TMP/f.$1.sock" info "b/$w"; done |
                 awk -v t="$t" '/^pid:/ { pid = pid " " $2 } /^messages out:/ { out += $3 }
                         /^messages dropped:/ { d += $3 } END { print t, out, d pid }'
 }
@@ -343,7 +475,7 @@ flood_phase() {
                 targets+=("forkvisor.${w%:*}" "$TMP/ts.flood.$k.fv.${w%:*}" "'$FV' --control '$TMP/f.$k.sock' info b/${w#*:}")
         done
         for _ in $(seq 100); do [ -S "$TMP/f.$k.sock" ] && break; sleep 0.05; done
-        "$FV" --control "$TMP/f.$k.sock" wait b/fb --state running --timeout 5000 >/dev/null
+        "$FV" --control "$TMP/f.$k.sock" wait "b/$(flooders "$k" | awk '{ print $NF }')" --state running --timeout 10000 >/dev/null
         sleep 0.5
         f0=$(flood_state "$k")
         "$B/restart" "$FLOOD_ROUNDS" 1000 "${targets[@]}" >"$R/restart.flood.$k.txt"
@@ -352,15 +484,16 @@ flood_phase() {
         kill -TERM "${PIDS[@]}"
         wait "${PIDS[@]}" || true
         PIDS=()
-        awk 'NR == 1 { p = $4 " " $5 } NR == 2 && $4 " " $5 != p { exit 1 }' "$R/flood.$k.state.txt" ||
+        awk '{ $1 = $2 = $3 = "" } NR == 1 { p = $0 } NR == 2 && $0 != p { exit 1 }' "$R/flood.$k.state.txt" ||
                 note "  the flooders were restarted during the flood (see $R/flood.$k.log)"
 }
-note "restart during a cast flood: 2 × $FLOOD_ROUNDS rounds of ~1 s (forkvisor; posix_spawn loops under the same load)..."
+note "restart during a flood: 3 × $FLOOD_ROUNDS rounds of ~1 s (forkvisor; posix_spawn loops under the same load)..."
 flood_phase window
 flood_phase blast
+flood_phase pubsub
 note "load average after the floods: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-# --- 7. registry lookups from a child -------------------------------------------------------------
+# --- 8. registry lookups from a child -------------------------------------------------------------
 note "registry lookups: $REG_RUNS runs (floor, idle, while the writer rewrites)..."
 "$B/reglookup" "$REG_RUNS" >"$R/registry.txt"
 
@@ -402,7 +535,17 @@ V+=(-v "m_hubcpu=$(med "$R/msg.batch.txt" 2)" -v "m_hubcpu1=$(med "$R/msg.cast.t
 V+=(-v "m_rcvcpu=$(med "$R/msg.batch.txt" 3)" -v "m_sinkcpu=$(med "$R/msg.fvcast.txt" 3)")
 V+=(-v "m_sndcpu=$(med "$R/msg.batch.txt" 4)" -v "m_sendercpu=$(med "$R/msg.fvcast.txt" 4)")
 V+=(-v fwin="$FLOOD_WINDOW" -v rtseg="$RT_SEGMENTS" -v csend="$CAST_SECONDS" -v msgruns="$MSG_RUNS" -v calls="$CALL_N" -v batches="$CALL_BATCHES")
-for k in window blast; do
+for n in $FANOUTS; do
+        for m in redis floor fv; do
+                [ -s "$R/pub.$m.$n.txt" ] || continue
+                V+=(-v "ps_${m}_$n=$(med "$R/pub.$m.$n.txt" 1)")
+                [ $m = floor ] || V+=(-v "pc_${m}_$n=$(med "$R/pub.$m.$n.txt" 2)")
+        done
+done
+V+=(-v "ps_lost_fv=$(cat "$R"/pub.fv.*.txt | awk '{ s += $5 } END { print s + 0 }')")
+V+=(-v "ps_lost_redis=$(cat "$R"/pub.redis.*.txt 2>/dev/null | awk '{ s += $5 } END { print s + 0 }')")
+V+=(-v pubruns="$PUB_RUNS" -v pubsec="$PUB_SECONDS" -v publimit="$PUB_LIMIT" -v redisv="$REDIS_VERSION" -v fsubs="$FLOOD_SUBS")
+for k in window blast pubsub; do
         for w in hello stamp; do
                 for m in spawn forkvisor; do
                         V+=(-v "fl_${k}_${m}_$w=$(med "$R/restart.flood.$k.txt" 3 "^$m[.]$w long")")
@@ -440,6 +583,12 @@ function reg_row(what, floor, fv, target, ok) {
 function flood_row(what, sp, fv, idle) {
         row(what, ms(sp), "—", ms(fv), ratio(fv, idle), "≤ 2× idle", met(fv <= 2 * idle))
 }
+function pub_row(what, redis, fv, times) {
+        if (redis == "")
+                row(what, "—", "—", mps(fv), "—", times ? "≥ " times "× Redis" : "", times ? "no Redis" : "")
+        else
+                row(what, mps(redis), "—", mps(fv), ratio(fv, redis), times ? "≥ " times "× Redis" : "", times ? met(fv >= times * redis) : "")
+}
 function restart_row(what, sp, fk, fv) {
         row(what, ms(sp), ms(fk), ms(fv), ratio(fv, sp), "≤ 1.1× floor", met(fv <= 1.1 * sp))
 }
@@ -475,18 +624,30 @@ BEGIN {
         row("  CPU per cast: hub / node; receiver / sink; sender (batched hub → node)", sprintf("%.0f; %.0f; %.0f ns", m_hubcpu, m_rcvcpu, m_sndcpu), "—", sprintf("%.0f; %.0f; %.0f ns", m_nodecpu, m_sinkcpu, m_sendercpu), ratio(m_nodecpu, m_hubcpu), "", "")
         split(fr_window, fw, " ")
         split(fr_blast, fb, " ")
+        split(fr_pubsub, fp, " ")
         row("flood 1, fa ⇄ fb in windows of " fwin " casts: delivered; dropped", "—", "—", sprintf("%s; %s", mps(fw[1]), mps(fw[2])), "—", "", "")
         flood_row("restart, hello (ran 1 s), during flood 1 (÷ idle forkvisor restart, 1st row)", fl_window_spawn_hello, fl_window_forkvisor_hello, rl_forkvisor_hello)
         flood_row("restart, stamp (ran 1 s), during flood 1 (÷ idle, 3rd row)", fl_window_spawn_stamp, fl_window_forkvisor_stamp, rl_forkvisor_stamp)
         row("flood 2, fa ⇄ fb in blasts of 1024 at mailbox_limit 1024: delivered; dropped", "—", "—", sprintf("%s; %s", mps(fb[1]), mps(fb[2])), "—", "", "")
         flood_row("restart, hello (ran 1 s), during flood 2 (÷ idle, 1st row)", fl_blast_spawn_hello, fl_blast_forkvisor_hello, rl_forkvisor_hello)
         flood_row("restart, stamp (ran 1 s), during flood 2 (÷ idle, 3rd row)", fl_blast_spawn_stamp, fl_blast_forkvisor_stamp, rl_forkvisor_stamp)
+        pub_floor = "bare hub writing whole chunks to each subscriber"
+        row("pub/sub fan-out, 64 B, delivered: " pub_floor ", 1 / 10 / 100 subscribers (bare)", sprintf("%s / %s / %s", mps(ps_floor_1), mps(ps_floor_10), mps(ps_floor_100)), "—", "—", sprintf("forkvisor: %s / %s / %s", ratio(ps_fv_1, ps_floor_1), ratio(ps_fv_10, ps_floor_10), ratio(ps_fv_100, ps_floor_100)), "", "")
+        rdis = redisv == "" ? "no redis-server" : "Redis " redisv " pub/sub"
+        pub_row("pub/sub fan-out to 1 subscriber, 64 B, delivered (floor: " rdis ")", ps_redis_1, ps_fv_1, 0)
+        pub_row("pub/sub fan-out to 10 subscribers", ps_redis_10, ps_fv_10, 5)
+        pub_row("pub/sub fan-out to 100 subscribers", ps_redis_100, ps_fv_100, 5)
+        row("  pub/sub: server CPU per delivered message, Redis → node, 1 / 10 / 100 subscribers", redisv == "" ? "—" : sprintf("%.0f / %.0f / %.0f ns", pc_redis_1, pc_redis_10, pc_redis_100), "—", sprintf("%.0f / %.0f / %.0f ns", pc_fv_1, pc_fv_10, pc_fv_100), redisv == "" ? "—" : sprintf("%s / %s / %s", ratio(pc_fv_1, pc_redis_1), ratio(pc_fv_10, pc_redis_10), ratio(pc_fv_100, pc_redis_100)), "", "")
+        row("flood 3, a publisher → " fsubs " subscribers at mailbox_limit 1024, 64 B: delivered; dropped", "—", "—", sprintf("%s; %s", mps(fp[1]), mps(fp[2])), "—", "", "")
+        flood_row("restart, hello (ran 1 s), during flood 3 (÷ idle, 1st row)", fl_pubsub_spawn_hello, fl_pubsub_forkvisor_hello, rl_forkvisor_hello)
+        flood_row("restart, stamp (ran 1 s), during flood 3 (÷ idle, 3rd row)", fl_pubsub_spawn_stamp, fl_pubsub_forkvisor_stamp, rl_forkvisor_stamp)
         reg_row("registry lookup from a child, " rg_names " names, hit (floor: plain table in private memory)", rg_bare_hit, rg_hit, "≤ 60 ns", rg_hit <= 60)
         reg_row("registry lookup from a child, " rg_names " names, miss", rg_bare_miss, rg_miss, "≤ 60 ns", rg_miss <= 60)
         reg_row(sprintf("registry lookup, hit, while the node rewrites entries non-stop (%.1f M/s; " ratio(rg_busy_hit, rg_hit) " idle)", rg_rw / 1e6), rg_bare_hit, rg_busy_hit, "≤ 120 ns (2 × 60)", rg_busy_hit <= 120)
         reg_row("registry lookup, miss, while the node rewrites (" ratio(rg_busy_miss, rg_miss) " idle)", rg_bare_miss, rg_busy_miss, "≤ 120 ns (2 × 60)", rg_busy_miss <= 120)
         print ""
         printf "messaging: %d runs; round trips: %d segments per run, each the median of %d batches of %d, then the median of the %d segments; casts: %s s per run, median of the runs. restart during the floods: %d samples each (raw: restart.flood.*.txt, also children that ran < 1 s); their floor column is a posix_spawn loop under the same flood.\n", msgruns, rtseg, batches, calls, msgruns * rtseg, csend, nflood
+        printf "pub/sub: %d runs of %s s each, Redis, bare hub and forkvisor interleaved; delivered/s = all that the subscribers counted / from just before the first publication to the end reaching the last subscriber; Redis on 127.0.0.1 with client-output-buffer-limit pubsub 0 0 0 (slow subscribers are never disconnected), a publisher pipelining PUBLISH (≤ 512 outstanding); forkvisor subscribers at mailbox_limit %d; lost (sequence gaps): forkvisor %d, Redis %d.\n", pubruns, pubsec, publimit, ps_lost_fv, ps_lost_redis
         printf "registry: %d runs, each the median of 101 passes over the names in a random order; busy answers (-EBUSY) while rewriting: at most %.4f%% of lookups.\n\n", regruns, rg_busyfrac * 100
 }'
 # The node copies its environment into every child's (SPEC 5), so its memory per child grows

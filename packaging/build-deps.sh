@@ -3,9 +3,10 @@
 # Installs what building and testing forkvisor needs, from Debian's packages, when it is
 # missing: as root with apt-get it installs; otherwise it prints the exact command.
 set -u
-# The last five are for tests/bats/18-install.bats: the Debian packages (make deb), lintian, and
-# systemd-analyze (from systemd) to verify the unit.
-pkgs="build-essential pkg-config libsystemd-dev libinih-dev bats bats-assert bats-support bats-file mandoc clang tmux util-linux procps debhelper dpkg-dev fakeroot lintian systemd"
+# debhelper, dpkg-dev, fakeroot, lintian and systemd (systemd-analyze) are for
+# tests/bats/18-install.bats: the Debian packages (make deb) and the unit's check; redis-server
+# is what `make bench` compares pub/sub with.
+pkgs="build-essential pkg-config libsystemd-dev libinih-dev bats bats-assert bats-support bats-file mandoc clang tmux util-linux procps debhelper dpkg-dev fakeroot lintian systemd redis-server"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
