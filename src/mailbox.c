@@ -17,16 +17,23 @@
 #include "chunk.h"
 #include "macro.h"
 
-/* Per wake-up: a record holds up to ~650 frames, so a few records are already milliseconds of
- * routing; child exits must not wait behind more than that. */
-#define MAILBOX_RECORDS_PER_WAKEUP 4
+/* The work done per wake-up, after which child exits and timers get their turn: a frame counts
+ * 1, and 1 more for every mailbox it is queued in (a publication to 100 subscribers counts 101).
+ * A record holds up to ~650 frames, each of which may fan out: a record is delivered in parts
+ * when it is more than that. */
+#define MAILBOX_WORK_PER_WAKEUP 16384
 #define MAILBOX_FDS_MAX 4
 
 struct Mailbox {
         int fd;
         sd_event *event;           /* borrowed */
-        uint64_t refreshed_at;     /* loop iteration of the last SIOCOUTQ refresh */
+        uint64_t refreshed_at;     /* flush pass of the last SIOCOUTQ refresh */
         sd_event_source *source;
+        /* The part of a record not delivered yet (the wake-up's work ran out), and the source
+         * that delivers it on a later pass. */
+        char *rest;
+        size_t rest_len, rest_off;
+        sd_event_source *resume;
         unsigned limit;
         MailboxHandlers handlers;
         void *ud;
@@ -60,6 +67,8 @@ struct Mailbox {
 
 /* The receive buffer: one, shared by every mailbox, since the node has one thread. */
 static char record_buf[PROTO_RECORD_MAX + 1];
+/* Counts the owner's flush passes (mailbox_next_pass()): SIOCOUTQ at most once a pass. */
+static uint64_t flush_pass = 1;
 
 static void close_fds(const int *fds, size_t n) {
         for (size_t i = 0; i < n; i++)
@@ -80,6 +89,8 @@ void mailbox_close(Mailbox *mb) {
         mb->depth = 0;
         segments_clear(mb);
         mb->source = sd_event_source_disable_unref(mb->source);
+        mb->resume = sd_event_source_disable_unref(mb->resume);
+        mb->rest = mfree(mb->rest);
         mb->fd = safe_close(mb->fd);
 }
 
@@ -128,9 +139,52 @@ static ssize_t check_record(const char *buf, size_t len, size_t n_fds, const cha
         return (ssize_t) frames;
 }
 
-/* Reads up to max records; returns true when the socket had nothing more to give. */
-static bool read_records(Mailbox *mb, int max) {
-        for (int i = 0; i < max && !mb->closed; i++) {
+/* Delivers the frames of buf[off..len) (a checked record) while the work budget lasts; returns
+ * the offset reached. */
+static size_t deliver(Mailbox *mb, const char *buf, size_t len, size_t off, int fd, long *budget) {
+        while (off < len && !mb->closed && *budget > 0) {
+                Frame f;
+                size_t used;
+                (void) proto_decode(buf + off, len - off, &f, &used);
+                off += used;
+                mb->in++;
+                *budget -= (long) mb->handlers.frame(mb->ud, mb, &f, fd);
+        }
+        return off;
+}
+
+/* Keeps buf[off..len) for a later pass (buf may be the rest itself). */
+static void keep_rest(Mailbox *mb, const char *buf, size_t len, size_t off) {
+        if (buf != mb->rest) {
+                char *r = malloc(len - off);
+                if (!r) {
+                        broken(mb, "out of memory");
+                        return;
+                }
+                memcpy(r, buf + off, len - off);
+                free(mb->rest);
+                mb->rest = r;
+                mb->rest_len = len - off;
+                off = 0;
+        }
+        mb->rest_off = off;
+        (void) sd_event_source_set_enabled(mb->resume, SD_EVENT_ONESHOT);
+}
+
+/* Delivers what was kept, then reads records, while the work budget lasts. Returns true when
+ * all is delivered and the socket had nothing more to give (or the mailbox closed). */
+static bool read_records(Mailbox *mb, long budget) {
+        if (mb->rest) {
+                size_t off = deliver(mb, mb->rest, mb->rest_len, mb->rest_off, -1, &budget);
+                if (mb->closed)
+                        return true;
+                if (off < mb->rest_len) {
+                        keep_rest(mb, mb->rest, mb->rest_len, off);
+                        return false;
+                }
+                mb->rest = mfree(mb->rest);
+        }
+        while (budget > 0 && !mb->closed) {
                 union {
                         struct cmsghdr align;
                         char space[CMSG_SPACE(sizeof(int) * MAILBOX_FDS_MAX)];
@@ -179,13 +233,11 @@ static bool read_records(Mailbox *mb, int max) {
                         broken(mb, why);
                         return true;
                 }
-                for (size_t off = 0; off < (size_t) n && !mb->closed;) {
-                        Frame f;
-                        size_t used;
-                        (void) proto_decode(record_buf + off, (size_t) n - off, &f, &used);
-                        off += used;
-                        mb->in++;
-                        mb->handlers.frame(mb->ud, mb, &f, n_fds > 0 ? fds[0] : -1);
+                /* A record with an fd is one frame: it is never split. */
+                size_t off = deliver(mb, record_buf, (size_t) n, 0, n_fds > 0 ? fds[0] : -1, &budget);
+                if (!mb->closed && off < (size_t) n) {
+                        keep_rest(mb, record_buf, (size_t) n, off);
+                        return false;
                 }
         }
         return mb->closed;
@@ -194,9 +246,17 @@ static bool read_records(Mailbox *mb, int max) {
 static int on_mailbox_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Mailbox *mb = userdata;
         if (revents & EPOLLOUT)
-                mailbox_flush(mb);
-        if (!mb->closed && (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-                (void) read_records(mb, MAILBOX_RECORDS_PER_WAKEUP);
+                (void) mailbox_flush(mb);
+        /* While part of a record waits, the socket's records wait behind it. */
+        if (!mb->closed && !mb->rest && (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+                (void) read_records(mb, MAILBOX_WORK_PER_WAKEUP);
+        return 0;
+}
+
+static int on_resume(sd_event_source *s, void *userdata) {
+        Mailbox *mb = userdata;
+        if (!mb->closed)
+                (void) read_records(mb, MAILBOX_WORK_PER_WAKEUP);
         return 0;
 }
 
@@ -218,13 +278,17 @@ int mailbox_new(sd_event *e, int fd, unsigned limit, const MailboxHandlers *h, v
                 return r;
         }
         int r = sd_event_add_io(e, &mb->source, fd, EPOLLIN, on_mailbox_io, mb);
+        if (r >= 0)
+                r = sd_event_add_defer(e, &mb->resume, on_resume, mb);
         if (r < 0) {
                 mailbox_free(mb);
                 return r;
         }
+        (void) sd_event_source_set_enabled(mb->resume, SD_EVENT_OFF);
         /* Below child exits, timers and control requests: a flood of messages never delays a
-         * restart. Bounded per wake-up by MAILBOX_RECORDS_PER_WAKEUP. */
+         * restart. Bounded per wake-up by MAILBOX_WORK_PER_WAKEUP. */
         sd_event_source_set_priority(mb->source, SD_EVENT_PRIORITY_NORMAL + 50);
+        sd_event_source_set_priority(mb->resume, SD_EVENT_PRIORITY_NORMAL + 50);
         *ret = mb;
         return 0;
 }
@@ -233,6 +297,8 @@ Mailbox *mailbox_free(Mailbox *mb) {
         if (!mb)
                 return NULL;
         sd_event_source_disable_unref(mb->source);
+        sd_event_source_disable_unref(mb->resume);
+        free(mb->rest);
         safe_close(mb->fd);
         segments_clear(mb);
         free(mb->segs);
@@ -408,10 +474,8 @@ bool mailbox_is_full(Mailbox *mb) {
          * per dropped message. */
         if (mb->depth + mb->flight_frames + mb->unmeasured < mb->limit)
                 return false;
-        uint64_t it = 0;
-        (void) sd_event_get_iteration(mb->event, &it);
-        if (it != mb->refreshed_at) {
-                mb->refreshed_at = it;
+        if (mb->refreshed_at != flush_pass) {
+                mb->refreshed_at = flush_pass;
                 flight_refresh(mb);
         }
         return mb->depth + mb->flight_frames + mb->unmeasured >= mb->limit;
@@ -503,10 +567,15 @@ static void unshare(Mailbox *mb) {
         }
 }
 
-void mailbox_flush(Mailbox *mb) {
+void mailbox_next_pass(void) {
+        flush_pass++;
+}
+
+size_t mailbox_flush(Mailbox *mb) {
         /* The socket's share of what this pass sends is measured once for all its records. */
         int before = !mb->measuring || mb->closed || mb->seg_head >= mb->seg_len ? -1 : outq(mb);
         unsigned flushed = 0;
+        size_t bytes = 0;
         bool blocked = false;
 
         mb->dirty = false;
@@ -524,28 +593,30 @@ void mailbox_flush(Mailbox *mb) {
                                 break;
                         }
                         hangup(mb); /* EPIPE: the worker is gone or closed its end */
-                        return;
+                        return bytes;
                 }
                 consume(mb, len, frames);
+                bytes += len;
                 mb->sent += frames;
                 flushed += frames;
         }
         if (mb->closed)
-                return;
+                return bytes;
         if (flushed > 0)
                 flight_push(mb, before, flushed);
         mb->blocked = blocked;
         if (blocked) {
                 unshare(mb);
                 sd_event_source_set_io_events(mb->source, EPOLLIN | EPOLLOUT);
-                return;
+                return bytes;
         }
         sd_event_source_set_io_events(mb->source, EPOLLIN);
+        return bytes;
 }
 
 void mailbox_drain(Mailbox *mb) {
         /* Bounded by what the socket holds: the worker is gone and sends no more. */
-        while (!mb->closed && !read_records(mb, MAILBOX_RECORDS_PER_WAKEUP))
+        while (!mb->closed && !read_records(mb, MAILBOX_WORK_PER_WAKEUP))
                 ;
 }
 

@@ -16,8 +16,9 @@
 typedef struct Mailbox Mailbox;
 
 typedef struct MailboxHandlers {
-        /* One decoded frame. fd is an fd passed with the record (owned by the handler) or -1. */
-        void (*frame)(void *ud, Mailbox *mb, const Frame *f, int fd);
+        /* One decoded frame. fd is an fd passed with the record (owned by the handler) or -1.
+         * Returns the work it took: 1, plus 1 for each mailbox it was queued in. */
+        unsigned (*frame)(void *ud, Mailbox *mb, const Frame *f, int fd);
         /* The worker broke the protocol; the mailbox is already closed. why is static text. */
         void (*broken)(void *ud, Mailbox *mb, const char *why);
         /* There is something to flush: the owner calls mailbox_flush() once this loop pass. */
@@ -49,8 +50,11 @@ int mailbox_queue_limited(Mailbox *mb, const Frame *f);
 int mailbox_queue_shared(Mailbox *mb, Chunk *c, size_t off, size_t len);
 
 /* Writes queued frames as records (one frame per record until the worker said it reads
- * batches). Never blocks: what does not fit waits for EPOLLOUT. */
-void mailbox_flush(Mailbox *mb);
+ * batches). Never blocks: what does not fit waits for EPOLLOUT. Returns the bytes written. */
+size_t mailbox_flush(Mailbox *mb);
+/* The owner starts a flush pass: a full mailbox asks the kernel what its worker has read at
+ * most once per pass. */
+void mailbox_next_pass(void);
 
 /* Delivers everything the worker wrote and the node has not read yet (it has terminated: what
  * it sent before is still delivered, as in Erlang). */

@@ -89,6 +89,7 @@ struct Router {
         uint64_t next_ref;
         Peer *dirty;               /* mailboxes with frames to flush */
         sd_event_source *flush_source;
+        sd_event_source *flush_more; /* a pass that ran out of its budget goes on from here */
         /* Call deadlines: one timer that sweeps the calls in flight every CALL_SWEEP_USEC while
          * there are any, instead of a timer per call (two timerfd updates per call). */
         Pending *due;
@@ -364,7 +365,7 @@ static void stream_gone(Peer *p) {
         }
 }
 
-static void on_frame(void *ud, Mailbox *mb, const Frame *f, int fd) {
+static unsigned on_frame(void *ud, Mailbox *mb, const Frame *f, int fd) {
         Peer *p = ud;
         Router *r = p->router;
 
@@ -372,7 +373,7 @@ static void on_frame(void *ud, Mailbox *mb, const Frame *f, int fd) {
                 /* An outside subscriber only listens. */
                 safe_close(fd);
                 stream_gone(p);
-                return;
+                return 1;
         }
         switch (f->kind) {
         case PROTO_CAST: {
@@ -381,15 +382,15 @@ static void on_frame(void *ud, Mailbox *mb, const Frame *f, int fd) {
                 out.sender = (uint32_t) p->pid;
                 if (!t && f->target_len > 0 && f->target[0] == '+') {
                         cast_to_group(r, &out);
-                        return;
+                        return 1;
                 }
                 /* As in Erlang: a cast to nobody, or to a full mailbox, is dropped (and counted
                  * by that mailbox). */
                 if (!t)
-                        return;
+                        return 1;
                 if (mailbox_queue_limited(t->mb, &out) >= 0) {
                         p->dropped_in_row = 0;
-                        return;
+                        return 1;
                 }
                 /* A sender that keeps pushing into full mailboxes is flooding: past a hundred
                  * times its own limit in a row, it is treated as broken (restarted by its
@@ -398,14 +399,14 @@ static void on_frame(void *ud, Mailbox *mb, const Frame *f, int fd) {
                         mailbox_close(p->mb);
                         r->ops.broken(r->ud, p->owner, "flooding: casts kept hitting full mailboxes");
                 }
-                return;
+                return 1;
         }
         case PROTO_CALL: {
                 Pending *c = pending_new((f->flags & PROTO_FLAG_REPLY_FD) ? fd : -1);
                 if (!c) {
                         if (f->flags & PROTO_FLAG_REPLY_FD)
                                 safe_close(fd);
-                        return;
+                        return 1;
                 }
                 c->caller_ref = f->ref;
                 /* With a private answer socket the caller is a helper process, not the
@@ -416,44 +417,45 @@ static void on_frame(void *ud, Mailbox *mb, const Frame *f, int fd) {
                 }
                 start_call(r, c, PROTO_CALL, f->target, f->target_len, f->payload, f->payload_len, f->timeout_ms,
                            p->pid);
-                return;
+                return 1;
         }
         case PROTO_REPLY: {
                 Pending *c = idmap_get(&r->calls, f->ref);
                 /* Only the callee answers; a late answer (after a timeout) is dropped. */
                 if (c && c->callee == p)
                         answer(r, c, PROTO_REPLY, f->payload, f->payload_len);
-                return;
+                return 1;
         }
         case PROTO_READY:
                 if (!p->dying)
                         r->ops.ready(r->ud, p->owner);
-                return;
+                return 1;
         case PROTO_MONITOR:
                 add_monitor(r, p, f->target, f->target_len);
-                return;
+                return 1;
         case PROTO_HELLO:
                 mailbox_set_batch(p->mb, f->flags & PROTO_FLAG_BATCH);
-                return;
+                return 1;
         case PROTO_REGISTER:
         case PROTO_UNREGISTER:
                 on_register(r, p, f, (f->flags & PROTO_FLAG_REPLY_FD) ? fd : -1);
-                return;
+                return 1;
         case PROTO_SUBSCRIBE:
         case PROTO_UNSUBSCRIBE:
                 on_subscribe(p, f, (f->flags & PROTO_FLAG_REPLY_FD) ? fd : -1);
-                return;
-        case PROTO_PUBLISH:
+                return 1;
+        case PROTO_PUBLISH: {
                 /* To nobody, to a bad topic: dropped, as a cast to nobody. */
-                (void) broker_publish(r->broker, f->target, f->target_len, (uint32_t) p->pid, f->payload,
-                                      f->payload_len);
-                return;
+                int n = broker_publish(r->broker, f->target, f->target_len, (uint32_t) p->pid, f->payload,
+                                       f->payload_len);
+                return 1 + (n > 0 ? (unsigned) n : 0);
+        }
         default:
                 /* ERROR, INFO, DOWN, GET_STATE only ever go from the node to a worker. */
                 mailbox_close(p->mb);
                 if (!p->dying)
                         r->ops.broken(r->ud, p->owner, "a frame kind only the node may send");
-                return;
+                return 1;
         }
 }
 
@@ -489,13 +491,24 @@ static void stream_free(Router *r, Peer *p) {
         free(p);
 }
 
+/* Bytes written per flush pass, after which child exits and timers get their turn (a pass that
+ * fans out to many subscribers would otherwise copy megabytes in one go). */
+#define FLUSH_BYTES_PER_PASS (1024 * 1024)
+
 static int on_flush(sd_event_source *s, void *ud) {
         Router *r = ud;
+        size_t bytes = 0;
+        mailbox_next_pass();
         while (r->dirty) {
+                if (bytes >= FLUSH_BYTES_PER_PASS) {
+                        /* The rest on a later pass, after whatever is more urgent. */
+                        (void) sd_event_source_set_enabled(r->flush_more, SD_EVENT_ONESHOT);
+                        break;
+                }
                 Peer *p = r->dirty;
                 LIST_REMOVE(dirty, r->dirty, p);
                 p->dirty = false;
-                mailbox_flush(p->mb);
+                bytes += mailbox_flush(p->mb);
         }
         /* Outside subscribers that went away: never freed from inside their own mailbox. */
         for (Peer *p = r->streams, *next; p; p = next) {
@@ -504,6 +517,10 @@ static int on_flush(sd_event_source *s, void *ud) {
                         stream_free(r, p);
         }
         return 0;
+}
+
+static int on_flush_more(sd_event_source *s, void *ud) {
+        return on_flush(s, ud);
 }
 
 static const MailboxHandlers peer_handlers = {
@@ -690,15 +707,21 @@ int router_new(sd_event *e, Registry *registry, const RouterOps *ops, void *ud, 
         if (err >= 0)
                 err = sd_event_add_post(e, &r->flush_source, on_flush, r);
         if (err >= 0)
+                err = sd_event_add_defer(e, &r->flush_more, on_flush_more, r);
+        if (err >= 0)
                 err = sd_event_add_time_relative(e, &r->sweep_source, CLOCK_MONOTONIC, CALL_SWEEP_USEC,
                                                  10 * USEC_PER_MSEC, on_sweep, r);
         if (err < 0) {
                 sd_event_source_disable_unref(r->flush_source);
+                sd_event_source_disable_unref(r->flush_more);
                 broker_free(r->broker);
                 free(r);
                 return err;
         }
         sd_event_source_set_enabled(r->sweep_source, SD_EVENT_OFF);
+        sd_event_source_set_enabled(r->flush_more, SD_EVENT_OFF);
+        /* With the mailboxes: after child exits, timers and control requests. */
+        sd_event_source_set_priority(r->flush_more, SD_EVENT_PRIORITY_NORMAL + 50);
         *ret = r;
         return 0;
 }
@@ -711,6 +734,7 @@ Router *router_free(Router *r) {
                 stream_free(r, r->streams);
         broker_free(r->broker);
         sd_event_source_disable_unref(r->flush_source);
+        sd_event_source_disable_unref(r->flush_more);
         sd_event_source_disable_unref(r->sweep_source);
         idmap_done(&r->pids);
         idmap_done(&r->calls);

@@ -17,7 +17,9 @@ typedef struct Sub {
         Subscriber *s;
 } Sub;
 
-static void on_frame(void *ud, Mailbox *mb, const Frame *f, int fd) {}
+static unsigned on_frame(void *ud, Mailbox *mb, const Frame *f, int fd) {
+        return 1;
+}
 static void on_broken(void *ud, Mailbox *mb, const char *why) {}
 static void on_dirty(void *ud, Mailbox *mb) {}
 static const MailboxHandlers handlers = { on_frame, on_broken, on_dirty, NULL };
