@@ -23,11 +23,18 @@
  * when it is more than that. */
 #define MAILBOX_WORK_PER_WAKEUP 16384
 #define MAILBOX_FDS_MAX 4
+/* While input waits to be read, a mailbox is flushed once it holds this much (whole records are
+ * what makes fan-out cheap), or once it has waited this many passes. */
+#define MAILBOX_FLUSH_EARLY_BYTES (48 * 1024)
+#define MAILBOX_FLUSH_MAX_PASSES 8
 
 struct Mailbox {
         int fd;
         sd_event *event;           /* borrowed */
-        uint64_t refreshed_at;     /* flush pass of the last SIOCOUTQ refresh */
+        uint64_t refreshed_at;     /* turn of the last SIOCOUTQ refresh */
+        uint64_t dirty_since;      /* flush pass in which it had something to send */
+        size_t out_bytes;          /* queued in segs */
+        bool backlog;              /* the last wake-up ran out of work budget: more input waits */
         sd_event_source *source;
         /* The part of a record not delivered yet (the wake-up's work ran out), and the source
          * that delivers it on a later pass. */
@@ -67,8 +74,20 @@ struct Mailbox {
 
 /* The receive buffer: one, shared by every mailbox, since the node has one thread. */
 static char record_buf[PROTO_RECORD_MAX + 1];
-/* Counts the owner's flush passes (mailbox_next_pass()): SIOCOUTQ at most once a pass. */
+/* Counts the owner's flush passes (mailbox_next_pass()), to tell how long a mailbox has waited. */
 static uint64_t flush_pass = 1;
+/* Counts the loop's turns that route messages (a mailbox's wake-up, a control request): a full
+ * mailbox asks the kernel what its worker has read at most once a turn. Cheaper than asking
+ * sd-event for its iteration at every message a flood drops. */
+static uint64_t turn = 1;
+/* Mailboxes whose input waits for a later pass (see mailbox_flush_due()). */
+static unsigned n_backlogged;
+
+static void set_backlog(Mailbox *mb, bool backlog) {
+        if (mb->backlog != backlog)
+                n_backlogged += backlog ? 1 : (unsigned) -1;
+        mb->backlog = backlog;
+}
 
 static void close_fds(const int *fds, size_t n) {
         for (size_t i = 0; i < n; i++)
@@ -87,6 +106,8 @@ void mailbox_close(Mailbox *mb) {
         mb->closed = true;
         mb->dropped += mb->depth;
         mb->depth = 0;
+        mb->out_bytes = 0;
+        set_backlog(mb, false);
         segments_clear(mb);
         mb->source = sd_event_source_disable_unref(mb->source);
         mb->resume = sd_event_source_disable_unref(mb->resume);
@@ -243,20 +264,26 @@ static bool read_records(Mailbox *mb, long budget) {
         return mb->closed;
 }
 
+void mailbox_new_turn(void) {
+        turn++;
+}
+
 static int on_mailbox_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Mailbox *mb = userdata;
+        turn++;
         if (revents & EPOLLOUT)
                 (void) mailbox_flush(mb);
         /* While part of a record waits, the socket's records wait behind it. */
         if (!mb->closed && !mb->rest && (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-                (void) read_records(mb, MAILBOX_WORK_PER_WAKEUP);
+                set_backlog(mb, !read_records(mb, MAILBOX_WORK_PER_WAKEUP));
         return 0;
 }
 
 static int on_resume(sd_event_source *s, void *userdata) {
         Mailbox *mb = userdata;
+        turn++;
         if (!mb->closed)
-                (void) read_records(mb, MAILBOX_WORK_PER_WAKEUP);
+                set_backlog(mb, !read_records(mb, MAILBOX_WORK_PER_WAKEUP));
         return 0;
 }
 
@@ -296,6 +323,7 @@ int mailbox_new(sd_event *e, int fd, unsigned limit, const MailboxHandlers *h, v
 Mailbox *mailbox_free(Mailbox *mb) {
         if (!mb)
                 return NULL;
+        set_backlog(mb, false);
         sd_event_source_disable_unref(mb->source);
         sd_event_source_disable_unref(mb->resume);
         free(mb->rest);
@@ -333,8 +361,10 @@ static int segment_push(Mailbox *mb, Chunk *c, size_t off, size_t len) {
         mb->segs[mb->seg_len++] = (struct Segment) { chunk_ref(c), (uint32_t) off, (uint32_t) len, 1 };
 queued:
         mb->depth++;
+        mb->out_bytes += len;
         if (!mb->dirty) {
                 mb->dirty = true;
+                mb->dirty_since = flush_pass;
                 mb->handlers.dirty(mb->ud, mb);
         }
         return 0;
@@ -474,8 +504,8 @@ bool mailbox_is_full(Mailbox *mb) {
          * per dropped message. */
         if (mb->depth + mb->flight_frames + mb->unmeasured < mb->limit)
                 return false;
-        if (mb->refreshed_at != flush_pass) {
-                mb->refreshed_at = flush_pass;
+        if (mb->refreshed_at != turn) {
+                mb->refreshed_at = turn;
                 flight_refresh(mb);
         }
         return mb->depth + mb->flight_frames + mb->unmeasured >= mb->limit;
@@ -530,6 +560,7 @@ static size_t next_record(Mailbox *mb, struct iovec *iov, size_t *ret_len, unsig
 /* Forgets the first len bytes (frames whole frames) of the queue: they were sent. */
 static void consume(Mailbox *mb, size_t len, unsigned frames) {
         mb->depth -= frames;
+        mb->out_bytes -= len;
         while (len > 0) {
                 struct Segment *s = &mb->segs[mb->seg_head];
                 if (len >= s->len) {
@@ -569,6 +600,11 @@ static void unshare(Mailbox *mb) {
 
 void mailbox_next_pass(void) {
         flush_pass++;
+}
+
+bool mailbox_flush_due(const Mailbox *mb) {
+        return n_backlogged == 0 || mb->out_bytes >= MAILBOX_FLUSH_EARLY_BYTES ||
+               flush_pass - mb->dirty_since >= MAILBOX_FLUSH_MAX_PASSES || mb->closed;
 }
 
 size_t mailbox_flush(Mailbox *mb) {

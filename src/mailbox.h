@@ -52,9 +52,15 @@ int mailbox_queue_shared(Mailbox *mb, Chunk *c, size_t off, size_t len);
 /* Writes queued frames as records (one frame per record until the worker said it reads
  * batches). Never blocks: what does not fit waits for EPOLLOUT. Returns the bytes written. */
 size_t mailbox_flush(Mailbox *mb);
-/* The owner starts a flush pass: a full mailbox asks the kernel what its worker has read at
- * most once per pass. */
+/* The owner routes messages outside a mailbox's wake-up (a control request): a full mailbox may
+ * ask the kernel again what its worker has read. */
+void mailbox_new_turn(void);
+/* The owner starts a flush pass (see mailbox_flush_due()). */
 void mailbox_next_pass(void);
+/* Whether to flush mb in this pass. While some mailbox still has input to read, a little is
+ * left to gather into whole records (a publication fanned out costs a system call per record
+ * per subscriber, whatever the record's size), but never for more than a few passes. */
+bool mailbox_flush_due(const Mailbox *mb);
 
 /* Delivers everything the worker wrote and the node has not read yet (it has terminated: what
  * it sent before is still delivered, as in Erlang). */

@@ -22,6 +22,7 @@
 #define CALL_TIMEOUT_DEFAULT_MS 5000u
 #define CALL_SWEEP_USEC (50 * USEC_PER_MSEC) /* call timeouts are kept to within this */
 #define FLOOD_FACTOR 100
+#define FLOOD_USEC USEC_PER_SEC
 
 typedef struct Pending Pending;
 typedef struct Monitor Monitor;
@@ -39,6 +40,7 @@ struct Peer {
         LIST_FIELDS(Peer, streams);
         unsigned limit;            /* its mailbox_limit */
         uint64_t dropped_in_row;   /* its casts dropped at full mailboxes since one got through */
+        usec_t first_drop_at;      /* when the first of those was dropped */
         bool dying;                /* reaped: its last frames are being delivered, nothing else */
         /* The last name it sent to and whom that was, valid while the registry's epoch is
          * unchanged: a sender sticking to one target costs no lookup per message. */
@@ -393,9 +395,13 @@ static unsigned on_frame(void *ud, Mailbox *mb, const Frame *f, int fd) {
                         return 1;
                 }
                 /* A sender that keeps pushing into full mailboxes is flooding: past a hundred
-                 * times its own limit in a row, it is treated as broken (restarted by its
-                 * policy), so it stops costing the node. */
-                if (++p->dropped_in_row > (uint64_t) p->limit * FLOOD_FACTOR && !p->dying) {
+                 * times its own limit in a row, for a second or more, it is treated as broken
+                 * (restarted by its policy), so it stops costing the node. A burst that only
+                 * outruns its reader for a moment is not. */
+                if (p->dropped_in_row++ == 0)
+                        p->first_drop_at = now_usec();
+                if (p->dropped_in_row > (uint64_t) p->limit * FLOOD_FACTOR && !p->dying &&
+                    now_usec() - p->first_drop_at >= FLOOD_USEC) {
                         mailbox_close(p->mb);
                         r->ops.broken(r->ud, p->owner, "flooding: casts kept hitting full mailboxes");
                 }
@@ -499,13 +505,15 @@ static int on_flush(sd_event_source *s, void *ud) {
         Router *r = ud;
         size_t bytes = 0;
         mailbox_next_pass();
-        while (r->dirty) {
+        for (Peer *p = r->dirty, *next; p; p = next) {
+                next = p->dirty_next;
                 if (bytes >= FLUSH_BYTES_PER_PASS) {
                         /* The rest on a later pass, after whatever is more urgent. */
                         (void) sd_event_source_set_enabled(r->flush_more, SD_EVENT_ONESHOT);
                         break;
                 }
-                Peer *p = r->dirty;
+                if (!mailbox_flush_due(p->mb))
+                        continue; /* gathering: a later pass, which the input still to read brings */
                 LIST_REMOVE(dirty, r->dirty, p);
                 p->dirty = false;
                 bytes += mailbox_flush(p->mb);
@@ -610,6 +618,7 @@ void router_detach(Router *r, Peer *p, const char *reason) {
 
 int router_cast(Router *r, const char *target, const void *data, size_t len) {
         Peer *t = resolve(r, target, strlen(target));
+        mailbox_new_turn();
         if (len > PROTO_PAYLOAD_MAX)
                 return -EMSGSIZE;
         if (!t)
@@ -622,6 +631,7 @@ int router_cast(Router *r, const char *target, const void *data, size_t len) {
 int router_call(Router *r, uint8_t kind, const char *target, const void *data, size_t len, uint32_t timeout_ms,
                 RouterAnswer fn, void *ud, uint64_t *ret_ref) {
         Peer *t = resolve(r, target, strlen(target));
+        mailbox_new_turn();
         if (len > PROTO_PAYLOAD_MAX)
                 return -EMSGSIZE;
         if (!t)
@@ -646,6 +656,7 @@ void router_cancel(Router *r, uint64_t ref) {
 }
 
 int router_publish(Router *r, const char *topic, const void *data, size_t len) {
+        mailbox_new_turn();
         return broker_publish(r->broker, topic, strlen(topic), 0, data, len);
 }
 
@@ -708,6 +719,7 @@ int router_new(sd_event *e, Registry *registry, const RouterOps *ops, void *ud, 
                 err = sd_event_add_post(e, &r->flush_source, on_flush, r);
         if (err >= 0)
                 err = sd_event_add_defer(e, &r->flush_more, on_flush_more, r);
+
         if (err >= 0)
                 err = sd_event_add_time_relative(e, &r->sweep_source, CLOCK_MONOTONIC, CALL_SWEEP_USEC,
                                                  10 * USEC_PER_MSEC, on_sweep, r);
