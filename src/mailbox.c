@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* One mailbox, node side. Outgoing frames are encoded once into a byte queue and written as
- * records of many frames (or one per record for workers that did not ask for batches), once per
- * loop pass; incoming records are read in a bounded batch per wake-up, every frame of a record
- * checked before any is delivered. */
+/* One mailbox, node side. Outgoing frames are queued as ranges of encoded frames in refcounted
+ * chunks (a publication is encoded once and queued by every subscriber) and written as records
+ * of many frames (or one per record for workers that did not ask for batches), once per flush
+ * pass; incoming records are checked whole, then delivered frame by frame within a bounded amount
+ * of work per wake-up. */
 #include "mailbox.h"
 
 #include <errno.h>
