@@ -649,6 +649,7 @@ static int register_error(const struct fv_message *m) {
                 { "bad name", EINVAL },
                 { "bad topic", EINVAL },
                 { "not subscribed", ENOENT },
+                { "too many subscriptions", ENOSPC },
                 { "out of memory", ENOMEM },
         };
         for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {

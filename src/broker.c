@@ -101,9 +101,15 @@ int broker_subscribe(Subscriber *s, const char *pattern, size_t len) {
         Broker *b = s->broker;
         if (!topic_pattern_is_valid(pattern, len))
                 return -EINVAL;
-        STRV_FOREACH(p, s->patterns)
+        size_t n = 0;
+        STRV_FOREACH(p, s->patterns) {
                 if (strlen(*p) == len && memcmp(*p, pattern, len) == 0)
                         return 0;
+                n++;
+        }
+        /* Bounded, since working out who a topic reaches scans every subscription. */
+        if (n >= TOPIC_SUBSCRIPTIONS_MAX)
+                return -ENOSPC;
         if (b->n_subs == b->cap_subs) {
                 size_t cap = b->cap_subs ? b->cap_subs * 2 : 16;
                 Subscription *a = realloc(b->subs, cap * sizeof *a);

@@ -23,7 +23,8 @@ Subscriber *broker_subscriber_new(Broker *b, Mailbox *mb);
 /* Ends every subscription of s at once. Returns NULL. */
 Subscriber *broker_subscriber_free(Subscriber *s);
 
-/* 0 (also when already subscribed), -EINVAL for a bad pattern, -ENOMEM. */
+/* 0 (also when already subscribed), -EINVAL for a bad pattern, -ENOSPC when s holds
+ * TOPIC_SUBSCRIPTIONS_MAX already, -ENOMEM. */
 int broker_subscribe(Subscriber *s, const char *pattern, size_t len);
 /* 0, or -ENOENT when s has no such subscription. */
 int broker_unsubscribe(Subscriber *s, const char *pattern, size_t len);

@@ -898,6 +898,10 @@ static int parse_subscribe(FileState *fs, const KeyDef *k, Spec *s, const char *
                 }
                 if (strv_contains(s->subscribe, *i))
                         continue;
+                if (strv_length(s->subscribe) >= TOPIC_SUBSCRIPTIONS_MAX) {
+                        ret = fs_error(fs, "too many topics for %s: at most %d", k->name, TOPIC_SUBSCRIPTIONS_MAX);
+                        break;
+                }
                 if (strv_push(&s->subscribe, *i) < 0)
                         return oom(fs->p);
         }

@@ -58,9 +58,9 @@ struct Mailbox {
          * is in sight each record's share is measured when it is sent, and records leave from
          * the front as that total falls. Far from the limit nothing is measured: `unmeasured`
          * counts the frames sent since the socket was last seen empty, an upper bound of what
-         * is unread, and one SIOCOUTQ when that bound reaches the limit says whether to start
-         * measuring (a worker that keeps up costs one system call per `limit` frames). */
-        struct { uint32_t bytes, frames; } *flight;
+         * is unread, and one SIOCOUTQ when that bound reaches half the limit says whether to
+         * start measuring (a worker that keeps up costs one system call per `limit`/2 frames). */
+        struct Flight { uint32_t bytes, frames; } *flight;
         size_t flight_head, flight_len, flight_cap;
         size_t flight_bytes;
         unsigned flight_frames;
@@ -69,6 +69,7 @@ struct Mailbox {
         bool batch;
         bool closed;               /* protocol error or the worker went away: nothing more */
         bool eof;                  /* the worker closed its end for reading */
+        bool write_closed;         /* sending failed for good: only reading goes on */
         bool dirty;
         uint64_t in, sent, dropped;
 };
@@ -262,7 +263,12 @@ static bool read_records(Mailbox *mb, long budget) {
                         return false;
                 }
         }
-        return mb->closed;
+        if (mb->closed)
+                return true;
+        /* The budget ran out at the end of a record: more may wait in the socket, or nothing;
+         * a later pass finds out (and so ends the backlog even when no more input comes). */
+        (void) sd_event_source_set_enabled(mb->resume, SD_EVENT_ONESHOT);
+        return false;
 }
 
 void mailbox_new_turn(void) {
@@ -381,11 +387,14 @@ static Chunk *own_chunk(Mailbox *mb, size_t size) {
         }
         if (!mb->own && !(mb->own = chunk_new(4096)))
                 return NULL;
+        /* Segments hold 32-bit offsets: a worker that has let 4 GiB pile up gets no more. */
+        if (mb->own->len + size > UINT32_MAX)
+                return NULL;
         return chunk_reserve(mb->own, size) < 0 ? NULL : mb->own;
 }
 
 int mailbox_queue(Mailbox *mb, const Frame *f) {
-        if (mb->closed)
+        if (mb->closed || mb->write_closed)
                 return -ENOBUFS;
         size_t size = proto_frame_size(f->target_len, f->payload_len);
         if (f->target_len > PROTO_TARGET_MAX || f->payload_len > PROTO_PAYLOAD_MAX)
@@ -416,7 +425,7 @@ static int copy_to_own(Mailbox *mb, const Chunk *src, size_t off, size_t len) {
 }
 
 int mailbox_queue_shared(Mailbox *mb, Chunk *c, size_t off, size_t len) {
-        if (mb->closed)
+        if (mb->closed || mb->write_closed)
                 return -ENOBUFS;
         if (mailbox_is_full(mb)) {
                 mb->dropped++;
@@ -456,8 +465,21 @@ static void flight_refresh(Mailbox *mb) {
                 return;
         }
         while (mb->flight_head < mb->flight_len && mb->flight_bytes > (size_t) q) {
-                mb->flight_bytes -= mb->flight[mb->flight_head].bytes;
-                mb->flight_frames -= mb->flight[mb->flight_head].frames;
+                struct Flight *f = &mb->flight[mb->flight_head];
+                size_t read = mb->flight_bytes - (size_t) q;
+                if (read < f->bytes) {
+                        /* Read in part (an entry may be several records): keep the frames of
+                         * the unread share, rounded up. */
+                        size_t unread = f->bytes - read;
+                        unsigned frames = (unsigned) (((uint64_t) f->frames * unread + f->bytes - 1) / f->bytes);
+                        mb->flight_frames -= f->frames - frames;
+                        f->frames = frames;
+                        f->bytes = (uint32_t) unread;
+                        mb->flight_bytes = (size_t) q;
+                        break;
+                }
+                mb->flight_bytes -= f->bytes;
+                mb->flight_frames -= f->frames;
                 mb->flight_head++;
         }
         if (mb->flight_head == mb->flight_len)
@@ -487,23 +509,27 @@ static void flight_push_measured(Mailbox *mb, size_t bytes, unsigned frames) {
         mb->flight_frames += frames;
 }
 
-/* Records of `frames` frames were just sent; before: SIOCOUTQ before them, when measuring. */
-static void flight_push(Mailbox *mb, int before, unsigned frames) {
+/* Records of `frames` frames and `sent` bytes were just sent; before: SIOCOUTQ before them,
+ * when measuring. */
+static void flight_push(Mailbox *mb, int before, unsigned frames, size_t sent) {
         if (!mb->measuring) {
                 mb->unmeasured += frames;
                 return;
         }
         int after = outq(mb);
-        if (before < 0 || after <= before)
-                return; /* the worker read meanwhile: this record cannot be measured; skip it */
-        flight_push_measured(mb, (size_t) (after - before), frames);
+        /* The worker read meanwhile, so the kernel's figure says little: count the records at
+         * their size, less than the kernel's share for them, rather than not at all. */
+        size_t bytes = before >= 0 && after > before ? (size_t) (after - before) : sent;
+        flight_push_measured(mb, bytes, frames);
 }
 
 bool mailbox_is_full(Mailbox *mb) {
         /* flight_frames only overestimates until refreshed: ask the kernel only near the limit,
-         * and once per loop pass at most, so a flood into a full mailbox costs no system call
-         * per dropped message. */
-        if (mb->depth + mb->flight_frames + mb->unmeasured < mb->limit)
+         * and once per turn at most, so a flood into a full mailbox costs no system call per
+         * dropped message. Unmeasured frames are a rougher bound: measuring starts at half the
+         * limit, so that the limit itself is judged on measured figures. */
+        if (mb->depth + mb->flight_frames + mb->unmeasured < mb->limit &&
+            (mb->measuring || mb->unmeasured < mb->limit / 2))
                 return false;
         if (mb->refreshed_at != turn) {
                 mb->refreshed_at = turn;
@@ -589,7 +615,7 @@ static void unshare(Mailbox *mb) {
                         continue;
                 if (!mb->own && !(mb->own = chunk_new(4096)))
                         return;
-                if (chunk_reserve(mb->own, s->len) < 0)
+                if (mb->own->len + s->len > UINT32_MAX || chunk_reserve(mb->own, s->len) < 0)
                         return;
                 memcpy(mb->own->data + mb->own->len, s->chunk->data + s->off, s->len);
                 chunk_unref(s->chunk);
@@ -610,6 +636,8 @@ bool mailbox_flush_due(const Mailbox *mb) {
 
 size_t mailbox_flush(Mailbox *mb) {
         /* The socket's share of what this pass sends is measured once for all its records. */
+        if (mb->write_closed)
+                return 0;
         int before = !mb->measuring || mb->closed || mb->seg_head >= mb->seg_len ? -1 : outq(mb);
         unsigned flushed = 0;
         size_t bytes = 0;
@@ -629,7 +657,14 @@ size_t mailbox_flush(Mailbox *mb) {
                                 blocked = true;
                                 break;
                         }
-                        hangup(mb); /* EPIPE: the worker is gone or closed its end */
+                        /* EPIPE: the worker is gone or closed its end. Nothing more reaches it,
+                         * but what it sent before is still read, to the end of file. */
+                        mb->write_closed = true;
+                        mb->dropped += mb->depth;
+                        mb->depth = 0;
+                        mb->out_bytes = 0;
+                        segments_clear(mb);
+                        sd_event_source_set_io_events(mb->source, EPOLLIN);
                         return bytes;
                 }
                 consume(mb, len, frames);
@@ -640,7 +675,7 @@ size_t mailbox_flush(Mailbox *mb) {
         if (mb->closed)
                 return bytes;
         if (flushed > 0)
-                flight_push(mb, before, flushed);
+                flight_push(mb, before, flushed, bytes);
         mb->blocked = blocked;
         if (blocked) {
                 unshare(mb);

@@ -357,6 +357,7 @@ static void on_subscribe(Peer *p, const Frame *f, int fd) {
                        e >= 0 ? "ok"
                        : e == -EINVAL ? "bad topic: 1-255 printable characters, no whitespace, '*' only at the end"
                        : e == -ENOENT ? "not subscribed to this topic"
+                       : e == -ENOSPC ? "too many subscriptions (at most 1024 per process)"
                        : "out of memory");
 }
 
@@ -390,8 +391,9 @@ static unsigned on_frame(void *ud, Mailbox *mb, const Frame *f, int fd) {
                  * by that mailbox). */
                 if (!t)
                         return 1;
-                if (mailbox_queue_limited(t->mb, &out) >= 0) {
-                        p->dropped_in_row = 0;
+                int e = mailbox_queue_limited(t->mb, &out);
+                if (e != -EAGAIN) {
+                        p->dropped_in_row = 0; /* through, or its target cannot hear any more */
                         return 1;
                 }
                 /* A sender that keeps pushing into full mailboxes is flooding: past a hundred

@@ -8,6 +8,8 @@
 #include <stddef.h>
 
 #define TOPIC_MAX 255
+/* Subscriptions one process may hold: who a topic reaches is worked out by scanning them. */
+#define TOPIC_SUBSCRIPTIONS_MAX 1024
 
 /* 1-255 printable ASCII characters, no whitespace; a pattern may end with one '*', a topic has
  * none. */

@@ -283,6 +283,7 @@ static int do_subscribe(const WorkerVerb *v, char **topics) {
                 fprintf(stderr, "forkvisor: %s %s: %s\n", v->name, *topics,
                         r == -EINVAL ? "bad topic: 1-255 printable characters, no whitespace, '*' only at the end"
                         : r == -ENOENT ? "not subscribed to this topic"
+                        : r == -ENOSPC ? "too many subscriptions (at most 1024 per process)"
                         : r == -ETIMEDOUT ? "no answer from the daemon"
                         : strerror(-r));
                 return r == -EINVAL ? EXIT_USAGE : 1;

@@ -328,3 +328,28 @@ INI
     # The new child's start was published too.
     run -0 grep -c '"event": "started", "path": "app/c"' "$BATS_TEST_TMPDIR/ev.txt"
 }
+
+@test "pubsub: a burst that ends exactly with a wake-up's work is still delivered to every subscriber" {
+    # 31 subscribers: a publication costs 32 units of work, a record of 64 of them (the
+    # publisher flushes every 64) 2048, and 8 records use up a wake-up's 16384 exactly. Nothing
+    # else happens afterwards (the test only reads files), so delivery must not wait for another
+    # event. 512 messages stay well within each subscriber's limit of 1024.
+    conf t.ini <<'INI'
+[supervisor:app]
+children = pub
+[worker:pub]
+exec = @W@/publisher t 512
+ready = mailbox
+INI
+    fv_start t.ini
+    # (Not `n`: retry's own local would hide it from the functions it calls.)
+    local k subs=31
+    for k in $(seq $subs); do stream "s$k.txt" subscribe t sync; done
+    all_synced() { local k; for k in $(seq $subs); do grep -q sync "$BATS_TEST_TMPDIR/s$k.txt" || return 1; done; }
+    retry 100 0.05 eval 'fv publish sync sync && retry 4 0.05 all_synced'
+    fv restart app/pub
+    all_have() { local k; for k in $(seq $subs); do [[ $(grep -c '^[0-9]' "$BATS_TEST_TMPDIR/s$k.txt") -ge 512 ]] || return 1; done; }
+    retry 100 0.05 all_have || { for k in $(seq $subs); do echo "s$k: $(grep -c '^[0-9]' "$BATS_TEST_TMPDIR/s$k.txt")"; done; false; }
+    run -0 grep -c '^[0-9]' "$BATS_TEST_TMPDIR/s$subs.txt"
+    assert_output 512
+}

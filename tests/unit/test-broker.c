@@ -10,6 +10,7 @@
 #include "broker.h"
 #include "macro.h"
 #include "proto.h"
+#include "topic.h"
 
 typedef struct Sub {
         int fd;                /* the worker's end */
@@ -17,7 +18,10 @@ typedef struct Sub {
         Subscriber *s;
 } Sub;
 
+static unsigned frames_in; /* frames the mailboxes delivered from their workers */
+
 static unsigned on_frame(void *ud, Mailbox *mb, const Frame *f, int fd) {
+        frames_in++;
         return 1;
 }
 static void on_broken(void *ud, Mailbox *mb, const char *why) {}
@@ -236,5 +240,77 @@ TEST(blocked_subscriber_keeps_its_messages) {
                 }
         }
         ASSERT_EQ(got, sent);
+        world_free(&w);
+}
+
+TEST(subscriptions_are_bounded) {
+        World w;
+        char t[16];
+        ASSERT_OK(world_new(&w, 1, (unsigned[]) { 10 }));
+        for (int i = 0; i < TOPIC_SUBSCRIPTIONS_MAX; i++) {
+                int n = snprintf(t, sizeof t, "t%d", i);
+                ASSERT_OK(broker_subscribe(w.sub[0].s, t, (size_t) n));
+        }
+        ASSERT_ERR(broker_subscribe(w.sub[0].s, "one:more", 8), -ENOSPC);
+        ASSERT_OK(broker_subscribe(w.sub[0].s, "t7", 2)); /* one it holds: still fine */
+        ASSERT_OK(broker_unsubscribe(w.sub[0].s, "t7", 2));
+        ASSERT_OK(broker_subscribe(w.sub[0].s, "one:more", 8));
+        world_free(&w);
+}
+
+/* mailbox_limit counts what the worker has not read, in the node and in the socket, also after
+ * it has read part of it: the unread never exceeds the limit. */
+TEST(limit_holds_while_the_reader_reads_part) {
+        World w;
+        static char rec[PROTO_RECORD_MAX];
+        ASSERT_OK(world_new(&w, 1, (unsigned[]) { 10 }));
+        Sub *x = &w.sub[0];
+        mailbox_set_batch(x->mb, false); /* one frame per record: the worker reads them one by one */
+        Frame f = { .kind = PROTO_CAST, .target = "x", .target_len = 1, .payload = "hello", .payload_len = 5 };
+        int ok = 0;
+        for (int i = 0; i < 12; i++)
+                ok += mailbox_queue_limited(x->mb, &f) >= 0;
+        ASSERT_EQ(ok, 10);
+        mailbox_flush(x->mb);
+        ASSERT_TRUE(recv(x->fd, rec, sizeof rec, MSG_DONTWAIT) > 0); /* reads 1 of 10 */
+        for (int round = 0; round < 3; round++) {
+                mailbox_new_turn();
+                for (int i = 0; i < 12; i++)
+                        (void) mailbox_queue_limited(x->mb, &f);
+                mailbox_flush(x->mb);
+        }
+        int unread = 0;
+        while (recv(x->fd, rec, sizeof rec, MSG_DONTWAIT) > 0)
+                unread++;
+        ASSERT_TRUE(unread <= 10);
+        ASSERT_TRUE(unread >= 9);
+        world_free(&w);
+}
+
+/* A worker that closed its end: nothing more reaches it, but what it sent is still delivered. */
+TEST(what_a_worker_sent_before_closing_is_delivered) {
+        World w;
+        char rec[3 * 64];
+        size_t len = 0;
+        ASSERT_OK(world_new(&w, 1, (unsigned[]) { 10 }));
+        Sub *x = &w.sub[0];
+        for (int i = 0; i < 3; i++) {
+                Frame f = { .kind = PROTO_CAST, .target = "y", .target_len = 1, .payload = "m", .payload_len = 1 };
+                int n = proto_encode(&f, rec + len, sizeof rec - len);
+                ASSERT_TRUE(n > 0);
+                len += (size_t) n;
+        }
+        ASSERT_TRUE(send(x->fd, rec, len, 0) == (ssize_t) len);
+        x->fd = safe_close(x->fd);
+        Frame f = { .kind = PROTO_CAST, .target = "x", .target_len = 1, .payload = "late", .payload_len = 4 };
+        ASSERT_OK(mailbox_queue(x->mb, &f));
+        mailbox_flush(x->mb); /* fails: its end is closed */
+        ASSERT_ERR(mailbox_queue(x->mb, &f), -ENOBUFS);
+        frames_in = 0;
+        mailbox_drain(x->mb);
+        ASSERT_EQ(frames_in, 3);
+        MailboxStats st;
+        mailbox_get_stats(x->mb, &st);
+        ASSERT_EQ(st.dropped, 1);
         world_free(&w);
 }
