@@ -265,9 +265,11 @@ static bool read_records(Mailbox *mb, long budget) {
         }
         if (mb->closed)
                 return true;
-        /* The budget ran out at the end of a record: more may wait in the socket, or nothing;
-         * a later pass finds out (and so ends the backlog even when no more input comes). */
-        (void) sd_event_source_set_enabled(mb->resume, SD_EVENT_ONESHOT);
+        /* The budget ran out at the end of a record: is there more? (The next record's length,
+         * 0 when there is none.) When there is, the socket wakes us again. */
+        int next = 0;
+        if (ioctl(mb->fd, SIOCINQ, &next) == 0 && next == 0)
+                return true;
         return false;
 }
 
