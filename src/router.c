@@ -542,22 +542,35 @@ static const MailboxHandlers peer_handlers = {
 
 /* ---- peers -------------------------------------------------------------------------------- */
 
-int router_attach(Router *r, pid_t pid, const char *name, char *const *subscribe, int fd, unsigned limit, void *owner,
-                  Peer **ret) {
+/* A peer on the node end fd of a mailbox (taken over), limited to limit queued frames. */
+static int peer_new(Router *r, int fd, unsigned limit, Peer **ret) {
         Peer *p = calloc(1, sizeof *p);
         if (!p) {
                 safe_close(fd);
                 return -ENOMEM;
         }
         p->router = r;
+        p->limit = limit;
+        int e = mailbox_new(r->event, fd, limit, &peer_handlers, p, &p->mb);
+        if (e < 0) {
+                free(p);
+                return e;
+        }
+        *ret = p;
+        return 0;
+}
+
+int router_attach(Router *r, pid_t pid, const char *name, char *const *subscribe, int fd, unsigned limit, void *owner,
+                  Peer **ret) {
+        Peer *p;
+        int e = peer_new(r, fd, limit, &p);
+        if (e < 0)
+                return e;
         p->owner = owner;
         p->pid = pid;
-        p->limit = limit;
         p->generation = ++r->next_generation;
         r->epoch++; /* a new pid: cached answers for it are stale */
-        int e = mailbox_new(r->event, fd, limit, &peer_handlers, p, &p->mb);
-        if (e >= 0)
-                e = idmap_put(&r->pids, (uint64_t) pid, p);
+        e = idmap_put(&r->pids, (uint64_t) pid, p);
         if (e >= 0 && name)
                 e = peer_register(r, p, name);
         STRV_FOREACH(t, subscribe)
@@ -672,19 +685,11 @@ int router_stream_open(Router *r, int fd, char *const *patterns, unsigned limit)
                         safe_close(fd);
                         return -EINVAL;
                 }
-        Peer *p = calloc(1, sizeof *p);
-        if (!p) {
-                safe_close(fd);
-                return -ENOMEM;
-        }
-        p->router = r;
-        p->stream = true;
-        p->limit = limit;
-        int e = mailbox_new(r->event, fd, limit, &peer_handlers, p, &p->mb);
-        if (e < 0) {
-                free(p);
+        Peer *p;
+        int e = peer_new(r, fd, limit, &p);
+        if (e < 0)
                 return e;
-        }
+        p->stream = true;
         /* The client reads records of many frames. */
         mailbox_set_batch(p->mb, true);
         LIST_PREPEND(streams, r->streams, p);

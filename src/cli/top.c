@@ -78,7 +78,41 @@ static bool json_null(const char **p) {
         return true;
 }
 
-/* Copies the string into buf (cut to size - 1 bytes); \uXXXX beyond Latin-1 becomes '?'. */
+static void put_byte(char *buf, size_t size, size_t *len, char c) {
+        if (buf && *len + 1 < size)
+                buf[(*len)++] = c;
+}
+
+/* The code unit of the 4 hex digits at s, or -1. */
+static long hex4(const char *s) {
+        char hex[5] = {};
+        if (strspn(s, "0123456789abcdefABCDEF") < 4)
+                return -1;
+        memcpy(hex, s, 4);
+        return strtol(hex, NULL, 16);
+}
+
+/* Writes code point u as UTF-8. */
+static void put_utf8(char *buf, size_t size, size_t *len, unsigned long u) {
+        if (u < 0x80)
+                put_byte(buf, size, len, (char) u);
+        else if (u < 0x800) {
+                put_byte(buf, size, len, (char) (0xc0 | u >> 6));
+                put_byte(buf, size, len, (char) (0x80 | (u & 0x3f)));
+        } else if (u < 0x10000) {
+                put_byte(buf, size, len, (char) (0xe0 | u >> 12));
+                put_byte(buf, size, len, (char) (0x80 | (u >> 6 & 0x3f)));
+                put_byte(buf, size, len, (char) (0x80 | (u & 0x3f)));
+        } else {
+                put_byte(buf, size, len, (char) (0xf0 | u >> 18));
+                put_byte(buf, size, len, (char) (0x80 | (u >> 12 & 0x3f)));
+                put_byte(buf, size, len, (char) (0x80 | (u >> 6 & 0x3f)));
+                put_byte(buf, size, len, (char) (0x80 | (u & 0x3f)));
+        }
+}
+
+/* Copies the string into buf (cut to size - 1 bytes), escapes decoded, \uXXXX (with surrogate
+ * pairs) as UTF-8. */
 static int json_string(const char **p, char *buf, size_t size) {
         size_t len = 0;
         if (!json_eat(p, '"'))
@@ -91,31 +125,39 @@ static int json_string(const char **p, char *buf, size_t size) {
                         *p = s + 1;
                         break;
                 }
-                if (c == '\\') {
-                        s++;
-                        switch (*s) {
-                        case 'n': c = '\n'; break;
-                        case 't': c = '\t'; break;
-                        case 'r': c = '\r'; break;
-                        case 'b': c = '\b'; break;
-                        case 'f': c = '\f'; break;
-                        case '"': case '\\': case '/': c = *s; break;
-                        case 'u': {
-                                char hex[5] = {};
-                                if (strspn(s + 1, "0123456789abcdefABCDEF") < 4)
-                                        return -EBADMSG;
-                                memcpy(hex, s + 1, 4);
-                                unsigned long u = strtoul(hex, NULL, 16);
-                                c = u < 0x100 ? (char) u : '?';
-                                s += 4;
-                                break;
-                        }
-                        default:
-                                return -EBADMSG;
-                        }
+                if (c != '\\') {
+                        put_byte(buf, size, &len, c);
+                        continue;
                 }
-                if (buf && len + 1 < size)
-                        buf[len++] = c;
+                s++;
+                switch (*s) {
+                case 'n': c = '\n'; break;
+                case 't': c = '\t'; break;
+                case 'r': c = '\r'; break;
+                case 'b': c = '\b'; break;
+                case 'f': c = '\f'; break;
+                case '"': case '\\': case '/': c = *s; break;
+                case 'u': {
+                        long u = hex4(s + 1);
+                        if (u < 0)
+                                return -EBADMSG;
+                        s += 4;
+                        if (u >= 0xd800 && u < 0xdc00) {
+                                /* A high surrogate: its low half must follow. */
+                                long lo = s[1] == '\\' && s[2] == 'u' ? hex4(s + 3) : -1;
+                                if (lo < 0xdc00 || lo >= 0xe000)
+                                        return -EBADMSG;
+                                u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
+                                s += 6;
+                        } else if (u >= 0xdc00 && u < 0xe000)
+                                return -EBADMSG;
+                        put_utf8(buf, size, &len, (unsigned long) u);
+                        continue;
+                }
+                default:
+                        return -EBADMSG;
+                }
+                put_byte(buf, size, &len, c);
         }
         if (buf && size > 0)
                 buf[len] = '\0';
