@@ -636,30 +636,6 @@ int fv_call(struct fv *fv, const char *target, const void *data, size_t len, int
 
 /* ---- the registry ------------------------------------------------------------------------- */
 
-/* The node's reasons for refusing a REGISTER, UNREGISTER, SUBSCRIBE or UNSUBSCRIBE, by their
- * first words. */
-static int register_error(const struct fv_message *m) {
-        static const struct {
-                const char *prefix;
-                int err;
-        } table[] = {
-                { "taken", EEXIST },
-                { "registry full", ENOSPC },
-                { "not registered", ENOENT },
-                { "bad name", EINVAL },
-                { "bad topic", EINVAL },
-                { "not subscribed", ENOENT },
-                { "too many subscriptions", ENOSPC },
-                { "out of memory", ENOMEM },
-        };
-        for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
-                size_t n = strlen(table[i].prefix);
-                if (m->payload_len >= n && memcmp(m->payload, table[i].prefix, n) == 0)
-                        return -table[i].err;
-        }
-        return -EREMOTEIO;
-}
-
 /* A request the node answers at once with "ok" or a reason. */
 static int node_request(struct fv *fv, uint8_t kind, const char *name) {
         size_t tl = target_length(name);
@@ -669,7 +645,7 @@ static int node_request(struct fv *fv, uint8_t kind, const char *name) {
         struct fv_message m = { .kind = 0 };
         int r = request(fv, &req, now_ms() + REQUEST_TIMEOUT_MS, &m);
         if (r < 0 && m.kind == FV_ERROR)
-                return register_error(&m);
+                return proto_refusal_errno(m.payload, m.payload_len);
         return r;
 }
 

@@ -157,3 +157,38 @@ static const char *const kind_table[_PROTO_KIND_MAX] = {
 const char *proto_kind_to_string(uint8_t kind) {
         return kind < _PROTO_KIND_MAX ? kind_table[kind] : NULL;
 }
+
+typedef struct Refusal {
+        bool topic;            /* (UN)SUBSCRIBE, else (UN)REGISTER; both for out of memory */
+        int err;
+        const char *text;
+} Refusal;
+
+static const Refusal refusals[] = {
+        { false, EEXIST, "taken: the name is held by another process" },
+        { false, ENOSPC, "registry full (see registry_size)" },
+        { false, ENOENT, "not registered by this process" },
+        { false, EINVAL, "bad name: 1-40 printable characters, no whitespace" },
+        { true, EINVAL, "bad topic: 1-255 printable characters, no whitespace, '*' only at the end" },
+        { true, ENOENT, "not subscribed to this topic" },
+        { true, ENOSPC, "too many subscriptions (at most 1024 per process)" },
+};
+
+const char *proto_refusal(uint8_t kind, int err) {
+        bool topic = kind == PROTO_SUBSCRIBE || kind == PROTO_UNSUBSCRIBE;
+        if (err == -ENOMEM)
+                return "out of memory";
+        for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++)
+                if (refusals[i].topic == topic && -refusals[i].err == err)
+                        return refusals[i].text;
+        return NULL;
+}
+
+int proto_refusal_errno(const void *payload, size_t len) {
+        if (len == 13 && memcmp(payload, "out of memory", 13) == 0)
+                return -ENOMEM;
+        for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++)
+                if (strlen(refusals[i].text) == len && memcmp(refusals[i].text, payload, len) == 0)
+                        return -refusals[i].err;
+        return -EREMOTEIO;
+}

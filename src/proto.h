@@ -95,3 +95,10 @@ int proto_encode(const Frame *f, void *buf, size_t size);
 int proto_decode(const void *buf, size_t len, Frame *f, size_t *consumed);
 
 const char *proto_kind_to_string(uint8_t kind);
+
+/* Why the node refuses a REGISTER or UNREGISTER (names) or a SUBSCRIBE or UNSUBSCRIBE (topics):
+ * the ERROR payload for -err, one text per reason for the node, the library and the CLI alike;
+ * NULL for an error that is not one of them. And back: the -errno of such a payload, or
+ * -EREMOTEIO for a text this version does not know. */
+const char *proto_refusal(uint8_t kind, int err);
+int proto_refusal_errno(const void *payload, size_t len);

@@ -17,7 +17,6 @@
 #include "spec.h"
 #include "strv.h"
 #include "time-util.h"
-#include "topic.h"
 
 #define CALL_TIMEOUT_DEFAULT_MS 5000u
 #define CALL_SWEEP_USEC (50 * USEC_PER_MSEC) /* call timeouts are kept to within this */
@@ -155,16 +154,20 @@ static void pending_free(Router *r, Pending *c) {
         free(c);
 }
 
+/* An answer on the caller's own private socket: if it cannot take it now, it has gone. */
+static void send_on_fd(int fd, const Frame *f) {
+        static char buf[PROTO_FRAME_MAX];
+        int n = proto_encode(f, buf, sizeof buf);
+        if (n > 0)
+                (void) send(fd, buf, (size_t) n, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
 /* Delivers the answer (REPLY or ERROR) to whoever made the call, then forgets the call. */
 static void answer(Router *r, Pending *c, uint8_t kind, const void *data, size_t len) {
         Frame f = { .kind = kind, .ref = c->caller_ref, .payload = data, .payload_len = len };
-        if (c->reply_fd >= 0) {
-                static char buf[PROTO_FRAME_MAX];
-                int n = proto_encode(&f, buf, sizeof buf);
-                /* The caller's own socket: if it cannot take the answer now, it has gone. */
-                if (n > 0)
-                        (void) send(c->reply_fd, buf, (size_t) n, MSG_DONTWAIT | MSG_NOSIGNAL);
-        } else if (c->fn)
+        if (c->reply_fd >= 0)
+                send_on_fd(c->reply_fd, &f);
+        else if (c->fn)
                 c->fn(c->fn_ud, kind == PROTO_REPLY ? 0 : 1, data, len);
         else if (c->caller)
                 (void) mailbox_queue(c->caller->mb, &f);
@@ -289,15 +292,14 @@ static void cast_to_group(Router *r, const Frame *f) {
         (void) registry_lookup_all(registry_view(r->registry), name, cast_to_holder, &g);
 }
 
-/* Answers a REGISTER/UNREGISTER at once: on the private socket if one came, else the mailbox. */
-static void answer_request(Peer *p, const Frame *req, int fd, int error, const char *text) {
-        Frame f = { .kind = error ? PROTO_ERROR : PROTO_REPLY, .ref = req->ref, .payload = text,
+/* Answers a REGISTER, UNREGISTER, SUBSCRIBE or UNSUBSCRIBE at once with "ok" or why not (e < 0):
+ * on the private socket if one came, else through the mailbox. */
+static void answer_request(Peer *p, const Frame *req, int fd, int e) {
+        const char *text = e >= 0 ? "ok" : proto_refusal(req->kind, e) ?: proto_refusal(req->kind, -ENOMEM);
+        Frame f = { .kind = e < 0 ? PROTO_ERROR : PROTO_REPLY, .ref = req->ref, .payload = text,
                     .payload_len = strlen(text) };
         if (fd >= 0) {
-                char buf[PROTO_HEADER_SIZE + 128];
-                int n = proto_encode(&f, buf, sizeof buf);
-                if (n > 0)
-                        (void) send(fd, buf, (size_t) n, MSG_DONTWAIT | MSG_NOSIGNAL);
+                send_on_fd(fd, &f);
                 safe_close(fd);
                 return;
         }
@@ -335,13 +337,7 @@ static void on_register(Router *r, Peer *p, const Frame *f, int fd) {
                 if (i >= 0)
                         strv_remove_at(p->names, (size_t) i);
         }
-        answer_request(p, f, fd, e < 0,
-                       e >= 0 ? "ok"
-                       : e == -EEXIST ? "taken: the name is held by another process"
-                       : e == -ENOSPC ? "registry full (see registry_size)"
-                       : e == -ENOENT ? "not registered by this process"
-                       : e == -EINVAL ? "bad name: 1-40 printable characters, no whitespace"
-                       : "out of memory");
+        answer_request(p, f, fd, e);
 }
 
 static int peer_subscribe(Peer *p, const char *pattern, size_t len) {
@@ -350,15 +346,19 @@ static int peer_subscribe(Peer *p, const char *pattern, size_t len) {
         return broker_subscribe(p->sub, pattern, len);
 }
 
+static int peer_subscribe_all(Peer *p, char *const *patterns) {
+        STRV_FOREACH(t, patterns) {
+                int e = peer_subscribe(p, *t, strlen(*t));
+                if (e < 0)
+                        return e;
+        }
+        return 0;
+}
+
 static void on_subscribe(Peer *p, const Frame *f, int fd) {
         int e = f->kind == PROTO_UNSUBSCRIBE ? (p->sub ? broker_unsubscribe(p->sub, f->target, f->target_len) : -ENOENT)
                                              : peer_subscribe(p, f->target, f->target_len);
-        answer_request(p, f, fd, e < 0,
-                       e >= 0 ? "ok"
-                       : e == -EINVAL ? "bad topic: 1-255 printable characters, no whitespace, '*' only at the end"
-                       : e == -ENOENT ? "not subscribed to this topic"
-                       : e == -ENOSPC ? "too many subscriptions (at most 1024 per process)"
-                       : "out of memory");
+        answer_request(p, f, fd, e);
 }
 
 static void stream_gone(Peer *p) {
@@ -573,9 +573,8 @@ int router_attach(Router *r, pid_t pid, const char *name, char *const *subscribe
         e = idmap_put(&r->pids, (uint64_t) pid, p);
         if (e >= 0 && name)
                 e = peer_register(r, p, name);
-        STRV_FOREACH(t, subscribe)
-                if (e >= 0)
-                        e = peer_subscribe(p, *t, strlen(*t));
+        if (e >= 0)
+                e = peer_subscribe_all(p, subscribe);
         if (e < 0) {
                 STRV_FOREACH(n, p->names)
                         (void) registry_remove(r->registry, *n, p->pid);
@@ -680,11 +679,6 @@ bool router_has_subscribers(Router *r, const char *topic) {
 }
 
 int router_stream_open(Router *r, int fd, char *const *patterns, unsigned limit) {
-        STRV_FOREACH(t, patterns)
-                if (!topic_pattern_is_valid(*t, strlen(*t))) {
-                        safe_close(fd);
-                        return -EINVAL;
-                }
         Peer *p;
         int e = peer_new(r, fd, limit, &p);
         if (e < 0)
@@ -693,9 +687,7 @@ int router_stream_open(Router *r, int fd, char *const *patterns, unsigned limit)
         /* The client reads records of many frames. */
         mailbox_set_batch(p->mb, true);
         LIST_PREPEND(streams, r->streams, p);
-        STRV_FOREACH(t, patterns)
-                if (e >= 0)
-                        e = peer_subscribe(p, *t, strlen(*t));
+        e = peer_subscribe_all(p, patterns);
         if (e < 0)
                 stream_free(r, p);
         return e;

@@ -20,6 +20,7 @@
 
 #include "forkvisor.h"
 #include "macro.h"
+#include "proto.h"
 
 /* What `forkvisor call` waits for when --timeout is not given: OTP's gen_server:call default. */
 #define CALL_TIMEOUT_DEFAULT_MS 5000
@@ -243,6 +244,12 @@ static int do_whereis(const WorkerVerb *v, const char *name, bool all) {
         return fflush(stdout) == 0 ? 0 : 1;
 }
 
+/* "forkvisor VERB ARG: why", in the node's words when it said no. */
+static void refused(const WorkerVerb *v, const char *arg, uint8_t kind, int r) {
+        fprintf(stderr, "forkvisor: %s %s: %s\n", v->name, arg,
+                proto_refusal(kind, r) ?: r == -ETIMEDOUT ? "no answer from the daemon" : strerror(-r));
+}
+
 /* register / unregister NAME: the answer comes on a private socket. */
 static int do_register(const WorkerVerb *v, const char *name) {
         struct fv *fv = NULL;
@@ -256,13 +263,7 @@ static int do_register(const WorkerVerb *v, const char *name) {
                 return 0;
         if (r == -EMSGSIZE || r == -EPIPE)
                 return send_failed(v, r);
-        fprintf(stderr, "forkvisor: %s %s: %s\n", v->name, name,
-                r == -EEXIST ? "taken: the name is held by another process"
-                : r == -ENOSPC ? "registry full (see registry_size)"
-                : r == -ENOENT ? "not registered by this process"
-                : r == -EINVAL ? "bad name: 1-40 printable characters, no whitespace (+NAME: a duplicate key)"
-                : r == -ETIMEDOUT ? "no answer from the daemon"
-                : strerror(-r));
+        refused(v, name, reg ? PROTO_REGISTER : PROTO_UNREGISTER, r);
         return 1;
 }
 
@@ -280,12 +281,7 @@ static int do_subscribe(const WorkerVerb *v, char **topics) {
                 fv_close(fv);
                 if (r == -EPIPE)
                         return send_failed(v, r);
-                fprintf(stderr, "forkvisor: %s %s: %s\n", v->name, *topics,
-                        r == -EINVAL ? "bad topic: 1-255 printable characters, no whitespace, '*' only at the end"
-                        : r == -ENOENT ? "not subscribed to this topic"
-                        : r == -ENOSPC ? "too many subscriptions (at most 1024 per process)"
-                        : r == -ETIMEDOUT ? "no answer from the daemon"
-                        : strerror(-r));
+                refused(v, *topics, sub ? PROTO_SUBSCRIBE : PROTO_UNSUBSCRIBE, r);
                 return r == -EINVAL ? EXIT_USAGE : 1;
         }
         fv_close(fv);

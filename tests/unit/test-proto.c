@@ -354,3 +354,20 @@ TEST(kind_names) {
         ASSERT_TRUE(proto_kind_to_string(99) == NULL);
         ASSERT_TRUE(proto_kind_to_string(255) == NULL);
 }
+
+TEST(refusal_texts_round_trip) {
+        static const struct { uint8_t kind; int err; } cases[] = {
+                { PROTO_REGISTER, -EEXIST }, { PROTO_REGISTER, -ENOSPC }, { PROTO_UNREGISTER, -ENOENT },
+                { PROTO_REGISTER, -EINVAL }, { PROTO_SUBSCRIBE, -EINVAL }, { PROTO_UNSUBSCRIBE, -ENOENT },
+                { PROTO_SUBSCRIBE, -ENOSPC }, { PROTO_SUBSCRIBE, -ENOMEM }, { PROTO_REGISTER, -ENOMEM },
+        };
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                const char *t = proto_refusal(cases[i].kind, cases[i].err);
+                ASSERT_TRUE(t != NULL);
+                ASSERT_EQ(proto_refusal_errno(t, strlen(t)), cases[i].err);
+        }
+        ASSERT_STREQ(proto_refusal(PROTO_REGISTER, -EINVAL), "bad name: 1-40 printable characters, no whitespace");
+        ASSERT_STREQ(proto_refusal(PROTO_SUBSCRIBE, -ENOENT), "not subscribed to this topic");
+        ASSERT_TRUE(proto_refusal(PROTO_REGISTER, -ETIMEDOUT) == NULL);
+        ASSERT_EQ(proto_refusal_errno("something else", 14), -EREMOTEIO);
+}
