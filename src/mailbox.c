@@ -91,6 +91,26 @@ static void set_backlog(Mailbox *mb, bool backlog) {
         mb->backlog = backlog;
 }
 
+/* Room for one more element at the end of an array used as a queue ([head, len) in use): the
+ * consumed front is reused before the array grows. */
+static int fifo_room(void **a, size_t size, size_t *head, size_t *len, size_t *cap) {
+        if (*len < *cap)
+                return 0;
+        if (*head > 0) {
+                memmove(*a, (char *) *a + *head * size, (*len - *head) * size);
+                *len -= *head;
+                *head = 0;
+                return 0;
+        }
+        size_t n = *cap ? *cap * 2 : 16;
+        void *p = realloc(*a, n * size);
+        if (!p)
+                return -ENOMEM;
+        *a = p;
+        *cap = n;
+        return 0;
+}
+
 static void close_fds(const int *fds, size_t n) {
         for (size_t i = 0; i < n; i++)
                 safe_close(fds[i]);
@@ -353,20 +373,8 @@ static int segment_push(Mailbox *mb, Chunk *c, size_t off, size_t len) {
                         goto queued;
                 }
         }
-        if (mb->seg_len == mb->seg_cap) {
-                if (mb->seg_head > 0) {
-                        memmove(mb->segs, mb->segs + mb->seg_head, (mb->seg_len - mb->seg_head) * sizeof *mb->segs);
-                        mb->seg_len -= mb->seg_head;
-                        mb->seg_head = 0;
-                } else {
-                        size_t cap = mb->seg_cap ? mb->seg_cap * 2 : 8;
-                        void *a = realloc(mb->segs, cap * sizeof *mb->segs);
-                        if (!a)
-                                return -ENOMEM;
-                        mb->segs = a;
-                        mb->seg_cap = cap;
-                }
-        }
+        if (fifo_room((void **) &mb->segs, sizeof *mb->segs, &mb->seg_head, &mb->seg_len, &mb->seg_cap) < 0)
+                return -ENOMEM;
         mb->segs[mb->seg_len++] = (struct Segment) { chunk_ref(c), (uint32_t) off, (uint32_t) len, 1 };
 queued:
         mb->depth++;
@@ -489,21 +497,9 @@ static void flight_refresh(Mailbox *mb) {
 }
 
 static void flight_push_measured(Mailbox *mb, size_t bytes, unsigned frames) {
-        if (mb->flight_len == mb->flight_cap) {
-                if (mb->flight_head > 0) {
-                        memmove(mb->flight, mb->flight + mb->flight_head,
-                                (mb->flight_len - mb->flight_head) * sizeof *mb->flight);
-                        mb->flight_len -= mb->flight_head;
-                        mb->flight_head = 0;
-                } else {
-                        size_t cap = mb->flight_cap ? mb->flight_cap * 2 : 16;
-                        void *a = realloc(mb->flight, cap * sizeof *mb->flight);
-                        if (!a)
-                                return;
-                        mb->flight = a;
-                        mb->flight_cap = cap;
-                }
-        }
+        if (fifo_room((void **) &mb->flight, sizeof *mb->flight, &mb->flight_head, &mb->flight_len,
+                      &mb->flight_cap) < 0)
+                return;
         mb->flight[mb->flight_len].bytes = (uint32_t) bytes;
         mb->flight[mb->flight_len].frames = frames;
         mb->flight_len++;
@@ -615,15 +611,14 @@ static void unshare(Mailbox *mb) {
                 struct Segment *s = &mb->segs[i];
                 if (s->chunk == mb->own)
                         continue;
-                if (!mb->own && !(mb->own = chunk_new(4096)))
+                Chunk *c = own_chunk(mb, s->len);
+                if (!c)
                         return;
-                if (mb->own->len + s->len > UINT32_MAX || chunk_reserve(mb->own, s->len) < 0)
-                        return;
-                memcpy(mb->own->data + mb->own->len, s->chunk->data + s->off, s->len);
+                memcpy(c->data + c->len, s->chunk->data + s->off, s->len);
                 chunk_unref(s->chunk);
-                s->chunk = chunk_ref(mb->own);
-                s->off = (uint32_t) mb->own->len;
-                mb->own->len += s->len;
+                s->chunk = chunk_ref(c);
+                s->off = (uint32_t) c->len;
+                c->len += s->len;
         }
 }
 
@@ -640,7 +635,8 @@ size_t mailbox_flush(Mailbox *mb) {
         /* The socket's share of what this pass sends is measured once for all its records. */
         if (mb->write_closed)
                 return 0;
-        int before = !mb->measuring || mb->closed || mb->seg_head >= mb->seg_len ? -1 : outq(mb);
+        /* Still blocked since the last pass: one send to find out, nothing measured. */
+        int before = mb->blocked || !mb->measuring || mb->closed || mb->seg_head >= mb->seg_len ? -1 : outq(mb);
         unsigned flushed = 0;
         size_t bytes = 0;
         bool blocked = false;
@@ -678,9 +674,12 @@ size_t mailbox_flush(Mailbox *mb) {
                 return bytes;
         if (flushed > 0)
                 flight_push(mb, before, flushed, bytes);
+        bool was_blocked = mb->blocked;
         mb->blocked = blocked;
         if (blocked) {
-                unshare(mb);
+                /* What was queued while blocked is in our own chunk already. */
+                if (!was_blocked)
+                        unshare(mb);
                 sd_event_source_set_io_events(mb->source, EPOLLIN | EPOLLOUT);
                 return bytes;
         }
