@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 
 #include "json.h"
+#include "list.h"
 #include "log.h"
 #include "manager.h"
 #include "proto.h"
@@ -30,7 +31,7 @@ typedef enum WaitGoal {
 
 typedef struct Waiter Waiter;
 struct Waiter {
-        Waiter *next, *prev;
+        LIST_FIELDS(Waiter, waiters);
         Commands *commands;        /* borrowed */
         ControlRequest *req;       /* borrowed; answered exactly once */
         char *path;                /* looked up again each time: nodes may go away */
@@ -44,7 +45,7 @@ struct Waiter {
 /* A `forkvisor reload` waiting for its reload to be applied. */
 typedef struct ReloadWaiter ReloadWaiter;
 struct ReloadWaiter {
-        ReloadWaiter *next, *prev;
+        LIST_FIELDS(ReloadWaiter, reloads);
         Commands *commands;        /* borrowed */
         ControlRequest *req;       /* borrowed; answered exactly once */
         ReloadJob *job;            /* borrowed from the manager until it answers */
@@ -60,12 +61,7 @@ struct Commands {
 
 static void waiter_free(Waiter *w) {
         Commands *c = w->commands;
-        if (w->prev)
-                w->prev->next = w->next;
-        else
-                c->waiters = w->next;
-        if (w->next)
-                w->next->prev = w->prev;
+        LIST_REMOVE(waiters, c->waiters, w);
         sd_event_source_disable_unref(w->timeout);
         free(w->path);
         free(w);
@@ -147,7 +143,7 @@ static void commands_observe(void *ud, Node *n, TreeEvent ev) {
         if (ev == TREE_EVENT_STARTED)
                 return;
         for (Waiter *w = c->waiters; w; w = next) {
-                next = w->next;
+                next = w->waiters_next;
                 (void) waiter_check(w);
         }
 }
@@ -170,10 +166,7 @@ static void add_waiter(Commands *c, ControlRequest *req, const char *path, WaitG
         w->state = state;
         w->since = since;
         w->print_path = print_path;
-        w->next = c->waiters;
-        if (c->waiters)
-                c->waiters->prev = w;
-        c->waiters = w;
+        LIST_PREPEND(waiters, c->waiters, w);
         control_request_set_abandon(req, on_waiter_abandoned, w);
         if (waiter_check(w))
                 return;
@@ -522,12 +515,7 @@ static void cmd_wait(Commands *c, ControlRequest *req, char **argv) {
 
 static void reload_waiter_free(ReloadWaiter *w) {
         Commands *c = w->commands;
-        if (w->prev)
-                w->prev->next = w->next;
-        else
-                c->reloads = w->next;
-        if (w->next)
-                w->next->prev = w->prev;
+        LIST_REMOVE(reloads, c->reloads, w);
         free(w);
 }
 
@@ -574,10 +562,7 @@ static void cmd_reload(Commands *c, ControlRequest *req, char **argv) {
         diagnostics_done(&d);
         w->commands = c;
         w->req = req;
-        w->next = c->reloads;
-        if (c->reloads)
-                c->reloads->prev = w;
-        c->reloads = w;
+        LIST_PREPEND(reloads, c->reloads, w);
         control_request_set_abandon(req, on_reload_abandoned, w);
 }
 
