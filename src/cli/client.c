@@ -11,12 +11,12 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "ctlproto.h"
 #include "macro.h"
 #include "manager.h"
+#include "time-util.h"
 
 typedef struct ClientVerb {
         const char *name;
@@ -94,11 +94,9 @@ typedef struct StreamEnd {
 } StreamEnd;
 
 static int64_t deadline_after(const char *timeout) {
-        struct timespec ts;
         if (!*timeout)
                 return -1;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + strtoll(timeout, NULL, 10);
+        return (int64_t) (now_usec() / USEC_PER_MSEC) + strtoll(timeout, NULL, 10);
 }
 
 /* Sends the request and relays the answer; returns the exit status. A subscription stream

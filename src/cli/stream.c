@@ -9,15 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include "proto.h"
-
-static int64_t now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "time-util.h"
 
 int stream_print(int fd, unsigned long count, int64_t deadline_ms) {
         static char record[PROTO_RECORD_MAX + 1];
@@ -26,7 +20,7 @@ int stream_print(int fd, unsigned long count, int64_t deadline_ms) {
         while (count == 0 || got < count) {
                 int wait = -1;
                 if (deadline_ms >= 0) {
-                        int64_t left = deadline_ms - now_ms();
+                        int64_t left = deadline_ms - (int64_t) (now_usec() / USEC_PER_MSEC);
                         wait = left > 0 ? (int) (left < 1000000 ? left : 1000000) : 0;
                 }
                 struct pollfd p = { .fd = fd, .events = POLLIN };
