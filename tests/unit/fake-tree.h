@@ -2,14 +2,17 @@
 /* Fake TreeOps for the policy tests (test-tree.c, test-reload.c): spawns, signals and give-ups
  * are written to a log ("+a -a:TERM gaveup:s ..."), timers are left to the test, time stands
  * still unless the test moves it. The includer defines FAKE_EXTRA_FIELDS, the fields of its own
- * that struct Fake carries after the common ones, before it includes this file. */
+ * that struct Fake carries after the common ones, before it includes this file. Also the
+ * helpers both share: loading a config, a fresh Fake, a started tree, finding a node. */
 #pragma once
 
+#include <assert.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "spec.h"
 #include "tree.h"
 
 typedef struct Fake {
@@ -69,3 +72,33 @@ static const TreeOps fake_ops = {
         .spawn = f_spawn, .kill = f_kill, .set_timer = f_set_timer,
         .now = f_now, .event = f_event, .finished = f_finished,
 };
+
+/* Loads ini as /tmp/test.ini into *ret, its diagnostics written to stderr. */
+static int fake_load_config(const char *ini, Config **ret) {
+        Diagnostics d = {};
+        int r = config_load_string(ini, "/tmp/test.ini", ret, &d);
+        for (size_t i = 0; i < d.n; i++)
+                fprintf(stderr, "  %s\n", d.lines[i]);
+        diagnostics_done(&d);
+        return r;
+}
+
+/* A fresh Fake: an empty log, the clock at 1000 s, not finished. */
+static void fake_init(Fake *f) {
+        memset(f, 0, sizeof *f);
+        f->finished = -1;
+        f->now = 1000 * USEC_PER_SEC;
+}
+
+/* Starts f->tree and clears the log: the tests begin from a running tree. */
+static void fake_start(Fake *f) {
+        tree_start(f->tree);
+        f->log[0] = 0;
+}
+
+/* The node at path, which must exist. */
+static Node *N(Fake *f, const char *path) {
+        Node *n = tree_find(f->tree, path);
+        assert(n);
+        return n;
+}

@@ -65,6 +65,20 @@ static char *with_worker(const char *extra) {
         return s;
 }
 
+/* Worker w's keys, after HEAD and "exec = x", and a diagnostic they must give. */
+typedef struct WorkerError {
+        const char *keys, *want;
+} WorkerError;
+
+/* EXPECT_ERROR for each case in turn. */
+static void expect_worker_errors(int *failed_, const WorkerError *cases, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *text = NULL;
+                ASSERT_TRUE(asprintf(&text, HEAD "[worker:w]\nexec = x\n%s", cases[i].keys) > 0);
+                EXPECT_ERROR(text, cases[i].want);
+        }
+}
+
 #define LOAD_OK(text, c)                                                                    \
         do {                                                                                \
                 _cleanup_free_ char *t_ = NULL;                                             \
@@ -443,40 +457,42 @@ TEST(bad_values_with_accepted_values) {
         EXPECT_ERROR("[supervisor:app]\nstrategy = one_for_al\n",
                      NAME ":2: bad value 'one_for_al' for strategy: expected one_for_one, one_for_all, rest_for_one or "
                      "simple_one_for_one; did you mean 'one_for_all'?");
-        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nrestart = always\n",
-                     NAME ":5: bad value 'always' for restart: expected permanent, transient or temporary\n");
-        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nready = mailbx\n",
-                     NAME ":5: bad value 'mailbx' for ready: expected none, mailbox or notify; did you mean 'mailbox'?");
-        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nstdout = fil:/x\n",
-                     NAME ":5: bad value 'fil:/x' for stdout: expected log, inherit, null or file:PATH");
-        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nstdout = file:\n", NAME ":5: bad value 'file:' for stdout: file: needs a path");
-        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nstdin = log\n", NAME ":5: bad value 'log' for stdin: expected null or inherit");
-        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nkill_group = yse\n",
-                     NAME ":5: bad value 'yse' for kill_group: expected yes or no; did you mean 'yes'?");
-        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nshutdown = brutal\n",
-                     NAME ":5: bad value 'brutal' for shutdown: expected milliseconds (0 to 4294967295), brutal_kill or infinity");
-        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nshutdown = -1\n", NAME ":5: bad value '-1' for shutdown");
-        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nready_timeout = 0\n",
-                     NAME ":5: bad value '0' for ready_timeout: expected milliseconds from 1 to 4294967295");
-        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nmailbox_limit = 1000001\n",
-                     NAME ":5: bad value '1000001' for mailbox_limit: expected an integer from 1 to 1000000");
-        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nmailbox_limit = 0\n", NAME ":5: bad value '0' for mailbox_limit");
-        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nrestart_delay = 99999999999\n",
-                     NAME ":5: bad value '99999999999' for restart_delay: expected milliseconds from 0 to 4294967295");
-        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\numask = 0778\n",
-                     NAME ":5: bad value '0778' for umask: expected an octal mode from 0 to 0777");
-        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\numask = 1000\n", NAME ":5: bad value '1000' for umask");
-        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nnice = 20\n", NAME ":5: bad value '20' for nice: expected an integer from -20 to 19");
-        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nnice = -21\n", NAME ":5: bad value '-21' for nice");
-        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nlimit_nofile = 10:5\n",
-                     NAME ":5: bad value '10:5' for limit_nofile: the soft limit is above the hard limit");
-        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nlimit_nofile = lots\n",
-                     NAME ":5: bad value 'lots' for limit_nofile: expected N, infinity or SOFT:HARD");
-        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nlimit_nofile = 1K\n", NAME ":5: bad value '1K' for limit_nofile");
-        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nnormal_exit = 0 256\n",
-                     NAME ":5: bad value '256' for normal_exit: expected exit codes from 0 to 255");
-        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nnormal_exit =\n", NAME ":5: normal_exit needs at least one exit code");
-        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nrestart =\n", NAME ":5: missing value for restart");
+        static const WorkerError cases[] = {
+                { "restart = always\n",
+                  NAME ":5: bad value 'always' for restart: expected permanent, transient or temporary\n" },
+                { "ready = mailbx\n",
+                  NAME ":5: bad value 'mailbx' for ready: expected none, mailbox or notify; did you mean 'mailbox'?" },
+                { "stdout = fil:/x\n",
+                  NAME ":5: bad value 'fil:/x' for stdout: expected log, inherit, null or file:PATH" },
+                { "stdout = file:\n", NAME ":5: bad value 'file:' for stdout: file: needs a path" },
+                { "stdin = log\n", NAME ":5: bad value 'log' for stdin: expected null or inherit" },
+                { "kill_group = yse\n",
+                  NAME ":5: bad value 'yse' for kill_group: expected yes or no; did you mean 'yes'?" },
+                { "shutdown = brutal\n",
+                  NAME ":5: bad value 'brutal' for shutdown: expected milliseconds (0 to 4294967295), brutal_kill or infinity" },
+                { "shutdown = -1\n", NAME ":5: bad value '-1' for shutdown" },
+                { "ready_timeout = 0\n",
+                  NAME ":5: bad value '0' for ready_timeout: expected milliseconds from 1 to 4294967295" },
+                { "mailbox_limit = 1000001\n",
+                  NAME ":5: bad value '1000001' for mailbox_limit: expected an integer from 1 to 1000000" },
+                { "mailbox_limit = 0\n", NAME ":5: bad value '0' for mailbox_limit" },
+                { "restart_delay = 99999999999\n",
+                  NAME ":5: bad value '99999999999' for restart_delay: expected milliseconds from 0 to 4294967295" },
+                { "umask = 0778\n", NAME ":5: bad value '0778' for umask: expected an octal mode from 0 to 0777" },
+                { "umask = 1000\n", NAME ":5: bad value '1000' for umask" },
+                { "nice = 20\n", NAME ":5: bad value '20' for nice: expected an integer from -20 to 19" },
+                { "nice = -21\n", NAME ":5: bad value '-21' for nice" },
+                { "limit_nofile = 10:5\n",
+                  NAME ":5: bad value '10:5' for limit_nofile: the soft limit is above the hard limit" },
+                { "limit_nofile = lots\n",
+                  NAME ":5: bad value 'lots' for limit_nofile: expected N, infinity or SOFT:HARD" },
+                { "limit_nofile = 1K\n", NAME ":5: bad value '1K' for limit_nofile" },
+                { "normal_exit = 0 256\n",
+                  NAME ":5: bad value '256' for normal_exit: expected exit codes from 0 to 255" },
+                { "normal_exit =\n", NAME ":5: normal_exit needs at least one exit code" },
+                { "restart =\n", NAME ":5: missing value for restart" },
+        };
+        expect_worker_errors(failed_, cases, ELEMENTSOF(cases));
 }
 
 TEST(register_subscribe_environment) {
@@ -500,14 +516,15 @@ TEST(register_subscribe_environment) {
                 LOAD_OK(text, c);
                 ASSERT_STREQ(config_find(c, SPEC_WORKER, "w")->register_name, longname);
         }
-        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nregister = +\n", NAME ":5: bad value '+' for register");
-        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nregister = ++x\n", NAME ":5: bad value '++x' for register");
-        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nsubscribe = a*b\n", NAME ":5: bad topic 'a*b' for subscribe");
-        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nenvironment = 1A=x\n",
-                     NAME ":5: bad value '1A=x' for environment: expected KEY=VALUE");
-        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nenvironment = NOVALUE\n", NAME ":5: bad value 'NOVALUE' for environment");
-        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nenvironment = \"A=unterminated\n",
-                     NAME ":5: bad value for environment: unterminated double quote");
+        static const WorkerError cases[] = {
+                { "register = +\n", NAME ":5: bad value '+' for register" },
+                { "register = ++x\n", NAME ":5: bad value '++x' for register" },
+                { "subscribe = a*b\n", NAME ":5: bad topic 'a*b' for subscribe" },
+                { "environment = 1A=x\n", NAME ":5: bad value '1A=x' for environment: expected KEY=VALUE" },
+                { "environment = NOVALUE\n", NAME ":5: bad value 'NOVALUE' for environment" },
+                { "environment = \"A=unterminated\n", NAME ":5: bad value for environment: unterminated double quote" },
+        };
+        expect_worker_errors(failed_, cases, ELEMENTSOF(cases));
 }
 
 TEST(user_and_group) {

@@ -16,20 +16,8 @@
 #include "proto.h"
 #include "registry.h"
 #include "tests.h"
+#include "fake-node.h"
 
-static char rec[PROTO_RECORD_MAX + 1];
-
-static void pair(int sv[2]) {
-        int r = socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv);
-        assert(r == 0);
-}
-
-static int wait_child(pid_t pid) {
-        int st;
-        if (waitpid(pid, &st, 0) != pid)
-                return -1;
-        return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
 
 static void set_registry_env(int fd) {
         char e[16];
@@ -176,29 +164,29 @@ TEST(whereis_refuses_what_is_not_a_table_it_knows) {
         ASSERT_ERR(whereis_with(999, NULL), -EBADF);
         ASSERT_ERR(whereis_with(p[0], NULL), -ENODEV);
 
-        int fd = fake_table(REGISTRY_MAGIC, 2, 16, 64, 64 + 16 * 64);
-        ASSERT_ERR(whereis_with(fd, NULL), -EPROTONOSUPPORT);
-        close(fd);
-        fd = fake_table(REGISTRY_MAGIC, 1, 16, 128, 64 + 16 * 128);
-        ASSERT_ERR(whereis_with(fd, NULL), -EPROTONOSUPPORT);
-        close(fd);
-        fd = fake_table(0x12345678, 1, 16, 64, 64 + 16 * 64);
-        ASSERT_ERR(whereis_with(fd, NULL), -EBADMSG);
-        close(fd);
-        /* More slots than the file holds; not a power of two; shorter than a header. */
-        fd = fake_table(REGISTRY_MAGIC, 1, 32, 64, 64 + 16 * 64);
-        ASSERT_ERR(whereis_with(fd, NULL), -EBADMSG);
-        close(fd);
-        fd = fake_table(REGISTRY_MAGIC, 1, 12, 64, 64 + 16 * 64);
-        ASSERT_ERR(whereis_with(fd, NULL), -EBADMSG);
-        close(fd);
-        fd = fake_table(REGISTRY_MAGIC, 1, 16, 64, 20);
-        ASSERT_ERR(whereis_with(fd, NULL), -EBADMSG);
-        close(fd);
-        /* An empty table of a layout we know: nobody holds anything. */
-        fd = fake_table(REGISTRY_MAGIC, 1, 16, 64, 64 + 16 * 64);
-        ASSERT_ERR(whereis_with(fd, NULL), -ENOENT);
-        close(fd);
+        /* Tables of another version or slot size, a wrong magic; more slots than the file
+         * holds, not a power of two, shorter than a header; last, an empty table of a layout we
+         * know: nobody holds anything. */
+        static const struct {
+                uint32_t magic, version, slots, slot_size;
+                size_t size;
+                int err;
+        } tables[] = {
+                { REGISTRY_MAGIC, 2, 16, 64, 64 + 16 * 64, -EPROTONOSUPPORT },
+                { REGISTRY_MAGIC, 1, 16, 128, 64 + 16 * 128, -EPROTONOSUPPORT },
+                { 0x12345678, 1, 16, 64, 64 + 16 * 64, -EBADMSG },
+                { REGISTRY_MAGIC, 1, 32, 64, 64 + 16 * 64, -EBADMSG },
+                { REGISTRY_MAGIC, 1, 12, 64, 64 + 16 * 64, -EBADMSG },
+                { REGISTRY_MAGIC, 1, 16, 64, 20, -EBADMSG },
+                { REGISTRY_MAGIC, 1, 16, 64, 64 + 16 * 64, -ENOENT },
+        };
+        int fd;
+        for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+                fd = fake_table(tables[i].magic, tables[i].version, tables[i].slots, tables[i].slot_size,
+                                tables[i].size);
+                ASSERT_ERR(whereis_with(fd, NULL), tables[i].err);
+                close(fd);
+        }
         /* A write-only descriptor cannot be mapped. */
         fd = fake_table(REGISTRY_MAGIC, 1, 16, 64, 64 + 16 * 64);
         char path[64];
@@ -306,7 +294,15 @@ static int fake_node(int fd, bool private) {
         return 0;
 }
 
-static void requests(int *failed_, struct fv *fv) {
+/* Forks the fake node on sv[1] (expecting private-socket calls or not), makes the requests it
+ * answers through fv, and waits for the node, which must have seen what it expected. */
+static void requests(int *failed_, int sv[2], struct fv *fv, bool private) {
+        pid_t pid = fork();
+        ASSERT_TRUE(pid >= 0);
+        if (pid == 0) {
+                close(sv[0]);
+                _exit(fake_node(sv[1], private));
+        }
         ASSERT_ERR(fv_register(fv, "svc"), -EEXIST);
         ASSERT_OK(fv_register(fv, "+grp"));
         ASSERT_ERR(fv_register(fv, "svc"), -ENOSPC);
@@ -314,6 +310,7 @@ static void requests(int *failed_, struct fv *fv) {
         ASSERT_ERR(fv_register(fv, "svc"), -EINVAL);
         ASSERT_ERR(fv_register(fv, "svc"), -ENOMEM);
         ASSERT_ERR(fv_register(fv, "svc"), -EREMOTEIO);
+        ASSERT_EQ(wait_child(pid), 0);
 }
 
 TEST(register_through_the_mailbox_keeps_every_other_message_in_order) {
@@ -327,16 +324,9 @@ TEST(register_through_the_mailbox_keeps_every_other_message_in_order) {
         ASSERT_ERR(fv_register(fv, ""), -EINVAL);
         ASSERT_ERR(fv_register(fv, NULL), -EINVAL);
         ASSERT_ERR(fv_unregister(NULL, "x"), -EINVAL);
-        pid_t pid = fork();
-        ASSERT_TRUE(pid >= 0);
-        if (pid == 0) {
-                close(sv[0]);
-                _exit(fake_node(sv[1], false));
-        }
-        requests(failed_, fv);
+        requests(failed_, sv, fv, false);
         if (*failed_)
                 return;
-        ASSERT_EQ(wait_child(pid), 0);
         /* Every cast that came while a request waited, in order, nothing else. */
         for (size_t i = 0; i < sizeof answers / sizeof answers[0]; i++) {
                 ASSERT_OK(fv_recv(fv, 0, &m));
@@ -357,16 +347,9 @@ TEST(register_with_private_calls_does_not_read_the_mailbox) {
 
         pair(sv);
         ASSERT_OK(fv_open_fd(sv[0], FV_NOBATCH | FV_PRIVATE_CALLS, &fv));
-        pid_t pid = fork();
-        ASSERT_TRUE(pid >= 0);
-        if (pid == 0) {
-                close(sv[0]);
-                _exit(fake_node(sv[1], true));
-        }
-        requests(failed_, fv);
+        requests(failed_, sv, fv, true);
         if (*failed_)
                 return;
-        ASSERT_EQ(wait_child(pid), 0);
         ASSERT_EQ(fv_pending(fv), 0);
         for (size_t i = 0; i < sizeof answers / sizeof answers[0]; i++) {
                 ASSERT_OK(fv_recv(fv, 0, &m));

@@ -15,8 +15,8 @@
 
 #include "proto.h"
 #include "tests.h"
+#include "fake-node.h"
 
-static char rec[PROTO_RECORD_MAX + 1];
 static const char payload64[] = "0123456789012345678901234567890123456789012345678901234567890123";
 
 /* Appends a frame to buf at off; returns the new length. */
@@ -63,18 +63,6 @@ static int node_read(int fd, Frame *frames, int max, int *ret_fd) {
 
 static bool frame_is(const Frame *f, uint8_t kind, const char *payload) {
         return f->kind == kind && f->payload_len == strlen(payload) && memcmp(f->payload, payload, f->payload_len) == 0;
-}
-
-static void pair(int sv[2]) {
-        int r = socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv);
-        assert(r == 0);
-}
-
-static int wait_child(pid_t pid) {
-        int st;
-        if (waitpid(pid, &st, 0) != pid)
-                return -1;
-        return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 TEST(open_refuses_what_is_not_a_mailbox) {
@@ -480,39 +468,36 @@ TEST(server_answers_and_terminates_on_sigterm) {
 }
 
 TEST(server_stops_at_eof_and_on_request) {
-        char b[256];
+        char stop[256];
         Frame fr[4];
-        size_t o;
         int sv[2];
+        size_t n = put(stop, 0, PROTO_CAST, 0, 1, "c", "stop");
+        /* What the node sends (NULL: it shuts its end for writing), the server's last word, and
+         * its exit. A malformed record: terminate with the error, and a failure exit. */
+        const struct {
+                const char *rec;
+                size_t len;
+                const char *last;
+                int code;
+        } ends[] = {
+                { NULL, 0, "terminate 0", 0 },
+                { stop, n, "terminate 0", 0 },
+                { "FVgarbage", 9, "terminate error", 1 },
+        };
 
-        pair(sv);
-        pid_t pid = start_server(sv, 0);
-        ASSERT_TRUE(server_ready(sv[1]));
-        shutdown(sv[1], SHUT_WR);
-        ASSERT_EQ(node_read(sv[1], fr, 4, NULL), 1);
-        ASSERT_TRUE(frame_is(&fr[0], PROTO_CAST, "terminate 0"));
-        ASSERT_EQ(wait_child(pid), 0);
-        close(sv[1]);
-
-        pair(sv);
-        pid = start_server(sv, 0);
-        ASSERT_TRUE(server_ready(sv[1]));
-        o = put(b, 0, PROTO_CAST, 0, 1, "c", "stop");
-        send(sv[1], b, o, 0);
-        ASSERT_EQ(node_read(sv[1], fr, 4, NULL), 1);
-        ASSERT_TRUE(frame_is(&fr[0], PROTO_CAST, "terminate 0"));
-        ASSERT_EQ(wait_child(pid), 0);
-        close(sv[1]);
-
-        /* A malformed record: terminate with the error, and a failure exit. */
-        pair(sv);
-        pid = start_server(sv, 0);
-        ASSERT_TRUE(server_ready(sv[1]));
-        send(sv[1], "FVgarbage", 9, 0);
-        ASSERT_EQ(node_read(sv[1], fr, 4, NULL), 1);
-        ASSERT_TRUE(frame_is(&fr[0], PROTO_CAST, "terminate error"));
-        ASSERT_EQ(wait_child(pid), 1);
-        close(sv[1]);
+        for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++) {
+                pair(sv);
+                pid_t pid = start_server(sv, 0);
+                ASSERT_TRUE(server_ready(sv[1]));
+                if (ends[i].rec)
+                        send(sv[1], ends[i].rec, ends[i].len, 0);
+                else
+                        shutdown(sv[1], SHUT_WR);
+                ASSERT_EQ(node_read(sv[1], fr, 4, NULL), 1);
+                ASSERT_TRUE(frame_is(&fr[0], PROTO_CAST, ends[i].last));
+                ASSERT_EQ(wait_child(pid), ends[i].code);
+                close(sv[1]);
+        }
 }
 
 TEST(server_init_failure_is_not_ready) {

@@ -21,12 +21,8 @@
 #include "fake-tree.h"
 
 static int load(Fake *f, const char *ini) {
-        Diagnostics d = {};
         assert(f->n_configs < ELEMENTSOF(f->configs));
-        int r = config_load_string(ini, "/tmp/test.ini", &f->configs[f->n_configs], &d);
-        for (size_t i = 0; i < d.n; i++)
-                fprintf(stderr, "  %s\n", d.lines[i]);
-        diagnostics_done(&d);
+        int r = fake_load_config(ini, &f->configs[f->n_configs]);
         if (r >= 0)
                 f->n_configs++;
         return r;
@@ -34,18 +30,14 @@ static int load(Fake *f, const char *ini) {
 
 /* Boots ini and clears the log. */
 static int fake_setup(Fake *f, const char *ini) {
-        memset(f, 0, sizeof *f);
-        f->finished = -1;
-        f->now = 1000 * USEC_PER_SEC;
+        fake_init(f);
         int r = load(f, ini);
         if (r < 0)
                 return r;
         r = tree_new(f->configs[0], &fake_ops, f, &f->tree);
-        if (r < 0)
-                return r;
-        tree_start(f->tree);
-        f->log[0] = 0;
-        return 0;
+        if (r >= 0)
+                fake_start(f);
+        return r;
 }
 
 static void fake_done(Fake *f) {
@@ -68,12 +60,6 @@ static int reload_to(Fake *f, const char *ini) {
                 return r;
         f->tree->config = f->configs[f->n_configs - 1];
         return reload_continue(f->reload);
-}
-
-static Node *N(Fake *f, const char *path) {
-        Node *n = tree_find(f->tree, path);
-        assert(n);
-        return n;
 }
 
 /* The child exits, then the manager would continue the reload. */

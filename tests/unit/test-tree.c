@@ -14,28 +14,24 @@
 #include "fake-tree.h"
 
 static int fake_setup(Fake *f, const char *ini) {
-        Diagnostics d = {};
-        memset(f, 0, sizeof *f);
-        f->finished = -1;
-        f->now = 1000 * USEC_PER_SEC;
-        int r = config_load_string(ini, "/tmp/test.ini", &f->config, &d);
-        for (size_t i = 0; i < d.n; i++)
-                fprintf(stderr, "  %s\n", d.lines[i]);
-        diagnostics_done(&d);
+        fake_init(f);
+        int r = fake_load_config(ini, &f->config);
         if (r < 0)
                 return r;
         return tree_new(f->config, &fake_ops, f, &f->tree);
 }
 
+/* fake_setup(), then starts the tree and clears the log: for tests of a running tree. */
+static int fake_boot(Fake *f, const char *ini) {
+        int r = fake_setup(f, ini);
+        if (r >= 0)
+                fake_start(f);
+        return r;
+}
+
 static void fake_done(Fake *f) {
         tree_free(f->tree);
         config_free(f->config);
-}
-
-static Node *N(Fake *f, const char *path) {
-        Node *n = tree_find(f->tree, path);
-        assert(n);
-        return n;
 }
 
 /* The child exits: as the reaper would report it. */
@@ -68,9 +64,7 @@ TEST(start_in_order_and_stop_in_reverse) {
 
 TEST(one_for_one_restarts_only_the_dead_child) {
         Fake f;
-        ASSERT_OK(fake_setup(&f, "[supervisor:s]\nintensity = 5\nchildren = a b c\n" THREE));
-        tree_start(f.tree);
-        f.log[0] = 0;
+        ASSERT_OK(fake_boot(&f, "[supervisor:s]\nintensity = 5\nchildren = a b c\n" THREE));
         die(&f, "s/b", CLD_KILLED, SIGKILL);
         ASSERT_STREQ(f.log, "+b ");
         ASSERT_EQ(N(&f, "s/b")->restarts, 1);
@@ -79,9 +73,7 @@ TEST(one_for_one_restarts_only_the_dead_child) {
 
 TEST(one_for_all_stops_the_others_in_reverse_then_starts_all) {
         Fake f;
-        ASSERT_OK(fake_setup(&f, "[supervisor:s]\nstrategy = one_for_all\nintensity = 5\nchildren = a b c\n" THREE));
-        tree_start(f.tree);
-        f.log[0] = 0;
+        ASSERT_OK(fake_boot(&f, "[supervisor:s]\nstrategy = one_for_all\nintensity = 5\nchildren = a b c\n" THREE));
         die(&f, "s/a", CLD_EXITED, 1);
         ASSERT_STREQ(f.log, "-c:TERM ");
         die(&f, "s/c", CLD_KILLED, SIGTERM);
@@ -93,9 +85,7 @@ TEST(one_for_all_stops_the_others_in_reverse_then_starts_all) {
 
 TEST(rest_for_one_restarts_the_child_and_those_after_it) {
         Fake f;
-        ASSERT_OK(fake_setup(&f, "[supervisor:s]\nstrategy = rest_for_one\nintensity = 5\nchildren = a b c\n" THREE));
-        tree_start(f.tree);
-        f.log[0] = 0;
+        ASSERT_OK(fake_boot(&f, "[supervisor:s]\nstrategy = rest_for_one\nintensity = 5\nchildren = a b c\n" THREE));
         die(&f, "s/b", CLD_EXITED, 1);
         ASSERT_STREQ(f.log, "-c:TERM ");
         die(&f, "s/c", CLD_KILLED, SIGTERM);
@@ -163,13 +153,11 @@ TEST(escalation_restarts_the_inner_supervisor) {
 
 TEST(restart_types) {
         Fake f;
-        ASSERT_OK(fake_setup(&f,
-                             "[supervisor:s]\nintensity = 10\nchildren = p t x\n"
-                             "[worker:p]\nexec = /bin/true\n"
-                             "[worker:t]\nexec = /bin/true\nrestart = transient\nnormal_exit = 0 3\n"
-                             "[worker:x]\nexec = /bin/true\nrestart = temporary\n"));
-        tree_start(f.tree);
-        f.log[0] = 0;
+        ASSERT_OK(fake_boot(&f,
+                            "[supervisor:s]\nintensity = 10\nchildren = p t x\n"
+                            "[worker:p]\nexec = /bin/true\n"
+                            "[worker:t]\nexec = /bin/true\nrestart = transient\nnormal_exit = 0 3\n"
+                            "[worker:x]\nexec = /bin/true\nrestart = temporary\n"));
         die(&f, "s/p", CLD_EXITED, 0);
         ASSERT_STREQ(f.log, "+p ");
         die(&f, "s/t", CLD_EXITED, 3);
@@ -334,10 +322,8 @@ TEST(operator_stop_holds_and_start_resumes) {
 
 TEST(exit_during_a_group_restart_is_handled_afterwards) {
         Fake f;
-        ASSERT_OK(fake_setup(&f,
-                             "[supervisor:s]\nstrategy = rest_for_one\nintensity = 10\nchildren = a b c\n" THREE));
-        tree_start(f.tree);
-        f.log[0] = 0;
+        ASSERT_OK(fake_boot(&f,
+                            "[supervisor:s]\nstrategy = rest_for_one\nintensity = 10\nchildren = a b c\n" THREE));
         die(&f, "s/b", CLD_EXITED, 1); /* stops c first */
         die(&f, "s/a", CLD_EXITED, 1); /* a dies meanwhile: queued */
         ASSERT_STREQ(f.log, "-c:TERM ");
@@ -352,11 +338,9 @@ TEST(exit_during_a_group_restart_is_handled_afterwards) {
 
 TEST(a_pool_stops_all_at_once_and_ends_when_the_last_is_down) {
         Fake f;
-        ASSERT_OK(fake_setup(&f,
-                             "[supervisor:pool]\nstrategy = simple_one_for_one\ntemplate = w\ninstances = 3\n"
-                             "[worker:w]\nexec = /bin/true\n"));
-        tree_start(f.tree);
-        f.log[0] = 0;
+        ASSERT_OK(fake_boot(&f,
+                            "[supervisor:pool]\nstrategy = simple_one_for_one\ntemplate = w\ninstances = 3\n"
+                            "[worker:w]\nexec = /bin/true\n"));
         tree_shutdown(f.tree);
         ASSERT_STREQ(f.log, "-w.1:TERM -w.2:TERM -w.3:TERM ");
         die(&f, "pool/w.3", CLD_KILLED, SIGTERM);
