@@ -200,10 +200,10 @@ static int on_sweep(sd_event_source *s, uint64_t usec, void *ud) {
         return 0;
 }
 
-/* Starts a call of callee (may be NULL: noproc). The answer arrives through answer(). */
-static void start_call(Router *r, Pending *c, uint8_t kind, const char *target, size_t target_len,
+/* Starts a call of callee, resolved from target by the caller (NULL: noproc). The answer arrives
+ * through answer(). */
+static void start_call(Router *r, Pending *c, Peer *callee, uint8_t kind, const char *target, size_t target_len,
                        const void *data, size_t len, uint32_t timeout_ms, pid_t sender) {
-        Peer *callee = resolve(r, target, target_len);
         c->ref = ++r->next_ref;
         if (len > PROTO_PAYLOAD_MAX) {
                 answer_error(r, c, "message too long (more than 65536 bytes)");
@@ -423,8 +423,8 @@ static unsigned on_frame(void *ud, Mailbox *mb, const Frame *f, int fd) {
                         c->caller = p;
                         LIST_PREPEND(out, p->calls_out, c);
                 }
-                start_call(r, c, PROTO_CALL, f->target, f->target_len, f->payload, f->payload_len, f->timeout_ms,
-                           p->pid);
+                start_call(r, c, resolve(r, f->target, f->target_len), PROTO_CALL, f->target, f->target_len,
+                           f->payload, f->payload_len, f->timeout_ms, p->pid);
                 return 1;
         }
         case PROTO_REPLY: {
@@ -644,7 +644,8 @@ int router_cast(Router *r, const char *target, const void *data, size_t len) {
 
 int router_call(Router *r, uint8_t kind, const char *target, const void *data, size_t len, uint32_t timeout_ms,
                 RouterAnswer fn, void *ud, uint64_t *ret_ref) {
-        Peer *t = resolve(r, target, strlen(target));
+        size_t tl = strlen(target);
+        Peer *t = resolve(r, target, tl);
         mailbox_new_turn();
         if (len > PROTO_PAYLOAD_MAX)
                 return -EMSGSIZE;
@@ -659,7 +660,7 @@ int router_call(Router *r, uint8_t kind, const char *target, const void *data, s
         c->fn_ud = ud;
         /* Before start_call, which may answer (and so free ud) at once. */
         *ret_ref = r->next_ref + 1;
-        start_call(r, c, kind, target, strlen(target), data, len, timeout_ms, 0);
+        start_call(r, c, t, kind, target, tl, data, len, timeout_ms, 0);
         return 0;
 }
 
