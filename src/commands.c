@@ -138,10 +138,6 @@ static bool waiter_check(Waiter *w) {
 static void commands_observe(void *ud, Node *n, TreeEvent ev) {
         Commands *c = ud;
         Waiter *next;
-        /* A worker is spawned (STARTED, started_at set) while its state still says STOPPED; its
-         * state change follows. Judging a waiter in between would read "stopped" as failure. */
-        if (ev == TREE_EVENT_STARTED)
-                return;
         for (Waiter *w = c->waiters; w; w = next) {
                 next = w->waiters_next;
                 (void) waiter_check(w);

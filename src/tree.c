@@ -288,13 +288,14 @@ static int worker_start(Node *n) {
         }
         n->pid = pid;
         n->started_at = tree_now(t);
+        /* Observers of STARTED see a process that is starting, not the state it came from. */
+        node_set_state(n, NODE_STARTING);
         emit(n, TREE_EVENT_STARTED);
         if (ready || n->spec->ready == READY_NONE) {
                 node_set_state(n, NODE_RUNNING);
                 emit(n, TREE_EVENT_READY);
                 return 1;
         }
-        node_set_state(n, NODE_STARTING);
         if (n->spec->ready_timeout_ms > 0)
                 set_timer(n, n->started_at + msec_to_usec(n->spec->ready_timeout_ms));
         return 0;
