@@ -183,35 +183,19 @@ exec = @W@/sleeper
 INI
 }
 
+# includer TARGET: a configuration whose line 2 includes TARGET, over one sleeper a.
+includer() {
+    printf '[forkvisor]\ninclude = %s\n[supervisor:app]\nchildren = a\n[worker:a]\nexec = @W@/sleeper\n' "$1"
+}
+
 @test "an unreadable include is refused with the line of the include" {
-    refuses missing.ini "missing\.ini:2: cannot read include '[^']*nowhere\.ini': No such file or directory" <<'INI'
-[forkvisor]
-include = nowhere.ini
-[supervisor:app]
-children = a
-[worker:a]
-exec = @W@/sleeper
-INI
+    refuses missing.ini "missing\.ini:2: cannot read include '[^']*nowhere\.ini': No such file or directory" < <(includer nowhere.ini)
 
     mkdir adir
-    refuses dir.ini "dir\.ini:2: cannot read include '[^']*adir'" <<'INI'
-[forkvisor]
-include = adir
-[supervisor:app]
-children = a
-[worker:a]
-exec = @W@/sleeper
-INI
+    refuses dir.ini "dir\.ini:2: cannot read include '[^']*adir'" < <(includer adir)
 
     # Without read permission (root reads anything, so ask as nobody then).
-    conf locked.ini <<'INI'
-[forkvisor]
-include = secret.ini
-[supervisor:app]
-children = a
-[worker:a]
-exec = @W@/sleeper
-INI
+    includer secret.ini | conf locked.ini
     printf '[worker:b]\nexec = /bin/true\n' >secret.ini
     chmod 000 secret.ini
     chmod o+r locked.ini
@@ -294,9 +278,8 @@ INI
 children = a
 [worker:a]
 exec = /bin/sh -c 'echo a \; echo b\; exec @W@/sleeper' ; this is a comment
-stdout = file:@OUT@
+stdout = file:@T@/semi.out
 INI
-    sed -i "s|@OUT@|$BATS_TEST_TMPDIR/semi.out|" semi.ini
     fv_start semi.ini
     retry 100 0.05 grep -qx b semi.out
     [ "$(cat semi.out)" = "$(printf 'a\nb')" ]

@@ -23,15 +23,7 @@ shutdown_ms() {
 }
 
 @test "an ordered start waits for each child to be ready before the next" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = a, b
-[worker:a]
-exec = @W@/notify-after 300
-ready = notify
-[worker:b]
-exec = @W@/sleeper
-INI
+    app_ini "a:@W@/notify-after 300" ready=notify b:@W@/sleeper
     fv_start t.ini
     [ "$(order_of Started)" = "app/a app/b" ]
     [ -e "$FV_TEST_OUT/a.ready" ]
@@ -47,18 +39,10 @@ INI
 }
 
 @test "a child not ready within ready_timeout is a failed start: run exits 1 naming it" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = a, b, c
-[worker:a]
-exec = @W@/sleeper
-[worker:b]
-exec = @W@/notify-after 0 --no-ready
-ready = notify
-ready_timeout = 300
-[worker:c]
-exec = @W@/sleeper
-INI
+    app_ini \
+        a:@W@/sleeper \
+        "b:@W@/notify-after 0 --no-ready" ready=notify ready_timeout=300 \
+        c:@W@/sleeper
     fv_start_nowait t.ini
     fv_wait_exit
     [ "$FV_STATUS" -eq 1 ]
@@ -74,19 +58,7 @@ INI
 @test "a failed start stops the children already started, in reverse order" {
     # exit-with is ready once exec succeeds unless readiness is awaited: with ready = notify
     # its exit is a failed start ("exited before it was ready").
-    conf t.ini <<'INI'
-[supervisor:app]
-children = a, b, c, d
-[worker:a]
-exec = @W@/sleeper
-[worker:b]
-exec = @W@/sleeper
-[worker:c]
-exec = @W@/exit-with 3
-ready = notify
-[worker:d]
-exec = @W@/sleeper
-INI
+    app_ini a:@W@/sleeper b:@W@/sleeper "c:@W@/exit-with 3" ready=notify d:@W@/sleeper
     fv_start_nowait t.ini
     fv_wait_exit
     [ "$FV_STATUS" -eq 1 ]
@@ -99,14 +71,7 @@ INI
 }
 
 @test "exec of a missing program is a failed start: run exits 1" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = a, b
-[worker:a]
-exec = @W@/sleeper
-[worker:b]
-exec = @W@/no-such-program
-INI
+    app_ini a:@W@/sleeper b:@W@/no-such-program
     fv_start_nowait t.ini
     fv_wait_exit
     [ "$FV_STATUS" -eq 1 ]
@@ -118,22 +83,7 @@ INI
 }
 
 @test "shutdown stops the children in reverse start order, subtrees first" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = a, b, sub, e
-[worker:a]
-exec = @W@/sleeper
-[worker:b]
-exec = @S@/sleeper.sh
-[supervisor:sub]
-children = c, d
-[worker:c]
-exec = @W@/sleeper
-[worker:d]
-exec = @W@/sleeper
-[worker:e]
-exec = @W@/sleeper
-INI
+    app_ini a:@W@/sleeper b:@S@/sleeper.sh sub:{ c:@W@/sleeper d:@W@/sleeper } e:@W@/sleeper
     fv_start t.ini
     [ "$(order_of Started)" = "app/a app/b app/sub/c app/sub/d app/e" ]
     run -0 fv shutdown
@@ -146,13 +96,7 @@ INI
 }
 
 @test "shutdown = 300 sends SIGKILL 300 ms after a stop signal that is ignored" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = a
-[worker:a]
-exec = @W@/ignore-term
-shutdown = 300
-INI
+    app_ini a:@W@/ignore-term shutdown=300
     fv_start t.ini
     local ms
     shutdown_ms
@@ -163,16 +107,7 @@ INI
 }
 
 @test "shutdown = brutal_kill sends SIGKILL at once" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = a, b
-[worker:a]
-exec = @W@/ignore-term
-shutdown = brutal_kill
-[worker:b]
-exec = @W@/sleeper
-shutdown = brutal_kill
-INI
+    app_ini a:@W@/ignore-term shutdown=brutal_kill b:@W@/sleeper shutdown=brutal_kill
     fv_start t.ini
     local ms
     shutdown_ms
@@ -228,18 +163,7 @@ INI
 }
 
 @test "restart of a subtree restarts its workers" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = a, sub
-[worker:a]
-exec = @W@/sleeper
-[supervisor:sub]
-children = c, d
-[worker:c]
-exec = @W@/sleeper
-[worker:d]
-exec = @W@/sleeper
-INI
+    app_ini a:@W@/sleeper sub:{ c:@W@/sleeper d:@W@/sleeper }
     fv_start t.ini
     local a0 c0 d0
     a0=$(pid_of app/a); c0=$(pid_of app/sub/c); d0=$(pid_of app/sub/d)

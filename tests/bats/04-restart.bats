@@ -25,39 +25,22 @@ gaps() {
 
 lines_at_least() { [[ -r $2 && $(wc -l <"$2") -ge $1 ]]; }
 
-# restarted EXEC [KEY]: start app (intensity 10) over a transient worker a running EXEC (@W@ for
-# the workers' directory), with the line KEY added, and wait until a runs again under a new pid;
-# sets old (the caller's) to its first pid.
+# restarted EXEC [KEY=VALUE]: start app (intensity 10) over a transient worker a running EXEC (@W@
+# for the workers' directory), with the setting KEY=VALUE added, and wait until a runs again
+# under a new pid; sets old (the caller's) to its first pid.
 restarted() {
-    conf t.ini <<INI
-[supervisor:app]
-intensity = 10
-children = a
-[worker:a]
-exec = $1
-restart = transient
-INI
-    [[ -z ${2:-} ]] || echo "$2" >>"$BATS_TEST_TMPDIR/t.ini"
+    app_ini intensity=10 "a:$1" restart=transient ${2:+"$2"}
     fv_start t.ini
     old=$(pid_of app/a)
     retry 100 0.05 pid_changed app/a "$old"
 }
 
-# stays_stopped EXEC RESTART STATUS [KEY]: start app over a sleeper keep and a worker a running
-# EXEC with restart = RESTART (and the line KEY), wait until a has stopped, and check that it
-# was not restarted: state stopped, restarts 0, last exit status STATUS. Sets keep (the caller's)
-# to keep's pid from before a stopped.
+# stays_stopped EXEC RESTART STATUS [KEY=VALUE]: start app over a sleeper keep and a worker a
+# running EXEC with restart = RESTART (and the setting KEY=VALUE), wait until a has stopped, and
+# check that it was not restarted: state stopped, restarts 0, last exit status STATUS. Sets keep
+# (the caller's) to keep's pid from before a stopped.
 stays_stopped() {
-    conf t.ini <<INI
-[supervisor:app]
-children = keep, a
-[worker:keep]
-exec = @W@/sleeper
-[worker:a]
-exec = $1
-restart = $2
-INI
-    [[ -z ${4:-} ]] || echo "$4" >>"$BATS_TEST_TMPDIR/t.ini"
+    app_ini keep:@W@/sleeper "a:$1" "restart=$2" ${4:+"$4"}
     fv_start t.ini
     keep=$(pid_of app/keep)
     run -0 fv wait app/a --state stopped --timeout 5000
@@ -72,15 +55,7 @@ INI
 # in ms between its starts.
 delay_gaps() {
     stamp_script
-    conf t.ini <<INI
-[supervisor:app]
-intensity = 10
-children = a
-[worker:a]
-exec = $BATS_TEST_TMPDIR/stamp $WORKERS/crash-after 50
-restart_delay = $1
-INI
-    [[ -z ${2:-} ]] || echo "restart_delay_max = $2" >>"$BATS_TEST_TMPDIR/t.ini"
+    app_ini intensity=10 "a:stamp @W@/crash-after 50" "restart_delay=$1" ${2:+"restart_delay_max=$2"}
     fv_start t.ini
     retry 100 0.05 lines_at_least 4 "$FV_TEST_OUT/a.starts"
     mapfile -t g < <(gaps "$FV_TEST_OUT/a.starts")
@@ -134,7 +109,7 @@ INI
 
 @test "transient: normal_exit = 0 3 makes exit 3 normal" {
     local keep
-    stays_stopped "@W@/exit-with 3 200" transient 3 "normal_exit = 0 3"
+    stays_stopped "@W@/exit-with 3 200" transient 3 "normal_exit=0 3"
     run -1 grep -F "Restarting 'app/a'" "$(fv_log)"
     fv_stop
     no_survivors
@@ -142,19 +117,13 @@ INI
 
 @test "transient: normal_exit does not cover other codes" {
     local old
-    restarted "@W@/exit-with 4 200" "normal_exit = 0 3"
+    restarted "@W@/exit-with 4 200" "normal_exit=0 3"
     fv_stop
     no_survivors
 }
 
 @test "transient: killed by a signal the supervisor did not send is abnormal" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = a
-[worker:a]
-exec = @W@/sleeper
-restart = transient
-INI
+    app_ini a:@W@/sleeper restart=transient
     fv_start t.ini
     local old; old=$(pid_of app/a)
     # TERM is the stop signal, but the supervisor did not send it.
@@ -177,15 +146,7 @@ INI
 }
 
 @test "temporary: not restarted after SIGKILL" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = keep, a
-[worker:keep]
-exec = @W@/sleeper
-[worker:a]
-exec = @W@/sleeper
-restart = temporary
-INI
+    app_ini keep:@W@/sleeper a:@W@/sleeper temporary
     fv_start t.ini
     local old; old=$(pid_of app/a)
     kill -KILL "$old"
@@ -199,14 +160,7 @@ INI
 
 @test "restart_delay: restarting for a while, then running" {
     stamp_script
-    conf t.ini <<INI
-[supervisor:app]
-intensity = 10
-children = a
-[worker:a]
-exec = $BATS_TEST_TMPDIR/stamp $WORKERS/crash-after 200
-restart_delay = 300
-INI
+    app_ini intensity=10 "a:stamp @W@/crash-after 200" restart_delay=300
     fv_start t.ini
     local old; old=$(pid_of app/a)
     run -0 fv wait app/a --state restarting --timeout 5000

@@ -104,18 +104,7 @@ pool_of_three() {
 }
 
 @test "one_for_all: temporary children stopped by a group restart are not started again" {
-    conf t.ini <<'INI'
-[supervisor:app]
-strategy = one_for_all
-children = a, t, b
-[worker:a]
-exec = @W@/sleeper
-[worker:t]
-exec = @W@/sleeper
-restart = temporary
-[worker:b]
-exec = @W@/sleeper
-INI
+    app_ini strategy=one_for_all a:@W@/sleeper t:@W@/sleeper temporary b:@W@/sleeper
     fv_start t.ini
     local a t b
     a=$(pid_of app/a) t=$(pid_of app/t) b=$(pid_of app/b)
@@ -159,17 +148,8 @@ INI
 }
 
 @test "simple_one_for_one: start-child beyond max_children is refused" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = pool
-[supervisor:pool]
-strategy = simple_one_for_one
-template = job
-instances = 1
-max_children = 2
-[worker:job]
-exec = @W@/sleeper
-INI
+    app_ini \
+        pool:{ strategy=simple_one_for_one template=job instances=1 max_children=2 job:@W@/sleeper }
     fv_start t.ini
     run -0 fv start-child app/pool
     assert_output "app/pool/job.2"
@@ -256,16 +236,8 @@ INI
 }
 
 @test "simple_one_for_one: a transient child that exits normally is forgotten" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = pool
-[supervisor:pool]
-strategy = simple_one_for_one
-template = job
-[worker:job]
-exec = @W@/exit-with 0 100
-restart = transient
-INI
+    app_ini \
+        pool:{ strategy=simple_one_for_one template=job "job:@W@/exit-with 0 100" restart=transient }
     fv_start t.ini
     run -0 fv start-child app/pool
     assert_output "app/pool/job.1"

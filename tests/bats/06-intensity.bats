@@ -30,33 +30,15 @@ SH
 # PERIOD) over a worker a that crashes after CRASH_MS ms, and wait (TRIES polls, 50 ms apart)
 # until a has restarted RESTARTS times.
 crash_loop() {
-    conf t.ini <<INI
-[supervisor:app]
-intensity = $1
-period = $2
-children = a
-[worker:a]
-exec = @W@/crash-after $3
-INI
+    app_ini "intensity=$1" "period=$2" "a:@W@/crash-after $3"
     fv_start t.ini
     retry "$5" 0.05 restarts_at_least "$4" app/a
 }
 
 @test "a worker crashing faster than intensity allows makes its supervisor give up" {
-    conf t.ini <<'INI'
-[supervisor:app]
-intensity = 5
-children = keep, sub
-[worker:keep]
-exec = @W@/sleeper
-[supervisor:sub]
-restart = temporary
-intensity = 2
-period = 5
-children = c
-[worker:c]
-exec = @W@/crash-after 100
-INI
+    app_ini intensity=5 \
+        keep:@W@/sleeper \
+        sub:{ temporary intensity=2 period=5 "c:@W@/crash-after 100" }
     fv_start t.ini
     local keep; keep=$(pid_of app/keep)
     run -0 fv wait app/sub --state failed --timeout 5000
@@ -74,18 +56,7 @@ INI
 }
 
 @test "the root supervisor giving up ends run with exit 1, children stopped in reverse order" {
-    conf t.ini <<'INI'
-[supervisor:app]
-intensity = 2
-period = 5
-children = k1, k2, c
-[worker:k1]
-exec = @W@/sleeper
-[worker:k2]
-exec = @W@/sleeper
-[worker:c]
-exec = @W@/crash-after 100
-INI
+    app_ini intensity=2 period=5 k1:@W@/sleeper k2:@W@/sleeper "c:@W@/crash-after 100"
     fv_start_nowait t.ini
     fv_wait_exit
     [ "$FV_STATUS" -eq 1 ]
@@ -100,15 +71,7 @@ INI
 }
 
 @test "intensity = 0 gives up on the first crash" {
-    conf t.ini <<'INI'
-[supervisor:app]
-intensity = 0
-children = keep, c
-[worker:keep]
-exec = @W@/sleeper
-[worker:c]
-exec = @W@/crash-after 200
-INI
+    app_ini intensity=0 keep:@W@/sleeper "c:@W@/crash-after 200"
     fv_start_nowait t.ini
     fv_wait_exit
     [ "$FV_STATUS" -eq 1 ]
@@ -120,21 +83,9 @@ INI
 
 @test "nested: the inner supervisor gives up and the outer one restarts its subtree" {
     crash_n_script
-    conf t.ini <<INI
-[supervisor:app]
-intensity = 5
-children = s, inner
-[worker:s]
-exec = $WORKERS/sleeper
-[supervisor:inner]
-intensity = 1
-children = y, x
-[worker:y]
-exec = $WORKERS/sleeper
-[worker:x]
-exec = $BATS_TEST_TMPDIR/crash-n
-environment = CRASHES=2 WORKERS=$WORKERS
-INI
+    app_ini intensity=5 \
+        s:@W@/sleeper \
+        inner:{ intensity=1 y:@W@/sleeper x:crash-n "environment=CRASHES=2 WORKERS=$WORKERS" }
     fv_start t.ini
     local s y; s=$(pid_of app/s) y=$(pid_of app/inner/y)
     # Two crashes of x: one restart, then inner gives up; app restarts inner; x's third run lasts.
@@ -155,22 +106,9 @@ INI
 }
 
 @test "nested: when the outer supervisor also reaches its intensity, run exits 1" {
-    conf t.ini <<'INI'
-[supervisor:app]
-intensity = 1
-period = 5
-children = s, inner
-[worker:s]
-exec = @W@/sleeper
-[supervisor:inner]
-intensity = 1
-period = 5
-children = y, x
-[worker:y]
-exec = @W@/sleeper
-[worker:x]
-exec = @W@/crash-after 100
-INI
+    app_ini intensity=1 period=5 \
+        s:@W@/sleeper \
+        inner:{ intensity=1 period=5 y:@W@/sleeper "x:@W@/crash-after 100" }
     fv_start_nowait t.ini
     fv_wait_exit
     [ "$FV_STATUS" -eq 1 ]

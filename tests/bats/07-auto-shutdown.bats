@@ -7,26 +7,20 @@ bats_require_minimum_version 1.5.0
 setup() { load test_helper; }
 teardown() { fv_teardown; }
 
-# nested_ini APP_KEYS INNER_KEYS: t.ini with app (APP_KEYS) over a sleeper s and a supervisor
-# inner (INNER_KEYS, auto_shutdown = any_significant) over a sleeper w and a transient significant
-# job that exits 0 after 300 ms. KEYS are whole lines, "" for none.
+# nested_ini APP_SETTINGS INNER_SETTINGS: t.ini with app (APP_SETTINGS) over a sleeper s and a
+# supervisor inner (INNER_SETTINGS, auto_shutdown = any_significant) over a sleeper w and a
+# transient significant job that exits 0 after 300 ms. SETTINGS are KEY=VALUE words separated by
+# spaces (as app_ini takes them), "" for none.
 nested_ini() {
-    local app=${1:+$1$'\n'} inner=${2:+$2$'\n'}
-    conf t.ini <<INI
-[supervisor:app]
-${app}children = s, inner
-[worker:s]
-exec = @W@/sleeper
-[supervisor:inner]
-${inner}auto_shutdown = any_significant
-children = w, job
-[worker:w]
-exec = @W@/sleeper
-[worker:job]
-exec = @W@/exit-with 0 300
-restart = transient
-significant = yes
-INI
+    local -a app inner
+    read -ra app <<<"$1"
+    read -ra inner <<<"$2"
+    app_ini "${app[@]}" \
+        s:@W@/sleeper \
+        inner:{ "${inner[@]}" auto_shutdown=any_significant \
+            w:@W@/sleeper \
+            "job:@W@/exit-with 0 300" restart=transient significant=yes \
+        }
 }
 
 # ends_by_itself: start t.ini and check that run exits 0 by itself, having restarted nothing.
@@ -39,19 +33,10 @@ ends_by_itself() {
 }
 
 @test "any_significant at the root: a significant job exiting 0 ends run with exit 0" {
-    conf t.ini <<'INI'
-[supervisor:app]
-auto_shutdown = any_significant
-children = s1, job, s2
-[worker:s1]
-exec = @W@/sleeper
-[worker:job]
-exec = @W@/exit-with 0 300
-restart = transient
-significant = yes
-[worker:s2]
-exec = @W@/sleeper
-INI
+    app_ini auto_shutdown=any_significant \
+        s1:@W@/sleeper \
+        "job:@W@/exit-with 0 300" restart=transient significant=yes \
+        s2:@W@/sleeper
     fv_start t.ini
     local s1 s2; s1=$(pid_of app/s1) s2=$(pid_of app/s2)
     fv_wait_exit
@@ -69,33 +54,16 @@ INI
 }
 
 @test "any_significant at the root: a temporary significant child that crashes also ends run with 0" {
-    conf t.ini <<'INI'
-[supervisor:app]
-auto_shutdown = any_significant
-children = s, job
-[worker:s]
-exec = @W@/sleeper
-[worker:job]
-exec = @W@/crash-after 300
-restart = temporary
-significant = yes
-INI
+    app_ini auto_shutdown=any_significant \
+        s:@W@/sleeper \
+        "job:@W@/crash-after 300" temporary significant=yes
     ends_by_itself
 }
 
 @test "any_significant: a transient significant child that crashes is restarted, no shutdown" {
-    conf t.ini <<'INI'
-[supervisor:app]
-intensity = 10
-auto_shutdown = any_significant
-children = s, job
-[worker:s]
-exec = @W@/sleeper
-[worker:job]
-exec = @W@/exit-with 3 300
-restart = transient
-significant = yes
-INI
+    app_ini intensity=10 auto_shutdown=any_significant \
+        s:@W@/sleeper \
+        "job:@W@/exit-with 3 300" restart=transient significant=yes
     fv_start t.ini
     local old; old=$(pid_of app/job)
     retry 100 0.05 pid_changed app/job "$old"
@@ -106,21 +74,10 @@ INI
 }
 
 @test "all_significant waits for every significant child" {
-    conf t.ini <<'INI'
-[supervisor:app]
-auto_shutdown = all_significant
-children = s, j1, j2
-[worker:s]
-exec = @W@/sleeper
-[worker:j1]
-exec = @W@/exit-with 0 200
-restart = transient
-significant = yes
-[worker:j2]
-exec = @W@/exit-with 0 1500
-restart = transient
-significant = yes
-INI
+    app_ini auto_shutdown=all_significant \
+        s:@W@/sleeper \
+        "j1:@W@/exit-with 0 200" restart=transient significant=yes \
+        "j2:@W@/exit-with 0 1500" restart=transient significant=yes
     fv_start t.ini
     run -0 fv wait app/j1 --state stopped --timeout 5000
     # j1 is done but j2 still runs: the tree stays up.
@@ -136,7 +93,7 @@ INI
 }
 
 @test "nested: a transient supervisor that auto-shuts down is a normal exit, not restarted" {
-    nested_ini "" "restart = transient"
+    nested_ini "" restart=transient
     fv_start t.ini
     local s w; s=$(pid_of app/s) w=$(pid_of app/inner/w)
     run -0 fv wait app/inner --state stopped --timeout 5000
@@ -156,7 +113,7 @@ INI
 }
 
 @test "nested: a permanent supervisor that auto-shuts down is restarted" {
-    nested_ini "intensity = 10" ""
+    nested_ini intensity=10 ""
     fv_start t.ini
     local s w; s=$(pid_of app/s) w=$(pid_of app/inner/w)
     retry 100 0.05 pid_changed app/inner/w "$w"
@@ -168,6 +125,6 @@ INI
 }
 
 @test "nested: a significant supervisor that auto-shuts down shuts its parent down too" {
-    nested_ini "auto_shutdown = any_significant" $'restart = transient\nsignificant = yes'
+    nested_ini auto_shutdown=any_significant "restart=transient significant=yes"
     ends_by_itself
 }

@@ -21,12 +21,7 @@ dump() {
 }
 
 @test "signal mask empty, no ignored signals, pdeathsig SIGKILL, own session and group" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = e
-[worker:e]
-exec = @W@/env-dump e.env
-INI
+    app_ini "e:@W@/env-dump e.env"
     # The daemon inherits ignored signals (a background job also ignores INT and QUIT).
     trap '' USR1 USR2 PIPE
     fv_start t.ini
@@ -47,16 +42,7 @@ INI
 }
 
 @test "only fds 0, 1, 2, the mailbox on 3 and the registry on 4 are open, whatever the daemon holds" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = logged, quiet
-[worker:logged]
-exec = @W@/env-dump logged.env
-[worker:quiet]
-exec = @W@/env-dump quiet.env
-stdout = null
-stderr = null
-INI
+    app_ini "logged:@W@/env-dump logged.env" "quiet:@W@/env-dump quiet.env" stdout=null stderr=null
     # Descriptors the daemon inherits without close-on-exec.
     exec 7</dev/null 9>"$BATS_TEST_TMPDIR/held"
     fv_start t.ini
@@ -74,23 +60,9 @@ INI
 }
 
 @test "FORKVISOR_PATH, FORKVISOR_NAME, FORKVISOR_CONTROL and FORKVISOR_INSTANCE" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = grp, pool
-[supervisor:grp]
-children = e, r
-[worker:e]
-exec = @W@/env-dump e.env
-[worker:r]
-exec = @W@/env-dump r.env
-register = custom
-[supervisor:pool]
-strategy = simple_one_for_one
-template = job
-instances = 2
-[worker:job]
-exec = @W@/env-dump job.%i.env
-INI
+    app_ini \
+        grp:{ "e:@W@/env-dump e.env" "r:@W@/env-dump r.env" register=custom } \
+        pool:{ strategy=simple_one_for_one template=job instances=2 "job:@W@/env-dump job.%i.env" }
     # What the daemon itself was given must not reach the children.
     FORKVISOR_PATH=bogus FORKVISOR_INSTANCE=99 FORKVISOR_NAME=bogus fv_start t.ini
     local e=$BATS_TEST_TMPDIR/e.env r=$BATS_TEST_TMPDIR/r.env j=$BATS_TEST_TMPDIR/job.2.env
@@ -196,16 +168,7 @@ INI
 }
 
 @test "umask and nice" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = set, dflt
-[worker:set]
-exec = @W@/env-dump set.env
-umask = 0027
-nice = 7
-[worker:dflt]
-exec = @W@/env-dump dflt.env
-INI
+    app_ini "set:@W@/env-dump set.env" umask=0027 nice=7 "dflt:@W@/env-dump dflt.env"
     umask 0022
     fv_start t.ini
     dump app/set "$BATS_TEST_TMPDIR/set.env"
@@ -219,18 +182,9 @@ INI
 }
 
 @test "limit_nofile and limit_core" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = e, one
-[worker:e]
-exec = @W@/env-dump e.env
-limit_nofile = 64:128
-limit_core = 1M:2M
-[worker:one]
-exec = @W@/env-dump one.env
-limit_nofile = 100
-limit_core = 0
-INI
+    app_ini \
+        "e:@W@/env-dump e.env" limit_nofile=64:128 limit_core=1M:2M \
+        "one:@W@/env-dump one.env" limit_nofile=100 limit_core=0
     fv_start t.ini
     dump app/e "$BATS_TEST_TMPDIR/e.env"
     dump app/one "$BATS_TEST_TMPDIR/one.env"

@@ -22,16 +22,7 @@ need_other_user() {
 }
 
 two_workers() {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = a, sub
-[worker:a]
-exec = @W@/sleeper
-[supervisor:sub]
-children = b
-[worker:b]
-exec = @S@/sleeper.sh
-INI
+    app_ini a:@W@/sleeper sub:{ b:@S@/sleeper.sh }
 }
 
 # start_for_nobody: start two_workers with the runtime directory open to other users (and every

@@ -36,14 +36,7 @@ none_alive_at_restart() {
 }
 
 @test "SIGTERM shuts the tree down in order and run exits 0" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = a, b
-[worker:a]
-exec = @W@/sleeper
-[worker:b]
-exec = @S@/sleeper.sh
-INI
+    app_ini a:@W@/sleeper b:@S@/sleeper.sh
     fv_start t.ini
     kill -TERM "$FV_PID"
     fv_wait_exit
@@ -55,13 +48,7 @@ INI
 }
 
 @test "a second SIGTERM during a slow shutdown is logged and ignored" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = a
-[worker:a]
-exec = @W@/ignore-term
-shutdown = 1000
-INI
+    app_ini a:@W@/ignore-term shutdown=1000
     fv_start t.ini
     local t0 t1
     t0=$(date +%s%N)
@@ -84,18 +71,7 @@ INI
 }
 
 @test "kill -9 of the daemon leaves no child alive" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = a, sub
-[worker:a]
-exec = @W@/sleeper
-[supervisor:sub]
-children = b, c
-[worker:b]
-exec = @W@/ignore-term
-[worker:c]
-exec = @S@/sleeper.sh
-INI
+    app_ini a:@W@/sleeper sub:{ b:@W@/ignore-term c:@S@/sleeper.sh }
     fv_start t.ini
     local p
     for p in $(cat "$FV_TEST_OUT/pids"); do pid_alive "$p"; done
@@ -135,16 +111,7 @@ z=$(grep -l '^State:.*Z' /proc/[0-9]*/status 2>/dev/null | tr '\n' ' ')
 [ -z "$z" ] || result "zombies: $z"
 result "ok pid1=$(cat /proc/1/comm) orphans=$(wc -l <"$out/orph.orphans")"
 SH
-    conf t.ini <<'INI'
-[supervisor:app]
-children = orph, check
-[worker:orph]
-exec = @W@/orphaner 3
-[worker:check]
-exec = /bin/sh @T@/check.sh
-restart = temporary
-INI
-    sed -i "s|@T@|$BATS_TEST_TMPDIR|" "$BATS_TEST_TMPDIR/t.ini"
+    app_ini "orph:@W@/orphaner 3" "check:/bin/sh @T@/check.sh" temporary
     export FV_RUNTIME_DIR="$BATS_TEST_TMPDIR/run"
     mkdir -p "$FV_RUNTIME_DIR"
     FV_TEST_OUT=$nsout unshare --pid --fork --mount-proc --kill-child \
@@ -207,14 +174,7 @@ INI
 
 @test "kill_group: a worker's group is killed before its successor starts" {
     write_prev_check
-    conf t.ini <<'INI'
-[supervisor:app]
-children = f
-intensity = 5
-[worker:f]
-exec = /bin/sh @T@/prev-check.sh @W@/forker 2
-INI
-    sed -i "s|@T@|$BATS_TEST_TMPDIR|" "$BATS_TEST_TMPDIR/t.ini"
+    app_ini intensity=5 "f:/bin/sh @T@/prev-check.sh @W@/forker 2"
     fv_start t.ini
     retry 100 0.05 test -s "$FV_TEST_OUT/f.started"
     local old gc
@@ -235,16 +195,8 @@ INI
 
 @test "kill_group: leftovers of a worker that exited are killed before its restart" {
     write_prev_check
-    conf t.ini <<'INI'
-[supervisor:app]
-children = g
-intensity = 2
-period = 30
-[worker:g]
-exec = /bin/sh @T@/prev-check.sh @W@/forker 2 --exit
-restart = permanent
-INI
-    sed -i "s|@T@|$BATS_TEST_TMPDIR|" "$BATS_TEST_TMPDIR/t.ini"
+    app_ini intensity=2 period=30 \
+        "g:/bin/sh @T@/prev-check.sh @W@/forker 2 --exit" restart=permanent
     fv_start_nowait t.ini
     # Three incarnations, two restarts, then the restart intensity ends the tree.
     fv_wait_exit

@@ -51,13 +51,7 @@ info_is() { [[ $(info_value "$1" "$2") == "$3" ]]; }
 # --- call/reply -------------------------------------------------------------------------------
 
 @test "call: the C echo worker answers from outside, by name and by pid" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = echo
-[worker:echo]
-exec = @W@/echo
-ready = mailbox
-INI
+    app_ini echo:@W@/echo mailbox
     fv_start t.ini
     run -0 fv call echo hello
     assert_output "echo: hello"
@@ -77,13 +71,7 @@ INI
 }
 
 @test "call: the shell worker of SPEC 1 (workers/echo.sh) answers, the payload intact" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = shecho
-[worker:shecho]
-exec = @S@/echo.sh
-ready = mailbox
-INI
+    app_ini shecho:@S@/echo.sh mailbox
     fv_start t.ini
     run -0 fv call shecho hello
     assert_output "echo: hello"
@@ -105,19 +93,7 @@ forkvisor call shecho "it's me" >"$out.2" 2>&1; echo "rc=$?" >>"$out.2"
 forkvisor call "$(cat "$FV_TEST_OUT/echo.started")" "by pid" >"$out.3" 2>&1; echo "rc=$?" >>"$out.3"
 touch "$out.done"
 SH
-    conf t.ini <<INI
-[supervisor:app]
-children = echo, shecho, caller
-[worker:echo]
-exec = @W@/echo
-ready = mailbox
-[worker:shecho]
-exec = @S@/echo.sh
-ready = mailbox
-[worker:caller]
-exec = $BATS_TEST_TMPDIR/caller
-restart = temporary
-INI
+    app_ini echo:@W@/echo mailbox shecho:@S@/echo.sh mailbox caller:caller temporary
     fv_start t.ini
     retry 100 0.05 test -e "$FV_TEST_OUT/caller.done"
     run -0 cat "$FV_TEST_OUT/caller.1"
@@ -133,17 +109,7 @@ INI
 # payload_workers: echo, a recorder, and (when $1 is given) the worker script $1 after them.
 payload_workers() {
     recorder_script
-    conf t.ini <<INI
-[supervisor:app]
-children = echo, recorder${1:+, $1}
-[worker:echo]
-exec = @W@/echo
-ready = mailbox
-[worker:recorder]
-exec = $BATS_TEST_TMPDIR/recorder
-ready = mailbox
-INI
-    [[ -z ${1:-} ]] || printf '[worker:%s]\nexec = %s\nrestart = temporary\n' "$1" "$BATS_TEST_TMPDIR/$1" >>"$BATS_TEST_TMPDIR/t.ini"
+    app_ini echo:@W@/echo mailbox recorder:recorder mailbox ${1:+"$1:$1" temporary}
 }
 
 @test "call: from inside a worker, payloads of 64 KiB pass, larger ones are refused clearly" {
@@ -200,13 +166,7 @@ SH
 
 @test "send: 100 casts from outside arrive in order" {
     recorder_script
-    conf t.ini <<INI
-[supervisor:app]
-children = rec
-[worker:rec]
-exec = $BATS_TEST_TMPDIR/recorder
-ready = mailbox
-INI
+    app_ini rec:recorder mailbox
     fv_start t.ini
     local i
     for ((i = 1; i <= 100; i++)); do fv send rec "cast $i"; done
@@ -228,16 +188,7 @@ while [ $i -le 100 ]; do
     i=$((i + 1))
 done
 SH
-    conf t.ini <<INI
-[supervisor:app]
-children = rec, sender
-[worker:rec]
-exec = $BATS_TEST_TMPDIR/recorder
-ready = mailbox
-[worker:sender]
-exec = $BATS_TEST_TMPDIR/sender
-restart = temporary
-INI
+    app_ini rec:recorder mailbox sender:sender temporary
     fv_start t.ini
     retry 200 0.05 lines_at_least 100 "$FV_TEST_OUT/rec.got"
     diff <(seq -f 'cast %g' 1 100) "$FV_TEST_OUT/rec.got"
@@ -251,13 +202,7 @@ INI
 forkvisor send nobody x; echo "rc=$?" >"$FV_TEST_OUT/dropper.rc.tmp"
 mv "$FV_TEST_OUT/dropper.rc.tmp" "$FV_TEST_OUT/dropper.rc"
 SH
-    conf t.ini <<INI
-[supervisor:app]
-children = dropper
-[worker:dropper]
-exec = $BATS_TEST_TMPDIR/dropper
-restart = temporary
-INI
+    app_ini dropper:dropper temporary
     fv_start t.ini
     run -1 fv send nobody x
     assert_output --partial noproc
@@ -277,13 +222,7 @@ forkvisor call nobody x --timeout 5000 >"$FV_TEST_OUT/caller.out" 2>&1
 echo "rc=$? ms=$(($(date +%s%3N) - s))" >"$FV_TEST_OUT/caller.rc.tmp"
 mv "$FV_TEST_OUT/caller.rc.tmp" "$FV_TEST_OUT/caller.rc"
 SH
-    conf t.ini <<INI
-[supervisor:app]
-children = caller
-[worker:caller]
-exec = $BATS_TEST_TMPDIR/caller
-restart = temporary
-INI
+    app_ini caller:caller temporary
     fv_start t.ini
     local t0 t1
     t0=$(ms_now)
@@ -305,13 +244,7 @@ INI
 
 @test "call: a callee that never replies gives timeout (exit 1) after --timeout" {
     recorder_script
-    conf t.ini <<INI
-[supervisor:app]
-children = mute
-[worker:mute]
-exec = $BATS_TEST_TMPDIR/recorder
-ready = mailbox
-INI
+    app_ini mute:recorder mailbox
     fv_start t.ini
     local t0 t1
     t0=$(ms_now)
@@ -332,13 +265,7 @@ INI
 
 @test "call: a callee that dies while the call is pending fails it at once with 'callee exited'" {
     recorder_script
-    conf t.ini <<INI
-[supervisor:app]
-children = mute
-[worker:mute]
-exec = $BATS_TEST_TMPDIR/recorder
-ready = mailbox
-INI
+    app_ini mute:recorder mailbox
     fv_start t.ini
     local pid cp t0 t1 rc=0
     pid=$(pid_of app/mute)
@@ -368,16 +295,7 @@ forkvisor call mute pending --timeout 15000 >"$FV_TEST_OUT/caller.out" 2>&1
 echo "rc=$? ms=$(($(date +%s%3N) - s))" >"$FV_TEST_OUT/caller.rc.tmp"
 mv "$FV_TEST_OUT/caller.rc.tmp" "$FV_TEST_OUT/caller.rc"
 SH
-    conf t.ini <<INI
-[supervisor:app]
-children = mute, caller
-[worker:mute]
-exec = $BATS_TEST_TMPDIR/recorder
-ready = mailbox
-[worker:caller]
-exec = $BATS_TEST_TMPDIR/caller
-restart = temporary
-INI
+    app_ini mute:recorder mailbox caller:caller temporary
     fv_start t.ini
     retry 100 0.05 file_has "$FV_TEST_OUT/mute.got"
     kill -KILL "$(pid_of app/mute)"
@@ -415,16 +333,7 @@ forkvisor send a after
 while m=$(forkvisor recv --timeout 500); do printf '%s\n' "$m" >>"$out.got"; done
 touch "$out.done"
 SH
-    conf t.ini <<INI
-[supervisor:app]
-children = slow, a
-[worker:slow]
-exec = $BATS_TEST_TMPDIR/slow
-ready = mailbox
-[worker:a]
-exec = $BATS_TEST_TMPDIR/a
-restart = temporary
-INI
+    app_ini slow:slow mailbox a:a temporary
     fv_start t.ini
     retry 200 0.05 test -e "$FV_TEST_OUT/a.done"
     [ "$(cat "$FV_TEST_OUT/a.reply")" = "answer to go" ]
@@ -449,15 +358,7 @@ done
 touch "$out.done"
 wait
 SH
-    conf t.ini <<INI
-[supervisor:app]
-children = echo, b
-[worker:echo]
-exec = @W@/echo
-ready = mailbox
-[worker:b]
-exec = $BATS_TEST_TMPDIR/b
-INI
+    app_ini echo:@W@/echo mailbox b:b
     fv_start t.ini
     retry 200 0.05 test -e "$FV_TEST_OUT/b.done"
     retry 100 0.05 lines_at_least 10 "$FV_TEST_OUT/b.got"
@@ -479,14 +380,7 @@ SH
 
 @test "mailbox_limit: beyond it, casts are dropped and counted and a call is refused at once" {
     deaf_script
-    conf t.ini <<INI
-[supervisor:app]
-children = deaf
-[worker:deaf]
-exec = $BATS_TEST_TMPDIR/deaf
-ready = mailbox
-mailbox_limit = 5
-INI
+    app_ini deaf:deaf mailbox mailbox_limit=5
     fv_start t.ini
     local k t0 t1
     for k in 1 2 3 4 5; do fv send deaf "cast $k"; done
@@ -523,16 +417,7 @@ while msg=$(forkvisor recv --shell); do
     printf '%s|%s|%s|%s\n' "$FV_KIND" "$FV_TOPIC" "$FV_FROM" "$FV_PAYLOAD" >>"$FV_TEST_OUT/watcher.got"
 done
 SH
-    conf t.ini <<INI
-[supervisor:app]
-intensity = 5
-children = b, watcher
-[worker:b]
-exec = @W@/sleeper
-[worker:watcher]
-exec = $BATS_TEST_TMPDIR/watcher
-ready = mailbox
-INI
+    app_ini intensity=5 b:@W@/sleeper watcher:watcher mailbox
     fv_start t.ini
     local b; b=$(pid_of app/b)
     retry 100 0.05 lines_at_least 1 "$FV_TEST_OUT/watcher.got"
@@ -570,17 +455,7 @@ while msg=$(forkvisor recv --shell); do
     printf '%s|%s|%s|%s\n' "$FV_KIND" "$FV_TOPIC" "$FV_FROM" "$FV_PAYLOAD" >>"$FV_TEST_OUT/watcher.got"
 done
 SH
-    conf t.ini <<INI
-[supervisor:app]
-children = c, watcher
-[worker:c]
-exec = $BATS_TEST_TMPDIR/c
-ready = mailbox
-restart = temporary
-[worker:watcher]
-exec = $BATS_TEST_TMPDIR/watcher
-ready = mailbox
-INI
+    app_ini c:c mailbox temporary watcher:watcher mailbox
     # c is ready only once c.pid is written, so watcher reads the right pid.
     fv_start t.ini
     local c; c=$(pid_of app/c)
@@ -598,17 +473,7 @@ INI
 # and restarted by its own policy, again and again; the daemon and echo go on as if nothing
 # happened.
 hostile_contained() {
-    conf t.ini <<INI
-[supervisor:app]
-intensity = 1000
-children = echo, h
-[worker:echo]
-exec = @W@/echo
-ready = mailbox
-[worker:h]
-exec = @W@/hostile $1
-restart_delay = 50
-INI
+    app_ini intensity=1000 echo:@W@/echo mailbox "h:@W@/hostile $1" restart_delay=50
     fv_start t.ini
     local echo_pid
     echo_pid=$(pid_of app/echo)
@@ -637,19 +502,7 @@ INI
 @test "hostile kind: logged, closed, restarted; the node and a sibling unharmed" { hostile_contained kind; }
 
 @test "hostile flood: the node keeps serving others, and a restart is not delayed" {
-    conf t.ini <<'INI'
-[supervisor:app]
-intensity = 100000
-period = 1
-children = echo, s, h
-[worker:echo]
-exec = @W@/echo
-ready = mailbox
-[worker:s]
-exec = @W@/sleeper
-[worker:h]
-exec = @W@/hostile flood
-INI
+    app_ini intensity=100000 period=1 echo:@W@/echo mailbox s:@W@/sleeper "h:@W@/hostile flood"
     fv_start t.ini
     # The flooder fills its mailbox, is treated as broken, restarts, floods again: all the while
     # the node keeps serving the others.
@@ -674,18 +527,7 @@ INI
 @test "hostile flood: per issue 3, the flooder's mailbox is closed and it is restarted" {
     # Issue 3, Bad input: a child that floods its mailbox is logged, its mailbox closed, and it
     # is restarted by its own policy. hostile flood casts to itself without end.
-    conf t.ini <<'INI'
-[supervisor:app]
-intensity = 100
-children = echo, h
-[worker:echo]
-exec = @W@/echo
-ready = mailbox
-[worker:h]
-exec = @W@/hostile flood
-mailbox_limit = 16
-restart_delay = 100
-INI
+    app_ini intensity=100 echo:@W@/echo mailbox "h:@W@/hostile flood" mailbox_limit=16 restart_delay=100
     fv_start t.ini
     local echo_pid; echo_pid=$(pid_of app/echo)
     retry 100 0.05 restarts_at_least app/h 1
@@ -728,16 +570,7 @@ INI
 # --- get-state ---------------------------------------------------------------------------------
 
 @test "get-state: the counter GenServer's state after casts; calls agree" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = counter, echo
-[worker:counter]
-exec = @W@/counter
-ready = mailbox
-[worker:echo]
-exec = @W@/echo
-ready = mailbox
-INI
+    app_ini counter:@W@/counter mailbox echo:@W@/echo mailbox
     fv_start t.ini
     run -0 fv get-state counter
     assert_output "count=0"
@@ -773,15 +606,7 @@ while [ ! -e "$FV_TEST_OUT/go" ]; do sleep 0.02; done
 forkvisor ready
 exec @W@/sleeper
 SH
-    conf t.ini <<INI
-[supervisor:app]
-children = slow, after
-[worker:slow]
-exec = $BATS_TEST_TMPDIR/slow
-ready = mailbox
-[worker:after]
-exec = @W@/sleeper
-INI
+    app_ini slow:slow mailbox after:@W@/sleeper
     fv_start_nowait t.ini
     retry 100 0.05 test -e "$FV_TEST_OUT/slow.started"
     # Not ready within 300 ms: the tree is not running and after has not been started.
@@ -799,17 +624,7 @@ INI
 }
 
 @test "ready = mailbox: the C library reports ready for a GenServer; a silent worker fails to start" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = counter, silent
-[worker:counter]
-exec = @W@/counter
-ready = mailbox
-[worker:silent]
-exec = @W@/sleeper
-ready = mailbox
-ready_timeout = 300
-INI
+    app_ini counter:@W@/counter mailbox silent:@W@/sleeper mailbox ready_timeout=300
     fv_start_nowait t.ini
     fv_wait_exit
     [ "$FV_STATUS" -eq 1 ]
@@ -831,13 +646,7 @@ echo "rc=$? ms=$(($(date +%s%3N) - s))" >"$out.rc.tmp"; mv "$out.rc.tmp" "$out.r
 forkvisor recv --shell >"$out.shell.tmp"; mv "$out.shell.tmp" "$out.shell"
 exec @W@/sleeper
 SH
-    conf t.ini <<INI
-[supervisor:app]
-children = r
-[worker:r]
-exec = $BATS_TEST_TMPDIR/r
-ready = mailbox
-INI
+    app_ini r:r mailbox
     fv_start t.ini
     retry 100 0.05 test -e "$FV_TEST_OUT/r.rc"
     run -0 cat "$FV_TEST_OUT/r.rc"

@@ -59,15 +59,7 @@ while [ ! -e "$FV_TEST_OUT/stop" ]; do
 done
 touch "$FV_TEST_OUT/watch.done"
 SH
-    conf t.ini <<INI
-[supervisor:app]
-children = svc, watch
-[worker:svc]
-exec = @W@/sleeper
-[worker:watch]
-exec = $BATS_TEST_TMPDIR/watch
-restart = temporary
-INI
+    app_ini svc:@W@/sleeper watch:watch temporary
     fv_start t.ini
     local old new g1 g2 k
     old=$(pid_of app/svc)
@@ -115,15 +107,7 @@ forkvisor register ++svc >"$o.4" 2>&1; echo "rc=$?" >>"$o.4"
 forkvisor register "$(printf '%041d' 0)" >"$o.5" 2>&1; echo "rc=$?" >>"$o.5"
 touch "$o.done"
 SH
-    conf t.ini <<INI
-[supervisor:app]
-children = svc, taker
-[worker:svc]
-exec = @W@/sleeper
-[worker:taker]
-exec = $BATS_TEST_TMPDIR/taker
-restart = temporary
-INI
+    app_ini svc:@W@/sleeper taker:taker temporary
     fv_start t.ini
     retry 100 0.05 done_file taker.done
     run -0 out taker.1
@@ -158,16 +142,7 @@ forkvisor whereis --all late-name >"$FV_TEST_OUT/finder.all"
 echo "$p" >"$FV_TEST_OUT/finder.tmp"; mv "$FV_TEST_OUT/finder.tmp" "$FV_TEST_OUT/finder.pid"
 forkvisor send late-name "from finder"
 SH
-    conf t.ini <<INI
-[supervisor:app]
-children = late, finder
-[worker:late]
-exec = $BATS_TEST_TMPDIR/late
-ready = mailbox
-[worker:finder]
-exec = $BATS_TEST_TMPDIR/finder
-restart = temporary
-INI
+    app_ini late:late mailbox finder:finder temporary
     fv_start t.ini
     local late; late=$(pid_of app/late)
     run -0 fv whereis late-name
@@ -203,15 +178,7 @@ forkvisor unregister svc >"$o.4" 2>&1; echo "rc=$?" >>"$o.4"
 touch "$o.done"
 exec @W@/sleeper
 SH
-    conf t.ini <<INI
-[supervisor:app]
-children = svc, u
-[worker:svc]
-exec = @W@/sleeper
-[worker:u]
-exec = $BATS_TEST_TMPDIR/u
-ready = mailbox
-INI
+    app_ini svc:@W@/sleeper u:u mailbox
     fv_start t.ini
     local u; u=$(pid_of app/u)
     run -0 fv whereis temp-name
@@ -257,22 +224,7 @@ forkvisor whereis --all +grp >"$o.plus" 2>&1; echo "rc=$?" >>"$o.plus"
 forkvisor whereis grp >"$o.one" 2>&1; echo "rc=$?" >>"$o.one"
 touch "$o.done"
 SH
-    conf t.ini <<INI
-[supervisor:app]
-children = g1, g2, g3, reader
-[worker:g1]
-exec = @W@/sleeper
-register = +grp
-[worker:g2]
-exec = @W@/sleeper
-register = +grp
-[worker:g3]
-exec = $BATS_TEST_TMPDIR/g3
-ready = mailbox
-[worker:reader]
-exec = $BATS_TEST_TMPDIR/reader
-restart = temporary
-INI
+    app_ini g1:@W@/sleeper register=+grp g2:@W@/sleeper register=+grp g3:g3 mailbox reader:reader temporary
     fv_start t.ini
     local g1 g2 g3
     g1=$(pid_of app/g1) g2=$(pid_of app/g2) g3=$(pid_of app/g3)
@@ -322,16 +274,7 @@ fi
 forkvisor ready
 exec @W@/sleeper
 SH
-    conf t.ini <<INI
-[supervisor:app]
-children = other, r
-[worker:other]
-exec = @W@/sleeper
-register = +grp2
-[worker:r]
-exec = $BATS_TEST_TMPDIR/r
-ready = mailbox
-INI
+    app_ini other:@W@/sleeper register=+grp2 r:r mailbox
     fv_start t.ini
     local r other g1 g2
     r=$(pid_of app/r) other=$(pid_of app/other)
@@ -373,16 +316,7 @@ INI
 }
 
 @test "dynamic children: NAME.N is registered for each instance, follows restarts and leaves with terminate-child" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = pool
-[supervisor:pool]
-strategy = simple_one_for_one
-template = job
-instances = 2
-[worker:job]
-exec = @W@/sleeper job-%i
-INI
+    app_ini pool:{ strategy=simple_one_for_one template=job instances=2 "job:@W@/sleeper job-%i" }
     fv_start t.ini
     local j1 j2 j3
     j1=$(pid_of app/pool/job.1) j2=$(pid_of app/pool/job.2)
@@ -419,16 +353,7 @@ forkvisor register '+g{r}p' || exit 1
 forkvisor ready
 exec @W@/sleeper
 SH
-    conf t.ini <<INI
-[supervisor:app]
-children = a, odd
-[worker:a]
-exec = @W@/sleeper
-register = +g{r}p
-[worker:odd]
-exec = $BATS_TEST_TMPDIR/odd
-ready = mailbox
-INI
+    app_ini a:@W@/sleeper "register=+g{r}p" odd:odd mailbox
     fv_start t.ini
     local a odd
     a=$(pid_of app/a) odd=$(pid_of app/odd)
@@ -454,13 +379,7 @@ EOF
     fv_stop
 
     # No names at all: still a JSON array.
-    conf t.ini <<'INI'
-[supervisor:app]
-children = a
-[worker:a]
-exec = @W@/sleeper
-register = none
-INI
+    app_ini a:@W@/sleeper register=none
     fv_start t.ini
     run -0 fv registry --json
     run -0 python3 -c 'import json, sys; assert json.loads(sys.argv[1]) == []' "$output"
@@ -480,15 +399,7 @@ forkvisor whereis nobody >"$o.2" 2>&1; echo "rc=$?" >>"$o.2"
 touch "$o.done"
 exec @W@/sleeper
 SH
-    conf t.ini <<INI
-[supervisor:app]
-children = svc, reader
-[worker:svc]
-exec = @W@/sleeper
-[worker:reader]
-exec = $BATS_TEST_TMPDIR/reader
-ready = mailbox
-INI
+    app_ini svc:@W@/sleeper reader:reader mailbox
     fv_start t.ini
     local svc; svc=$(pid_of app/svc)
     kill -STOP "$FV_PID"
@@ -563,15 +474,7 @@ forkvisor whereis nobody 4<&- >"$o.3" 2>&1; echo "rc=$?" >>"$o.3"
 forkvisor whereis svc >"$o.4" 2>&1; echo "rc=$?" >>"$o.4"
 touch "$o.done"
 SH
-    conf t.ini <<INI
-[supervisor:app]
-children = svc, w
-[worker:svc]
-exec = @W@/sleeper
-[worker:w]
-exec = $BATS_TEST_TMPDIR/w
-restart = temporary
-INI
+    app_ini svc:@W@/sleeper w:w temporary
     fv_start t.ini
     local svc; svc=$(pid_of app/svc)
     retry 100 0.05 done_file w.done

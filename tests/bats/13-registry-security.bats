@@ -18,20 +18,11 @@ ROUTES=(write pwrite pwritev sendfile copy_file_range mmap_shared_write mprotect
     ftruncate_grow ftruncate_shrink fallocate_punch_hole fallocate_grow add_seals)
 
 attack_ini() {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = attacker, svc, p1, p2
-[worker:attacker]
-exec = @W@/registry-attack
-[worker:svc]
-exec = @W@/sleeper
-[worker:p1]
-exec = @W@/sleeper
-register = +pool
-[worker:p2]
-exec = @W@/sleeper
-register = +pool
-INI
+    app_ini \
+        attacker:@W@/registry-attack \
+        svc:@W@/sleeper \
+        p1:@W@/sleeper register=+pool \
+        p2:@W@/sleeper register=+pool
 }
 
 # registry_pid NAME: the pid(s) `forkvisor registry` lists for NAME ("+key" for a duplicate

@@ -38,18 +38,9 @@ synced() {
 sync_once() { fv publish "$3" "${2##* }" && retry 4 0.05 has_line "$1" "$2"; }
 
 two_subscribers_ini() {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = exact, prefix
-[worker:exact]
-exec = @S@/subscriber.sh
-subscribe = orders:eu
-ready = mailbox
-[worker:prefix]
-exec = @S@/subscriber.sh
-subscribe = orders:*
-ready = mailbox
-INI
+    app_ini \
+        exact:@S@/subscriber.sh subscribe=orders:eu mailbox \
+        prefix:@S@/subscriber.sh "subscribe=orders:*" mailbox
 }
 
 @test "pubsub: exact and prefix subscribers get every message once, in publication order" {
@@ -72,17 +63,9 @@ INI
 }
 
 @test "pubsub: a worker publishes; subscribers get it once even when two patterns match, from its pid" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = sub, pub
-[worker:sub]
-exec = @S@/subscriber.sh
-subscribe = jobs:*, jobs:done, jobs:*
-ready = mailbox
-[worker:pub]
-exec = @W@/publisher jobs:done 50
-ready = mailbox
-INI
+    app_ini \
+        sub:@S@/subscriber.sh "subscribe=jobs:*, jobs:done, jobs:*" mailbox \
+        "pub:@W@/publisher jobs:done 50" mailbox
     fv_start t.ini
     retry 100 0.05 lines_at_least 50 "$(msgs sub)"
     run cat "$(msgs sub)"
@@ -94,13 +77,7 @@ INI
 }
 
 @test "pubsub: subscribe and publish from a shell worker; unsubscribe ends it; bad topics are refused" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = sub
-[worker:sub]
-exec = @S@/subscriber.sh a:b c:*
-ready = mailbox
-INI
+    app_ini "sub:@S@/subscriber.sh a:b c:*" mailbox
     fv_start t.ini
     run -0 fv info app/sub
     assert_line "subscriptions: a:b c:*"
@@ -131,24 +108,11 @@ INI
 }
 
 @test "pubsub: a subscriber that never reads loses only its own messages; the fast one gets all" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = slow, fast, other, pub
-[worker:slow]
-exec = @W@/sleeper
-subscribe = feed
-mailbox_limit = 5
-[worker:fast]
-exec = @S@/subscriber.sh
-subscribe = feed
-mailbox_limit = 1000
-ready = mailbox
-[worker:other]
-exec = @W@/sleeper
-[worker:pub]
-exec = @W@/publisher feed 400
-ready = mailbox
-INI
+    app_ini \
+        slow:@W@/sleeper subscribe=feed mailbox_limit=5 \
+        fast:@S@/subscriber.sh subscribe=feed mailbox_limit=1000 mailbox \
+        other:@W@/sleeper \
+        "pub:@W@/publisher feed 400" mailbox
     fv_start t.ini
     retry 200 0.05 lines_at_least 400 "$(msgs fast)"
     run cat "$(msgs fast)"
@@ -259,21 +223,9 @@ INI
 }
 
 @test "events: a worker subscribed to forkvisor:exited hears of its sibling's crash; gave_up is published" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = listener, sub
-[worker:listener]
-exec = @S@/subscriber.sh
-subscribe = forkvisor:exited, forkvisor:gave_up
-ready = mailbox
-[supervisor:sub]
-children = crasher
-intensity = 1
-period = 60
-restart = temporary
-[worker:crasher]
-exec = @W@/sleeper
-INI
+    app_ini \
+        listener:@S@/subscriber.sh "subscribe=forkvisor:exited, forkvisor:gave_up" mailbox \
+        sub:{ intensity=1 period=60 temporary crasher:@W@/sleeper }
     fv_start t.ini
     kill -KILL "$(pid_of app/sub/crasher)"
     retry 100 0.05 grep -q '"path": "app/sub/crasher".*"signal": "KILL"' "$(msgs listener)"
@@ -285,23 +237,11 @@ INI
 }
 
 @test "pubsub: a flood of publications does not hold up a restart" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = slow, fast, victim, flood
-intensity = 10
-[worker:slow]
-exec = @W@/sleeper
-subscribe = flood
-mailbox_limit = 10
-[worker:fast]
-exec = @W@/sleeper
-subscribe = *
-[worker:victim]
-exec = @W@/sleeper
-[worker:flood]
-exec = @W@/publisher flood 0 64
-ready = mailbox
-INI
+    app_ini intensity=10 \
+        slow:@W@/sleeper subscribe=flood mailbox_limit=10 \
+        fast:@W@/sleeper "subscribe=*" \
+        victim:@W@/sleeper \
+        "flood:@W@/publisher flood 0 64" mailbox
     fv_start t.ini
     retry 100 0.05 eval '[[ $(fv info app/slow | sed -n "s/^publications dropped: //p") -gt 1000 ]]'
     for k in 1 2 3; do
@@ -334,13 +274,7 @@ INI
     # publisher flushes every 64) 2048, and 8 records use up a wake-up's 16384 exactly. Nothing
     # else happens afterwards (the test only reads files), so delivery must not wait for another
     # event. 512 messages stay well within each subscriber's limit of 1024.
-    conf t.ini <<'INI'
-[supervisor:app]
-children = pub
-[worker:pub]
-exec = @W@/publisher t 512
-ready = mailbox
-INI
+    app_ini "pub:@W@/publisher t 512" mailbox
     fv_start t.ini
     # (Not `n`: retry's own local would hide it from the functions it calls.)
     local k subs=31

@@ -13,19 +13,7 @@ gone() { ! fv info "$1" >/dev/null 2>&1; }
 reloads_logged() { [[ $(count_in_log "Reloaded configuration") -ge $1 ]]; }
 
 @test "reload keeps unchanged children, starts added ones in order, stops removed ones, restarts changed ones" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = a, b, c, d
-[worker:a]
-exec = @W@/sleeper
-[worker:b]
-exec = @W@/env-dump b.env
-environment = COLOUR=red
-[worker:c]
-exec = @W@/sleeper
-[worker:d]
-exec = @W@/sleeper
-INI
+    app_ini a:@W@/sleeper "b:@W@/env-dump b.env" environment=COLOUR=red c:@W@/sleeper d:@W@/sleeper
     fv_start t.ini
     retry 100 0.05 file_has "$BATS_TEST_TMPDIR/b.env"
     [ "$(value "$BATS_TEST_TMPDIR/b.env" env.COLOUR)" = red ]
@@ -33,21 +21,12 @@ INI
     a=$(pid_of app/a) b=$(pid_of app/b) c=$(pid_of app/c) d=$(pid_of app/d)
     rm "$BATS_TEST_TMPDIR/b.env"
 
-    conf t.ini <<'INI'
-[supervisor:app]
-children = a, n1, b, n2, d
-[worker:a]
-exec = @W@/sleeper
-[worker:b]
-exec = @W@/env-dump b.env
-environment = COLOUR=blue
-[worker:n1]
-exec = @W@/sleeper
-[worker:n2]
-exec = @W@/sleeper
-[worker:d]
-exec = @W@/sleeper
-INI
+    app_ini \
+        a:@W@/sleeper \
+        n1:@W@/sleeper \
+        "b:@W@/env-dump b.env" environment=COLOUR=blue \
+        n2:@W@/sleeper \
+        d:@W@/sleeper
     run -0 fv reload
     # unchanged: same pids
     [ "$(pid_of app/a)" = "$a" ]
@@ -125,13 +104,7 @@ INI
 }
 
 @test "a reload during shutdown is refused" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = slow
-[worker:slow]
-exec = @S@/ignore-term.sh
-shutdown = 3000
-INI
+    app_ini slow:@S@/ignore-term.sh shutdown=3000
     fv_start t.ini
     kill -TERM "$FV_PID"
     retry 100 0.05 test "$(state_of app/slow)" = stopping
@@ -148,30 +121,12 @@ INI
     sleepers_ini a
     fv_start t.ini
     local a; a=$(pid_of app/a)
-    conf t.ini <<'INI'
-[supervisor:app]
-children = a, slow
-[worker:a]
-exec = @W@/sleeper
-[worker:slow]
-exec = @W@/notify-after 1500
-ready = notify
-INI
+    app_ini a:@W@/sleeper "slow:@W@/notify-after 1500" ready=notify
     fv reload 3>&- &
     local first=$!
     # the first reload is under way (slow takes 1.5 s to be ready) when the second is asked for
     retry 100 0.05 fv info app/slow
-    conf t.ini <<'INI'
-[supervisor:app]
-children = a, slow, last
-[worker:a]
-exec = @W@/sleeper
-[worker:slow]
-exec = @W@/notify-after 1500
-ready = notify
-[worker:last]
-exec = @W@/sleeper
-INI
+    app_ini a:@W@/sleeper "slow:@W@/notify-after 1500" ready=notify last:@W@/sleeper
     run -0 fv reload
     # the second returns only once it is applied, and it was applied after the first
     [ "$(state_of app/last)" = running ]
@@ -190,16 +145,7 @@ INI
     sleepers_ini a
     fv_start t.ini
     local a; a=$(pid_of app/a)
-    conf t.ini <<'INI'
-[supervisor:app]
-intensity = 10
-children = a, broken
-[worker:a]
-exec = @W@/sleeper
-[worker:broken]
-exec = /nonexistent/program
-restart = temporary
-INI
+    app_ini intensity=10 a:@W@/sleeper broken:/nonexistent/program temporary
     run -1 --separate-stderr fv reload
     [[ $stderr == *"'app/broken' failed to start: failed to execute '/nonexistent/program'"* ]]
     [ "$(pid_of app/a)" = "$a" ]
@@ -209,16 +155,7 @@ INI
 }
 
 @test "a supervisor's own keys are applied in place; its children keep running" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = sub
-[supervisor:sub]
-children = a, b
-[worker:a]
-exec = @W@/sleeper
-[worker:b]
-exec = @W@/sleeper
-INI
+    app_ini sub:{ a:@W@/sleeper b:@W@/sleeper }
     fv_start t.ini
     local before; before=$(pids_of app/sub/a app/sub/b)
     sed -i 's/^children = a, b$/strategy = one_for_all\nintensity = 3\nchildren = a, b/' "$BATS_TEST_TMPDIR/t.ini"

@@ -68,17 +68,7 @@ talk_ini() {
         printf 'while "$FORKVISOR" send counter inc; do sleep 0.02; done\n'
     } >"$BATS_TEST_TMPDIR/sender"
     chmod +x "$BATS_TEST_TMPDIR/sender"
-    conf t.ini <<INI
-[supervisor:app]
-children = counter, sender, idle
-[worker:counter]
-exec = @W@/counter
-ready = mailbox
-[worker:sender]
-exec = $BATS_TEST_TMPDIR/sender
-[worker:idle]
-exec = @W@/sleeper
-INI
+    app_ini counter:@W@/counter mailbox sender:sender idle:@W@/sleeper
 }
 
 @test "top --help, and a usage error" {
@@ -98,16 +88,7 @@ INI
 }
 
 @test "status --json has each node's mailbox counters, null without a mailbox" {
-    conf t.ini <<'INI'
-[supervisor:app]
-children = counter, stopped
-[worker:counter]
-exec = @W@/counter
-ready = mailbox
-mailbox_limit = 7
-[worker:stopped]
-exec = @W@/sleeper
-INI
+    app_ini counter:@W@/counter mailbox mailbox_limit=7 stopped:@W@/sleeper
     fv_start t.ini
     run -0 fv stop app/stopped
     for k in 1 2 3; do fv send counter inc; done

@@ -48,16 +48,7 @@ run_installed_tree() {
     run -0 readelf -d "$BATS_TEST_TMPDIR/echo"
     assert_output --partial '[libforkvisor.so.0]'
 
-    conf t.ini <<INI
-[supervisor:app]
-children = echo, idle
-[worker:echo]
-exec = $BATS_TEST_TMPDIR/echo
-ready = mailbox
-environment = LD_LIBRARY_PATH=$libdir
-[worker:idle]
-exec = @W@/sleeper
-INI
+    app_ini echo:echo mailbox "environment=LD_LIBRARY_PATH=$libdir" idle:@W@/sleeper
     run -0 "$FORKVISOR" check "$BATS_TEST_TMPDIR/t.ini"
     fv_start t.ini
     run -0 fv call echo "from an installed tree"

@@ -35,24 +35,70 @@ count_in_log() { grep -cF -- "$1" "$(fv_log)" || true; }
 order_of() { sed -n "s/^<[0-9]>$1 '\([^']*\)'.*/\1/p" "$(fv_log)" | paste -sd ' '; }
 
 # conf NAME <<EOF: writes a configuration into the test's directory, with @W@ replaced by the
-# C workers' directory and @S@ by the shell workers' directory. Prints nothing.
+# C workers' directory, @S@ by the shell workers' directory and @T@ by the test's directory.
+# Prints nothing.
 conf() {
-    sed -e "s|@W@|$WORKERS|g" -e "s|@S@|$SHWORKERS|g" > "$BATS_TEST_TMPDIR/$1"
+    sed -e "s|@W@|$WORKERS|g" -e "s|@S@|$SHWORKERS|g" -e "s|@T@|$BATS_TEST_TMPDIR|g" \
+        > "$BATS_TEST_TMPDIR/$1"
+}
+
+# app_ini [KEY=VALUE...] CHILD...: conf t.ini with the root supervisor app over the CHILDren, in
+# that order. A CHILD is a worker NAME:EXEC [KEY=VALUE...], or a supervisor
+# NAME:{ [KEY=VALUE...] CHILD... } (the braces are words of their own). The KEY=VALUE words right
+# after a supervisor (app included) or a worker are its settings ("ready=mailbox" writes "ready =
+# mailbox"); the words `mailbox` and `temporary` stand for ready=mailbox and restart=temporary.
+# EXEC is written as is when it starts with @ or /, else it names a script in the test's
+# directory (`rec:recorder` runs $BATS_TEST_TMPDIR/recorder). The worker a supervisor's
+# template=NAME names is defined inside it but not listed in its children.
+app_ini() {
+    # One level a supervisor being written: its name, settings, children, template and sections.
+    local -a names=(app) sets=('') kids=('') tmpls=('') bodies=('')
+    local d=0 w name exec sec closed=
+    for w; do
+        if [[ $w == '}' ]]; then
+            ((d > 0)) || { echo "app_ini: a } without its supervisor" >&2; return 1; }
+            sec="[supervisor:${names[d]}]"$'\n'"${sets[d]}"
+            [[ -z ${kids[d]} ]] || sec+="children = ${kids[d]}"$'\n'
+            sec+=${bodies[d]}
+            d=$((d - 1))
+            bodies[d]+=$sec
+            closed=1
+            continue
+        fi
+        if [[ $w =~ ^([A-Za-z0-9_-]+):(.*)$ ]]; then
+            name=${BASH_REMATCH[1]} exec=${BASH_REMATCH[2]} closed=
+            [[ $name == "${tmpls[d]}" ]] || kids[d]+="${kids[d]:+, }$name"
+            if [[ $exec == '{' ]]; then
+                d=$((d + 1))
+                names[d]=$name sets[d]='' kids[d]='' tmpls[d]='' bodies[d]=''
+                continue
+            fi
+            [[ $exec == [@/]* ]] || exec=$BATS_TEST_TMPDIR/$exec
+            bodies[d]+="[worker:$name]"$'\n'"exec = $exec"$'\n'
+            continue
+        fi
+        case $w in
+        mailbox) w=ready=mailbox ;;
+        temporary) w=restart=temporary ;;
+        *=*) ;;
+        *) echo "app_ini: not KEY=VALUE, NAME:EXEC, NAME:{ nor }: $w" >&2; return 1 ;;
+        esac
+        [[ -z $closed ]] || { echo "app_ini: a setting after }: $w" >&2; return 1; }
+        [[ ${w%%=*} != template ]] || tmpls[d]=${w#*=}
+        w="${w%%=*} = ${w#*=}"$'\n'
+        if [[ -z ${bodies[d]} ]]; then sets[d]+=$w; else bodies[d]+=$w; fi
+    done
+    ((d == 0)) || { echo "app_ini: supervisor '${names[d]}' has no }" >&2; return 1; }
+    printf '[supervisor:app]\n%schildren = %s\n%s' "${sets[0]}" "${kids[0]}" "${bodies[0]}" | conf t.ini
 }
 
 # sleepers_ini [-s STRATEGY] NAME...: conf t.ini with the root supervisor app (with strategy =
 # STRATEGY if given) over one sleeper worker per NAME, in that order.
 sleepers_ini() {
-    local strategy=
-    if [[ $1 == -s ]]; then strategy=$2; shift 2; fi
-    local n list=$1
-    for n in "${@:2}"; do list+=", $n"; done
-    {
-        echo '[supervisor:app]'
-        [[ -z $strategy ]] || echo "strategy = $strategy"
-        echo "children = $list"
-        for n; do printf '[worker:%s]\nexec = @W@/sleeper\n' "$n"; done
-    } | conf t.ini
+    local settings=() n
+    if [[ $1 == -s ]]; then settings=("strategy=$2"); shift 2; fi
+    for n; do settings+=("$n:@W@/sleeper"); done
+    app_ini "${settings[@]}"
 }
 
 # fv_start_nowait CONFIG [ARGS...]: start a daemon in the background and return at once. Its
