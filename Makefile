@@ -47,6 +47,9 @@ WORKER_C   := $(wildcard workers/*.c)
 WORKERS    := $(WORKER_C:workers/%.c=$(BUILD)/workers/%)
 UNIT_SRC   := $(wildcard tests/unit/test-*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# tests/reliability: the trust suite (issue 11), C programs and bats files, one test per case.
+REL_SRC    := $(wildcard tests/reliability/test-*.c)
+REL_BIN    := $(REL_SRC:tests/reliability/%.c=$(BUILD)/reliability/%)
 # libforkvisor: its own objects (PIC, hidden unless exported), src/proto.c, src/registry.c (the
 # reader of the shared registry) and src/topic.c compiled in again.
 LIB_OBJ    := $(BUILD)/lib/libforkvisor.o $(BUILD)/lib/proto.o $(BUILD)/lib/registry.o $(BUILD)/lib/topic.o
@@ -60,7 +63,7 @@ FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 MAN        := $(wildcard man/*.[1-8])
 
 .PHONY: FORCE all deps check check-conf check-unit check-bats check-man check-fuzz check-san \
-        check-headers fuzz demo bench install uninstall deb clean
+        check-headers check-reliability fuzz demo bench install uninstall deb clean
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/forkvisor $(LIBS_OUT) $(WORKERS)
@@ -127,6 +130,10 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/tests.h $(BUILD)/libcore.a $(BUILD)/
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Isrc $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libcore.a $(BUILD)/libforkvisor.a $(DEP_LIBS)
 
+$(BUILD)/reliability/%: tests/reliability/%.c tests/unit/tests.h $(BUILD)/libcore.a $(BUILD)/libforkvisor.a
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Isrc -Itests/unit $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libcore.a $(BUILD)/libforkvisor.a $(DEP_LIBS)
+
 # libFuzzer targets need clang; they always build with ASan+UBSan.
 FUZZ_LIB_SRC := $(filter-out src/cli/%,$(CORE_SRC))
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC)
@@ -146,8 +153,8 @@ RESULTS = $(BUILD)/results
 
 check: deps
 	@rm -rf build/results build-san/results
-	@$(MAKE) --no-print-directory all check-headers check-conf check-unit check-man check-bats check-fuzz || true
-	@$(MAKE) --no-print-directory SANITIZE=address,undefined all check-unit check-bats || true
+	@$(MAKE) --no-print-directory all check-headers check-conf check-unit check-man check-bats check-reliability check-fuzz || true
+	@$(MAKE) --no-print-directory SANITIZE=address,undefined all check-unit check-bats check-reliability || true
 	@tests/summarize.sh build/results build-san/results
 
 check-conf: $(BUILD)/forkvisor
@@ -160,7 +167,13 @@ check-unit: $(UNIT_BIN)
 
 check-bats: all
 	@mkdir -p $(RESULTS)
-	@FORKVISOR_BUILD=$(abspath $(BUILD)) tests/run-bats.sh $(RESULTS)/bats-$(if $(SANITIZE),san,plain)
+	@FORKVISOR_BUILD=$(abspath $(BUILD)) tests/run-bats.sh $(RESULTS)/bats-$(if $(SANITIZE),san,plain) tests/bats
+
+# The reliability suite: its C programs (like the unit tests), then its bats files.
+check-reliability: all $(REL_BIN)
+	@mkdir -p $(RESULTS)
+	@tests/run-unit.sh $(RESULTS)/reliability-unit $(REL_BIN)
+	@FORKVISOR_BUILD=$(abspath $(BUILD)) tests/run-bats.sh $(RESULTS)/reliability-$(if $(SANITIZE),san,plain) tests/reliability
 
 check-man: $(BUILD)/forkvisor
 	@mkdir -p $(RESULTS)
@@ -171,7 +184,7 @@ check-fuzz: $(FUZZ_BIN)
 	@tests/run-fuzz.sh $(RESULTS)/fuzz 20 $(FUZZ_BIN)
 
 check-san:
-	@$(MAKE) --no-print-directory SANITIZE=address,undefined check-unit check-bats
+	@$(MAKE) --no-print-directory SANITIZE=address,undefined check-unit check-bats check-reliability
 
 # Every header compiles on its own; the public one as strict C99 too. One result per header.
 check-headers:

@@ -1,10 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# run-bats.sh RESULT: runs every tests/bats/*.bats against $FORKVISOR_BUILD, counts TAP lines
-# and writes "PASSED FAILED" to RESULT.
+# run-bats.sh RESULT DIR: runs every DIR/*.bats against $FORKVISOR_BUILD, counts TAP lines and
+# writes "PASSED FAILED" to RESULT. The suite is named after RESULT's file name.
 set -u
 result=$1
-dir=$(dirname "$0")/bats
+dir=$2
+name=$(basename "$result")
 out=$(mktemp)
 bats --tap --print-output-on-failure "$dir" 2>&1 | tee "$out"
 passed=$(grep -c '^ok ' "$out")
@@ -12,5 +13,5 @@ failed=$(grep -c '^not ok ' "$out")
 # A suite that dies before printing its plan counts as a failure.
 grep -q '^1\.\.' "$out" || failed=$((failed + 1))
 rm -f "$out"
-echo "bats: $passed passed, $failed failed"
+echo "$name: $passed passed, $failed failed"
 echo "$passed $failed" > "$result"

@@ -18,5 +18,5 @@ for t in "$@"; do
     fi
     passed=$((passed + p)); failed=$((failed + f))
 done
-echo "unit: $passed passed, $failed failed"
+echo "$(basename "$result"): $passed passed, $failed failed"
 echo "$passed $failed" > "$result"
