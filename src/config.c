@@ -1086,6 +1086,38 @@ static int parse_limit(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
         return 0;
 }
 
+/* memory_max, pids_max, cpu_weight: set on the worker's cgroup (cgroup.c); whether the node
+ * can is known only where it runs, so `forkvisor run` checks that, not the parser. */
+static int parse_resource(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        bool memory = strcmp(k->name, "memory_max") == 0, cpu = strcmp(k->name, "cpu_weight") == 0;
+        uint64_t n = 0;
+        int r;
+
+        if (cpu) {
+                r = get_uint(fs, k, v, 1, 10000, &n);
+                if (r < 0)
+                        return r;
+        } else {
+                rlim_t rl;
+                r = parse_rlim_value(v, memory, &rl);
+                if (r == -ENOMEM)
+                        return oom(fs->p);
+                if (r < 0 || (rl != RLIM_INFINITY && rl == 0))
+                        return fs_error(fs, "bad value '%s' for %s: expected %s or infinity", v, k->name,
+                                        memory ? "bytes (N, or with a K, M, G or T suffix)" : "a positive number");
+                n = rl == RLIM_INFINITY ? UINT64_MAX : (uint64_t) rl;
+        }
+        if (memory)
+                s->memory_max = n;
+        else if (cpu)
+                s->cpu_weight = n;
+        else
+                s->pids_max = n;
+        if (!s->resource_line)
+                s->resource_line = fs->line;
+        return 0;
+}
+
 static int parse_output(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
         static const char *const vals[] = { "log", "inherit", "null", "file:PATH" };
         bool err = strcmp(k->name, "stderr") == 0;
@@ -1177,6 +1209,9 @@ static const KeyDef key_table[] = {
         { "stderr", W, false, parse_output },
         { "stdin", W, false, parse_stdin },
         { "kill_group", W, false, parse_kill_group },
+        { "memory_max", W, false, parse_resource },
+        { "pids_max", W, false, parse_resource },
+        { "cpu_weight", W, false, parse_resource },
 };
 #undef F
 #undef S

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 
 #include "cli/cli.h"
+#include "guard.h"
 #include "macro.h"
 #include "spec.h"
 
@@ -79,6 +80,8 @@ static void sanitize_stdio(void) {
 }
 
 int main(int argc, char **argv) {
+        if (argc > 0 && strcmp(argv[0], GUARD_ARGV0) == 0)
+                return guard_exec_main(argc, argv);
         sanitize_stdio();
         /* "forkvisor --control PATH COMMAND ..." names the socket for any command. */
         while (argc >= 3 && (strcmp(argv[1], "--control") == 0 || strncmp(argv[1], "--control=", 10) == 0)) {

@@ -21,6 +21,8 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
+#include "cgroup.h"
+#include "guard.h"
 #include "log.h"
 #include "macro.h"
 #include "notify.h"
@@ -48,6 +50,8 @@ typedef struct NodeRt {
         char **env_own;            /* the strings of envp that are this node's own */
         char *cmdline;
         char *status_text;         /* sd_notify STATUS= of the child */
+        CgroupLeaf *cgroup;        /* cgroup mode: the worker's cgroup, kept across restarts */
+        uint64_t oom_kills;        /* the cgroup's OOM kills when the process started */
 } NodeRt;
 
 /* One `forkvisor reload` or SIGHUP: the configuration it read, and who waits for its outcome. */
@@ -70,6 +74,8 @@ struct Manager {
         ControlHandler control_handler;
         void *control_ud;
         NotifyServer *notify;
+        Cgroups *cgroups;          /* process tracking: cgroups, or process groups without */
+        Guard *guard;              /* kills what we started if we die; NULL as PID 1 */
         char *control_path;
         char **base_env;           /* our environment minus what must not reach children */
         int null_fd;
@@ -244,6 +250,25 @@ static int open_output_fd(Manager *m, NodeRt *rt, OutputMode mode, const char *p
         }
 }
 
+static CgroupLimits spec_limits(const Spec *s) {
+        return (CgroupLimits) { .memory_max = s->memory_max, .pids_max = s->pids_max, .cpu_weight = s->cpu_weight };
+}
+
+/* The worker's cgroup, made at its first start and kept for its restarts; its limits follow
+ * its spec (a reload may change them). */
+static int node_cgroup(Manager *m, Node *n, NodeRt *rt) {
+        CgroupLimits limits = spec_limits(n->spec);
+        int r;
+        if (!rt->cgroup)
+                r = cgroup_leaf_new(m->cgroups, n->path, &limits, &rt->cgroup);
+        else
+                r = cgroup_leaf_prepare(rt->cgroup, &limits);
+        if (r < 0)
+                return r;
+        rt->oom_kills = cgroup_leaf_oom_kills(rt->cgroup);
+        return 0;
+}
+
 /* ---- TreeOps ---------------------------------------------------------------------------- */
 
 static int op_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
@@ -285,6 +310,25 @@ static int op_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
                 return r;
         }
 
+        int cgroup_fd = -EBADF;
+        const int *cgroup_procs = NULL;
+        size_t n_cgroup_procs = 0;
+        if (cgroups_mode(m->cgroups) != CGROUP_MODE_NONE) {
+                r = node_cgroup(m, n, rt);
+                if (r < 0) {
+                        safe_close(mailbox[0]);
+                        safe_close(mailbox[1]);
+                        if (s->stdout_mode == OUTPUT_FILE)
+                                safe_close(out);
+                        if (s->stderr_mode == OUTPUT_FILE)
+                                safe_close(err);
+                        snprintf(n->reason, sizeof n->reason, "failed to make its cgroup: %s", strerror(-r));
+                        return r;
+                }
+                cgroup_fd = cgroup_leaf_fd(rt->cgroup);
+                cgroup_procs = cgroup_leaf_v1_procs(rt->cgroup, &n_cgroup_procs);
+        }
+
         bool limit_set[_SPEC_LIMIT_MAX];
         struct rlimit limit[_SPEC_LIMIT_MAX];
         memcpy(limit_set, s->limit_set, sizeof limit_set);
@@ -314,6 +358,9 @@ static int op_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
                 .gid = s->gid,
                 .set_uid = s->user != NULL,
                 .uid = s->uid,
+                .cgroup_fd = cgroup_fd,
+                .cgroup_procs = cgroup_procs,
+                .n_cgroup_procs = n_cgroup_procs,
         };
         SpawnStage stage;
         pid_t pid;
@@ -353,13 +400,19 @@ static int op_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
                                                                           : "out of memory");
                 return r;
         }
+        if (!rt->cgroup)
+                guard_watch_session(m->guard, pid); /* its session id: spawn.c made it a leader */
         *ret_pid = pid;
         *ret_ready = s->ready == READY_NONE;
         return 0;
 }
 
 static void op_kill(void *ud, Node *n, int sig, bool group) {
+        NodeRt *rt = n->userdata;
         if (n->pid <= 0)
+                return;
+        /* SIGKILL to the group: in cgroup mode to everything it started, setsid'd or not. */
+        if (group && sig == SIGKILL && rt && rt->cgroup && cgroup_leaf_kill(rt->cgroup) >= 0)
                 return;
         if (group && kill(-n->pid, sig) == 0)
                 return;
@@ -409,7 +462,7 @@ static void update_status(Manager *m) {
 }
 
 static void log_event(Manager *m, Node *n, TreeEvent ev) {
-        char how[64] = "";
+        char how[96] = "";
         switch (ev) {
         case TREE_EVENT_STARTED:
                 if (!node_is_supervisor(n))
@@ -426,6 +479,8 @@ static void log_event(Manager *m, Node *n, TreeEvent ev) {
                 else
                         snprintf(how, sizeof how, "killed by signal %s%s", sigabbrev_np(n->exit_status) ?: "?",
                                  n->exit_code == CLD_DUMPED ? " (core dumped)" : "");
+                if (n->exit_oom)
+                        strncat(how, " by the OOM killer (memory_max)", sizeof how - strlen(how) - 1);
                 log_child(n->stop_sent || node_exited_normally(n) ? LOG_INFO : LOG_WARNING, n->path, n->pid, n->exit_code, n->exit_status,
                           n->restarts, "'%s' (pid %d) %s", n->path, (int) n->pid, how);
                 return;
@@ -489,6 +544,7 @@ static void op_release(void *ud, Node *n) {
         router_detach(m->router, rt->peer, "shutdown");
         sd_event_source_disable_unref(rt->timer);
         output_pipe_free(rt->output);
+        cgroup_leaf_free(rt->cgroup);
         strv_free(rt->argv);
         free(rt->envp);
         strv_free(rt->env_own);
@@ -522,6 +578,44 @@ static const RouterOps router_ops = {
 
 /* ---- the loop's sources ----------------------------------------------------------------- */
 
+/* Without cgroups, as subreaper: the orphans we adopted whose session is sid (0: all of them,
+ * at exit) are killed. Our children are listed by the kernel (/proc/self/task/TID/children);
+ * the ones the tree does not know are adopted orphans, or the guard. */
+static void kill_adopted(Manager *m, pid_t sid) {
+        char path[64], buf[4096];
+        snprintf(path, sizeof path, "/proc/self/task/%d/children", (int) getpid());
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        ssize_t len = read(fd, buf, sizeof buf - 1);
+        if (len <= 0)
+                return;
+        buf[len] = '\0';
+        for (char *p = buf, *end; *p; p = end) {
+                long pid = strtol(p, &end, 10);
+                if (end == p)
+                        break;
+                if (pid <= 0 || idmap_get(&m->pids, (pid_t) pid) || (pid_t) pid == guard_pid(m->guard))
+                        continue;
+                if (sid == 0 || getsid((pid_t) pid) == sid) {
+                        log_debug("Killing adopted orphan %ld", pid);
+                        (void) kill((pid_t) pid, SIGKILL);
+                }
+        }
+}
+
+static void guard_died(Manager *m) {
+        guard_lost(m->guard);
+        m->guard = guard_stop(m->guard);
+        if (manager_shutting_down(m))
+                return;
+        log_warning("The guard process died: starting another");
+        int r = guard_start(cgroups_path(m->cgroups), &m->guard);
+        if (r < 0)
+                log_error_errno(r, "Failed to start a guard process: %m; if the node is killed, what it "
+                                   "started may outlive it");
+}
+
 static int on_sigchld(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Manager *m = userdata;
 
@@ -537,16 +631,30 @@ static int on_sigchld(sd_event_source *s, const struct signalfd_siginfo *si, voi
                         break;
                 Node *n = idmap_remove(&m->pids, info.si_pid);
                 if (!n) {
-                        log_debug("Reaped adopted orphan %d", (int) info.si_pid);
+                        if (m->guard && info.si_pid == guard_pid(m->guard))
+                                guard_died(m);
+                        else
+                                log_debug("Reaped adopted orphan %d", (int) info.si_pid);
                         continue;
                 }
-                /* No stray second instance: what is left of its group dies before any restart.
-                 * The group id cannot be reused while members remain, so this is race-free. */
-                if (n->spec->kill_group)
-                        (void) kill(-info.si_pid, SIGKILL);
+                NodeRt *rt = n->userdata;
+                /* No stray second instance: what is left of its cgroup (or without cgroups, of its
+                 * process group, and the orphans of its session we adopted) dies before any
+                 * restart. The group id cannot be reused while members remain: race-free. */
+                if (rt && rt->cgroup) {
+                        if (n->spec->kill_group)
+                                (void) cgroup_leaf_kill(rt->cgroup);
+                        n->exit_oom = cgroup_leaf_oom_kills(rt->cgroup) > rt->oom_kills;
+                } else {
+                        n->exit_oom = false;
+                        if (n->spec->kill_group) {
+                                (void) kill(-info.si_pid, SIGKILL);
+                                kill_adopted(m, info.si_pid);
+                        }
+                        guard_forget_session(m->guard, info.si_pid);
+                }
                 /* Its mailbox goes first: calls to it fail, monitors fire, and its name is free
                  * for a successor that the tree may start right away. */
-                NodeRt *rt = n->userdata;
                 if (rt && rt->peer) {
                         char reason[64];
                         exit_describe(info.si_code, info.si_status, reason, sizeof reason);
@@ -877,6 +985,26 @@ int manager_new(Config *config, const char *control_path, ControlHandler handler
         return 0;
 }
 
+/* After the tree has stopped: nothing we started may outlive us. Adopted orphans (subreaper)
+ * and whatever is left in our cgroup are killed, and the guard leaves quietly. */
+static void stop_tracking(Manager *m) {
+        kill_adopted(m, 0);
+        m->cgroups = cgroups_free(m->cgroups);
+        m->guard = guard_stop(m->guard);
+        /* Reap what we killed (bounded: SIGKILLed processes exit at once). */
+        for (int i = 0; i < 100; i++) {
+                pid_t pid = waitpid(-1, NULL, WNOHANG);
+                if (pid > 0) {
+                        i = 0;
+                        continue;
+                }
+                if (pid < 0)
+                        break;
+                struct timespec step = { 0, 2 * 1000 * 1000 };
+                nanosleep(&step, NULL);
+        }
+}
+
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
@@ -890,6 +1018,7 @@ Manager *manager_free(Manager *m) {
         }
         sd_event_source_disable_unref(m->reload_source);
         tree_free(m->tree);
+        stop_tracking(m);
         /* After the tree: its nodes may borrow from these. */
         for (size_t i = 0; i < m->n_retired; i++)
                 config_free(m->retired[i]);
@@ -906,6 +1035,66 @@ Manager *manager_free(Manager *m) {
         free(m->control_path);
         safe_close(m->null_fd);
         return mfree(m);
+}
+
+/* Each worker's resource keys need a controller this node may not have: a configuration error,
+ * FILE:LINE as the parser would say it. */
+static int check_limits(Manager *m, const Config *c, Diagnostics *diag) {
+        int ret = 0;
+        for (size_t i = 0; i < c->n_sections; i++) {
+                const Spec *s = c->sections[i];
+                const uint64_t want[_CGROUP_CONTROLLER_MAX] = {
+                        [CGROUP_MEMORY] = s->memory_max, [CGROUP_PIDS] = s->pids_max, [CGROUP_CPU] = s->cpu_weight,
+                };
+                static const char *const key[_CGROUP_CONTROLLER_MAX] = {
+                        [CGROUP_MEMORY] = "memory_max", [CGROUP_PIDS] = "pids_max", [CGROUP_CPU] = "cpu_weight",
+                };
+                if (s->kind != SPEC_WORKER)
+                        continue;
+                for (int ctl = 0; ctl < _CGROUP_CONTROLLER_MAX; ctl++) {
+                        const char *why;
+                        char *line;
+                        if (want[ctl] == 0 || cgroups_controller_available(m->cgroups, (CgroupController) ctl, &why))
+                                continue;
+                        if (asprintf(&line, "%s:%u: %s of [worker:%s] cannot be applied here: %s", s->file,
+                                     s->resource_line, key[ctl], s->name, why) < 0 ||
+                            strv_consume(&diag->lines, line) < 0)
+                                return -ENOMEM;
+                        diag->n++;
+                        ret = -EINVAL;
+                }
+        }
+        return ret;
+}
+
+/* Process tracking, before the first child: cgroups (or process groups), a previous run's
+ * leftovers killed, the limits checked, and the guard. 0, or the exit status of run. */
+static int start_tracking(Manager *m) {
+        int r = cgroups_new(m->control_path, NULL, &m->cgroups);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up process tracking: %m"), 1;
+        log_info("Process tracking: %s", cgroups_describe(m->cgroups));
+        r = cgroups_kill_leftovers(m->cgroups);
+        if (r > 0)
+                log_warning("Killed %d leftover process%s of a previous run in %s", r, r == 1 ? "" : "es",
+                            cgroups_path(m->cgroups));
+
+        Diagnostics diag = {};
+        r = check_limits(m, m->config, &diag);
+        if (r < 0) {
+                for (size_t i = 0; i < diag.n; i++)
+                        log_error("%s", diag.lines[i]);
+                diagnostics_done(&diag);
+                return r == -ENOMEM ? (log_error("Out of memory"), 1) : 2;
+        }
+        /* As PID 1 the kernel kills our whole namespace when we die: no guard needed. */
+        if (getpid() != 1) {
+                r = guard_start(cgroups_path(m->cgroups), &m->guard);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to start a guard process: %m; if the node is killed, "
+                                             "what it started may outlive it");
+        }
+        return 0;
 }
 
 static int add_signal(Manager *m, int sig, sd_event_signal_handler_t cb, int64_t prio) {
@@ -1005,6 +1194,10 @@ int manager_run(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to set up reloading: %m"), 1;
         sd_event_source_set_enabled(m->reload_source, SD_EVENT_OFF);
+
+        r = start_tracking(m);
+        if (r != 0)
+                return r;
 
         r = tree_new(m->config, &m->ops, m, &m->tree);
         if (r < 0)

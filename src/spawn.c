@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -36,6 +37,45 @@
 #  define SPAWN_WITH_FORK 0
 #endif
 
+/* clone3(2) and the arguments it takes (uapi linux/sched.h, spelled out here: glibc's headers
+ * and the kernel's disagree on what else sched.h defines). */
+#define SPAWN_CLONE_INTO_CGROUP 0x200000000ULL
+typedef struct SpawnCloneArgs {
+        uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+                set_tid_size, cgroup;
+} SpawnCloneArgs;
+
+#if defined(__x86_64__) && !SPAWN_WITH_FORK
+/* glibc has no clone3() wrapper to call: this is what its internal one does. The child starts on
+ * the new stack with nothing to return to, so it calls fn(arg) and exits with its result. The
+ * system call keeps rdx (fn) and r8 (arg, moved from rcx, which it clobbers). Returns the pid or
+ * a negative errno. */
+long spawn_clone3(SpawnCloneArgs *args, size_t size, int (*fn)(void *), void *arg);
+__asm__(".text\n"
+        ".globl spawn_clone3\n"
+        ".hidden spawn_clone3\n"
+        ".type spawn_clone3, @function\n"
+        "spawn_clone3:\n"
+        "        mov %rcx, %r8\n"
+        "        mov $435, %eax\n"  /* __NR_clone3 */
+        "        syscall\n"
+        "        test %rax, %rax\n"
+        "        jz 1f\n"
+        "        ret\n"
+        "1:      xor %ebp, %ebp\n"
+        "        and $-16, %rsp\n"
+        "        mov %r8, %rdi\n"
+        "        call *%rdx\n"
+        "        mov %rax, %rdi\n"
+        "        mov $60, %eax\n"   /* __NR_exit */
+        "        syscall\n"
+        "        hlt\n"
+        ".size spawn_clone3, .-spawn_clone3\n");
+#  define SPAWN_HAVE_CLONE3 1
+#else
+#  define SPAWN_HAVE_CLONE3 0
+#endif
+
 /* The report a failed child leaves before _exit: which step, which errno. */
 typedef struct SpawnReport {
         int stage;
@@ -44,6 +84,7 @@ typedef struct SpawnReport {
 
 typedef struct SpawnArgs {
         const SpawnRequest *req;
+        bool in_cgroup;      /* clone3 put it in req->cgroup_fd already */
         pid_t parent;
         sigset_t old_mask;
         int err_fd;          /* fork only: write end of the close-on-exec report pipe */
@@ -101,6 +142,17 @@ static int child_main(void *arg) {
          * signals it reserves (32, 33), which a parent such as make may leave ignored. An
          * all-zero kernel sigaction is SIG_DFL with no flags and an empty mask, whatever the
          * architecture's field order. */
+        /* Into its cgroups before anything of its own runs, so whatever it forks is tracked. */
+        if (r->cgroup_fd >= 0 && !a->in_cgroup) {
+                int procs = openat(r->cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+                if (procs < 0 || write(procs, "0", 1) != 1)
+                        child_fail(a, SPAWN_STAGE_CGROUP, errno);
+                close(procs);
+        }
+        for (size_t i = 0; i < r->n_cgroup_procs; i++)
+                if (write(r->cgroup_procs[i], "0", 1) != 1)
+                        child_fail(a, SPAWN_STAGE_CGROUP, errno);
+
         const unsigned long dfl[4] = { 0 };
         for (int sig = 1; sig < _NSIG; sig++)
                 if (sig != SIGKILL && sig != SIGSTOP)
@@ -164,6 +216,45 @@ static int child_main(void *arg) {
         child_fail(a, SPAWN_STAGE_EXEC, errno);
 }
 
+/* The child, started in req->cgroup_fd when there is one; its pid, or -1 with *ret_err. */
+static pid_t start_child(SpawnArgs *a, void *stack, int *ret_err) {
+        pid_t pid;
+#if SPAWN_WITH_FORK
+        /* Sanitizer runtimes intercept libc calls with state of their own that a CLONE_VM child
+         * must not touch; sanitizer builds take the slower, fully separate fork (the child then
+         * moves itself into its cgroup first thing). */
+        pid = fork();
+        if (pid == 0)
+                child_main(a);
+#else
+#  if SPAWN_HAVE_CLONE3
+        static bool no_clone3 = false; /* a kernel older than 5.7: the child moves itself */
+        if (a->req->cgroup_fd >= 0 && !no_clone3) {
+                SpawnCloneArgs ca = {
+                        .flags = CLONE_VM | CLONE_VFORK | SPAWN_CLONE_INTO_CGROUP,
+                        .exit_signal = SIGCHLD,
+                        .stack = (uint64_t) (uintptr_t) stack,
+                        .stack_size = SPAWN_STACK_SIZE,
+                        .cgroup = (uint64_t) a->req->cgroup_fd,
+                };
+                a->in_cgroup = true;
+                long rc = spawn_clone3(&ca, sizeof ca, child_main, a);
+                if (rc >= 0)
+                        return (pid_t) rc;
+                if (rc != -ENOSYS && rc != -E2BIG) {
+                        *ret_err = (int) -rc;
+                        return -1;
+                }
+                no_clone3 = true;
+                a->in_cgroup = false;
+        }
+#  endif
+        pid = clone(child_main, (char *) stack + SPAWN_STACK_SIZE, CLONE_VM | CLONE_VFORK | SIGCHLD, a);
+#endif
+        *ret_err = errno;
+        return pid;
+}
+
 int spawn_process(const SpawnRequest *req, pid_t *ret_pid, SpawnStage *ret_stage) {
         static void *stack = NULL;
         SpawnArgs a = { .req = req, .parent = getpid(), .err_fd = -EBADF };
@@ -192,20 +283,14 @@ int spawn_process(const SpawnRequest *req, pid_t *ret_pid, SpawnStage *ret_stage
         sigfillset(&all);
         sigprocmask(SIG_SETMASK, &all, &a.old_mask);
 
-#if SPAWN_WITH_FORK
-        /* Sanitizer runtimes intercept libc calls with state of their own that a CLONE_VM child
-         * must not touch; sanitizer builds take the slower, fully separate fork. */
-        pid_t pid = fork();
-        if (pid == 0)
-                child_main(&a);
-#else
-        pid_t pid = clone(child_main, (char *) stack + SPAWN_STACK_SIZE, CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
-#endif
-        int saved = errno;
+        int saved = 0;
+        pid_t pid = start_child(&a, stack, &saved);
         sigprocmask(SIG_SETMASK, &a.old_mask, NULL);
         safe_close(pipefd[1]);
         if (pid < 0) {
                 safe_close(pipefd[0]);
+                if (a.in_cgroup)
+                        *ret_stage = SPAWN_STAGE_CGROUP;
                 return -saved;
         }
 
@@ -239,6 +324,7 @@ const char *spawn_stage_to_string(SpawnStage s) {
         static const char *const table[_SPAWN_STAGE_MAX] = {
                 [SPAWN_STAGE_NONE] = "none",
                 [SPAWN_STAGE_CLONE] = "clone",
+                [SPAWN_STAGE_CGROUP] = "move into its cgroup",
                 [SPAWN_STAGE_FDS] = "set up file descriptors",
                 [SPAWN_STAGE_RLIMIT] = "set resource limits",
                 [SPAWN_STAGE_NICE] = "set nice level",

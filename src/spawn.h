@@ -12,6 +12,7 @@
 typedef enum SpawnStage {
         SPAWN_STAGE_NONE,
         SPAWN_STAGE_CLONE,
+        SPAWN_STAGE_CGROUP,
         SPAWN_STAGE_FDS,
         SPAWN_STAGE_RLIMIT,
         SPAWN_STAGE_NICE,
@@ -43,6 +44,10 @@ typedef struct SpawnRequest {
         gid_t gid;
         bool set_uid;
         uid_t uid;
+        int cgroup_fd;               /* -1, or the cgroup v2 directory the process starts in
+                                      * (clone3 CLONE_INTO_CGROUP: it never runs outside it) */
+        const int *cgroup_procs;     /* v1 cgroup.procs files the process moves itself into first */
+        size_t n_cgroup_procs;
 } SpawnRequest;
 
 /* Starts the process. Returns 0 and its pid once exec has succeeded, or a negative errno with

@@ -27,7 +27,7 @@ const char *const config_keys_worker[] = {
         "restart_delay", "restart_delay_max", "significant", "register", "subscribe",
         "mailbox_limit", "user", "group", "directory", "environment", "umask", "nice",
         "limit_nofile", "limit_core", "limit_as", "limit_nproc", "stdout", "stderr", "stdin",
-        "kill_group", NULL,
+        "kill_group", "memory_max", "pids_max", "cpu_weight", NULL,
 };
 
 static const char *const spec_kind_table[_SPEC_KIND_MAX] = {

@@ -141,6 +141,11 @@ struct Spec {
         char *stdout_path, *stderr_path; /* owned; absolute; OUTPUT_FILE only */
         bool stdin_inherit;
         bool kill_group;          /* default yes */
+        /* cgroup limits (cgroup.h): 0 not set, UINT64_MAX "infinity". */
+        uint64_t memory_max;      /* bytes */
+        uint64_t pids_max;
+        uint64_t cpu_weight;      /* 1..10000 */
+        unsigned resource_line;   /* line of the first of them, for "FILE:LINE: unavailable" */
 };
 
 typedef struct Config {

@@ -94,6 +94,7 @@ struct Node {
         unsigned failures;       /* consecutive failed runs, for restart_delay doubling */
         int exit_code;           /* of the last exit: CLD_EXITED, CLD_KILLED, CLD_DUMPED or 0 */
         int exit_status;
+        bool exit_oom;           /* the last exit was the OOM killer's, for memory_max */
         char reason[256];        /* why the last start failed / what happened last */
 
         /* Set by the operator: leave it stopped / start it again once down / forget it once down. */
