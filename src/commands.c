@@ -186,6 +186,8 @@ static void format_last_exit(const Node *n, char *buf, size_t size) {
                 snprintf(buf, size, "-");
         else if (n->exit_code == CLD_EXITED)
                 snprintf(buf, size, "status %d", n->exit_status);
+        else if (n->exit_oom)
+                snprintf(buf, size, "oom");
         else
                 snprintf(buf, size, "signal %s", sigabbrev_np(n->exit_status) ?: "?");
 }
@@ -264,7 +266,8 @@ static void status_row(Node *n, unsigned depth, void *ud) {
         else if (n->exit_code == CLD_EXITED)
                 control_reply_printf(x->req, "{\"status\": %d}", n->exit_status);
         else
-                control_reply_printf(x->req, "{\"signal\": \"%s\"}", sigabbrev_np(n->exit_status) ?: "?");
+                control_reply_printf(x->req, "{\"signal\": \"%s\"%s}", sigabbrev_np(n->exit_status) ?: "?",
+                                     n->exit_oom ? ", \"reason\": \"oom\"" : "");
         status_mailbox_json(x->req, n);
         control_reply_printf(x->req, "}");
 }

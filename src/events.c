@@ -74,7 +74,7 @@ static int end(Out *o, uint64_t realtime_usec) {
 }
 
 int events_format(char *buf, size_t size, const char *event, const char *path, pid_t pid, int code, int status,
-                  unsigned restarts, uint64_t realtime_usec) {
+                  const char *reason, unsigned restarts, uint64_t realtime_usec) {
         Out o = { buf, size, 0, size == 0 };
         if (size == 0)
                 return -ENOBUFS;
@@ -85,6 +85,10 @@ int events_format(char *buf, size_t size, const char *event, const char *path, p
         else if (code == CLD_KILLED || code == CLD_DUMPED)
                 put(&o, ", \"signal\": \"%s\"%s", sigabbrev_np(status) ?: "?",
                     code == CLD_DUMPED ? ", \"core_dumped\": true" : "");
+        if (reason) {
+                put(&o, ", \"reason\": ");
+                put_string(&o, reason);
+        }
         put(&o, ", \"restarts\": %u", restarts);
         return end(&o, realtime_usec);
 }
@@ -96,12 +100,13 @@ static uint64_t realtime_usec(void) {
 }
 
 static void publish(Router *r, const char *event, const char *path, pid_t pid, int code, int status,
-                    unsigned restarts) {
+                    const char *reason, unsigned restarts) {
         char topic[64], payload[EVENT_MAX];
         snprintf(topic, sizeof topic, "forkvisor:%s", event);
         if (!router_has_subscribers(r, topic))
                 return;
-        int n = events_format(payload, sizeof payload, event, path, pid, code, status, restarts, realtime_usec());
+        int n = events_format(payload, sizeof payload, event, path, pid, code, status, reason, restarts,
+                              realtime_usec());
         if (n > 0)
                 (void) router_publish(r, topic, payload, (size_t) n);
 }
@@ -109,21 +114,22 @@ static void publish(Router *r, const char *event, const char *path, pid_t pid, i
 void events_publish_tree(Router *r, Node *n, TreeEvent ev) {
         switch (ev) {
         case TREE_EVENT_STARTED:
-                publish(r, "started", n->path, n->pid, 0, 0, n->restarts);
+                publish(r, "started", n->path, n->pid, 0, 0, NULL, n->restarts);
                 return;
         case TREE_EVENT_READY:
                 /* A supervisor has no process: it has started when all its children have. */
                 if (node_is_supervisor(n))
-                        publish(r, "started", n->path, 0, 0, 0, n->restarts);
+                        publish(r, "started", n->path, 0, 0, 0, NULL, n->restarts);
                 return;
         case TREE_EVENT_EXITED:
-                publish(r, "exited", n->path, n->pid, n->exit_code, n->exit_status, n->restarts);
+                publish(r, "exited", n->path, n->pid, n->exit_code, n->exit_status, n->exit_oom ? "oom" : NULL,
+                        n->restarts);
                 return;
         case TREE_EVENT_RESTARTING:
-                publish(r, "restarting", n->path, n->pid, 0, 0, n->restarts);
+                publish(r, "restarting", n->path, n->pid, 0, 0, NULL, n->restarts);
                 return;
         case TREE_EVENT_GAVE_UP:
-                publish(r, "gave_up", n->path, 0, 0, 0, n->restarts);
+                publish(r, "gave_up", n->path, 0, 0, 0, NULL, n->restarts);
                 return;
         default:
                 return;

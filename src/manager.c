@@ -480,7 +480,7 @@ static void log_event(Manager *m, Node *n, TreeEvent ev) {
                         snprintf(how, sizeof how, "killed by signal %s%s", sigabbrev_np(n->exit_status) ?: "?",
                                  n->exit_code == CLD_DUMPED ? " (core dumped)" : "");
                 if (n->exit_oom)
-                        strncat(how, " by the OOM killer (memory_max)", sizeof how - strlen(how) - 1);
+                        snprintf(how, sizeof how, "killed by the OOM killer (memory_max)");
                 log_child(n->stop_sent || node_exited_normally(n) ? LOG_INFO : LOG_WARNING, n->path, n->pid, n->exit_code, n->exit_status,
                           n->restarts, "'%s' (pid %d) %s", n->path, (int) n->pid, how);
                 return;
