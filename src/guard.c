@@ -194,6 +194,7 @@ static _noreturn_ void guard_child(int fd, const char *cgroup) {
 int guard_exec_main(int argc, char **argv) {
         if (argc != 2 || fcntl(GUARD_FD, F_GETFD) < 0)
                 return 2;
+        (void) prctl(PR_SET_NAME, GUARD_ARGV0); /* not "exe", after /proc/self/exe */
         guard_main(GUARD_FD, strcmp(argv[1], "-") == 0 ? NULL : argv[1]);
 }
 
