@@ -34,6 +34,7 @@ struct Cgroups {
         int group_fd;
         char name[64];       /* forkvisor-HASH */
         bool has_kill;       /* cgroup.kill (Linux 5.14) */
+        pid_t companion;     /* moves with the node (its guard) */
         bool leftovers;      /* the group existed when we started */
         bool v2_ctl[_CGROUP_CONTROLLER_MAX];       /* the v2 hierarchy offers it */
         bool enabled[_CGROUP_CONTROLLER_MAX];      /* enabled for our leaves (v2), or v1 ready */
@@ -332,6 +333,10 @@ int cgroups_new(const char *identity, const char *root, Cgroups **ret) {
         return 0;
 }
 
+void cgroups_set_companion(Cgroups *c, pid_t pid) {
+        c->companion = pid;
+}
+
 CgroupMode cgroups_mode(const Cgroups *c) {
         return c ? c->mode : CGROUP_MODE_NONE;
 }
@@ -501,6 +506,21 @@ Cgroups *cgroups_free(Cgroups *c) {
         return mfree(c);
 }
 
+static int move_out_of_base(Cgroups *c, int base_fd) {
+        char leaf[sizeof c->name + 8], pid[32];
+        snprintf(leaf, sizeof leaf, "%s.node", c->name);
+        if (mkdirat(base_fd, leaf, 0755) < 0 && errno != EEXIST)
+                return -errno;
+        _cleanup_close_ int fd = openat(base_fd, leaf, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        if (c->companion > 0) {
+                snprintf(pid, sizeof pid, "%d", (int) c->companion);
+                (void) write_at(fd, "cgroup.procs", pid);
+        }
+        return write_at(fd, "cgroup.procs", "0");
+}
+
 /* Enables ctl for the node's group's children: in the base's and the group's subtree_control.
  * The base may hold processes (ours): the no-internal-process rule then refuses (EBUSY) unless
  * the base is the root of the hierarchy. */
@@ -511,6 +531,15 @@ static int enable_v2(Cgroups *c, CgroupController ctl) {
         if (base_fd < 0)
                 return -errno;
         int r = write_at(base_fd, "cgroup.subtree_control", word);
+        if (r == -EBUSY) {
+                /* No internal processes: the base may delegate controllers only once it holds no
+                 * process. Under systemd with Delegate=yes the processes are ours: the node (and
+                 * its guard) move to a leaf of their own beside the node's group, as systemd's
+                 * own DelegateSubgroup= would do, and the base is asked again. */
+                r = move_out_of_base(c, base_fd);
+                if (r >= 0)
+                        r = write_at(base_fd, "cgroup.subtree_control", word);
+        }
         if (r < 0)
                 return r;
         return write_at(c->group_fd, "cgroup.subtree_control", word);

@@ -50,6 +50,9 @@ int cgroups_new(const char *identity, const char *root, Cgroups **ret);
 /* Kills and removes everything still in the node's group (at exit). */
 Cgroups *cgroups_free(Cgroups *c);
 
+/* A process that moves with the node when it has to leave its own cgroup (its guard). */
+void cgroups_set_companion(Cgroups *c, pid_t pid);
+
 CgroupMode cgroups_mode(const Cgroups *c);
 const char *cgroup_mode_to_string(CgroupMode m);
 /* One line for the log: the mode, where, and why when it is CGROUP_MODE_NONE. */

@@ -614,6 +614,7 @@ static void guard_died(Manager *m) {
         if (r < 0)
                 log_error_errno(r, "Failed to start a guard process: %m; if the node is killed, what it "
                                    "started may outlive it");
+        cgroups_set_companion(m->cgroups, guard_pid(m->guard));
 }
 
 static int on_sigchld(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
@@ -1093,6 +1094,7 @@ static int start_tracking(Manager *m) {
                 if (r < 0)
                         log_warning_errno(r, "Failed to start a guard process: %m; if the node is killed, "
                                              "what it started may outlive it");
+                cgroups_set_companion(m->cgroups, guard_pid(m->guard));
         }
         return 0;
 }
