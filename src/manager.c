@@ -905,6 +905,36 @@ static int on_reload_step(sd_event_source *s, void *userdata) {
         }
 }
 
+/* Each worker's resource keys need a controller this node may not have: a configuration error,
+ * FILE:LINE as the parser would say it. */
+static int check_limits(Manager *m, const Config *c, Diagnostics *diag) {
+        int ret = 0;
+        for (size_t i = 0; i < c->n_sections; i++) {
+                const Spec *s = c->sections[i];
+                const uint64_t want[_CGROUP_CONTROLLER_MAX] = {
+                        [CGROUP_MEMORY] = s->memory_max, [CGROUP_PIDS] = s->pids_max, [CGROUP_CPU] = s->cpu_weight,
+                };
+                static const char *const key[_CGROUP_CONTROLLER_MAX] = {
+                        [CGROUP_MEMORY] = "memory_max", [CGROUP_PIDS] = "pids_max", [CGROUP_CPU] = "cpu_weight",
+                };
+                if (s->kind != SPEC_WORKER)
+                        continue;
+                for (int ctl = 0; ctl < _CGROUP_CONTROLLER_MAX; ctl++) {
+                        const char *why;
+                        char *line;
+                        if (want[ctl] == 0 || cgroups_controller_available(m->cgroups, (CgroupController) ctl, &why))
+                                continue;
+                        if (asprintf(&line, "%s:%u: %s of [worker:%s] cannot be applied here: %s", s->file,
+                                     s->resource_line, key[ctl], s->name, why) < 0 ||
+                            strv_consume(&diag->lines, line) < 0)
+                                return -ENOMEM;
+                        diag->n++;
+                        ret = -EINVAL;
+                }
+        }
+        return ret;
+}
+
 int manager_reload(Manager *m, ManagerReloadDone done, void *ud, ReloadJob **ret, Diagnostics *diag,
                    const char **ret_error) {
         if (m->tree->shutting_down) {
@@ -914,6 +944,11 @@ int manager_reload(Manager *m, ManagerReloadDone done, void *ud, ReloadJob **ret
         /* Parsed now, applied in turn: what is applied is what the files said when asked. */
         Config *c = NULL;
         int r = config_load(m->config->path, &c, diag);
+        if (r >= 0 && diag) {
+                r = check_limits(m, c, diag);
+                if (r < 0)
+                        c = config_free(c);
+        }
         if (r < 0) {
                 *ret_error = r == -ENOMEM ? "out of memory" : "the configuration is not valid";
                 return r == -ENOMEM ? r : -EINVAL;
@@ -1036,36 +1071,6 @@ Manager *manager_free(Manager *m) {
         free(m->control_path);
         safe_close(m->null_fd);
         return mfree(m);
-}
-
-/* Each worker's resource keys need a controller this node may not have: a configuration error,
- * FILE:LINE as the parser would say it. */
-static int check_limits(Manager *m, const Config *c, Diagnostics *diag) {
-        int ret = 0;
-        for (size_t i = 0; i < c->n_sections; i++) {
-                const Spec *s = c->sections[i];
-                const uint64_t want[_CGROUP_CONTROLLER_MAX] = {
-                        [CGROUP_MEMORY] = s->memory_max, [CGROUP_PIDS] = s->pids_max, [CGROUP_CPU] = s->cpu_weight,
-                };
-                static const char *const key[_CGROUP_CONTROLLER_MAX] = {
-                        [CGROUP_MEMORY] = "memory_max", [CGROUP_PIDS] = "pids_max", [CGROUP_CPU] = "cpu_weight",
-                };
-                if (s->kind != SPEC_WORKER)
-                        continue;
-                for (int ctl = 0; ctl < _CGROUP_CONTROLLER_MAX; ctl++) {
-                        const char *why;
-                        char *line;
-                        if (want[ctl] == 0 || cgroups_controller_available(m->cgroups, (CgroupController) ctl, &why))
-                                continue;
-                        if (asprintf(&line, "%s:%u: %s of [worker:%s] cannot be applied here: %s", s->file,
-                                     s->resource_line, key[ctl], s->name, why) < 0 ||
-                            strv_consume(&diag->lines, line) < 0)
-                                return -ENOMEM;
-                        diag->n++;
-                        ret = -EINVAL;
-                }
-        }
-        return ret;
 }
 
 /* Process tracking, before the first child: cgroups (or process groups), a previous run's

@@ -230,3 +230,15 @@ cgroup_file() {
     fv_stop
     no_survivors
 }
+
+@test "resource keys: a reload that asks for them without cgroups is refused, the tree untouched" {
+    app_ini k:@W@/sleeper
+    FORKVISOR_CGROUP=no fv_start t.ini
+    local pid; pid=$(pid_of app/k)
+    app_ini k:@W@/sleeper pids_max=10
+    run -2 fv reload
+    assert_output --regexp "t\.ini:[0-9]+: pids_max of \[worker:k\] cannot be applied here"
+    [ "$(pid_of app/k)" = "$pid" ]
+    fv_stop
+    no_survivors
+}
