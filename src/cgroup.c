@@ -43,6 +43,9 @@ struct Cgroups {
         char why[512];
 };
 
+/* A worker's cgroup holds no descriptor between starts: every descriptor the node holds is
+ * copied into, and closed by, each child it spawns (close_range), so a thousand workers with
+ * three each would make every spawn close thousands more. Its files are opened when used. */
 struct CgroupLeaf {
         Cgroups *c;          /* borrowed */
         char base[CGROUP_PATH_MAX / 4];  /* the v1 name, and the v2 one of the first incarnation */
@@ -50,14 +53,12 @@ struct CgroupLeaf {
         unsigned gen;        /* v2 directories made so far, less one */
         unsigned gen_removed;/* every base~GEN below this one is removed */
         bool killed;         /* cgroup.kill was written: the next incarnation needs a new one */
-        CgroupLimits limits;
-        int fd;              /* v2 directory */
-        int kill_fd;         /* v2 cgroup.kill, -EBADF without it */
-        int events_fd;       /* v2 cgroup.events */
-        int v1_procs[_CGROUP_CONTROLLER_MAX];
-        size_t n_v1_procs;
-        int v1_dir[_CGROUP_CONTROLLER_MAX];
+        bool v1[_CGROUP_CONTROLLER_MAX]; /* has a directory in that v1 hierarchy */
         bool memory;         /* has a memory limit: count OOM kills */
+        /* Open from cgroup_leaf_prepare() to cgroup_leaf_spawned() only. */
+        int spawn_fd;
+        int spawn_procs[_CGROUP_CONTROLLER_MAX];
+        size_t n_spawn_procs;
 };
 
 static const char *const controller_v2_name[_CGROUP_CONTROLLER_MAX] = {
@@ -581,6 +582,28 @@ static int format_limit(uint64_t v, char *buf, size_t size, const char *infinity
         return snprintf(buf, size, "%" PRIu64, v);
 }
 
+/* FILE of the leaf's v2 directory (v1: of its directory in ctl's hierarchy). */
+static int leaf_file(const CgroupLeaf *l, int v1_ctl, const char *file, char *buf, size_t size) {
+        int n = snprintf(buf, size, "%s/%s", v1_ctl >= 0 ? l->base : l->name, file);
+        return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
+}
+
+static int leaf_write(const CgroupLeaf *l, int v1_ctl, const char *file, const char *value) {
+        char path[sizeof l->name + 64];
+        int r = leaf_file(l, v1_ctl, file, path, sizeof path);
+        if (r < 0)
+                return r;
+        return write_at(v1_ctl >= 0 ? l->c->v1[v1_ctl].group_fd : l->c->group_fd, path, value);
+}
+
+static int leaf_read(const CgroupLeaf *l, int v1_ctl, const char *file, char *buf, size_t size) {
+        char path[sizeof l->name + 64];
+        int r = leaf_file(l, v1_ctl, file, path, sizeof path);
+        if (r < 0)
+                return r;
+        return read_at(v1_ctl >= 0 ? l->c->v1[v1_ctl].group_fd : l->c->group_fd, path, buf, size);
+}
+
 /* Writes one limit: value v (CGROUP_LIMIT_UNSET: back to the default) of controller ctl. */
 static int set_limit(CgroupLeaf *l, CgroupController ctl, uint64_t v) {
         Cgroups *c = l->c;
@@ -588,20 +611,20 @@ static int set_limit(CgroupLeaf *l, CgroupController ctl, uint64_t v) {
         if (!c->enabled[ctl])
                 return v == CGROUP_LIMIT_UNSET ? 0 : -EOPNOTSUPP;
         bool v2 = c->v2_ctl[ctl];
-        int dir = v2 ? l->fd : l->v1_dir[ctl];
-        if (dir < 0)
+        if (!v2 && !l->v1[ctl])
                 return -EOPNOTSUPP;
+        int where = v2 ? -1 : (int) ctl;
         switch (ctl) {
         case CGROUP_MEMORY:
                 if (v == CGROUP_LIMIT_UNSET)
                         v = CGROUP_LIMIT_INFINITY;
                 format_limit(v, buf, sizeof buf, v2 ? "max" : "-1");
-                return write_at(dir, v2 ? "memory.max" : "memory.limit_in_bytes", buf);
+                return leaf_write(l, where, v2 ? "memory.max" : "memory.limit_in_bytes", buf);
         case CGROUP_PIDS:
                 if (v == CGROUP_LIMIT_UNSET)
                         v = CGROUP_LIMIT_INFINITY;
                 format_limit(v, buf, sizeof buf, "max");
-                return write_at(dir, "pids.max", buf);
+                return leaf_write(l, where, "pids.max", buf);
         case CGROUP_CPU:
                 if (v == CGROUP_LIMIT_UNSET)
                         v = 100;
@@ -609,7 +632,7 @@ static int set_limit(CgroupLeaf *l, CgroupController ctl, uint64_t v) {
                         snprintf(buf, sizeof buf, "%" PRIu64, v);
                 else /* v1 cpu.shares: 1024 is weight 100, as systemd converts */
                         snprintf(buf, sizeof buf, "%" PRIu64, v * 1024 / 100 < 2 ? 2 : v * 1024 / 100);
-                return write_at(dir, v2 ? "cpu.weight" : "cpu.shares", buf);
+                return leaf_write(l, where, v2 ? "cpu.weight" : "cpu.shares", buf);
         default:
                 return -EINVAL;
         }
@@ -640,7 +663,7 @@ static void leaf_name(const CgroupLeaf *l, unsigned gen, char *buf, size_t size)
 /* Removes the directories of earlier incarnations that have emptied. */
 static void leaf_remove_retired(CgroupLeaf *l) {
         while (l->gen_removed < l->gen) {
-                char name[sizeof l->name + 16];
+                char name[sizeof l->name];
                 leaf_name(l, l->gen_removed, name, sizeof name);
                 if (unlinkat(l->c->group_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
                         return; /* still busy: its processes are dying */
@@ -648,68 +671,30 @@ static void leaf_remove_retired(CgroupLeaf *l) {
         }
 }
 
-/* Makes and opens the v2 directory of generation l->gen, with the limits. */
-static int leaf_open_v2(CgroupLeaf *l) {
-        Cgroups *c = l->c;
-        l->fd = safe_close(l->fd);
-        l->kill_fd = safe_close(l->kill_fd);
-        l->events_fd = safe_close(l->events_fd);
+/* Makes the v2 directory of generation l->gen. */
+static int leaf_make_v2(CgroupLeaf *l) {
         leaf_name(l, l->gen, l->name, sizeof l->name);
-        if (mkdirat(c->group_fd, l->name, 0755) < 0 && errno != EEXIST)
+        if (mkdirat(l->c->group_fd, l->name, 0755) < 0 && errno != EEXIST)
                 return -errno;
-        l->fd = openat(c->group_fd, l->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        if (l->fd < 0)
-                return -errno;
-        if (c->has_kill)
-                l->kill_fd = openat(l->fd, "cgroup.kill", O_WRONLY | O_CLOEXEC);
-        l->events_fd = openat(l->fd, "cgroup.events", O_RDONLY | O_CLOEXEC);
         l->killed = false;
         return 0;
 }
 
-int cgroup_leaf_new(Cgroups *c, const char *path, const CgroupLimits *limits, CgroupLeaf **ret) {
+int cgroup_leaf_new(Cgroups *c, const char *path, CgroupLeaf **ret) {
         CgroupLeaf *l = calloc(1, sizeof *l);
         int r;
         if (!l)
                 return -ENOMEM;
         l->c = c;
-        l->fd = l->kill_fd = l->events_fd = -EBADF;
-        for (int i = 0; i < _CGROUP_CONTROLLER_MAX; i++)
-                l->v1_procs[i] = l->v1_dir[i] = -EBADF;
+        l->spawn_fd = -EBADF;
         cgroup_leaf_name(path, l->base, sizeof l->base);
-
-        r = leaf_open_v2(l);
-        if (r < 0)
-                goto fail;
-        /* Hybrid limits: the same name in each v1 hierarchy the limits need. */
-        for (int i = 0; i < _CGROUP_CONTROLLER_MAX; i++) {
-                V1 *v = &c->v1[i];
-                if (c->v2_ctl[i] || !c->enabled[i] || !v->group)
-                        continue;
-                if (mkdirat(v->group_fd, l->base, 0755) < 0 && errno != EEXIST) {
-                        r = -errno;
-                        goto fail;
-                }
-                l->v1_dir[i] = openat(v->group_fd, l->base, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-                if (l->v1_dir[i] < 0) {
-                        r = -errno;
-                        goto fail;
-                }
-                int procs = openat(l->v1_dir[i], "cgroup.procs", O_WRONLY | O_CLOEXEC);
-                if (procs < 0) {
-                        r = -errno;
-                        goto fail;
-                }
-                l->v1_procs[l->n_v1_procs++] = procs;
+        r = leaf_make_v2(l);
+        if (r < 0) {
+                free(l);
+                return r;
         }
-        r = cgroup_leaf_set_limits(l, limits);
-        if (r < 0)
-                goto fail;
         *ret = l;
         return 0;
-fail:
-        cgroup_leaf_free(l);
-        return r;
 }
 
 /* A directory whose cgroup.kill was written kills what clone3(CLONE_INTO_CGROUP) starts in it
@@ -717,36 +702,76 @@ fail:
  * so an incarnation after a kill gets a new directory, base~GEN, and the old one goes once
  * empty. Most workers leave nothing behind and are never killed this way. */
 int cgroup_leaf_prepare(CgroupLeaf *l, const CgroupLimits *limits) {
+        Cgroups *c = l->c;
         int r;
+
+        cgroup_leaf_spawned(l);
         leaf_remove_retired(l);
         if (l->killed) {
                 l->gen++;
-                r = leaf_open_v2(l);
+                r = leaf_make_v2(l);
                 if (r < 0)
                         return r;
                 leaf_remove_retired(l);
         }
-        return cgroup_leaf_set_limits(l, limits);
+        /* Hybrid limits: the same name in each v1 hierarchy the limits need. */
+        for (int i = 0; i < _CGROUP_CONTROLLER_MAX; i++) {
+                V1 *v = &c->v1[i];
+                if (l->v1[i] || c->v2_ctl[i] || !c->enabled[i] || !v->group)
+                        continue;
+                if (mkdirat(v->group_fd, l->base, 0755) < 0 && errno != EEXIST)
+                        return -errno;
+                l->v1[i] = true;
+        }
+        r = cgroup_leaf_set_limits(l, limits);
+        if (r < 0)
+                return r;
+
+        l->spawn_fd = openat(c->group_fd, l->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (l->spawn_fd < 0)
+                return -errno;
+        for (int i = 0; i < _CGROUP_CONTROLLER_MAX; i++) {
+                char path[sizeof l->base + 32];
+                if (!l->v1[i])
+                        continue;
+                snprintf(path, sizeof path, "%s/cgroup.procs", l->base);
+                int fd = openat(c->v1[i].group_fd, path, O_WRONLY | O_CLOEXEC);
+                if (fd < 0) {
+                        r = -errno;
+                        cgroup_leaf_spawned(l);
+                        return r;
+                }
+                l->spawn_procs[l->n_spawn_procs++] = fd;
+        }
+        return 0;
+}
+
+void cgroup_leaf_spawned(CgroupLeaf *l) {
+        l->spawn_fd = safe_close(l->spawn_fd);
+        for (size_t i = 0; i < l->n_spawn_procs; i++)
+                safe_close(l->spawn_procs[i]);
+        l->n_spawn_procs = 0;
 }
 
 int cgroup_leaf_fd(const CgroupLeaf *l) {
-        return l->fd;
+        return l->spawn_fd;
 }
 
 const int *cgroup_leaf_v1_procs(const CgroupLeaf *l, size_t *ret_n) {
-        *ret_n = l->n_v1_procs;
-        return l->v1_procs;
+        *ret_n = l->n_spawn_procs;
+        return l->spawn_procs;
 }
 
 int cgroup_leaf_kill(CgroupLeaf *l) {
         if (!cgroup_leaf_populated(l))
                 return 0;
-        if (l->kill_fd >= 0) {
+        if (l->c->has_kill) {
                 l->killed = true;
-                if (write(l->kill_fd, "1", 1) == 1)
+                if (leaf_write(l, -1, "cgroup.kill", "1") == 0)
                         return 0;
         }
-        return kill_tree(l->fd, false);
+        _cleanup_close_ int fd = openat(l->c->group_fd, l->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return fd < 0 ? -errno : kill_tree(fd, false);
 }
 
 uint64_t cgroup_leaf_oom_kills(const CgroupLeaf *l) {
@@ -755,21 +780,17 @@ uint64_t cgroup_leaf_oom_kills(const CgroupLeaf *l) {
         if (!l->memory)
                 return 0;
         if (c->v2_ctl[CGROUP_MEMORY])
-                return read_at(l->fd, "memory.events", buf, sizeof buf) < 0 ? 0 : keyed_value(buf, "oom_kill");
-        if (l->v1_dir[CGROUP_MEMORY] >= 0)
-                return read_at(l->v1_dir[CGROUP_MEMORY], "memory.oom_control", buf, sizeof buf) < 0
+                return leaf_read(l, -1, "memory.events", buf, sizeof buf) < 0 ? 0 : keyed_value(buf, "oom_kill");
+        if (l->v1[CGROUP_MEMORY])
+                return leaf_read(l, CGROUP_MEMORY, "memory.oom_control", buf, sizeof buf) < 0
                                ? 0 : keyed_value(buf, "oom_kill");
         return 0;
 }
 
 bool cgroup_leaf_populated(const CgroupLeaf *l) {
         char buf[128];
-        if (l->events_fd < 0)
-                return populated(l->fd);
-        ssize_t n = pread(l->events_fd, buf, sizeof buf - 1, 0);
-        if (n <= 0)
-                return true; /* cannot tell: assume the worst */
-        buf[n] = '\0';
+        if (leaf_read(l, -1, "cgroup.events", buf, sizeof buf) < 0)
+                return errno != ENOENT; /* cannot tell: assume the worst, unless it is gone */
         return keyed_value(buf, "populated") != 0;
 }
 
@@ -777,20 +798,13 @@ CgroupLeaf *cgroup_leaf_free(CgroupLeaf *l) {
         if (!l)
                 return NULL;
         Cgroups *c = l->c;
-        if (l->fd >= 0) {
-                (void) cgroup_leaf_kill(l);
-                /* Busy while its last processes die: cgroups_free() removes it then. */
-                l->gen++;
-                leaf_remove_retired(l);
-        }
-        for (int i = 0; i < _CGROUP_CONTROLLER_MAX; i++) {
-                if (l->v1_dir[i] >= 0)
+        cgroup_leaf_spawned(l);
+        (void) cgroup_leaf_kill(l);
+        /* Busy while its last processes die: cgroups_free() removes it then. */
+        l->gen++;
+        leaf_remove_retired(l);
+        for (int i = 0; i < _CGROUP_CONTROLLER_MAX; i++)
+                if (l->v1[i])
                         (void) unlinkat(c->v1[i].group_fd, l->base, AT_REMOVEDIR);
-                safe_close(l->v1_dir[i]);
-                safe_close(l->v1_procs[i]);
-        }
-        safe_close(l->kill_fd);
-        safe_close(l->events_fd);
-        safe_close(l->fd);
         return mfree(l);
 }

@@ -73,15 +73,16 @@ const char *cgroup_controller_to_string(CgroupController ctl);
  * processes were signalled when it had to count them, or 0. */
 int cgroups_kill_all(Cgroups *c);
 
-/* The cgroup of one worker: name is its tree path ("app/pool/job.2"). Made (or reused) with the
- * limits applied. */
-int cgroup_leaf_new(Cgroups *c, const char *name, const CgroupLimits *limits, CgroupLeaf **ret);
+/* The cgroup of one worker: name is its tree path ("app/pool/job.2"). Made, or reused. */
+int cgroup_leaf_new(Cgroups *c, const char *name, CgroupLeaf **ret);
 /* Kills what is left in it and removes it (best effort: a group still busy is left to
  * cgroups_free()). */
 CgroupLeaf *cgroup_leaf_free(CgroupLeaf *l);
-/* Before each start of the worker: its limits (a reload may have changed them), and a new
- * directory when the last one was killed. */
+/* Before each start of the worker: its limits (a reload may have changed them), a new directory
+ * when the last one was killed, and the descriptors of cgroup_leaf_fd() and
+ * cgroup_leaf_v1_procs(), open until cgroup_leaf_spawned(). */
 int cgroup_leaf_prepare(CgroupLeaf *l, const CgroupLimits *limits);
+void cgroup_leaf_spawned(CgroupLeaf *l);
 int cgroup_leaf_set_limits(CgroupLeaf *l, const CgroupLimits *limits);
 /* The v2 directory fd for clone3(CLONE_INTO_CGROUP). */
 int cgroup_leaf_fd(const CgroupLeaf *l);

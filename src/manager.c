@@ -259,10 +259,12 @@ static CgroupLimits spec_limits(const Spec *s) {
 static int node_cgroup(Manager *m, Node *n, NodeRt *rt) {
         CgroupLimits limits = spec_limits(n->spec);
         int r;
-        if (!rt->cgroup)
-                r = cgroup_leaf_new(m->cgroups, n->path, &limits, &rt->cgroup);
-        else
-                r = cgroup_leaf_prepare(rt->cgroup, &limits);
+        if (!rt->cgroup) {
+                r = cgroup_leaf_new(m->cgroups, n->path, &rt->cgroup);
+                if (r < 0)
+                        return r;
+        }
+        r = cgroup_leaf_prepare(rt->cgroup, &limits);
         if (r < 0)
                 return r;
         rt->oom_kills = cgroup_leaf_oom_kills(rt->cgroup);
@@ -365,6 +367,8 @@ static int op_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
         SpawnStage stage;
         pid_t pid;
         r = spawn_process(&req, &pid, &stage);
+        if (rt->cgroup)
+                cgroup_leaf_spawned(rt->cgroup);
         safe_close(mailbox[1]);
         if (r < 0)
                 safe_close(mailbox[0]);
