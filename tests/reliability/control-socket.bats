@@ -180,6 +180,7 @@ start_as_nobody() {
     [[ $output == *hello* ]]
 
     # q never says READY=1; an outsider saying it for q is not heard (its pid is no child).
+    command -v ss >/dev/null || skip "needs ss (iproute2) to see the notify socket's queue"
     local notify=$FV_RUNTIME_DIR/control.sock.notify
     python3 "$CLIENTS" dgram "$notify" "b'READY=1\nSTATUS=forged'"
     # Read by the node once the socket's queue is empty.
@@ -216,12 +217,18 @@ start_as_nobody() {
     fv wait app/a --state stopped --timeout 60000 3>&- &
     local waiter=$!
     HOLD_PIDS+=" $waiter"
+    # Nor is a stream that waits for events.
+    fv events >"$BATS_TEST_TMPDIR/events" 3>&- &
+    local events=$!
+    HOLD_PIDS+=" $events"
     # The idle ones go after 10 s; then nobody gets in again.
-    retry 400 0.05 open_count "$FV_TEST_OUT/held" 0
+    retry 600 0.05 open_count "$FV_TEST_OUT/held" 0
     pid_alive "$waiter"
+    pid_alive "$events"
     run -0 $NOBODY "$FORKVISOR" --control "$FV_RUNTIME_DIR/control.sock" status
     fv stop app/a
     wait "$waiter"
+    retry 100 0.05 grep -qF '"event": "exited"' "$BATS_TEST_TMPDIR/events"
     fv_stop
     no_survivors
 }
