@@ -310,7 +310,8 @@ static int op_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
                 .directory = s->directory,
                 .fds = { s->stdin_inherit ? STDIN_FILENO : m->null_fd, out, err, mailbox[1],
                          registry_reader_fd(m->registry),
-                         s->ready == READY_NOTIFY && m->notify && notify_by_fd(s) ? notify_server_path_fd(m->notify) : -1 },
+                         s->ready == READY_NOTIFY && m->notify && notify_by_fd(s) ? notify_server_path_fd(m->notify)
+                                                                                 : -1 },
                 .umask = s->umask,
                 .nice_set = s->nice_set,
                 .nice = s->nice,
