@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Control connections: SOCK_SEQPACKET, mode 0600, SO_PEERCRED checked, bounded in number and
- * in request size. Answers are queued as packets and flushed with MSG_DONTWAIT; a client that
- * does not read only fills its own queue. */
+/* Control connections: SOCK_SEQPACKET, mode 0600, SO_PEERCRED checked, bounded in number (in all
+ * and per uid, with a reserve for root), in idle time and in request size. Answers are queued as
+ * packets and flushed with MSG_DONTWAIT; a client that does not read only fills its own queue.
+ * Out of file descriptors, accepting backs off instead of spinning. Also the rules of the
+ * default socket path and its directory. */
 #include "control.h"
 
 #include <errno.h>
@@ -16,9 +18,14 @@
 #include <sys/un.h>
 
 #include "ctlproto.h"
+#include "log.h"
+#include "socket-util.h"
+#include "time-util.h"
 
-#define CONTROL_CONNECTIONS_MAX 256
 #define CONTROL_REPLY_MAX (64u * 1024 * 1024)
+/* Retrying accept while out of descriptors: often enough that clients barely notice, rarely
+ * enough that the loop sleeps. */
+#define CONTROL_ACCEPT_RETRY_USEC (100 * USEC_PER_MSEC)
 
 struct ControlServer {
         sd_event *event;           /* borrowed */
@@ -29,13 +36,20 @@ struct ControlServer {
         void *ud;
         ControlRequest *requests;  /* owned list */
         unsigned n_requests;
+        int reserve_fd;            /* /dev/null, given up to shed a client when out of fds */
+        sd_event_source *retry_timer; /* re-enables accepting after an fd shortage */
+        bool starved;              /* accept failed for want of resources; not yet recovered */
+        unsigned long n_shed;      /* connections closed unserved in this shortage */
+        bool limited;              /* a connection was refused for the limits; logged once */
 };
 
 struct ControlRequest {
         ControlServer *server;     /* borrowed */
         ControlRequest *next, *prev;
         int fd;
+        uid_t uid;                 /* SO_PEERCRED; (uid_t) -1 when unknown */
         sd_event_source *source;
+        sd_event_source *idle_timer; /* armed while the client owes us a request or a read */
         bool received;             /* the request arrived and went to the handler */
         bool finished;             /* the exit status is queued */
         bool refused;              /* SO_PEERCRED says no: answer the request with a refusal */
@@ -44,6 +58,11 @@ struct ControlRequest {
         ControlAbandon abandon;
         void *abandon_ud;
 };
+
+static void accept_resume(ControlServer *s) {
+        if (s->starved)
+                (void) sd_event_source_set_enabled(s->accept_source, SD_EVENT_ON);
+}
 
 static void request_free(ControlRequest *r) {
         ControlServer *s = r->server;
@@ -57,9 +76,34 @@ static void request_free(ControlRequest *r) {
                 r->next->prev = r->prev;
         s->n_requests--;
         sd_event_source_disable_unref(r->source);
+        sd_event_source_disable_unref(r->idle_timer);
         safe_close(r->fd);
         free(r->queue);
         free(r);
+        /* A descriptor was freed: a starved accept may succeed now. */
+        accept_resume(s);
+}
+
+static int on_idle(sd_event_source *src, uint64_t usec, void *userdata) {
+        ControlRequest *r = userdata;
+        log_debug("Closing a control connection of uid %u: %s within %u s", (unsigned) r->uid,
+                  r->received ? "its answer was not read" : "no request", CONTROL_IDLE_SEC);
+        request_free(r);
+        return 0;
+}
+
+/* Arms (or stops, with on false) the idle deadline. A connection is idle while the client owes
+ * the next step: a whole request, or reading a finished answer. A request handed to the handler
+ * (a `wait`, a pending `call` or `reload`) waits on the daemon and is never idle. */
+static void idle_watch(ControlRequest *r, bool on) {
+        if (!on) {
+                r->idle_timer = sd_event_source_disable_unref(r->idle_timer);
+                return;
+        }
+        if (r->idle_timer)
+                return;
+        (void) sd_event_add_time_relative(r->server->event, &r->idle_timer, CLOCK_MONOTONIC,
+                                          CONTROL_IDLE_SEC * USEC_PER_SEC, USEC_PER_SEC / 10, on_idle, r);
 }
 
 static int queue_packet(ControlRequest *r, char type, const char *data, size_t len) {
@@ -87,6 +131,8 @@ static int flush(ControlRequest *r) {
                 if (n < 0) {
                         if (errno == EAGAIN || errno == EINTR) {
                                 sd_event_source_set_io_events(r->source, EPOLLOUT);
+                                if (r->finished)
+                                        idle_watch(r, true);
                                 return 0;
                         }
                         request_free(r);
@@ -206,6 +252,7 @@ static int on_request_io(sd_event_source *src, int fd, uint32_t revents, void *u
         if (r->received)
                 return 0; /* one request per connection; ignore the rest */
         r->received = true;
+        idle_watch(r, false);
         if (r->refused) {
                 /* Answered only now that the request is read: closing with it unread would
                  * reset the connection and lose the answer. */
@@ -226,16 +273,78 @@ static int on_request_io(sd_event_source *src, int fd, uint32_t revents, void *u
         return 0;
 }
 
+static int on_retry_accept(sd_event_source *src, uint64_t usec, void *userdata) {
+        accept_resume(userdata);
+        return 0;
+}
+
+/* accept4 failed for want of a descriptor (or memory): a level-triggered source would call us
+ * again at once, forever. Shed the oldest waiting client through the reserve descriptor, so it
+ * hears at once that it is not served instead of waiting for its deadline, then stop accepting
+ * until a connection closes or a short timer fires. Logged once per shortage. */
+static void accept_starved(ControlServer *s, int err) {
+        if (!s->starved) {
+                log_warning_errno(err, "Cannot accept control connections: %m; refusing them until resources are free");
+                s->starved = true;
+                s->n_shed = 0;
+        }
+        if (s->reserve_fd >= 0 && (err == EMFILE || err == ENFILE)) {
+                s->reserve_fd = safe_close(s->reserve_fd);
+                int c = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC);
+                if (c >= 0) {
+                        safe_close(c);
+                        s->n_shed++;
+                }
+                s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        }
+        (void) sd_event_source_set_enabled(s->accept_source, SD_EVENT_OFF);
+        (void) sd_event_source_set_time_relative(s->retry_timer, CONTROL_ACCEPT_RETRY_USEC);
+        (void) sd_event_source_set_enabled(s->retry_timer, SD_EVENT_ONESHOT);
+}
+
+/* Root always finds room up to a small reserve, so an administrator can get in whatever other
+ * clients hold; every other uid has a share of its own and the common cap. */
+static bool connection_allowed(ControlServer *s, uid_t uid) {
+        if (uid == 0)
+                return s->n_requests < CONTROL_CONNECTIONS_MAX + CONTROL_ROOT_RESERVE;
+        if (s->n_requests >= CONTROL_CONNECTIONS_MAX)
+                return false;
+        unsigned n = 0;
+        for (ControlRequest *r = s->requests; r; r = r->next)
+                if (r->uid == uid)
+                        n++;
+        return n < CONTROL_CONNECTIONS_PER_UID;
+}
+
 static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
         ControlServer *s = userdata;
 
         int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (cfd < 0)
+        if (cfd < 0) {
+                if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+                        return 0;
+                accept_starved(s, errno);
                 return 0;
-        if (s->n_requests >= CONTROL_CONNECTIONS_MAX) {
+        }
+        if (s->starved) {
+                s->starved = false;
+                log_info("Accepting control connections again (%lu closed unserved meanwhile)", s->n_shed);
+        }
+
+        struct ucred cred;
+        socklen_t len = sizeof cred;
+        if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+                cred.uid = (uid_t) -1;
+        if (!connection_allowed(s, cred.uid)) {
+                if (!s->limited)
+                        log_warning("Too many control connections (%u; at most %u per uid): refusing uid %u",
+                                    s->n_requests, CONTROL_CONNECTIONS_PER_UID, (unsigned) cred.uid);
+                s->limited = true;
                 safe_close(cfd);
                 return 0;
         }
+        s->limited = false;
+
         ControlRequest *r = calloc(1, sizeof *r);
         if (!r) {
                 safe_close(cfd);
@@ -243,6 +352,7 @@ static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userd
         }
         r->server = s;
         r->fd = cfd;
+        r->uid = cred.uid;
         r->next = s->requests;
         if (s->requests)
                 s->requests->prev = r;
@@ -253,21 +363,18 @@ static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userd
                 return 0;
         }
         sd_event_source_set_priority(r->source, SD_EVENT_PRIORITY_NORMAL);
-
-        struct ucred cred;
-        socklen_t len = sizeof cred;
-        if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
-            (cred.uid != 0 && cred.uid != geteuid()))
+        idle_watch(r, true);
+        if (!r->idle_timer) {
+                /* Without a deadline an idle client could hold its slot forever. */
+                request_free(r);
+                return 0;
+        }
+        if (cred.uid != 0 && cred.uid != geteuid())
                 r->refused = true;
         return 0;
 }
 
 int control_server_new(sd_event *e, const char *path, ControlHandler handler, void *ud, ControlServer **ret) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        if (strlen(path) >= sizeof sa.sun_path)
-                return -ENAMETOOLONG;
-        strcpy(sa.sun_path, path);
-
         ControlServer *s = calloc(1, sizeof *s);
         if (!s)
                 return -ENOMEM;
@@ -275,38 +382,30 @@ int control_server_new(sd_event *e, const char *path, ControlHandler handler, vo
         s->handler = handler;
         s->ud = ud;
         s->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        s->path = strdup(path);
-        if (s->fd < 0 || !s->path) {
-                int r = s->fd < 0 ? -errno : -ENOMEM;
+        s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (s->fd < 0 || s->reserve_fd < 0) {
+                int r = -errno;
                 control_server_free(s);
                 return r;
         }
 
-        /* A socket file left by a daemon that died is removed; a live daemon is not displaced. */
-        int probe = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-        if (probe >= 0) {
-                int c = connect(probe, (struct sockaddr *) &sa, sizeof sa);
-                int err = errno;
-                safe_close(probe);
-                if (c == 0) {
-                        free(s->path);
-                        s->path = NULL; /* not ours: do not unlink it */
-                        control_server_free(s);
-                        return -EADDRINUSE;
-                }
-                if (err == ECONNREFUSED)
-                        (void) unlink(path);
+        /* A socket file left by a daemon of ours that died is removed; a live daemon is not
+         * displaced, and nothing that is not a stale socket of ours is ever deleted. */
+        int r = socket_unlink_stale(path, SOCK_SEQPACKET);
+        if (r == 0)
+                r = socket_bind_path(s->fd, path, 0600);
+        if (r < 0) {
+                control_server_free(s); /* s->path unset: not ours, not unlinked */
+                return r;
         }
-
-        mode_t old = umask(0177);
-        int r = bind(s->fd, (struct sockaddr *) &sa, sizeof sa);
-        umask(old);
-        if (r < 0 || chmod(path, 0600) < 0 || listen(s->fd, 64) < 0) {
+        s->path = strdup(path);
+        if (!s->path) {
+                (void) unlink(path);
+                control_server_free(s);
+                return -ENOMEM;
+        }
+        if (listen(s->fd, 64) < 0) {
                 r = -errno;
-                if (r == -EADDRINUSE) {
-                        free(s->path);
-                        s->path = NULL;
-                }
                 control_server_free(s);
                 return r;
         }
@@ -316,6 +415,15 @@ int control_server_new(sd_event *e, const char *path, ControlHandler handler, vo
                 return r;
         }
         sd_event_source_set_priority(s->accept_source, SD_EVENT_PRIORITY_NORMAL);
+        /* Made now, while descriptors are plentiful: the first monotonic timer of the loop
+         * opens its timerfd, which the fd shortage it is for would make impossible. */
+        r = sd_event_add_time_relative(e, &s->retry_timer, CLOCK_MONOTONIC, CONTROL_ACCEPT_RETRY_USEC, 0,
+                                       on_retry_accept, s);
+        if (r < 0) {
+                control_server_free(s);
+                return r;
+        }
+        (void) sd_event_source_set_enabled(s->retry_timer, SD_EVENT_OFF);
         *ret = s;
         return 0;
 }
@@ -326,9 +434,90 @@ ControlServer *control_server_free(ControlServer *s) {
         while (s->requests)
                 request_free(s->requests);
         sd_event_source_disable_unref(s->accept_source);
+        sd_event_source_disable_unref(s->retry_timer);
         safe_close(s->fd);
+        safe_close(s->reserve_fd);
         if (s->path)
                 (void) unlink(s->path);
         free(s->path);
         return mfree(s);
+}
+
+/* ---- the default path ------------------------------------------------------------------- */
+
+static int mkdir_parents(const char *path, mode_t mode) {
+        char buf[4096];
+        if (strlen(path) >= sizeof buf)
+                return -ENAMETOOLONG;
+        strcpy(buf, path);
+        for (char *p = buf + 1; *p; p++) {
+                if (*p != '/')
+                        continue;
+                *p = '\0';
+                if (mkdir(buf, mode) < 0 && errno != EEXIST)
+                        return -errno;
+                *p = '/';
+        }
+        return 0;
+}
+
+/* The directory the default socket lives in decides who can put a socket there or replace
+ * ours: another user who made it first (a 0777 /tmp/forkvisor-UID) would otherwise receive our
+ * clients' requests, or have us bind inside a directory they control. lstat, so that a symlink
+ * to somewhere else is refused rather than followed. */
+static int runtime_dir_check(const char *dir, bool create) {
+        struct stat st;
+        int r;
+
+        if (create) {
+                r = mkdir_parents(dir, 0700);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to create the parents of '%s': %m", dir);
+                if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+                        return log_error_errno(errno, "Failed to create '%s': %m", dir);
+        }
+        if (lstat(dir, &st) < 0) {
+                if (errno == ENOENT && !create)
+                        return 0; /* no daemon has made it yet: connecting will say so */
+                return log_error_errno(errno, "Cannot use the runtime directory '%s': %m", dir);
+        }
+        if (S_ISLNK(st.st_mode))
+                return log_error_errno(EPERM, "Refusing the runtime directory '%s': it is a symbolic link", dir);
+        if (!S_ISDIR(st.st_mode))
+                return log_error_errno(EPERM, "Refusing the runtime directory '%s': it is not a directory", dir);
+        if (st.st_uid != geteuid())
+                return log_error_errno(EPERM, "Refusing the runtime directory '%s': it belongs to uid %u, not to uid %u",
+                                       dir, (unsigned) st.st_uid, (unsigned) geteuid());
+        if (st.st_mode & 0077)
+                return log_error_errno(EPERM, "Refusing the runtime directory '%s': its mode is %04o, not 0700",
+                                       dir, (unsigned) (st.st_mode & 07777));
+        return 0;
+}
+
+int control_path_default(char **ret, bool create) {
+        const char *env;
+        _cleanup_free_ char *dir = NULL;
+        int r;
+
+        if ((env = getenv("RUNTIME_DIRECTORY")) && *env)
+                /* systemd may list several directories, separated by ':'; use the first. */
+                r = asprintf(&dir, "%.*s", (int) strcspn(env, ":"), env);
+        else if (geteuid() == 0)
+                r = asprintf(&dir, "/run/forkvisor");
+        else if ((env = getenv("XDG_RUNTIME_DIR")) && *env)
+                r = asprintf(&dir, "%s/forkvisor", env);
+        else {
+                env = getenv("TMPDIR");
+                r = asprintf(&dir, "%s/forkvisor-%u", env && *env == '/' ? env : "/tmp", (unsigned) geteuid());
+        }
+        if (r < 0) {
+                dir = NULL;
+                return -ENOMEM;
+        }
+        r = runtime_dir_check(dir, create);
+        if (r < 0)
+                return r;
+        if (asprintf(ret, "%s/control.sock", dir) < 0)
+                return -ENOMEM;
+        return 0;
 }

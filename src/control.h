@@ -5,11 +5,20 @@
 #pragma once
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <systemd/sd-event.h>
 
 #include "macro.h"
+
+/* Connection limits (forkvisor(1), FILES): connections in all, per client uid other than root,
+ * and the extra ones root may still open when the rest are taken. A connection that has not
+ * sent its request (or not read its finished answer) within CONTROL_IDLE_SEC is closed. */
+#define CONTROL_CONNECTIONS_MAX 256
+#define CONTROL_CONNECTIONS_PER_UID 64
+#define CONTROL_ROOT_RESERVE 16
+#define CONTROL_IDLE_SEC 10
 
 typedef struct ControlServer ControlServer;
 typedef struct ControlRequest ControlRequest;
@@ -19,6 +28,8 @@ typedef void (*ControlHandler)(void *ud, ControlRequest *req, int argc, char **a
 /* Called when a request that is still unanswered loses its client (or the server goes away). */
 typedef void (*ControlAbandon)(ControlRequest *req, void *ud);
 
+/* Listens on path (mode 0600). -EADDRINUSE when a daemon answers there, -EEXIST when the path is
+ * something other than a socket, -EPERM when it is another user's socket. */
 int control_server_new(sd_event *e, const char *path, ControlHandler handler, void *ud, ControlServer **ret);
 ControlServer *control_server_free(ControlServer *s);
 
@@ -37,3 +48,9 @@ void control_request_set_abandon(ControlRequest *r, ControlAbandon cb, void *ud)
 /* Keeps the client's connection open until this process exits, so the client's end of file
  * means "the daemon has exited" (for `forkvisor shutdown`). */
 void control_request_hold_until_exit(ControlRequest *r);
+
+/* The default control socket path of SPEC 3.1. Its directory must be a real directory (not a
+ * symlink) owned by us and closed to group and others, as XDG_RUNTIME_DIR rules want; with
+ * create it is made (mode 0700) when missing. A directory that breaks the rules is refused
+ * (-EPERM, logged), so that nobody can prepare it for us and slip their own socket in. */
+int control_path_default(char **ret, bool create);

@@ -123,6 +123,14 @@ static bool env_key_matches(const char *entry, const char *kv) {
         return strncmp(entry, kv, kl) == 0 && entry[kl] == '=';
 }
 
+/* A child of another user cannot reach the notify socket in our 0700 directory: it gets an
+ * O_PATH descriptor of it instead (notify.c). */
+#define NOTIFY_SOCKET_BY_FD "/proc/self/fd/5"
+_Static_assert(SPAWN_FD_NOTIFY == 5, "NOTIFY_SOCKET_BY_FD names SPAWN_FD_NOTIFY");
+static bool notify_by_fd(const Spec *s) {
+        return s->user && s->uid != geteuid();
+}
+
 /* A child's environment is an array of pointers: the daemon's own strings and the
  * configuration's are shared by every child, only FORKVISOR_* and NOTIFY_SOCKET are its own
  * (in rt->env_own). A thousand children thus cost a thousand pointer arrays, not a thousand
@@ -217,7 +225,9 @@ static int prepare_node(Manager *m, Node *n, NodeRt *rt) {
                 if (r >= 0)
                         r = env_put_own(rt, env, &len, "FORKVISOR_REGISTRY", "4");
                 if (r >= 0 && s->ready == READY_NOTIFY && m->notify)
-                        r = env_put_own(rt, env, &len, "NOTIFY_SOCKET", notify_server_path(m->notify));
+                        r = env_put_own(rt, env, &len, "NOTIFY_SOCKET",
+                                        notify_by_fd(s) ? NOTIFY_SOCKET_BY_FD
+                                                        : notify_server_path(m->notify));
                 if (r < 0) {
                         free(env);
                         return r;
@@ -345,7 +355,9 @@ static int op_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
                 .envp = rt->envp,
                 .directory = s->directory,
                 .fds = { s->stdin_inherit ? STDIN_FILENO : m->null_fd, out, err, mailbox[1],
-                         registry_reader_fd(m->registry) },
+                         registry_reader_fd(m->registry),
+                         s->ready == READY_NOTIFY && m->notify && notify_by_fd(s) ? notify_server_path_fd(m->notify)
+                                                                                 : -1 },
                 .umask = s->umask,
                 .nice_set = s->nice_set,
                 .nice = s->nice,
@@ -701,7 +713,7 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
         return 0;
 }
 
-static void notify_on_message(void *ud, pid_t sender, const char *msg) {
+static int notify_on_message(void *ud, pid_t sender, const char *msg) {
         Manager *m = ud;
         char buf[STATUS_TEXT_MAX];
 
@@ -713,7 +725,7 @@ static void notify_on_message(void *ud, pid_t sender, const char *msg) {
                         n = idmap_get(&m->pids, pgid);
         }
         if (!n)
-                return;
+                return -ESRCH;
         if (notify_field(msg, "STATUS", buf, sizeof buf)) {
                 NodeRt *rt = node_rt(m, n);
                 if (rt) {
@@ -723,6 +735,7 @@ static void notify_on_message(void *ud, pid_t sender, const char *msg) {
         }
         if (notify_field(msg, "READY", buf, sizeof buf) && strcmp(buf, "1") == 0 && n->spec->ready == READY_NOTIFY)
                 tree_handle_ready(m->tree, n);
+        return 0;
 }
 
 typedef struct Counts {
@@ -1181,6 +1194,10 @@ int manager_run(Manager *m) {
         r = control_server_new(m->event, m->control_path, m->control_handler, m->control_ud, &m->control);
         if (r == -EADDRINUSE)
                 return log_error("Another forkvisor is already listening on '%s'", m->control_path), 1;
+        if (r == -EEXIST)
+                return log_error("Refusing to replace '%s': it exists and is not a socket", m->control_path), 1;
+        if (r == -EPERM)
+                return log_error("Refusing to replace '%s': it is another user's socket", m->control_path), 1;
         if (r < 0)
                 return log_error_errno(r, "Failed to listen on '%s': %m", m->control_path), 1;
 
@@ -1188,6 +1205,12 @@ int manager_run(Manager *m) {
         if (!notify_path)
                 return log_error("Out of memory"), 1;
         r = notify_server_new(m->event, notify_path, notify_on_message, m, &m->notify);
+        if (r == -EADDRINUSE)
+                return log_error("Another process is already listening on '%s'", notify_path), 1;
+        if (r == -EEXIST)
+                return log_error("Refusing to replace '%s': it exists and is not a socket", notify_path), 1;
+        if (r == -EPERM)
+                return log_error("Refusing to replace '%s': it is another user's socket", notify_path), 1;
         if (r < 0)
                 return log_error_errno(r, "Failed to listen on '%s': %m", notify_path), 1;
 
@@ -1275,45 +1298,4 @@ Peer *manager_node_peer(const Node *n) {
 const char *manager_node_argv0(const Node *n) {
         const NodeRt *rt = n->userdata;
         return rt ? rt->cmdline : NULL;
-}
-
-static int mkdir_parents(const char *path, mode_t mode) {
-        char buf[4096];
-        if (strlen(path) >= sizeof buf)
-                return -ENAMETOOLONG;
-        strcpy(buf, path);
-        for (char *p = buf + 1; *p; p++) {
-                if (*p != '/')
-                        continue;
-                *p = '\0';
-                if (mkdir(buf, mode) < 0 && errno != EEXIST)
-                        return -errno;
-                *p = '/';
-        }
-        return 0;
-}
-
-int control_path_default(char **ret, bool create) {
-        const char *dir = getenv("RUNTIME_DIRECTORY");
-        char *p = NULL;
-        int r;
-
-        if (dir && *dir) {
-                /* systemd may list several directories, separated by ':'; use the first. */
-                r = asprintf(&p, "%.*s/control.sock", (int) strcspn(dir, ":"), dir);
-        } else if (geteuid() == 0)
-                r = asprintf(&p, "/run/forkvisor/control.sock");
-        else if ((dir = getenv("XDG_RUNTIME_DIR")) && *dir)
-                r = asprintf(&p, "%s/forkvisor/control.sock", dir);
-        else
-                r = asprintf(&p, "/tmp/forkvisor-%u/control.sock", (unsigned) geteuid());
-        if (r < 0)
-                return -ENOMEM;
-        r = create ? mkdir_parents(p, 0700) : 0;
-        if (r < 0) {
-                free(p);
-                return r;
-        }
-        *ret = p;
-        return 0;
 }

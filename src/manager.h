@@ -51,6 +51,3 @@ Peer *manager_node_peer(const Node *n);
 const char *manager_node_status(const Node *n);
 /* The command line the node runs (argv joined by spaces), or NULL before its first start. */
 const char *manager_node_argv0(const Node *n);
-
-/* The default control socket path of SPEC 3.1; with create, its directory is made if needed. */
-int control_path_default(char **ret, bool create);

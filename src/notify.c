@@ -1,22 +1,35 @@
 /* SPDX-License-Identifier: MIT */
 /* The children's NOTIFY_SOCKET: one datagram socket for all of them. Messages are read without
- * blocking, limited in size, and any file descriptors passed along are closed at once. */
+ * blocking, limited in size, and any file descriptors passed along are closed at once. Only the
+ * node's own children are heard: the kernel stamps each datagram with its sender's pid
+ * (SO_PASSCRED), and a sender the handler does not know is dropped and counted.
+ *
+ * Who can reach the socket: it is mode 0600 in the node's runtime directory, so its own uid.
+ * A root node may have children of other users (`user =`); for them the socket is created mode
+ * 0622 (writable, the pid check still applies), and since they cannot traverse the node's 0700
+ * directory they are given an O_PATH descriptor of the socket instead of its path, reached as
+ * NOTIFY_SOCKET=/proc/self/fd/N. Nobody else holds that descriptor. */
 #include "notify.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include "log.h"
 #include "macro.h"
+#include "socket-util.h"
 
 #define NOTIFY_MESSAGE_MAX 4096
 
 struct NotifyServer {
         int fd;
+        int path_fd;               /* O_PATH of the socket file, for children of other users */
         char *path;
+        unsigned long n_dropped;   /* datagrams from processes that are not our children */
         sd_event_source *source;
         NotifyHandler handler;
         void *ud;
@@ -63,43 +76,51 @@ static int on_notify(sd_event_source *src, int fd, uint32_t revents, void *userd
                                 memcpy(&uc, CMSG_DATA(c), sizeof uc);
                                 sender = uc.pid;
                         }
-                if (sender > 0)
-                        s->handler(s->ud, sender, buf);
+                if (sender <= 0 || s->handler(s->ud, sender, buf) < 0) {
+                        s->n_dropped++;
+                        log_debug("Dropped a notification from pid %d, not a child of ours (%lu dropped)",
+                                  (int) sender, s->n_dropped);
+                }
         }
         return 0;
 }
 
 int notify_server_new(sd_event *e, const char *path, NotifyHandler handler, void *ud, NotifyServer **ret) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        if (strlen(path) >= sizeof sa.sun_path)
-                return -ENAMETOOLONG;
-        strcpy(sa.sun_path, path);
-
         NotifyServer *s = calloc(1, sizeof *s);
         if (!s)
                 return -ENOMEM;
         s->handler = handler;
         s->ud = ud;
+        s->path_fd = -EBADF;
         s->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (s->fd < 0) {
                 int r = -errno;
                 notify_server_free(s);
                 return r;
         }
-        (void) unlink(path);
-        int one = 1, r;
-        /* Children running as other users must be able to send; a sender is only believed
-         * for the pid (or process group) of a child of ours. */
-        if (bind(s->fd, (struct sockaddr *) &sa, sizeof sa) < 0 || chmod(path, 0666) < 0 ||
-            setsockopt(s->fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0) {
-                r = -errno;
+        /* Credentials from the first datagram on: one without them is dropped. */
+        int one = 1, r = setsockopt(s->fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0 ? -errno : 0;
+        /* Only a stale socket of ours is replaced: PATH.notify may name someone's file. */
+        if (r == 0)
+                r = socket_unlink_stale(path, SOCK_DGRAM);
+        if (r == 0)
+                r = socket_bind_path(s->fd, path, geteuid() == 0 ? 0622 : 0600);
+        if (r < 0) {
                 notify_server_free(s);
                 return r;
         }
         s->path = strdup(path);
         if (!s->path) {
+                (void) unlink(path);
                 notify_server_free(s);
                 return -ENOMEM;
+        }
+        /* Opened right after bind, in the node's own directory; O_NOFOLLOW refuses a symlink. */
+        s->path_fd = open(path, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+        if (s->path_fd < 0) {
+                r = -errno;
+                notify_server_free(s);
+                return r;
         }
         r = sd_event_add_io(e, &s->source, s->fd, EPOLLIN, on_notify, s);
         if (r < 0) {
@@ -117,6 +138,7 @@ NotifyServer *notify_server_free(NotifyServer *s) {
                 return NULL;
         sd_event_source_disable_unref(s->source);
         safe_close(s->fd);
+        safe_close(s->path_fd);
         if (s->path)
                 (void) unlink(s->path);
         free(s->path);
@@ -125,6 +147,14 @@ NotifyServer *notify_server_free(NotifyServer *s) {
 
 const char *notify_server_path(const NotifyServer *s) {
         return s->path;
+}
+
+int notify_server_path_fd(const NotifyServer *s) {
+        return s->path_fd;
+}
+
+unsigned long notify_server_dropped(const NotifyServer *s) {
+        return s->n_dropped;
 }
 
 const char *notify_field(const char *msg, const char *key, char *buf, size_t size) {

@@ -7,7 +7,10 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
-#define SPAWN_FD_COUNT 5 /* fds 0..4: stdin, stdout, stderr, mailbox, registry */
+/* fds 0..5: stdin, stdout, stderr, mailbox, registry, and the notify socket for a child of
+ * another user (NOTIFY_SOCKET=/proc/self/fd/5; closed in every other child). */
+#define SPAWN_FD_COUNT 6
+#define SPAWN_FD_NOTIFY 5
 
 typedef enum SpawnStage {
         SPAWN_STAGE_NONE,
@@ -29,7 +32,7 @@ typedef struct SpawnRequest {
         char *const *argv;           /* argv[0] is the program; searched in PATH if it has no '/' */
         char *const *envp;
         const char *directory;       /* NULL: keep the daemon's */
-        int fds[SPAWN_FD_COUNT];     /* what becomes fd 0..4; -1 leaves that fd closed */
+        int fds[SPAWN_FD_COUNT];     /* what becomes fd 0..5; -1 leaves that fd closed */
         int umask;                   /* -1: inherit */
         bool nice_set;
         int nice;
