@@ -6,8 +6,9 @@ set -u
 # debhelper, dpkg-dev, fakeroot, lintian and systemd (systemd-analyze) are for
 # tests/bats/18-install.bats: the Debian packages (make deb) and the unit's check; redis-server
 # is what `make bench` compares pub/sub with; valgrind, fiu-utils and libfiu-dev are for
-# tests/reliability (memcheck of the daemon, fault injection).
-pkgs="build-essential pkg-config libsystemd-dev libinih-dev bats bats-assert bats-support bats-file mandoc clang tmux util-linux procps debhelper dpkg-dev fakeroot lintian systemd redis-server valgrind fiu-utils libfiu-dev"
+# tests/reliability (memcheck of the daemon, fault injection), and so are python3 (raw control
+# clients), strace and iproute2 (ss).
+pkgs="build-essential pkg-config libsystemd-dev libinih-dev bats bats-assert bats-support bats-file mandoc clang tmux util-linux procps debhelper dpkg-dev fakeroot lintian systemd redis-server valgrind fiu-utils libfiu-dev python3 strace iproute2"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
