@@ -28,12 +28,15 @@ typedef enum Patience {
         PATIENCE_QUICK,        /* answered at once: --timeout (default 5 s) bounds the whole command */
         PATIENCE_OPERATION,    /* returns once the tree got there: --timeout bounds the whole command;
                                 * without it, 5 s for the daemon to take it, then as long as it takes */
-        PATIENCE_OWN_TIMEOUT,  /* wait, call, get-state: --timeout is the daemon's (SPEC 1); 5 s to take
-                                * it, then that timeout plus a margin for the answer */
-        PATIENCE_STREAM,       /* subscribe, events: --timeout is the stream's; 5 s to take it */
+        PATIENCE_OWN_TIMEOUT,  /* wait, call, get-state: --timeout is the daemon's (SPEC 1); the daemon
+                                * takes it within that timeout (1 s to 5 s), then answers within the
+                                * timeout plus a margin */
+        PATIENCE_STREAM,       /* subscribe, events: --timeout is the stream's; taken as above */
 } Patience;
 
 #define CLIENT_DEADLINE_DEFAULT_MS 5000u
+/* The least time the daemon has to take a request whose own --timeout is shorter. */
+#define CLIENT_DEADLINE_MIN_MS 1000u
 /* What an answer may come after a timeout the daemon keeps itself (its timer, then the reply). */
 #define CLIENT_DEADLINE_MARGIN_MS 5000u
 /* The daemon's own default for call and get-state without --timeout (router.c). */
@@ -115,10 +118,15 @@ static Deadline deadline_for(Patience p, uint64_t timeout_ms) {
                 d.late_is_failure = true;
                 break;
         case PATIENCE_OWN_TIMEOUT:
-                if (given && timeout_ms < UINT64_MAX - CLIENT_DEADLINE_MARGIN_MS)
-                        d.answer_ms = timeout_ms + CLIENT_DEADLINE_MARGIN_MS;
-                break;
         case PATIENCE_STREAM:
+                /* Whoever asks for a reply within a second is not kept waiting 5 s by a daemon
+                 * that is not there; a very short timeout still leaves the daemon 1 s. */
+                if (given)
+                        d.accept_ms = timeout_ms < CLIENT_DEADLINE_MIN_MS     ? CLIENT_DEADLINE_MIN_MS
+                                      : timeout_ms > CLIENT_DEADLINE_DEFAULT_MS ? CLIENT_DEADLINE_DEFAULT_MS
+                                                                                : timeout_ms;
+                if (given && p == PATIENCE_OWN_TIMEOUT)
+                        d.answer_ms = timeout_ms + CLIENT_DEADLINE_MARGIN_MS;
                 break;
         }
         usec_t now = now_usec();
