@@ -57,7 +57,7 @@ static const ClientVerb client_verbs[] = {
         { "start", "PATH [--timeout MS]", "Start a stopped child (worker or subtree); returns once it is running.", 1, 1, PATIENCE_OPERATION },
         { "stop", "PATH [--timeout MS]", "Stop a child and keep it stopped; returns once it is down.", 1, 1, PATIENCE_OPERATION },
         { "restart", "PATH [--timeout MS]", "Stop and start a child; returns once it is running again.", 1, 1, PATIENCE_OPERATION },
-        { "start-child", "SUP [ARG...] [--timeout MS]", "Start one more child of a simple_one_for_one supervisor; prints its path.", 1, -1, PATIENCE_OPERATION },
+        { "start-child", "[--timeout MS] SUP [ARG...]", "Start one more child of a simple_one_for_one supervisor; prints its path.", 1, -1, PATIENCE_OPERATION },
         { "terminate-child", "PATH [--timeout MS]", "Stop a dynamic child and forget it.", 1, 1, PATIENCE_OPERATION },
         { "wait", "[PATH] [--state STATE] [--timeout MS]",
           "Wait until PATH (default: the whole tree) is in STATE (default: running).", 0, 1, PATIENCE_OWN_TIMEOUT },
