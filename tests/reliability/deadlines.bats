@@ -124,8 +124,9 @@ still_up() {
     "$FORKVISOR" --control "$FV_RUNTIME_DIR/control.sock" shutdown --timeout 600000 2>/dev/null 3>&- &
     local pid=$!
     CLIENTS+=" $pid"
-    # The request is in the socket once the client waits in poll() for the answer.
-    retry 200 0.05 grep -q poll "/proc/$pid/wchan"
+    # The request is in the socket once the client waits for the answer (in poll(), or in
+    # recv() for a client without deadlines).
+    retry 200 0.05 grep -qE 'poll|wait_for_more_packets' "/proc/$pid/wchan"
     kill -KILL "$pid"
     # Its socket is closed once it is a zombie.
     retry 200 0.05 pid_dead "$pid"
