@@ -221,3 +221,19 @@ PY
     run -0 fv status --timeout 2000
     assert_output "status  0 "
 }
+
+@test "shutdown timeout: stop --timeout gives up waiting with exit 1, and the daemon goes on stopping" {
+    # The worker ignores SIGTERM: its stop takes the whole shutdown timeout, far beyond --timeout.
+    app_ini a:@W@/ignore-term shutdown=60000 b:@W@/sleeper
+    fv_start t.ini
+    local a; a=$(pid_of app/a)
+    run -1 fv stop app/a --timeout 300
+    assert_output "forkvisor: timed out after 300 ms; the daemon goes on with 'stop'"
+    # Taken, so carried out: the worker is being stopped.
+    run -0 fv info app/a
+    assert_line "state: stopping"
+    kill -KILL "$a"
+    run -0 fv wait app/a --state stopped --timeout 10000
+    fv_stop
+    no_survivors
+}
