@@ -790,7 +790,7 @@ static bool request_dropped(Commands *c, ControlRequest *req, const char *name) 
         if (deadline > 0 && now >= deadline) {
                 c->n_dropped++;
                 format_duration(now - deadline, ago, sizeof ago);
-                log_info("Dropped a '%.64s' request: its client stopped waiting %s ago (%lu dropped)", name, ago,
+                log_info("Dropped a '%.64s' request: its deadline passed %s ago (%lu dropped)", name, ago,
                          c->n_dropped);
                 control_reply_errorf(req, "%.64s: not carried out, its deadline passed %s before the daemon read it\n",
                                      name, ago);
