@@ -72,7 +72,7 @@ still_up() {
     app_ini echo:@W@/echo mailbox
     fv_start t.ini
     retry 100 0.05 fv whereis echo
-    run -0 fv call echo hi --timeout 1000
+    run -0 fv call echo hi --timeout 5000
     stop_daemon
     client c call echo hi --timeout 1000
     client w wait --timeout 1000
@@ -81,7 +81,7 @@ still_up() {
     [ "$(err_of c)" = "forkvisor: the daemon at $FV_RUNTIME_DIR/control.sock did not answer within 1000 ms" ]
     [ "$(rc_of w)" -eq 3 ]
     cont_daemon
-    run -0 fv call echo again --timeout 1000
+    run -0 fv call echo again --timeout 5000
     assert_output --partial "again"
     fv_stop
     no_survivors
@@ -103,7 +103,7 @@ still_up() {
     # proves nothing.
     retry 200 0.05 grep -qF "Dropped a 'shutdown' request" "$(fv_log)"
     retry 200 0.05 grep -qF "Dropped a 'restart' request" "$(fv_log)"
-    run -0 fv wait --timeout 1000
+    run -0 fv wait --timeout 5000
     # Several round trips later, the tree still runs: nothing of the shutdown went on.
     local i
     for i in 1 2 3 4 5; do still_up app/a "$a"; run -0 fv status; done
@@ -227,8 +227,8 @@ PY
     app_ini a:@W@/ignore-term shutdown=60000 b:@W@/sleeper
     fv_start t.ini
     local a; a=$(pid_of app/a)
-    run -1 fv stop app/a --timeout 300
-    assert_output "forkvisor: timed out after 300 ms; the daemon goes on with 'stop'"
+    run -1 fv stop app/a --timeout 2000
+    assert_output "forkvisor: timed out after 2000 ms; the daemon goes on with 'stop'"
     # Taken, so carried out: the worker is being stopped.
     run -0 fv info app/a
     assert_line "state: stopping"
