@@ -10,6 +10,7 @@ teardown() {
     [[ -z ${FV_PID:-} ]] || kill -CONT "$FV_PID" 2>/dev/null || true
     local p
     for p in ${CLIENTS:-}; do kill -KILL "$p" 2>/dev/null || true; done
+    [[ -z ${TMUX_SOCK:-} ]] || tmux -S "$TMUX_SOCK" kill-server 2>/dev/null || true
     fv_teardown
 }
 
@@ -234,6 +235,26 @@ PY
     assert_line "state: stopping"
     kill -KILL "$a"
     run -0 fv wait app/a --state stopped --timeout 10000
+    fv_stop
+    no_survivors
+}
+
+@test "daemon stopped: top leaves its screen and exits 3 saying the daemon did not answer" {
+    command -v tmux >/dev/null || skip "tmux is not installed"
+    app_ini a:@W@/sleeper
+    fv_start t.ini
+    # top in a detached terminal, then the shell says how it ended and waits to be looked at.
+    TMUX_SOCK=$BATS_TEST_TMPDIR/tmux.sock
+    tmux -S "$TMUX_SOCK" -f /dev/null new-session -d -x 120 -y 40 \
+        "'$FORKVISOR' --control '$FV_RUNTIME_DIR/control.sock' top; echo \"top exited \$?\"; read _"
+    retry 100 0.1 eval 'tmux -S "$TMUX_SOCK" capture-pane -p | grep -qE "^app/a +running"'
+    stop_daemon
+    # Its next refresh waits the default 5 s for the daemon.
+    retry 300 0.1 eval 'tmux -S "$TMUX_SOCK" capture-pane -p | grep -q "^top exited 3$"'
+    run -0 tmux -S "$TMUX_SOCK" capture-pane -p
+    assert_line "forkvisor: the daemon at $FV_RUNTIME_DIR/control.sock did not answer within 5000 ms"
+    refute_output --partial "gone away"
+    cont_daemon
     fv_stop
     no_survivors
 }
