@@ -55,6 +55,7 @@ struct Commands {
         Manager *manager;          /* borrowed */
         Waiter *waiters;           /* owned */
         ReloadWaiter *reloads;     /* owned */
+        unsigned long n_dropped;   /* requests not carried out: expired, or their client gone */
 };
 
 /* ---- waiters ---------------------------------------------------------------------------- */
@@ -781,8 +782,37 @@ static const Command command_table[] = {
         { "events", 0, 0, false, cmd_events },
 };
 
+/* A request whose client has given up is not carried out: a `shutdown` that waited in the socket
+ * of a stopped daemon must not fire when the daemon is continued. The deadline is the client's,
+ * on CLOCK_MONOTONIC, which both share on one host. Returns true when req was answered. */
+static bool request_dropped(Commands *c, ControlRequest *req, const char *name) {
+        uint64_t deadline = control_request_deadline(req);
+        usec_t now = now_usec();
+        char ago[32];
+
+        if (deadline > 0 && now >= deadline) {
+                c->n_dropped++;
+                format_duration(now - deadline, ago, sizeof ago);
+                log_info("Dropped a '%.64s' request: its deadline passed %s ago (%lu dropped)", name, ago,
+                         c->n_dropped);
+                control_reply_errorf(req, "%.64s: not carried out, its deadline passed %s before the daemon read it\n",
+                                     name, ago);
+                control_reply_finish(req, 3);
+                return true;
+        }
+        if (control_request_accept(req) < 0) {
+                c->n_dropped++;
+                log_info("Dropped a '%.64s' request: its client is gone (%lu dropped)", name, c->n_dropped);
+                control_reply_finish(req, 3);
+                return true;
+        }
+        return false;
+}
+
 void commands_handle(void *ud, ControlRequest *req, int argc, char **argv) {
         Commands *c = ud;
+        if (request_dropped(c, req, argv[0]))
+                return;
         for (size_t i = 0; i < ELEMENTSOF(command_table); i++) {
                 const Command *cmd = &command_table[i];
                 if (strcmp(cmd->name, argv[0]) != 0)

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -53,6 +54,7 @@ struct ControlRequest {
         bool received;             /* the request arrived and went to the handler */
         bool finished;             /* the exit status is queued */
         bool refused;              /* SO_PEERCRED says no: answer the request with a refusal */
+        CtlHeader header;          /* the request's version and deadline */
         char *queue;               /* packets: [uint32 length][bytes]... */
         size_t queue_len, queue_sent;
         ControlAbandon abandon;
@@ -226,6 +228,32 @@ void control_request_set_abandon(ControlRequest *r, ControlAbandon cb, void *ud)
         r->abandon_ud = ud;
 }
 
+uint64_t control_request_deadline(const ControlRequest *r) {
+        return r->header.deadline_usec;
+}
+
+int control_request_accept(ControlRequest *r) {
+        /* The request may have waited in the socket long after its client gave up and closed
+         * (a stopped daemon): both ends shut means nobody waits for what it would do. */
+        struct pollfd p = { .fd = r->fd, .events = POLLIN };
+        if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR)))
+                return -ECONNRESET;
+        if (r->header.version < 2)
+                return 0;
+        /* Sent at once rather than queued: nothing is queued yet, and a stream
+         * (control_request_take_stream) needs an empty queue. */
+        char type = CTL_ACCEPT;
+        if (send(r->fd, &type, 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1)
+                return 0;
+        if (errno != EAGAIN && errno != EINTR)
+                return -errno;
+        int k = queue_packet(r, CTL_ACCEPT, NULL, 0);
+        if (k < 0)
+                return k;
+        sd_event_source_set_io_events(r->source, EPOLLOUT);
+        return 0;
+}
+
 static int on_request_io(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
         ControlRequest *r = userdata;
 
@@ -262,7 +290,7 @@ static int on_request_io(sd_event_source *src, int fd, uint32_t revents, void *u
         }
 
         char *argv[CTL_ARGS_MAX + 1];
-        int argc = n > (ssize_t) CTL_REQUEST_MAX ? -EMSGSIZE : ctl_decode_request(buf, (size_t) n, argv, CTL_ARGS_MAX);
+        int argc = n > (ssize_t) CTL_REQUEST_MAX ? -EMSGSIZE : ctl_decode_request(buf, (size_t) n, argv, CTL_ARGS_MAX, &r->header);
         if (argc <= 0) {
                 control_reply_errorf(r, "malformed request%s\n", argc == -EMSGSIZE ? " (too long)" : "");
                 control_reply_finish(r, 2);

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <systemd/sd-event.h>
 
@@ -39,6 +40,13 @@ void control_reply_errorf(ControlRequest *r, const char *fmt, ...) _printf_(2, 3
  * "FILE:LINE: message" lines of an invalid configuration. */
 void control_reply_diagnostic(ControlRequest *r, const char *fmt, ...) _printf_(2, 3);
 void control_reply_append(ControlRequest *r, const char *data, size_t len);
+/* The request's deadline (CLOCK_MONOTONIC µs) after which its client no longer waits; 0: none
+ * (a client before deadlines). */
+uint64_t control_request_deadline(const ControlRequest *r);
+/* To be called before a request is carried out: -ECONNRESET (or another -errno) when its client
+ * is already gone, so it must not be; else tells a client that asked for it (FV2) that the
+ * request is being carried out, and returns 0. */
+int control_request_accept(ControlRequest *r);
 /* Ends the answer with an exit status; the connection closes once everything is sent. */
 void control_reply_finish(ControlRequest *r, int status);
 /* Ends the request with a CTL_STREAM packet and hands its connection over: returns the fd (the

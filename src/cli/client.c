@@ -5,11 +5,14 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -18,44 +21,66 @@
 #include "manager.h"
 #include "time-util.h"
 
+/* How long a client waits for the daemon. A stopped or wedged daemon must not hang a script: every
+ * command has a deadline by which the daemon must take the request (answer CTL_ACCEPT), sent
+ * along with it so that the daemon, when it reads the request too late, does not carry it out. */
+typedef enum Patience {
+        PATIENCE_QUICK,        /* answered at once: --timeout (default 5 s) bounds the whole command */
+        PATIENCE_OPERATION,    /* returns once the tree got there: --timeout bounds the whole command;
+                                * without it, 5 s for the daemon to take it, then as long as it takes */
+        PATIENCE_OWN_TIMEOUT,  /* wait, call, get-state: --timeout is the daemon's (SPEC 1); the daemon
+                                * takes it within that timeout (1 s to 5 s), then answers within the
+                                * timeout plus a margin */
+        PATIENCE_STREAM,       /* subscribe, events: --timeout is the stream's; taken as above */
+} Patience;
+
+#define CLIENT_DEADLINE_DEFAULT_MS 5000u
+/* The least time the daemon has to take a request whose own --timeout is shorter. */
+#define CLIENT_DEADLINE_MIN_MS 1000u
+/* What an answer may come after a timeout the daemon keeps itself (its timer, then the reply). */
+#define CLIENT_DEADLINE_MARGIN_MS 5000u
+/* The daemon's own default for call and get-state without --timeout (router.c). */
+#define CLIENT_CALL_TIMEOUT_DEFAULT_MS 5000u
+
 typedef struct ClientVerb {
         const char *name;
         const char *usage;
         const char *help;
         int min_pos, max_pos;  /* positional arguments; -1 = any number */
+        Patience patience;
 } ClientVerb;
 
 static const ClientVerb client_verbs[] = {
-        { "status", "[PATH] [--json]", "One row per process: path, kind, state, pid, restarts, uptime, last exit.", 0, 1 },
-        { "tree", "", "The supervision tree with states and pids.", 0, 0 },
-        { "info", "PATH", "Details of one process.", 1, 1 },
-        { "start", "PATH", "Start a stopped child (worker or subtree); returns once it is running.", 1, 1 },
-        { "stop", "PATH", "Stop a child and keep it stopped; returns once it is down.", 1, 1 },
-        { "restart", "PATH", "Stop and start a child; returns once it is running again.", 1, 1 },
-        { "start-child", "SUP [ARG...]", "Start one more child of a simple_one_for_one supervisor; prints its path.", 1, -1 },
-        { "terminate-child", "PATH", "Stop a dynamic child and forget it.", 1, 1 },
+        { "status", "[PATH] [--json] [--timeout MS]", "One row per process: path, kind, state, pid, restarts, uptime, last exit.", 0, 1, PATIENCE_QUICK },
+        { "tree", "[--timeout MS]", "The supervision tree with states and pids.", 0, 0, PATIENCE_QUICK },
+        { "info", "PATH [--timeout MS]", "Details of one process.", 1, 1, PATIENCE_QUICK },
+        { "start", "PATH [--timeout MS]", "Start a stopped child (worker or subtree); returns once it is running.", 1, 1, PATIENCE_OPERATION },
+        { "stop", "PATH [--timeout MS]", "Stop a child and keep it stopped; returns once it is down.", 1, 1, PATIENCE_OPERATION },
+        { "restart", "PATH [--timeout MS]", "Stop and start a child; returns once it is running again.", 1, 1, PATIENCE_OPERATION },
+        { "start-child", "[--timeout MS] SUP [ARG...]", "Start one more child of a simple_one_for_one supervisor; prints its path.", 1, -1, PATIENCE_OPERATION },
+        { "terminate-child", "PATH [--timeout MS]", "Stop a dynamic child and forget it.", 1, 1, PATIENCE_OPERATION },
         { "wait", "[PATH] [--state STATE] [--timeout MS]",
-          "Wait until PATH (default: the whole tree) is in STATE (default: running).", 0, 1 },
-        { "shutdown", "", "Stop the whole tree in order; returns when the daemon has exited.", 0, 0 },
-        { "reload", "",
+          "Wait until PATH (default: the whole tree) is in STATE (default: running).", 0, 1, PATIENCE_OWN_TIMEOUT },
+        { "shutdown", "[--timeout MS]", "Stop the whole tree in order; returns when the daemon has exited.", 0, 0, PATIENCE_OPERATION },
+        { "reload", "[--timeout MS]",
           "Read the configuration again and apply the difference; returns once it has been applied.\n"
           "Exit status: 0 applied; 1 refused or something failed to start; 2 the configuration is\n"
-          "invalid (every problem printed as FILE:LINE: message, nothing changed).", 0, 0 },
-        { "whereis", "NAME [--all]", "Print the pid registered under NAME (all pids with --all).", 1, 1 },
-        { "registry", "[--json]", "List every registered name: name, pid, generation, unique or duplicate.", 0, 0 },
-        { "send", "NAME DATA", "Cast DATA to the process registered as NAME (dropped if nobody holds the name).", 2, 2 },
+          "invalid (every problem printed as FILE:LINE: message, nothing changed).", 0, 0, PATIENCE_OPERATION },
+        { "whereis", "NAME [--all] [--timeout MS]", "Print the pid registered under NAME (all pids with --all).", 1, 1, PATIENCE_QUICK },
+        { "registry", "[--json] [--timeout MS]", "List every registered name: name, pid, generation, unique or duplicate.", 0, 0, PATIENCE_QUICK },
+        { "send", "NAME DATA [--timeout MS]", "Cast DATA to the process registered as NAME (dropped if nobody holds the name).", 2, 2, PATIENCE_QUICK },
         { "call", "NAME DATA [--timeout MS]",
           "Call the process registered as NAME with DATA and print its reply; exit 1 on timeout or if\n"
-          "NAME is not registered.", 2, 2 },
-        { "get-state", "NAME [--timeout MS]", "Print the state of the worker registered as NAME (its format_state).", 1, 1 },
-        { "publish", "TOPIC DATA", "Publish DATA on TOPIC: every current subscriber receives it once.", 2, 2 },
+          "NAME is not registered.", 2, 2, PATIENCE_OWN_TIMEOUT },
+        { "get-state", "NAME [--timeout MS]", "Print the state of the worker registered as NAME (its format_state).", 1, 1, PATIENCE_OWN_TIMEOUT },
+        { "publish", "TOPIC DATA [--timeout MS]", "Publish DATA on TOPIC: every current subscriber receives it once.", 2, 2, PATIENCE_QUICK },
         { "subscribe", "TOPIC... [--count N] [--timeout MS]",
           "Print each message published on TOPIC (or, for PREFIX*, on any topic starting with PREFIX),\n"
           "one per line, until N were received, MS milliseconds passed, or interrupted. Exits 1 when the\n"
-          "timeout ends the wait before N messages, or when the daemon goes away.", 1, -1 },
+          "timeout ends the wait before N messages, or when the daemon goes away.", 1, -1, PATIENCE_STREAM },
         { "events", "[--count N] [--timeout MS]",
           "Print the daemon's lifecycle events (started, exited, restarting, gave_up, reload) as JSON\n"
-          "objects, one per line; --count and --timeout as for subscribe.", 0, 0 },
+          "objects, one per line; --count and --timeout as for subscribe.", 0, 0, PATIENCE_STREAM },
 };
 
 static const ClientVerb *find_verb(const char *name) {
@@ -65,7 +90,61 @@ static const ClientVerb *find_verb(const char *name) {
         return NULL;
 }
 
-static int connect_control(const char *path, FILE *err) {
+/* One command's deadlines, CLOCK_MONOTONIC. */
+typedef struct Deadline {
+        usec_t accept;             /* the daemon takes the request by then, or exit 3 */
+        usec_t answer;             /* and answers by then (USEC_INFINITY: no limit) */
+        uint64_t accept_ms, answer_ms;
+        bool late_is_failure;      /* an answer late after acceptance: exit 1 (the operation goes on) */
+} Deadline;
+
+static usec_t after_ms(usec_t now, uint64_t ms) {
+        usec_t d = msec_to_usec(ms);
+        return d == USEC_INFINITY || d > USEC_INFINITY - now ? USEC_INFINITY : now + d;
+}
+
+/* timeout_ms: --timeout, or UINT64_MAX when not given. */
+static Deadline deadline_for(Patience p, uint64_t timeout_ms) {
+        bool given = timeout_ms != UINT64_MAX;
+        Deadline d = { .accept_ms = CLIENT_DEADLINE_DEFAULT_MS, .answer_ms = UINT64_MAX };
+
+        switch (p) {
+        case PATIENCE_QUICK:
+                d.accept_ms = d.answer_ms = given ? timeout_ms : CLIENT_DEADLINE_DEFAULT_MS;
+                break;
+        case PATIENCE_OPERATION:
+                if (given)
+                        d.accept_ms = d.answer_ms = timeout_ms;
+                d.late_is_failure = true;
+                break;
+        case PATIENCE_OWN_TIMEOUT:
+        case PATIENCE_STREAM:
+                /* Whoever asks for a reply within a second is not kept waiting 5 s by a daemon
+                 * that is not there; a very short timeout still leaves the daemon 1 s. */
+                if (given)
+                        d.accept_ms = timeout_ms < CLIENT_DEADLINE_MIN_MS     ? CLIENT_DEADLINE_MIN_MS
+                                      : timeout_ms > CLIENT_DEADLINE_DEFAULT_MS ? CLIENT_DEADLINE_DEFAULT_MS
+                                                                                : timeout_ms;
+                if (given && p == PATIENCE_OWN_TIMEOUT)
+                        d.answer_ms = timeout_ms + CLIENT_DEADLINE_MARGIN_MS;
+                break;
+        }
+        usec_t now = now_usec();
+        d.accept = after_ms(now, d.accept_ms);
+        d.answer = d.answer_ms == UINT64_MAX ? USEC_INFINITY : after_ms(now, d.answer_ms);
+        return d;
+}
+
+static int no_answer(FILE *err, const char *path, uint64_t ms) {
+        fprintf(err, "forkvisor: the daemon at %s did not answer within %" PRIu64 " ms\n", path, ms);
+        return EXIT_NO_DAEMON;
+}
+
+/* A blocking connect with SO_SNDTIMEO: connecting to an AF_UNIX socket whose listen backlog is
+ * full (a stopped daemon) waits for room, and the kernel bounds that wait by the send timeout. A
+ * non-blocking connect would fail with EAGAIN at once and could only be retried by polling, as
+ * the socket cannot tell when room is made. */
+static int connect_control(const char *path, FILE *err, usec_t deadline, uint64_t deadline_ms) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         if (strlen(path) >= sizeof sa.sun_path) {
                 fprintf(err, "forkvisor: control socket path too long: %s\n", path);
@@ -73,6 +152,14 @@ static int connect_control(const char *path, FILE *err) {
         }
         strcpy(sa.sun_path, path);
         int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        if (fd >= 0 && deadline != USEC_INFINITY) {
+                usec_t now = now_usec(), left = deadline > now ? deadline - now : 1;
+                struct timeval tv = { .tv_sec = (time_t) (left / USEC_PER_SEC),
+                                      .tv_usec = (suseconds_t) (left % USEC_PER_SEC) };
+                if (tv.tv_sec == 0 && tv.tv_usec == 0)
+                        tv.tv_usec = 1; /* 0 would mean "no timeout" */
+                (void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+        }
         if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0) {
                 int e = errno;
                 safe_close(fd);
@@ -80,6 +167,8 @@ static int connect_control(const char *path, FILE *err) {
                         fprintf(err, "forkvisor: %s: permission denied\n", path);
                         return -1;
                 }
+                if (e == EAGAIN || e == EINPROGRESS || e == ETIMEDOUT)
+                        return -no_answer(err, path, deadline_ms);
                 fprintf(err, "forkvisor: no daemon at %s: %s\n", path, strerror(e));
                 return -EXIT_NO_DAEMON;
         }
@@ -99,68 +188,138 @@ static int64_t deadline_after(const char *timeout) {
         return (int64_t) (now_usec() / USEC_PER_MSEC) + strtoll(timeout, NULL, 10);
 }
 
-/* Sends the request and relays the answer; returns the exit status. A subscription stream
- * (stream not NULL) is printed on stdout. */
-static int transact_stream(const char *path, char *const *req, bool eof_is_success, FILE *out, FILE *err,
-                           const StreamEnd *stream) {
+/* The deadline the daemon is told: a little before ours (a tenth of the time, at most 200 ms), so
+ * that the 'A' of a request the daemon takes at the last moment still reaches us in time; only a
+ * daemon stopped right between taking a request and saying so carries out one we gave up on. */
+static uint64_t sent_deadline(const Deadline *dl) {
+        if (dl->accept == USEC_INFINITY)
+                return 0;
+        usec_t slack = msec_to_usec(dl->accept_ms) / 10;
+        if (slack > 200 * USEC_PER_MSEC)
+                slack = 200 * USEC_PER_MSEC;
+        return dl->accept > slack ? dl->accept - slack : 1;
+}
+
+/* The old daemon's answer to a tag it does not know (before FV2). */
+#define CTL_MALFORMED "malformed request\n"
+
+/* Sends the request (FV2 with the deadline, or FV1 when legacy) and relays the answer; returns the
+ * exit status, or -EPROTO when the daemon does not know FV2 (nothing was carried out). A
+ * subscription stream (stream not NULL) is printed on stdout. */
+static int transact_once(const char *path, char *const *req, bool eof_is_success, FILE *out, FILE *err,
+                         const StreamEnd *stream, const Deadline *dl, bool legacy) {
         char buf[CTL_REQUEST_MAX];
-        int len = ctl_encode_request(req, buf, sizeof buf);
+        CtlHeader h = { .version = 2, .deadline_usec = sent_deadline(dl) };
+        int len = ctl_encode_request(req, legacy ? NULL : &h, buf, sizeof buf);
         if (len < 0) {
                 fprintf(err, "forkvisor: request too long\n");
                 return EXIT_USAGE;
         }
-        int fd = connect_control(path, err);
+        /* A daemon before FV2 never says it accepted: wait for the answer as before. */
+        usec_t accept = legacy && !stream ? dl->answer : dl->accept;
+        uint64_t accept_ms = legacy && !stream ? dl->answer_ms : dl->accept_ms;
+        bool accepted = false, malformed = false;
+
+        _cleanup_close_ int fd = connect_control(path, err, accept, accept_ms);
         if (fd < 0)
                 return -fd;
         if (send(fd, buf, (size_t) len, MSG_NOSIGNAL) != len) {
+                if (errno == EAGAIN)
+                        return no_answer(err, path, accept_ms);
                 fprintf(err, "forkvisor: cannot send to %s: %m\n", path);
-                safe_close(fd);
                 return EXIT_NO_DAEMON;
         }
         for (;;) {
+                usec_t until = accepted ? dl->answer : accept;
+                int wait = -1;
+                if (until != USEC_INFINITY) {
+                        usec_t now = now_usec();
+                        /* Rounded up, so the last poll does not wake just before the deadline. */
+                        usec_t left = until > now ? (until - now + USEC_PER_MSEC - 1) / USEC_PER_MSEC : 0;
+                        wait = left > INT32_MAX ? INT32_MAX : (int) left;
+                }
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                int r = poll(&p, 1, wait);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r == 0 && now_usec() < until)
+                        continue;
+                if (r == 0) {
+                        fflush(out);
+                        if (!accepted)
+                                return no_answer(err, path, accept_ms);
+                        if (dl->late_is_failure) {
+                                fprintf(err, "forkvisor: timed out after %" PRIu64 " ms; the daemon goes on with '%s'\n",
+                                        dl->answer_ms, req[0]);
+                                return 1;
+                        }
+                        return no_answer(err, path, dl->answer_ms);
+                }
                 char pkt[CTL_PACKET_MAX + 1];
-                ssize_t n = recv(fd, pkt, sizeof pkt, 0);
-                if (n < 0 && errno == EINTR)
+                ssize_t n = recv(fd, pkt, sizeof pkt, MSG_DONTWAIT);
+                if (n < 0 && (errno == EINTR || errno == EAGAIN))
                         continue;
                 if (n <= 0) {
-                        safe_close(fd);
                         if (eof_is_success)
                                 return 0;
                         fprintf(err, "forkvisor: the daemon closed the connection\n");
                         return 1;
                 }
+                if (legacy || pkt[0] != CTL_ERR)
+                        accepted = true; /* the daemon has read the request: it answers */
                 switch (pkt[0]) {
+                case CTL_ACCEPT:
+                        break;
                 case CTL_OUT:
                         fwrite(pkt + 1, 1, (size_t) n - 1, out);
                         break;
                 case CTL_ERR:
+                        if (!accepted && !legacy && (size_t) n - 1 == strlen(CTL_MALFORMED) &&
+                            memcmp(pkt + 1, CTL_MALFORMED, (size_t) n - 1) == 0) {
+                                malformed = true; /* perhaps FV2 unknown: said if the exit status is 2 */
+                                break;
+                        }
+                        accepted = true;
                         fputs("forkvisor: ", err);
                         fwrite(pkt + 1, 1, (size_t) n - 1, err);
                         break;
                 case CTL_DIAG:
                         fwrite(pkt + 1, 1, (size_t) n - 1, stderr);
                         break;
-                case CTL_EXIT:
-                        safe_close(fd);
+                case CTL_EXIT: {
+                        int status = n >= 2 ? (unsigned char) pkt[1] : 1;
+                        if (malformed && status == EXIT_USAGE)
+                                return -EPROTO;
+                        if (malformed)
+                                fputs("forkvisor: " CTL_MALFORMED, err);
                         fflush(out);
-                        return n >= 2 ? (unsigned char) pkt[1] : 1;
-                case CTL_STREAM: {
-                        int r = stream ? stream_print(fd, stream->count, stream->deadline_ms) : 1;
-                        safe_close(fd);
-                        return r;
+                        return status;
                 }
+                case CTL_STREAM:
+                        return stream ? stream_print(fd, stream->count, stream->deadline_ms) : 1;
                 default:
                         break;
                 }
         }
 }
 
-static int transact(const char *path, char **req, bool eof_is_success) {
-        return transact_stream(path, req, eof_is_success, stdout, stderr, NULL);
+static int transact_stream(const char *path, char *const *req, bool eof_is_success, FILE *out, FILE *err,
+                           const StreamEnd *stream, const Deadline *dl) {
+        int r = transact_once(path, req, eof_is_success, out, err, stream, dl, false);
+        if (r == -EPROTO)
+                /* A daemon older than this client (it was upgraded while the daemon runs): ask
+                 * again the old way, without a deadline it could check. */
+                r = transact_once(path, req, eof_is_success, out, err, stream, dl, true);
+        return r;
+}
+
+static int transact(const char *path, char **req, bool eof_is_success, const Deadline *dl) {
+        return transact_stream(path, req, eof_is_success, stdout, stderr, NULL, dl);
 }
 
 int client_transact(const char *path, char *const *req, bool eof_is_success, FILE *out, FILE *err) {
-        return transact_stream(path, req, eof_is_success, out, err, NULL);
+        Deadline dl = deadline_for(PATIENCE_QUICK, UINT64_MAX);
+        return transact_stream(path, req, eof_is_success, out, err, NULL, &dl);
 }
 
 const char *client_control_path(const char *given, char **ret_free) {
@@ -193,6 +352,7 @@ int verb_control(int argc, char **argv) {
         const char *control = NULL, *state = "running", *timeout = "";
         bool json = false, all = false;
         unsigned long count = 0;
+        uint64_t timeout_ms = UINT64_MAX;
         int c;
 
         assert(v);
@@ -218,6 +378,12 @@ int verb_control(int argc, char **argv) {
                 case 't':
                         if (!*optarg || strspn(optarg, "0123456789") != strlen(optarg)) {
                                 fprintf(stderr, "forkvisor: --timeout takes milliseconds, not '%s'\n", optarg);
+                                return EXIT_USAGE;
+                        }
+                        errno = 0;
+                        timeout_ms = strtoull(optarg, NULL, 10);
+                        if (errno || timeout_ms >= UINT32_MAX) {
+                                fprintf(stderr, "forkvisor: --timeout %s: too long\n", optarg);
                                 return EXIT_USAGE;
                         }
                         timeout = optarg;
@@ -250,25 +416,29 @@ int verb_control(int argc, char **argv) {
         if (!control)
                 return EXIT_NO_DAEMON;
 
+        /* A call without --timeout is answered by the daemon's default call timeout. */
+        if (timeout_ms == UINT64_MAX && (strcmp(v->name, "call") == 0 || strcmp(v->name, "get-state") == 0))
+                timeout_ms = CLIENT_CALL_TIMEOUT_DEFAULT_MS;
+        Deadline dl = deadline_for(v->patience, timeout_ms);
         char **pos = argv + optind;
         const char *first = npos > 0 ? pos[0] : "";
         if (strcmp(v->name, "status") == 0)
-                return transact(control, (char *[]) { "status", (char *) first, json ? "1" : "0", NULL }, false);
+                return transact(control, (char *[]) { "status", (char *) first, json ? "1" : "0", NULL }, false, &dl);
         if (strcmp(v->name, "wait") == 0)
                 return transact(control, (char *[]) { "wait", (char *) first, (char *) state, (char *) timeout, NULL },
-                                false);
+                                false, &dl);
         if (strcmp(v->name, "call") == 0)
-                return transact(control, (char *[]) { "call", pos[0], pos[1], (char *) timeout, NULL }, false);
+                return transact(control, (char *[]) { "call", pos[0], pos[1], (char *) timeout, NULL }, false, &dl);
         if (strcmp(v->name, "get-state") == 0)
-                return transact(control, (char *[]) { "get-state", pos[0], (char *) timeout, NULL }, false);
+                return transact(control, (char *[]) { "get-state", pos[0], (char *) timeout, NULL }, false, &dl);
         if (strcmp(v->name, "registry") == 0)
-                return transact(control, (char *[]) { "registry", json ? "1" : "0", NULL }, false);
+                return transact(control, (char *[]) { "registry", json ? "1" : "0", NULL }, false, &dl);
         if (strcmp(v->name, "whereis") == 0)
-                return transact(control, (char *[]) { "whereis", pos[0], all ? "1" : "0", NULL }, false);
+                return transact(control, (char *[]) { "whereis", pos[0], all ? "1" : "0", NULL }, false, &dl);
 
         StreamEnd stream = { count, deadline_after(timeout) };
         if (strcmp(v->name, "events") == 0)
-                return transact_stream(control, (char *[]) { "events", NULL }, false, stdout, stderr, &stream);
+                return transact_stream(control, (char *[]) { "events", NULL }, false, stdout, stderr, &stream, &dl);
 
         /* Every other verb sends its name and its positional arguments as they are. */
         char *req[CTL_ARGS_MAX + 1];
@@ -281,5 +451,5 @@ int verb_control(int argc, char **argv) {
                 req[i + 1] = pos[i];
         req[npos + 1] = NULL;
         return transact_stream(control, req, strcmp(v->name, "shutdown") == 0, stdout, stderr,
-                               strcmp(v->name, "subscribe") == 0 ? &stream : NULL);
+                               strcmp(v->name, "subscribe") == 0 ? &stream : NULL, &dl);
 }

@@ -689,7 +689,9 @@ static int run_live(Term *t, const char *control, Snapshot *cur, int sig_fd) {
                 int status = snapshot_fetch(control, cur, &err);
                 if (status != 0) {
                         term_restore(t);
-                        if (status == EXIT_NO_DAEMON)
+                        /* A daemon that is there but did not answer in time (stopped, wedged)
+                         * has not gone away: say what the client said. */
+                        if (status == EXIT_NO_DAEMON && !(err && strstr(err, "did not answer")))
                                 fprintf(stderr, "forkvisor: the daemon at %s has gone away\n", control);
                         else
                                 fputs(err ?: "forkvisor: cannot get the status\n", stderr);

@@ -17,7 +17,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (!buf)
                 return 0;
         memcpy(buf, data, size);
-        int n = ctl_decode_request(buf, size, argv, CTL_ARGS_MAX);
+        CtlHeader h;
+        int n = ctl_decode_request(buf, size, argv, CTL_ARGS_MAX, &h);
         for (int i = 0; i < n; i++)
                 (void) strlen(argv[i]);
         free(buf);
