@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* Log sink: journal or "<N>"-prefixed stderr. Writes with one write(2) per record so lines from
- * the daemon never interleave mid-record; never blocks for long (stderr is whatever runs us). */
+/* Log records: journal or "<N>"-prefixed stderr. The daemon's stderr lines go through the log
+ * sink (log-sink.c), a bounded queue that drops rather than blocks; client subcommands and a
+ * daemon that has not opened it yet write straight to stderr, one writev(2) per record so lines
+ * never interleave mid-record. */
 #include "log.h"
+
+#include "log-sink.h"
 
 #include <stdarg.h>
 #include <string.h>
@@ -23,7 +27,17 @@ LogMode log_open_daemon(int want) {
                 log_mode = journal_reachable() ? LOG_MODE_JOURNAL : LOG_MODE_PREFIX;
         else
                 log_mode = LOG_MODE_PREFIX;
+        /* Without a sink (it failed to open) lines go straight to stderr: blocking, but logged. */
+        if (log_mode == LOG_MODE_PREFIX && !log_sink_is_open())
+                (void) log_sink_open(STDERR_FILENO, 0);
         return log_mode;
+}
+
+static void write_record(const struct iovec *iov, size_t n) {
+        if (log_sink_is_open())
+                (void) log_sink_write(iov, n);
+        else
+                (void) !writev(STDERR_FILENO, iov, (int) n);
 }
 
 void log_set_max_level(int level) {
@@ -41,7 +55,7 @@ static void write_line(int prio, const char *msg) {
         }
         iov[1] = (struct iovec) { (char *) msg, strlen(msg) };
         iov[2] = (struct iovec) { (char *) "\n", 1 };
-        (void) !writev(STDERR_FILENO, iov, 3);
+        write_record(iov, 3);
 }
 
 _printf_(4, 0) static void format_message(char *buf, size_t size, int err, const char *fmt, va_list ap) {
@@ -122,5 +136,5 @@ void log_child_output(const char *path, pid_t pid, int prio, const char *line, s
                 { (char *) line, len },
                 { (char *) "\n", 1 },
         };
-        (void) !writev(STDERR_FILENO, iov, 5);
+        write_record(iov, 5);
 }

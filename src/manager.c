@@ -22,6 +22,7 @@
 #include <systemd/sd-event.h>
 
 #include "log.h"
+#include "log-sink.h"
 #include "macro.h"
 #include "notify.h"
 #include "output.h"
@@ -899,6 +900,8 @@ Manager *manager_free(Manager *m) {
         control_server_free(m->control);
         notify_server_free(m->notify);
         sd_event_source_disable_unref(m->status_timer);
+        /* The last lines (the tree's, the output pipes' rest) are written before the loop goes. */
+        log_sink_detach();
         sd_event_unref(m->event);
         idmap_done(&m->pids);
         config_free(m->config);
@@ -961,6 +964,10 @@ int manager_run(Manager *m) {
         r = sd_event_new(&m->event);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the event loop: %m"), 1;
+        /* From here a reader that stops reading our stderr costs log lines, not the loop. */
+        r = log_sink_attach(m->event);
+        if (r < 0)
+                log_warning_errno(r, "Failed to watch the log for room, lines may wait: %m");
         if ((r = add_signal(m, SIGCHLD, on_sigchld, SD_EVENT_PRIORITY_IMPORTANT - 100)) < 0 ||
             (r = add_signal(m, SIGTERM, on_shutdown_signal, SD_EVENT_PRIORITY_IMPORTANT)) < 0 ||
             (r = add_signal(m, SIGINT, on_shutdown_signal, SD_EVENT_PRIORITY_IMPORTANT)) < 0 ||

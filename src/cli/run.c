@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "log.h"
+#include "log-sink.h"
 #include "macro.h"
 #include "manager.h"
 #include "spec.h"
@@ -116,5 +117,6 @@ int verb_run(int argc, char **argv) {
         r = manager_run(m);
         commands_free(commands);
         manager_free(m);
+        log_sink_close(); /* the final lines: a bounded wait for the reader, then they are dropped */
         return r;
 }
