@@ -177,6 +177,8 @@ bool log_sink_write(const struct iovec *iov, size_t n) {
                 total += iov[i].iov_len;
         if (!sink.source && sink.len > 0)
                 flush_bounded();
+        if (sink.dropping && sink.len == 0)
+                (void) flush_all(); /* caught up since (a record too big for any queue): the notice */
         if (sink.dropping || total > sink.capacity - sink.len) {
                 sink.dropping = true;
                 sink.dropped++;
