@@ -443,6 +443,20 @@ static void log_event(Manager *m, Node *n, TreeEvent ev) {
         case TREE_EVENT_STOPPED:
                 log_child(LOG_INFO, n->path, 0, 0, 0, n->restarts, "Stopped '%s'", n->path);
                 return;
+        case TREE_EVENT_KILLING:
+                if (node_is_supervisor(n))
+                        log_child(LOG_WARNING, n->path, 0, 0, 0, n->restarts,
+                                  "Supervisor '%s' did not stop within %llu ms: sending SIGKILL to its processes",
+                                  n->path, (unsigned long long) n->spec->shutdown_ms);
+                else
+                        log_child(LOG_WARNING, n->path, n->pid, 0, 0, n->restarts,
+                                  "'%s' (pid %d) did not stop within %llu ms: sending SIGKILL", n->path, (int) n->pid,
+                                  (unsigned long long) n->spec->shutdown_ms);
+                return;
+        case TREE_EVENT_AUTO_SHUTDOWN:
+                log_child(LOG_NOTICE, n->path, 0, 0, 0, n->restarts, "Supervisor '%s' shutting down (auto_shutdown = %s): %s",
+                          n->path, auto_shutdown_to_string(n->spec->auto_shutdown), n->reason);
+                return;
         case TREE_EVENT_STATE:
         default:
                 return;
@@ -548,6 +562,8 @@ static int on_sigchld(sd_event_source *s, const struct signalfd_siginfo *si, voi
                 /* Its mailbox goes first: calls to it fail, monitors fire, and its name is free
                  * for a successor that the tree may start right away. */
                 NodeRt *rt = n->userdata;
+                if (rt && rt->output)
+                        output_pipe_drain(rt->output);
                 if (rt && rt->peer) {
                         char reason[64];
                         exit_describe(info.si_code, info.si_status, reason, sizeof reason);

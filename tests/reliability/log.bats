@@ -85,3 +85,88 @@ bursts_at_least() { (($(bursts) >= $1)); }
     fv_stop
     no_survivors
 }
+
+@test "log pipe full: a child's last words, even without a newline, come before the node's line about its exit" {
+    cat >"$BATS_TEST_TMPDIR/talker" <<'EOF2'
+#!/bin/sh
+echo $$ >>"$FV_TEST_OUT/pids"
+echo "a line on stdout"
+echo "last whole line on stderr" >&2
+printf 'last words without a newline' >&2
+exit 3
+EOF2
+    chmod +x "$BATS_TEST_TMPDIR/talker"
+    app_ini s:@W@/sleeper w:talker temporary
+    fv_start t.ini
+    retry 200 0.05 grep -qF "'app/w' (pid" "$(fv_log)"
+    fv_stop
+    local out whole words exited
+    out=$(line_of "<6>app/w: a line on stdout")
+    whole=$(line_of "<6>app/w: last whole line on stderr")
+    words=$(line_of "<6>app/w: last words without a newline")
+    exited=$(line_of ") exited with status 3")
+    ascending "$out" "$exited"
+    ascending "$whole" "$words" "$exited"
+    no_survivors
+}
+
+@test "shutdown timeout: the SIGKILL after shutdown ms is logged, before the child's exit" {
+    app_ini a:@W@/ignore-term shutdown=300
+    fv_start t.ini
+    local pid; pid=$(pid_of app/a)
+    run -0 fv shutdown
+    fv_wait_exit
+    [ "$FV_STATUS" -eq 0 ]
+    local kill exited
+    kill=$(line_of "<4>'app/a' (pid $pid) did not stop within 300 ms: sending SIGKILL")
+    exited=$(line_of "'app/a' (pid $pid) killed by signal KILL")
+    ascending "$kill" "$exited"
+    no_survivors
+}
+
+@test "shutdown timeout: a nested supervisor that does not stop in time is logged as it is killed" {
+    app_ini sup:{ shutdown=300 a:@W@/ignore-term shutdown=infinity }
+    fv_start t.ini
+    run -0 fv shutdown
+    fv_wait_exit
+    run -0 grep -F "<4>Supervisor 'app/sup' did not stop within 300 ms: sending SIGKILL to its processes" "$(fv_log)"
+    no_survivors
+}
+
+@test "significant children: the auto_shutdown they trigger is logged with the child and the supervisor" {
+    app_ini auto_shutdown=any_significant \
+        s:@W@/sleeper \
+        "job:@W@/exit-with 0 300" restart=transient significant=yes
+    fv_start t.ini
+    fv_wait_exit
+    [ "$FV_STATUS" -eq 0 ]
+    local exited down stopped
+    exited=$(line_of ") exited with status 0")
+    down=$(line_of "<5>Supervisor 'app' shutting down (auto_shutdown = any_significant): significant child 'app/job' terminated")
+    stopped=$(line_of ") killed by signal TERM")
+    ascending "$exited" "$down" "$stopped"
+    no_survivors
+}
+
+@test "exec failure: after a death by signal, LAST-EXIT shows the failed start, not the stale signal" {
+    cat >"$BATS_TEST_TMPDIR/vanishing" <<'EOF2'
+#!/bin/sh
+echo $$ >>"$FV_TEST_OUT/pids"
+exec sleep 2147483647
+EOF2
+    chmod +x "$BATS_TEST_TMPDIR/vanishing"
+    app_ini intensity=1000 period=1000 s:@W@/sleeper v:vanishing restart_delay=100
+    fv_start t.ini
+    local pid; pid=$(pid_of app/v)
+    rm "$BATS_TEST_TMPDIR/vanishing"
+    kill -KILL "$pid"
+    retry 200 0.05 grep -qF "'app/v' failed to start" "$(fv_log)"
+    run -0 fv info app/v
+    assert_line "last exit: start failed (ENOENT)"
+    run -0 fv status app/v
+    assert_line --regexp '^app/v .* start failed \(ENOENT\)$'
+    run -0 fv status app/v --json
+    assert_output --partial '"last_exit": {"start_failed": "ENOENT"}'
+    fv_stop
+    no_survivors
+}
