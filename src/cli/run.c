@@ -85,6 +85,8 @@ int verb_run(int argc, char **argv) {
                 return EXIT_USAGE;
         }
 
+        /* Configuration errors go to stderr with plain blocking writes: nothing is supervised
+         * yet, so a reader that does not read holds up no one but this failing start. */
         Config *config = NULL;
         int r = load(argv[optind], &config);
         if (r != 0)
