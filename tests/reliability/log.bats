@@ -170,3 +170,30 @@ EOF2
     fv_stop
     no_survivors
 }
+
+# nonblocking PID FD: the file description of PID's FD has O_NONBLOCK (04000 in fdinfo's flags).
+nonblocking() {
+    local flags; flags=$(sed -n 's/^flags:[[:space:]]*//p' "/proc/$1/fdinfo/$2")
+    (( (8#$flags & 8#4000) != 0 ))
+}
+
+@test "log pipe full: the node's own queue leaves the stderr it shares with stdout = inherit children blocking" {
+    app_ini i:@W@/sleeper stdout=inherit stderr=inherit
+    fifo_start t.ini
+    local pid; pid=$(tpid_of app/i)
+    [[ -n $pid ]]
+    # The daemon writes its log through a description of its own, which does not block...
+    local fd own=
+    for fd in /proc/"$FV_PID"/fd/*; do
+        [[ $(readlink "$fd") == "$(readlink /proc/"$FV_PID"/fd/2)" && ${fd##*/} != [012] ]] && own=${fd##*/}
+    done
+    [[ -n $own ]]
+    nonblocking "$FV_PID" "$own"
+    # ... while the one it inherited, and shares with the child, still blocks: a child writing
+    # to a full pipe waits, as it would without us, instead of failing with EAGAIN.
+    run -1 nonblocking "$FV_PID" 2
+    run -1 nonblocking "$pid" 1
+    run -1 nonblocking "$pid" 2
+    fv_stop
+    no_survivors
+}

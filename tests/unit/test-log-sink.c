@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -131,4 +132,38 @@ TEST(regular_file_is_written_in_place) {
         ASSERT_TRUE(pread(fd, out, sizeof out - 1, 0) == 20);
         ASSERT_STREQ(out, "child\n<6>node\nchild\n");
         close(fd);
+}
+
+TEST(socket_is_written_without_waiting) {
+        int sv[2];
+        sd_event *e = NULL;
+        static char out[1 << 22];
+        unsigned dropped = 0;
+
+        ASSERT_TRUE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+        ASSERT_OK(sd_event_new(&e));
+        ASSERT_OK(log_sink_open(sv[0], 4096));
+        ASSERT_OK(log_sink_attach(e));
+        /* A stream socket nobody reads (journald's stdout stream, stuck): sends must not wait,
+         * and the socket itself stays blocking for whoever shares it. */
+        for (int i = 0; i < 100000; i++)
+                if (!put("<6>a record on a socket that nobody reads\n"))
+                        dropped++;
+        ASSERT_TRUE(dropped > 0);
+        ASSERT_TRUE(!(fcntl(sv[0], F_GETFL) & O_NONBLOCK));
+        (void) fcntl(sv[1], F_SETFL, O_NONBLOCK);
+        size_t len = 0;
+        for (int i = 0; i < 1000 && (log_sink_queued() > 0 || !strstr(out, "dropped")); i++) {
+                len = drain(sv[1], out, sizeof out, len);
+                ASSERT_OK(sd_event_run(e, 0));
+        }
+        len = drain(sv[1], out, sizeof out, len);
+        char want[96];
+        snprintf(want, sizeof want, "<4>%u log records dropped while the log was blocked\n", dropped);
+        ASSERT_TRUE(len > strlen(want));
+        ASSERT_STREQ(out + len - strlen(want), want);
+        log_sink_close();
+        sd_event_unref(e);
+        close(sv[0]);
+        close(sv[1]);
 }
