@@ -78,12 +78,15 @@ bursts_at_least() { (($(bursts) >= $1)); }
     [[ ! -e /proc/$old ]] || run -1 grep -q '^State:.*Z' "/proc/$old/status"
     kill -CONT "$READER_PID"
     retry 200 0.05 grep -qE '^<4>[0-9]+ log records dropped while the log was blocked$' "$(fv_log)"
+    fv_stop
+    no_survivors
+    # The reader has copied everything once the daemon, the FIFO's last writer, is gone.
+    wait "$READER_PID"
+    unset READER_PID
     # Whole records only: every line is one of ours, every chatty line that made it is whole.
     run -1 grep -vE '^<[0-7]>' "$(fv_log)"
     run -1 grep -vE '^<6>app/chat: chatty line [0-9]+ of a worker that does not stop talking$' \
         <(grep -F chatty "$(fv_log)")
-    fv_stop
-    no_survivors
 }
 
 @test "log pipe full: a child's last words, even without a newline, come before the node's line about its exit" {
