@@ -84,7 +84,11 @@ int log_full_errno(int prio, int err, const char *fmt, ...) {
 
         if (log_mode == LOG_MODE_JOURNAL) {
                 char p[4];
-                JournalField f[] = { JSTR("MESSAGE", msg), JNUM("PRIORITY", p, "%d", prio), JSTR("SYSLOG_IDENTIFIER", "forkvisor") };
+                JournalField f[] = {
+                        JSTR("MESSAGE", msg),
+                        JNUM("PRIORITY", p, "%d", prio),
+                        JSTR("SYSLOG_IDENTIFIER", "forkvisor"),
+                };
                 (void) journal_send(f, ELEMENTSOF(f));
         } else
                 write_line(prio, msg);

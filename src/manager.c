@@ -454,8 +454,9 @@ static void log_event(Manager *m, Node *n, TreeEvent ev) {
                                   (unsigned long long) n->spec->shutdown_ms);
                 return;
         case TREE_EVENT_AUTO_SHUTDOWN:
-                log_child(LOG_NOTICE, n->path, 0, 0, 0, n->restarts, "Supervisor '%s' shutting down (auto_shutdown = %s): %s",
-                          n->path, auto_shutdown_to_string(n->spec->auto_shutdown), n->reason);
+                log_child(LOG_NOTICE, n->path, 0, 0, 0, n->restarts,
+                          "Supervisor '%s' shutting down (auto_shutdown = %s): %s", n->path,
+                          auto_shutdown_to_string(n->spec->auto_shutdown), n->reason);
                 return;
         case TREE_EVENT_STATE:
         default:
