@@ -185,6 +185,8 @@ static void add_waiter(Commands *c, ControlRequest *req, const char *path, WaitG
 static void format_last_exit(const Node *n, char *buf, size_t size) {
         if (n->exit_code == 0)
                 snprintf(buf, size, "-");
+        else if (n->exit_code == NODE_EXIT_START_FAILED)
+                snprintf(buf, size, "start failed (%s)", strerrorname_np(n->exit_status) ?: "?");
         else if (n->exit_code == CLD_EXITED)
                 snprintf(buf, size, "status %d", n->exit_status);
         else if (n->exit_oom)
@@ -264,6 +266,8 @@ static void status_row(Node *n, unsigned depth, void *ud) {
         control_reply_printf(x->req, ", \"last_exit\": ");
         if (n->exit_code == 0)
                 control_reply_printf(x->req, "null");
+        else if (n->exit_code == NODE_EXIT_START_FAILED)
+                control_reply_printf(x->req, "{\"start_failed\": \"%s\"}", strerrorname_np(n->exit_status) ?: "?");
         else if (n->exit_code == CLD_EXITED)
                 control_reply_printf(x->req, "{\"status\": %d}", n->exit_status);
         else

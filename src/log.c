@@ -1,29 +1,48 @@
 /* SPDX-License-Identifier: MIT */
-/* Log sink: journal or "<N>"-prefixed stderr. Writes with one write(2) per record so lines from
- * the daemon never interleave mid-record; never blocks for long (stderr is whatever runs us). */
+/* Log records: journal or "<N>"-prefixed stderr, and neither may block the daemon. Journal
+ * entries go out on a non-blocking socket of our own (journal.c); the daemon's stderr lines go
+ * through the log sink (log-sink.c), a bounded queue that drops rather than blocks. Client
+ * subcommands, and a daemon before it opened either, write straight to stderr, one writev(2)
+ * per record so lines never interleave mid-record. */
 #include "log.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 
-#include <systemd/sd-journal.h>
+#include "journal.h"
+#include "log-sink.h"
+
+/* A journal field from a string, or from a number printed into buf (a char array). */
+#define JSTR(k, v) ((JournalField) { (k), (v), strlen(v) })
+#define JNUM(k, buf, fmt, ...) ((JournalField) { (k), (buf), (size_t) snprintf((buf), sizeof(buf), fmt, __VA_ARGS__) })
 
 static LogMode log_mode = LOG_MODE_PLAIN;
 static int log_max_level = LOG_INFO;
 
 static bool journal_reachable(void) {
         struct stat st;
-        return stat("/run/systemd/journal/socket", &st) == 0 && S_ISSOCK(st.st_mode);
+        return stat(JOURNAL_SOCKET, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
 LogMode log_open_daemon(int want) {
         if (want == 1 || (want == 0 && journal_reachable()))
-                log_mode = journal_reachable() ? LOG_MODE_JOURNAL : LOG_MODE_PREFIX;
+                log_mode = journal_reachable() && journal_open(NULL) >= 0 ? LOG_MODE_JOURNAL : LOG_MODE_PREFIX;
         else
                 log_mode = LOG_MODE_PREFIX;
+        /* Without a sink (it failed to open) lines go straight to stderr: blocking, but logged. */
+        if (log_mode == LOG_MODE_PREFIX && !log_sink_is_open())
+                (void) log_sink_open(STDERR_FILENO, 0);
         return log_mode;
+}
+
+static void write_record(const struct iovec *iov, size_t n) {
+        if (log_sink_is_open())
+                (void) log_sink_write(iov, n);
+        else
+                (void) !writev(STDERR_FILENO, iov, (int) n);
 }
 
 void log_set_max_level(int level) {
@@ -41,7 +60,7 @@ static void write_line(int prio, const char *msg) {
         }
         iov[1] = (struct iovec) { (char *) msg, strlen(msg) };
         iov[2] = (struct iovec) { (char *) "\n", 1 };
-        (void) !writev(STDERR_FILENO, iov, 3);
+        write_record(iov, 3);
 }
 
 _printf_(4, 0) static void format_message(char *buf, size_t size, int err, const char *fmt, va_list ap) {
@@ -63,9 +82,15 @@ int log_full_errno(int prio, int err, const char *fmt, ...) {
         format_message(msg, sizeof msg, err, fmt, ap);
         va_end(ap);
 
-        if (log_mode == LOG_MODE_JOURNAL)
-                sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", prio, "SYSLOG_IDENTIFIER=forkvisor", NULL);
-        else
+        if (log_mode == LOG_MODE_JOURNAL) {
+                char p[4];
+                JournalField f[] = {
+                        JSTR("MESSAGE", msg),
+                        JNUM("PRIORITY", p, "%d", prio),
+                        JSTR("SYSLOG_IDENTIFIER", "forkvisor"),
+                };
+                (void) journal_send(f, ELEMENTSOF(f));
+        } else
                 write_line(prio, msg);
         return ret;
 }
@@ -95,22 +120,31 @@ void log_child(int prio, const char *path, pid_t pid, int exit_code, int exit_st
                 return;
         }
         const char *code = exit_code_name(exit_code);
-        if (code)
-                sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", prio, "SYSLOG_IDENTIFIER=forkvisor",
-                                "FORKVISOR_PATH=%s", path, "FORKVISOR_PID=%d", (int) pid,
-                                "FORKVISOR_RESTARTS=%u", restarts, "EXIT_CODE=%s", code,
-                                "EXIT_STATUS=%d", exit_status, NULL);
-        else
-                sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", prio, "SYSLOG_IDENTIFIER=forkvisor",
-                                "FORKVISOR_PATH=%s", path, "FORKVISOR_PID=%d", (int) pid,
-                                "FORKVISOR_RESTARTS=%u", restarts, NULL);
+        char p[4], pidbuf[16], restartsbuf[16], statusbuf[16];
+        JournalField f[] = {
+                JSTR("MESSAGE", msg),
+                JNUM("PRIORITY", p, "%d", prio),
+                JSTR("SYSLOG_IDENTIFIER", "forkvisor"),
+                JSTR("FORKVISOR_PATH", path),
+                JNUM("FORKVISOR_PID", pidbuf, "%d", (int) pid),
+                JNUM("FORKVISOR_RESTARTS", restartsbuf, "%u", restarts),
+                JSTR("EXIT_CODE", code ?: ""),
+                JNUM("EXIT_STATUS", statusbuf, "%d", exit_status),
+        };
+        (void) journal_send(f, code ? ELEMENTSOF(f) : ELEMENTSOF(f) - 2);
 }
 
 void log_child_output(const char *path, pid_t pid, int prio, const char *line, size_t len) {
         if (log_mode == LOG_MODE_JOURNAL) {
-                sd_journal_send("MESSAGE=%.*s", (int) len, line, "PRIORITY=%d", prio,
-                                "SYSLOG_IDENTIFIER=%s", path, "FORKVISOR_PATH=%s", path,
-                                "FORKVISOR_PID=%d", (int) pid, NULL);
+                char p[4], pidbuf[16];
+                JournalField f[] = {
+                        { "MESSAGE", line, len },
+                        JNUM("PRIORITY", p, "%d", prio),
+                        JSTR("SYSLOG_IDENTIFIER", path),
+                        JSTR("FORKVISOR_PATH", path),
+                        JNUM("FORKVISOR_PID", pidbuf, "%d", (int) pid),
+                };
+                (void) journal_send(f, ELEMENTSOF(f));
                 return;
         }
         char prefix[64];
@@ -122,5 +156,5 @@ void log_child_output(const char *path, pid_t pid, int prio, const char *line, s
                 { (char *) line, len },
                 { (char *) "\n", 1 },
         };
-        (void) !writev(STDERR_FILENO, iov, 5);
+        write_record(iov, 5);
 }

@@ -24,6 +24,7 @@
 #include "cgroup.h"
 #include "guard.h"
 #include "log.h"
+#include "log-sink.h"
 #include "macro.h"
 #include "notify.h"
 #include "output.h"
@@ -513,6 +514,21 @@ static void log_event(Manager *m, Node *n, TreeEvent ev) {
         case TREE_EVENT_STOPPED:
                 log_child(LOG_INFO, n->path, 0, 0, 0, n->restarts, "Stopped '%s'", n->path);
                 return;
+        case TREE_EVENT_KILLING:
+                if (node_is_supervisor(n))
+                        log_child(LOG_WARNING, n->path, 0, 0, 0, n->restarts,
+                                  "Supervisor '%s' did not stop within %llu ms: sending SIGKILL to its processes",
+                                  n->path, (unsigned long long) n->spec->shutdown_ms);
+                else
+                        log_child(LOG_WARNING, n->path, n->pid, 0, 0, n->restarts,
+                                  "'%s' (pid %d) did not stop within %llu ms: sending SIGKILL", n->path, (int) n->pid,
+                                  (unsigned long long) n->spec->shutdown_ms);
+                return;
+        case TREE_EVENT_AUTO_SHUTDOWN:
+                log_child(LOG_NOTICE, n->path, 0, 0, 0, n->restarts,
+                          "Supervisor '%s' shutting down (auto_shutdown = %s): %s", n->path,
+                          auto_shutdown_to_string(n->spec->auto_shutdown), n->reason);
+                return;
         case TREE_EVENT_STATE:
         default:
                 return;
@@ -655,6 +671,9 @@ static int on_sigchld(sd_event_source *s, const struct signalfd_siginfo *si, voi
                         continue;
                 }
                 NodeRt *rt = n->userdata;
+                /* Its last words come before our line about its exit. */
+                if (rt && rt->output)
+                        output_pipe_drain(rt->output);
                 /* No stray second instance: what is left of its cgroup (or without cgroups, of its
                  * process group, and the orphans of its session we adopted) dies before any
                  * restart. The group id cannot be reused while members remain: race-free. */
@@ -1081,6 +1100,8 @@ Manager *manager_free(Manager *m) {
         control_server_free(m->control);
         notify_server_free(m->notify);
         sd_event_source_disable_unref(m->status_timer);
+        /* The last lines (the tree's, the output pipes' rest) are written before the loop goes. */
+        log_sink_detach();
         sd_event_unref(m->event);
         idmap_done(&m->pids);
         config_free(m->config);
@@ -1174,6 +1195,10 @@ int manager_run(Manager *m) {
         r = sd_event_new(&m->event);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the event loop: %m"), 1;
+        /* From here a reader that stops reading our stderr costs log lines, not the loop. */
+        r = log_sink_attach(m->event);
+        if (r < 0)
+                log_warning_errno(r, "Failed to watch the log for room, lines may wait: %m");
         if ((r = add_signal(m, SIGCHLD, on_sigchld, SD_EVENT_PRIORITY_IMPORTANT - 100)) < 0 ||
             (r = add_signal(m, SIGTERM, on_shutdown_signal, SD_EVENT_PRIORITY_IMPORTANT)) < 0 ||
             (r = add_signal(m, SIGINT, on_shutdown_signal, SD_EVENT_PRIORITY_IMPORTANT)) < 0 ||

@@ -67,19 +67,35 @@ static void take(OutputPipe *o, const char *data, size_t len) {
         }
 }
 
-static int on_output(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
-        OutputPipe *o = userdata;
+static void read_some(OutputPipe *o, size_t max) {
         char buf[8192];
         size_t total = 0;
 
-        while (total < OUTPUT_READ_MAX) {
-                ssize_t n = read(fd, buf, sizeof buf);
+        while (total < max) {
+                ssize_t n = read(o->read_fd, buf, sizeof buf);
                 if (n <= 0)
                         break;
                 take(o, buf, (size_t) n);
                 total += (size_t) n;
         }
+}
+
+static int on_output(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
+        read_some(userdata, OUTPUT_READ_MAX);
         return 0;
+}
+
+void output_pipe_drain(OutputPipe *o) {
+        /* What the pipe holds now, no more: a descendant that goes on writing cannot hold up
+         * the reaper. */
+        int size = fcntl(o->read_fd, F_GETPIPE_SZ);
+        read_some(o, size > 0 ? (size_t) size : OUTPUT_READ_MAX);
+        if (o->partial_len) {
+                /* Its writer is gone: the next process's first words must not be glued to it. */
+                emit(o, o->partial, o->partial_len);
+                o->partial_len = 0;
+                o->partial = mfree(o->partial);
+        }
 }
 
 int output_pipe_new(sd_event *e, const char *tag, const pid_t *pid, OutputPipe **ret) {
@@ -113,7 +129,7 @@ OutputPipe *output_pipe_free(OutputPipe *o) {
                 return NULL;
         if (o->source) {
                 /* Whatever is already in the pipe still belongs in the log. */
-                on_output(o->source, o->read_fd, EPOLLIN, o);
+                read_some(o, OUTPUT_READ_MAX);
                 if (o->partial_len)
                         emit(o, o->partial, o->partial_len);
         }

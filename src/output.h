@@ -14,5 +14,8 @@ typedef struct OutputPipe OutputPipe;
 /* tag and pid are borrowed and read at each line (the pid changes across restarts). */
 int output_pipe_new(sd_event *e, const char *tag, const pid_t *pid, OutputPipe **ret);
 OutputPipe *output_pipe_free(OutputPipe *o);
+/* Logs what the pipe holds now, and a last line without its newline: called when the child
+ * exited, before its exit is logged, so its last words come before the node's line about it. */
+void output_pipe_drain(OutputPipe *o);
 /* The end to hand to the child as fd 1 and/or 2. */
 int output_pipe_fd(const OutputPipe *o);

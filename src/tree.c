@@ -282,6 +282,8 @@ static int worker_start(Node *n) {
         if (r < 0) {
                 if (!n->reason[0])
                         set_reason(n, "failed to spawn: %s", strerror(-r));
+                n->exit_code = NODE_EXIT_START_FAILED;
+                n->exit_status = -r;
                 node_set_state(n, NODE_FAILED);
                 emit(n, TREE_EVENT_START_FAILED);
                 return r;
@@ -442,8 +444,10 @@ void tree_handle_timer(Tree *t, Node *n) {
         }
         if (node_is_supervisor(n)) {
                 /* The shutdown time of a supervisor child ran out: kill its whole subtree. */
-                if (n->state == NODE_STOPPING)
+                if (n->state == NODE_STOPPING) {
+                        emit(n, TREE_EVENT_KILLING);
                         kill_subtree(n);
+                }
                 return;
         }
         switch (n->state) {
@@ -456,6 +460,7 @@ void tree_handle_timer(Tree *t, Node *n) {
                 return;
         case NODE_STOPPING:
                 /* shutdown ms passed since the stop signal. */
+                emit(n, TREE_EVENT_KILLING);
                 t->ops->kill(t->ud, n, SIGKILL, n->spec->kill_group);
                 return;
         case NODE_RESTARTING:
@@ -662,7 +667,8 @@ static usec_t restart_delay(const Node *c) {
         return msec_to_usec(d);
 }
 
-static void sup_check_auto_shutdown(Node *s, bool was_significant) {
+/* child: the path of the child that terminated (it may be freed already). */
+static void sup_check_auto_shutdown(Node *s, bool was_significant, const char *child) {
         if (!was_significant || s->state != NODE_RUNNING)
                 return;
         switch (s->spec->auto_shutdown) {
@@ -678,6 +684,8 @@ static void sup_check_auto_shutdown(Node *s, bool was_significant) {
         default:
                 assert_not_reached();
         }
+        set_reason(s, "significant child '%s' terminated", child);
+        emit(s, TREE_EVENT_AUTO_SHUTDOWN);
         sup_terminate(s, AFTER_SHUTDOWN);
 }
 
@@ -701,10 +709,12 @@ static void sup_handle_exit(Node *s, Node *c, bool abnormal) {
 
         if (!restart) {
                 bool significant = cs->significant;
+                char child[256];
+                snprintf(child, sizeof child, "%s", c->path);
                 if (c->instance >= 0 && !c->held)
                         sup_remove_child(s, c); /* OTP forgets dynamic children that are done */
                 if (!t->shutting_down)
-                        sup_check_auto_shutdown(s, significant);
+                        sup_check_auto_shutdown(s, significant, child);
                 return;
         }
 

@@ -31,9 +31,15 @@ typedef enum TreeEvent {
         TREE_EVENT_GAVE_UP,     /* a supervisor reached its restart intensity */
         TREE_EVENT_START_FAILED,/* a node failed to start (reason in node->reason) */
         TREE_EVENT_STOPPED,     /* a node is down after a stop we asked for */
+        TREE_EVENT_KILLING,     /* a node's shutdown time ran out: SIGKILL for it (its subtree) */
+        TREE_EVENT_AUTO_SHUTDOWN,/* a supervisor shuts down for auto_shutdown (why in node->reason) */
         TREE_EVENT_STATE,       /* any other state change */
         _TREE_EVENT_MAX,
 } TreeEvent;
+
+/* Node.exit_code when the last attempt to run a process failed before it ran (exec failed):
+ * it replaces the exit before it, which no longer says how the worker is doing. */
+#define NODE_EXIT_START_FAILED (-1)
 
 typedef struct Node Node;
 typedef struct Tree Tree;
@@ -92,8 +98,9 @@ struct Node {
         usec_t started_at;       /* when the current process was spawned / node started */
         unsigned restarts;       /* how many times this node was restarted */
         unsigned failures;       /* consecutive failed runs, for restart_delay doubling */
-        int exit_code;           /* of the last exit: CLD_EXITED, CLD_KILLED, CLD_DUMPED or 0 */
-        int exit_status;
+        int exit_code;           /* of the last exit: CLD_EXITED, CLD_KILLED, CLD_DUMPED,
+                                  * NODE_EXIT_START_FAILED or 0 */
+        int exit_status;         /* the status, the signal, or the errno of a failed start */
         bool exit_oom;           /* the last exit was the OOM killer's, for memory_max */
         char reason[256];        /* why the last start failed / what happened last */
 

@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "log.h"
+#include "log-sink.h"
 #include "macro.h"
 #include "manager.h"
 #include "spec.h"
@@ -84,6 +85,8 @@ int verb_run(int argc, char **argv) {
                 return EXIT_USAGE;
         }
 
+        /* Configuration errors go to stderr with plain blocking writes: nothing is supervised
+         * yet, so a reader that does not read holds up no one but this failing start. */
         Config *config = NULL;
         int r = load(argv[optind], &config);
         if (r != 0)
@@ -116,5 +119,6 @@ int verb_run(int argc, char **argv) {
         r = manager_run(m);
         commands_free(commands);
         manager_free(m);
+        log_sink_close(); /* the final lines: a bounded wait for the reader, then they are dropped */
         return r;
 }

@@ -371,3 +371,49 @@ TEST(a_restarted_pool_has_only_its_configured_instances) {
         ASSERT_TRUE(tree_find(f.tree, "top/pool/w.2") == NULL);
         fake_done(&f);
 }
+
+TEST(a_failed_start_replaces_the_last_exit) {
+        Fake f;
+        ASSERT_OK(fake_setup(&f, "[supervisor:s]\nintensity = 100\nperiod = 100\nchildren = a\n" WA));
+        tree_start(f.tree);
+        Node *a = N(&f, "s/a");
+        f.fail_spawn = "a";
+        die(&f, "s/a", CLD_KILLED, SIGKILL);
+        /* The restart failed: the signal is no longer how the worker is doing. */
+        ASSERT_EQ(a->exit_code, NODE_EXIT_START_FAILED);
+        ASSERT_EQ(a->exit_status, ENOENT);
+        f.fail_spawn = NULL;
+        tree_handle_timer(f.tree, a);
+        ASSERT_EQ(a->state, NODE_RUNNING);
+        /* Until the new process ends, the failed start stays the last exit. */
+        ASSERT_EQ(a->exit_code, NODE_EXIT_START_FAILED);
+        die(&f, "s/a", CLD_EXITED, 3);
+        ASSERT_EQ(a->exit_code, CLD_EXITED);
+        ASSERT_EQ(a->exit_status, 3);
+        fake_done(&f);
+}
+
+TEST(auto_shutdown_names_the_significant_child) {
+        Fake f;
+        ASSERT_OK(fake_setup(&f,
+                             "[supervisor:s]\nauto_shutdown = any_significant\nchildren = pool other\n"
+                             "[supervisor:pool]\nstrategy = simple_one_for_one\ntemplate = job\n"
+                             "auto_shutdown = any_significant\nsignificant = yes\nrestart = transient\n"
+                             "[worker:job]\nexec = /bin/true\nrestart = temporary\nsignificant = yes\n"
+                             "[worker:other]\nexec = /bin/true\n"));
+        tree_start(f.tree);
+        Node *job = NULL;
+        const char *err = NULL;
+        ASSERT_OK(tree_start_child(f.tree, N(&f, "s/pool"), NULL, &job, &err));
+        char path[64];
+        snprintf(path, sizeof path, "%s", job->path);
+        /* A dynamic child is forgotten as it ends: the reason keeps its path all the same. */
+        die(&f, path, CLD_EXITED, 0);
+        char want[128];
+        snprintf(want, sizeof want, "significant child '%s' terminated", path);
+        ASSERT_STREQ(N(&f, "s/pool")->reason, want);
+        ASSERT_STREQ(f.tree->root->reason, "significant child 's/pool' terminated");
+        die(&f, "s/other", CLD_KILLED, SIGTERM);
+        ASSERT_EQ(f.finished, 0);
+        fake_done(&f);
+}
