@@ -104,16 +104,13 @@ static const char *exit_code_name(int code) {
         }
 }
 
-void log_child(int prio, const char *path, pid_t pid, int exit_code, int exit_status, unsigned restarts,
-               const char *fmt, ...) {
+_printf_(8, 0) static void vlog_child(int prio, const char *path, pid_t pid, int exit_code, int exit_status,
+                                     const char *reason, unsigned restarts, const char *fmt, va_list ap) {
         if (prio > log_max_level)
                 return;
 
         char msg[2048];
-        va_list ap;
-        va_start(ap, fmt);
         format_message(msg, sizeof msg, 0, fmt, ap);
-        va_end(ap);
 
         if (log_mode != LOG_MODE_JOURNAL) {
                 write_line(prio, msg);
@@ -130,8 +127,30 @@ void log_child(int prio, const char *path, pid_t pid, int exit_code, int exit_st
                 JNUM("FORKVISOR_RESTARTS", restartsbuf, "%u", restarts),
                 JSTR("EXIT_CODE", code ?: ""),
                 JNUM("EXIT_STATUS", statusbuf, "%d", exit_status),
+                JSTR("FORKVISOR_EXIT_REASON", reason ?: ""),
         };
-        (void) journal_send(f, code ? ELEMENTSOF(f) : ELEMENTSOF(f) - 2);
+        size_t n = ELEMENTSOF(f);
+        if (!reason)
+                n--;
+        if (!code)
+                n = ELEMENTSOF(f) - 3;
+        (void) journal_send(f, n);
+}
+
+void log_child(int prio, const char *path, pid_t pid, int exit_code, int exit_status, unsigned restarts,
+               const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        vlog_child(prio, path, pid, exit_code, exit_status, NULL, restarts, fmt, ap);
+        va_end(ap);
+}
+
+void log_child_exit(int prio, const char *path, pid_t pid, int exit_code, int exit_status, const char *reason,
+                    unsigned restarts, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        vlog_child(prio, path, pid, exit_code, exit_status, reason, restarts, fmt, ap);
+        va_end(ap);
 }
 
 void log_child_output(const char *path, pid_t pid, int prio, const char *line, size_t len) {

@@ -498,8 +498,9 @@ static void log_event(Manager *m, Node *n, TreeEvent ev) {
                                  n->exit_code == CLD_DUMPED ? " (core dumped)" : "");
                 if (n->exit_oom)
                         snprintf(how, sizeof how, "killed by the OOM killer (memory_max)");
-                log_child(n->stop_sent || node_exited_normally(n) ? LOG_INFO : LOG_WARNING, n->path, n->pid, n->exit_code, n->exit_status,
-                          n->restarts, "'%s' (pid %d) %s", n->path, (int) n->pid, how);
+                log_child_exit(n->stop_sent || node_exited_normally(n) ? LOG_INFO : LOG_WARNING, n->path, n->pid,
+                               n->exit_code, n->exit_status, n->exit_oom ? "oom" : NULL, n->restarts,
+                               "'%s' (pid %d) %s", n->path, (int) n->pid, how);
                 return;
         case TREE_EVENT_RESTARTING:
                 log_child(LOG_NOTICE, n->path, n->pid, 0, 0, n->restarts, "Restarting '%s' (restart %u)", n->path,
