@@ -372,23 +372,41 @@ static int on_node_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-static void op_set_timer(void *ud, Node *n, usec_t at) {
+static int node_timer_new(Manager *m, NodeRt *rt) {
+        int r = sd_event_add_time(m->event, &rt->timer, CLOCK_MONOTONIC, 0, USEC_PER_MSEC, on_node_timer, rt);
+        if (r < 0)
+                return r;
+        sd_event_source_set_priority(rt->timer, SD_EVENT_PRIORITY_IMPORTANT);
+        sd_event_source_set_enabled(rt->timer, SD_EVENT_OFF);
+        return 0;
+}
+
+/* Every node has its runtime record and timer from the start: a restart delay or a shutdown
+ * timeout is then never lost to an allocation that fails (the node would stay `restarting`
+ * forever); making the node fails instead, which its maker reports. */
+static int op_attach(void *ud, Node *n) {
         Manager *m = ud;
         NodeRt *rt = node_rt(m, n);
         if (!rt)
-                return;
+                return -ENOMEM;
+        return rt->timer ? 0 : node_timer_new(m, rt);
+}
+
+static void op_set_timer(void *ud, Node *n, usec_t at) {
+        Manager *m = ud;
+        NodeRt *rt = n->userdata;
         if (at == 0) {
-                if (rt->timer)
+                if (rt && rt->timer)
                         sd_event_source_set_enabled(rt->timer, SD_EVENT_OFF);
                 return;
         }
-        if (!rt->timer) {
-                if (sd_event_add_time(m->event, &rt->timer, CLOCK_MONOTONIC, at, USEC_PER_MSEC, on_node_timer, rt) < 0) {
-                        log_error("Failed to arm a timer for '%s'", n->path);
+        /* Made by op_attach(); this is for a node made without it. */
+        if (!rt || !rt->timer) {
+                int r = rt ? node_timer_new(m, rt) : -ENOMEM;
+                if (r < 0) {
+                        log_error_errno(r, "Failed to arm a timer for '%s': %m", n->path);
                         return;
                 }
-                sd_event_source_set_priority(rt->timer, SD_EVENT_PRIORITY_IMPORTANT);
-                return;
         }
         sd_event_source_set_time(rt->timer, at);
         sd_event_source_set_enabled(rt->timer, SD_EVENT_ONESHOT);
@@ -515,9 +533,20 @@ static void on_peer_broken(void *ud, void *owner, const char *why) {
         op_kill(m, n, SIGKILL, n->spec->kill_group);
 }
 
+static void on_peer_lost(void *ud, void *owner, const char *what) {
+        Manager *m = ud;
+        Node *n = owner;
+        /* It would wait forever for what was lost: a restart by its policy is the way back. */
+        log_child(LOG_WARNING, n->path, n->pid, 0, 0, n->restarts,
+                  "'%s' (pid %d): out of memory, %s was lost: closed its mailbox, killing it", n->path,
+                  (int) n->pid, what);
+        op_kill(m, n, SIGKILL, n->spec->kill_group);
+}
+
 static const RouterOps router_ops = {
         .ready = on_peer_ready,
         .broken = on_peer_broken,
+        .lost = on_peer_lost,
 };
 
 /* ---- the loop's sources ----------------------------------------------------------------- */
@@ -868,6 +897,7 @@ int manager_new(Config *config, const char *control_path, ControlHandler handler
                 .spawn = op_spawn,
                 .kill = op_kill,
                 .set_timer = op_set_timer,
+                .attach = op_attach,
                 .now = op_now,
                 .event = op_event,
                 .finished = op_finished,
