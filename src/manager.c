@@ -969,6 +969,30 @@ static void raise_fd_limit(Manager *m) {
         }
 }
 
+/* The node reads its signals from signalfd, in its one thread, where they are blocked. A thread
+ * it did not make (a preloaded library's: libfiu's remote control, a profiler's, an allocator's)
+ * has them unblocked if it was made before they were blocked, and the kernel hands a
+ * process-wide signal to a thread that does not block it: at SIG_DFL, a SIGCHLD taken there is
+ * lost (no child reaped again: every worker left `running` with a dead process) and a SIGTERM
+ * kills the node outright. With this handler such a thread passes the signal on to the main
+ * thread, where it waits, blocked, for signalfd. */
+static pid_t main_tid;
+
+static void pass_to_main_thread(int sig) {
+        int saved = errno;
+        (void) tgkill(getpid(), main_tid, sig);
+        errno = saved;
+}
+
+static void catch_signals_of_other_threads(const sigset_t *mask) {
+        struct sigaction sa = { .sa_handler = pass_to_main_thread, .sa_flags = SA_RESTART };
+        main_tid = gettid();
+        sigfillset(&sa.sa_mask);
+        for (int sig = 1; sig < _NSIG; sig++)
+                if (sigismember(mask, sig) == 1)
+                        (void) sigaction(sig, &sa, NULL);
+}
+
 int manager_run(Manager *m) {
         int r;
         sigset_t mask;
@@ -981,6 +1005,7 @@ int manager_run(Manager *m) {
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGHUP);
         sigprocmask(SIG_BLOCK, &mask, NULL);
+        catch_signals_of_other_threads(&mask);
         signal(SIGPIPE, SIG_IGN);
         raise_fd_limit(m);
 
