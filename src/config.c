@@ -678,6 +678,7 @@ static int parse_children(FileState *fs, const KeyDef *k, Spec *s, const char *v
                         char **c = reallocarray(info->children, cap, sizeof(char *));
                         if (!c)
                                 return oom(fs->p);
+                        c[n] = NULL; /* a strv at every step: freed as one */
                         info->children = c;
                         unsigned *lines = reallocarray(info->children_line, cap, sizeof(unsigned));
                         if (!lines)

@@ -440,3 +440,41 @@ SWEEP(op_monitor_exit)
 SWEEP(op_outside_call)
 SWEEP(op_attach)
 SWEEP(op_cast)
+
+/* ---- configuration ------------------------------------------------------------------------- */
+
+#include "spec.h"
+
+/* Loading a configuration with the Nth allocation failing, for every N: it loads, or it fails
+ * with -ENOMEM, never crashes (a section whose name could not be copied was once compared as a
+ * NULL string) and leaks nothing. */
+TEST(config_load) {
+        static const char text[] =
+                "[supervisor:app]\nchildren = a, b,\n  sub\n"
+                "[worker:a]\nexec = /bin/true x\nregister = +grp\n"
+                "[worker:b]\nexec = /bin/true\nenvironment = A=1 B=2\nsubscribe = news.*\n"
+                "[supervisor:sub]\nstrategy = one_for_all\nchildren = c\n"
+                "[worker:c]\nexec = /bin/true\nregister = +grp\n";
+        unsigned long n;
+        for (n = 1; n < 5000; n++) {
+                Config *c = NULL;
+                Diagnostics d = {};
+                n_allocs = 0;
+                fail_at = n;
+                n_failed = 0;
+                armed = true;
+                int r = config_load_string(text, "t.ini", &c, &d);
+                armed = false;
+                bool injected = n_failed > 0;
+                if (injected && r != -ENOMEM && r < 0)
+                        fprintf(stderr, "  failing allocation %lu: %d\n", n, r);
+                ASSERT_TRUE(r >= 0 || (injected && r == -ENOMEM));
+                ASSERT_TRUE(r < 0 || (c && c->n_sections == 5));
+                config_free(c);
+                diagnostics_done(&d);
+                if (!injected)
+                        break;
+        }
+        fprintf(stderr, "  config_load: failed allocation 1 to %lu in turn\n", n - 1);
+        ASSERT_TRUE(n > 10);
+}
