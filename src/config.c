@@ -659,7 +659,7 @@ static int parse_children(FileState *fs, const KeyDef *k, Spec *s, const char *v
 
         if (r < 0)
                 return r;
-        for (char **i = l; *i; i++) {
+        STRV_FOREACH(i, l) {
                 size_t n = info->n_children;
 
                 if (!spec_name_is_valid(*i)) {
@@ -686,7 +686,9 @@ static int parse_children(FileState *fs, const KeyDef *k, Spec *s, const char *v
                         info->children_line = lines;
                         info->cap_children = cap;
                 }
-                info->children[n] = TAKE_PTR(*i);
+                info->children[n] = strdup(*i);
+                if (!info->children[n])
+                        return oom(fs->p);
                 info->children[n + 1] = NULL;
                 info->children_line[n] = fs->line;
                 info->n_children++;
