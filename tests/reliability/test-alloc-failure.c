@@ -478,3 +478,83 @@ TEST(config_load) {
         fprintf(stderr, "  config_load: failed allocation 1 to %lu in turn\n", n - 1);
         ASSERT_TRUE(n > 10);
 }
+
+/* ---- the control socket --------------------------------------------------------------------- */
+
+#include <sys/un.h>
+
+#include "control.h"
+#include "ctlproto.h"
+
+#define CONTROL_LINES 200
+
+static void on_control_request(void *ud, ControlRequest *req, int argc, char **argv) {
+        /* A long answer, as `status` gives for a big tree: many reallocations of the queue. */
+        for (int i = 0; i < CONTROL_LINES; i++)
+                control_reply_printf(req, "line %d of the answer\n", i);
+        control_reply_finish(req, 0);
+}
+
+/* A request answered with the Nth allocation failing, for every N: the client gets the whole
+ * answer and status 0, or an answer that ends with an error and a status other than 0, or no
+ * status at all (which it reports): never part of an answer passed off as the whole. */
+TEST(control_answer) {
+        char dir[] = "/tmp/fv-alloc-XXXXXX", path[128];
+        ASSERT_TRUE(mkdtemp(dir));
+        snprintf(path, sizeof path, "%s/control.sock", dir);
+        unsigned long n;
+        for (n = 1; n < 5000; n++) {
+                sd_event *e;
+                ControlServer *s;
+                ASSERT_OK(sd_event_new(&e));
+                ASSERT_OK(control_server_new(e, path, on_control_request, NULL, &s));
+                int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+                struct sockaddr_un sa = { .sun_family = AF_UNIX };
+                ASSERT_TRUE(strlen(path) < sizeof sa.sun_path);
+                memcpy(sa.sun_path, path, strlen(path) + 1);
+                ASSERT_TRUE(fd >= 0 && connect(fd, (struct sockaddr *) &sa, sizeof sa) == 0);
+                char buf[CTL_PACKET_MAX + 1];
+                char *argv[] = { "status", NULL };
+                int len = ctl_encode_request(argv, buf, sizeof buf);
+                ASSERT_TRUE(len > 0 && send(fd, buf, (size_t) len, 0) == len);
+
+                n_allocs = 0;
+                fail_at = n;
+                n_failed = 0;
+                armed = true;
+                for (int idle = 0, k = 0; idle < 2 && k < 1000; k++)
+                        idle = sd_event_run(e, 0) > 0 ? 0 : idle + 1;
+                armed = false;
+                bool injected = n_failed > 0;
+
+                size_t out = 0;
+                int status = -1;
+                bool error = false;
+                ssize_t m;
+                while ((m = recv(fd, buf, sizeof buf, MSG_DONTWAIT)) > 0) {
+                        if (buf[0] == CTL_OUT)
+                                out += (size_t) m - 1;
+                        else if (buf[0] == CTL_ERR)
+                                error = true;
+                        else if (buf[0] == CTL_EXIT)
+                                status = (unsigned char) buf[1];
+                }
+                size_t whole = 0;
+                for (int i = 0; i < CONTROL_LINES; i++)
+                        whole += (size_t) snprintf(NULL, 0, "line %d of the answer\n", i);
+                if (status == 0 && (out != whole || error))
+                        fprintf(stderr, "  failing allocation %lu: status 0 with %zu of %zu bytes\n", n, out, whole);
+                ASSERT_TRUE(status != 0 || (out == whole && !error));
+                ASSERT_TRUE(status <= 0 || error);
+                ASSERT_TRUE(injected || status == 0);
+                close(fd);
+                control_server_free(s);
+                sd_event_unref(e);
+                if (!injected)
+                        break;
+        }
+        unlink(path);
+        rmdir(dir);
+        fprintf(stderr, "  control_answer: failed allocation 1 to %lu in turn\n", n - 1);
+        ASSERT_TRUE(n > 5);
+}
