@@ -558,3 +558,61 @@ TEST(control_answer) {
         fprintf(stderr, "  control_answer: failed allocation 1 to %lu in turn\n", n - 1);
         ASSERT_TRUE(n > 5);
 }
+
+/* ---- a child's output ------------------------------------------------------------------------ */
+
+#include <fcntl.h>
+
+#include "output.h"
+
+/* A child's line that arrives in two pieces, relayed with the Nth allocation failing: all of
+ * its text reaches the log (in one line, or split in two), none of it is lost. */
+TEST(output_relay) {
+        char log_path[] = "/tmp/fv-alloc-log-XXXXXX";
+        int log_fd = mkstemp(log_path);
+        ASSERT_TRUE(log_fd >= 0);
+        int saved_stderr = dup(STDERR_FILENO);
+        unsigned long n;
+        bool whole = true;
+        for (n = 1; n < 1000 && whole; n++) {
+                sd_event *e;
+                OutputPipe *o;
+                pid_t pid = 4242;
+                ASSERT_OK(sd_event_new(&e));
+                ASSERT_OK(output_pipe_new(e, "app/w", &pid, &o));
+                ASSERT_OK(ftruncate(log_fd, 0));
+                ASSERT_TRUE(lseek(log_fd, 0, SEEK_SET) == 0);
+                dup2(log_fd, STDERR_FILENO);
+
+                n_allocs = 0;
+                fail_at = n;
+                n_failed = 0;
+                armed = true;
+                (void) !write(output_pipe_fd(o), "first half ", 11);
+                for (int idle = 0, k = 0; idle < 2 && k < 100; k++)
+                        idle = sd_event_run(e, 0) > 0 ? 0 : idle + 1;
+                (void) !write(output_pipe_fd(o), "second half\n", 12);
+                for (int idle = 0, k = 0; idle < 2 && k < 100; k++)
+                        idle = sd_event_run(e, 0) > 0 ? 0 : idle + 1;
+                armed = false;
+                dup2(saved_stderr, STDERR_FILENO);
+                bool injected = n_failed > 0;
+
+                char buf[4096];
+                ssize_t m = pread(log_fd, buf, sizeof buf - 1, 0);
+                buf[m > 0 ? m : 0] = '\0';
+                whole = (strstr(buf, "app/w: first half second half\n") ||
+                         (strstr(buf, "app/w: first half \n") && strstr(buf, "app/w: second half\n")));
+                if (!whole)
+                        fprintf(stderr, "  failing allocation %lu: the log has \"%s\"\n", n, buf);
+                output_pipe_free(o);
+                sd_event_unref(e);
+                if (!injected)
+                        break;
+        }
+        close(saved_stderr);
+        close(log_fd);
+        unlink(log_path);
+        ASSERT_TRUE(whole);
+        ASSERT_TRUE(n > 1);
+}
