@@ -223,7 +223,7 @@ static bool read_records(Mailbox *mb, long budget) {
                         return true;
                 if (off < mb->rest_len) {
                         keep_rest(mb, mb->rest, mb->rest_len, off);
-                        return false;
+                        return mb->closed;
                 }
                 mb->rest = mfree(mb->rest);
         }
@@ -280,7 +280,7 @@ static bool read_records(Mailbox *mb, long budget) {
                 size_t off = deliver(mb, record_buf, (size_t) n, 0, n_fds > 0 ? fds[0] : -1, &budget);
                 if (!mb->closed && off < (size_t) n) {
                         keep_rest(mb, record_buf, (size_t) n, off);
-                        return false;
+                        return mb->closed; /* closed: it could not be kept, nothing waits */
                 }
         }
         if (mb->closed)

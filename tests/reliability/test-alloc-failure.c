@@ -365,6 +365,45 @@ static unsigned op_cast(World *w, bool *owed) {
         return 1u << 0 | 1u << 1;
 }
 
+/* A record whose delivery takes more than one wake-up's work: 1900 publications, each fanned
+ * out to ten outside subscribers. What is left of it waits in a copy, which may not be made: then
+ * its sender is given up (RouterOps.lost), not called broken. */
+#define STREAMS 10
+static unsigned op_long_record(World *w, bool *owed) {
+        static char rec[PROTO_RECORD_MAX];
+        int ends[STREAMS];
+        char *patterns[] = { "t", NULL };
+        armed = false; /* the subscribers are the setting, not the operation */
+        for (int i = 0; i < STREAMS; i++) {
+                int sv[2];
+                int r = socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv);
+                assert(r == 0);
+                r = router_stream_open(w->router, sv[1], patterns, 100000);
+                assert(r >= 0);
+                ends[i] = sv[0];
+        }
+        size_t len = 0;
+        unsigned frames = 0;
+        Frame f = { .kind = PROTO_PUBLISH };
+        target(&f, "t");
+        while (frames < 1900) {
+                int n = proto_encode(&f, rec + len, sizeof rec - len);
+                assert(n > 0);
+                len += (size_t) n;
+                frames++;
+        }
+        armed = true;
+        (void) send(w->fd[0], rec, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+        pump(w);
+        armed = false;
+        for (int i = 0; i < STREAMS; i++)
+                close(ends[i]);
+        pump(w); /* the subscribers that went away are freed */
+        armed = true;
+        *owed = true;
+        return 1u << 0;
+}
+
 /* ---- the sweep ---------------------------------------------------------------------------- */
 
 /* Every worker outside `concerned` still works: a cast reaches it, a call between two of them
@@ -443,6 +482,7 @@ static unsigned long sweep(const char *name, Operation op, int *failed_) {
         }
 
 SWEEP(op_call)
+SWEEP(op_long_record)
 SWEEP(op_register)
 SWEEP(op_subscribe_publish)
 SWEEP(op_monitor_exit)
