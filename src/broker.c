@@ -230,8 +230,8 @@ int broker_publish(Broker *b, const char *topic, size_t tlen, uint32_t sender, c
                 int e = mailbox_queue_shared(s->mb, c, off, (size_t) n);
                 if (e >= 0)
                         queued++;
-                else if (e == -EAGAIN)
-                        s->dropped++;
+                else if (e != -ENOBUFS)
+                        s->dropped++; /* full, or out of memory: lost for this one, and counted */
         }
         return queued;
 }

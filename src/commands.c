@@ -728,6 +728,7 @@ static void outside_call(Commands *c, ControlRequest *req, uint8_t kind, const c
         }
         OutsideCall *oc = calloc(1, sizeof *oc);
         if (!oc) {
+                control_reply_errorf(req, "out of memory\n");
                 control_reply_finish(req, 1);
                 return;
         }

@@ -23,6 +23,7 @@
 #include <ini.h>
 
 #include "macro.h"
+#include "strindex.h"
 #include "strv.h"
 #include "topic.h"
 
@@ -79,11 +80,13 @@ struct KeyDef {
 /* Parse-time facts about one named section, parallel to Config.sections. */
 struct SectionInfo {
         unsigned key_line[KEYS_MAX]; /* line each key was given at, 0 = not given */
-        char **children;             /* names as written */
+        char **children;             /* names as written (a strv of n_children) */
         unsigned *children_line;
+        size_t n_children, cap_children;
         char *template_name;
         uint64_t hash;
         Spec *spec;                  /* borrowed; the section this describes */
+        size_t index;                /* in Config.sections */
         SectionInfo *parent;         /* borrowed; set by validation */
         unsigned parent_line;        /* line of the `children` entry naming us */
         Spec *template_of;           /* borrowed; a supervisor using us as its template */
@@ -105,6 +108,11 @@ struct Parser {
 
         SectionInfo **info; /* owned, parallel to config->sections */
         size_t n_info;
+        size_t cap_sections;
+        /* Lookups that would otherwise scan every section (quadratic in a big tree): sections
+         * by name, and each child name by the supervisor that listed it last. */
+        StrIndex by_name;   /* name → SectionInfo */
+        StrIndex listed_by; /* child name (borrowed from SectionInfo.children) → SectionInfo */
 
         /* [forkvisor] may appear once per file; each of its keys once in all. */
         unsigned fv_key_line[KEYS_MAX];
@@ -652,25 +660,40 @@ static int parse_children(FileState *fs, const KeyDef *k, Spec *s, const char *v
         if (r < 0)
                 return r;
         STRV_FOREACH(i, l) {
-                size_t n = strv_length(info->children);
-                unsigned *lines;
+                size_t n = info->n_children;
 
                 if (!spec_name_is_valid(*i)) {
                         ret = fs_error(fs, "bad child name '%s': names are 1-%d characters of a-z, 0-9, '_' and '-'",
                                        *i, SPEC_NAME_MAX);
                         continue;
                 }
-                if (strv_contains(info->children, *i)) {
+                /* A supervisor's children are all on its one `children` key: a name it listed
+                 * last is one it lists twice. (Listed by two supervisors: link_tree() says so.) */
+                if (strindex_get(&fs->p->listed_by, *i) == info) {
                         ret = fs_error(fs, "'%s' is listed twice in children of [supervisor:%s]", *i, s->name);
                         continue;
                 }
-                if (strv_push(&info->children, *i) < 0)
+                if (n + 1 >= info->cap_children) {
+                        size_t cap = info->cap_children ? info->cap_children * 2 : 8;
+                        char **c = reallocarray(info->children, cap, sizeof(char *));
+                        if (!c)
+                                return oom(fs->p);
+                        c[n] = NULL; /* a strv at every step: freed as one */
+                        info->children = c;
+                        unsigned *lines = reallocarray(info->children_line, cap, sizeof(unsigned));
+                        if (!lines)
+                                return oom(fs->p);
+                        info->children_line = lines;
+                        info->cap_children = cap;
+                }
+                info->children[n] = strdup(*i);
+                if (!info->children[n])
                         return oom(fs->p);
-                lines = reallocarray(info->children_line, n + 1, sizeof(unsigned));
-                if (!lines)
+                info->children[n + 1] = NULL;
+                info->children_line[n] = fs->line;
+                info->n_children++;
+                if (strindex_put(&fs->p->listed_by, info->children[n], info) < 0)
                         return oom(fs->p);
-                lines[n] = fs->line;
-                info->children_line = lines;
         }
         return ret;
 }
@@ -1260,42 +1283,45 @@ static uint64_t fnv1a(uint64_t h, const char *s) {
 /* ---- sections -------------------------------------------------------------------------- */
 
 static Spec *section_find(Parser *p, const char *name, size_t *ret_index) {
-        for (size_t i = 0; i < p->config->n_sections; i++)
-                if (strcmp(p->config->sections[i]->name, name) == 0) {
-                        if (ret_index)
-                                *ret_index = i;
-                        return p->config->sections[i];
-                }
-        return NULL;
+        SectionInfo *info = strindex_get(&p->by_name, name);
+        if (!info)
+                return NULL;
+        if (ret_index)
+                *ret_index = info->index;
+        return info->spec;
 }
 
 static int section_new(FileState *fs, SpecKind kind, const char *name) {
         Parser *p = fs->p;
         Config *c = p->config;
-        _cleanup_free_ SectionInfo *info = NULL;
+        SectionInfo *info;
         Spec *s, **ns;
         SectionInfo **ni;
 
+        /* Both arrays grow together, by doubling: one section costs no copy of the others. */
+        if (c->n_sections == p->cap_sections) {
+                size_t cap = p->cap_sections ? p->cap_sections * 2 : 16;
+                ns = reallocarray(c->sections, cap, sizeof(Spec *));
+                if (!ns)
+                        return oom(p);
+                c->sections = ns;
+                ni = reallocarray(p->info, cap, sizeof(SectionInfo *));
+                if (!ni)
+                        return oom(p);
+                p->info = ni;
+                p->cap_sections = cap;
+        }
         s = calloc(1, sizeof(Spec));
-        if (!s)
-                return oom(p);
-        ns = reallocarray(c->sections, c->n_sections + 1, sizeof(Spec *));
-        if (!ns) {
+        info = calloc(1, sizeof(SectionInfo));
+        if (!s || !info) {
                 free(s);
+                free(info);
                 return oom(p);
         }
-        c->sections = ns;
-        c->sections[c->n_sections++] = s; /* owned by the config from here on */
-
-        info = calloc(1, sizeof(SectionInfo));
-        if (!info)
-                return oom(p);
-        ni = reallocarray(p->info, c->n_sections, sizeof(SectionInfo *));
-        if (!ni)
-                return oom(p);
-        p->info = ni;
-        p->info[c->n_sections - 1] = info;
-        p->n_info = c->n_sections;
+        /* Both owned from here on, by the config and the parser. */
+        info->index = c->n_sections;
+        c->sections[c->n_sections++] = s;
+        p->info[p->n_info++] = info;
 
         s->kind = kind;
         s->name = strdup(name);
@@ -1312,6 +1338,9 @@ static int section_new(FileState *fs, SpecKind kind, const char *name) {
         s->umask = -1;
         s->stdout_mode = s->stderr_mode = OUTPUT_LOG;
         if (!s->name || !s->file)
+                return oom(p);
+        info->spec = s;
+        if (strindex_put(&p->by_name, s->name, info) < 0)
                 return oom(p);
         if (kind == SPEC_WORKER) {
                 s->stop_signal = SIGTERM;
@@ -1330,11 +1359,10 @@ static int section_new(FileState *fs, SpecKind kind, const char *name) {
                         return oom(p);
         }
 
-        info->spec = s;
         info->hash = fnv1a(fnv1a(UINT64_C(0xcbf29ce484222325), spec_kind_to_string(kind)), fs->abs_dir);
         fs->cur = CUR_SPEC;
         fs->spec = s;
-        fs->info = TAKE_PTR(info);
+        fs->info = info;
         return 0;
 }
 
@@ -1462,7 +1490,8 @@ static char *read_line(char *buf, int num, void *stream) {
         const char *start, *nl, *t;
         size_t len, i = 0, j = 0, first;
 
-        if (fs->pos >= fs->size)
+        /* Out of memory: the load fails, and reading on would work on half-made sections. */
+        if (fs->pos >= fs->size || fs->p->oom)
                 return NULL;
         start = fs->data + fs->pos;
         nl = memchr(start, '\n', fs->size - fs->pos);
@@ -2038,7 +2067,7 @@ static void link_tree(Parser *p) {
         for (size_t i = 0; i < c->n_sections; i++) {
                 Spec *s = c->sections[i];
                 SectionInfo *info = p->info[i];
-                size_t n = strv_length(info->children);
+                size_t n = info->n_children;
 
                 if (s->kind != SPEC_SUPERVISOR || n == 0)
                         continue;
@@ -2228,22 +2257,23 @@ static void find_orphans(Parser *p) {
 /* Two workers configured with one unique registry name: the second could never start. */
 static void find_duplicate_names(Parser *p) {
         Config *c = p->config;
+        StrIndex first = {}; /* registry name → the first worker configured with it */
 
         for (size_t i = 0; i < c->n_sections; i++) {
-                Spec *s = c->sections[i];
+                Spec *s = c->sections[i], *o;
                 if (s->kind != SPEC_WORKER || !s->register_name || s->register_name[0] == '+' || p->info[i]->template_of)
                         continue;
-                for (size_t j = 0; j < i; j++) {
-                        Spec *o = c->sections[j];
-                        if (o->kind == SPEC_WORKER && o->register_name && !p->info[j]->template_of &&
-                            strcmp(o->register_name, s->register_name) == 0) {
-                                diag_add(p, s->file, s->line,
-                                         "registry name '%s' is already the name of [worker:%s] (%s:%u); use register = +%s for a name shared by several",
-                                         s->register_name, o->name, o->file, o->line, s->register_name);
-                                break;
-                        }
+                o = strindex_get(&first, s->register_name);
+                if (o)
+                        diag_add(p, s->file, s->line,
+                                 "registry name '%s' is already the name of [worker:%s] (%s:%u); use register = +%s for a name shared by several",
+                                 s->register_name, o->name, o->file, o->line, s->register_name);
+                else if (strindex_put(&first, s->register_name, s) < 0) {
+                        oom(p);
+                        break;
                 }
         }
+        strindex_done(&first);
 }
 
 static void validate(Parser *p) {
@@ -2276,6 +2306,8 @@ static void validate(Parser *p) {
 /* ---- entry points ---------------------------------------------------------------------- */
 
 static void parser_done(Parser *p) {
+        strindex_done(&p->by_name);
+        strindex_done(&p->listed_by);
         for (size_t i = 0; i < p->n_info; i++)
                 if (p->info[i]) {
                         strv_free(p->info[i]->children);

@@ -54,6 +54,7 @@ struct ControlRequest {
         bool received;             /* the request arrived and went to the handler */
         bool finished;             /* the exit status is queued */
         bool refused;              /* SO_PEERCRED says no: answer the request with a refusal */
+        bool incomplete;           /* part of the answer could not be queued (out of memory) */
         CtlHeader header;          /* the request's version and deadline */
         char *queue;               /* packets: [uint32 length][bytes]... */
         size_t queue_len, queue_sent;
@@ -112,8 +113,10 @@ static int queue_packet(ControlRequest *r, char type, const char *data, size_t l
         if (r->queue_len + len + 5 > CONTROL_REPLY_MAX)
                 return -ENOBUFS;
         char *q = realloc(r->queue, r->queue_len + len + 5);
-        if (!q)
+        if (!q) {
+                r->incomplete = true;
                 return -ENOMEM;
+        }
         r->queue = q;
         uint32_t l = (uint32_t) len + 1;
         memcpy(q + r->queue_len, &l, 4);
@@ -168,8 +171,10 @@ void control_reply_append(ControlRequest *r, const char *data, size_t len) {
 _printf_(3, 0) static void reply_vprintf(ControlRequest *r, char type, const char *fmt, va_list ap) {
         char *s = NULL;
         int n = vasprintf(&s, fmt, ap);
-        if (n < 0)
+        if (n < 0) {
+                r->incomplete = true;
                 return;
+        }
         send_text(r, type, s, (size_t) n);
         free(s);
 }
@@ -199,6 +204,15 @@ void control_reply_finish(ControlRequest *r, int status) {
         char st = (char) status;
         if (r->finished)
                 return;
+        if (r->incomplete) {
+                /* A half answer must not pass for a whole one: it ends with an error. (Should
+                 * this not fit either, the connection ends without a status, which the client
+                 * reports too.) */
+                static const char lost[] = "out of memory: part of this answer was lost\n";
+                (void) queue_packet(r, CTL_ERR, lost, sizeof lost - 1);
+                if (status == 0)
+                        st = 1;
+        }
         (void) queue_packet(r, CTL_EXIT, &st, 1);
         r->finished = true;
         (void) flush(r);

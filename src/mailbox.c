@@ -201,7 +201,7 @@ static void keep_rest(Mailbox *mb, const char *buf, size_t len, size_t off) {
         if (buf != mb->rest) {
                 char *r = malloc(len - off);
                 if (!r) {
-                        broken(mb, "out of memory");
+                        broken(mb, MAILBOX_OUT_OF_MEMORY);
                         return;
                 }
                 memcpy(r, buf + off, len - off);
@@ -223,7 +223,7 @@ static bool read_records(Mailbox *mb, long budget) {
                         return true;
                 if (off < mb->rest_len) {
                         keep_rest(mb, mb->rest, mb->rest_len, off);
-                        return false;
+                        return mb->closed;
                 }
                 mb->rest = mfree(mb->rest);
         }
@@ -280,7 +280,7 @@ static bool read_records(Mailbox *mb, long budget) {
                 size_t off = deliver(mb, record_buf, (size_t) n, 0, n_fds > 0 ? fds[0] : -1, &budget);
                 if (!mb->closed && off < (size_t) n) {
                         keep_rest(mb, record_buf, (size_t) n, off);
-                        return false;
+                        return mb->closed; /* closed: it could not be kept, nothing waits */
                 }
         }
         if (mb->closed)
@@ -410,14 +410,18 @@ int mailbox_queue(Mailbox *mb, const Frame *f) {
         if (f->target_len > PROTO_TARGET_MAX || f->payload_len > PROTO_PAYLOAD_MAX)
                 return -EMSGSIZE;
         Chunk *c = own_chunk(mb, size);
-        if (!c)
+        if (!c) {
+                mb->dropped++;
                 return -ENOMEM;
+        }
         int r = proto_encode(f, c->data + c->len, c->cap - c->len);
         if (r < 0)
                 return r;
         r = segment_push(mb, c, c->len, (size_t) r);
         if (r >= 0)
                 c->len += size;
+        else
+                mb->dropped++;
         return r;
 }
 
@@ -441,7 +445,10 @@ int mailbox_queue_shared(Mailbox *mb, Chunk *c, size_t off, size_t len) {
                 mb->dropped++;
                 return -EAGAIN;
         }
-        return mb->blocked ? copy_to_own(mb, c, off, len) : segment_push(mb, c, off, len);
+        int r = mb->blocked ? copy_to_own(mb, c, off, len) : segment_push(mb, c, off, len);
+        if (r < 0)
+                mb->dropped++; /* out of memory: lost as at a full mailbox, and counted */
+        return r;
 }
 
 static int outq(const Mailbox *mb) {

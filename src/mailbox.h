@@ -15,6 +15,10 @@
 
 typedef struct Mailbox Mailbox;
 
+/* The reason given to MailboxHandlers.broken when a record could not be kept for want of
+ * memory: the worker did nothing wrong, but part of what it sent is lost. */
+#define MAILBOX_OUT_OF_MEMORY "out of memory: the rest of a record could not be kept"
+
 typedef struct MailboxHandlers {
         /* One decoded frame. fd is an fd passed with the record (owned by the handler) or -1.
          * Returns the work it took: 1, plus 1 for each mailbox it was queued in. */
@@ -39,7 +43,8 @@ int mailbox_new(sd_event *e, int fd, unsigned limit, const MailboxHandlers *h, v
 Mailbox *mailbox_free(Mailbox *mb);
 
 /* Appends a frame to the outgoing queue whatever its depth (replies, errors, DOWN: bounded by
- * what was asked for). -ENOBUFS when closed, -EMSGSIZE for a frame over the limits. */
+ * what was asked for). -ENOBUFS when closed, -EMSGSIZE for a frame over the limits, -ENOMEM
+ * (counted as dropped) when memory runs out. */
 int mailbox_queue(Mailbox *mb, const Frame *f);
 /* The same for casts and calls: -EAGAIN (and counted as dropped) once `limit` frames wait,
  * whether in the node's queue or read by nobody yet in the socket. */

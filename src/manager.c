@@ -442,23 +442,41 @@ static int on_node_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-static void op_set_timer(void *ud, Node *n, usec_t at) {
+static int node_timer_new(Manager *m, NodeRt *rt) {
+        int r = sd_event_add_time(m->event, &rt->timer, CLOCK_MONOTONIC, 0, USEC_PER_MSEC, on_node_timer, rt);
+        if (r < 0)
+                return r;
+        sd_event_source_set_priority(rt->timer, SD_EVENT_PRIORITY_IMPORTANT);
+        sd_event_source_set_enabled(rt->timer, SD_EVENT_OFF);
+        return 0;
+}
+
+/* Every node has its runtime record and timer from the start: a restart delay or a shutdown
+ * timeout is then never lost to an allocation that fails (the node would stay `restarting`
+ * forever); making the node fails instead, which its maker reports. */
+static int op_attach(void *ud, Node *n) {
         Manager *m = ud;
         NodeRt *rt = node_rt(m, n);
         if (!rt)
-                return;
+                return -ENOMEM;
+        return rt->timer ? 0 : node_timer_new(m, rt);
+}
+
+static void op_set_timer(void *ud, Node *n, usec_t at) {
+        Manager *m = ud;
+        NodeRt *rt = n->userdata;
         if (at == 0) {
-                if (rt->timer)
+                if (rt && rt->timer)
                         sd_event_source_set_enabled(rt->timer, SD_EVENT_OFF);
                 return;
         }
-        if (!rt->timer) {
-                if (sd_event_add_time(m->event, &rt->timer, CLOCK_MONOTONIC, at, USEC_PER_MSEC, on_node_timer, rt) < 0) {
-                        log_error("Failed to arm a timer for '%s'", n->path);
+        /* Made by op_attach(); this is for a node made without it. */
+        if (!rt || !rt->timer) {
+                int r = rt ? node_timer_new(m, rt) : -ENOMEM;
+                if (r < 0) {
+                        log_error_errno(r, "Failed to arm a timer for '%s': %m", n->path);
                         return;
                 }
-                sd_event_source_set_priority(rt->timer, SD_EVENT_PRIORITY_IMPORTANT);
-                return;
         }
         sd_event_source_set_time(rt->timer, at);
         sd_event_source_set_enabled(rt->timer, SD_EVENT_ONESHOT);
@@ -604,9 +622,20 @@ static void on_peer_broken(void *ud, void *owner, const char *why) {
         op_kill(m, n, SIGKILL, n->spec->kill_group);
 }
 
+static void on_peer_lost(void *ud, void *owner, const char *what) {
+        Manager *m = ud;
+        Node *n = owner;
+        /* It would wait forever for what was lost: a restart by its policy is the way back. */
+        log_child(LOG_WARNING, n->path, n->pid, 0, 0, n->restarts,
+                  "'%s' (pid %d): out of memory, %s was lost: closed its mailbox, killing it", n->path,
+                  (int) n->pid, what);
+        op_kill(m, n, SIGKILL, n->spec->kill_group);
+}
+
 static const RouterOps router_ops = {
         .ready = on_peer_ready,
         .broken = on_peer_broken,
+        .lost = on_peer_lost,
 };
 
 /* ---- the loop's sources ----------------------------------------------------------------- */
@@ -1049,6 +1078,7 @@ int manager_new(Config *config, const char *control_path, ControlHandler handler
                 .spawn = op_spawn,
                 .kill = op_kill,
                 .set_timer = op_set_timer,
+                .attach = op_attach,
                 .now = op_now,
                 .event = op_event,
                 .finished = op_finished,
@@ -1174,6 +1204,30 @@ static void raise_fd_limit(Manager *m) {
         }
 }
 
+/* The node reads its signals from signalfd, in its one thread, where they are blocked. A thread
+ * it did not make (a preloaded library's: libfiu's remote control, a profiler's, an allocator's)
+ * has them unblocked if it was made before they were blocked, and the kernel hands a
+ * process-wide signal to a thread that does not block it: at SIG_DFL, a SIGCHLD taken there is
+ * lost (no child reaped again: every worker left `running` with a dead process) and a SIGTERM
+ * kills the node outright. With this handler such a thread passes the signal on to the main
+ * thread, where it waits, blocked, for signalfd. */
+static pid_t main_tid;
+
+static void pass_to_main_thread(int sig) {
+        int saved = errno;
+        (void) tgkill(getpid(), main_tid, sig);
+        errno = saved;
+}
+
+static void catch_signals_of_other_threads(const sigset_t *mask) {
+        struct sigaction sa = { .sa_handler = pass_to_main_thread, .sa_flags = SA_RESTART };
+        main_tid = gettid();
+        sigfillset(&sa.sa_mask);
+        for (int sig = 1; sig < _NSIG; sig++)
+                if (sigismember(mask, sig) == 1)
+                        (void) sigaction(sig, &sa, NULL);
+}
+
 int manager_run(Manager *m) {
         int r;
         sigset_t mask;
@@ -1186,6 +1240,7 @@ int manager_run(Manager *m) {
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGHUP);
         sigprocmask(SIG_BLOCK, &mask, NULL);
+        catch_signals_of_other_threads(&mask);
         signal(SIGPIPE, SIG_IGN);
         raise_fd_limit(m);
 

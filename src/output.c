@@ -43,10 +43,15 @@ static void take(OutputPipe *o, const char *data, size_t len) {
                         len -= seg + 1;
                         continue;
                 }
-                if (!o->partial) {
-                        o->partial = malloc(OUTPUT_LINE_MAX);
-                        if (!o->partial)
-                                return; /* out of memory: drop it rather than block anyone */
+                if (!o->partial && !(o->partial = malloc(OUTPUT_LINE_MAX))) {
+                        /* Out of memory: this piece goes out now as a line of its own (a line
+                         * split where it would have been joined) rather than being lost. */
+                        size_t part = seg < OUTPUT_LINE_MAX ? seg : OUTPUT_LINE_MAX;
+                        size_t ends = nl && part == seg;
+                        emit(o, data, part);
+                        data += part + ends;
+                        len -= part + ends;
+                        continue;
                 }
                 size_t room = OUTPUT_LINE_MAX - o->partial_len;
                 size_t part = seg < room ? seg : room;

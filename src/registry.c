@@ -43,6 +43,7 @@ struct Registry {
         size_t size;
         RegistryView view;
         uint32_t used, deleted;
+        struct SlotCopy *scratch;  /* owned: room for every slot, for rebuild() */
 };
 
 /* A slot as the reader sees it once it has a consistent copy. */
@@ -237,12 +238,11 @@ static void own_copy(const Registry *r, uint32_t i, SlotCopy *c) {
 }
 
 /* Re-inserts every used entry into a clean table, under the table-wide counter, so readers
- * retry instead of seeing a half-moved chain. Clears the tombstones. */
-static int rebuild(Registry *r) {
+ * retry instead of seeing a half-moved chain. Clears the tombstones. Allocates nothing (its
+ * scratch copy is made with the table): a registration never fails for want of memory. */
+static void rebuild(Registry *r) {
         uint32_t n = r->view.slots;
-        SlotCopy *all = malloc((size_t) n * sizeof *all);
-        if (!all)
-                return -ENOMEM;
+        SlotCopy *all = r->scratch;
         for (uint32_t i = 0; i < n; i++)
                 own_copy(r, i, &all[i]);
 
@@ -267,8 +267,6 @@ static int rebuild(Registry *r) {
         }
         atomic_store_explicit(&h->seq, seq + 2, memory_order_release);
         r->deleted = 0;
-        free(all);
-        return 0;
 }
 
 int registry_add(Registry *r, const char *name, pid_t pid, uint32_t generation, unsigned flags) {
@@ -277,11 +275,8 @@ int registry_add(Registry *r, const char *name, pid_t pid, uint32_t generation, 
         if (len == 0 || len > REGISTRY_NAME_MAX)
                 return -EINVAL;
         /* Keep the load (tombstones included) at most 3/4, so every probe chain ends. */
-        if ((r->used + r->deleted + 1) * 4 > n * 3) {
-                int e = rebuild(r);
-                if (e < 0)
-                        return e;
-        }
+        if ((r->used + r->deleted + 1) * 4 > n * 3)
+                rebuild(r);
 
         int64_t free_slot = -1;
         uint32_t i = hash_name(name, len) & mask;
@@ -377,9 +372,12 @@ int registry_new(unsigned capacity, Registry **ret) {
         r->fd = r->reader_fd = -EBADF;
         r->base = MAP_FAILED;
         r->size = size;
-        int e = 0;
-        r->fd = memfd_create("forkvisor-registry", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-        if (r->fd < 0 || ftruncate(r->fd, (off_t) size) < 0)
+        /* Not touched until a rebuild needs it: it costs no page before then. */
+        r->scratch = malloc((size_t) slots * sizeof(SlotCopy));
+        int e = r->scratch ? 0 : -ENOMEM;
+        if (e == 0)
+                r->fd = memfd_create("forkvisor-registry", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        if (e == 0 && (r->fd < 0 || ftruncate(r->fd, (off_t) size) < 0))
                 e = -errno;
         if (e == 0) {
                 /* Touched up front: the node never takes a page fault on the restart path. */
@@ -422,6 +420,7 @@ Registry *registry_free(Registry *r) {
                 munmap(r->base, r->size);
         safe_close(r->reader_fd);
         safe_close(r->fd);
+        free(r->scratch);
         return mfree(r);
 }
 

@@ -13,6 +13,7 @@
 #include "broker.h"
 #include "idmap.h"
 #include "list.h"
+#include "log.h"
 #include "macro.h"
 #include "spec.h"
 #include "strv.h"
@@ -154,6 +155,18 @@ static void pending_free(Router *r, Pending *c) {
         free(c);
 }
 
+/* Queues a frame its worker waits for (an answer, a DOWN). Lost for want of memory, it would
+ * leave the worker waiting forever, or believing what is no longer true: its mailbox is closed
+ * and the worker restarted by its policy instead, and nobody else is affected. A closed mailbox
+ * (-ENOBUFS) belongs to a worker that is going anyway. */
+static void queue_owed(Router *r, Peer *p, const Frame *f, const char *what) {
+        if (mailbox_queue(p->mb, f) != -ENOMEM)
+                return;
+        mailbox_close(p->mb);
+        if (!p->dying && !p->stream)
+                r->ops.lost(r->ud, p->owner, what);
+}
+
 /* An answer on the caller's own private socket: if it cannot take it now, it has gone. */
 static void send_on_fd(int fd, const Frame *f) {
         static char buf[PROTO_FRAME_MAX];
@@ -170,7 +183,7 @@ static void answer(Router *r, Pending *c, uint8_t kind, const void *data, size_t
         else if (c->fn)
                 c->fn(c->fn_ud, kind == PROTO_REPLY ? 0 : 1, data, len);
         else if (c->caller)
-                (void) mailbox_queue(c->caller->mb, &f);
+                queue_owed(r, c->caller, &f, kind == PROTO_REPLY ? "the reply to a call" : "the error answering a call");
         pending_free(r, c);
 }
 
@@ -225,8 +238,10 @@ static void start_call(Router *r, Pending *c, Peer *callee, uint8_t kind, const 
                 .kind = kind, .ref = c->ref, .sender = (uint32_t) sender, .timeout_ms = timeout_ms,
                 .target = target, .target_len = target_len, .payload = data, .payload_len = len,
         };
-        if (mailbox_queue(callee->mb, &f) < 0) {
-                answer_error(r, c, "noproc");
+        int e = mailbox_queue(callee->mb, &f);
+        if (e < 0) {
+                /* The callee loses nothing: it never had the call. */
+                answer_error(r, c, e == -ENOMEM ? "out of memory" : "noproc");
                 return;
         }
         c->callee = callee;
@@ -245,17 +260,25 @@ static Pending *pending_new(int reply_fd) {
 
 /* ---- frames from workers ------------------------------------------------------------------ */
 
+/* A monitor that cannot be set up ends at once, as one on nobody does: with a DOWN, whose
+ * reason says why ("noproc", "out of memory"). */
+static void monitor_refused(Router *r, Peer *owner, const char *name, size_t len, const char *reason) {
+        Frame f = { .kind = PROTO_DOWN, .target = name, .target_len = len, .payload = reason,
+                    .payload_len = strlen(reason) };
+        queue_owed(r, owner, &f, "the DOWN refusing a monitor");
+}
+
 static void add_monitor(Router *r, Peer *owner, const char *name, size_t len) {
         Peer *t = resolve(r, name, len);
         if (!t) {
-                Frame f = { .kind = PROTO_DOWN, .target = name, .target_len = len, .payload = "noproc",
-                            .payload_len = 6 };
-                (void) mailbox_queue(owner->mb, &f);
+                monitor_refused(r, owner, name, len, "noproc");
                 return;
         }
         Monitor *m = calloc(1, sizeof *m);
         if (!m || !(m->name = strndup(name, len))) {
                 free(m);
+                log_warning("Out of memory: a monitor of '%.*s' by pid %d is refused", (int) len, name, (int) owner->pid);
+                monitor_refused(r, owner, name, len, "out of memory");
                 return;
         }
         m->owner = owner;
@@ -295,6 +318,9 @@ static void cast_to_group(Router *r, const Frame *f) {
 /* Answers a REGISTER, UNREGISTER, SUBSCRIBE or UNSUBSCRIBE at once with "ok" or why not (e < 0):
  * on the private socket if one came, else through the mailbox. */
 static void answer_request(Peer *p, const Frame *req, int fd, int e) {
+        if (e == -ENOMEM)
+                log_warning("Out of memory: a %s request of pid %d is refused", proto_kind_to_string(req->kind),
+                            (int) p->pid);
         const char *text = e >= 0 ? "ok" : proto_refusal(req->kind, e) ?: proto_refusal(req->kind, -ENOMEM);
         Frame f = { .kind = e < 0 ? PROTO_ERROR : PROTO_REPLY, .ref = req->ref, .payload = text,
                     .payload_len = strlen(text) };
@@ -303,7 +329,7 @@ static void answer_request(Peer *p, const Frame *req, int fd, int e) {
                 safe_close(fd);
                 return;
         }
-        (void) mailbox_queue(p->mb, &f);
+        queue_owed(p->router, p, &f, "the answer to a request");
 }
 
 /* name is "+key" for a duplicate key; stored without the '+' and flagged. */
@@ -412,8 +438,15 @@ static unsigned on_frame(void *ud, Mailbox *mb, const Frame *f, int fd) {
         case PROTO_CALL: {
                 Pending *c = pending_new((f->flags & PROTO_FLAG_REPLY_FD) ? fd : -1);
                 if (!c) {
-                        if (f->flags & PROTO_FLAG_REPLY_FD)
+                        /* Refused, and said so, as any call that cannot be made. */
+                        Frame err = { .kind = PROTO_ERROR, .ref = f->ref, .payload = "out of memory",
+                                      .payload_len = strlen("out of memory") };
+                        log_warning("Out of memory: a call by pid %d is refused", (int) p->pid);
+                        if (f->flags & PROTO_FLAG_REPLY_FD) {
+                                send_on_fd(fd, &err);
                                 safe_close(fd);
+                        } else
+                                queue_owed(r, p, &err, "the error answering a call");
                         return 1;
                 }
                 c->caller_ref = f->ref;
@@ -456,6 +489,9 @@ static unsigned on_frame(void *ud, Mailbox *mb, const Frame *f, int fd) {
                 /* To nobody, to a bad topic: dropped, as a cast to nobody. */
                 int n = broker_publish(r->broker, f->target, f->target_len, (uint32_t) p->pid, f->payload,
                                        f->payload_len);
+                if (n == -ENOMEM)
+                        log_warning("Out of memory: a publication on '%.*s' by pid %d is lost", (int) f->target_len,
+                                    f->target, (int) p->pid);
                 return 1 + (n > 0 ? (unsigned) n : 0);
         }
         default:
@@ -473,7 +509,10 @@ static void on_broken(void *ud, Mailbox *mb, const char *why) {
                 stream_gone(p);
         if (p->dying || p->stream)
                 return;
-        p->router->ops.broken(p->router->ud, p->owner, why);
+        if (strcmp(why, MAILBOX_OUT_OF_MEMORY) == 0)
+                p->router->ops.lost(p->router->ud, p->owner, "the rest of a record it sent");
+        else
+                p->router->ops.broken(p->router->ud, p->owner, why);
 }
 
 static void on_dirty(void *ud, Mailbox *mb) {
@@ -621,7 +660,7 @@ void router_detach(Router *r, Peer *p, const char *reason) {
                 Monitor *m = p->watched_by;
                 Frame f = { .kind = PROTO_DOWN, .target = m->name, .target_len = strlen(m->name),
                             .sender = (uint32_t) p->pid, .payload = reason, .payload_len = strlen(reason) };
-                (void) mailbox_queue(m->owner->mb, &f);
+                queue_owed(r, m->owner, &f, "a DOWN");
                 monitor_free(m);
         }
         while (p->watching)

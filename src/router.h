@@ -23,6 +23,10 @@ typedef struct RouterOps {
         void (*ready)(void *ud, void *owner);
         /* The worker broke the protocol (its mailbox is closed); why is static text. */
         void (*broken)(void *ud, void *owner, const char *why);
+        /* Something the worker waits for (an answer, a DOWN, the rest of what it sent) was lost
+         * for want of memory: its mailbox is closed, since it would otherwise wait forever, and
+         * the worker must be restarted. what is static text. */
+        void (*lost)(void *ud, void *owner, const char *what);
 } RouterOps;
 
 /* The answer to a call made from outside the tree: status 0 with the reply, or 1 with the

@@ -181,9 +181,26 @@ static int child_main(void *arg) {
                 (void) syscall(SYS_close_range, a->err_fd + 1, ~0U, 0);
         }
 
-        for (size_t i = 0; i < r->n_limits; i++)
-                if (r->limit_set[i] && setrlimit(r->limit_resource[i], &r->limit[i]) < 0)
+        /* RLIMIT_NPROC as fork(2) has it: a worker does not start while its user already has
+         * limit_nproc processes. The kernel checks it at fork, not at a uid change (that only
+         * fails the execve, and only once the user is over the limit by more than this process
+         * itself), so once we are the user a probe is forked, under a limit one higher for the
+         * moment: counting us and the probe, it fails exactly when the user had limit_nproc
+         * processes before us. */
+        ssize_t nproc = -1;
+        for (size_t i = 0; i < r->n_limits; i++) {
+                struct rlimit l = r->limit[i];
+                if (!r->limit_set[i])
+                        continue;
+                if (r->limit_resource[i] == RLIMIT_NPROC && r->set_uid && l.rlim_cur < RLIM_INFINITY - 1) {
+                        nproc = (ssize_t) i;
+                        l.rlim_cur++;
+                        if (l.rlim_max < l.rlim_cur)
+                                l.rlim_max = l.rlim_cur;
+                }
+                if (setrlimit(r->limit_resource[i], &l) < 0)
                         child_fail(a, SPAWN_STAGE_RLIMIT, errno);
+        }
         if (r->umask >= 0)
                 umask((mode_t) r->umask);
         if (r->nice_set && setpriority(PRIO_PROCESS, 0, r->nice) < 0)
@@ -200,6 +217,18 @@ static int child_main(void *arg) {
                 child_fail(a, SPAWN_STAGE_GID, errno);
         if (r->set_uid && syscall(SYS_setresuid, r->uid, r->uid, r->uid) < 0)
                 child_fail(a, SPAWN_STAGE_UID, errno);
+        if (nproc >= 0) {
+                /* vfork: the probe only exits, sharing our memory and stack meanwhile. */
+                pid_t probe = vfork();
+                if (probe == 0)
+                        _exit(0);
+                if (probe < 0)
+                        child_fail(a, SPAWN_STAGE_NPROC, errno);
+                while (waitpid(probe, NULL, 0) < 0 && errno == EINTR)
+                        ;
+                if (setrlimit(RLIMIT_NPROC, &r->limit[nproc]) < 0)
+                        child_fail(a, SPAWN_STAGE_RLIMIT, errno);
+        }
 
         /* After the uid change, which clears it. If the node died before this point the
          * signal would never come: check that we still have our parent. */
@@ -332,6 +361,7 @@ const char *spawn_stage_to_string(SpawnStage s) {
                 [SPAWN_STAGE_GROUPS] = "set supplementary groups",
                 [SPAWN_STAGE_GID] = "set group",
                 [SPAWN_STAGE_UID] = "set user",
+                [SPAWN_STAGE_NPROC] = "start within limit_nproc (its user has that many processes already)",
                 [SPAWN_STAGE_PDEATHSIG] = "set parent-death signal",
                 [SPAWN_STAGE_EXEC] = "execute",
         };

@@ -23,6 +23,7 @@ typedef enum SpawnStage {
         SPAWN_STAGE_GROUPS,
         SPAWN_STAGE_GID,
         SPAWN_STAGE_UID,
+        SPAWN_STAGE_NPROC,
         SPAWN_STAGE_PDEATHSIG,
         SPAWN_STAGE_EXEC,
         _SPAWN_STAGE_MAX,

@@ -172,6 +172,13 @@ static int node_new(Tree *t, const Spec *spec, Node *parent, const char *name, i
                 node_free(n);
                 return -ENOMEM;
         }
+        if (t->ops->attach) {
+                int r = t->ops->attach(t->ud, n);
+                if (r < 0) {
+                        node_free(n);
+                        return r;
+                }
+        }
         *ret = n;
         return 0;
 }
@@ -225,8 +232,8 @@ static int build(Tree *t, const Spec *spec, Node *parent, Node **ret) {
         for (size_t i = 0; i < spec->n_children && spec->kind == SPEC_SUPERVISOR; i++) {
                 Node *c;
                 r = build(t, spec->children[i], n, &c);
-                if (r >= 0)
-                        r = sup_append_child(n, c);
+                if (r >= 0 && (r = sup_append_child(n, c)) < 0)
+                        node_free(c);
                 if (r < 0) {
                         node_free(n);
                         return r;
@@ -645,8 +652,19 @@ static bool sup_intensity_exceeded(Node *s) {
                 } else {
                         size_t cap = s->cap_restarts_at ? s->cap_restarts_at * 2 : 4;
                         usec_t *a = realloc(s->restarts_at, cap * sizeof *a);
-                        if (!a)
-                                return true; /* cannot count: behave as if exceeded, never loop blind */
+                        if (!a && live == 0)
+                                return false; /* nothing to count with yet: this one goes uncounted */
+                        if (!a) {
+                                /* No room to count one more: the oldest restart is forgotten,
+                                 * not the whole tree given up for want of a few bytes (fewer
+                                 * than `intensity` are remembered here, so it still counts). */
+                                memmove(s->restarts_at, s->restarts_at + s->first_restart_at + 1,
+                                        (live - 1) * sizeof(usec_t));
+                                s->first_restart_at = 0;
+                                s->n_restarts_at = live - 1;
+                                s->restarts_at[s->n_restarts_at++] = now;
+                                return false;
+                        }
                         s->restarts_at = a;
                         s->cap_restarts_at = cap;
                 }

@@ -59,6 +59,10 @@ typedef struct TreeOps {
         /* The root terminated: 0 after an orderly stop or auto_shutdown, 1 when it gave up or
          * failed to start. Called once. */
         void (*finished)(void *ud, int status);
+        /* A node was made: allocate what it needs while it lives (n->userdata, its timer), so
+         * that nothing it does later (a restart, a timeout) fails for want of memory. 0 or
+         * -errno (the node is not made; release is called). May be NULL. */
+        int (*attach)(void *ud, Node *n);
         /* A node is about to be freed: release n->userdata. May be NULL. */
         void (*release)(void *ud, Node *n);
 } TreeOps;
