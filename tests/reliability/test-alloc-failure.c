@@ -565,7 +565,7 @@ TEST(control_answer) {
                 ASSERT_TRUE(fd >= 0 && connect(fd, (struct sockaddr *) &sa, sizeof sa) == 0);
                 char buf[CTL_PACKET_MAX + 1];
                 char *argv[] = { "status", NULL };
-                int len = ctl_encode_request(argv, buf, sizeof buf);
+                int len = ctl_encode_request(argv, NULL, buf, sizeof buf);
                 ASSERT_TRUE(len > 0 && send(fd, buf, (size_t) len, 0) == len);
 
                 n_allocs = 0;
