@@ -308,8 +308,10 @@ int cgroups_new(const char *identity, const char *root, Cgroups **ret) {
                 return 0;
         }
         if (faccessat(c->group_fd, "cgroup.procs", W_OK, 0) < 0) {
+                int err = errno;
                 free(m);
-                fall_back(c, "cannot move processes into ", c->group, errno);
+                (void) rmdir(c->group);
+                fall_back(c, "cannot move processes into ", c->group, err);
                 return 0;
         }
         c->has_kill = faccessat(c->group_fd, "cgroup.kill", F_OK, 0) == 0;
@@ -490,7 +492,12 @@ Cgroups *cgroups_free(Cgroups *c) {
                         (void) wait_empty(c);
                 }
                 remove_below(c->group_fd);
-                (void) rmdir(c->group);
+                /* A group whose last process is still leaving is busy for a moment. */
+                for (int i = 0; i < CGROUP_EMPTY_WAIT_MS / 5 && rmdir(c->group) < 0 && errno == EBUSY; i++) {
+                        struct timespec step = { 0, 5 * 1000 * 1000 };
+                        nanosleep(&step, NULL);
+                        remove_below(c->group_fd);
+                }
         }
         for (int i = 0; i < _CGROUP_CONTROLLER_MAX; i++) {
                 V1 *v = &c->v1[i];
