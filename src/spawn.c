@@ -137,11 +137,6 @@ static int child_main(void *arg) {
         const SpawnRequest *r = a->req;
         int err_fd = a->err_fd;
 
-        /* Every disposition back to default, ignored ones included (an ignored signal stays
-         * ignored across exec). The raw system call, because glibc's sigaction refuses the two
-         * signals it reserves (32, 33), which a parent such as make may leave ignored. An
-         * all-zero kernel sigaction is SIG_DFL with no flags and an empty mask, whatever the
-         * architecture's field order. */
         /* Into its cgroups before anything of its own runs, so whatever it forks is tracked. */
         if (r->cgroup_fd >= 0 && !a->in_cgroup) {
                 int procs = openat(r->cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
@@ -153,6 +148,11 @@ static int child_main(void *arg) {
                 if (write(r->cgroup_procs[i], "0", 1) != 1)
                         child_fail(a, SPAWN_STAGE_CGROUP, errno);
 
+        /* Every disposition back to default, ignored ones included (an ignored signal stays
+         * ignored across exec). The raw system call, because glibc's sigaction refuses the two
+         * signals it reserves (32, 33), which a parent such as make may leave ignored. An
+         * all-zero kernel sigaction is SIG_DFL with no flags and an empty mask, whatever the
+         * architecture's field order. */
         const unsigned long dfl[4] = { 0 };
         for (int sig = 1; sig < _NSIG; sig++)
                 if (sig != SIGKILL && sig != SIGSTOP)
