@@ -282,6 +282,9 @@ static int worker_start(Node *n) {
         if (r < 0) {
                 if (!n->reason[0])
                         set_reason(n, "failed to spawn: %s", strerror(-r));
+                /* No process ran, so no exit of its is the last: the previous run's status
+                 * would read as the cause of this failure (the reason says what it was). */
+                n->exit_code = n->exit_status = 0;
                 node_set_state(n, NODE_FAILED);
                 emit(n, TREE_EVENT_START_FAILED);
                 return r;
@@ -430,7 +433,10 @@ void tree_handle_timer(Tree *t, Node *n) {
         if (n->retry_pending && n->parent && (n->state == NODE_RESTARTING || n->state == NODE_FAILED)) {
                 n->retry_pending = false;
                 if (n->state == NODE_FAILED) {
-                        /* A restart that failed: one more abnormal termination of this child. */
+                        /* A restart that failed: one more abnormal termination of this child,
+                         * and one more consecutive failure for restart_delay's doubling (a
+                         * program that cannot be executed backs off like one that crashes). */
+                        n->failures++;
                         parent_on_child(n->parent, n, REPORT_EXIT_ABNORMAL);
                         return;
                 }
@@ -682,7 +688,7 @@ static void sup_check_auto_shutdown(Node *s, bool was_significant) {
 }
 
 static void sup_restart_one(Node *s, Node *c) {
-        usec_t delay = restart_delay(c);
+        usec_t delay = c->restart_delay;
         if (delay > 0) {
                 node_set_state(c, NODE_RESTARTING);
                 node_schedule_retry(c, delay);
@@ -717,6 +723,12 @@ static void sup_handle_exit(Node *s, Node *c, bool abnormal) {
         }
 
         c->restarts++;
+        /* Known before the announcement, so the log says how long the restart waits; a group
+         * restart (one_for_all, rest_for_one) starts its children at once. */
+        c->restart_delay = s->spec->strategy == STRATEGY_ONE_FOR_ONE ||
+                                           s->spec->strategy == STRATEGY_SIMPLE_ONE_FOR_ONE
+                                   ? restart_delay(c)
+                                   : 0;
         emit(c, TREE_EVENT_RESTARTING);
         ssize_t i = child_index(s, c);
         assert(i >= 0);
