@@ -15,6 +15,7 @@ teardown() {
 }
 
 fd_count() { ls "/proc/$1/fd" | wc -l; }
+fds_at_most() { (($(fd_count "$FV_PID") <= $1)); }
 restarts_at_least() { local r; r=$(fv info "$1" | sed -n 's/^restarts: //p'); [[ -n $r && $r -ge $2 ]]; }
 info_value() { fv info "$1" | sed -n "s/^$2: //p"; }
 lines_at_least() { [[ -r $2 && $(wc -l <"$2") -ge $1 ]]; }
@@ -82,7 +83,7 @@ deep_pool_ini() {
     [ "$(grep -c '"path": "app/.*/pool/job\.' "$BATS_TEST_TMPDIR/status.json")" -eq 1000 ]
     [ "$(tail -n 1 "$BATS_TEST_TMPDIR/status.json")" = "]" ]
     if command -v jq >/dev/null; then jq length "$BATS_TEST_TMPDIR/status.json" >/dev/null; fi
-    retry 100 0.05 test "$(fd_count "$FV_PID")" -le "$base"
+    retry 100 0.05 fds_at_most "$base"
     daemon_running
     fv_stop
     no_survivors

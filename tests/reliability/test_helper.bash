@@ -32,3 +32,5 @@ no_zombie_children() { ! ps --ppid "$FV_PID" -o stat= | grep -q Z; }
 
 # log_has TEXT: the daemon's log has a line containing TEXT.
 log_has() { grep -qF -- "$1" "$(fv_log)"; }
+# (retry runs its command again, but its arguments are expanded once: poll through functions such
+# as these, never `retry N D test "$(...)"`.)
