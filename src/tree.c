@@ -725,10 +725,9 @@ static void sup_handle_exit(Node *s, Node *c, bool abnormal) {
         c->restarts++;
         /* Known before the announcement, so the log says how long the restart waits; a group
          * restart (one_for_all, rest_for_one) starts its children at once. */
-        c->restart_delay = s->spec->strategy == STRATEGY_ONE_FOR_ONE ||
-                                           s->spec->strategy == STRATEGY_SIMPLE_ONE_FOR_ONE
-                                   ? restart_delay(c)
-                                   : 0;
+        bool alone = s->spec->strategy == STRATEGY_ONE_FOR_ONE ||
+                     s->spec->strategy == STRATEGY_SIMPLE_ONE_FOR_ONE;
+        c->restart_delay = alone ? restart_delay(c) : 0;
         emit(c, TREE_EVENT_RESTARTING);
         ssize_t i = child_index(s, c);
         assert(i >= 0);

@@ -3,6 +3,10 @@
 # polling, no survivors. Each @test is named "CASE: what it shows", CASE being the plan's name.
 load ../bats/test_helper
 
+# Two traps these helpers keep clear of: retry runs its command again, but its arguments are
+# expanded once (poll through a function, never `retry N D test "$(...)"`); and bats' `run`
+# sets a variable i of its own (a loop over `run` calls needs another name).
+
 # fv_start_big CONFIG [ARGS...]: fv_start for a large tree, which may take a while to boot on a
 # busy machine or under a sanitizer.
 fv_start_big() {
@@ -32,5 +36,3 @@ no_zombie_children() { ! ps --ppid "$FV_PID" -o stat= | grep -q Z; }
 
 # log_has TEXT: the daemon's log has a line containing TEXT.
 log_has() { grep -qF -- "$1" "$(fv_log)"; }
-# (retry runs its command again, but its arguments are expanded once: poll through functions such
-# as these, never `retry N D test "$(...)"`.)
