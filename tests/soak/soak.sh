@@ -200,13 +200,24 @@ fds() { ls "/proc/$NODE/fd" | wc -l; }
 # for the first time, which says nothing about what the node holds. VmRSS is shown beside it.
 rss() { awk '/^Rss(Anon|Shmem):/ { s += $2 } END { print s }' "/proc/$NODE/status"; }
 vmrss() { awk '/^VmRSS:/ { print $2 }' "/proc/$NODE/status"; }
+# heap: "IN_USE SYSTEM" in kB, glibc's malloc_stats() of the node (asked through gdb, which stops
+# it for a moment; printed to the node's stderr, its log): what is allocated, and what the
+# allocator holds from the system. Shown to tell a leak (in use grows) from the allocator keeping
+# or first touching pages it already has (RSS grows, in use does not). Empty without gdb.
+heap() {
+    command -v gdb >/dev/null || return 0
+    local before; before=$(wc -l <"$LOG")
+    gdb -p "$NODE" -batch -ex 'call (void) malloc_stats()' >/dev/null 2>&1 || return 0
+    tail -n +"$((before + 1))" "$LOG" | awk '/^Total/ { t = 1 } t && /system bytes/ { s = $NF } t && /in use bytes/ { u = $NF }
+        END { if (u != "") printf "%d %d\n", u / 1024, s / 1024 }'
+}
 # subscriber drops: the node's count for the current incarnation of seqsub.
 sub_dropped() { fv status --json app/seqsub 2>/dev/null | sed -n 's/.*"path": "app\/seqsub".*"dropped": \([0-9]*\).*/\1/p'; }
 
 START=$(now)
 while (($(now) - START < WARMUP)); do sleep 1; done
 settle || exit 1
-WARM_FDS=$(fds) WARM_RSS=$(rss) WARM_VMRSS=$(vmrss)
+WARM_FDS=$(fds) WARM_RSS=$(rss) WARM_VMRSS=$(vmrss) WARM_HEAP=$(heap)
 say "after warm-up: $WARM_FDS fds, $WARM_RSS kB anonymous and shared RSS ($WARM_VMRSS kB VmRSS)"
 resume
 while (($(now) - START < DURATION)); do
@@ -228,6 +239,7 @@ else
 fi
 ALIVE=no; kill -0 "$NODE" 2>/dev/null && ALIVE=yes
 END_FDS=$(fds 2>/dev/null || echo 0) END_RSS=$(rss 2>/dev/null || echo 0) END_VMRSS=$(vmrss 2>/dev/null || echo 0)
+END_HEAP=$(heap 2>/dev/null)
 RUNNING=$(workers_running) ZOMBIES=$(zombies)
 DROPPED=$(sub_dropped); DROPPED=${DROPPED:-0}
 SUB_RESTARTS=$(fv info app/seqsub 2>/dev/null | sed -n 's/^restarts: //p')
@@ -283,6 +295,10 @@ row "node fds warm-up -> end" "$WARM_FDS -> $END_FDS" "5 %" "$RESULT ($(pct "$WA
 check "RSS within 5 %" within5 "$WARM_RSS" "$END_RSS"
 row "node RSS kB (anon+shmem)" "$WARM_RSS -> $END_RSS" "5 %" "$RESULT ($(pct "$WARM_RSS" "$END_RSS"))"
 row "node VmRSS kB (with file pages)" "$WARM_VMRSS -> $END_VMRSS" "" "($(pct "$WARM_VMRSS" "$END_VMRSS"))"
+if [[ -n ${WARM_HEAP:-} && -n ${END_HEAP:-} ]]; then
+    row "heap kB in use (malloc_stats)" "${WARM_HEAP% *} -> ${END_HEAP% *}" "" "($(pct "${WARM_HEAP% *}" "${END_HEAP% *}"))"
+    row "heap kB from the system" "${WARM_HEAP#* } -> ${END_HEAP#* }" "" "($(pct "${WARM_HEAP#* }" "${END_HEAP#* }"))"
+fi
 row "messages received (subscriber)" "$received" "" ""
 row "sequence gaps / numbers missing" "$gaps / $missing" "" ""
 row "dropped by the node (reported)" "$DROPPED" "" ""
