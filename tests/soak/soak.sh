@@ -69,9 +69,17 @@ use_config() { cp "$DIR/$1.ini" "$DIR/t.ini.new" && mv "$DIR/t.ini.new" "$DIR/t.
 # --- running -------------------------------------------------------------------------------
 LOOPS=()
 NODE=
+# ours PID: PID is alive, not a zombie, and runs one of our workers. Thousands of pids are
+# recorded over a soak and the kernel hands them out again: a pid alone may be anybody's now.
+ours() {
+    local cmd
+    [[ -r /proc/$1/cmdline ]] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null || return 1
+    cmd=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) || return 1
+    [[ $cmd == "$WORKERS/"* ]]
+}
 cleanup() {
     local p
-    touch "$DIR/stop"
+    touch "$DIR/stop" 2>/dev/null
     for p in "${LOOPS[@]}"; do kill "$p" 2>/dev/null; done
     wait "${LOOPS[@]}" 2>/dev/null
     if [[ -n $NODE ]] && kill -0 "$NODE" 2>/dev/null; then
@@ -80,7 +88,7 @@ cleanup() {
         kill -KILL "$NODE" 2>/dev/null
     fi
     if [[ -r $FV_TEST_OUT/pids ]]; then
-        while read -r p; do kill -KILL "$p" 2>/dev/null; done <"$FV_TEST_OUT/pids"
+        while read -r p; do ours "$p" && kill -KILL "$p" 2>/dev/null; done <"$FV_TEST_OUT/pids"
     fi
 }
 trap cleanup EXIT
@@ -319,9 +327,7 @@ if [[ $ALIVE == yes ]]; then
     check "shutdown exit 0" test "$st" -eq 0
     survivors() {
         local p n=0
-        while read -r p; do
-            kill -0 "$p" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$p/status" 2>/dev/null && n=$((n + 1))
-        done <"$FV_TEST_OUT/pids"
+        while read -r p; do ours "$p" && n=$((n + 1)); done <"$FV_TEST_OUT/pids"
         echo "$n"
     }
     for ((i = 0; i < 100; i++)); do left=$(survivors); ((left == 0)) && break; sleep 0.05; done
