@@ -63,7 +63,7 @@ FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 MAN        := $(wildcard man/*.[1-8])
 
 .PHONY: FORCE all deps check check-conf check-unit check-bats check-man check-fuzz check-san \
-        check-headers check-reliability fuzz demo bench install uninstall deb clean
+        check-headers check-reliability fuzz demo bench soak install uninstall deb clean
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/forkvisor $(LIBS_OUT) $(WORKERS)
@@ -211,6 +211,11 @@ demo: deps
 
 bench: all
 	@CC="$(CC)" bench/run.sh $(BUILD)
+
+# Not part of check: 200 workers under random SIGKILLs and control traffic for SOAK_SECONDS
+# (default 600), then assertions on the node's health, printed as a table.
+soak: all
+	@tests/soak/soak.sh $(BUILD)
 
 # --- installing -------------------------------------------------------------------------
 install: $(BUILD)/forkvisor $(LIBS_OUT) $(BUILD)/forkvisor.service

@@ -521,8 +521,13 @@ static void log_event(Manager *m, Node *n, TreeEvent ev) {
                                "'%s' (pid %d) %s", n->path, (int) n->pid, how);
                 return;
         case TREE_EVENT_RESTARTING:
-                log_child(LOG_NOTICE, n->path, n->pid, 0, 0, n->restarts, "Restarting '%s' (restart %u)", n->path,
-                          n->restarts);
+                if (n->restart_delay > 0)
+                        log_child(LOG_NOTICE, n->path, n->pid, 0, 0, n->restarts,
+                                  "Restarting '%s' (restart %u) in %llu ms", n->path, n->restarts,
+                                  (unsigned long long) (n->restart_delay / USEC_PER_MSEC));
+                else
+                        log_child(LOG_NOTICE, n->path, n->pid, 0, 0, n->restarts, "Restarting '%s' (restart %u)",
+                                  n->path, n->restarts);
                 return;
         case TREE_EVENT_GAVE_UP:
                 log_child(LOG_ERR, n->path, 0, 0, 0, n->restarts, "Supervisor '%s' gave up: %s", n->path, n->reason);

@@ -291,6 +291,7 @@ static int worker_start(Node *n) {
                         set_reason(n, "failed to spawn: %s", strerror(-r));
                 n->exit_code = NODE_EXIT_START_FAILED;
                 n->exit_status = -r;
+                n->exit_oom = false;
                 node_set_state(n, NODE_FAILED);
                 emit(n, TREE_EVENT_START_FAILED);
                 return r;
@@ -439,7 +440,10 @@ void tree_handle_timer(Tree *t, Node *n) {
         if (n->retry_pending && n->parent && (n->state == NODE_RESTARTING || n->state == NODE_FAILED)) {
                 n->retry_pending = false;
                 if (n->state == NODE_FAILED) {
-                        /* A restart that failed: one more abnormal termination of this child. */
+                        /* A restart that failed: one more abnormal termination of this child,
+                         * and one more consecutive failure for restart_delay's doubling (a
+                         * program that cannot be executed backs off like one that crashes). */
+                        n->failures++;
                         parent_on_child(n->parent, n, REPORT_EXIT_ABNORMAL);
                         return;
                 }
@@ -708,7 +712,7 @@ static void sup_check_auto_shutdown(Node *s, bool was_significant, const char *c
 }
 
 static void sup_restart_one(Node *s, Node *c) {
-        usec_t delay = restart_delay(c);
+        usec_t delay = c->restart_delay;
         if (delay > 0) {
                 node_set_state(c, NODE_RESTARTING);
                 node_schedule_retry(c, delay);
@@ -745,6 +749,11 @@ static void sup_handle_exit(Node *s, Node *c, bool abnormal) {
         }
 
         c->restarts++;
+        /* Known before the announcement, so the log says how long the restart waits; a group
+         * restart (one_for_all, rest_for_one) starts its children at once. */
+        bool alone = s->spec->strategy == STRATEGY_ONE_FOR_ONE ||
+                     s->spec->strategy == STRATEGY_SIMPLE_ONE_FOR_ONE;
+        c->restart_delay = alone ? restart_delay(c) : 0;
         emit(c, TREE_EVENT_RESTARTING);
         ssize_t i = child_index(s, c);
         assert(i >= 0);

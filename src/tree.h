@@ -101,7 +101,8 @@ struct Node {
         bool start_failed;       /* killed for ready_timeout: its exit is a failed start */
         usec_t started_at;       /* when the current process was spawned / node started */
         unsigned restarts;       /* how many times this node was restarted */
-        unsigned failures;       /* consecutive failed runs, for restart_delay doubling */
+        unsigned failures;       /* consecutive failed runs or starts, for restart_delay doubling */
+        usec_t restart_delay;    /* the wait before the restart announced last (0: at once) */
         int exit_code;           /* of the last exit: CLD_EXITED, CLD_KILLED, CLD_DUMPED,
                                   * NODE_EXIT_START_FAILED or 0 */
         int exit_status;         /* the status, the signal, or the errno of a failed start */

@@ -1,0 +1,69 @@
+# SPDX-License-Identifier: MIT
+# The plan's PID 1 case: an orphan storm in a pid namespace of its own, the node as its init.
+bats_require_minimum_version 1.5.0
+: "${BATS_TEST_TIMEOUT:=60}"
+
+setup() { load test_helper; }
+teardown() { fv_teardown; }
+
+@test "orphan storm as PID 1: 1000 orphans at once, each reaped, no zombie, the tree still served" {
+    [[ $(id -u) -eq 0 ]] || skip "needs root for a pid namespace"
+    unshare --pid --fork --mount-proc true 2>/dev/null || skip "unshare --pid --fork --mount-proc is not permitted here"
+    # Pids inside the namespace mean nothing outside: the markers go elsewhere than $FV_TEST_OUT.
+    local nsout="$BATS_TEST_TMPDIR/ns-out"
+    mkdir -p "$nsout"
+    # The checker runs inside the namespace: it waits for every orphan of the four orphaners to
+    # be gone from /proc (reaped, not a zombie), then looks for any zombie at all.
+    cat >"$BATS_TEST_TMPDIR/check.sh" <<'SH'
+#!/bin/sh
+out=$FV_TEST_OUT
+result() { echo "$1" >"$out/result.tmp" && mv "$out/result.tmp" "$out/result"; exit 0; }
+for o in o1 o2 o3 o4; do
+    i=0
+    while [ ! -e "$out/$o.started" ]; do
+        i=$((i + 1)); [ $i -gt 1500 ] && result "$o did not start"; sleep 0.02
+    done
+done
+n=0
+for p in $(cat "$out"/o?.orphans); do
+    n=$((n + 1))
+    i=0
+    while [ -e "/proc/$p" ]; do
+        i=$((i + 1))
+        [ $i -gt 1500 ] && result "not reaped: $p $(grep '^State' /proc/$p/status 2>/dev/null)"
+        sleep 0.02
+    done
+done
+z=$(grep -l '^State:.*Z' /proc/[0-9]*/status 2>/dev/null | tr '\n' ' ')
+[ -z "$z" ] || result "zombies: $z"
+result "ok pid1=$(cat /proc/1/comm) orphans=$n"
+SH
+    app_ini "o1:@W@/orphaner 250" "o2:@W@/orphaner 250" "o3:@W@/orphaner 250" "o4:@W@/orphaner 250" \
+        "check:/bin/sh @T@/check.sh" temporary
+    export FV_RUNTIME_DIR="$BATS_TEST_TMPDIR/run"
+    mkdir -p "$FV_RUNTIME_DIR"
+    FV_TEST_OUT=$nsout unshare --pid --fork --mount-proc --kill-child \
+        "$FORKVISOR" run "$BATS_TEST_TMPDIR/t.ini" --control "$FV_RUNTIME_DIR/control.sock" \
+        >"$(fv_log)" 2>&1 3>&- &
+    FV_PID=$!
+    retry 300 0.05 fv wait --timeout 100
+    local fvpid ns
+    fvpid=$(ps --ppid "$FV_PID" -o pid= | tr -d ' ')
+    ns=$(readlink "/proc/$fvpid/ns/pid")
+    # While the storm is reaped the node answers.
+    run -0 fv status
+    retry 600 0.05 test -e "$nsout/result"
+    run -0 cat "$nsout/result"
+    assert_output "ok pid1=forkvisor orphans=1000"
+    # Its own children are untouched: none restarted, every orphaner running.
+    run -0 fv status --json
+    refute_output --regexp '"restarts": [1-9]'
+    run -0 fv shutdown
+    fv_wait_exit
+    [ "$FV_STATUS" -eq 0 ]
+    ns_empty() {
+        local f
+        for f in /proc/[0-9]*/ns/pid; do [[ $(readlink "$f" 2>/dev/null) != "$1" ]] || return 1; done
+    }
+    retry 100 0.05 ns_empty "$ns"
+}
