@@ -172,8 +172,9 @@ INI
     cp "$BATS_TEST_TMPDIR/t.ini" "$USER_DIR/t.ini"
     export FV_RUNTIME_DIR=$USER_DIR/run FV_TEST_OUT=$USER_DIR/out
     # The limit is set before the uid change (lowering needs no privilege, and raising it later
-    # would need CAP_SYS_RESOURCE): the daemon and its three children, no room for a fifth.
-    prlimit --nproc=4:4 setpriv --reuid="$uid" --regid="$uid" --clear-groups \
+    # would need CAP_SYS_RESOURCE): the daemon, its guard and its three children, no room for a
+    # sixth.
+    prlimit --nproc=5:5 setpriv --reuid="$uid" --regid="$uid" --clear-groups \
         "$FORKVISOR" run "$USER_DIR/t.ini" --control "$FV_RUNTIME_DIR/control.sock" \
         </dev/null >"$(fv_log)" 2>&1 3>&- &
     FV_PID=$!
