@@ -57,7 +57,8 @@ struct ControlRequest {
         bool incomplete;           /* part of the answer could not be queued (out of memory) */
         CtlHeader header;          /* the request's version and deadline */
         char *queue;               /* packets: [uint32 length][bytes]... */
-        size_t queue_len, queue_sent;
+        size_t queue_len, queue_sent, queue_cap;
+        size_t queue_last;         /* where the last queued packet starts (valid while queue_len) */
         ControlAbandon abandon;
         void *abandon_ud;
 };
@@ -109,16 +110,41 @@ static void idle_watch(ControlRequest *r, bool on) {
                                           CONTROL_IDLE_SEC * USEC_PER_SEC, USEC_PER_SEC / 10, on_idle, r);
 }
 
+/* Appends a packet. Output ('O') is a byte stream to the client, so output following output that
+ * is not sent yet goes into the same packet while it fits: a `status --json` of a thousand
+ * workers is a few dozen packets and sends, not one per line. The queue grows by doubling, so a
+ * long answer costs a few reallocations rather than one per piece (a heap fragmented by those is
+ * never given back). */
 static int queue_packet(ControlRequest *r, char type, const char *data, size_t len) {
-        if (r->queue_len + len + 5 > CONTROL_REPLY_MAX)
-                return -ENOBUFS;
-        char *q = realloc(r->queue, r->queue_len + len + 5);
-        if (!q) {
-                r->incomplete = true;
-                return -ENOMEM;
+        if (type == CTL_OUT && r->queue_len > r->queue_sent && r->queue[r->queue_last + 4] == CTL_OUT) {
+                uint32_t l;
+                memcpy(&l, r->queue + r->queue_last, 4);
+                if (l + len <= CTL_PACKET_MAX && r->queue_len + len <= r->queue_cap) {
+                        memcpy(r->queue + r->queue_len, data, len);
+                        r->queue_len += len;
+                        l += (uint32_t) len;
+                        memcpy(r->queue + r->queue_last, &l, 4);
+                        return 0;
+                }
         }
-        r->queue = q;
+        size_t need = r->queue_len + len + 5;
+        if (need > CONTROL_REPLY_MAX)
+                return -ENOBUFS;
+        if (need > r->queue_cap) {
+                size_t cap = r->queue_cap ? r->queue_cap : 256;
+                while (cap < need)
+                        cap *= 2;
+                char *q = realloc(r->queue, cap);
+                if (!q) {
+                        r->incomplete = true;
+                        return -ENOMEM;
+                }
+                r->queue = q;
+                r->queue_cap = cap;
+        }
+        char *q = r->queue;
         uint32_t l = (uint32_t) len + 1;
+        r->queue_last = r->queue_len;
         memcpy(q + r->queue_len, &l, 4);
         q[r->queue_len + 4] = type;
         if (len)

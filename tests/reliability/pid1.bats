@@ -67,3 +67,49 @@ SH
     }
     retry 100 0.05 ns_empty "$ns"
 }
+
+@test "PID 1 shutdown: SIGTERM to the init of a pid namespace stops the tree in reverse order within its timeouts, exit 0" {
+    [[ $(id -u) -eq 0 ]] || skip "needs root for a pid namespace"
+    unshare --pid --fork --mount-proc true 2>/dev/null || skip "unshare --pid --fork --mount-proc is not permitted here"
+    local nsout="$BATS_TEST_TMPDIR/ns-out"
+    mkdir -p "$nsout"
+    # A worker whose descendants left its session, one that ignores SIGTERM, and a plain one.
+    cat >"$BATS_TEST_TMPDIR/helpers" <<'SH'
+#!/bin/sh
+setsid sleep 1236 &
+sleep 1237 &
+: > "$FV_TEST_OUT/helpers.started"
+wait
+SH
+    chmod +x "$BATS_TEST_TMPDIR/helpers"
+    { printf '[forkvisor]\nlog = stderr\n\n'
+      app_ini h:helpers "stubborn:@W@/ignore-term" shutdown=300 last:@W@/sleeper
+      cat "$BATS_TEST_TMPDIR/t.ini"; } > "$BATS_TEST_TMPDIR/init.ini"
+    export FV_RUNTIME_DIR="$BATS_TEST_TMPDIR/run"
+    mkdir -p "$FV_RUNTIME_DIR"
+    FV_TEST_OUT=$nsout unshare --pid --fork --mount-proc --kill-child \
+        "$FORKVISOR" run "$BATS_TEST_TMPDIR/init.ini" --control "$FV_RUNTIME_DIR/control.sock" \
+        >"$(fv_log)" 2>&1 3>&- &
+    FV_PID=$!
+    retry 300 0.05 fv wait --timeout 100
+    retry 100 0.05 test -e "$nsout/helpers.started"
+    local init ns
+    init=$(ps --ppid "$FV_PID" -o pid= | tr -d ' ')
+    ns=$(readlink "/proc/$init/ns/pid")
+    [ "$(cat "/proc/$init/status" | awk '/^NSpid:/ { print $3 }')" = 1 ]
+    # What `docker stop` does: SIGTERM to process 1.
+    kill -TERM "$init"
+    fv_wait_exit
+    [ "$FV_STATUS" -eq 0 ]
+    # Reverse order, the stubborn one after its 300 ms, and the tree stopped before the node left.
+    [ "$(order_of Stopped)" = "app/last app/stubborn app/h app" ]
+    run -0 grep -F "'app/stubborn' (pid" "$(fv_log)"
+    run -0 grep -F "did not stop within 300 ms: sending SIGKILL" "$(fv_log)"
+    run -0 grep -F "Tree 'app' stopped" "$(fv_log)"
+    # Nothing of the namespace is left: not the setsid'd helper either.
+    ns_empty() {
+        local f
+        for f in /proc/[0-9]*/ns/pid; do [[ $(readlink "$f" 2>/dev/null) != "$1" ]] || return 1; done
+    }
+    retry 100 0.05 ns_empty "$ns"
+}
