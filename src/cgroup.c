@@ -22,7 +22,8 @@
 
 /* One v1 hierarchy that carries a controller (hybrid hosts). */
 typedef struct V1 {
-        char *group;         /* the node's group in it; NULL when unavailable */
+        char *dir;           /* the node's own cgroup in it; NULL when unavailable */
+        char *group;         /* the node's group in it, made when a limit first needs it */
         int group_fd;
         const char *why;     /* why unavailable */
 } V1;
@@ -39,6 +40,7 @@ struct Cgroups {
         bool v2_ctl[_CGROUP_CONTROLLER_MAX];       /* the v2 hierarchy offers it */
         bool enabled[_CGROUP_CONTROLLER_MAX];      /* enabled for our leaves (v2), or v1 ready */
         V1 v1[_CGROUP_CONTROLLER_MAX];
+        char *groups[2 + _CGROUP_CONTROLLER_MAX]; /* cgroups_groups(): borrowed strings */
         char describe[1024];
         char why[512];
 };
@@ -245,11 +247,9 @@ static void setup_v1(Cgroups *c, const Mounts *m, CgroupController ctl) {
                 return;
         }
         snprintf(dir, sizeof dir, "%s%s", m->v1[ctl], own);
-        int r = make_group(dir, c->name, &v->group, &v->group_fd, NULL);
-        if (r < 0) {
-                v->why = "its cgroup v1 hierarchy is not writable";
-                return;
-        }
+        v->dir = strdup(dir); /* NULL: unavailable, as if out of memory were a reason */
+        if (!v->dir)
+                v->why = "out of memory";
 }
 
 /* what: why there is no cgroup; err: the errno behind it, or 0. */
@@ -331,6 +331,7 @@ int cgroups_new(const char *identity, const char *root, Cgroups **ret) {
         }
         free(m);
         c->mode = hybrid ? CGROUP_MODE_HYBRID : CGROUP_MODE_V2;
+        c->groups[0] = c->group;
         snprintf(c->describe, sizeof c->describe, "%s: one cgroup per worker in %s%s", cgroup_mode_to_string(c->mode),
                  c->group, c->has_kill ? "" : " (no cgroup.kill: killing one process at a time)");
         return 0;
@@ -346,6 +347,10 @@ CgroupMode cgroups_mode(const Cgroups *c) {
 
 const char *cgroups_describe(const Cgroups *c) {
         return c->describe;
+}
+
+char *const *cgroups_groups(const Cgroups *c) {
+        return c && c->mode != CGROUP_MODE_NONE ? c->groups : NULL;
 }
 
 const char *cgroups_path(const Cgroups *c) {
@@ -381,6 +386,7 @@ static int kill_tree(int dirfd, bool has_kill) {
                 int copy = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
                 DIR *d = copy >= 0 ? fdopendir(copy) : NULL;
                 if (d) {
+                        rewinddir(d); /* the copy shares the offset an earlier pass left at the end */
                         struct dirent *e;
                         while ((e = readdir(d)))
                                 if (e->d_type == DT_DIR && e->d_name[0] != '.') {
@@ -415,6 +421,7 @@ static void remove_below(int dirfd) {
                 safe_close(copy);
                 return;
         }
+        rewinddir(d); /* the copy shares the offset an earlier pass left at the end */
         struct dirent *e;
         while ((e = readdir(d)))
                 if (e->d_type == DT_DIR && e->d_name[0] != '.') {
@@ -437,6 +444,18 @@ static bool wait_empty(Cgroups *c) {
                 nanosleep(&step, NULL);
         }
         return !populated(c->group_fd);
+}
+
+void cgroup_kill_and_remove(const char *group) {
+        _cleanup_close_ int fd = open(group, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return;
+        (void) kill_tree(fd, faccessat(fd, "cgroup.kill", F_OK, 0) == 0);
+        struct timespec step = { 0, 5 * 1000 * 1000 };
+        for (int i = 0; i < CGROUP_EMPTY_WAIT_MS / 5 && populated(fd); i++)
+                nanosleep(&step, NULL);
+        remove_below(fd);
+        (void) rmdir(group);
 }
 
 int cgroups_kill_all(Cgroups *c) {
@@ -477,9 +496,6 @@ int cgroups_kill_leftovers(Cgroups *c) {
         (void) kill_tree(c->group_fd, c->has_kill);
         (void) wait_empty(c);
         remove_below(c->group_fd);
-        for (int i = 0; i < _CGROUP_CONTROLLER_MAX; i++)
-                if (c->v1[i].group)
-                        remove_below(c->v1[i].group_fd);
         return n > 0 ? n : 1;
 }
 
@@ -507,6 +523,7 @@ Cgroups *cgroups_free(Cgroups *c) {
                 }
                 safe_close(v->group_fd);
                 free(v->group);
+                free(v->dir);
         }
         safe_close(c->group_fd);
         free(c->base);
@@ -573,7 +590,23 @@ bool cgroups_controller_available(Cgroups *c, CgroupController ctl, const char *
                 c->enabled[ctl] = true;
                 return true;
         }
-        if (c->v1[ctl].group) {
+        V1 *v = &c->v1[ctl];
+        if (v->dir && !v->group) {
+                /* Only daemons that use limits leave a trace in the v1 hierarchies. */
+                int r = make_group(v->dir, c->name, &v->group, &v->group_fd, NULL);
+                if (r < 0) {
+                        v->group = NULL;
+                        v->why = "its cgroup v1 hierarchy is not writable";
+                } else {
+                        size_t n = 0;
+                        while (c->groups[n])
+                                n++;
+                        c->groups[n] = v->group;
+                }
+        }
+        if (v->group) {
+                /* A killed predecessor's leaves there are empty: its processes were in ours. */
+                remove_below(v->group_fd);
                 c->enabled[ctl] = true;
                 return true;
         }

@@ -59,6 +59,9 @@ const char *cgroup_mode_to_string(CgroupMode m);
 const char *cgroups_describe(const Cgroups *c);
 /* The node's group (the v2 directory), or NULL without cgroups. */
 const char *cgroups_path(const Cgroups *c);
+/* Every group directory of the node's, the v2 one first and the v1 ones made so far, NULL
+ * terminated; NULL without cgroups. Valid until the next call that makes a group. */
+char *const *cgroups_groups(const Cgroups *c);
 
 /* A previous run's leftovers (processes in the node's group when it was made): killed, and the
  * number killed returned (0 when there were none). */
@@ -72,6 +75,10 @@ const char *cgroup_controller_to_string(CgroupController ctl);
 /* Kills every process of the node's group (shutdown, the guard, leftovers). Returns how many
  * processes were signalled when it had to count them, or 0. */
 int cgroups_kill_all(Cgroups *c);
+
+/* The guard's part, by path (it keeps nothing of the node): kills everything in the group and
+ * below, waits (bounded) for it to empty, and removes the group. */
+void cgroup_kill_and_remove(const char *group);
 
 /* The cgroup of one worker: name is its tree path ("app/pool/job.2"). Made, or reused. */
 int cgroup_leaf_new(Cgroups *c, const char *name, CgroupLeaf **ret);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,45 +84,12 @@ int guard_kill_sessions(const pid_t *sids, size_t n) {
         return killed;
 }
 
-static void guard_kill_cgroup(const char *cgroup) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/cgroup.kill", cgroup);
-        int fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (fd >= 0 && write(fd, "1", 1) == 1) {
-                close(fd);
-                return;
-        }
-        safe_close(fd);
-        /* No cgroup.kill: the processes listed in each worker's group, a few rounds. */
-        for (int round = 0; round < GUARD_KILL_ROUNDS; round++) {
-                DIR *d = opendir(cgroup);
-                int k = 0;
-                if (!d)
-                        return;
-                struct dirent *e;
-                while ((e = readdir(d))) {
-                        if (e->d_name[0] == '.' || e->d_type != DT_DIR)
-                                continue;
-                        snprintf(path, sizeof path, "%s/%s/cgroup.procs", cgroup, e->d_name);
-                        FILE *f = fopen(path, "re");
-                        long pid;
-                        while (f && fscanf(f, "%ld", &pid) == 1)
-                                if (pid > 0 && kill((pid_t) pid, SIGKILL) == 0)
-                                        k++;
-                        if (f)
-                                fclose(f);
-                }
-                closedir(d);
-                if (k == 0)
-                        return;
-        }
-}
-
 /* The guard's loop: reads the node's messages until 'q' (leave) or EOF (the node is gone:
  * kill). */
-static _noreturn_ void guard_main(int fd, const char *cgroup) {
+static _noreturn_ void guard_main(int fd, char *const *groups) {
         pid_t *sids = NULL;
         size_t n = 0;
+        bool cgroup = groups && groups[0];
 
         if (!cgroup)
                 sids = malloc(GUARD_SESSIONS_MAX * sizeof *sids);
@@ -153,7 +121,8 @@ static _noreturn_ void guard_main(int fd, const char *cgroup) {
                         }
         }
         if (cgroup)
-                guard_kill_cgroup(cgroup);
+                for (char *const *g = groups; *g; g++)
+                        cgroup_kill_and_remove(*g);
         else
                 (void) guard_kill_sessions(sids, n);
         _exit(0);
@@ -164,7 +133,7 @@ static _noreturn_ void guard_main(int fd, const char *cgroup) {
  * terminal ends the node (orderly) and not its guard; and it execs the node's program again
  * under another name, so that `pkill -f "forkvisor run"` does not take the guard with the node
  * (and the guard holds none of the node's memory). Where that exec fails, it goes on as is. */
-static _noreturn_ void guard_child(int fd, const char *cgroup) {
+static _noreturn_ void guard_child(int fd, char *const *groups) {
         (void) setsid();
         for (int sig = 1; sig < _NSIG; sig++)
                 if (sig != SIGKILL && sig != SIGSTOP)
@@ -184,21 +153,33 @@ static _noreturn_ void guard_child(int fd, const char *cgroup) {
                 if (null >= 0 && null != i)
                         (void) dup2(null, i);
         (void) syscall(SYS_close_range, fd + 1, ~0U, 0);
-        char *argv[] = { (char *) GUARD_ARGV0, (char *) (cgroup ? cgroup : "-"), NULL };
-        char *envp[] = { NULL };
-        execve("/proc/self/exe", argv, envp);
+        /* argv: our name, then the groups, or "-" for none. A fork of a single-threaded process
+         * may allocate. */
+        size_t n = 0;
+        while (groups && groups[n])
+                n++;
+        char **argv = calloc(n + 3, sizeof *argv);
+        if (argv) {
+                argv[0] = (char *) GUARD_ARGV0;
+                for (size_t i = 0; i < n; i++)
+                        argv[i + 1] = groups[i];
+                if (n == 0)
+                        argv[1] = (char *) "-";
+                char *envp[] = { NULL };
+                execve("/proc/self/exe", argv, envp);
+        }
         (void) prctl(PR_SET_NAME, GUARD_ARGV0);
-        guard_main(fd, cgroup);
+        guard_main(fd, groups);
 }
 
 int guard_exec_main(int argc, char **argv) {
-        if (argc != 2 || fcntl(GUARD_FD, F_GETFD) < 0)
+        if (argc < 2 || fcntl(GUARD_FD, F_GETFD) < 0)
                 return 2;
         (void) prctl(PR_SET_NAME, GUARD_ARGV0); /* not "exe", after /proc/self/exe */
-        guard_main(GUARD_FD, strcmp(argv[1], "-") == 0 ? NULL : argv[1]);
+        guard_main(GUARD_FD, strcmp(argv[1], "-") == 0 ? NULL : argv + 1);
 }
 
-int guard_start(const char *cgroup, Guard **ret) {
+int guard_start(char *const *groups, Guard **ret) {
         int p[2];
         Guard *g = calloc(1, sizeof *g);
         if (!g)
@@ -218,7 +199,7 @@ int guard_start(const char *cgroup, Guard **ret) {
         }
         if (pid == 0) {
                 close(p[1]);
-                guard_child(p[0], cgroup);
+                guard_child(p[0], groups);
         }
         close(p[0]);
         (void) fcntl(p[1], F_SETFL, O_NONBLOCK);

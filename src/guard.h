@@ -11,8 +11,9 @@
 
 typedef struct Guard Guard;
 
-/* cgroup: the node's group directory (cgroups_path()), or NULL to kill sessions instead. */
-int guard_start(const char *cgroup, Guard **ret);
+/* groups: the node's group directories (cgroups_groups()), killed and removed when the node
+ * dies; NULL or empty to kill sessions instead. */
+int guard_start(char *const *groups, Guard **ret);
 pid_t guard_pid(const Guard *g);
 /* Without cgroups: the sessions (a worker's pid, which is its session id) to kill. The node
  * never blocks on the guard: a full pipe drops the message (counted). */

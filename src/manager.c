@@ -677,7 +677,7 @@ static void guard_died(Manager *m) {
         if (manager_shutting_down(m))
                 return;
         log_warning("The guard process died: starting another");
-        int r = guard_start(cgroups_path(m->cgroups), &m->guard);
+        int r = guard_start(cgroups_groups(m->cgroups), &m->guard);
         if (r < 0)
                 log_error_errno(r, "Failed to start a guard process: %m; if the node is killed, what it "
                                    "started may outlive it");
@@ -1169,7 +1169,7 @@ static int start_tracking(Manager *m) {
         }
         /* As PID 1 the kernel kills our whole namespace when we die: no guard needed. */
         if (getpid() != 1) {
-                r = guard_start(cgroups_path(m->cgroups), &m->guard);
+                r = guard_start(cgroups_groups(m->cgroups), &m->guard);
                 if (r < 0)
                         log_warning_errno(r, "Failed to start a guard process: %m; if the node is killed, "
                                              "what it started may outlive it");

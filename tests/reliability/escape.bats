@@ -55,9 +55,12 @@ guard_of() { pgrep -P "$1" -x forkvisor-guard; }
     kill -KILL "$FV_PID"
     wait "$FV_PID" || true
     unset FV_PID
-    # The guard kills the node's cgroup; polling for 2 s at most.
+    # The guard kills the node's cgroup; polling for 2 s at most. Then it removes the groups.
     retry 40 0.05 helpers_dead h
     no_survivors
+    local dir; dir=$(sed -n 's/.*one cgroup per worker in \([^ ]*\).*/\1/p' "$(fv_log)")
+    [ -n "$dir" ]
+    retry 40 0.05 test ! -e "$dir"
 }
 
 @test "daemon SIGKILLed: without cgroups, the guard kills the sessions of the workers" {
@@ -128,7 +131,10 @@ guard_of() { pgrep -P "$1" -x forkvisor-guard; }
     retry 100 0.05 file_has "$FV_TEST_OUT/h.started"
     local guard; guard=$(guard_of "$FV_PID")
     [ -n "$guard" ]
-    kill -KILL "$guard" "$FV_PID"
+    # The guard first stopped, so that it can neither act on the node's death nor be replaced.
+    kill -STOP "$guard"
+    kill -KILL "$FV_PID"
+    kill -KILL "$guard"
     wait "$FV_PID" || true
     unset FV_PID
     retry 40 0.05 pid_dead "$guard"
@@ -139,6 +145,10 @@ guard_of() { pgrep -P "$1" -x forkvisor-guard; }
     retry 40 0.05 helpers_dead first
     fv_stop
     no_survivors
+    # The second daemon removed its groups on its way out, the predecessor's leaves included.
+    local dir; dir=$(sed -n 's/.*one cgroup per worker in \([^ ]*\).*/\1/p' "$(fv_log)")
+    [ -n "$dir" ]
+    [ ! -e "$dir" ]
 }
 
 @test "daemon SIGKILLed: the guard is not a worker: it is restarted when it dies, and leaves with the node" {
