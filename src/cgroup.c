@@ -357,8 +357,8 @@ const char *cgroups_path(const Cgroups *c) {
         return c && c->mode != CGROUP_MODE_NONE ? c->group : NULL;
 }
 
-/* Sends SIGKILL to every pid listed in dirfd's cgroup.procs; how many. */
-static int kill_listed(int dirfd) {
+/* Sends sig to every pid listed in dirfd's cgroup.procs (0: only counts them); how many. */
+static int signal_listed(int dirfd, int sig) {
         int fd = openat(dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return 0;
@@ -370,40 +370,51 @@ static int kill_listed(int dirfd) {
         int n = 0;
         long pid;
         while (fscanf(f, "%ld", &pid) == 1)
-                if (pid > 0 && kill((pid_t) pid, SIGKILL) == 0)
+                if (pid > 0 && kill((pid_t) pid, sig) == 0)
                         n++;
         fclose(f);
         return n;
 }
 
-/* Kills everything in dirfd and in every group below it; how many were signalled one by one. */
-static int kill_tree(int dirfd, bool has_kill) {
-        if (has_kill && write_at(dirfd, "cgroup.kill", "1") == 0)
-                return 0;
+/* Calls fn(dirfd, sub, name) for each group directly below dirfd, sub open on it; the sum. */
+static int for_each_subgroup(int dirfd, int (*fn)(int dirfd, int sub, const char *name, int arg), int arg) {
+        int copy = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+        DIR *d = copy >= 0 ? fdopendir(copy) : NULL;
         int n = 0;
-        for (int round = 0; round < CGROUP_KILL_ROUNDS; round++) {
-                int k = kill_listed(dirfd);
-                int copy = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
-                DIR *d = copy >= 0 ? fdopendir(copy) : NULL;
-                if (d) {
-                        rewinddir(d); /* the copy shares the offset an earlier pass left at the end */
-                        struct dirent *e;
-                        while ((e = readdir(d)))
-                                if (e->d_type == DT_DIR && e->d_name[0] != '.') {
-                                        int sub = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                                        if (sub >= 0) {
-                                                k += kill_tree(sub, false);
-                                                close(sub);
-                                        }
-                                }
-                        closedir(d);
-                } else
-                        safe_close(copy);
-                n += k;
-                if (k == 0)
-                        break;
+        if (!d) {
+                safe_close(copy);
+                return 0;
         }
+        rewinddir(d); /* the copy shares the offset an earlier pass left at the end */
+        struct dirent *e;
+        while ((e = readdir(d)))
+                if (e->d_type == DT_DIR && e->d_name[0] != '.') {
+                        int sub = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                        if (sub >= 0) {
+                                n += fn(dirfd, sub, e->d_name, arg);
+                                close(sub);
+                        }
+                }
+        closedir(d);
         return n;
+}
+
+/* Sends sig to everything in dirfd and in every group below it, once; how many. */
+static int signal_tree(int dirfd, int sig);
+static int signal_sub(int dirfd, int sub, const char *name, int sig) {
+        return signal_tree(sub, sig);
+}
+static int signal_tree(int dirfd, int sig) {
+        return signal_listed(dirfd, sig) + for_each_subgroup(dirfd, signal_sub, sig);
+}
+
+/* Kills everything in dirfd and below: cgroup.kill, or rounds of SIGKILL to what is listed
+ * (processes forked meanwhile show up in the next round). */
+static void kill_tree(int dirfd, bool has_kill) {
+        if (has_kill && write_at(dirfd, "cgroup.kill", "1") == 0)
+                return;
+        for (int round = 0; round < CGROUP_KILL_ROUNDS && signal_tree(dirfd, SIGKILL) > 0; round++)
+                ;
 }
 
 static bool populated(int dirfd) {
@@ -413,55 +424,41 @@ static bool populated(int dirfd) {
         return keyed_value(buf, "populated") != 0;
 }
 
-/* Removes every empty group below dirfd (not dirfd itself). */
+/* Removes every group below dirfd (not dirfd itself) that is empty. */
+static int remove_sub(int dirfd, int sub, const char *name, int arg) {
+        (void) for_each_subgroup(sub, remove_sub, arg);
+        (void) unlinkat(dirfd, name, AT_REMOVEDIR);
+        return 0;
+}
 static void remove_below(int dirfd) {
-        int copy = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
-        DIR *d = copy >= 0 ? fdopendir(copy) : NULL;
-        if (!d) {
-                safe_close(copy);
-                return;
-        }
-        rewinddir(d); /* the copy shares the offset an earlier pass left at the end */
-        struct dirent *e;
-        while ((e = readdir(d)))
-                if (e->d_type == DT_DIR && e->d_name[0] != '.') {
-                        int sub = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                        if (sub >= 0) {
-                                remove_below(sub);
-                                close(sub);
-                        }
-                        (void) unlinkat(dirfd, e->d_name, AT_REMOVEDIR);
-                }
-        closedir(d);
+        (void) for_each_subgroup(dirfd, remove_sub, 0);
 }
 
-/* Waits (bounded) until nothing is left in the node's group. */
-static bool wait_empty(Cgroups *c) {
+/* Waits (bounded) until nothing is left in dirfd's group. */
+static void wait_empty(int dirfd) {
         struct timespec step = { 0, 5 * 1000 * 1000 };
-        for (int i = 0; i < CGROUP_EMPTY_WAIT_MS / 5; i++) {
-                if (!populated(c->group_fd))
-                        return true;
+        for (int i = 0; i < CGROUP_EMPTY_WAIT_MS / 5 && populated(dirfd); i++)
                 nanosleep(&step, NULL);
+}
+
+/* Removes the group at path (dirfd) and every group below it, once the processes killed there
+ * have left: a group whose last process is still leaving is busy for a moment. */
+static void remove_group(int dirfd, const char *path) {
+        struct timespec step = { 0, 5 * 1000 * 1000 };
+        wait_empty(dirfd);
+        remove_below(dirfd);
+        for (int i = 0; i < CGROUP_EMPTY_WAIT_MS / 5 && rmdir(path) < 0 && errno == EBUSY; i++) {
+                nanosleep(&step, NULL);
+                remove_below(dirfd);
         }
-        return !populated(c->group_fd);
 }
 
 void cgroup_kill_and_remove(const char *group) {
         _cleanup_close_ int fd = open(group, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
                 return;
-        (void) kill_tree(fd, faccessat(fd, "cgroup.kill", F_OK, 0) == 0);
-        struct timespec step = { 0, 5 * 1000 * 1000 };
-        for (int i = 0; i < CGROUP_EMPTY_WAIT_MS / 5 && populated(fd); i++)
-                nanosleep(&step, NULL);
-        remove_below(fd);
-        (void) rmdir(group);
-}
-
-int cgroups_kill_all(Cgroups *c) {
-        if (!c || c->mode == CGROUP_MODE_NONE)
-                return 0;
-        return kill_tree(c->group_fd, c->has_kill);
+        kill_tree(fd, faccessat(fd, "cgroup.kill", F_OK, 0) == 0);
+        remove_group(fd, group);
 }
 
 int cgroups_kill_leftovers(Cgroups *c) {
@@ -472,29 +469,10 @@ int cgroups_kill_leftovers(Cgroups *c) {
                 remove_below(c->group_fd);
                 return 0;
         }
-        /* How many, for the log line: count before killing. */
-        int n = 0;
-        char path[CGROUP_PATH_MAX + 32];
-        snprintf(path, sizeof path, "%s", c->group);
-        FILE *f;
-        DIR *d = opendir(path);
-        if (d) {
-                struct dirent *e;
-                while ((e = readdir(d)))
-                        if (e->d_type == DT_DIR && e->d_name[0] != '.') {
-                                char procs[CGROUP_PATH_MAX * 2];
-                                snprintf(procs, sizeof procs, "%s/%s/cgroup.procs", path, e->d_name);
-                                if ((f = fopen(procs, "re"))) {
-                                        long pid;
-                                        while (fscanf(f, "%ld", &pid) == 1)
-                                                n++;
-                                        fclose(f);
-                                }
-                        }
-                closedir(d);
-        }
-        (void) kill_tree(c->group_fd, c->has_kill);
-        (void) wait_empty(c);
+        /* How many, for the log line: counted before killing. */
+        int n = signal_tree(c->group_fd, 0);
+        kill_tree(c->group_fd, c->has_kill);
+        wait_empty(c->group_fd);
         remove_below(c->group_fd);
         return n > 0 ? n : 1;
 }
@@ -503,17 +481,9 @@ Cgroups *cgroups_free(Cgroups *c) {
         if (!c)
                 return NULL;
         if (c->mode != CGROUP_MODE_NONE) {
-                if (populated(c->group_fd)) {
-                        (void) kill_tree(c->group_fd, c->has_kill);
-                        (void) wait_empty(c);
-                }
-                remove_below(c->group_fd);
-                /* A group whose last process is still leaving is busy for a moment. */
-                for (int i = 0; i < CGROUP_EMPTY_WAIT_MS / 5 && rmdir(c->group) < 0 && errno == EBUSY; i++) {
-                        struct timespec step = { 0, 5 * 1000 * 1000 };
-                        nanosleep(&step, NULL);
-                        remove_below(c->group_fd);
-                }
+                if (populated(c->group_fd))
+                        kill_tree(c->group_fd, c->has_kill);
+                remove_group(c->group_fd, c->group);
         }
         for (int i = 0; i < _CGROUP_CONTROLLER_MAX; i++) {
                 V1 *v = &c->v1[i];
@@ -811,7 +781,10 @@ int cgroup_leaf_kill(CgroupLeaf *l) {
                         return 0;
         }
         _cleanup_close_ int fd = openat(l->c->group_fd, l->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        return fd < 0 ? -errno : kill_tree(fd, false);
+        if (fd < 0)
+                return -errno;
+        kill_tree(fd, false);
+        return 0;
 }
 
 uint64_t cgroup_leaf_oom_kills(const CgroupLeaf *l) {

@@ -72,10 +72,6 @@ int cgroups_kill_leftovers(Cgroups *c);
 bool cgroups_controller_available(Cgroups *c, CgroupController ctl, const char **ret_why);
 const char *cgroup_controller_to_string(CgroupController ctl);
 
-/* Kills every process of the node's group (shutdown, the guard, leftovers). Returns how many
- * processes were signalled when it had to count them, or 0. */
-int cgroups_kill_all(Cgroups *c);
-
 /* The guard's part, by path (it keeps nothing of the node): kills everything in the group and
  * below, waits (bounded) for it to empty, and removes the group. */
 void cgroup_kill_and_remove(const char *group);
