@@ -35,25 +35,6 @@ struct Guard {
         unsigned dropped;
 };
 
-static int session_of(pid_t pid) {
-        char path[64], buf[512];
-        snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -1;
-        ssize_t n = read(fd, buf, sizeof buf - 1);
-        close(fd);
-        if (n <= 0)
-                return -1;
-        buf[n] = '\0';
-        /* "pid (comm) state ppid pgrp session ...": comm may hold anything, even ") ". */
-        const char *p = strrchr(buf, ')');
-        int session;
-        if (!p || sscanf(p + 1, " %*c %*d %*d %d", &session) != 1)
-                return -1;
-        return session;
-}
-
 int guard_kill_sessions(const pid_t *sids, size_t n) {
         int killed = 0;
         pid_t self = getpid();
@@ -68,7 +49,7 @@ int guard_kill_sessions(const pid_t *sids, size_t n) {
                         long pid = strtol(e->d_name, &end, 10);
                         if (*end || pid <= 0 || pid == self)
                                 continue;
-                        int s = session_of((pid_t) pid);
+                        pid_t s = getsid((pid_t) pid);
                         for (size_t i = 0; s > 0 && i < n; i++)
                                 if (sids[i] == s) {
                                         if (kill((pid_t) pid, SIGKILL) == 0)

@@ -83,6 +83,7 @@ struct Manager {
         struct rlimit nofile;      /* as we were started: children get this, not our raised one */
         int exit_status;
         bool systemd;              /* started with $NOTIFY_SOCKET */
+        bool subreaper;            /* orphans are re-parented to us (subreaper or PID 1) */
         bool ready_sent;
         bool status_dirty;
         sd_event_source *status_timer;
@@ -617,24 +618,25 @@ static void on_peer_ready(void *ud, void *owner) {
                 tree_handle_ready(m->tree, n);
 }
 
-static void on_peer_broken(void *ud, void *owner, const char *why) {
-        Manager *m = ud;
-        Node *n = owner;
-        /* The child is restarted by its own policy; nobody else is affected. */
+/* A worker whose mailbox had to be closed is killed; its own policy restarts it, nobody else is
+ * affected. what: why, for the log. */
+static void kill_for_mailbox(Manager *m, Node *n, const char *what) {
         log_child(LOG_WARNING, n->path, n->pid, 0, 0, n->restarts,
-                  "'%s' (pid %d) broke the mailbox protocol (%s): closed its mailbox, killing it", n->path,
-                  (int) n->pid, why);
+                  "'%s' (pid %d) %s: closed its mailbox, killing it", n->path, (int) n->pid, what);
         op_kill(m, n, SIGKILL, n->spec->kill_group);
 }
 
+static void on_peer_broken(void *ud, void *owner, const char *why) {
+        char what[256];
+        snprintf(what, sizeof what, "broke the mailbox protocol (%s)", why);
+        kill_for_mailbox(ud, owner, what);
+}
+
 static void on_peer_lost(void *ud, void *owner, const char *what) {
-        Manager *m = ud;
-        Node *n = owner;
         /* It would wait forever for what was lost: a restart by its policy is the way back. */
-        log_child(LOG_WARNING, n->path, n->pid, 0, 0, n->restarts,
-                  "'%s' (pid %d): out of memory, %s was lost: closed its mailbox, killing it", n->path,
-                  (int) n->pid, what);
-        op_kill(m, n, SIGKILL, n->spec->kill_group);
+        char text[256];
+        snprintf(text, sizeof text, "ran out of memory, %s was lost", what);
+        kill_for_mailbox(ud, owner, text);
 }
 
 static const RouterOps router_ops = {
@@ -720,7 +722,8 @@ static int on_sigchld(sd_event_source *s, const struct signalfd_siginfo *si, voi
                         n->exit_oom = false;
                         if (n->spec->kill_group) {
                                 (void) kill(-info.si_pid, SIGKILL);
-                                kill_adopted(m, info.si_pid);
+                                if (m->subreaper) /* else no orphan is ever ours */
+                                        kill_adopted(m, info.si_pid);
                         }
                         guard_forget_session(m->guard, info.si_pid);
                 }
@@ -1266,8 +1269,8 @@ int manager_run(Manager *m) {
             (r = add_signal(m, SIGHUP, on_sighup, SD_EVENT_PRIORITY_NORMAL)) < 0)
                 return log_error_errno(r, "Failed to watch signals: %m"), 1;
 
-        bool subreaper = m->config->subreaper > 0 || (m->config->subreaper < 0 && getpid() == 1);
-        if (subreaper && getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+        m->subreaper = m->config->subreaper > 0 || (m->config->subreaper < 0 && getpid() == 1);
+        if (m->subreaper && getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
                 return log_error_errno(errno, "Failed to become a child subreaper: %m"), 1;
 
         r = registry_new(m->config->registry_size, &m->registry);
