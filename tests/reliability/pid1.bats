@@ -7,11 +7,9 @@ setup() { load test_helper; }
 teardown() { fv_teardown; }
 
 @test "orphan storm as PID 1: 1000 orphans at once, each reaped, no zombie, the tree still served" {
-    [[ $(id -u) -eq 0 ]] || skip "needs root for a pid namespace"
-    unshare --pid --fork --mount-proc true 2>/dev/null || skip "unshare --pid --fork --mount-proc is not permitted here"
+    need_pid_namespace
     # Pids inside the namespace mean nothing outside: the markers go elsewhere than $FV_TEST_OUT.
     local nsout="$BATS_TEST_TMPDIR/ns-out"
-    mkdir -p "$nsout"
     # The checker runs inside the namespace: it waits for every orphan of the four orphaners to
     # be gone from /proc (reaped, not a zombie), then looks for any zombie at all.
     cat >"$BATS_TEST_TMPDIR/check.sh" <<'SH'
@@ -40,16 +38,7 @@ result "ok pid1=$(cat /proc/1/comm) orphans=$n"
 SH
     app_ini "o1:@W@/orphaner 250" "o2:@W@/orphaner 250" "o3:@W@/orphaner 250" "o4:@W@/orphaner 250" \
         "check:/bin/sh @T@/check.sh" temporary
-    export FV_RUNTIME_DIR="$BATS_TEST_TMPDIR/run"
-    mkdir -p "$FV_RUNTIME_DIR"
-    FV_TEST_OUT=$nsout unshare --pid --fork --mount-proc --kill-child \
-        "$FORKVISOR" run "$BATS_TEST_TMPDIR/t.ini" --control "$FV_RUNTIME_DIR/control.sock" \
-        >"$(fv_log)" 2>&1 3>&- &
-    FV_PID=$!
-    retry 300 0.05 fv wait --timeout 100
-    local fvpid ns
-    fvpid=$(ps --ppid "$FV_PID" -o pid= | tr -d ' ')
-    ns=$(readlink "/proc/$fvpid/ns/pid")
+    fv_start_init t.ini "$nsout"
     # While the storm is reaped the node answers.
     run -0 fv status
     retry 600 0.05 test -e "$nsout/result"
@@ -61,18 +50,12 @@ SH
     run -0 fv shutdown
     fv_wait_exit
     [ "$FV_STATUS" -eq 0 ]
-    ns_empty() {
-        local f
-        for f in /proc/[0-9]*/ns/pid; do [[ $(readlink "$f" 2>/dev/null) != "$1" ]] || return 1; done
-    }
-    retry 100 0.05 ns_empty "$ns"
+    retry 100 0.05 ns_empty "$FV_NS"
 }
 
 @test "PID 1 shutdown: SIGTERM to the init of a pid namespace stops the tree in reverse order within its timeouts, exit 0" {
-    [[ $(id -u) -eq 0 ]] || skip "needs root for a pid namespace"
-    unshare --pid --fork --mount-proc true 2>/dev/null || skip "unshare --pid --fork --mount-proc is not permitted here"
+    need_pid_namespace
     local nsout="$BATS_TEST_TMPDIR/ns-out"
-    mkdir -p "$nsout"
     # A worker whose descendants left its session, one that ignores SIGTERM, and a plain one.
     cat >"$BATS_TEST_TMPDIR/helpers" <<'SH'
 #!/bin/sh
@@ -85,20 +68,11 @@ SH
     { printf '[forkvisor]\nlog = stderr\n\n'
       app_ini h:helpers "stubborn:@W@/ignore-term" shutdown=300 last:@W@/sleeper
       cat "$BATS_TEST_TMPDIR/t.ini"; } > "$BATS_TEST_TMPDIR/init.ini"
-    export FV_RUNTIME_DIR="$BATS_TEST_TMPDIR/run"
-    mkdir -p "$FV_RUNTIME_DIR"
-    FV_TEST_OUT=$nsout unshare --pid --fork --mount-proc --kill-child \
-        "$FORKVISOR" run "$BATS_TEST_TMPDIR/init.ini" --control "$FV_RUNTIME_DIR/control.sock" \
-        >"$(fv_log)" 2>&1 3>&- &
-    FV_PID=$!
-    retry 300 0.05 fv wait --timeout 100
+    fv_start_init init.ini "$nsout"
     retry 100 0.05 test -e "$nsout/helpers.started"
-    local init ns
-    init=$(ps --ppid "$FV_PID" -o pid= | tr -d ' ')
-    ns=$(readlink "/proc/$init/ns/pid")
-    [ "$(cat "/proc/$init/status" | awk '/^NSpid:/ { print $3 }')" = 1 ]
+    [ "$(awk '/^NSpid:/ { print $3 }' "/proc/$FV_INIT/status")" = 1 ]
     # What `docker stop` does: SIGTERM to process 1.
-    kill -TERM "$init"
+    kill -TERM "$FV_INIT"
     fv_wait_exit
     [ "$FV_STATUS" -eq 0 ]
     # Reverse order, the stubborn one after its 300 ms, and the tree stopped before the node left.
@@ -107,9 +81,5 @@ SH
     run -0 grep -F "did not stop within 300 ms: sending SIGKILL" "$(fv_log)"
     run -0 grep -F "Tree 'app' stopped" "$(fv_log)"
     # Nothing of the namespace is left: not the setsid'd helper either.
-    ns_empty() {
-        local f
-        for f in /proc/[0-9]*/ns/pid; do [[ $(readlink "$f" 2>/dev/null) != "$1" ]] || return 1; done
-    }
-    retry 100 0.05 ns_empty "$ns"
+    retry 100 0.05 ns_empty "$FV_NS"
 }

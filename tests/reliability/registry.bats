@@ -81,12 +81,10 @@ churn_words() {
 }
 
 @test "pid reuse: a successor under its predecessor's very pid is a new incarnation; a call to the dead one never reaches it" {
-    [[ $(id -u) -eq 0 ]] || skip "needs root for a pid namespace"
-    unshare --pid --fork --mount-proc true 2>/dev/null || skip "unshare --pid --fork --mount-proc is not permitted here"
+    need_pid_namespace
     # In a pid namespace of its own the node is PID 1, and writing ns_last_pid there makes the
     # next process it spawns take the pid we choose: the dead worker's.
     local nsout="$BATS_TEST_TMPDIR/ns-out"
-    mkdir -p "$nsout"
     cat >"$BATS_TEST_TMPDIR/inc.sh" <<SH
 #!/bin/sh
 # Counts its incarnations, logs every call it gets, answers all but "hang".
@@ -101,15 +99,8 @@ while msg=\$("$FORKVISOR" recv --shell); do
 done
 SH
     app_ini intensity=10 "e:/bin/sh @T@/inc.sh" mailbox restart_delay=1000
-    export FV_RUNTIME_DIR="$BATS_TEST_TMPDIR/run"
-    mkdir -p "$FV_RUNTIME_DIR"
-    FV_TEST_OUT=$nsout unshare --pid --fork --mount-proc --kill-child \
-        "$FORKVISOR" run "$BATS_TEST_TMPDIR/t.ini" --control "$FV_RUNTIME_DIR/control.sock" \
-        >"$(fv_log)" 2>&1 3>&- &
-    FV_PID=$!
-    retry 200 0.05 fv wait --timeout 100
-    local node p g1 hostpid c
-    node=$(ps --ppid "$FV_PID" -o pid= | tr -d ' ')
+    fv_start_init t.ini "$nsout"
+    local node=$FV_INIT p g1 hostpid c
     p=$(pid_of app/e)
     g1=$(gen_of e)
     # The host's pid of the worker the node calls $p.

@@ -36,3 +36,31 @@ no_zombie_children() { ! ps --ppid "$FV_PID" -o stat= | grep -q Z; }
 
 # log_has TEXT: the daemon's log has a line containing TEXT.
 log_has() { grep -qF -- "$1" "$(fv_log)"; }
+
+# need_pid_namespace: skip the test where no pid namespace of its own can be made.
+need_pid_namespace() {
+    [[ $(id -u) -eq 0 ]] || skip "needs root for a pid namespace"
+    unshare --pid --fork --mount-proc true 2>/dev/null || skip "unshare --pid --fork --mount-proc is not permitted here"
+}
+
+# fv_start_init CONFIG NSOUT: run the daemon as PID 1 of a pid namespace of its own and wait
+# until the tree runs. Pids inside mean nothing outside, so the workers' markers go to NSOUT
+# (made here) instead of $FV_TEST_OUT. FV_PID is unshare's pid (it ends with the daemon's exit
+# status), FV_INIT the daemon's pid as seen from outside, FV_NS its namespace.
+fv_start_init() {
+    export FV_RUNTIME_DIR="$BATS_TEST_TMPDIR/run"
+    mkdir -p "$FV_RUNTIME_DIR" "$2"
+    FV_TEST_OUT=$2 unshare --pid --fork --mount-proc --kill-child \
+        "$FORKVISOR" run "$BATS_TEST_TMPDIR/$1" --control "$FV_RUNTIME_DIR/control.sock" \
+        >"$(fv_log)" 2>&1 3>&- &
+    FV_PID=$!
+    retry 300 0.05 fv wait --timeout 100
+    FV_INIT=$(ps --ppid "$FV_PID" -o pid= | tr -d ' ')
+    FV_NS=$(readlink "/proc/$FV_INIT/ns/pid")
+}
+
+# ns_empty NS: no process is left in the pid namespace NS.
+ns_empty() {
+    local f
+    for f in /proc/[0-9]*/ns/pid; do [[ $(readlink "$f" 2>/dev/null) != "$1" ]] || return 1; done
+}
