@@ -651,19 +651,12 @@ static const RouterOps router_ops = {
  * at exit) are killed. Our children are listed by the kernel (/proc/self/task/TID/children);
  * the ones the tree does not know are adopted orphans, or the guard. */
 static void kill_adopted(Manager *m, pid_t sid) {
-        char path[64], buf[4096];
+        char path[64];
         snprintf(path, sizeof path, "/proc/self/task/%d/children", (int) getpid());
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return;
-        ssize_t len = read(fd, buf, sizeof buf - 1);
-        if (len <= 0)
-                return;
-        buf[len] = '\0';
-        for (char *p = buf, *end; *p; p = end) {
-                long pid = strtol(p, &end, 10);
-                if (end == p)
-                        break;
+        /* Read as a stream: as PID 1 with thousands of children the list is long. */
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        long pid;
+        while (f && fscanf(f, "%ld", &pid) == 1) {
                 if (pid <= 0 || idmap_get(&m->pids, (pid_t) pid) || (pid_t) pid == guard_pid(m->guard))
                         continue;
                 if (sid == 0 || getsid((pid_t) pid) == sid) {
