@@ -200,3 +200,23 @@ nonblocking() {
     fv_stop
     no_survivors
 }
+
+@test "log pipe full: a log on a full disk (/dev/full) costs lines, not supervision" {
+    printf '#!/bin/sh\nwhile :; do echo chatter; done\n' > "$BATS_TEST_TMPDIR/chatty"
+    chmod +x "$BATS_TEST_TMPDIR/chatty"
+    app_ini a:chatty b:@W@/sleeper
+    export FV_RUNTIME_DIR="$BATS_TEST_TMPDIR/run" FV_TEST_OUT="$BATS_TEST_TMPDIR/out"
+    mkdir -p "$FV_RUNTIME_DIR" "$FV_TEST_OUT"
+    "$FORKVISOR" run "$BATS_TEST_TMPDIR/t.ini" --control "$FV_RUNTIME_DIR/control.sock" \
+        </dev/null >/dev/full 2>&1 3>&- &
+    FV_PID=$!
+    retry 100 0.05 tfv wait --timeout 100
+    local b; b=$(tpid_of app/b)
+    kill -KILL "$b"
+    retry 100 0.05 tpid_changed app/b "$b"
+    run -0 tfv status
+    run -0 tfv shutdown
+    fv_wait_exit
+    [ "$FV_STATUS" -eq 0 ]
+    no_survivors
+}
