@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "array.h"
 #include "macro.h"
 #include "strv.h"
 
@@ -200,14 +201,8 @@ static Node *node_free(Node *n) {
 }
 
 static int sup_append_child(Node *s, Node *c) {
-        if (s->n_children == s->cap_children) {
-                size_t cap = s->cap_children ? s->cap_children * 2 : 4;
-                Node **a = realloc(s->children, cap * sizeof *a);
-                if (!a)
-                        return -ENOMEM;
-                s->children = a;
-                s->cap_children = cap;
-        }
+        if (ARRAY_GROW(s->children, s->cap_children, s->n_children + 1) < 0)
+                return -ENOMEM;
         s->children[s->n_children++] = c;
         return 0;
 }
