@@ -326,7 +326,7 @@ check "no duplicate or reordered message" test "$disorder" -eq 0
 row "duplicated or out of order" "$disorder" "0" "$RESULT"
 check "received anything" test "$received" -gt 0
 echo
-[[ -s $DIR/rss.log ]] && say "RSS kB under traffic, every 30 s: $(awk '{ printf "%s%s", NR > 1 ? " " : "", $2 }' "$DIR/rss.log")"
+[[ -s $DIR/rss.log ]] && say "RSS kB under traffic, every 30 s: $(awk '{ printf "%s%s", (NR > 1 ? " " : ""), $2 }' "$DIR/rss.log")"
 
 # An orderly shutdown, exit 0, nothing left behind.
 if [[ $ALIVE == yes ]]; then
