@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The worker's end of a mailbox, for the tests of the node's side (test-mailbox.c,
  * test-router.c, test-commands.c): frames sent as records (with an fd when asked), records read
- * back and written to a log as text ("cast:a=x reply#7=ok "), and a loop run until a condition
- * holds or two seconds pass. Nothing here sleeps: the loop waits for the kernel. */
+ * back and written to a log as text ("cast@12:a=x reply#7=ok "), and a loop run until a
+ * condition holds or two seconds pass. Nothing here sleeps: the loop waits for the kernel. */
 #pragma once
 
 #include <assert.h>
@@ -69,14 +69,17 @@ static inline ssize_t fw_send1(int sock, uint8_t kind, uint64_t ref, const char 
         return fw_send(sock, &f, 1, -1);
 }
 
-/* Appends one frame as text: "kind:target=payload ", "#ref" after the kind when it has one. */
+/* Appends one frame as text: "kind:target=payload ", with "#ref" and "@sender" after the kind
+ * when it has them. */
 static inline void fw_log_frame(char *log, size_t size, const Frame *f) {
         size_t l = strlen(log);
-        char ref[32] = "";
+        char ref[32] = "", sender[32] = "";
         if (f->ref)
                 snprintf(ref, sizeof ref, "#%llu", (unsigned long long) f->ref);
-        snprintf(log + l, size - l, "%s%s:%.*s=%.*s ", proto_kind_to_string(f->kind), ref, (int) f->target_len,
-                 f->target, (int) f->payload_len, (const char *) f->payload);
+        if (f->sender)
+                snprintf(sender, sizeof sender, "@%u", (unsigned) f->sender);
+        snprintf(log + l, size - l, "%s%s%s:%.*s=%.*s ", proto_kind_to_string(f->kind), ref, sender,
+                 (int) f->target_len, f->target, (int) f->payload_len, (const char *) f->payload);
 }
 
 /* Reads one record without waiting and appends its frames to log. Returns the number of frames
