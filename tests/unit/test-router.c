@@ -507,3 +507,27 @@ TEST(stats_count_frames_both_ways) {
         ASSERT_EQ(st.depth, 0);
         world_free(&x);
 }
+
+/* A worker that said HELLO with batches reads what waits as one record; others one frame each. */
+TEST(hello_asks_for_batches) {
+        World x;
+        char log[512] = "";
+        ASSERT_OK(world_new(&x));
+        ASSERT_OK(attach(&x, 0, "alpha", NULL));
+        Frame hello = fw_frame(PROTO_HELLO, 0, NULL, NULL);
+        hello.flags = PROTO_FLAG_BATCH;
+        ASSERT_TRUE(fw_send(x.w[0].fd, &hello, 1, -1) > 0);
+        settle(&x);
+        for (int i = 0; i < 3; i++)
+                ASSERT_OK(router_cast(x.r, "alpha", "m", 1));
+        settle(&x);
+        ASSERT_EQ(fw_read_record(x.w[0].fd, log, sizeof log), 3);
+        hello.flags = 0;
+        ASSERT_TRUE(fw_send(x.w[0].fd, &hello, 1, -1) > 0);
+        settle(&x);
+        for (int i = 0; i < 3; i++)
+                ASSERT_OK(router_cast(x.r, "alpha", "m", 1));
+        settle(&x);
+        ASSERT_EQ(fw_read_record(x.w[0].fd, log, sizeof log), 1);
+        world_free(&x);
+}
