@@ -137,6 +137,18 @@ static inline void fw_run_pending(sd_event *e) {
         }
 }
 
+static inline int fw_kick_(sd_event_source *s, void *ud) {
+        return 0;
+}
+
+/* Runs e until nothing is left to do now, after a wake-up of its own: what was queued from
+ * outside the loop (as a control request does) is flushed by the post sources too. */
+static inline void fw_settle(sd_event *e) {
+        int r = sd_event_add_defer(e, NULL, fw_kick_, NULL);
+        assert(r >= 0);
+        fw_run_pending(e);
+}
+
 /* Whether sock has something to read (or end of file) right now. */
 static inline bool fw_readable(int sock) {
         char c;

@@ -94,15 +94,10 @@ static void detach(World *x, int i, const char *reason) {
         x->w[i].peer = NULL;
 }
 
-static int kick(sd_event_source *s, void *ud) {
-        return 0;
-}
-
 /* Runs the loop until nothing is left to do now: what workers sent is routed, and what was
  * queued (from inside the loop or out) is flushed, as after a control request. */
 static void settle(World *x) {
-        (void) sd_event_add_defer(x->e, NULL, kick, NULL);
-        fw_run_pending(x->e);
+        fw_settle(x->e);
 }
 
 /* settle(), then what worker i received, as text; its log is emptied for the next look. */
