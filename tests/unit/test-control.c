@@ -199,13 +199,27 @@ static bool reply_eof(void *ud) {
         return rep->eof;
 }
 
+/* Connects and sends argv (FV1); the connection's fd, or -errno. rep (may be NULL) is made
+ * ready for the answer. */
+static int client_start(Server *s, char *const *argv, const CtlHeader *h, Reply *rep) {
+        int fd = client_connect(s);
+        if (fd < 0)
+                return fd;
+        if (rep)
+                reply_init(rep, fd);
+        int r = client_send(fd, argv, h);
+        if (r < 0) {
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
 /* Connects, sends argv, reads the answer until the server closes the connection (it does once
  * the answer is sent). */
 static bool request(Server *s, char *const *argv, const CtlHeader *h, Reply *rep) {
-        int fd = client_connect(s);
-        assert(fd >= 0);
-        reply_init(rep, fd);
-        bool ok = client_send(fd, argv, h) >= 0 && fw_run_until(s->e, reply_eof, rep);
+        int fd = client_start(s, argv, h, rep);
+        bool ok = fd >= 0 && fw_run_until(s->e, reply_eof, rep);
         safe_close(fd);
         return ok;
 }
@@ -313,10 +327,8 @@ TEST(long_answer_to_a_slow_reader) {
         static Reply rep;
         ASSERT_OK(server_new(&s));
         s.mode = BIG;
-        int fd = client_connect(&s);
-        ASSERT_TRUE(fd >= 0);
-        reply_init(&rep, fd);
-        ASSERT_OK(client_send(fd, (char *[]) { "status", NULL }, NULL));
+        int fd = client_start(&s, (char *[]) { "status", NULL }, NULL, &rep);
+        ASSERT_OK(fd);
         ASSERT_OK(sd_event_run(s.e, 1000 * USEC_PER_MSEC)); /* accepted */
         usec_t end = now_usec() + 2 * USEC_PER_SEC;
         char expect[32];
@@ -370,15 +382,15 @@ TEST(idle_connections_closed) {
 
         /* An answer never read: more than the socket holds, so it cannot all be sent. */
         s.mode = BIG;
-        fd = client_connect(&s);
-        ASSERT_OK(client_send(fd, (char *[]) { "status", NULL }, NULL));
+        fd = client_start(&s, (char *[]) { "status", NULL }, NULL, NULL);
+        ASSERT_OK(fd);
         ASSERT_TRUE(fw_run_until(s.e, is_closed, &fd));
         safe_close(fd);
 
         /* A request held by its handler: never idle, however long it waits. */
         s.mode = HOLD;
-        fd = client_connect(&s);
-        ASSERT_OK(client_send(fd, (char *[]) { "wait", NULL }, NULL));
+        fd = client_start(&s, (char *[]) { "wait", NULL }, NULL, NULL);
+        ASSERT_OK(fd);
         ASSERT_TRUE(fw_run_until(s.e, held, &s));
         usec_t end = now_usec() + 300 * USEC_PER_MSEC; /* six idle times */
         while (now_usec() < end)
@@ -399,9 +411,8 @@ TEST(answer_later) {
         Reply rep;
         ASSERT_OK(server_new(&s));
         s.mode = HOLD;
-        int fd = client_connect(&s);
-        reply_init(&rep, fd);
-        ASSERT_OK(client_send(fd, (char *[]) { "call", "x", NULL }, NULL));
+        int fd = client_start(&s, (char *[]) { "call", "x", NULL }, NULL, &rep);
+        ASSERT_OK(fd);
         ASSERT_TRUE(fw_run_until(s.e, held, &s));
         ASSERT_TRUE(!reply_done(&rep));
         /* Answered: the abandon callback (still set) is not for it. */
@@ -422,9 +433,8 @@ TEST(stream_hands_the_connection_over) {
         Reply rep;
         ASSERT_OK(server_new(&s));
         s.mode = STREAM;
-        int fd = client_connect(&s);
-        reply_init(&rep, fd);
-        ASSERT_OK(client_send(fd, (char *[]) { "events", NULL }, NULL));
+        int fd = client_start(&s, (char *[]) { "events", NULL }, NULL, &rep);
+        ASSERT_OK(fd);
         ASSERT_TRUE(fw_run_until(s.e, reply_done, &rep));
         ASSERT_TRUE(rep.stream);
         ASSERT_TRUE(s.stream_fd >= 0);
