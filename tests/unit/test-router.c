@@ -526,3 +526,32 @@ TEST(hello_asks_for_batches) {
         ASSERT_EQ(fw_read_record(x.w[0].fd, log, sizeof log), 1);
         world_free(&x);
 }
+
+static bool flooding_seen(void *ud) {
+        return strstr(((World *) ud)->ops, "flooding") != NULL;
+}
+
+/* A sender whose casts keep hitting a full mailbox, a hundred times its own limit in a row and
+ * for a second or more, is broken (its policy restarts it); never sooner. */
+TEST(flooding_sender_broken) {
+        World x;
+        static Frame casts[100];
+        ASSERT_OK(world_new(&x));
+        ASSERT_OK(attach(&x, 0, "alpha", NULL));
+        ASSERT_OK(attach(&x, 1, "beta", NULL)); /* never reads */
+        for (size_t i = 0; i < ELEMENTSOF(casts); i++)
+                casts[i] = fw_frame(PROTO_CAST, 0, "beta", "flood");
+        usec_t start = now_usec(), end = start + 3 * USEC_PER_SEC;
+        while (!flooding_seen(&x) && now_usec() < end) {
+                if (fw_send(x.w[0].fd, casts, ELEMENTSOF(casts), -1) < 0)
+                        break; /* its mailbox is closed */
+                settle(&x);
+                (void) sd_event_run(x.e, 10 * USEC_PER_MSEC);
+        }
+        ASSERT_STREQ(x.ops, "broken:a(flooding: casts kept hitting full mailboxes) ");
+        ASSERT_TRUE(now_usec() - start >= USEC_PER_SEC);
+        MailboxStats st;
+        peer_get_stats(x.w[1].peer, &st);
+        ASSERT_TRUE(st.dropped > 16 * 100);
+        world_free(&x);
+}
