@@ -148,10 +148,3 @@ static inline void fw_settle(sd_event *e) {
         assert(r >= 0);
         fw_run_pending(e);
 }
-
-/* Whether sock has something to read (or end of file) right now. */
-static inline bool fw_readable(int sock) {
-        char c;
-        ssize_t n = recv(sock, &c, 1, MSG_DONTWAIT | MSG_PEEK);
-        return n >= 0 || errno != EAGAIN;
-}
