@@ -42,6 +42,7 @@ struct ControlServer {
         bool starved;              /* accept failed for want of resources; not yet recovered */
         unsigned long n_shed;      /* connections closed unserved in this shortage */
         bool limited;              /* a connection was refused for the limits; logged once */
+        uint64_t idle_usec;        /* CONTROL_IDLE_SEC, unless a test shortened it */
 };
 
 struct ControlRequest {
@@ -106,8 +107,8 @@ static void idle_watch(ControlRequest *r, bool on) {
         }
         if (r->idle_timer)
                 return;
-        (void) sd_event_add_time_relative(r->server->event, &r->idle_timer, CLOCK_MONOTONIC,
-                                          CONTROL_IDLE_SEC * USEC_PER_SEC, USEC_PER_SEC / 10, on_idle, r);
+        (void) sd_event_add_time_relative(r->server->event, &r->idle_timer, CLOCK_MONOTONIC, r->server->idle_usec,
+                                          USEC_PER_SEC / 10, on_idle, r);
 }
 
 /* Appends a packet. Output ('O') is a byte stream to the client, so output following output that
@@ -449,6 +450,7 @@ int control_server_new(sd_event *e, const char *path, ControlHandler handler, vo
         s->event = e;
         s->handler = handler;
         s->ud = ud;
+        s->idle_usec = CONTROL_IDLE_SEC * USEC_PER_SEC;
         s->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (s->fd < 0 || s->reserve_fd < 0) {
@@ -494,6 +496,10 @@ int control_server_new(sd_event *e, const char *path, ControlHandler handler, vo
         (void) sd_event_source_set_enabled(s->retry_timer, SD_EVENT_OFF);
         *ret = s;
         return 0;
+}
+
+void control_server_set_idle(ControlServer *s, uint64_t usec) {
+        s->idle_usec = usec;
 }
 
 ControlServer *control_server_free(ControlServer *s) {

@@ -33,6 +33,9 @@ typedef void (*ControlAbandon)(ControlRequest *req, void *ud);
  * something other than a socket, -EPERM when it is another user's socket. */
 int control_server_new(sd_event *e, const char *path, ControlHandler handler, void *ud, ControlServer **ret);
 ControlServer *control_server_free(ControlServer *s);
+/* The idle time of connections accepted from now on (µs), CONTROL_IDLE_SEC unless changed: the
+ * unit tests' seam, so that they need not wait ten seconds. */
+void control_server_set_idle(ControlServer *s, uint64_t usec);
 
 void control_reply_printf(ControlRequest *r, const char *fmt, ...) _printf_(2, 3);
 void control_reply_errorf(ControlRequest *r, const char *fmt, ...) _printf_(2, 3);
