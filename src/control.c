@@ -16,8 +16,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 
+#include "array.h"
 #include "ctlproto.h"
 #include "log.h"
 #include "socket-util.h"
@@ -130,17 +130,9 @@ static int queue_packet(ControlRequest *r, char type, const char *data, size_t l
         size_t need = r->queue_len + len + 5;
         if (need > CONTROL_REPLY_MAX)
                 return -ENOBUFS;
-        if (need > r->queue_cap) {
-                size_t cap = r->queue_cap ? r->queue_cap : 256;
-                while (cap < need)
-                        cap *= 2;
-                char *q = realloc(r->queue, cap);
-                if (!q) {
-                        r->incomplete = true;
-                        return -ENOMEM;
-                }
-                r->queue = q;
-                r->queue_cap = cap;
+        if (ARRAY_GROW(r->queue, r->queue_cap, need) < 0) {
+                r->incomplete = true;
+                return -ENOMEM;
         }
         char *q = r->queue;
         uint32_t l = (uint32_t) len + 1;
@@ -449,35 +441,25 @@ int control_server_new(sd_event *e, const char *path, ControlHandler handler, vo
         s->event = e;
         s->handler = handler;
         s->ud = ud;
-        s->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        s->fd = -EBADF;
         s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (s->fd < 0 || s->reserve_fd < 0) {
+        if (s->reserve_fd < 0) {
                 int r = -errno;
                 control_server_free(s);
                 return r;
         }
-
-        /* A socket file left by a daemon of ours that died is removed; a live daemon is not
-         * displaced, and nothing that is not a stale socket of ours is ever deleted. */
-        int r = socket_unlink_stale(path, SOCK_SEQPACKET);
-        if (r == 0)
-                r = socket_bind_path(s->fd, path, 0600);
-        if (r < 0) {
+        s->fd = socket_bind_unix(SOCK_SEQPACKET, path, 0600, 0, &s->path);
+        if (s->fd < 0) {
+                int r = s->fd;
                 control_server_free(s); /* s->path unset: not ours, not unlinked */
                 return r;
         }
-        s->path = strdup(path);
-        if (!s->path) {
-                (void) unlink(path);
-                control_server_free(s);
-                return -ENOMEM;
-        }
         if (listen(s->fd, 64) < 0) {
-                r = -errno;
+                int r = -errno;
                 control_server_free(s);
                 return r;
         }
-        r = sd_event_add_io(e, &s->accept_source, s->fd, EPOLLIN, on_accept, s);
+        int r = sd_event_add_io(e, &s->accept_source, s->fd, EPOLLIN, on_accept, s);
         if (r < 0) {
                 control_server_free(s);
                 return r;

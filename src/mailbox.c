@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "chunk.h"
 #include "macro.h"
 
@@ -91,24 +92,14 @@ static void set_backlog(Mailbox *mb, bool backlog) {
         mb->backlog = backlog;
 }
 
-/* Room for one more element at the end of an array used as a queue ([head, len) in use): the
- * consumed front is reused before the array grows. */
-static int fifo_room(void **a, size_t size, size_t *head, size_t *len, size_t *cap) {
-        if (*len < *cap)
-                return 0;
-        if (*head > 0) {
-                memmove(*a, (char *) *a + *head * size, (*len - *head) * size);
-                *len -= *head;
-                *head = 0;
-                return 0;
-        }
-        size_t n = *cap ? *cap * 2 : 16;
-        void *p = realloc(*a, n * size);
-        if (!p)
-                return -ENOMEM;
-        *a = p;
-        *cap = n;
-        return 0;
+/* An array used as a queue ([head, len) in use) that is full reuses its consumed front before
+ * it grows (ARRAY_GROW after this then has nothing to do). */
+static void fifo_compact(void *a, size_t size, size_t *head, size_t *len, size_t cap) {
+        if (*len < cap || *head == 0)
+                return;
+        memmove(a, (char *) a + *head * size, (*len - *head) * size);
+        *len -= *head;
+        *head = 0;
 }
 
 static void close_fds(const int *fds, size_t n) {
@@ -373,7 +364,8 @@ static int segment_push(Mailbox *mb, Chunk *c, size_t off, size_t len) {
                         goto queued;
                 }
         }
-        if (fifo_room((void **) &mb->segs, sizeof *mb->segs, &mb->seg_head, &mb->seg_len, &mb->seg_cap) < 0)
+        fifo_compact(mb->segs, sizeof *mb->segs, &mb->seg_head, &mb->seg_len, mb->seg_cap);
+        if (ARRAY_GROW(mb->segs, mb->seg_cap, mb->seg_len + 1) < 0)
                 return -ENOMEM;
         mb->segs[mb->seg_len++] = (struct Segment) { chunk_ref(c), (uint32_t) off, (uint32_t) len, 1 };
 queued:
@@ -504,8 +496,8 @@ static void flight_refresh(Mailbox *mb) {
 }
 
 static void flight_push_measured(Mailbox *mb, size_t bytes, unsigned frames) {
-        if (fifo_room((void **) &mb->flight, sizeof *mb->flight, &mb->flight_head, &mb->flight_len,
-                      &mb->flight_cap) < 0)
+        fifo_compact(mb->flight, sizeof *mb->flight, &mb->flight_head, &mb->flight_len, mb->flight_cap);
+        if (ARRAY_GROW(mb->flight, mb->flight_cap, mb->flight_len + 1) < 0)
                 return;
         mb->flight[mb->flight_len].bytes = (uint32_t) bytes;
         mb->flight[mb->flight_len].frames = frames;

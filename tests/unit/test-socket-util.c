@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* socket-util: what sits on a socket path is replaced only when it is a dead socket of ours. */
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -91,6 +92,89 @@ TEST(another_users_socket_is_kept) {
         ASSERT_OK(lchown(p, 65534, 65534));
         ASSERT_ERR(socket_unlink_stale(p, SOCK_SEQPACKET), -EPERM);
         unlink(p);
+}
+
+static bool exists(const char *p) {
+        struct stat st;
+        return lstat(p, &st) == 0;
+}
+
+TEST(bind_unix_makes_a_server_socket) {
+        const char *p = at("server");
+        char *path = NULL;
+        int fd = socket_bind_unix(SOCK_SEQPACKET, p, 0600, 0, &path);
+        ASSERT_OK(fd);
+        ASSERT_STREQ(path, p);
+        ASSERT_TRUE(path != p); /* a copy, the caller's to free */
+        struct stat st;
+        ASSERT_OK(lstat(p, &st));
+        ASSERT_TRUE(S_ISSOCK(st.st_mode));
+        ASSERT_EQ(st.st_mode & 07777, 0600);
+        ASSERT_TRUE(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+        ASSERT_TRUE(fcntl(fd, F_GETFL) & O_NONBLOCK);
+        int type = 0, passcred = -1;
+        socklen_t l = sizeof type;
+        ASSERT_OK(getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l));
+        ASSERT_EQ(type, SOCK_SEQPACKET);
+        l = sizeof passcred;
+        ASSERT_OK(getsockopt(fd, SOL_SOCKET, SO_PASSCRED, &passcred, &l));
+        ASSERT_EQ(passcred, 0);
+        ASSERT_OK(listen(fd, 1));
+        /* A second server on the same path: the live one is not displaced. */
+        char *second = NULL;
+        ASSERT_ERR(socket_bind_unix(SOCK_SEQPACKET, p, 0600, 0, &second), -EADDRINUSE);
+        ASSERT_TRUE(second == NULL);
+        ASSERT_TRUE(exists(p));
+        /* Once it is dead, its file is stale and the next one takes its place. */
+        close(fd);
+        fd = socket_bind_unix(SOCK_SEQPACKET, p, 0600, 0, &second);
+        ASSERT_OK(fd);
+        ASSERT_STREQ(second, p);
+        close(fd);
+        unlink(p);
+        free(path);
+        free(second);
+}
+
+TEST(bind_unix_passcred_before_datagrams) {
+        const char *p = at("notify");
+        char *path = NULL;
+        int fd = socket_bind_unix(SOCK_DGRAM, p, 0622, SOCKET_PASSCRED, &path);
+        ASSERT_OK(fd);
+        struct stat st;
+        ASSERT_OK(lstat(p, &st));
+        ASSERT_EQ(st.st_mode & 07777, 0622);
+        int passcred = 0;
+        socklen_t l = sizeof passcred;
+        ASSERT_OK(getsockopt(fd, SOL_SOCKET, SO_PASSCRED, &passcred, &l));
+        ASSERT_EQ(passcred, 1);
+        close(fd);
+        unlink(p);
+        free(path);
+}
+
+TEST(bind_unix_refuses_what_is_not_a_stale_socket) {
+        const char *p = at("taken");
+        int f = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        ASSERT_TRUE(f >= 0);
+        close(f);
+        char *path = NULL;
+        ASSERT_ERR(socket_bind_unix(SOCK_DGRAM, p, 0600, 0, &path), -EEXIST);
+        ASSERT_TRUE(path == NULL);
+        struct stat st;
+        ASSERT_OK(lstat(p, &st));
+        ASSERT_TRUE(S_ISREG(st.st_mode));
+        unlink(p);
+
+        /* A path too long for sockaddr_un: refused, nothing made. */
+        char long_path[200];
+        memset(long_path, 'x', sizeof long_path - 1);
+        long_path[sizeof long_path - 1] = '\0';
+        memcpy(long_path, dir, strlen(dir));
+        long_path[strlen(dir)] = '/';
+        ASSERT_ERR(socket_bind_unix(SOCK_DGRAM, long_path, 0600, 0, &path), -ENAMETOOLONG);
+        ASSERT_TRUE(path == NULL);
+        ASSERT_TRUE(!exists(long_path));
 }
 
 static void __attribute__((constructor)) make_dir(void) {
