@@ -20,6 +20,7 @@
 #include "array.h"
 #include "ctlproto.h"
 #include "log.h"
+#include "priority.h"
 #include "socket-util.h"
 #include "time-util.h"
 
@@ -422,7 +423,7 @@ static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userd
                 request_free(r);
                 return 0;
         }
-        sd_event_source_set_priority(r->source, SD_EVENT_PRIORITY_NORMAL);
+        sd_event_source_set_priority(r->source, PRIORITY_CONTROL);
         idle_watch(r, true);
         if (!r->idle_timer) {
                 /* Without a deadline an idle client could hold its slot forever. */
@@ -464,7 +465,7 @@ int control_server_new(sd_event *e, const char *path, ControlHandler handler, vo
                 control_server_free(s);
                 return r;
         }
-        sd_event_source_set_priority(s->accept_source, SD_EVENT_PRIORITY_NORMAL);
+        sd_event_source_set_priority(s->accept_source, PRIORITY_CONTROL);
         /* Made now, while descriptors are plentiful: the first monotonic timer of the loop
          * opens its timerfd, which the fd shortage it is for would make impossible. */
         r = sd_event_add_time_relative(e, &s->retry_timer, CLOCK_MONOTONIC, CONTROL_ACCEPT_RETRY_USEC, 0,

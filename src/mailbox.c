@@ -18,6 +18,7 @@
 #include "array.h"
 #include "chunk.h"
 #include "macro.h"
+#include "priority.h"
 
 /* The work done per wake-up, after which child exits and timers get their turn: a frame counts
  * 1, and 1 more for every mailbox it is queued in (a publication to 100 subscribers counts 101).
@@ -334,8 +335,8 @@ int mailbox_new(sd_event *e, int fd, unsigned limit, const MailboxHandlers *h, v
         (void) sd_event_source_set_enabled(mb->resume, SD_EVENT_OFF);
         /* Below child exits, timers and control requests: a flood of messages never delays a
          * restart. Bounded per wake-up by MAILBOX_WORK_PER_WAKEUP. */
-        sd_event_source_set_priority(mb->source, SD_EVENT_PRIORITY_NORMAL + 50);
-        sd_event_source_set_priority(mb->resume, SD_EVENT_PRIORITY_NORMAL + 50);
+        sd_event_source_set_priority(mb->source, PRIORITY_MAILBOX);
+        sd_event_source_set_priority(mb->resume, PRIORITY_MAILBOX);
         *ret = mb;
         return 0;
 }

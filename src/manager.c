@@ -28,6 +28,7 @@
 #include "macro.h"
 #include "notify.h"
 #include "output.h"
+#include "priority.h"
 #include "reload.h"
 #include "router.h"
 #include "events.h"
@@ -447,7 +448,7 @@ static int node_timer_new(Manager *m, NodeRt *rt) {
         int r = sd_event_add_time(m->event, &rt->timer, CLOCK_MONOTONIC, 0, USEC_PER_MSEC, on_node_timer, rt);
         if (r < 0)
                 return r;
-        sd_event_source_set_priority(rt->timer, SD_EVENT_PRIORITY_IMPORTANT);
+        sd_event_source_set_priority(rt->timer, PRIORITY_SUPERVISE);
         sd_event_source_set_enabled(rt->timer, SD_EVENT_OFF);
         return 0;
 }
@@ -1256,10 +1257,10 @@ int manager_run(Manager *m) {
         r = log_sink_attach(m->event);
         if (r < 0)
                 log_warning_errno(r, "Failed to watch the log for room, lines may wait: %m");
-        if ((r = add_signal(m, SIGCHLD, on_sigchld, SD_EVENT_PRIORITY_IMPORTANT - 100)) < 0 ||
-            (r = add_signal(m, SIGTERM, on_shutdown_signal, SD_EVENT_PRIORITY_IMPORTANT)) < 0 ||
-            (r = add_signal(m, SIGINT, on_shutdown_signal, SD_EVENT_PRIORITY_IMPORTANT)) < 0 ||
-            (r = add_signal(m, SIGHUP, on_sighup, SD_EVENT_PRIORITY_NORMAL)) < 0)
+        if ((r = add_signal(m, SIGCHLD, on_sigchld, PRIORITY_REAP)) < 0 ||
+            (r = add_signal(m, SIGTERM, on_shutdown_signal, PRIORITY_SUPERVISE)) < 0 ||
+            (r = add_signal(m, SIGINT, on_shutdown_signal, PRIORITY_SUPERVISE)) < 0 ||
+            (r = add_signal(m, SIGHUP, on_sighup, PRIORITY_CONTROL)) < 0)
                 return log_error_errno(r, "Failed to watch signals: %m"), 1;
 
         m->subreaper = m->config->subreaper > 0 || (m->config->subreaper < 0 && getpid() == 1);
@@ -1301,7 +1302,7 @@ int manager_run(Manager *m) {
                 r = sd_event_add_time_relative(m->event, &m->status_timer, CLOCK_MONOTONIC, STATUS_UPDATE_USEC,
                                                10 * USEC_PER_MSEC, on_status_timer, m);
                 if (r >= 0)
-                        sd_event_source_set_priority(m->status_timer, SD_EVENT_PRIORITY_IDLE);
+                        sd_event_source_set_priority(m->status_timer, PRIORITY_IDLE);
         }
         /* WATCHDOG=1 at half of WatchdogSec=, when systemd asks for it. */
         (void) sd_event_set_watchdog(m->event, true);

@@ -19,6 +19,7 @@
 
 #include "log.h"
 #include "macro.h"
+#include "priority.h"
 #include "socket-util.h"
 
 #define NOTIFY_MESSAGE_MAX 4096
@@ -110,7 +111,7 @@ int notify_server_new(sd_event *e, const char *path, NotifyHandler handler, void
                 return r;
         }
         /* Readiness gates the start of the next child: serve it before control traffic. */
-        sd_event_source_set_priority(s->source, SD_EVENT_PRIORITY_IMPORTANT);
+        sd_event_source_set_priority(s->source, PRIORITY_SUPERVISE);
         *ret = s;
         return 0;
 }

@@ -15,6 +15,7 @@
 #include "list.h"
 #include "log.h"
 #include "macro.h"
+#include "priority.h"
 #include "spec.h"
 #include "strv.h"
 #include "time-util.h"
@@ -772,7 +773,7 @@ int router_new(sd_event *e, Registry *registry, const RouterOps *ops, void *ud, 
         sd_event_source_set_enabled(r->sweep_source, SD_EVENT_OFF);
         sd_event_source_set_enabled(r->flush_more, SD_EVENT_OFF);
         /* With the mailboxes: after child exits, timers and control requests. */
-        sd_event_source_set_priority(r->flush_more, SD_EVENT_PRIORITY_NORMAL + 50);
+        sd_event_source_set_priority(r->flush_more, PRIORITY_MAILBOX);
         *ret = r;
         return 0;
 }
