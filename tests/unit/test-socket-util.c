@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* socket-util: what sits on a socket path is replaced only when it is a dead socket of ours. */
 #include <fcntl.h>
-#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -17,6 +16,14 @@ static const char *at(const char *name) {
         static char buf[128];
         snprintf(buf, sizeof buf, "%s/%s", dir, name);
         return buf;
+}
+
+/* The mode of the socket file at p; -ENOTSOCK when it is something else, -errno when lstat fails. */
+static int socket_mode(const char *p) {
+        struct stat st;
+        if (lstat(p, &st) < 0)
+                return -errno;
+        return S_ISSOCK(st.st_mode) ? (int) (st.st_mode & 07777) : -ENOTSOCK;
 }
 
 static int bound(const char *path, int type, mode_t mode) {
@@ -60,23 +67,19 @@ TEST(live_socket_is_kept_stale_one_removed) {
         const char *p = at("sock");
         int fd = bound(p, SOCK_SEQPACKET, 0600);
         ASSERT_TRUE(fd >= 0);
-        struct stat st;
-        ASSERT_OK(stat(p, &st));
-        ASSERT_EQ(st.st_mode & 07777, 0600); /* the mode from bind, no chmod */
+        ASSERT_EQ(socket_mode(p), 0600); /* the mode from bind, no chmod */
         ASSERT_ERR(socket_unlink_stale(p, SOCK_SEQPACKET), -EADDRINUSE);
         close(fd); /* the file stays, nobody listens: stale */
-        ASSERT_OK(stat(p, &st));
+        ASSERT_EQ(socket_mode(p), 0600);
         ASSERT_OK(socket_unlink_stale(p, SOCK_SEQPACKET));
-        ASSERT_ERR(stat(p, &st) < 0 ? -errno : 0, -ENOENT);
+        ASSERT_ERR(socket_mode(p), -ENOENT);
 }
 
 TEST(live_datagram_socket_is_kept) {
         const char *p = at("dgram");
         int fd = bound(p, SOCK_DGRAM, 0622);
         ASSERT_TRUE(fd >= 0);
-        struct stat st;
-        ASSERT_OK(stat(p, &st));
-        ASSERT_EQ(st.st_mode & 07777, 0622);
+        ASSERT_EQ(socket_mode(p), 0622);
         ASSERT_ERR(socket_unlink_stale(p, SOCK_DGRAM), -EADDRINUSE);
         close(fd);
         ASSERT_OK(socket_unlink_stale(p, SOCK_DGRAM));
@@ -94,11 +97,6 @@ TEST(another_users_socket_is_kept) {
         unlink(p);
 }
 
-static bool exists(const char *p) {
-        struct stat st;
-        return lstat(p, &st) == 0;
-}
-
 TEST(bind_unix_makes_a_server_socket) {
         const char *p = at("server");
         char *path = NULL;
@@ -106,10 +104,7 @@ TEST(bind_unix_makes_a_server_socket) {
         ASSERT_OK(fd);
         ASSERT_STREQ(path, p);
         ASSERT_TRUE(path != p); /* a copy, the caller's to free */
-        struct stat st;
-        ASSERT_OK(lstat(p, &st));
-        ASSERT_TRUE(S_ISSOCK(st.st_mode));
-        ASSERT_EQ(st.st_mode & 07777, 0600);
+        ASSERT_EQ(socket_mode(p), 0600);
         ASSERT_TRUE(fcntl(fd, F_GETFD) & FD_CLOEXEC);
         ASSERT_TRUE(fcntl(fd, F_GETFL) & O_NONBLOCK);
         int type = 0, passcred = -1;
@@ -124,7 +119,7 @@ TEST(bind_unix_makes_a_server_socket) {
         char *second = NULL;
         ASSERT_ERR(socket_bind_unix(SOCK_SEQPACKET, p, 0600, 0, &second), -EADDRINUSE);
         ASSERT_TRUE(second == NULL);
-        ASSERT_TRUE(exists(p));
+        ASSERT_EQ(socket_mode(p), 0600);
         /* Once it is dead, its file is stale and the next one takes its place. */
         close(fd);
         fd = socket_bind_unix(SOCK_SEQPACKET, p, 0600, 0, &second);
@@ -141,9 +136,7 @@ TEST(bind_unix_passcred_before_datagrams) {
         char *path = NULL;
         int fd = socket_bind_unix(SOCK_DGRAM, p, 0622, SOCKET_PASSCRED, &path);
         ASSERT_OK(fd);
-        struct stat st;
-        ASSERT_OK(lstat(p, &st));
-        ASSERT_EQ(st.st_mode & 07777, 0622);
+        ASSERT_EQ(socket_mode(p), 0622);
         int passcred = 0;
         socklen_t l = sizeof passcred;
         ASSERT_OK(getsockopt(fd, SOL_SOCKET, SO_PASSCRED, &passcred, &l));
@@ -161,9 +154,7 @@ TEST(bind_unix_refuses_what_is_not_a_stale_socket) {
         char *path = NULL;
         ASSERT_ERR(socket_bind_unix(SOCK_DGRAM, p, 0600, 0, &path), -EEXIST);
         ASSERT_TRUE(path == NULL);
-        struct stat st;
-        ASSERT_OK(lstat(p, &st));
-        ASSERT_TRUE(S_ISREG(st.st_mode));
+        ASSERT_ERR(socket_mode(p), -ENOTSOCK); /* the file is still there */
         unlink(p);
 
         /* A path too long for sockaddr_un: refused, nothing made. */
@@ -174,7 +165,7 @@ TEST(bind_unix_refuses_what_is_not_a_stale_socket) {
         long_path[strlen(dir)] = '/';
         ASSERT_ERR(socket_bind_unix(SOCK_DGRAM, long_path, 0600, 0, &path), -ENAMETOOLONG);
         ASSERT_TRUE(path == NULL);
-        ASSERT_TRUE(!exists(long_path));
+        ASSERT_ERR(socket_mode(long_path), -ENOENT);
 }
 
 static void __attribute__((constructor)) make_dir(void) {
