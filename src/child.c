@@ -22,6 +22,7 @@
 #include "macro.h"
 #include "notify.h"
 #include "output.h"
+#include "priority.h"
 #include "spawn.h"
 #include "strv.h"
 
@@ -371,7 +372,7 @@ static int node_timer_new(Manager *m, Child *rt) {
         int r = sd_event_add_time(m->event, &rt->timer, CLOCK_MONOTONIC, 0, USEC_PER_MSEC, on_node_timer, rt);
         if (r < 0)
                 return r;
-        sd_event_source_set_priority(rt->timer, SD_EVENT_PRIORITY_IMPORTANT);
+        sd_event_source_set_priority(rt->timer, PRIORITY_SUPERVISE);
         sd_event_source_set_enabled(rt->timer, SD_EVENT_OFF);
         return 0;
 }

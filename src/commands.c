@@ -535,7 +535,7 @@ static void on_reload_done(void *ud, int status, const char *message) {
 
 static void on_reload_abandoned(ControlRequest *req, void *ud) {
         ReloadWaiter *w = ud;
-        reload_job_forget(w->job);
+        manager_reload_forget(w->commands->manager, w->job);
         reload_waiter_free(w);
 }
 
@@ -863,7 +863,7 @@ Commands *commands_free(Commands *c) {
         while (c->reloads) {
                 ReloadWaiter *w = c->reloads;
                 control_request_set_abandon(w->req, NULL, NULL);
-                reload_job_forget(w->job);
+                manager_reload_forget(c->manager, w->job);
                 reload_waiter_free(w);
         }
         free(c);

@@ -59,9 +59,3 @@ void control_request_set_abandon(ControlRequest *r, ControlAbandon cb, void *ud)
 /* Keeps the client's connection open until this process exits, so the client's end of file
  * means "the daemon has exited" (for `forkvisor shutdown`). */
 void control_request_hold_until_exit(ControlRequest *r);
-
-/* The default control socket path of SPEC 3.1. Its directory must be a real directory (not a
- * symlink) owned by us and closed to group and others, as XDG_RUNTIME_DIR rules want; with
- * create it is made (mode 0700) when missing. A directory that breaks the rules is refused
- * (-EPERM, logged), so that nobody can prepare it for us and slip their own socket in. */
-int control_path_default(char **ret, bool create);

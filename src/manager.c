@@ -25,6 +25,7 @@
 #include "log-sink.h"
 #include "macro.h"
 #include "notify.h"
+#include "priority.h"
 #include "strv.h"
 
 #define STATUS_UPDATE_USEC (200 * USEC_PER_MSEC)
@@ -290,7 +291,7 @@ static int check_limits(Manager *m, const Config *c, Diagnostics *diag) {
         return ret;
 }
 
-int manager_reload(Manager *m, ReloadDone done, void *ud, ReloadJob **ret, Diagnostics *diag,
+int manager_reload(Manager *m, ManagerReloadDone done, void *ud, ReloadJob **ret, Diagnostics *diag,
                    const char **ret_error) {
         if (m->tree->shutting_down) {
                 *ret_error = "the daemon is shutting down";
@@ -312,6 +313,10 @@ int manager_reload(Manager *m, ReloadDone done, void *ud, ReloadJob **ret, Diagn
         if (r < 0)
                 *ret_error = "out of memory";
         return r;
+}
+
+void manager_reload_forget(Manager *m, ReloadJob *j) {
+        reload_job_forget(j);
 }
 
 /* ---- setup ------------------------------------------------------------------------------ */
@@ -501,10 +506,10 @@ int manager_run(Manager *m) {
         r = log_sink_attach(m->event);
         if (r < 0)
                 log_warning_errno(r, "Failed to watch the log for room, lines may wait: %m");
-        if ((r = add_signal(m, SIGCHLD, reap_children, SD_EVENT_PRIORITY_IMPORTANT - 100)) < 0 ||
-            (r = add_signal(m, SIGTERM, on_shutdown_signal, SD_EVENT_PRIORITY_IMPORTANT)) < 0 ||
-            (r = add_signal(m, SIGINT, on_shutdown_signal, SD_EVENT_PRIORITY_IMPORTANT)) < 0 ||
-            (r = add_signal(m, SIGHUP, on_sighup, SD_EVENT_PRIORITY_NORMAL)) < 0)
+        if ((r = add_signal(m, SIGCHLD, reap_children, PRIORITY_REAP)) < 0 ||
+            (r = add_signal(m, SIGTERM, on_shutdown_signal, PRIORITY_SUPERVISE)) < 0 ||
+            (r = add_signal(m, SIGINT, on_shutdown_signal, PRIORITY_SUPERVISE)) < 0 ||
+            (r = add_signal(m, SIGHUP, on_sighup, PRIORITY_CONTROL)) < 0)
                 return log_error_errno(r, "Failed to watch signals: %m"), 1;
 
         m->subreaper = manager_config(m)->subreaper > 0 || (manager_config(m)->subreaper < 0 && getpid() == 1);
@@ -546,7 +551,7 @@ int manager_run(Manager *m) {
                 r = sd_event_add_time_relative(m->event, &m->status_timer, CLOCK_MONOTONIC, STATUS_UPDATE_USEC,
                                                10 * USEC_PER_MSEC, on_status_timer, m);
                 if (r >= 0)
-                        sd_event_source_set_priority(m->status_timer, SD_EVENT_PRIORITY_IDLE);
+                        sd_event_source_set_priority(m->status_timer, PRIORITY_IDLE);
         }
         /* WATCHDOG=1 at half of WatchdogSec=, when systemd asks for it. */
         (void) sd_event_set_watchdog(m->event, true);

@@ -39,9 +39,12 @@ const RegistryView *manager_registry(Manager *m);
  * configuration is queued (reload.c) and applied after any reload before it, and done (may be
  * NULL) is called once from the loop, never from inside this call: status 0 when applied, 1
  * with a message when something failed to start or the reload could not be applied. *ret (may
- * be NULL) is a handle for reload_job_forget(), valid until done is called. */
-int manager_reload(Manager *m, ReloadDone done, void *ud, ReloadJob **ret, Diagnostics *diag,
+ * be NULL) is a handle for manager_reload_forget(), valid until done is called. */
+typedef ReloadDone ManagerReloadDone;
+int manager_reload(Manager *m, ManagerReloadDone done, void *ud, ReloadJob **ret, Diagnostics *diag,
                    const char **ret_error);
+/* The waiter went away: done is not called for j. */
+void manager_reload_forget(Manager *m, ReloadJob *j);
 /* The mailbox of the node's running process, or NULL. */
 Peer *manager_node_peer(const Node *n);
 /* What a child last said in sd_notify STATUS=, or NULL. */

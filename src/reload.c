@@ -80,15 +80,9 @@ static void steps_free(Step *v, size_t n) {
 static void plan_add(Plan *p, StepList *l, StepKind kind, const char *path, const Spec *spec) {
         if (p->oom)
                 return;
-        if (l->n == l->cap) {
-                size_t cap = l->cap ? l->cap * 2 : 16;
-                Step *v = reallocarray(l->v, cap, sizeof *v);
-                if (!v) {
-                        p->oom = true;
-                        return;
-                }
-                l->v = v;
-                l->cap = cap;
+        if (ARRAY_GROW(l->v, l->cap, l->n + 1) < 0) {
+                p->oom = true;
+                return;
         }
         char *copy = strdup(path);
         if (!copy) {

@@ -15,6 +15,7 @@
 #include "list.h"
 #include "log.h"
 #include "macro.h"
+#include "priority.h"
 #include "spec.h"
 #include "strv.h"
 #include "time-util.h"
@@ -83,6 +84,7 @@ struct Router {
         void *ud;
         Registry *registry;        /* borrowed */
         Broker *broker;            /* owned */
+        MailboxGroup *mailboxes;   /* owned: what every peer's mailbox shares */
         Peer *streams;             /* owned: outside subscribers */
         uint64_t epoch;            /* bumped whenever a name is added or removed */
         uint32_t next_generation;
@@ -545,7 +547,7 @@ static void stream_free(Router *r, Peer *p) {
 static int on_flush(sd_event_source *s, void *ud) {
         Router *r = ud;
         size_t bytes = 0;
-        mailbox_next_pass();
+        mailbox_group_next_pass(r->mailboxes);
         for (Peer *p = r->dirty, *next; p; p = next) {
                 next = p->dirty_next;
                 if (bytes >= FLUSH_BYTES_PER_PASS) {
@@ -590,7 +592,7 @@ static int peer_new(Router *r, int fd, unsigned limit, Peer **ret) {
         }
         p->router = r;
         p->limit = limit;
-        int e = mailbox_new(r->event, fd, limit, &peer_handlers, p, &p->mb);
+        int e = mailbox_new(r->event, r->mailboxes, fd, limit, &peer_handlers, p, &p->mb);
         if (e < 0) {
                 free(p);
                 return e;
@@ -671,7 +673,7 @@ void router_detach(Router *r, Peer *p, const char *reason) {
 
 int router_cast(Router *r, const char *target, const void *data, size_t len) {
         Peer *t = resolve(r, target, strlen(target));
-        mailbox_new_turn();
+        mailbox_group_new_turn(r->mailboxes);
         if (len > PROTO_PAYLOAD_MAX)
                 return -EMSGSIZE;
         if (!t)
@@ -685,7 +687,7 @@ int router_call(Router *r, uint8_t kind, const char *target, const void *data, s
                 RouterAnswer fn, void *ud, uint64_t *ret_ref) {
         size_t tl = strlen(target);
         Peer *t = resolve(r, target, tl);
-        mailbox_new_turn();
+        mailbox_group_new_turn(r->mailboxes);
         if (len > PROTO_PAYLOAD_MAX)
                 return -EMSGSIZE;
         if (!t)
@@ -710,7 +712,7 @@ void router_cancel(Router *r, uint64_t ref) {
 }
 
 int router_publish(Router *r, const char *topic, const void *data, size_t len) {
-        mailbox_new_turn();
+        mailbox_group_new_turn(r->mailboxes);
         return broker_publish(r->broker, topic, strlen(topic), 0, data, len);
 }
 
@@ -755,6 +757,8 @@ int router_new(sd_event *e, Registry *registry, const RouterOps *ops, void *ud, 
         r->ud = ud;
         int err = broker_new(&r->broker);
         if (err >= 0)
+                err = mailbox_group_new(&r->mailboxes);
+        if (err >= 0)
                 err = sd_event_add_post(e, &r->flush_source, on_flush, r);
         if (err >= 0)
                 err = sd_event_add_defer(e, &r->flush_more, on_flush_more, r);
@@ -766,13 +770,14 @@ int router_new(sd_event *e, Registry *registry, const RouterOps *ops, void *ud, 
                 sd_event_source_disable_unref(r->flush_source);
                 sd_event_source_disable_unref(r->flush_more);
                 broker_free(r->broker);
+                mailbox_group_free(r->mailboxes);
                 free(r);
                 return err;
         }
         sd_event_source_set_enabled(r->sweep_source, SD_EVENT_OFF);
         sd_event_source_set_enabled(r->flush_more, SD_EVENT_OFF);
         /* With the mailboxes: after child exits, timers and control requests. */
-        sd_event_source_set_priority(r->flush_more, SD_EVENT_PRIORITY_NORMAL + 50);
+        sd_event_source_set_priority(r->flush_more, PRIORITY_MAILBOX);
         *ret = r;
         return 0;
 }
@@ -784,6 +789,7 @@ Router *router_free(Router *r) {
         while (r->streams)
                 stream_free(r, r->streams);
         broker_free(r->broker);
+        mailbox_group_free(r->mailboxes);
         sd_event_source_disable_unref(r->flush_source);
         sd_event_source_disable_unref(r->flush_more);
         sd_event_source_disable_unref(r->sweep_source);

@@ -18,6 +18,7 @@
 
 typedef struct Box {
         sd_event *e;
+        MailboxGroup *group;
         Mailbox *mb;
         int peer;              /* the worker's end */
         char log[16384];       /* frames the mailbox delivered, as fake-worker.h writes them */
@@ -62,13 +63,17 @@ static int box_new(Box *b, unsigned limit) {
         int r = sd_event_new(&b->e);
         if (r < 0)
                 return r;
+        r = mailbox_group_new(&b->group);
+        if (r < 0)
+                return r;
         fw_pair(sv);
         b->peer = sv[1];
-        return mailbox_new(b->e, sv[0], limit, &handlers, b, &b->mb);
+        return mailbox_new(b->e, b->group, sv[0], limit, &handlers, b, &b->mb);
 }
 
 static void box_free(Box *b) {
         mailbox_free(b->mb);
+        mailbox_group_free(b->group);
         safe_close(b->peer);
         sd_event_unref(b->e);
 }
