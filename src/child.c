@@ -326,12 +326,14 @@ int child_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
                                  strerror(-r));
                 return r;
         }
-        r = idmap_put(&m->pids, pid, n);
+        Proc *proc;
+        r = proc_new(&m->procs, pid, n, &proc);
         if (r >= 0) {
-                r = router_attach(m->router, pid, n->reg_name, s->subscribe, mailbox[0], s->mailbox_limit, n,
-                                  &rt->peer);
+                Peer *peer;
+                r = router_attach(m->router, proc, n->reg_name, s->subscribe, mailbox[0], s->mailbox_limit, n,
+                                  &peer);
                 if (r < 0)
-                        idmap_remove(&m->pids, pid);
+                        proc_release(&m->procs, proc);
         } else
                 safe_close(mailbox[0]);
         if (r < 0) {
@@ -343,6 +345,7 @@ int child_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
                                                                           : "out of memory");
                 return r;
         }
+        rt->proc = proc;
         if (!rt->cgroup)
                 guard_watch_session(m->guard, pid); /* its session id: spawn.c made it a leader */
         *ret_pid = pid;
@@ -411,11 +414,12 @@ void child_set_timer(void *ud, Node *n, usec_t at) {
 void child_release(void *ud, Node *n) {
         Manager *m = ud;
         Child *rt = n->userdata;
-        if (n->pid > 0)
-                idmap_remove(&m->pids, n->pid);
         if (!rt)
                 return;
-        router_detach(m->router, rt->peer, "shutdown");
+        if (rt->proc) {
+                router_detach(m->router, rt->proc->peer, "shutdown");
+                rt->proc = proc_release(&m->procs, rt->proc);
+        }
         sd_event_source_disable_unref(rt->timer);
         output_pipe_free(rt->output);
         cgroup_leaf_free(rt->cgroup);
@@ -466,15 +470,13 @@ int child_notify(void *ud, pid_t sender, const char *msg) {
         Manager *m = ud;
         char buf[STATUS_TEXT_MAX];
 
-        Node *n = idmap_get(&m->pids, sender);
-        if (!n) {
+        Proc *proc = proc_get(&m->procs, sender);
+        if (!proc)
                 /* Sent by a helper process of the child, in the child's process group. */
-                pid_t pgid = getpgid(sender);
-                if (pgid > 0)
-                        n = idmap_get(&m->pids, pgid);
-        }
-        if (!n)
+                proc = proc_get(&m->procs, getpgid(sender));
+        if (!proc)
                 return -ESRCH;
+        Node *n = proc->node;
         if (notify_field(msg, "STATUS", buf, sizeof buf)) {
                 Child *rt = child_of(m, n);
                 if (rt) {
@@ -494,7 +496,7 @@ const char *manager_node_status(const Node *n) {
 
 Peer *manager_node_peer(const Node *n) {
         const Child *rt = n->userdata;
-        return rt ? rt->peer : NULL;
+        return rt && rt->proc ? rt->proc->peer : NULL;
 }
 
 const char *manager_node_argv0(const Node *n) {

@@ -12,10 +12,10 @@
 
 #include "cgroup.h"
 #include "guard.h"
-#include "idmap.h"
 #include "manager.h"
 #include "notify.h"
 #include "output.h"
+#include "proc.h"
 #include "registry.h"
 #include "reload.h"
 #include "router.h"
@@ -28,7 +28,7 @@ typedef struct Child {
         Node *node;                /* borrowed; owns us */
         sd_event_source *timer;
         OutputPipe *output;        /* when stdout or stderr = log */
-        Peer *peer;                /* the running incarnation's mailbox, in the router */
+        Proc *proc;                /* the running incarnation, or NULL */
         const Spec *prepared;      /* the spec argv and envp were made from (reload changes it) */
         char **argv;               /* prepared at the first start, reused by every restart */
         char **envp;               /* borrowed strings, owned array */
@@ -43,7 +43,7 @@ struct Manager {
         sd_event *event;
         Tree *tree;                /* owned */
         TreeOps ops;
-        IdMap pids;                /* pid → Node, live workers only */
+        ProcIndex procs;           /* pid → process record, live workers only */
         Router *router;
         Registry *registry;        /* names → processes, shared read-only with every child */
         ControlServer *control;

@@ -386,7 +386,7 @@ Manager *manager_free(Manager *m) {
         /* The last lines (the tree's, the output pipes' rest) are written before the loop goes. */
         log_sink_detach();
         sd_event_unref(m->event);
-        idmap_done(&m->pids);
+        proc_index_done(&m->procs);
         strv_free(m->base_env);
         free(m->control_path);
         safe_close(m->null_fd);
@@ -519,7 +519,7 @@ int manager_run(Manager *m) {
         r = registry_new(manager_config(m)->registry_size, &m->registry);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the registry: %m"), 1;
-        r = router_new(m->event, m->registry, &child_router_ops, m, &m->router);
+        r = router_new(m->event, m->registry, &m->procs, &child_router_ops, m, &m->router);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up message routing: %m"), 1;
 

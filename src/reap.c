@@ -27,7 +27,7 @@ static void kill_adopted(Manager *m, pid_t sid) {
         _cleanup_fclose_ FILE *f = fopen(path, "re");
         long pid;
         while (f && fscanf(f, "%ld", &pid) == 1) {
-                if (pid <= 0 || idmap_get(&m->pids, (pid_t) pid) || (pid_t) pid == guard_pid(m->guard))
+                if (pid <= 0 || proc_get(&m->procs, (pid_t) pid) || (pid_t) pid == guard_pid(m->guard))
                         continue;
                 if (sid == 0 || getsid((pid_t) pid) == sid) {
                         log_debug("Killing adopted orphan %ld", pid);
@@ -62,14 +62,15 @@ int reap_children(sd_event_source *s, const struct signalfd_siginfo *si, void *u
                 }
                 if (info.si_pid == 0)
                         break;
-                Node *n = idmap_remove(&m->pids, info.si_pid);
-                if (!n) {
+                Proc *proc = proc_get(&m->procs, info.si_pid);
+                if (!proc) {
                         if (m->guard && info.si_pid == guard_pid(m->guard))
                                 guard_died(m);
                         else
                                 log_debug("Reaped adopted orphan %d", (int) info.si_pid);
                         continue;
                 }
+                Node *n = proc->node;
                 Child *rt = n->userdata;
                 /* Its last words come before our line about its exit. */
                 if (rt && rt->output)
@@ -92,12 +93,14 @@ int reap_children(sd_event_source *s, const struct signalfd_siginfo *si, void *u
                 }
                 /* Its mailbox goes first: calls to it fail, monitors fire, and its name is free
                  * for a successor that the tree may start right away. */
-                if (rt && rt->peer) {
+                if (proc->peer) {
                         char reason[64];
                         exit_describe(info.si_code, info.si_status, reason, sizeof reason);
-                        router_detach(m->router, rt->peer, reason);
-                        rt->peer = NULL;
+                        router_detach(m->router, proc->peer, reason);
                 }
+                if (rt)
+                        rt->proc = NULL;
+                proc_release(&m->procs, proc);
                 tree_handle_exit(m->tree, n, info.si_code, info.si_status);
         }
         return 0;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* A fake of the node's manager (test-commands.c): a real Tree over fake-tree.h's TreeOps (spawns
  * logged, no process), a real Registry and Router, and each running worker attached to the
- * router on a socketpair whose far end the test holds (Proc.fd), so that names, casts and calls
+ * router on a socketpair whose far end the test holds (FakeChild.fd), so that names, casts and calls
  * reach it. The clock is the real one, as the commands read it. Reload and shutdown are only
  * recorded. The includer links these manager_*() definitions instead of manager.o's. */
 #pragma once
@@ -31,16 +31,17 @@
 
 struct Manager {
         Fake f;
+        ProcIndex procs;
 };
 
 /* What the manager keeps per node (n->userdata): the worker's mailbox while it runs. */
-typedef struct Proc {
-        Peer *peer;
+typedef struct FakeChild {
+        Proc *proc;            /* its process record while it runs */
         int fd;                /* the worker's end of the mailbox, or -1 */
-} Proc;
+} FakeChild;
 
 static int m_attach(void *ud, Node *n) {
-        Proc *p = calloc(1, sizeof *p);
+        FakeChild *p = calloc(1, sizeof *p);
         if (!p)
                 return -ENOMEM;
         p->fd = -1;
@@ -50,11 +51,11 @@ static int m_attach(void *ud, Node *n) {
 
 /* The process is gone: its mailbox goes with it. */
 static void m_detach(Manager *m, Node *n, const char *reason) {
-        Proc *p = n->userdata;
-        if (!p || !p->peer)
+        FakeChild *p = n->userdata;
+        if (!p || !p->proc)
                 return;
-        router_detach(m->f.router, p->peer, reason);
-        p->peer = NULL;
+        router_detach(m->f.router, p->proc->peer, reason);
+        p->proc = proc_release(&m->procs, p->proc);
         p->fd = safe_close(p->fd);
 }
 
@@ -65,7 +66,8 @@ static void m_release(void *ud, Node *n) {
 
 static int m_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
         Manager *m = ud;
-        Proc *p = n->userdata;
+        FakeChild *p = n->userdata;
+        Peer *peer;
         int sv[2];
         int r = f_spawn(&m->f, n, ret_pid, ret_ready);
         if (r < 0)
@@ -73,8 +75,10 @@ static int m_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
         r = socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv);
         assert(r == 0);
         p->fd = sv[1];
-        r = router_attach(m->f.router, *ret_pid, n->reg_name, n->spec->subscribe, sv[0], n->spec->mailbox_limit, n,
-                          &p->peer);
+        r = proc_new(&m->procs, *ret_pid, n, &p->proc);
+        assert(r == 0);
+        r = router_attach(m->f.router, p->proc, n->reg_name, n->spec->subscribe, sv[0], n->spec->mailbox_limit, n,
+                          &peer);
         assert(r == 0);
         return 0;
 }
@@ -123,7 +127,7 @@ static int fake_manager_new(const char *ini, Manager **ret) {
         if (r >= 0)
                 r = registry_new(64, &m->f.reg);
         if (r >= 0)
-                r = router_new(m->f.e, m->f.reg, &manager_router_ops, m, &m->f.router);
+                r = router_new(m->f.e, m->f.reg, &m->procs, &manager_router_ops, m, &m->f.router);
         if (r >= 0)
                 r = tree_new(m->f.config, &manager_ops, m, &m->f.tree);
         if (r < 0)
@@ -136,6 +140,7 @@ static int fake_manager_new(const char *ini, Manager **ret) {
 static void fake_manager_free(Manager *m) {
         tree_free(m->f.tree);
         router_free(m->f.router);
+        proc_index_done(&m->procs);
         registry_free(m->f.reg);
         config_free(m->f.config);
         sd_event_unref(m->f.e);
@@ -151,7 +156,7 @@ static void fake_manager_exit(Manager *m, const char *path, int code, int status
 
 /* The worker's end of the mailbox of the node at path (-1 when it runs no process). */
 static int fake_manager_worker_fd(Manager *m, const char *path) {
-        Proc *p = N(&m->f, path)->userdata;
+        FakeChild *p = N(&m->f, path)->userdata;
         return p->fd;
 }
 
@@ -209,8 +214,8 @@ void manager_reload_forget(Manager *m, ReloadJob *j) {
 }
 
 Peer *manager_node_peer(const Node *n) {
-        const Proc *p = n->userdata;
-        return p ? p->peer : NULL;
+        const FakeChild *p = n->userdata;
+        return p && p->proc ? p->proc->peer : NULL;
 }
 
 const char *manager_node_status(const Node *n) {

@@ -18,6 +18,7 @@
 typedef struct Worker {
         int fd;                /* the worker's end of its mailbox */
         Peer *peer;            /* NULL once detached */
+        Proc *proc;            /* its process record while attached */
         pid_t pid;
         char name[16];         /* "a", "b", ...: the owner handed to RouterOps */
         char log[8192];        /* what it received */
@@ -27,6 +28,7 @@ typedef struct World {
         sd_event *e;
         Registry *reg;
         Router *r;
+        ProcIndex procs;
         char ops[1024];        /* "ready:a broken:b(why) lost:c(what) " */
         Worker w[4];
 } World;
@@ -73,7 +75,7 @@ static int world_new(World *x) {
         if (r >= 0)
                 r = registry_new(64, &x->reg);
         if (r >= 0)
-                r = router_new(x->e, x->reg, &ops, x, &x->r);
+                r = router_new(x->e, x->reg, &x->procs, &ops, x, &x->r);
         return r;
 }
 
@@ -86,12 +88,18 @@ static int attach(World *x, int i, const char *name, char *const *subscribe) {
         w->pid = 100 + i;
         snprintf(w->name, sizeof w->name, "%c", 'a' + i);
         w->log[0] = 0;
-        return router_attach(x->r, w->pid, name, subscribe, sv[0], 16, w, &w->peer);
+        int r = proc_new(&x->procs, w->pid, NULL, &w->proc);
+        if (r >= 0)
+                r = router_attach(x->r, w->proc, name, subscribe, sv[0], 16, w, &w->peer);
+        if (r < 0)
+                w->proc = proc_release(&x->procs, w->proc);
+        return r;
 }
 
 static void detach(World *x, int i, const char *reason) {
         router_detach(x->r, x->w[i].peer, reason);
         x->w[i].peer = NULL;
+        x->w[i].proc = proc_release(&x->procs, x->w[i].proc);
 }
 
 /* Runs the loop until nothing is left to do now: what workers sent is routed, and what was
@@ -115,9 +123,11 @@ static void world_free(World *x) {
         for (size_t i = 0; i < ELEMENTSOF(x->w); i++) {
                 if (x->w[i].peer)
                         router_detach(x->r, x->w[i].peer, "shutdown");
+                proc_release(&x->procs, x->w[i].proc);
                 safe_close(x->w[i].fd);
         }
         router_free(x->r);
+        proc_index_done(&x->procs);
         registry_free(x->reg);
         sd_event_unref(x->e);
 }
@@ -420,7 +430,11 @@ TEST(names_registered_and_released) {
         ASSERT_EQ(holder(&x, "alpha"), 100);
         /* A configured name that is taken: the incarnation is refused, nothing left behind. */
         fw_pair(sv);
-        ASSERT_ERR(router_attach(x.r, 200, "alpha", NULL, sv[0], 16, &x.w[3], &p), -EEXIST);
+        Proc *proc;
+        ASSERT_OK(proc_new(&x.procs, 200, NULL, &proc));
+        ASSERT_ERR(router_attach(x.r, proc, "alpha", NULL, sv[0], 16, &x.w[3], &p), -EEXIST);
+        ASSERT_TRUE(proc->peer == NULL);
+        proc_release(&x.procs, proc);
         safe_close(sv[1]);
         ASSERT_EQ(holder(&x, "alpha"), 100);
 
