@@ -76,7 +76,8 @@ NODE=
 ours() {
     local cmd
     [[ -r /proc/$1/cmdline ]] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null || return 1
-    cmd=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) || return 1
+    # It may exit between the two looks: the redirection's own error is silenced too.
+    cmd=$( { tr '\0' ' ' <"/proc/$1/cmdline"; } 2>/dev/null) || return 1
     [[ $cmd == "$WORKERS/"* ]]
 }
 cleanup() {
