@@ -6,6 +6,10 @@
  * here: everything goes through TreeOps. */
 #include "tree.h"
 
+/* Every switch over a state, an event or a policy names every value: a new one is handled
+ * everywhere or the build fails. */
+#pragma GCC diagnostic error "-Wswitch-enum"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -67,13 +71,49 @@ static void emit(Node *n, TreeEvent ev) {
         n->tree->ops->event(n->tree->ud, n, ev);
 }
 
-static void set_timer(Node *n, usec_t at) {
+/* Arms the node's one timer for one purpose (at: CLOCK_MONOTONIC usec). */
+static void set_timer(Node *n, NodeTimer kind, usec_t at) {
+        assert(kind != NODE_TIMER_NONE);
+        n->timer = kind;
         n->tree->ops->set_timer(n->tree->ud, n, at);
 }
 
-static void node_set_state(Node *n, NodeState s) {
+static void timer_off(Node *n) {
+        if (n->timer == NODE_TIMER_NONE)
+                return;
+        n->timer = NODE_TIMER_NONE;
+        n->tree->ops->set_timer(n->tree->ud, n, 0);
+}
+
+/* The transitions a node may take; anything else is a bug in this file. */
+static bool transition_allowed(NodeState from, NodeState to) {
+        switch (from) {
+        case NODE_STOPPED:
+                return to == NODE_STARTING || to == NODE_FAILED || to == NODE_RESTARTING;
+        case NODE_STARTING:
+                return to == NODE_RUNNING || to == NODE_STOPPING || to == NODE_FAILED;
+        case NODE_RUNNING:
+                return to == NODE_STOPPED || to == NODE_STOPPING;
+        case NODE_STOPPING:
+                return to == NODE_STOPPED || to == NODE_FAILED;
+        case NODE_RESTARTING:
+                return to == NODE_STOPPED;
+        case NODE_FAILED:
+                return to == NODE_STARTING || to == NODE_RESTARTING || to == NODE_STOPPED;
+        case _NODE_STATE_MAX:
+        case _NODE_STATE_INVALID:
+        default:
+                return false;
+        }
+}
+
+/* The one way a node changes state: what the old state had armed is disarmed (its timer), the
+ * change is checked and announced once. What the new state needs (a timer) is armed after. */
+static void node_enter(Node *n, NodeState s) {
         if (n->state == s)
                 return;
+        assert(transition_allowed(n->state, s));
+        timer_off(n);
         n->state = s;
         emit(n, TREE_EVENT_STATE);
 }
@@ -90,15 +130,13 @@ static void set_reason(Node *n, const char *fmt, ...) {
  * failed start): a start that keeps failing costs one loop pass each time and ends when
  * intensity is reached, never in a deep recursion. */
 static void node_schedule_retry(Node *n, usec_t delay) {
-        n->retry_pending = true;
-        set_timer(n, tree_now(n->tree) + delay);
+        assert(n->state == NODE_RESTARTING || n->state == NODE_FAILED);
+        set_timer(n, NODE_TIMER_RETRY, tree_now(n->tree) + delay);
 }
 
 /* Drops a scheduled restart: the node is simply stopped. */
 static void node_cancel_retry(Node *n) {
-        set_timer(n, 0);
-        n->retry_pending = false;
-        node_set_state(n, NODE_STOPPED);
+        node_enter(n, NODE_STOPPED);
 }
 
 /* How a node tells its parent (or, at the root, the tree) what happened. Inside node_start() or
@@ -287,22 +325,22 @@ static int worker_start(Node *n) {
                 n->exit_code = NODE_EXIT_START_FAILED;
                 n->exit_status = -r;
                 n->exit_oom = false;
-                node_set_state(n, NODE_FAILED);
+                node_enter(n, NODE_FAILED);
                 emit(n, TREE_EVENT_START_FAILED);
                 return r;
         }
         n->pid = pid;
         n->started_at = tree_now(t);
         /* Observers of STARTED see a process that is starting, not the state it came from. */
-        node_set_state(n, NODE_STARTING);
+        node_enter(n, NODE_STARTING);
         emit(n, TREE_EVENT_STARTED);
         if (ready || n->spec->ready == READY_NONE) {
-                node_set_state(n, NODE_RUNNING);
+                node_enter(n, NODE_RUNNING);
                 emit(n, TREE_EVENT_READY);
                 return 1;
         }
         if (n->spec->ready_timeout_ms > 0)
-                set_timer(n, n->started_at + msec_to_usec(n->spec->ready_timeout_ms));
+                set_timer(n, NODE_TIMER_READY, n->started_at + msec_to_usec(n->spec->ready_timeout_ms));
         return 0;
 }
 
@@ -319,7 +357,7 @@ static void worker_send_stop(Node *n) {
         if (n->spec->stop_signal != SIGKILL)
                 t->ops->kill(t->ud, n, SIGCONT, group);
         if (n->spec->shutdown_ms != SHUTDOWN_INFINITY)
-                set_timer(n, tree_now(t) + msec_to_usec(n->spec->shutdown_ms));
+                set_timer(n, NODE_TIMER_SHUTDOWN, tree_now(t) + msec_to_usec(n->spec->shutdown_ms));
 }
 
 static int worker_stop(Node *n) {
@@ -332,14 +370,15 @@ static int worker_stop(Node *n) {
                 return 1;
         case NODE_STARTING:
         case NODE_RUNNING:
-                set_timer(n, 0);
+                node_enter(n, NODE_STOPPING);
                 worker_send_stop(n);
-                node_set_state(n, NODE_STOPPING);
                 return 0;
         case NODE_STOPPING:
                 /* Already on its way down: a start that timed out, or a second request. */
                 n->start_failed = false;
                 return 0;
+        case _NODE_STATE_MAX:
+        case _NODE_STATE_INVALID:
         default:
                 assert_not_reached();
                 return 1;
@@ -359,7 +398,7 @@ void tree_handle_exit(Tree *t, Node *n, int code, int status) {
         assert(n->spec->kind == SPEC_WORKER);
         n->exit_code = code;
         n->exit_status = status;
-        set_timer(n, 0);
+        timer_off(n);
         emit(n, TREE_EVENT_EXITED); /* observers still see the pid that exited */
         n->pid = 0;
         if (n->next_spec)
@@ -369,18 +408,18 @@ void tree_handle_exit(Tree *t, Node *n, int code, int status) {
         switch (n->state) {
         case NODE_STARTING:
                 set_reason(n, "exited before it was ready (%s)", how);
-                node_set_state(n, NODE_FAILED);
+                node_enter(n, NODE_FAILED);
                 emit(n, TREE_EVENT_START_FAILED);
                 node_report(n, REPORT_START_FAILED);
                 return;
         case NODE_STOPPING:
                 if (n->start_failed) {
-                        node_set_state(n, NODE_FAILED);
+                        node_enter(n, NODE_FAILED);
                         emit(n, TREE_EVENT_START_FAILED);
                         node_report(n, REPORT_START_FAILED);
                         return;
                 }
-                node_set_state(n, NODE_STOPPED);
+                node_enter(n, NODE_STOPPED);
                 emit(n, TREE_EVENT_STOPPED);
                 node_report(n, REPORT_DOWN);
                 return;
@@ -393,13 +432,15 @@ void tree_handle_exit(Tree *t, Node *n, int code, int status) {
                 if (abnormal)
                         n->failures++;
                 set_reason(n, "%s", how);
-                node_set_state(n, NODE_STOPPED);
+                node_enter(n, NODE_STOPPED);
                 node_report(n, abnormal ? REPORT_EXIT_ABNORMAL : REPORT_EXIT_NORMAL);
                 return;
         }
         case NODE_STOPPED:
         case NODE_RESTARTING:
         case NODE_FAILED:
+        case _NODE_STATE_MAX:
+        case _NODE_STATE_INVALID:
         default:
                 /* No process in these states: the pid index would not have found us. */
                 assert_not_reached();
@@ -409,8 +450,7 @@ void tree_handle_exit(Tree *t, Node *n, int code, int status) {
 void tree_handle_ready(Tree *t, Node *n) {
         if (n->state != NODE_STARTING)
                 return;
-        set_timer(n, 0);
-        node_set_state(n, NODE_RUNNING);
+        node_enter(n, NODE_RUNNING);
         emit(n, TREE_EVENT_READY);
         node_report(n, REPORT_UP);
 }
@@ -432,8 +472,13 @@ void tree_kill_all(Tree *t) {
 }
 
 void tree_handle_timer(Tree *t, Node *n) {
-        if (n->retry_pending && n->parent && (n->state == NODE_RESTARTING || n->state == NODE_FAILED)) {
-                n->retry_pending = false;
+        NodeTimer kind = n->timer;
+        n->timer = NODE_TIMER_NONE; /* it fired: one shot */
+        switch (kind) {
+        case NODE_TIMER_NONE:
+                return;
+        case NODE_TIMER_RETRY:
+                assert(n->parent && (n->state == NODE_RESTARTING || n->state == NODE_FAILED));
                 if (n->state == NODE_FAILED) {
                         /* A restart that failed: one more abnormal termination of this child,
                          * and one more consecutive failure for restart_delay's doubling (a
@@ -443,38 +488,31 @@ void tree_handle_timer(Tree *t, Node *n) {
                         return;
                 }
                 /* restart_delay is over. */
-                node_set_state(n, NODE_STOPPED);
+                node_enter(n, NODE_STOPPED);
                 if (node_start(n) < 0)
                         node_schedule_retry(n, 0);
                 return;
-        }
-        if (node_is_supervisor(n)) {
-                /* The shutdown time of a supervisor child ran out: kill its whole subtree. */
-                if (n->state == NODE_STOPPING) {
-                        emit(n, TREE_EVENT_KILLING);
-                        kill_subtree(n);
-                }
-                return;
-        }
-        switch (n->state) {
-        case NODE_STARTING:
+        case NODE_TIMER_READY:
+                assert(n->state == NODE_STARTING && !node_is_supervisor(n));
                 set_reason(n, "not ready within %llu ms", (unsigned long long) n->spec->ready_timeout_ms);
                 n->start_failed = true;
                 n->stop_sent = true;
                 t->ops->kill(t->ud, n, SIGKILL, n->spec->kill_group);
-                node_set_state(n, NODE_STOPPING);
+                node_enter(n, NODE_STOPPING);
                 return;
-        case NODE_STOPPING:
-                /* shutdown ms passed since the stop signal. */
+        case NODE_TIMER_SHUTDOWN:
+                /* Its shutdown time since the stop ran out: SIGKILL it (a supervisor's whole
+                 * subtree). */
+                assert(n->state == NODE_STOPPING);
                 emit(n, TREE_EVENT_KILLING);
-                t->ops->kill(t->ud, n, SIGKILL, n->spec->kill_group);
+                if (node_is_supervisor(n))
+                        kill_subtree(n);
+                else
+                        t->ops->kill(t->ud, n, SIGKILL, n->spec->kill_group);
                 return;
-        case NODE_RESTARTING:
-        case NODE_FAILED:
-        case NODE_STOPPED:
-        case NODE_RUNNING:
+        case _NODE_TIMER_MAX:
         default:
-                return;
+                assert_not_reached();
         }
 }
 
@@ -580,7 +618,7 @@ static void sup_finish_job(Node *s) {
 
         if (op == SUP_OP_START) {
                 if (s->state == NODE_STARTING) {
-                        node_set_state(s, NODE_RUNNING);
+                        node_enter(s, NODE_RUNNING);
                         emit(s, TREE_EVENT_READY);
                         sup_process_pending_exits(s);
                         node_report(s, REPORT_UP);
@@ -596,25 +634,21 @@ static void sup_finish_job(Node *s) {
                 sup_begin_start(s, s->restart_from, true);
                 return;
         case AFTER_GIVE_UP:
-                set_timer(s, 0);
-                node_set_state(s, NODE_FAILED);
+                node_enter(s, NODE_FAILED);
                 node_report(s, REPORT_EXIT_ABNORMAL);
                 return;
         case AFTER_ROLLBACK:
-                set_timer(s, 0);
-                node_set_state(s, NODE_FAILED);
+                node_enter(s, NODE_FAILED);
                 emit(s, TREE_EVENT_START_FAILED);
                 node_report(s, REPORT_START_FAILED);
                 return;
         case AFTER_STOPPED:
-                set_timer(s, 0);
-                node_set_state(s, NODE_STOPPED);
+                node_enter(s, NODE_STOPPED);
                 emit(s, TREE_EVENT_STOPPED);
                 node_report(s, REPORT_DOWN);
                 return;
         case AFTER_SHUTDOWN:
-                set_timer(s, 0);
-                node_set_state(s, NODE_STOPPED);
+                node_enter(s, NODE_STOPPED);
                 node_report(s, REPORT_EXIT_NORMAL);
                 return;
         case AFTER_NOTHING:
@@ -625,7 +659,7 @@ static void sup_finish_job(Node *s) {
 
 /* Terminating on our own (gave up, auto_shutdown): stop everything in reverse order. */
 static void sup_terminate(Node *s, SupAfter after) {
-        node_set_state(s, NODE_STOPPING);
+        node_enter(s, NODE_STOPPING);
         sup_begin_stop(s, 0, s->n_children, after);
 }
 
@@ -698,6 +732,8 @@ static void sup_check_auto_shutdown(Node *s, bool was_significant, const char *c
                         if (s->children[i]->spec->significant && !node_is_down(s->children[i]))
                                 return;
                 break;
+        case _AUTO_SHUTDOWN_MAX:
+        case _AUTO_SHUTDOWN_INVALID:
         default:
                 assert_not_reached();
         }
@@ -709,7 +745,7 @@ static void sup_check_auto_shutdown(Node *s, bool was_significant, const char *c
 static void sup_restart_one(Node *s, Node *c) {
         usec_t delay = c->restart_delay;
         if (delay > 0) {
-                node_set_state(c, NODE_RESTARTING);
+                node_enter(c, NODE_RESTARTING);
                 node_schedule_retry(c, delay);
                 return;
         }
@@ -765,6 +801,8 @@ static void sup_handle_exit(Node *s, Node *c, bool abnormal) {
                 s->restart_from = (size_t) i;
                 sup_begin_stop(s, (size_t) i + 1, s->n_children, AFTER_RESTART);
                 return;
+        case _STRATEGY_MAX:
+        case _STRATEGY_INVALID:
         default:
                 assert_not_reached();
         }
@@ -787,8 +825,8 @@ static void parent_on_child(Node *s, Node *c, Report rep) {
                         if (s->state == NODE_STARTING) {
                                 /* Our own start fails: roll back what we started, in reverse. */
                                 set_reason(s, "child '%s' failed to start: %s", c->path, c->reason);
+                                node_enter(s, NODE_STOPPING);
                                 sup_begin_stop(s, 0, (size_t) idx, AFTER_ROLLBACK);
-                                node_set_state(s, NODE_STOPPING);
                                 return;
                         }
                         /* A failed restart counts as one more failure of that child. */
@@ -867,14 +905,14 @@ static int node_start(Node *n) {
                 n->next_instance = 1;
                 if (make_instances(n->tree, n) < 0) {
                         set_reason(n, "out of memory");
-                        node_set_state(n, NODE_FAILED);
+                        node_enter(n, NODE_FAILED);
                         return -ENOMEM;
                 }
         }
         n->reason[0] = '\0';
         n->sync = true;
         n->sync_result = REPORT_PENDING;
-        node_set_state(n, NODE_STARTING);
+        node_enter(n, NODE_STARTING);
         n->started_at = tree_now(n->tree);
         emit(n, TREE_EVENT_STARTED);
         sup_begin_start(n, 0, false);
@@ -913,18 +951,20 @@ static int node_stop(Node *n) {
         case NODE_STARTING:
         case NODE_RUNNING:
                 break;
+        case _NODE_STATE_MAX:
+        case _NODE_STATE_INVALID:
         default:
                 assert_not_reached();
         }
 
         n->sync = true;
         n->sync_result = REPORT_PENDING;
-        node_set_state(n, NODE_STOPPING);
+        node_enter(n, NODE_STOPPING);
         if (n->spec->shutdown_ms != SHUTDOWN_INFINITY) {
                 if (n->spec->shutdown_ms == SHUTDOWN_BRUTAL_KILL)
                         kill_subtree(n);
                 else
-                        set_timer(n, tree_now(n->tree) + msec_to_usec(n->spec->shutdown_ms));
+                        set_timer(n, NODE_TIMER_SHUTDOWN, tree_now(n->tree) + msec_to_usec(n->spec->shutdown_ms));
         }
         sup_begin_stop(n, 0, n->n_children, AFTER_STOPPED);
         n->sync = false;

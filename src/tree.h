@@ -23,6 +23,17 @@ typedef enum NodeState {
         _NODE_STATE_INVALID = -1,
 } NodeState;
 
+/* What a node's one timer means while it is armed: one purpose at a time, named, so that its
+ * expiry is never read from the state (a restart retried in FAILED, a stale retry after an
+ * operator start). Entering another state disarms it. */
+typedef enum NodeTimer {
+        NODE_TIMER_NONE,
+        NODE_TIMER_READY,       /* STARTING worker: ready_timeout ran out */
+        NODE_TIMER_SHUTDOWN,    /* STOPPING: its shutdown time ran out, SIGKILL (its subtree) */
+        NODE_TIMER_RETRY,       /* RESTARTING: restart_delay is over; FAILED: retry a failed restart */
+        _NODE_TIMER_MAX,
+} NodeTimer;
+
 typedef enum TreeEvent {
         TREE_EVENT_STARTED,     /* a worker was spawned (pid set) */
         TREE_EVENT_READY,       /* a node became running */
@@ -92,7 +103,8 @@ struct Node {
         char *reg_name;          /* owned or NULL: registry name */
         int instance;            /* dynamic children: 1, 2, ...; else -1 */
         char **extra_args;       /* owned strv: start-child arguments, appended to exec */
-        NodeState state;
+        NodeState state;         /* written only by node_enter() (tree.c) */
+        NodeTimer timer;         /* what the armed timer is for, or NODE_TIMER_NONE */
         void *userdata;          /* the manager's per-node data (owned by the manager) */
 
         /* Worker process. */
@@ -115,8 +127,6 @@ struct Node {
         bool remove_when_down;
         /* Reload: the section to run from once the current process is down (tree_replace_node). */
         const Spec *next_spec;
-        /* A failed restart, retried from the node's timer so a crash loop never recurses. */
-        bool retry_pending;
         /* An exit seen while the parent was busy with a job: handled when it finishes. */
         bool exit_pending;
         bool exit_pending_abnormal;

@@ -417,3 +417,17 @@ TEST(auto_shutdown_names_the_significant_child) {
         ASSERT_EQ(f.finished, 0);
         fake_done(&f);
 }
+
+TEST(a_supervisor_whose_first_child_fails_to_start_ends_failed) {
+        Fake f;
+        /* Its rollback has nothing to stop: it must end FAILED, not be left STOPPING after. */
+        ASSERT_OK(fake_setup(&f, "[supervisor:s]\nchildren = sub\n[supervisor:sub]\nchildren = a, b\n"
+                                 "[worker:a]\nexec = /bin/true\n[worker:b]\nexec = /bin/true\n"));
+        f.fail_spawn = "a";
+        tree_start(f.tree);
+        ASSERT_EQ(f.finished, 1);
+        ASSERT_EQ(N(&f, "s/sub")->state, NODE_FAILED);
+        ASSERT_EQ(N(&f, "s/sub/a")->state, NODE_FAILED);
+        ASSERT_EQ(N(&f, "s/sub/b")->state, NODE_STOPPED);
+        fake_done(&f);
+}
