@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "idmap.h"
 #include "macro.h"
@@ -150,6 +151,37 @@ Spec *config_find(const Config *c, SpecKind kind, const char *name) {
         return NULL;
 }
 
+/* Expands %i %n %% of word into out (NULL: only measures). The length, or -EINVAL for another
+ * '%' (config.c refuses those; a hand-made Spec may not). */
+static ssize_t expand_word(const char *word, const char *inst, const char *name, char *out) {
+        size_t n = 0;
+        for (const char *p = word; *p; p++) {
+                const char *put = p;
+                size_t len = 1;
+                if (*p == '%') {
+                        switch (p[1]) {
+                        case 'i':
+                                put = inst, len = strlen(inst);
+                                break;
+                        case 'n':
+                                put = name, len = strlen(name);
+                                break;
+                        case '%':
+                                break;
+                        default:
+                                return -EINVAL;
+                        }
+                        p++;
+                }
+                if (out)
+                        memcpy(out + n, put, len);
+                n += len;
+        }
+        if (out)
+                out[n] = '\0';
+        return (ssize_t) n;
+}
+
 int spec_expand_argv(const Spec *s, const char *name, int instance, char ***ret) {
         _cleanup_strv_free_ char **l = NULL;
         char inst[16] = "";
@@ -169,42 +201,17 @@ int spec_expand_argv(const Spec *s, const char *name, int instance, char ***ret)
                 return -ENOMEM;
 
         STRV_FOREACH(a, s->argv) {
-                _cleanup_free_ char *buf = NULL;
-                size_t size = 0;
-                FILE *f;
-                int bad = 0;
-
-                f = open_memstream(&buf, &size);
-                if (!f)
-                        return -ENOMEM;
-                for (const char *p = *a; *p; p++) {
-                        if (*p != '%') {
-                                fputc(*p, f);
-                                continue;
-                        }
-                        switch (p[1]) {
-                        case 'i':
-                                fputs(inst, f);
-                                break;
-                        case 'n':
-                                fputs(name, f);
-                                break;
-                        case '%':
-                                fputc('%', f);
-                                break;
-                        default:
-                                bad = 1; /* config.c refuses these; a hand-made Spec may not */
-                                break;
-                        }
-                        if (bad)
-                                break;
-                        p++;
-                }
-                if (fclose(f) != 0 || !buf)
-                        return -ENOMEM;
-                if (bad)
+                /* Measured, then written into one allocation of its size: a word is kept for as
+                 * long as the child runs, and a temporary stream buffer beside it would leave it
+                 * stranded in the heap. */
+                ssize_t len = expand_word(*a, inst, name, NULL);
+                if (len < 0)
                         return -EINVAL;
-                if (strv_consume(&l, TAKE_PTR(buf)) < 0)
+                char *w = malloc((size_t) len + 1);
+                if (!w)
+                        return -ENOMEM;
+                (void) expand_word(*a, inst, name, w);
+                if (strv_consume(&l, w) < 0)
                         return -ENOMEM;
         }
 
@@ -244,8 +251,10 @@ static Spec *spec_free(Spec *s) {
 Config *config_free(Config *c) {
         if (!c)
                 return NULL;
-        if (c->packed)
-                return mfree(c);
+        if (c->packed_size > 0) {
+                (void) munmap(c, c->packed_size);
+                return NULL;
+        }
         for (size_t i = 0; i < c->n_sections; i++)
                 spec_free(c->sections[i]);
         free(c->sections);
@@ -347,23 +356,24 @@ static Config *pack_config(Packer *p, const Config *c) {
         n->control = control;
         n->sections = sections;
         n->root = packed_spec(p, c->root);
-        n->packed = true;
         return n;
 }
 
 int config_pack(const Config *c, Config **ret) {
         Packer p = {};
         (void) pack_config(&p, c);
-        p.base = malloc(p.used ? p.used : 1);
-        if (!p.base)
+        size_t size = p.used;
+        p.base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p.base == MAP_FAILED)
                 return -ENOMEM;
         p.used = 0;
         Config *n = pack_config(&p, c);
         idmap_done(&p.specs);
         if (!n) {
-                free(p.base);
+                (void) munmap(p.base, size);
                 return -ENOMEM;
         }
+        n->packed_size = size;
         *ret = n;
         return 0;
 }
