@@ -31,6 +31,7 @@
 #include "reload.h"
 #include "router.h"
 #include "events.h"
+#include "exitdesc.h"
 #include "idmap.h"
 #include "spawn.h"
 #include "strv.h"
@@ -510,13 +511,8 @@ static void log_event(Manager *m, Node *n, TreeEvent ev) {
                         log_child(LOG_INFO, n->path, 0, 0, 0, n->restarts, "Supervisor '%s' is running", n->path);
                 return;
         case TREE_EVENT_EXITED:
-                if (n->exit_code == CLD_EXITED)
-                        snprintf(how, sizeof how, "exited with status %d", n->exit_status);
-                else
-                        snprintf(how, sizeof how, "killed by signal %s%s", sigabbrev_np(n->exit_status) ?: "?",
-                                 n->exit_code == CLD_DUMPED ? " (core dumped)" : "");
-                if (n->exit_oom)
-                        snprintf(how, sizeof how, "killed by the OOM killer (memory_max)");
+                exit_describe(&(ExitHow) { n->exit_code, n->exit_status, n->exit_oom }, EXIT_STYLE_LOG, how,
+                              sizeof how);
                 log_child_exit(n->stop_sent || node_exited_normally(n) ? LOG_INFO : LOG_WARNING, n->path, n->pid,
                                n->exit_code, n->exit_status, n->exit_oom ? "oom" : NULL, n->restarts,
                                "'%s' (pid %d) %s", n->path, (int) n->pid, how);
@@ -724,7 +720,8 @@ static int on_sigchld(sd_event_source *s, const struct signalfd_siginfo *si, voi
                  * for a successor that the tree may start right away. */
                 if (rt && rt->peer) {
                         char reason[64];
-                        exit_describe(info.si_code, info.si_status, reason, sizeof reason);
+                        exit_describe(&(ExitHow) { info.si_code, info.si_status, false }, EXIT_STYLE_REASON,
+                                      reason, sizeof reason);
                         router_detach(m->router, rt->peer, reason);
                         rt->peer = NULL;
                 }
