@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "proto.h"
 #include "registry.h"
 #include "topic.h"
@@ -248,16 +249,8 @@ static int queue_append(struct fv *fv, const char *frame, size_t size) {
                         fv->q_len -= fv->q_head;
                         fv->q_head = 0;
                 }
-                if (fv->q_len + size > fv->q_cap) {
-                        size_t cap = fv->q_cap ? fv->q_cap : PROTO_RECORD_MAX;
-                        while (cap < fv->q_len + size)
-                                cap *= 2;
-                        char *p = realloc(fv->queue, cap);
-                        if (!p)
-                                return -ENOMEM;
-                        fv->queue = p;
-                        fv->q_cap = cap;
-                }
+                if (ARRAY_GROW(fv->queue, fv->q_cap, fv->q_len + size) < 0)
+                        return -ENOMEM;
         }
         memcpy(fv->queue + fv->q_len, frame, size);
         fv->q_len += size;
@@ -706,15 +699,9 @@ int fv_whereis(struct fv *fv, const char *name, pid_t *ret_pid) {
 
 static void gather(const RegistryEntry *e, void *ud) {
         struct fv *fv = ud;
-        if (fv->n_holders == fv->holders_cap) {
-                size_t cap = fv->holders_cap ? fv->holders_cap * 2 : 16;
-                struct holder *h = realloc(fv->holders, cap * sizeof *h);
-                if (!h) {
-                        fv->holders_oom = true;
-                        return;
-                }
-                fv->holders = h;
-                fv->holders_cap = cap;
+        if (ARRAY_GROW(fv->holders, fv->holders_cap, fv->n_holders + 1) < 0) {
+                fv->holders_oom = true;
+                return;
         }
         fv->holders[fv->n_holders++] = (struct holder) { e->pid, e->generation };
 }
