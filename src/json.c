@@ -213,56 +213,47 @@ bool json_read_null(JsonReader *r) {
         return eat_literal(r, "null");
 }
 
-static int enter(JsonReader *r, char open) {
-        if (!eat(r, open))
-                return -EBADMSG;
-        if (r->depth >= JSON_DEPTH_MAX)
+/* A bracketed, comma-separated sequence (an object's members, an array's elements), item()
+ * reading each. */
+static int read_sequence(JsonReader *r, char open, char close, int (*item)(JsonReader *r, void *ud), void *ud) {
+        if (!eat(r, open) || r->depth >= JSON_DEPTH_MAX)
                 return -EBADMSG;
         r->depth++;
-        return 0;
-}
-
-static int leave(JsonReader *r, char close) {
+        skip_ws(r);
+        if (*r->p != close)
+                do {
+                        int k = item(r, ud);
+                        if (k < 0)
+                                return k;
+                } while (eat(r, ','));
         if (!eat(r, close))
                 return -EBADMSG;
         r->depth--;
         return 0;
 }
 
+typedef struct Members {
+        JsonMember member;
+        void *ud;
+} Members;
+
+static int read_member(JsonReader *r, void *ud) {
+        Members *m = ud;
+        char key[JSON_KEY_MAX + 1];
+        int n = json_read_string(r, key, sizeof key);
+        if (n < 0)
+                return n;
+        if (!eat(r, ':'))
+                return -EBADMSG;
+        return n <= JSON_KEY_MAX ? m->member(r, key, m->ud) : json_skip(r);
+}
+
 int json_read_object(JsonReader *r, JsonMember member, void *ud) {
-        int k = enter(r, '{');
-        if (k < 0)
-                return k;
-        skip_ws(r);
-        if (*r->p == '}')
-                return leave(r, '}');
-        do {
-                char key[JSON_KEY_MAX + 1];
-                int n = json_read_string(r, key, sizeof key);
-                if (n < 0)
-                        return n;
-                if (!eat(r, ':'))
-                        return -EBADMSG;
-                k = n <= JSON_KEY_MAX ? member(r, key, ud) : json_skip(r);
-                if (k < 0)
-                        return k;
-        } while (eat(r, ','));
-        return leave(r, '}');
+        return read_sequence(r, '{', '}', read_member, &(Members) { member, ud });
 }
 
 int json_read_array(JsonReader *r, JsonElement element, void *ud) {
-        int k = enter(r, '[');
-        if (k < 0)
-                return k;
-        skip_ws(r);
-        if (*r->p == ']')
-                return leave(r, ']');
-        do {
-                k = element(r, ud);
-                if (k < 0)
-                        return k;
-        } while (eat(r, ','));
-        return leave(r, ']');
+        return read_sequence(r, '[', ']', element, ud);
 }
 
 static int skip_member(JsonReader *r, const char *key, void *ud) {
