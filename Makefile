@@ -186,7 +186,12 @@ check-fuzz: $(FUZZ_BIN)
 check-san:
 	@$(MAKE) --no-print-directory SANITIZE=address,undefined check-unit check-bats check-reliability
 
-# Every header compiles on its own; the public one as strict C99 too. One result per header.
+# The node's rooms, which the client (src/cli/ but run.c, the daemon's entry) never includes: it
+# talks to the node through the control protocol (ctlproto.h, control-path.h) only.
+NODE_ROOMS := manager|node|proc|child|reap|tree|reload|router|mailbox|broker|control|commands|status|notify|spawn|output|cgroup|guard|config|spec|events|journal|log-sink
+
+# Every header compiles on its own; the public one as strict C99 too. One result per header, and
+# one for the client's includes.
 check-headers:
 	@mkdir -p $(RESULTS)
 	@p=0; f=0; \
@@ -196,6 +201,9 @@ check-headers:
 	done; \
 	if echo '#include "forkvisor.h"' | $(CC) -std=c99 -pedantic -Wall -Wextra -Werror -Ilib -x c -fsyntax-only -; then \
 	    p=$$((p + 1)); else echo "  FAIL: lib/forkvisor.h is not strict C99"; f=$$((f + 1)); fi; \
+	bad=$$(grep -lE '#include "($(NODE_ROOMS))\.h"' $(filter-out src/cli/run.c,$(wildcard src/cli/*.[ch]))); \
+	if [ -z "$$bad" ]; then p=$$((p + 1)); \
+	else echo "  FAIL: $$bad: the client includes node internals"; f=$$((f + 1)); fi; \
 	echo "headers: $$p passed, $$f failed"; echo "$$p $$f" > $(RESULTS)/headers
 
 fuzz: $(FUZZ_BIN)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "macro.h"
 #include "proto.h"
 #include "strv.h"
@@ -110,14 +111,8 @@ int broker_subscribe(Subscriber *s, const char *pattern, size_t len) {
         /* Bounded, since working out who a topic reaches scans every subscription. */
         if (n >= TOPIC_SUBSCRIPTIONS_MAX)
                 return -ENOSPC;
-        if (b->n_subs == b->cap_subs) {
-                size_t cap = b->cap_subs ? b->cap_subs * 2 : 16;
-                Subscription *a = realloc(b->subs, cap * sizeof *a);
-                if (!a)
-                        return -ENOMEM;
-                b->subs = a;
-                b->cap_subs = cap;
-        }
+        if (ARRAY_GROW(b->subs, b->cap_subs, b->n_subs + 1) < 0)
+                return -ENOMEM;
         char copy[TOPIC_MAX + 1];
         memcpy(copy, pattern, len);
         copy[len] = '\0';
@@ -165,14 +160,8 @@ static const Resolved *resolve(Broker *b, const char *topic, size_t tlen) {
                 Subscription *x = &b->subs[i];
                 if (x->sub->seen == b->stamp || !topic_matches(x->pattern, x->len, topic, tlen))
                         continue;
-                if (r->n == r->cap) {
-                        size_t cap = r->cap ? r->cap * 2 : 8;
-                        Subscriber **a = realloc(r->subs, cap * sizeof *a);
-                        if (!a)
-                                return NULL;
-                        r->subs = a;
-                        r->cap = cap;
-                }
+                if (ARRAY_GROW(r->subs, r->cap, r->n + 1) < 0)
+                        return NULL;
                 x->sub->seen = b->stamp;
                 r->subs[r->n++] = x->sub;
         }

@@ -2357,10 +2357,10 @@ static int load(const char *name, const char *data, size_t size, const struct st
                 parser_done(&p);
                 return -EINVAL;
         }
-        if (ret)
-                *ret = TAKE_PTR(p.config);
+        /* What runs is one block; what parsing made is all freed here, at once. */
+        r = ret ? config_pack(p.config, ret) : 0;
         parser_done(&p);
-        return 0;
+        return r;
 }
 
 int config_load_string_flags(const char *text, const char *name, unsigned flags, Config **ret,

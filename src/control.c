@@ -15,11 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 
+#include "array.h"
 #include "ctlproto.h"
 #include "log.h"
+#include "priority.h"
 #include "socket-util.h"
 #include "time-util.h"
 
@@ -42,6 +42,7 @@ struct ControlServer {
         bool starved;              /* accept failed for want of resources; not yet recovered */
         unsigned long n_shed;      /* connections closed unserved in this shortage */
         bool limited;              /* a connection was refused for the limits; logged once */
+        uint64_t idle_usec;        /* CONTROL_IDLE_SEC, unless a test shortened it */
 };
 
 struct ControlRequest {
@@ -106,8 +107,8 @@ static void idle_watch(ControlRequest *r, bool on) {
         }
         if (r->idle_timer)
                 return;
-        (void) sd_event_add_time_relative(r->server->event, &r->idle_timer, CLOCK_MONOTONIC,
-                                          CONTROL_IDLE_SEC * USEC_PER_SEC, USEC_PER_SEC / 10, on_idle, r);
+        (void) sd_event_add_time_relative(r->server->event, &r->idle_timer, CLOCK_MONOTONIC, r->server->idle_usec,
+                                          USEC_PER_SEC / 10, on_idle, r);
 }
 
 /* Appends a packet. Output ('O') is a byte stream to the client, so output following output that
@@ -130,17 +131,9 @@ static int queue_packet(ControlRequest *r, char type, const char *data, size_t l
         size_t need = r->queue_len + len + 5;
         if (need > CONTROL_REPLY_MAX)
                 return -ENOBUFS;
-        if (need > r->queue_cap) {
-                size_t cap = r->queue_cap ? r->queue_cap : 256;
-                while (cap < need)
-                        cap *= 2;
-                char *q = realloc(r->queue, cap);
-                if (!q) {
-                        r->incomplete = true;
-                        return -ENOMEM;
-                }
-                r->queue = q;
-                r->queue_cap = cap;
+        if (ARRAY_GROW(r->queue, r->queue_cap, need) < 0) {
+                r->incomplete = true;
+                return -ENOMEM;
         }
         char *q = r->queue;
         uint32_t l = (uint32_t) len + 1;
@@ -430,7 +423,7 @@ static int on_accept(sd_event_source *src, int fd, uint32_t revents, void *userd
                 request_free(r);
                 return 0;
         }
-        sd_event_source_set_priority(r->source, SD_EVENT_PRIORITY_NORMAL);
+        sd_event_source_set_priority(r->source, PRIORITY_CONTROL);
         idle_watch(r, true);
         if (!r->idle_timer) {
                 /* Without a deadline an idle client could hold its slot forever. */
@@ -449,40 +442,31 @@ int control_server_new(sd_event *e, const char *path, ControlHandler handler, vo
         s->event = e;
         s->handler = handler;
         s->ud = ud;
-        s->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        s->idle_usec = CONTROL_IDLE_SEC * USEC_PER_SEC;
+        s->fd = -EBADF;
         s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (s->fd < 0 || s->reserve_fd < 0) {
+        if (s->reserve_fd < 0) {
                 int r = -errno;
                 control_server_free(s);
                 return r;
         }
-
-        /* A socket file left by a daemon of ours that died is removed; a live daemon is not
-         * displaced, and nothing that is not a stale socket of ours is ever deleted. */
-        int r = socket_unlink_stale(path, SOCK_SEQPACKET);
-        if (r == 0)
-                r = socket_bind_path(s->fd, path, 0600);
-        if (r < 0) {
+        s->fd = socket_bind_unix(SOCK_SEQPACKET, path, 0600, 0, &s->path);
+        if (s->fd < 0) {
+                int r = s->fd;
                 control_server_free(s); /* s->path unset: not ours, not unlinked */
                 return r;
         }
-        s->path = strdup(path);
-        if (!s->path) {
-                (void) unlink(path);
-                control_server_free(s);
-                return -ENOMEM;
-        }
         if (listen(s->fd, 64) < 0) {
-                r = -errno;
+                int r = -errno;
                 control_server_free(s);
                 return r;
         }
-        r = sd_event_add_io(e, &s->accept_source, s->fd, EPOLLIN, on_accept, s);
+        int r = sd_event_add_io(e, &s->accept_source, s->fd, EPOLLIN, on_accept, s);
         if (r < 0) {
                 control_server_free(s);
                 return r;
         }
-        sd_event_source_set_priority(s->accept_source, SD_EVENT_PRIORITY_NORMAL);
+        sd_event_source_set_priority(s->accept_source, PRIORITY_CONTROL);
         /* Made now, while descriptors are plentiful: the first monotonic timer of the loop
          * opens its timerfd, which the fd shortage it is for would make impossible. */
         r = sd_event_add_time_relative(e, &s->retry_timer, CLOCK_MONOTONIC, CONTROL_ACCEPT_RETRY_USEC, 0,
@@ -494,6 +478,10 @@ int control_server_new(sd_event *e, const char *path, ControlHandler handler, vo
         (void) sd_event_source_set_enabled(s->retry_timer, SD_EVENT_OFF);
         *ret = s;
         return 0;
+}
+
+void control_server_set_idle(ControlServer *s, uint64_t usec) {
+        s->idle_usec = usec;
 }
 
 ControlServer *control_server_free(ControlServer *s) {
@@ -509,83 +497,4 @@ ControlServer *control_server_free(ControlServer *s) {
                 (void) unlink(s->path);
         free(s->path);
         return mfree(s);
-}
-
-/* ---- the default path ------------------------------------------------------------------- */
-
-static int mkdir_parents(const char *path, mode_t mode) {
-        char buf[4096];
-        if (strlen(path) >= sizeof buf)
-                return -ENAMETOOLONG;
-        strcpy(buf, path);
-        for (char *p = buf + 1; *p; p++) {
-                if (*p != '/')
-                        continue;
-                *p = '\0';
-                if (mkdir(buf, mode) < 0 && errno != EEXIST)
-                        return -errno;
-                *p = '/';
-        }
-        return 0;
-}
-
-/* The directory the default socket lives in decides who can put a socket there or replace
- * ours: another user who made it first (a 0777 /tmp/forkvisor-UID) would otherwise receive our
- * clients' requests, or have us bind inside a directory they control. lstat, so that a symlink
- * to somewhere else is refused rather than followed. */
-static int runtime_dir_check(const char *dir, bool create) {
-        struct stat st;
-        int r;
-
-        if (create) {
-                r = mkdir_parents(dir, 0700);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to create the parents of '%s': %m", dir);
-                if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-                        return log_error_errno(errno, "Failed to create '%s': %m", dir);
-        }
-        if (lstat(dir, &st) < 0) {
-                if (errno == ENOENT && !create)
-                        return 0; /* no daemon has made it yet: connecting will say so */
-                return log_error_errno(errno, "Cannot use the runtime directory '%s': %m", dir);
-        }
-        if (S_ISLNK(st.st_mode))
-                return log_error_errno(EPERM, "Refusing the runtime directory '%s': it is a symbolic link", dir);
-        if (!S_ISDIR(st.st_mode))
-                return log_error_errno(EPERM, "Refusing the runtime directory '%s': it is not a directory", dir);
-        if (st.st_uid != geteuid())
-                return log_error_errno(EPERM, "Refusing the runtime directory '%s': it belongs to uid %u, not to uid %u",
-                                       dir, (unsigned) st.st_uid, (unsigned) geteuid());
-        if (st.st_mode & 0077)
-                return log_error_errno(EPERM, "Refusing the runtime directory '%s': its mode is %04o, not 0700",
-                                       dir, (unsigned) (st.st_mode & 07777));
-        return 0;
-}
-
-int control_path_default(char **ret, bool create) {
-        const char *env;
-        _cleanup_free_ char *dir = NULL;
-        int r;
-
-        if ((env = getenv("RUNTIME_DIRECTORY")) && *env)
-                /* systemd may list several directories, separated by ':'; use the first. */
-                r = asprintf(&dir, "%.*s", (int) strcspn(env, ":"), env);
-        else if (geteuid() == 0)
-                r = asprintf(&dir, "/run/forkvisor");
-        else if ((env = getenv("XDG_RUNTIME_DIR")) && *env)
-                r = asprintf(&dir, "%s/forkvisor", env);
-        else {
-                env = getenv("TMPDIR");
-                r = asprintf(&dir, "%s/forkvisor-%u", env && *env == '/' ? env : "/tmp", (unsigned) geteuid());
-        }
-        if (r < 0) {
-                dir = NULL;
-                return -ENOMEM;
-        }
-        r = runtime_dir_check(dir, create);
-        if (r < 0)
-                return r;
-        if (asprintf(ret, "%s/control.sock", dir) < 0)
-                return -ENOMEM;
-        return 0;
 }

@@ -33,6 +33,9 @@ typedef void (*ControlAbandon)(ControlRequest *req, void *ud);
  * something other than a socket, -EPERM when it is another user's socket. */
 int control_server_new(sd_event *e, const char *path, ControlHandler handler, void *ud, ControlServer **ret);
 ControlServer *control_server_free(ControlServer *s);
+/* The idle time of connections accepted from now on (µs), CONTROL_IDLE_SEC unless changed: the
+ * unit tests' seam, so that they need not wait ten seconds. */
+void control_server_set_idle(ControlServer *s, uint64_t usec);
 
 void control_reply_printf(ControlRequest *r, const char *fmt, ...) _printf_(2, 3);
 void control_reply_errorf(ControlRequest *r, const char *fmt, ...) _printf_(2, 3);
@@ -56,9 +59,3 @@ void control_request_set_abandon(ControlRequest *r, ControlAbandon cb, void *ud)
 /* Keeps the client's connection open until this process exits, so the client's end of file
  * means "the daemon has exited" (for `forkvisor shutdown`). */
 void control_request_hold_until_exit(ControlRequest *r);
-
-/* The default control socket path of SPEC 3.1. Its directory must be a real directory (not a
- * symlink) owned by us and closed to group and others, as XDG_RUNTIME_DIR rules want; with
- * create it is made (mode 0700) when missing. A directory that breaks the rules is refused
- * (-EPERM, logged), so that nobody can prepare it for us and slip their own socket in. */
-int control_path_default(char **ret, bool create);

@@ -15,8 +15,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "chunk.h"
 #include "macro.h"
+#include "priority.h"
 
 /* The work done per wake-up, after which child exits and timers get their turn: a frame counts
  * 1, and 1 more for every mailbox it is queued in (a publication to 100 subscribers counts 101).
@@ -32,6 +34,7 @@
 struct Mailbox {
         int fd;
         sd_event *event;           /* borrowed */
+        MailboxGroup *group;       /* borrowed: outlives the mailbox */
         uint64_t refreshed_at;     /* turn of the last SIOCOUTQ refresh */
         uint64_t dirty_since;      /* flush pass in which it had something to send */
         size_t out_bytes;          /* queued in segs */
@@ -74,41 +77,52 @@ struct Mailbox {
         uint64_t in, sent, dropped;
 };
 
-/* The receive buffer: one, shared by every mailbox, since the node has one thread. */
-static char record_buf[PROTO_RECORD_MAX + 1];
-/* Counts the owner's flush passes (mailbox_next_pass()), to tell how long a mailbox has waited. */
-static uint64_t flush_pass = 1;
-/* Counts the loop's turns that route messages (a mailbox's wake-up, a control request): a full
- * mailbox asks the kernel what its worker has read at most once a turn. Cheaper than asking
- * sd-event for its iteration at every message a flood drops. */
-static uint64_t turn = 1;
-/* Mailboxes whose input waits for a later pass (see mailbox_flush_due()). */
-static unsigned n_backlogged;
+/* What the mailboxes of one owner share. The node has one thread, so one receive buffer serves
+ * them all; the counters drive the owner's flush passes (mailbox_flush_due()). */
+struct MailboxGroup {
+        char record_buf[PROTO_RECORD_MAX + 1];
+        /* Counts the owner's flush passes (mailbox_group_next_pass()), to tell how long a
+         * mailbox has waited. */
+        uint64_t flush_pass;
+        /* Counts the loop's turns that route messages (a mailbox's wake-up, a control request): a
+         * full mailbox asks the kernel what its worker has read at most once a turn. Cheaper than
+         * asking sd-event for its iteration at every message a flood drops. */
+        uint64_t turn;
+        /* Mailboxes whose input waits for a later pass (see mailbox_flush_due()). */
+        unsigned n_backlogged;
+};
+
+int mailbox_group_new(MailboxGroup **ret) {
+        MailboxGroup *g = malloc(sizeof *g);
+        if (!g)
+                return -ENOMEM;
+        g->flush_pass = 1;
+        g->turn = 1;
+        g->n_backlogged = 0;
+        *ret = g;
+        return 0;
+}
+
+MailboxGroup *mailbox_group_free(MailboxGroup *g) {
+        /* Every mailbox of the group is freed before it. */
+        assert(!g || g->n_backlogged == 0);
+        return mfree(g);
+}
 
 static void set_backlog(Mailbox *mb, bool backlog) {
         if (mb->backlog != backlog)
-                n_backlogged += backlog ? 1 : (unsigned) -1;
+                mb->group->n_backlogged += backlog ? 1 : (unsigned) -1;
         mb->backlog = backlog;
 }
 
-/* Room for one more element at the end of an array used as a queue ([head, len) in use): the
- * consumed front is reused before the array grows. */
-static int fifo_room(void **a, size_t size, size_t *head, size_t *len, size_t *cap) {
-        if (*len < *cap)
-                return 0;
-        if (*head > 0) {
-                memmove(*a, (char *) *a + *head * size, (*len - *head) * size);
-                *len -= *head;
-                *head = 0;
-                return 0;
-        }
-        size_t n = *cap ? *cap * 2 : 16;
-        void *p = realloc(*a, n * size);
-        if (!p)
-                return -ENOMEM;
-        *a = p;
-        *cap = n;
-        return 0;
+/* An array used as a queue ([head, len) in use) that is full reuses its consumed front before
+ * it grows (ARRAY_GROW after this then has nothing to do). */
+static void fifo_compact(void *a, size_t size, size_t *head, size_t *len, size_t cap) {
+        if (*len < cap || *head == 0)
+                return;
+        memmove(a, (char *) a + *head * size, (*len - *head) * size);
+        *len -= *head;
+        *head = 0;
 }
 
 static void close_fds(const int *fds, size_t n) {
@@ -183,6 +197,7 @@ static void keep_rest(Mailbox *mb, const char *buf, size_t len, size_t off) {
 /* Delivers what was kept, then reads records, while the work budget lasts. Returns true when
  * all is delivered and the socket had nothing more to give (or the mailbox closed). */
 static bool read_records(Mailbox *mb, long budget) {
+        char *buf = mb->group->record_buf;
         if (mb->rest) {
                 size_t off = deliver(mb, mb->rest, mb->rest_len, mb->rest_off, -1, &budget);
                 if (mb->closed)
@@ -198,7 +213,7 @@ static bool read_records(Mailbox *mb, long budget) {
                         struct cmsghdr align;
                         char space[CMSG_SPACE(sizeof(int) * MAILBOX_FDS_MAX)];
                 } control;
-                struct iovec iov = { record_buf, sizeof record_buf };
+                struct iovec iov = { buf, sizeof mb->group->record_buf };
                 struct msghdr mh = {
                         .msg_iov = &iov, .msg_iovlen = 1,
                         .msg_control = &control, .msg_controllen = sizeof control,
@@ -238,15 +253,15 @@ static bool read_records(Mailbox *mb, long budget) {
                 /* Checked whole before any frame is delivered: a record that breaks the
                  * protocol is not acted on at all. */
                 const char *why = NULL;
-                if (proto_check_record(record_buf, (size_t) n, PROTO_TO_NODE, n_fds, &why) < 0) {
+                if (proto_check_record(buf, (size_t) n, PROTO_TO_NODE, n_fds, &why) < 0) {
                         close_fds(fds, n_fds);
                         broken(mb, why);
                         return true;
                 }
                 /* A record with an fd is one frame: it is never split. */
-                size_t off = deliver(mb, record_buf, (size_t) n, 0, n_fds > 0 ? fds[0] : -1, &budget);
+                size_t off = deliver(mb, buf, (size_t) n, 0, n_fds > 0 ? fds[0] : -1, &budget);
                 if (!mb->closed && off < (size_t) n) {
-                        keep_rest(mb, record_buf, (size_t) n, off);
+                        keep_rest(mb, buf, (size_t) n, off);
                         return mb->closed; /* closed: it could not be kept, nothing waits */
                 }
         }
@@ -260,13 +275,13 @@ static bool read_records(Mailbox *mb, long budget) {
         return false;
 }
 
-void mailbox_new_turn(void) {
-        turn++;
+void mailbox_group_new_turn(MailboxGroup *g) {
+        g->turn++;
 }
 
 static int on_mailbox_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Mailbox *mb = userdata;
-        turn++;
+        mb->group->turn++;
         if (revents & EPOLLOUT)
                 (void) mailbox_flush(mb);
         /* While part of a record waits, the socket's records wait behind it. */
@@ -277,13 +292,14 @@ static int on_mailbox_io(sd_event_source *s, int fd, uint32_t revents, void *use
 
 static int on_resume(sd_event_source *s, void *userdata) {
         Mailbox *mb = userdata;
-        turn++;
+        mb->group->turn++;
         if (!mb->closed)
                 set_backlog(mb, !read_records(mb, MAILBOX_WORK_PER_WAKEUP));
         return 0;
 }
 
-int mailbox_new(sd_event *e, int fd, unsigned limit, const MailboxHandlers *h, void *ud, Mailbox **ret) {
+int mailbox_new(sd_event *e, MailboxGroup *g, int fd, unsigned limit, const MailboxHandlers *h, void *ud,
+                Mailbox **ret) {
         Mailbox *mb = calloc(1, sizeof *mb);
         if (!mb) {
                 safe_close(fd);
@@ -291,6 +307,7 @@ int mailbox_new(sd_event *e, int fd, unsigned limit, const MailboxHandlers *h, v
         }
         mb->fd = fd;
         mb->event = e;
+        mb->group = g;
         mb->limit = limit;
         mb->handlers = *h;
         mb->ud = ud;
@@ -310,8 +327,8 @@ int mailbox_new(sd_event *e, int fd, unsigned limit, const MailboxHandlers *h, v
         (void) sd_event_source_set_enabled(mb->resume, SD_EVENT_OFF);
         /* Below child exits, timers and control requests: a flood of messages never delays a
          * restart. Bounded per wake-up by MAILBOX_WORK_PER_WAKEUP. */
-        sd_event_source_set_priority(mb->source, SD_EVENT_PRIORITY_NORMAL + 50);
-        sd_event_source_set_priority(mb->resume, SD_EVENT_PRIORITY_NORMAL + 50);
+        sd_event_source_set_priority(mb->source, PRIORITY_MAILBOX);
+        sd_event_source_set_priority(mb->resume, PRIORITY_MAILBOX);
         *ret = mb;
         return 0;
 }
@@ -340,7 +357,8 @@ static int segment_push(Mailbox *mb, Chunk *c, size_t off, size_t len) {
                         goto queued;
                 }
         }
-        if (fifo_room((void **) &mb->segs, sizeof *mb->segs, &mb->seg_head, &mb->seg_len, &mb->seg_cap) < 0)
+        fifo_compact(mb->segs, sizeof *mb->segs, &mb->seg_head, &mb->seg_len, mb->seg_cap);
+        if (ARRAY_GROW(mb->segs, mb->seg_cap, mb->seg_len + 1) < 0)
                 return -ENOMEM;
         mb->segs[mb->seg_len++] = (struct Segment) { chunk_ref(c), (uint32_t) off, (uint32_t) len, 1 };
 queued:
@@ -348,7 +366,7 @@ queued:
         mb->out_bytes += len;
         if (!mb->dirty) {
                 mb->dirty = true;
-                mb->dirty_since = flush_pass;
+                mb->dirty_since = mb->group->flush_pass;
                 mb->handlers.dirty(mb->ud, mb);
         }
         return 0;
@@ -471,8 +489,8 @@ static void flight_refresh(Mailbox *mb) {
 }
 
 static void flight_push_measured(Mailbox *mb, size_t bytes, unsigned frames) {
-        if (fifo_room((void **) &mb->flight, sizeof *mb->flight, &mb->flight_head, &mb->flight_len,
-                      &mb->flight_cap) < 0)
+        fifo_compact(mb->flight, sizeof *mb->flight, &mb->flight_head, &mb->flight_len, mb->flight_cap);
+        if (ARRAY_GROW(mb->flight, mb->flight_cap, mb->flight_len + 1) < 0)
                 return;
         mb->flight[mb->flight_len].bytes = (uint32_t) bytes;
         mb->flight[mb->flight_len].frames = frames;
@@ -503,8 +521,8 @@ bool mailbox_is_full(Mailbox *mb) {
         if (mb->depth + mb->flight_frames + mb->unmeasured < mb->limit &&
             (mb->measuring || mb->unmeasured < mb->limit / 2))
                 return false;
-        if (mb->refreshed_at != turn) {
-                mb->refreshed_at = turn;
+        if (mb->refreshed_at != mb->group->turn) {
+                mb->refreshed_at = mb->group->turn;
                 flight_refresh(mb);
         }
         return mb->depth + mb->flight_frames + mb->unmeasured >= mb->limit;
@@ -596,13 +614,13 @@ static void unshare(Mailbox *mb) {
         }
 }
 
-void mailbox_next_pass(void) {
-        flush_pass++;
+void mailbox_group_next_pass(MailboxGroup *g) {
+        g->flush_pass++;
 }
 
 bool mailbox_flush_due(const Mailbox *mb) {
-        return n_backlogged == 0 || mb->out_bytes >= MAILBOX_FLUSH_EARLY_BYTES ||
-               flush_pass - mb->dirty_since >= MAILBOX_FLUSH_MAX_PASSES || mb->closed;
+        return mb->group->n_backlogged == 0 || mb->out_bytes >= MAILBOX_FLUSH_EARLY_BYTES ||
+               mb->group->flush_pass - mb->dirty_since >= MAILBOX_FLUSH_MAX_PASSES || mb->closed;
 }
 
 size_t mailbox_flush(Mailbox *mb) {

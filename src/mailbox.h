@@ -14,6 +14,9 @@
 #include "proto.h"
 
 typedef struct Mailbox Mailbox;
+/* What the mailboxes of one owner share: the receive buffer and the state of the owner's flush
+ * passes. The owner makes one, passes it to each mailbox_new() and frees it after them. */
+typedef struct MailboxGroup MailboxGroup;
 
 /* The reason given to MailboxHandlers.broken when a record could not be kept for want of
  * memory: the worker did nothing wrong, but part of what it sent is lost. */
@@ -37,9 +40,13 @@ typedef struct MailboxStats {
         unsigned depth;        /* frames the worker has not read yet (in the node or in the socket) */
 } MailboxStats;
 
+int mailbox_group_new(MailboxGroup **ret);
+MailboxGroup *mailbox_group_free(MailboxGroup *g);
+
 /* Takes ownership of fd (made non-blocking here). limit: queued frames before
- * mailbox_queue_limited() refuses. */
-int mailbox_new(sd_event *e, int fd, unsigned limit, const MailboxHandlers *h, void *ud, Mailbox **ret);
+ * mailbox_queue_limited() refuses. g is borrowed. */
+int mailbox_new(sd_event *e, MailboxGroup *g, int fd, unsigned limit, const MailboxHandlers *h, void *ud,
+                Mailbox **ret);
 Mailbox *mailbox_free(Mailbox *mb);
 
 /* Appends a frame to the outgoing queue whatever its depth (replies, errors, DOWN: bounded by
@@ -59,9 +66,9 @@ int mailbox_queue_shared(Mailbox *mb, Chunk *c, size_t off, size_t len);
 size_t mailbox_flush(Mailbox *mb);
 /* The owner routes messages outside a mailbox's wake-up (a control request): a full mailbox may
  * ask the kernel again what its worker has read. */
-void mailbox_new_turn(void);
+void mailbox_group_new_turn(MailboxGroup *g);
 /* The owner starts a flush pass (see mailbox_flush_due()). */
-void mailbox_next_pass(void);
+void mailbox_group_next_pass(MailboxGroup *g);
 /* Whether to flush mb in this pass. While some mailbox still has input to read, a little is
  * left to gather into whole records (a publication fanned out costs a system call per record
  * per subscriber, whatever the record's size), but never for more than a few passes. */

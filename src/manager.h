@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "control.h"
+#include "reload.h"
 #include "router.h"
 #include "spec.h"
 #include "tree.h"
@@ -15,8 +16,8 @@ typedef struct Manager Manager;
 /* Observes every tree event after the manager has handled it (logs, state). */
 typedef void (*ManagerObserver)(void *ud, Node *n, TreeEvent ev);
 
-/* Takes ownership of config. control_path: where to listen (already resolved); handler serves
- * its requests with handler_ud. */
+/* Takes ownership of config (the caller keeps it when this fails). control_path: where to
+ * listen (already resolved); handler serves its requests with handler_ud. */
 int manager_new(Config *config, const char *control_path, ControlHandler handler, void *handler_ud,
                 Manager **ret);
 Manager *manager_free(Manager *m);
@@ -35,12 +36,11 @@ Router *manager_router(Manager *m);
 const RegistryView *manager_registry(Manager *m);
 /* Reload (SPEC 3.4). Reads the configuration file again now: -EINVAL with every problem in
  * *diag when it is invalid (nothing changes), -EBUSY while shutting down. Else 0: the new
- * configuration is queued and applied after any reload before it, and done (may be NULL) is
- * called once from the loop, never from inside this call: status 0 when applied, 1 with a
- * message when something failed to start or the reload could not be applied. *ret (may be
- * NULL) is a handle for manager_reload_forget(), valid until done is called. */
-typedef struct ReloadJob ReloadJob;
-typedef void (*ManagerReloadDone)(void *ud, int status, const char *message);
+ * configuration is queued (reload.c) and applied after any reload before it, and done (may be
+ * NULL) is called once from the loop, never from inside this call: status 0 when applied, 1
+ * with a message when something failed to start or the reload could not be applied. *ret (may
+ * be NULL) is a handle for manager_reload_forget(), valid until done is called. */
+typedef ReloadDone ManagerReloadDone;
 int manager_reload(Manager *m, ManagerReloadDone done, void *ud, ReloadJob **ret, Diagnostics *diag,
                    const char **ret_error);
 /* The waiter went away: done is not called for j. */

@@ -16,11 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 
 #include "log.h"
 #include "macro.h"
+#include "priority.h"
 #include "socket-util.h"
 
 #define NOTIFY_MESSAGE_MAX 4096
@@ -92,43 +91,27 @@ int notify_server_new(sd_event *e, const char *path, NotifyHandler handler, void
         s->handler = handler;
         s->ud = ud;
         s->path_fd = -EBADF;
-        s->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (s->fd < 0) {
-                int r = -errno;
-                notify_server_free(s);
-                return r;
-        }
-        /* Credentials from the first datagram on: one without them is dropped. */
-        int one = 1, r = setsockopt(s->fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0 ? -errno : 0;
         /* Only a stale socket of ours is replaced: PATH.notify may name someone's file. */
-        if (r == 0)
-                r = socket_unlink_stale(path, SOCK_DGRAM);
-        if (r == 0)
-                r = socket_bind_path(s->fd, path, geteuid() == 0 ? 0622 : 0600);
-        if (r < 0) {
+        s->fd = socket_bind_unix(SOCK_DGRAM, path, geteuid() == 0 ? 0622 : 0600, SOCKET_PASSCRED, &s->path);
+        if (s->fd < 0) {
+                int r = s->fd;
                 notify_server_free(s);
                 return r;
-        }
-        s->path = strdup(path);
-        if (!s->path) {
-                (void) unlink(path);
-                notify_server_free(s);
-                return -ENOMEM;
         }
         /* Opened right after bind, in the node's own directory; O_NOFOLLOW refuses a symlink. */
         s->path_fd = open(path, O_PATH | O_CLOEXEC | O_NOFOLLOW);
         if (s->path_fd < 0) {
-                r = -errno;
+                int r = -errno;
                 notify_server_free(s);
                 return r;
         }
-        r = sd_event_add_io(e, &s->source, s->fd, EPOLLIN, on_notify, s);
+        int r = sd_event_add_io(e, &s->source, s->fd, EPOLLIN, on_notify, s);
         if (r < 0) {
                 notify_server_free(s);
                 return r;
         }
         /* Readiness gates the start of the next child: serve it before control traffic. */
-        sd_event_source_set_priority(s->source, SD_EVENT_PRIORITY_IMPORTANT);
+        sd_event_source_set_priority(s->source, PRIORITY_SUPERVISE);
         *ret = s;
         return 0;
 }

@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "macro.h"
+#include "priority.h"
 
 #define OUTPUT_LINE_MAX 4096
 #define OUTPUT_READ_MAX 65536 /* per wake-up: one child cannot monopolise the loop */
@@ -124,7 +125,7 @@ int output_pipe_new(sd_event *e, const char *tag, const pid_t *pid, OutputPipe *
                 return r;
         }
         /* Below control requests and child exits: output waits, restarts do not. */
-        sd_event_source_set_priority(o->source, SD_EVENT_PRIORITY_IDLE);
+        sd_event_source_set_priority(o->source, PRIORITY_IDLE);
         *ret = o;
         return 0;
 }

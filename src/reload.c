@@ -26,10 +26,12 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "macro.h"
 
 typedef enum StepKind {
@@ -78,15 +80,9 @@ static void steps_free(Step *v, size_t n) {
 static void plan_add(Plan *p, StepList *l, StepKind kind, const char *path, const Spec *spec) {
         if (p->oom)
                 return;
-        if (l->n == l->cap) {
-                size_t cap = l->cap ? l->cap * 2 : 16;
-                Step *v = reallocarray(l->v, cap, sizeof *v);
-                if (!v) {
-                        p->oom = true;
-                        return;
-                }
-                l->v = v;
-                l->cap = cap;
+        if (ARRAY_GROW(l->v, l->cap, l->n + 1) < 0) {
+                p->oom = true;
+                return;
         }
         char *copy = strdup(path);
         if (!copy) {
@@ -387,4 +383,204 @@ const ReloadCounts *reload_counts(const Reload *r) {
 
 const char *reload_error(const Reload *r) {
         return r->error[0] ? r->error : NULL;
+}
+
+/* ---- the queue ------------------------------------------------------------------------------ */
+
+/* One `forkvisor reload` or SIGHUP: the configuration it read, and who waits for its outcome. */
+struct ReloadJob {
+        ReloadJob *next;
+        Config *config;            /* owned until applied */
+        ReloadDone done;           /* NULL: nobody waits (SIGHUP, or the client went away) */
+        void *done_ud;
+};
+
+struct ReloadQueue {
+        const ReloadQueueOps *ops;
+        void *ud;
+        Tree *tree;                /* borrowed */
+        Config *config;            /* owned: the running one */
+        ReloadJob *job;            /* owned: being applied */
+        Reload *reload;            /* owned: its plan */
+        ReloadJob *queue;          /* owned: FIFO */
+        Config **retired;          /* owned: superseded configs some node may still point into */
+        size_t n_retired, cap_retired;
+};
+
+int reload_queue_new(Config *config, const ReloadQueueOps *ops, void *ud, ReloadQueue **ret) {
+        ReloadQueue *q = calloc(1, sizeof *q);
+        if (!q)
+                return -ENOMEM;
+        q->config = config;
+        q->ops = ops;
+        q->ud = ud;
+        *ret = q;
+        return 0;
+}
+
+static void job_answer(ReloadJob *j, int status, const char *message) {
+        if (j->done)
+                j->done(j->done_ud, status, message);
+        config_free(j->config);
+        free(j);
+}
+
+void reload_queue_cancel(ReloadQueue *q, const char *why) {
+        q->reload = reload_free(q->reload);
+        if (q->job)
+                job_answer(TAKE_PTR(q->job), 1, why);
+        while (q->queue) {
+                ReloadJob *j = q->queue;
+                q->queue = j->next;
+                job_answer(j, 1, why);
+        }
+}
+
+ReloadQueue *reload_queue_free(ReloadQueue *q) {
+        if (!q)
+                return NULL;
+        reload_queue_cancel(q, "the daemon exited");
+        for (size_t i = 0; i < q->n_retired; i++)
+                config_free(q->retired[i]);
+        free(q->retired);
+        config_free(q->config);
+        return mfree(q);
+}
+
+void reload_queue_set_tree(ReloadQueue *q, Tree *t) {
+        q->tree = t;
+}
+
+const Config *reload_queue_config(const ReloadQueue *q) {
+        return q->config;
+}
+
+bool reload_queue_busy(const ReloadQueue *q) {
+        return q->reload || q->queue;
+}
+
+int reload_queue_push(ReloadQueue *q, Config *config, ReloadDone done, void *ud, ReloadJob **ret) {
+        ReloadJob *j = calloc(1, sizeof *j);
+        if (!j) {
+                config_free(config);
+                return -ENOMEM;
+        }
+        j->config = config;
+        j->done = done;
+        j->done_ud = ud;
+        ReloadJob **tail = &q->queue;
+        while (*tail)
+                tail = &(*tail)->next;
+        *tail = j;
+        q->ops->kick(q->ud);
+        if (ret)
+                *ret = j;
+        return 0;
+}
+
+void reload_job_forget(ReloadJob *j) {
+        j->done = NULL;
+        j->done_ud = NULL;
+}
+
+static int cmp_ptr(const void *a, const void *b) {
+        uintptr_t x = (uintptr_t) *(const void *const *) a, y = (uintptr_t) *(const void *const *) b;
+        return x < y ? -1 : x > y;
+}
+
+typedef struct InUse {
+        const Spec **specs;        /* sorted */
+        size_t n;
+        bool found;
+} InUse;
+
+static void check_in_use(Node *n, unsigned depth, void *ud) {
+        InUse *u = ud;
+        const Spec *s[2] = { n->spec, n->next_spec };
+        for (size_t i = 0; i < 2 && !u->found; i++)
+                if (s[i] && bsearch(&s[i], u->specs, u->n, sizeof *u->specs, cmp_ptr))
+                        u->found = true;
+}
+
+/* Does any node of the tree still borrow a spec of c? (Nodes being removed or replaced keep
+ * their old section until they are down.) */
+static bool config_in_use(const Tree *t, const Config *c) {
+        InUse u = { .n = c->n_sections };
+        u.specs = malloc((c->n_sections ? c->n_sections : 1) * sizeof *u.specs);
+        if (!u.specs)
+                return true; /* cannot tell: keep it */
+        memcpy(u.specs, c->sections, c->n_sections * sizeof *u.specs);
+        qsort(u.specs, u.n, sizeof *u.specs, cmp_ptr);
+        tree_walk(t->root, check_in_use, &u);
+        free(u.specs);
+        return u.found;
+}
+
+/* Frees the superseded configurations no node points into any more; the others wait for a
+ * later reload or the end of the node. */
+static void free_retired(ReloadQueue *q) {
+        size_t k = 0;
+        for (size_t i = 0; i < q->n_retired; i++) {
+                if (config_in_use(q->tree, q->retired[i]))
+                        q->retired[k++] = q->retired[i];
+                else
+                        config_free(q->retired[i]);
+        }
+        q->n_retired = k;
+}
+
+/* Starts the next queued reload; false when none could start. */
+static bool queue_begin(ReloadQueue *q) {
+        ReloadJob *j = q->queue;
+        const char *error = NULL;
+
+        q->queue = j->next;
+        j->next = NULL;
+        if (q->tree->shutting_down) {
+                job_answer(j, 1, "the daemon is shutting down");
+                return false;
+        }
+        q->ops->begin(q->ud, q->config, j->config);
+        Reload *r;
+        if (reload_new(q->tree, j->config, &r, &error) < 0) {
+                q->ops->refused(q->ud, error);
+                job_answer(j, 1, error);
+                return false;
+        }
+        if (ARRAY_GROW(q->retired, q->cap_retired, q->n_retired + 1) < 0) {
+                reload_free(r);
+                q->ops->refused(q->ud, "out of memory");
+                job_answer(j, 1, "out of memory");
+                return false;
+        }
+        q->retired[q->n_retired++] = q->config;
+        q->config = TAKE_PTR(j->config);
+        q->tree->config = q->config;
+        q->reload = r;
+        q->job = j;
+        return true;
+}
+
+void reload_queue_run(ReloadQueue *q) {
+        for (;;) {
+                if (!q->reload) {
+                        if (!q->queue)
+                                return;
+                        if (!queue_begin(q))
+                                continue;
+                }
+                const char *error;
+                if (q->tree->shutting_down)
+                        error = "the daemon began to shut down before the reload was applied";
+                else if (!reload_continue(q->reload))
+                        return; /* the next tree event brings us back */
+                else
+                        error = reload_error(q->reload);
+
+                q->ops->finished(q->ud, reload_counts(q->reload), error);
+                ReloadJob *j = TAKE_PTR(q->job);
+                job_answer(j, error ? 1 : 0, error); /* error may point into the plan */
+                q->reload = reload_free(q->reload);
+                free_retired(q);
+        }
 }

@@ -32,3 +32,44 @@ bool reload_continue(Reload *r);
 const ReloadCounts *reload_counts(const Reload *r);
 /* The first step that failed ("'app/web' failed to start: ..."), or NULL. */
 const char *reload_error(const Reload *r);
+
+/* ---- the queue: one reload applied at a time, the others wait in order (SPEC 3.4) -------- */
+
+/* Owns the running configuration, the ones waiting to be applied, and the superseded ones some
+ * node may still point into. Pure like the plan: the node reads files and drives it from its
+ * loop (ops->kick asks for reload_queue_run() to be called soon, never from inside a call). */
+typedef struct ReloadQueue ReloadQueue;
+typedef struct ReloadJob ReloadJob;
+/* status 0 when applied; 1 with a message when something failed or it could not be applied. */
+typedef void (*ReloadDone)(void *ud, int status, const char *message);
+
+typedef struct ReloadQueueOps {
+        /* Call reload_queue_run() from the loop, soon. */
+        void (*kick)(void *ud);
+        /* A queued reload begins to be applied (systemd's RELOADING=1), old → new. */
+        void (*begin)(void *ud, const Config *old, const Config *new);
+        /* It could not begin (error: why); nothing was changed. */
+        void (*refused)(void *ud, const char *error);
+        /* It was applied, with error when a step failed. */
+        void (*finished)(void *ud, const ReloadCounts *c, const char *error);
+} ReloadQueueOps;
+
+/* Takes ownership of config, the running configuration. */
+int reload_queue_new(Config *config, const ReloadQueueOps *ops, void *ud, ReloadQueue **ret);
+/* Answers every reload not applied yet with 1 and why; frees nothing else. */
+void reload_queue_cancel(ReloadQueue *q, const char *why);
+/* Frees the configurations too: call it after the tree, whose nodes borrow from them. */
+ReloadQueue *reload_queue_free(ReloadQueue *q);
+/* The tree it applies to (made from reload_queue_config()). */
+void reload_queue_set_tree(ReloadQueue *q, Tree *t);
+const Config *reload_queue_config(const ReloadQueue *q);
+/* Queues config (taken over) to be applied after any reload before it; done (may be NULL) is
+ * called once, from reload_queue_run(). *ret (may be NULL) is a handle for reload_job_forget(),
+ * valid until done is called. 0 or -ENOMEM (config is freed). */
+int reload_queue_push(ReloadQueue *q, Config *config, ReloadDone done, void *ud, ReloadJob **ret);
+/* The waiter went away: done is not called for j. */
+void reload_job_forget(ReloadJob *j);
+/* Takes every step it can now; after any tree event (the node calls ops->kick's way). */
+void reload_queue_run(ReloadQueue *q);
+/* A reload is being applied or waits. */
+bool reload_queue_busy(const ReloadQueue *q);

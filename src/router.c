@@ -13,8 +13,10 @@
 #include "broker.h"
 #include "idmap.h"
 #include "list.h"
+#include "proc.h"
 #include "log.h"
 #include "macro.h"
+#include "priority.h"
 #include "spec.h"
 #include "strv.h"
 #include "time-util.h"
@@ -30,7 +32,8 @@ typedef struct Monitor Monitor;
 struct Peer {
         Router *router;            /* borrowed */
         void *owner;               /* borrowed: the tree node */
-        pid_t pid;
+        Proc *proc;                /* borrowed: its process record (NULL for a stream) */
+        pid_t pid;                 /* proc's, kept for what it sent after proc is gone */
         uint32_t generation;       /* this incarnation, in registry entries */
         char **names;              /* owned strv: what it holds in the registry */
         Mailbox *mb;               /* owned */
@@ -83,10 +86,11 @@ struct Router {
         void *ud;
         Registry *registry;        /* borrowed */
         Broker *broker;            /* owned */
+        MailboxGroup *mailboxes;   /* owned: what every peer's mailbox shares */
         Peer *streams;             /* owned: outside subscribers */
         uint64_t epoch;            /* bumped whenever a name is added or removed */
         uint32_t next_generation;
-        IdMap pids;                /* pid → Peer */
+        const ProcIndex *procs;    /* borrowed: pid → process, whose peer we are */
         IdMap calls;               /* ref → Pending */
         uint64_t next_ref;
         Peer *dirty;               /* mailboxes with frames to flush */
@@ -101,6 +105,12 @@ struct Router {
 
 /* ---- addressing ---------------------------------------------------------------------------- */
 
+/* The mailbox of a live process, or NULL (none, or reaped: detached). */
+static Peer *peer_of_pid(const Router *r, pid_t pid) {
+        Proc *p = proc_get(r->procs, pid);
+        return p ? p->peer : NULL;
+}
+
 /* A target is a registered name, or a pid written in decimal. */
 static Peer *resolve(Router *r, const char *target, size_t len);
 
@@ -112,7 +122,7 @@ static Peer *resolve_name(Router *r, const char *target, size_t len) {
         /* The same table the children read: routing and whereis never disagree. */
         if (registry_lookup(registry_view(r->registry), name, &e) <= 0)
                 return NULL;
-        return idmap_get(&r->pids, (uint64_t) e.pid);
+        return peer_of_pid(r, e.pid);
 }
 
 /* resolve(), remembering the answer for this sender. */
@@ -137,7 +147,7 @@ static Peer *resolve(Router *r, const char *target, size_t len) {
         while (i < len && i < 10 && target[i] >= '0' && target[i] <= '9')
                 pid = pid * 10 + (uint64_t) (target[i++] - '0');
         if (len > 0 && i == len)
-                return idmap_get(&r->pids, pid);
+                return pid <= INT32_MAX ? peer_of_pid(r, (pid_t) pid) : NULL;
         return resolve_name(r, target, len);
 }
 
@@ -301,7 +311,7 @@ typedef struct GroupCast {
 
 static void cast_to_holder(const RegistryEntry *e, void *ud) {
         GroupCast *g = ud;
-        Peer *t = idmap_get(&g->router->pids, (uint64_t) e->pid);
+        Peer *t = peer_of_pid(g->router, e->pid);
         if (t)
                 (void) mailbox_queue_limited(t->mb, g->frame);
 }
@@ -546,7 +556,7 @@ static void stream_free(Router *r, Peer *p) {
 static int on_flush(sd_event_source *s, void *ud) {
         Router *r = ud;
         size_t bytes = 0;
-        mailbox_next_pass();
+        mailbox_group_next_pass(r->mailboxes);
         for (Peer *p = r->dirty, *next; p; p = next) {
                 next = p->dirty_next;
                 if (bytes >= FLUSH_BYTES_PER_PASS) {
@@ -591,7 +601,7 @@ static int peer_new(Router *r, int fd, unsigned limit, Peer **ret) {
         }
         p->router = r;
         p->limit = limit;
-        int e = mailbox_new(r->event, fd, limit, &peer_handlers, p, &p->mb);
+        int e = mailbox_new(r->event, r->mailboxes, fd, limit, &peer_handlers, p, &p->mb);
         if (e < 0) {
                 free(p);
                 return e;
@@ -600,18 +610,18 @@ static int peer_new(Router *r, int fd, unsigned limit, Peer **ret) {
         return 0;
 }
 
-int router_attach(Router *r, pid_t pid, const char *name, char *const *subscribe, int fd, unsigned limit, void *owner,
-                  Peer **ret) {
+int router_attach(Router *r, Proc *proc, const char *name, char *const *subscribe, int fd, unsigned limit,
+                  void *owner, Peer **ret) {
         Peer *p;
         int e = peer_new(r, fd, limit, &p);
         if (e < 0)
                 return e;
         p->owner = owner;
-        p->pid = pid;
+        p->proc = proc;
+        p->pid = proc->pid;
         p->generation = ++r->next_generation;
         r->epoch++; /* a new pid: cached answers for it are stale */
-        e = idmap_put(&r->pids, (uint64_t) pid, p);
-        if (e >= 0 && name)
+        if (name)
                 e = peer_register(r, p, name);
         if (e >= 0)
                 e = peer_subscribe_all(p, subscribe);
@@ -620,11 +630,11 @@ int router_attach(Router *r, pid_t pid, const char *name, char *const *subscribe
                         (void) registry_remove(r->registry, *n, p->pid);
                 strv_free(p->names);
                 broker_subscriber_free(p->sub);
-                idmap_remove(&r->pids, (uint64_t) pid);
                 mailbox_free(p->mb);
                 free(p);
                 return e;
         }
+        proc->peer = p;
         *ret = p;
         return 0;
 }
@@ -642,7 +652,8 @@ void router_detach(Router *r, Peer *p, const char *reason) {
                 (void) registry_remove(r->registry, *name, p->pid);
         r->epoch++; /* also forgets every cached answer that pointed at p */
         strv_free(p->names);
-        idmap_remove(&r->pids, (uint64_t) p->pid);
+        if (p->proc)
+                p->proc->peer = NULL; /* from now on its pid finds nobody */
         /* Its subscriptions end with it: nothing published from now on is queued for it. */
         p->sub = broker_subscriber_free(p->sub);
         /* Frames still queued for it go with it. */
@@ -672,7 +683,7 @@ void router_detach(Router *r, Peer *p, const char *reason) {
 
 int router_cast(Router *r, const char *target, const void *data, size_t len) {
         Peer *t = resolve(r, target, strlen(target));
-        mailbox_new_turn();
+        mailbox_group_new_turn(r->mailboxes);
         if (len > PROTO_PAYLOAD_MAX)
                 return -EMSGSIZE;
         if (!t)
@@ -686,7 +697,7 @@ int router_call(Router *r, uint8_t kind, const char *target, const void *data, s
                 RouterAnswer fn, void *ud, uint64_t *ret_ref) {
         size_t tl = strlen(target);
         Peer *t = resolve(r, target, tl);
-        mailbox_new_turn();
+        mailbox_group_new_turn(r->mailboxes);
         if (len > PROTO_PAYLOAD_MAX)
                 return -EMSGSIZE;
         if (!t)
@@ -711,7 +722,7 @@ void router_cancel(Router *r, uint64_t ref) {
 }
 
 int router_publish(Router *r, const char *topic, const void *data, size_t len) {
-        mailbox_new_turn();
+        mailbox_group_new_turn(r->mailboxes);
         return broker_publish(r->broker, topic, strlen(topic), 0, data, len);
 }
 
@@ -746,15 +757,19 @@ uint64_t peer_publications_dropped(Peer *p) {
         return p->sub ? broker_subscriber_dropped(p->sub) : 0;
 }
 
-int router_new(sd_event *e, Registry *registry, const RouterOps *ops, void *ud, Router **ret) {
+int router_new(sd_event *e, Registry *registry, const ProcIndex *procs, const RouterOps *ops, void *ud,
+               Router **ret) {
         Router *r = calloc(1, sizeof *r);
         if (!r)
                 return -ENOMEM;
         r->event = e;
         r->registry = registry;
+        r->procs = procs;
         r->ops = *ops;
         r->ud = ud;
         int err = broker_new(&r->broker);
+        if (err >= 0)
+                err = mailbox_group_new(&r->mailboxes);
         if (err >= 0)
                 err = sd_event_add_post(e, &r->flush_source, on_flush, r);
         if (err >= 0)
@@ -767,13 +782,14 @@ int router_new(sd_event *e, Registry *registry, const RouterOps *ops, void *ud, 
                 sd_event_source_disable_unref(r->flush_source);
                 sd_event_source_disable_unref(r->flush_more);
                 broker_free(r->broker);
+                mailbox_group_free(r->mailboxes);
                 free(r);
                 return err;
         }
         sd_event_source_set_enabled(r->sweep_source, SD_EVENT_OFF);
         sd_event_source_set_enabled(r->flush_more, SD_EVENT_OFF);
         /* With the mailboxes: after child exits, timers and control requests. */
-        sd_event_source_set_priority(r->flush_more, SD_EVENT_PRIORITY_NORMAL + 50);
+        sd_event_source_set_priority(r->flush_more, PRIORITY_MAILBOX);
         *ret = r;
         return 0;
 }
@@ -785,10 +801,10 @@ Router *router_free(Router *r) {
         while (r->streams)
                 stream_free(r, r->streams);
         broker_free(r->broker);
+        mailbox_group_free(r->mailboxes);
         sd_event_source_disable_unref(r->flush_source);
         sd_event_source_disable_unref(r->flush_more);
         sd_event_source_disable_unref(r->sweep_source);
-        idmap_done(&r->pids);
         idmap_done(&r->calls);
         return mfree(r);
 }

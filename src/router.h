@@ -13,6 +13,7 @@
 #include <systemd/sd-event.h>
 
 #include "mailbox.h"
+#include "proc.h"
 #include "registry.h"
 
 typedef struct Router Router;
@@ -33,17 +34,21 @@ typedef struct RouterOps {
  * reason ("noproc", "timeout", ...). Called exactly once unless router_cancel() came first. */
 typedef void (*RouterAnswer)(void *ud, int status, const void *data, size_t len);
 
-/* Names are looked up in, and registered into, registry (borrowed). */
-int router_new(sd_event *e, Registry *registry, const RouterOps *ops, void *ud, Router **ret);
+/* Names are looked up in, and registered into, registry (borrowed); pids in procs (borrowed),
+ * whose records point to their peers. */
+int router_new(sd_event *e, Registry *registry, const ProcIndex *procs, const RouterOps *ops, void *ud,
+               Router **ret);
 Router *router_free(Router *r);
 
-/* A worker incarnation started with the node end of its mailbox (fd is taken over). name is
- * its configured registry name ("+key" for a duplicate key) or NULL; -EEXIST when it is taken.
- * subscribe: its configured topics (may be NULL). owner is handed back in RouterOps calls. */
-int router_attach(Router *r, pid_t pid, const char *name, char *const *subscribe, int fd, unsigned limit,
+/* A worker incarnation (proc, indexed in the router's ProcIndex) started with the node end of
+ * its mailbox (fd is taken over); proc->peer is set. name is its configured registry name
+ * ("+key" for a duplicate key) or NULL; -EEXIST when it is taken. subscribe: its configured
+ * topics (may be NULL). owner is handed back in RouterOps calls. */
+int router_attach(Router *r, Proc *proc, const char *name, char *const *subscribe, int fd, unsigned limit,
                   void *owner, Peer **ret);
 /* It terminated: its names leave the registry, its calls in flight fail ("callee exited"),
- * answers owed to it are dropped, its monitors fire with reason. */
+ * answers owed to it are dropped, its monitors fire with reason. proc->peer is cleared (the
+ * caller releases proc). */
 void router_detach(Router *r, Peer *p, const char *reason);
 
 /* From outside the tree (the control socket). */

@@ -2,6 +2,7 @@
 #include "socket-util.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -57,4 +58,31 @@ int socket_bind_path(int fd, const char *path, mode_t mode) {
         r = bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0 ? -errno : 0;
         umask(old);
         return r;
+}
+
+int socket_bind_unix(int type, const char *path, mode_t mode, SocketBindFlags flags, char **ret_path) {
+        _cleanup_close_ int fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return -errno;
+        /* Before bind, or a datagram could arrive without the credentials it is judged by. */
+        if (flags & SOCKET_PASSCRED) {
+                int one = 1;
+                if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0)
+                        return -errno;
+        }
+        /* A socket file left by a node of ours that died is removed; a live one is not
+         * displaced, and nothing that is not a stale socket of ours is ever deleted. */
+        int r = socket_unlink_stale(path, type);
+        if (r < 0)
+                return r;
+        r = socket_bind_path(fd, path, mode);
+        if (r < 0)
+                return r;
+        char *copy = strdup(path);
+        if (!copy) {
+                (void) unlink(path);
+                return -ENOMEM;
+        }
+        *ret_path = copy;
+        return TAKE_FD(fd);
 }

@@ -4,10 +4,13 @@
 #include "spec.h"
 
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "idmap.h"
 #include "macro.h"
 #include "strv.h"
 
@@ -241,10 +244,126 @@ static Spec *spec_free(Spec *s) {
 Config *config_free(Config *c) {
         if (!c)
                 return NULL;
+        if (c->packed)
+                return mfree(c);
         for (size_t i = 0; i < c->n_sections; i++)
                 spec_free(c->sections[i]);
         free(c->sections);
         free(c->path);
         free(c->control);
         return mfree(c);
+}
+
+/* ---- config_pack(): one block ---------------------------------------------------------------- */
+
+/* A bump allocator over one block; with base NULL it only counts (the first of two passes). Every
+ * pointer field of Spec and Config is copied here: a field added to them is added to spec_free()
+ * and to pack_spec() together. */
+typedef struct Packer {
+        char *base;
+        size_t used;
+        IdMap specs;               /* old Spec * → new Spec *, for children, template_, root */
+} Packer;
+
+static void *pack_aligned(Packer *p, const void *src, size_t len, size_t align) {
+        size_t at = (p->used + align - 1) & ~(align - 1);
+        p->used = at + len;
+        if (!p->base)
+                return NULL;
+        if (src && len)
+                memcpy(p->base + at, src, len);
+        return p->base + at;
+}
+
+static void *pack_bytes(Packer *p, const void *src, size_t len) {
+        return pack_aligned(p, src, len, _Alignof(max_align_t));
+}
+
+static char *pack_string(Packer *p, const char *s) {
+        return s ? pack_aligned(p, s, strlen(s) + 1, 1) : NULL;
+}
+
+static char **pack_strv(Packer *p, char *const *l) {
+        if (!l)
+                return NULL;
+        size_t n = strv_length(l);
+        char **copy = pack_bytes(p, NULL, (n + 1) * sizeof *copy);
+        for (size_t i = 0; i < n; i++) {
+                char *s = pack_string(p, l[i]);
+                if (copy)
+                        copy[i] = s;
+        }
+        if (copy)
+                copy[n] = NULL;
+        return copy;
+}
+
+static Spec *packed_spec(const Packer *p, const Spec *old) {
+        return old && p->base ? idmap_get(&p->specs, (uint64_t) (uintptr_t) old) : NULL;
+}
+
+static void pack_spec(Packer *p, const Spec *old, Spec *s) {
+        Spec scratch;
+        if (!s)
+                s = &scratch; /* counting: the copy is made and dropped */
+        *s = *old;
+        s->name = pack_string(p, old->name);
+        s->file = pack_string(p, old->file);
+        s->children = old->children ? pack_bytes(p, NULL, old->n_children * sizeof *s->children) : NULL;
+        if (s->children)
+                for (size_t i = 0; i < old->n_children; i++)
+                        s->children[i] = packed_spec(p, old->children[i]);
+        s->template_ = packed_spec(p, old->template_);
+        s->argv = pack_strv(p, old->argv);
+        s->normal_exit = old->normal_exit ? pack_bytes(p, old->normal_exit, old->n_normal_exit * sizeof(int)) : NULL;
+        s->register_name = pack_string(p, old->register_name);
+        s->subscribe = pack_strv(p, old->subscribe);
+        s->user = pack_string(p, old->user);
+        s->group = pack_string(p, old->group);
+        s->groups = old->groups ? pack_bytes(p, old->groups, old->n_groups * sizeof(gid_t)) : NULL;
+        s->directory = pack_string(p, old->directory);
+        s->environment = pack_strv(p, old->environment);
+        s->stdout_path = pack_string(p, old->stdout_path);
+        s->stderr_path = pack_string(p, old->stderr_path);
+}
+
+/* One pass: counts (p->base NULL) or copies. Returns the new Config (NULL when counting). */
+static Config *pack_config(Packer *p, const Config *c) {
+        Config *n = pack_bytes(p, c, sizeof *c);
+        Spec **sections = pack_bytes(p, NULL, c->n_sections * sizeof *sections);
+        Spec *specs = pack_bytes(p, NULL, c->n_sections * sizeof *specs);
+        /* Every Spec has its place before any is copied: children may come before their parent. */
+        for (size_t i = 0; p->base && i < c->n_sections; i++) {
+                sections[i] = &specs[i];
+                if (idmap_put(&p->specs, (uint64_t) (uintptr_t) c->sections[i], &specs[i]) < 0)
+                        return NULL;
+        }
+        for (size_t i = 0; i < c->n_sections; i++)
+                pack_spec(p, c->sections[i], specs ? &specs[i] : NULL);
+        char *path = pack_string(p, c->path), *control = pack_string(p, c->control);
+        if (!n)
+                return NULL;
+        n->path = path;
+        n->control = control;
+        n->sections = sections;
+        n->root = packed_spec(p, c->root);
+        n->packed = true;
+        return n;
+}
+
+int config_pack(const Config *c, Config **ret) {
+        Packer p = {};
+        (void) pack_config(&p, c);
+        p.base = malloc(p.used ? p.used : 1);
+        if (!p.base)
+                return -ENOMEM;
+        p.used = 0;
+        Config *n = pack_config(&p, c);
+        idmap_done(&p.specs);
+        if (!n) {
+                free(p.base);
+                return -ENOMEM;
+        }
+        *ret = n;
+        return 0;
 }

@@ -16,19 +16,6 @@
 
 #include "markers.h"
 
-
-/* Parse a decimal number in [0, MAX]; -1 if S is anything else. */
-static long parse_num(const char *s, long max) {
-        char *end;
-        long v;
-
-        if (!s || *s < '0' || *s > '9')
-                return -1;
-        errno = 0;
-        v = strtol(s, &end, 10);
-        return errno || *end || v > max ? -1 : v;
-}
-
 int main(int argc, char **argv) {
         static pid_t pids[MAX_CHILDREN];
         static char list[MAX_CHILDREN * 12 + 1];

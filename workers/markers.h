@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The test markers every C worker writes, in one place. Header-only: each worker is a single
- * small program. */
+/* The test markers every C worker writes and the small helpers they share, in one place.
+ * Header-only: each worker is a single small program. (markers.sh is the shell workers' twin.) */
 #pragma once
 
 #include <errno.h>
@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Test markers, the same in every worker. With $FV_TEST_OUT set: append our pid to
@@ -59,4 +60,24 @@ static inline void mark_started(void) {
 
         snprintf(pid, sizeof pid, "%d\n", (int) getpid());
         write_marker(".started", pid);
+}
+
+/* Parse a decimal number in [0, MAX]; -1 if S is anything else. */
+static inline long parse_num(const char *s, long max) {
+        char *end;
+        long v;
+
+        if (!s || *s < '0' || *s > '9')
+                return -1;
+        errno = 0;
+        v = strtol(s, &end, 10);
+        return errno || *end || v > max ? -1 : v;
+}
+
+/* Sleep MS milliseconds, whatever signals with handlers interrupt it. */
+static inline void sleep_ms(long ms) {
+        struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000L };
+
+        while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
+                ;
 }

@@ -16,26 +16,6 @@
 
 #include "markers.h"
 
-
-/* Parse a decimal number in [0, MAX]; -1 if S is anything else. */
-static long parse_num(const char *s, long max) {
-        char *end;
-        long v;
-
-        if (!s || *s < '0' || *s > '9')
-                return -1;
-        errno = 0;
-        v = strtol(s, &end, 10);
-        return errno || *end || v > max ? -1 : v;
-}
-
-static void sleep_ms(long ms) {
-        struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000L };
-
-        while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
-                ;
-}
-
 static int usage(void) {
         fprintf(stderr, "usage: %s MS [--status TEXT] [--no-ready]\n", program_invocation_short_name);
         return 2;

@@ -3,50 +3,10 @@
 # Test worker, shell twin of sleeper: does nothing until SIGTERM (or another fatal signal).
 # LABEL is ignored (it tells instances apart in ps). Usage: sleeper.sh [LABEL]
 set -u
-if [ $# -gt 1 ]; then
-    echo "usage: ${0##*/} [LABEL]" >&2
-    exit 2
-fi
 
-# Test markers, as in the C workers: with $FV_TEST_OUT set, append our pid to $FV_TEST_OUT/pids
-# (a short echo is one O_APPEND write) and create $FV_TEST_OUT/<name>.started through a rename,
-# <name> being $FORKVISOR_NAME, else this script's basename ('/' becomes '_').
-fv_mark_started() {
-    [ -n "${FV_TEST_OUT:-}" ] || return 0
-    echo $$ >>"$FV_TEST_OUT/pids"
-    name=${FORKVISOR_NAME:-${0##*/}}
-    case $name in */*) name=$(printf '%s' "$name" | tr / _) ;; esac
-    echo $$ >"$FV_TEST_OUT/$name.started.tmp.$$" &&
-        mv -f "$FV_TEST_OUT/$name.started.tmp.$$" "$FV_TEST_OUT/$name.started"
-}
-
-# fv_sleep MS: sleep in a background child, at most a second at a time, and `wait` for it: a
-# trapped SIGTERM then runs at once instead of after the sleep, and a sleep left behind by a
-# SIGKILL of this shell alone lives at most a second.
-fv_child=
-fv_sleep() {
-    fv_left=$1
-    while [ "$fv_left" -gt 0 ]; do
-        fv_chunk=$((fv_left > 1000 ? 1000 : fv_left))
-        fv_left=$((fv_left - fv_chunk))
-        sleep "$((fv_chunk / 1000)).$(printf %03d $((fv_chunk % 1000)))" &
-        fv_child=$!
-        wait "$fv_child"
-        fv_child=
-    done
-}
-
-# On SIGTERM: stop and reap the sleep, then die of SIGTERM like the C workers (default
-# disposition), so the wait status is "killed by signal 15" whichever kind of worker it was.
-# shellcheck disable=SC2317 # called from the trap
-fv_on_term() {
-    if [ -n "$fv_child" ]; then
-        kill "$fv_child" 2>/dev/null
-        wait "$fv_child" 2>/dev/null
-    fi
-    trap - TERM
-    kill -TERM $$
-}
+# shellcheck source=SCRIPTDIR/markers.sh
+case $0 in */*) . "${0%/*}/markers.sh" ;; *) . ./markers.sh ;; esac
+[ $# -le 1 ] || fv_usage "[LABEL]"
 trap fv_on_term TERM
 fv_mark_started
 while :; do

@@ -24,17 +24,27 @@
 
 #define MAX_SOURCES 8192
 
-static int publish(const char *topic, long rate) {
-        struct timespec gap = { .tv_sec = 0, .tv_nsec = 1000000000L / rate };
-        char msg[64];
+/* The mailbox, ready; *ret_r is what fv_ready said. NULL (said on stderr) when it cannot open. */
+static struct fv *open_ready(int *ret_r) {
         struct fv *fv;
         int r = fv_open(0, &fv);
 
         if (r < 0) {
                 fprintf(stderr, "soak-seq: cannot open the mailbox: %s\n", strerror(-r));
-                return 1;
+                return NULL;
         }
-        r = fv_ready(fv);
+        *ret_r = fv_ready(fv);
+        return fv;
+}
+
+static int publish(const char *topic, long rate) {
+        struct timespec gap = { .tv_sec = 0, .tv_nsec = 1000000000L / rate };
+        char msg[64];
+        int r;
+        struct fv *fv = open_ready(&r);
+
+        if (!fv)
+                return 1;
         for (uint64_t seq = 1; r >= 0; seq++) {
                 int n = snprintf(msg, sizeof msg, "p%d %" PRIu64, (int) getpid(), seq);
                 r = fv_publish(fv, topic, msg, (size_t) n);
@@ -65,14 +75,11 @@ static int subscribe(void) {
         static struct source src[MAX_SOURCES];
         uint64_t received = 0, gaps = 0, missing = 0, disorder = 0, written = UINT64_MAX;
         size_t n_src = 0;
-        struct fv *fv;
-        int r = fv_open(0, &fv);
+        int r;
+        struct fv *fv = open_ready(&r);
 
-        if (r < 0) {
-                fprintf(stderr, "soak-seq: cannot open the mailbox: %s\n", strerror(-r));
+        if (!fv)
                 return 1;
-        }
-        r = fv_ready(fv);
         while (r >= 0) {
                 struct fv_message m;
 

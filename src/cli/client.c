@@ -16,9 +16,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "control-path.h"
 #include "ctlproto.h"
 #include "macro.h"
-#include "manager.h"
 #include "time-util.h"
 
 /* How long a client waits for the daemon. A stopped or wedged daemon must not hang a script: every

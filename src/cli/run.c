@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "control-path.h"
 #include "log.h"
 #include "log-sink.h"
 #include "macro.h"

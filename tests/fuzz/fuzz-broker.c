@@ -24,6 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define PATTERNS_MAX 16
 
 static sd_event *event;
+static MailboxGroup *group;
 static Mailbox *mailbox[SUBS];
 static int reader[SUBS];
 
@@ -35,12 +36,12 @@ static void on_dirty(void *ud, Mailbox *mb) {}
 static const MailboxHandlers handlers = { on_frame, on_broken, on_dirty, NULL };
 
 static void setup(void) {
-        if (sd_event_new(&event) < 0)
+        if (sd_event_new(&event) < 0 || mailbox_group_new(&group) < 0)
                 abort();
         for (int i = 0; i < SUBS; i++) {
                 int sv[2];
                 if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
-                    mailbox_new(event, sv[0], 1u << 30, &handlers, NULL, &mailbox[i]) < 0)
+                    mailbox_new(event, group, sv[0], 1u << 30, &handlers, NULL, &mailbox[i]) < 0)
                         abort();
                 mailbox_set_batch(mailbox[i], true);
                 reader[i] = sv[1];

@@ -133,6 +133,8 @@ typedef struct World {
         sd_event *event;
         Registry *registry;
         Router *router;
+        ProcIndex procs;
+        Proc *proc[MAX_PEERS];
         Peer *peer[MAX_PEERS];
         int fd[MAX_PEERS];         /* the worker's end of its mailbox */
         int idx[MAX_PEERS];        /* owners handed to the router: &idx[i] */
@@ -166,10 +168,15 @@ static int attach(World *w, int i) {
                 return -errno;
         snprintf(name, sizeof name, "w%d", i);
         w->idx[i] = i;
-        int r = router_attach(w->router, pid_of(i), name, NULL, sv[1], 1024, &w->idx[i], &w->peer[i]);
+        int r = proc_new(&w->procs, pid_of(i), NULL, &w->proc[i]);
+        if (r < 0)
+                close(sv[1]);
+        else
+                r = router_attach(w->router, w->proc[i], name, NULL, sv[1], 1024, &w->idx[i], &w->peer[i]);
         if (r < 0) {
                 close(sv[0]);
                 w->peer[i] = NULL;
+                w->proc[i] = proc_release(&w->procs, w->proc[i]);
                 return r;
         }
         w->fd[i] = sv[0];
@@ -184,7 +191,7 @@ static int world_new(World *w) {
         if (r >= 0)
                 r = registry_new(64, &w->registry);
         if (r >= 0)
-                r = router_new(w->event, w->registry, &ops, w, &w->router);
+                r = router_new(w->event, w->registry, &w->procs, &ops, w, &w->router);
         for (int i = 0; r >= 0 && i < N_WORKERS; i++)
                 r = attach(w, i);
         return r;
@@ -193,10 +200,12 @@ static int world_new(World *w) {
 static void world_free(World *w) {
         for (int i = 0; i < MAX_PEERS; i++) {
                 router_detach(w->router, w->peer[i], "shutdown");
+                proc_release(&w->procs, w->proc[i]);
                 if (w->fd[i] >= 0)
                         close(w->fd[i]);
         }
         router_free(w->router);
+        proc_index_done(&w->procs);
         registry_free(w->registry);
         sd_event_unref(w->event);
 }
@@ -321,6 +330,7 @@ static unsigned op_monitor_exit(World *w, bool *owed) {
         /* w4 terminates: its names go, calls to it fail, monitors fire. */
         router_detach(w->router, w->peer[4], "killed");
         w->peer[4] = NULL;
+        w->proc[4] = proc_release(&w->procs, w->proc[4]);
         pump(w);
         *owed = drain(w, 0, PROTO_DOWN, NULL) == 1 || w->lost[0];
         return 1u << 0 | 1u << 4;

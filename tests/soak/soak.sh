@@ -16,7 +16,8 @@
 #     "dropped", summed over its incarnations) are explained; the rest is the loss, and must be 0.
 #     A message seen twice or out of order must not happen either.
 # Usage: tests/soak/soak.sh BUILD_DIR. Environment: SOAK_SECONDS (600), SOAK_KILLS (kills per
-# second, 4), SOAK_DIR (work directory, kept; default a temporary one, removed on success).
+# second, 4), SOAK_TRAFFIC (the traffic loops to run, default "kill status call publish reload";
+# fewer, to tell which one moves a figure), SOAK_DIR (work directory, kept; default a temporary one, removed on success).
 set -uo pipefail
 
 BUILD=$(cd "${1:-build}" && pwd)
@@ -24,6 +25,7 @@ FORKVISOR=$BUILD/forkvisor
 WORKERS=$BUILD/workers
 DURATION=${SOAK_SECONDS:-600}
 KILLS=${SOAK_KILLS:-4}
+TRAFFIC=${SOAK_TRAFFIC:-kill status call publish reload}
 WARMUP=$((DURATION / 10 > 10 ? DURATION / 10 : 10))
 DIR=${SOAK_DIR:-$(mktemp -d /tmp/fv-soak.XXXXXX)}
 mkdir -p "$DIR/out"
@@ -74,7 +76,8 @@ NODE=
 ours() {
     local cmd
     [[ -r /proc/$1/cmdline ]] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null || return 1
-    cmd=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) || return 1
+    # It may exit between the two looks: the redirection's own error is silenced too.
+    cmd=$( { tr '\0' ' ' <"/proc/$1/cmdline"; } 2>/dev/null) || return 1
     [[ $cmd == "$WORKERS/"* ]]
 }
 cleanup() {
@@ -173,7 +176,7 @@ loop_reload() {
     done
     echo "ok=$ok fail=$fail hup=$hup" >"$DIR/reload.count"
 }
-for l in kill status call publish reload; do
+for l in $TRAFFIC; do
     "loop_$l" &
     LOOPS+=($!)
 done
@@ -182,7 +185,7 @@ done
 settle() {
     local l i
     : >"$DIR/pause"
-    for l in kill status call publish reload; do
+    for l in $TRAFFIC; do
         for ((i = 0; i < 200; i++)); do [[ ! -e $DIR/$l.paused ]] || break; sleep 0.05; done
     done
     use_config a
@@ -228,9 +231,16 @@ settle || exit 1
 WARM_FDS=$(fds) WARM_RSS=$(rss) WARM_VMRSS=$(vmrss) WARM_HEAP=$(heap)
 say "after warm-up: $WARM_FDS fds, $WARM_RSS kB anonymous and shared RSS ($WARM_VMRSS kB VmRSS)"
 resume
+# The RSS every 30 s under traffic, for the shape of its curve (a leak climbs straight; an
+# allocator settling into its pattern flattens): printed at the end, kept in $DIR/rss.log.
+NEXT_SAMPLE=$(now)
 while (($(now) - START < DURATION)); do
     sleep 1
     kill -0 "$NODE" 2>/dev/null || break
+    if (($(now) >= NEXT_SAMPLE)); then
+        echo "$(($(now) - START)) $(rss)" >>"$DIR/rss.log"
+        NEXT_SAMPLE=$((NEXT_SAMPLE + 30))
+    fi
 done
 
 # --- the end -------------------------------------------------------------------------------
@@ -317,6 +327,7 @@ check "no duplicate or reordered message" test "$disorder" -eq 0
 row "duplicated or out of order" "$disorder" "0" "$RESULT"
 check "received anything" test "$received" -gt 0
 echo
+[[ -s $DIR/rss.log ]] && say "RSS kB under traffic, every 30 s: $(awk '{ printf "%s%s", (NR > 1 ? " " : ""), $2 }' "$DIR/rss.log")"
 
 # An orderly shutdown, exit 0, nothing left behind.
 if [[ $ALIVE == yes ]]; then

@@ -28,12 +28,12 @@ static void on_broken(void *ud, Mailbox *mb, const char *why) {}
 static void on_dirty(void *ud, Mailbox *mb) {}
 static const MailboxHandlers handlers = { on_frame, on_broken, on_dirty, NULL };
 
-static int sub_new(sd_event *e, Broker *b, unsigned limit, Sub *ret) {
+static int sub_new(sd_event *e, MailboxGroup *g, Broker *b, unsigned limit, Sub *ret) {
         int sv[2];
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
                 return -errno;
         ret->fd = sv[1];
-        int r = mailbox_new(e, sv[0], limit, &handlers, NULL, &ret->mb);
+        int r = mailbox_new(e, g, sv[0], limit, &handlers, NULL, &ret->mb);
         if (r < 0)
                 return r;
         mailbox_set_batch(ret->mb, true);
@@ -50,6 +50,7 @@ static void sub_free(Sub *x) {
 /* An event loop, a broker and n subscribers with the given mailbox limits. */
 typedef struct World {
         sd_event *e;
+        MailboxGroup *g;
         Broker *b;
         Sub sub[3];
         int n;
@@ -59,9 +60,11 @@ static int world_new(World *w, int n, const unsigned *limits) {
         memset(w, 0, sizeof *w);
         int r = sd_event_new(&w->e);
         if (r >= 0)
+                r = mailbox_group_new(&w->g);
+        if (r >= 0)
                 r = broker_new(&w->b);
         for (; r >= 0 && w->n < n; w->n++)
-                r = sub_new(w->e, w->b, limits[w->n], &w->sub[w->n]);
+                r = sub_new(w->e, w->g, w->b, limits[w->n], &w->sub[w->n]);
         return r;
 }
 
@@ -69,6 +72,7 @@ static void world_free(World *w) {
         for (int i = 0; i < w->n; i++)
                 sub_free(&w->sub[i]);
         broker_free(w->b);
+        mailbox_group_free(w->g);
         sd_event_unref(w->e);
 }
 
@@ -274,7 +278,7 @@ TEST(limit_holds_while_the_reader_reads_part) {
         mailbox_flush(x->mb);
         ASSERT_TRUE(recv(x->fd, rec, sizeof rec, MSG_DONTWAIT) > 0); /* reads 1 of 10 */
         for (int round = 0; round < 3; round++) {
-                mailbox_new_turn();
+                mailbox_group_new_turn(w.g);
                 for (int i = 0; i < 12; i++)
                         (void) mailbox_queue_limited(x->mb, &f);
                 mailbox_flush(x->mb);
@@ -313,4 +317,52 @@ TEST(what_a_worker_sent_before_closing_is_delivered) {
         mailbox_get_stats(x->mb, &st);
         ASSERT_EQ(st.dropped, 1);
         world_free(&w);
+}
+
+/* ---- the flush scheduler: a MailboxGroup per owner ------------------------------------------ */
+
+/* A frame that costs a whole wake-up's work: the mailbox reading it is left with input to read. */
+static unsigned on_heavy_frame(void *ud, Mailbox *mb, const Frame *f, int fd) {
+        return 1u << 20;
+}
+static const MailboxHandlers heavy_handlers = { on_heavy_frame, on_broken, on_dirty, NULL };
+
+/* While a mailbox of the group still has input to read, a small queue elsewhere in the group
+ * waits a few passes to gather whole records; a mailbox of another group (another owner) does
+ * not wait for it: the scheduler's state is its owner's, not the module's. */
+TEST(backlog_delays_flushes_of_its_own_group_only) {
+        World w, other;
+        ASSERT_OK(world_new(&w, 1, (unsigned[]) { 100 }));
+        ASSERT_OK(world_new(&other, 1, (unsigned[]) { 100 }));
+        int sv[2];
+        ASSERT_OK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv));
+        Mailbox *reader;
+        ASSERT_OK(mailbox_new(w.e, w.g, sv[0], 100, &heavy_handlers, NULL, &reader));
+        /* Two records, one frame each: the first uses up the wake-up, the second waits. */
+        for (int i = 0; i < 2; i++) {
+                char rec[64];
+                Frame f = { .kind = PROTO_CAST, .target = "y", .target_len = 1, .payload = "m", .payload_len = 1 };
+                int n = proto_encode(&f, rec, sizeof rec);
+                ASSERT_TRUE(n > 0);
+                ASSERT_TRUE(send(sv[1], rec, (size_t) n, 0) == n);
+        }
+        ASSERT_TRUE(sd_event_run(w.e, 0) > 0);
+
+        Frame f = { .kind = PROTO_CAST, .target = "x", .target_len = 1, .payload = "hi", .payload_len = 2 };
+        ASSERT_OK(mailbox_queue(w.sub[0].mb, &f));
+        ASSERT_OK(mailbox_queue(other.sub[0].mb, &f));
+        ASSERT_TRUE(mailbox_flush_due(other.sub[0].mb));
+        mailbox_group_next_pass(w.g);
+        ASSERT_TRUE(!mailbox_flush_due(w.sub[0].mb));
+        int passes = 1;
+        while (!mailbox_flush_due(w.sub[0].mb) && passes < 100) {
+                mailbox_group_next_pass(w.g);
+                passes++;
+        }
+        ASSERT_TRUE(passes > 1 && passes < 100); /* bounded: never more than a few passes */
+
+        mailbox_free(reader);
+        safe_close(sv[1]);
+        world_free(&w);
+        world_free(&other);
 }

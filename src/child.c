@@ -1,0 +1,505 @@
+/* SPDX-License-Identifier: MIT */
+/* A child of the node, across its incarnations: its argv and environment prepared once (one
+ * owner per fd at spawn), its output pipe, its cgroup, its one timer (restart delay, shutdown
+ * timeout), and what it said with sd_notify. The TreeOps that make, signal and time processes
+ * (spawn.c does the clone/exec), and the RouterOps that answer for its mailbox. */
+#include "manager-internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "guard.h"
+#include "log.h"
+#include "macro.h"
+#include "notify.h"
+#include "output.h"
+#include "priority.h"
+#include "spawn.h"
+#include "strv.h"
+
+static const int limit_resource[_SPEC_LIMIT_MAX] = {
+        [SPEC_LIMIT_NOFILE] = RLIMIT_NOFILE,
+        [SPEC_LIMIT_CORE] = RLIMIT_CORE,
+        [SPEC_LIMIT_AS] = RLIMIT_AS,
+        [SPEC_LIMIT_NPROC] = RLIMIT_NPROC,
+};
+
+/* ---- per-node preparation --------------------------------------------------------------- */
+
+static Child *child_of(Manager *m, Node *n) {
+        if (!n->userdata) {
+                Child *rt = calloc(1, sizeof *rt);
+                if (!rt)
+                        return NULL;
+                rt->manager = m;
+                rt->node = n;
+                n->userdata = rt;
+        }
+        return n->userdata;
+}
+
+static bool env_key_matches(const char *entry, const char *kv) {
+        size_t kl = strcspn(kv, "=");
+        return strncmp(entry, kv, kl) == 0 && entry[kl] == '=';
+}
+
+/* A child of another user cannot reach the notify socket in our 0700 directory: it gets an
+ * O_PATH descriptor of it instead (notify.c). */
+#define NOTIFY_SOCKET_BY_FD "/proc/self/fd/5"
+_Static_assert(SPAWN_FD_NOTIFY == 5, "NOTIFY_SOCKET_BY_FD names SPAWN_FD_NOTIFY");
+static bool notify_by_fd(const Spec *s) {
+        return s->user && s->uid != geteuid();
+}
+
+/* A child's environment is an array of pointers: the daemon's own strings and the
+ * configuration's are shared by every child, only FORKVISOR_* and NOTIFY_SOCKET are its own
+ * (in rt->env_own). A thousand children thus cost a thousand pointer arrays, not a thousand
+ * copies of the environment. env has room for every entry set here. */
+static void env_put(char **env, size_t *len, char *kv) {
+        for (size_t i = 0; i < *len; i++)
+                if (env_key_matches(env[i], kv)) {
+                        env[i] = kv;
+                        return;
+                }
+        env[(*len)++] = kv;
+        env[*len] = NULL;
+}
+
+static int env_put_own(Child *rt, char **env, size_t *len, const char *key, const char *value) {
+        char *kv;
+        if (asprintf(&kv, "%s=%s", key, value) < 0)
+                return -ENOMEM;
+        if (strv_consume(&rt->env_own, kv) < 0)
+                return -ENOMEM;
+        env_put(env, len, kv);
+        return 0;
+}
+
+static void unprepare(Child *rt) {
+        rt->argv = strv_free(rt->argv);
+        rt->envp = mfree(rt->envp);
+        rt->env_own = strv_free(rt->env_own);
+        rt->cmdline = mfree(rt->cmdline);
+}
+
+static int prepare(Manager *m, Node *n, Child *rt) {
+        const Spec *s = n->spec;
+        int r;
+
+        /* A reload gave the node another spec: envp borrows the old one's strings. */
+        if (rt->prepared != s) {
+                unprepare(rt);
+                rt->prepared = s;
+        }
+        if (!rt->argv) {
+                char **argv = NULL;
+                r = spec_expand_argv(s, n->name, n->instance, &argv);
+                if (r < 0)
+                        return r;
+                if (n->extra_args && strv_extend_strv(&argv, n->extra_args) < 0) {
+                        strv_free(argv);
+                        return -ENOMEM;
+                }
+                /* Programs named without a '/' are looked up in PATH once, here. */
+                char *prog = spawn_find_program(argv[0]);
+                if (!prog) {
+                        strv_free(argv);
+                        return -ENOMEM;
+                }
+                free(argv[0]);
+                argv[0] = prog;
+                rt->argv = argv;
+
+                size_t len = 0;
+                for (size_t i = 0; argv[i]; i++)
+                        len += strlen(argv[i]) + 1;
+                rt->cmdline = malloc(len + 1);
+                if (rt->cmdline) {
+                        char *p = rt->cmdline;
+                        for (size_t i = 0; argv[i]; i++)
+                                p = stpcpy(stpcpy(p, i ? " " : ""), argv[i]);
+                }
+        }
+
+        if (!rt->envp) {
+                size_t len = 0, cap = strv_length(m->base_env) + strv_length(s->environment) + 9; /* ours, and NULL */
+                char **env = calloc(cap, sizeof *env);
+                if (!env)
+                        return -ENOMEM;
+                STRV_FOREACH(kv, m->base_env)
+                        env_put(env, &len, *kv);
+                STRV_FOREACH(kv, s->environment)
+                        env_put(env, &len, *kv);
+                r = env_put_own(rt, env, &len, "FORKVISOR_PATH", n->path);
+                if (r >= 0 && n->reg_name)
+                        r = env_put_own(rt, env, &len, "FORKVISOR_NAME", n->reg_name);
+                if (r >= 0 && n->instance >= 0) {
+                        char num[16];
+                        snprintf(num, sizeof num, "%d", n->instance);
+                        r = env_put_own(rt, env, &len, "FORKVISOR_INSTANCE", num);
+                }
+                if (r >= 0)
+                        r = env_put_own(rt, env, &len, "FORKVISOR_CONTROL", m->control_path);
+                if (r >= 0)
+                        r = env_put_own(rt, env, &len, "FORKVISOR_MAILBOX", "3");
+                if (r >= 0)
+                        r = env_put_own(rt, env, &len, "FORKVISOR_REGISTRY", "4");
+                if (r >= 0 && s->ready == READY_NOTIFY && m->notify)
+                        r = env_put_own(rt, env, &len, "NOTIFY_SOCKET",
+                                        notify_by_fd(s) ? NOTIFY_SOCKET_BY_FD
+                                                        : notify_server_path(m->notify));
+                if (r < 0) {
+                        free(env);
+                        return r;
+                }
+                rt->envp = env;
+        }
+
+        if (!rt->output && (s->stdout_mode == OUTPUT_LOG || s->stderr_mode == OUTPUT_LOG)) {
+                r = output_pipe_new(m->event, n->path, &n->pid, &rt->output);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int open_output_fd(Manager *m, Child *rt, OutputMode mode, const char *path, int inherit_fd) {
+        switch (mode) {
+        case OUTPUT_LOG:
+                return output_pipe_fd(rt->output);
+        case OUTPUT_INHERIT:
+                return inherit_fd;
+        case OUTPUT_NULL:
+                return m->null_fd;
+        case OUTPUT_FILE: {
+                int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+                return fd < 0 ? -errno : fd;
+        }
+        default:
+                return -EINVAL;
+        }
+}
+
+static CgroupLimits spec_limits(const Spec *s) {
+        return (CgroupLimits) { .memory_max = s->memory_max, .pids_max = s->pids_max, .cpu_weight = s->cpu_weight };
+}
+
+/* The worker's cgroup, made at its first start and kept for its restarts; its limits follow
+ * its spec (a reload may change them). */
+static int node_cgroup(Manager *m, Node *n, Child *rt) {
+        CgroupLimits limits = spec_limits(n->spec);
+        int r;
+        if (!rt->cgroup) {
+                r = cgroup_leaf_new(m->cgroups, n->path, &rt->cgroup);
+                if (r < 0)
+                        return r;
+        }
+        r = cgroup_leaf_prepare(rt->cgroup, &limits);
+        if (r < 0)
+                return r;
+        rt->oom_kills = cgroup_leaf_oom_kills(rt->cgroup);
+        return 0;
+}
+
+int child_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
+        Manager *m = ud;
+        const Spec *s = n->spec;
+        Child *rt = child_of(m, n);
+        int r;
+
+        if (!rt)
+                return -ENOMEM;
+        r = prepare(m, n, rt);
+        if (r < 0) {
+                snprintf(n->reason, sizeof n->reason, "failed to prepare: %s", strerror(-r));
+                return r;
+        }
+
+        int out = open_output_fd(m, rt, s->stdout_mode, s->stdout_path, STDOUT_FILENO);
+        if (out < 0) {
+                snprintf(n->reason, sizeof n->reason, "failed to open '%s': %s", s->stdout_path, strerror(-out));
+                return out;
+        }
+        int err = open_output_fd(m, rt, s->stderr_mode, s->stderr_path, STDERR_FILENO);
+        if (err < 0) {
+                if (s->stdout_mode == OUTPUT_FILE)
+                        safe_close(out);
+                snprintf(n->reason, sizeof n->reason, "failed to open '%s': %s", s->stderr_path, strerror(-err));
+                return err;
+        }
+
+        /* The mailbox of this incarnation: a successor never sees what was meant for it. */
+        int mailbox[2];
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, mailbox) < 0) {
+                r = -errno;
+                if (s->stdout_mode == OUTPUT_FILE)
+                        safe_close(out);
+                if (s->stderr_mode == OUTPUT_FILE)
+                        safe_close(err);
+                snprintf(n->reason, sizeof n->reason, "failed to create its mailbox: %s", strerror(-r));
+                return r;
+        }
+
+        int cgroup_fd = -EBADF;
+        const int *cgroup_procs = NULL;
+        size_t n_cgroup_procs = 0;
+        if (cgroups_mode(m->cgroups) != CGROUP_MODE_NONE) {
+                r = node_cgroup(m, n, rt);
+                if (r < 0) {
+                        safe_close(mailbox[0]);
+                        safe_close(mailbox[1]);
+                        if (s->stdout_mode == OUTPUT_FILE)
+                                safe_close(out);
+                        if (s->stderr_mode == OUTPUT_FILE)
+                                safe_close(err);
+                        snprintf(n->reason, sizeof n->reason, "failed to make its cgroup: %s", strerror(-r));
+                        return r;
+                }
+                cgroup_fd = cgroup_leaf_fd(rt->cgroup);
+                cgroup_procs = cgroup_leaf_v1_procs(rt->cgroup, &n_cgroup_procs);
+        }
+
+        bool limit_set[_SPEC_LIMIT_MAX];
+        struct rlimit limit[_SPEC_LIMIT_MAX];
+        memcpy(limit_set, s->limit_set, sizeof limit_set);
+        memcpy(limit, s->limit, sizeof limit);
+        if (!limit_set[SPEC_LIMIT_NOFILE] && m->nofile.rlim_max > 0) {
+                limit_set[SPEC_LIMIT_NOFILE] = true;
+                limit[SPEC_LIMIT_NOFILE] = m->nofile;
+        }
+
+        SpawnRequest req = {
+                .argv = rt->argv,
+                .envp = rt->envp,
+                .directory = s->directory,
+                .fds = { s->stdin_inherit ? STDIN_FILENO : m->null_fd, out, err, mailbox[1],
+                         registry_reader_fd(m->registry),
+                         s->ready == READY_NOTIFY && m->notify && notify_by_fd(s) ? notify_server_path_fd(m->notify)
+                                                                                 : -1 },
+                .umask = s->umask,
+                .nice_set = s->nice_set,
+                .nice = s->nice,
+                .limit_set = limit_set,
+                .limit = limit,
+                .limit_resource = limit_resource,
+                .n_limits = _SPEC_LIMIT_MAX,
+                .set_groups = s->user != NULL,
+                .groups = s->groups,
+                .n_groups = s->n_groups,
+                .set_gid = s->user || s->group,
+                .gid = s->gid,
+                .set_uid = s->user != NULL,
+                .uid = s->uid,
+                .cgroup_fd = cgroup_fd,
+                .cgroup_procs = cgroup_procs,
+                .n_cgroup_procs = n_cgroup_procs,
+        };
+        SpawnStage stage;
+        pid_t pid;
+        r = spawn_process(&req, &pid, &stage);
+        if (rt->cgroup)
+                cgroup_leaf_spawned(rt->cgroup);
+        safe_close(mailbox[1]);
+        if (r < 0)
+                safe_close(mailbox[0]);
+        if (s->stdout_mode == OUTPUT_FILE)
+                safe_close(out);
+        if (s->stderr_mode == OUTPUT_FILE)
+                safe_close(err);
+        if (r < 0) {
+                if (stage == SPAWN_STAGE_EXEC)
+                        snprintf(n->reason, sizeof n->reason, "failed to execute '%s': %s", rt->argv[0], strerror(-r));
+                else if (stage == SPAWN_STAGE_CHDIR)
+                        snprintf(n->reason, sizeof n->reason, "failed to change directory to '%s': %s",
+                                 s->directory, strerror(-r));
+                else
+                        snprintf(n->reason, sizeof n->reason, "failed to %s: %s", spawn_stage_to_string(stage),
+                                 strerror(-r));
+                return r;
+        }
+        Proc *proc;
+        r = proc_new(&m->procs, pid, n, &proc);
+        if (r >= 0) {
+                Peer *peer;
+                r = router_attach(m->router, proc, n->reg_name, s->subscribe, mailbox[0], s->mailbox_limit, n,
+                                  &peer);
+                if (r < 0)
+                        proc_release(&m->procs, proc);
+        } else
+                safe_close(mailbox[0]);
+        if (r < 0) {
+                /* We could not track it, so it must not live. */
+                kill(pid, SIGKILL);
+                while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+                snprintf(n->reason, sizeof n->reason, "%s", r == -EEXIST ? "its name is already registered"
+                                                                          : "out of memory");
+                return r;
+        }
+        rt->proc = proc;
+        if (!rt->cgroup)
+                guard_watch_session(m->guard, pid); /* its session id: spawn.c made it a leader */
+        *ret_pid = pid;
+        *ret_ready = s->ready == READY_NONE;
+        return 0;
+}
+
+void child_kill(void *ud, Node *n, int sig, bool group) {
+        Child *rt = n->userdata;
+        if (n->pid <= 0)
+                return;
+        /* SIGKILL to the group: in cgroup mode to everything it started, setsid'd or not. */
+        if (group && sig == SIGKILL && rt && rt->cgroup && cgroup_leaf_kill(rt->cgroup) >= 0)
+                return;
+        if (group && kill(-n->pid, sig) == 0)
+                return;
+        (void) kill(n->pid, sig);
+}
+
+static int on_node_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Child *rt = userdata;
+        tree_handle_timer(rt->manager->tree, rt->node);
+        return 0;
+}
+
+static int node_timer_new(Manager *m, Child *rt) {
+        int r = sd_event_add_time(m->event, &rt->timer, CLOCK_MONOTONIC, 0, USEC_PER_MSEC, on_node_timer, rt);
+        if (r < 0)
+                return r;
+        sd_event_source_set_priority(rt->timer, PRIORITY_SUPERVISE);
+        sd_event_source_set_enabled(rt->timer, SD_EVENT_OFF);
+        return 0;
+}
+
+/* Every node has its runtime record and timer from the start: a restart delay or a shutdown
+ * timeout is then never lost to an allocation that fails (the node would stay `restarting`
+ * forever); making the node fails instead, which its maker reports. */
+int child_attach(void *ud, Node *n) {
+        Manager *m = ud;
+        Child *rt = child_of(m, n);
+        if (!rt)
+                return -ENOMEM;
+        return rt->timer ? 0 : node_timer_new(m, rt);
+}
+
+void child_set_timer(void *ud, Node *n, usec_t at) {
+        Manager *m = ud;
+        Child *rt = n->userdata;
+        if (at == 0) {
+                if (rt && rt->timer)
+                        sd_event_source_set_enabled(rt->timer, SD_EVENT_OFF);
+                return;
+        }
+        /* Made by child_attach(); this is for a node made without it. */
+        if (!rt || !rt->timer) {
+                int r = rt ? node_timer_new(m, rt) : -ENOMEM;
+                if (r < 0) {
+                        log_error_errno(r, "Failed to arm a timer for '%s': %m", n->path);
+                        return;
+                }
+        }
+        sd_event_source_set_time(rt->timer, at);
+        sd_event_source_set_enabled(rt->timer, SD_EVENT_ONESHOT);
+}
+
+void child_release(void *ud, Node *n) {
+        Manager *m = ud;
+        Child *rt = n->userdata;
+        if (!rt)
+                return;
+        if (rt->proc) {
+                router_detach(m->router, rt->proc->peer, "shutdown");
+                rt->proc = proc_release(&m->procs, rt->proc);
+        }
+        sd_event_source_disable_unref(rt->timer);
+        output_pipe_free(rt->output);
+        cgroup_leaf_free(rt->cgroup);
+        strv_free(rt->argv);
+        free(rt->envp);
+        strv_free(rt->env_own);
+        free(rt->cmdline);
+        free(rt->status_text);
+        free(rt);
+        n->userdata = NULL;
+}
+
+static void on_peer_ready(void *ud, void *owner) {
+        Manager *m = ud;
+        Node *n = owner;
+        if (n->spec->ready == READY_MAILBOX)
+                tree_handle_ready(m->tree, n);
+}
+
+/* A worker whose mailbox had to be closed is killed; its own policy restarts it, nobody else is
+ * affected. what: why, for the log. */
+static void kill_for_mailbox(Manager *m, Node *n, const char *what) {
+        log_child(LOG_WARNING, n->path, n->pid, 0, 0, n->restarts,
+                  "'%s' (pid %d) %s: closed its mailbox, killing it", n->path, (int) n->pid, what);
+        child_kill(m, n, SIGKILL, n->spec->kill_group);
+}
+
+static void on_peer_broken(void *ud, void *owner, const char *why) {
+        char what[256];
+        snprintf(what, sizeof what, "broke the mailbox protocol (%s)", why);
+        kill_for_mailbox(ud, owner, what);
+}
+
+static void on_peer_lost(void *ud, void *owner, const char *what) {
+        /* It would wait forever for what was lost: a restart by its policy is the way back. */
+        char text[256];
+        snprintf(text, sizeof text, "ran out of memory, %s was lost", what);
+        kill_for_mailbox(ud, owner, text);
+}
+
+const RouterOps child_router_ops = {
+        .ready = on_peer_ready,
+        .broken = on_peer_broken,
+        .lost = on_peer_lost,
+};
+
+int child_notify(void *ud, pid_t sender, const char *msg) {
+        Manager *m = ud;
+        char buf[STATUS_TEXT_MAX];
+
+        Proc *proc = proc_get(&m->procs, sender);
+        if (!proc)
+                /* Sent by a helper process of the child, in the child's process group. */
+                proc = proc_get(&m->procs, getpgid(sender));
+        if (!proc)
+                return -ESRCH;
+        Node *n = proc->node;
+        if (notify_field(msg, "STATUS", buf, sizeof buf)) {
+                Child *rt = child_of(m, n);
+                if (rt) {
+                        free(rt->status_text);
+                        rt->status_text = strdup(buf);
+                }
+        }
+        if (notify_field(msg, "READY", buf, sizeof buf) && strcmp(buf, "1") == 0 && n->spec->ready == READY_NOTIFY)
+                tree_handle_ready(m->tree, n);
+        return 0;
+}
+
+const char *manager_node_status(const Node *n) {
+        const Child *rt = n->userdata;
+        return rt ? rt->status_text : NULL;
+}
+
+Peer *manager_node_peer(const Node *n) {
+        const Child *rt = n->userdata;
+        return rt && rt->proc ? rt->proc->peer : NULL;
+}
+
+const char *manager_node_argv0(const Node *n) {
+        const Child *rt = n->userdata;
+        return rt ? rt->cmdline : NULL;
+}

@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: MIT */
+/* The control socket's default path: used by the daemon and by the client, so it lives with
+ * neither (the client includes nothing of the node). */
+#pragma once
+
+#include <stdbool.h>
+
+/* The default control socket path of SPEC 3.1. Its directory must be a real directory (not a
+ * symlink) owned by us and closed to group and others, as XDG_RUNTIME_DIR rules want; with
+ * create it is made (mode 0700) when missing. A directory that breaks the rules is refused
+ * (-EPERM, logged), so that nobody can prepare it for us and slip their own socket in. */
+int control_path_default(char **ret, bool create);

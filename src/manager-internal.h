@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/* Inside the node (manager.c, child.c, reap.c): the records they share. Nothing outside them
+ * includes this; the rest of the house sees manager.h. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+
+#include <systemd/sd-event.h>
+
+#include "cgroup.h"
+#include "guard.h"
+#include "manager.h"
+#include "notify.h"
+#include "output.h"
+#include "proc.h"
+#include "registry.h"
+#include "reload.h"
+#include "router.h"
+
+#define STATUS_TEXT_MAX 256
+
+/* What the node keeps per tree node (Node.userdata), across its incarnations. */
+typedef struct Child {
+        Manager *manager;          /* borrowed */
+        Node *node;                /* borrowed; owns us */
+        sd_event_source *timer;
+        OutputPipe *output;        /* when stdout or stderr = log */
+        Proc *proc;                /* the running incarnation, or NULL */
+        const Spec *prepared;      /* the spec argv and envp were made from (reload changes it) */
+        char **argv;               /* prepared at the first start, reused by every restart */
+        char **envp;               /* borrowed strings, owned array */
+        char **env_own;            /* the strings of envp that are this node's own */
+        char *cmdline;
+        char *status_text;         /* sd_notify STATUS= of the child */
+        CgroupLeaf *cgroup;        /* cgroup mode: the worker's cgroup, kept across restarts */
+        uint64_t oom_kills;        /* the cgroup's OOM kills when the process started */
+} Child;
+
+struct Manager {
+        sd_event *event;
+        Tree *tree;                /* owned */
+        TreeOps ops;
+        ProcIndex procs;           /* pid → process record, live workers only */
+        Router *router;
+        Registry *registry;        /* names → processes, shared read-only with every child */
+        ControlServer *control;
+        ControlHandler control_handler;
+        void *control_ud;
+        NotifyServer *notify;
+        Cgroups *cgroups;          /* process tracking: cgroups, or process groups without */
+        Guard *guard;              /* kills what we started if we die; NULL as PID 1 */
+        char *control_path;
+        char **base_env;           /* our environment minus what must not reach children */
+        int null_fd;
+        struct rlimit nofile;      /* as we were started: children get this, not our raised one */
+        int exit_status;
+        bool systemd;              /* started with $NOTIFY_SOCKET */
+        bool subreaper;            /* orphans are re-parented to us (subreaper or PID 1) */
+        bool ready_sent;
+        bool status_dirty;
+        sd_event_source *status_timer;
+        ManagerObserver observer;
+        void *observer_ud;
+        ReloadQueue *reloads;      /* owned: the configuration, and reloads (SPEC 3.4) */
+        sd_event_source *reload_source; /* defer: takes the next steps after tree events */
+};
+
+/* child.c: the TreeOps that act on processes, and the RouterOps for their mailboxes. */
+int child_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready);
+void child_kill(void *ud, Node *n, int sig, bool group);
+int child_attach(void *ud, Node *n);
+void child_set_timer(void *ud, Node *n, usec_t at);
+void child_release(void *ud, Node *n);
+extern const RouterOps child_router_ops;
+/* An sd_notify message from sender (NotifyServer's handler). */
+int child_notify(void *ud, pid_t sender, const char *msg);
+
+/* reap.c */
+int reap_children(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata);
+/* After the tree has stopped: whatever is left is killed and reaped. */
+void reap_stop_tracking(Manager *m);
