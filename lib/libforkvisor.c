@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "proto.h"
 #include "registry.h"
 #include "topic.h"
@@ -91,38 +92,7 @@ static int64_t deadline_after(int timeout_ms) {
         return timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
 }
 
-static bool kind_is_receivable(unsigned kind) {
-        switch (kind) {
-        case PROTO_CAST:
-        case PROTO_CALL:
-        case PROTO_REPLY:
-        case PROTO_ERROR:
-        case PROTO_INFO:
-        case PROTO_DOWN:
-        case PROTO_GET_STATE:
-                return true;
-        default:
-                return false;
-        }
-}
-
-/* A whole record from the node: at least one frame, every frame well-formed and of a kind a
- * worker may receive. */
-static bool record_is_valid(const char *buf, size_t len) {
-        size_t off = 0;
-        if (len == 0)
-                return false;
-        while (off < len) {
-                Frame f;
-                size_t used;
-                if (proto_decode(buf + off, len - off, &f, &used) < 0 || !kind_is_receivable(f.kind))
-                        return false;
-                off += used;
-        }
-        return true;
-}
-
-/* Decodes a frame of a record that record_is_valid() accepted. */
+/* Decodes a frame of a record that proto_check_record() accepted. */
 static size_t decode_checked(const char *buf, size_t len, Frame *f) {
         size_t used = 0;
         int r = proto_decode(buf, len, f, &used);
@@ -233,7 +203,7 @@ static ssize_t read_record(struct fv *fv, int fd, char *buf, int64_t deadline) {
                 }
                 /* The node passes no fds on a mailbox: any that came are closed, and the record
                  * is refused. */
-                bool fds = false;
+                size_t n_fds = 0;
                 for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
                         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
                                 size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
@@ -242,12 +212,13 @@ static ssize_t read_record(struct fv *fv, int fd, char *buf, int64_t deadline) {
                                         memcpy(&x, CMSG_DATA(c) + j * sizeof(int), sizeof(int));
                                         close(x);
                                 }
-                                fds = true;
+                                n_fds += k;
                         }
                 if (n == 0)
                         return -EPIPE; /* SOCK_SEQPACKET: the peer closed (the node sends no empty record) */
-                if (fds || (mh.msg_flags & MSG_CTRUNC) || n > PROTO_RECORD_MAX ||
-                    !record_is_valid(buf, (size_t) n))
+                const char *why;
+                if ((mh.msg_flags & MSG_CTRUNC) || n > PROTO_RECORD_MAX ||
+                    proto_check_record(buf, (size_t) n, PROTO_TO_WORKER, n_fds, &why) < 0)
                         return -EBADMSG;
                 return n;
         }
@@ -278,16 +249,8 @@ static int queue_append(struct fv *fv, const char *frame, size_t size) {
                         fv->q_len -= fv->q_head;
                         fv->q_head = 0;
                 }
-                if (fv->q_len + size > fv->q_cap) {
-                        size_t cap = fv->q_cap ? fv->q_cap : PROTO_RECORD_MAX;
-                        while (cap < fv->q_len + size)
-                                cap *= 2;
-                        char *p = realloc(fv->queue, cap);
-                        if (!p)
-                                return -ENOMEM;
-                        fv->queue = p;
-                        fv->q_cap = cap;
-                }
+                if (ARRAY_GROW(fv->queue, fv->q_cap, fv->q_len + size) < 0)
+                        return -ENOMEM;
         }
         memcpy(fv->queue + fv->q_len, frame, size);
         fv->q_len += size;
@@ -736,15 +699,9 @@ int fv_whereis(struct fv *fv, const char *name, pid_t *ret_pid) {
 
 static void gather(const RegistryEntry *e, void *ud) {
         struct fv *fv = ud;
-        if (fv->n_holders == fv->holders_cap) {
-                size_t cap = fv->holders_cap ? fv->holders_cap * 2 : 16;
-                struct holder *h = realloc(fv->holders, cap * sizeof *h);
-                if (!h) {
-                        fv->holders_oom = true;
-                        return;
-                }
-                fv->holders = h;
-                fv->holders_cap = cap;
+        if (ARRAY_GROW(fv->holders, fv->holders_cap, fv->n_holders + 1) < 0) {
+                fv->holders_oom = true;
+                return;
         }
         fv->holders[fv->n_holders++] = (struct holder) { e->pid, e->generation };
 }

@@ -6,12 +6,11 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
+#include "exitdesc.h"
 #include "json.h"
 #include "list.h"
 #include "log.h"
@@ -182,17 +181,11 @@ static void add_waiter(Commands *c, ControlRequest *req, const char *path, WaitG
 
 /* ---- formatting ------------------------------------------------------------------------- */
 
-static void format_last_exit(const Node *n, char *buf, size_t size) {
-        if (n->exit_code == 0)
-                snprintf(buf, size, "-");
-        else if (n->exit_code == NODE_EXIT_START_FAILED)
-                snprintf(buf, size, "start failed (%s)", strerrorname_np(n->exit_status) ?: "?");
-        else if (n->exit_code == CLD_EXITED)
-                snprintf(buf, size, "status %d", n->exit_status);
-        else if (n->exit_oom)
-                snprintf(buf, size, "oom");
-        else
-                snprintf(buf, size, "signal %s", sigabbrev_np(n->exit_status) ?: "?");
+_Static_assert(NODE_EXIT_START_FAILED == EXIT_START_FAILED, "a failed start is one code");
+
+/* The node's last exit in a style of exitdesc.h. */
+static void format_last_exit(const Node *n, ExitStyle style, char *buf, size_t size) {
+        exit_describe(&(ExitHow) { n->exit_code, n->exit_status, n->exit_oom }, style, buf, size);
 }
 
 static const char *node_kind(const Node *n) {
@@ -236,11 +229,11 @@ typedef struct StatusCtx {
 
 static void status_row(Node *n, unsigned depth, void *ud) {
         StatusCtx *x = ud;
-        char up[32] = "-", last[48];
+        char up[32] = "-", last[64];
 
         if (node_has_uptime(n))
                 format_duration(x->now - n->started_at, up, sizeof up);
-        format_last_exit(n, last, sizeof last);
+        format_last_exit(n, EXIT_STYLE_STATUS, last, sizeof last);
         if (!x->json) {
                 char pid[16] = "-";
                 if (n->pid > 0)
@@ -263,16 +256,8 @@ static void status_row(Node *n, unsigned depth, void *ud) {
                 control_reply_printf(x->req, "%" PRIu64, (x->now - n->started_at) / USEC_PER_MSEC);
         else
                 control_reply_printf(x->req, "null");
-        control_reply_printf(x->req, ", \"last_exit\": ");
-        if (n->exit_code == 0)
-                control_reply_printf(x->req, "null");
-        else if (n->exit_code == NODE_EXIT_START_FAILED)
-                control_reply_printf(x->req, "{\"start_failed\": \"%s\"}", strerrorname_np(n->exit_status) ?: "?");
-        else if (n->exit_code == CLD_EXITED)
-                control_reply_printf(x->req, "{\"status\": %d}", n->exit_status);
-        else
-                control_reply_printf(x->req, "{\"signal\": \"%s\"%s}", sigabbrev_np(n->exit_status) ?: "?",
-                                     n->exit_oom ? ", \"reason\": \"oom\"" : "");
+        format_last_exit(n, EXIT_STYLE_STATUS_JSON, last, sizeof last);
+        control_reply_printf(x->req, ", \"last_exit\": %s", last);
         status_mailbox_json(x->req, n);
         control_reply_printf(x->req, "}");
 }
@@ -366,10 +351,10 @@ static void cmd_info(Commands *c, ControlRequest *req, char **argv) {
         Node *n = find_or_fail(c, req, argv[1]);
         if (!n)
                 return;
-        char up[32] = "-", last[48];
+        char up[32] = "-", last[64];
         if (node_has_uptime(n))
                 format_duration(now_usec() - n->started_at, up, sizeof up);
-        format_last_exit(n, last, sizeof last);
+        format_last_exit(n, EXIT_STYLE_STATUS, last, sizeof last);
 
         control_reply_printf(req, "path: %s\nkind: %s\nstate: %s\n", n->path, node_kind(n),
                              node_state_to_string(n->state));

@@ -3,14 +3,13 @@
 
 #include <errno.h>
 #include <stdbool.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "exitdesc.h"
 #include "json.h"
 #include "macro.h"
 #include "time-util.h"
@@ -80,11 +79,9 @@ int events_format(char *buf, size_t size, const char *event, const char *path, p
                 return -ENOBUFS;
         buf[0] = '\0';
         begin(&o, event, path, pid);
-        if (code == CLD_EXITED)
-                put(&o, ", \"status\": %d", status);
-        else if (code == CLD_KILLED || code == CLD_DUMPED)
-                put(&o, ", \"signal\": \"%s\"%s", sigabbrev_np(status) ?: "?",
-                    code == CLD_DUMPED ? ", \"core_dumped\": true" : "");
+        char how[64];
+        exit_describe(&(ExitHow) { code, status, false }, EXIT_STYLE_EVENT_JSON, how, sizeof how);
+        put(&o, "%s", how);
         if (reason) {
                 put(&o, ", \"reason\": ");
                 put_string(&o, reason);

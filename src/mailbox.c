@@ -162,40 +162,6 @@ static void broken(Mailbox *mb, const char *why) {
         mb->handlers.broken(mb->ud, mb, why);
 }
 
-/* Checks a whole record before anything in it is delivered; returns the number of frames or a
- * static reason in *why. A record with an fd must be exactly one CALL that asks for it. */
-static ssize_t check_record(const char *buf, size_t len, size_t n_fds, const char **why) {
-        size_t off = 0, frames = 0;
-        bool wants_fd = false;
-        while (off < len) {
-                Frame f;
-                size_t used;
-                int r = proto_decode(buf + off, len - off, &f, &used);
-                if (r < 0) {
-                        *why = r == -EPROTONOSUPPORT ? "unsupported protocol version" : "malformed frame";
-                        return -1;
-                }
-                bool answered = f.kind == PROTO_CALL || f.kind == PROTO_REGISTER || f.kind == PROTO_UNREGISTER ||
-                                f.kind == PROTO_SUBSCRIBE || f.kind == PROTO_UNSUBSCRIBE;
-                if ((f.flags & PROTO_FLAG_REPLY_FD) && (!answered || n_fds != 1)) {
-                        *why = "reply fd flag without exactly one fd on a request";
-                        return -1;
-                }
-                wants_fd = f.flags & PROTO_FLAG_REPLY_FD;
-                off += used;
-                frames++;
-        }
-        if (frames == 0) {
-                *why = "empty record";
-                return -1;
-        }
-        if (n_fds > 0 && (frames != 1 || !wants_fd)) {
-                *why = "file descriptors it was not asked for";
-                return -1;
-        }
-        return (ssize_t) frames;
-}
-
 /* Delivers the frames of buf[off..len) (a checked record) while the work budget lasts; returns
  * the offset reached. */
 static size_t deliver(Mailbox *mb, const char *buf, size_t len, size_t off, int fd, long *budget) {
@@ -284,9 +250,10 @@ static bool read_records(Mailbox *mb, long budget) {
                         return true;
                 }
 
+                /* Checked whole before any frame is delivered: a record that breaks the
+                 * protocol is not acted on at all. */
                 const char *why = NULL;
-                ssize_t frames = check_record(buf, (size_t) n, n_fds, &why);
-                if (frames < 0) {
+                if (proto_check_record(buf, (size_t) n, PROTO_TO_NODE, n_fds, &why) < 0) {
                         close_fds(fds, n_fds);
                         broken(mb, why);
                         return true;

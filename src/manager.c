@@ -20,6 +20,7 @@
 
 #include "cgroup.h"
 #include "events.h"
+#include "exitdesc.h"
 #include "guard.h"
 #include "log.h"
 #include "log-sink.h"
@@ -57,13 +58,8 @@ static void log_event(Manager *m, Node *n, TreeEvent ev) {
                         log_child(LOG_INFO, n->path, 0, 0, 0, n->restarts, "Supervisor '%s' is running", n->path);
                 return;
         case TREE_EVENT_EXITED:
-                if (n->exit_code == CLD_EXITED)
-                        snprintf(how, sizeof how, "exited with status %d", n->exit_status);
-                else
-                        snprintf(how, sizeof how, "killed by signal %s%s", sigabbrev_np(n->exit_status) ?: "?",
-                                 n->exit_code == CLD_DUMPED ? " (core dumped)" : "");
-                if (n->exit_oom)
-                        snprintf(how, sizeof how, "killed by the OOM killer (memory_max)");
+                exit_describe(&(ExitHow) { n->exit_code, n->exit_status, n->exit_oom }, EXIT_STYLE_LOG, how,
+                              sizeof how);
                 log_child_exit(n->stop_sent || node_exited_normally(n) ? LOG_INFO : LOG_WARNING, n->path, n->pid,
                                n->exit_code, n->exit_status, n->exit_oom ? "oom" : NULL, n->restarts,
                                "'%s' (pid %d) %s", n->path, (int) n->pid, how);

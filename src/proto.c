@@ -158,6 +158,82 @@ const char *proto_kind_to_string(uint8_t kind) {
         return kind < _PROTO_KIND_MAX ? kind_table[kind] : NULL;
 }
 
+/* The direction table: who may send each kind. */
+static const uint8_t kind_directions[_PROTO_KIND_MAX] = {
+#define TO_NODE (1u << PROTO_TO_NODE)
+#define TO_WORKER (1u << PROTO_TO_WORKER)
+        [PROTO_CAST] = TO_NODE | TO_WORKER,
+        [PROTO_CALL] = TO_NODE | TO_WORKER,
+        [PROTO_REPLY] = TO_NODE | TO_WORKER,
+        [PROTO_ERROR] = TO_WORKER,
+        [PROTO_INFO] = TO_WORKER,
+        [PROTO_DOWN] = TO_WORKER,
+        [PROTO_READY] = TO_NODE,
+        [PROTO_MONITOR] = TO_NODE,
+        [PROTO_HELLO] = TO_NODE,
+        [PROTO_GET_STATE] = TO_WORKER,
+        [PROTO_REGISTER] = TO_NODE,
+        [PROTO_UNREGISTER] = TO_NODE,
+        [PROTO_SUBSCRIBE] = TO_NODE,
+        [PROTO_UNSUBSCRIBE] = TO_NODE,
+        [PROTO_PUBLISH] = TO_NODE,
+#undef TO_NODE
+#undef TO_WORKER
+};
+
+bool proto_kind_goes(uint8_t kind, ProtoDirection dir) {
+        return kind < _PROTO_KIND_MAX && (kind_directions[kind] & (1u << dir));
+}
+
+bool proto_kind_is_request(uint8_t kind) {
+        return kind == PROTO_CALL || kind == PROTO_REGISTER || kind == PROTO_UNREGISTER ||
+               kind == PROTO_SUBSCRIBE || kind == PROTO_UNSUBSCRIBE;
+}
+
+int proto_check_record(const void *buf, size_t len, ProtoDirection dir, size_t n_fds, const char **why) {
+        const uint8_t *p = buf;
+        size_t off = 0;
+        int frames = 0;
+        bool wants_fd = false, wrong_way = false;
+
+        assert(p || len == 0);
+        assert(why);
+
+        while (off < len) {
+                Frame f;
+                size_t used;
+                int r = proto_decode(p + off, len - off, &f, &used);
+                if (r < 0) {
+                        *why = r == -EPROTONOSUPPORT ? "unsupported protocol version" : "malformed frame";
+                        return r;
+                }
+                /* Only the node reads the flag: it asks for the answer on the descriptor. */
+                if (dir == PROTO_TO_NODE && (f.flags & PROTO_FLAG_REPLY_FD) &&
+                    (!proto_kind_is_request(f.kind) || n_fds != 1)) {
+                        *why = "reply fd flag without exactly one fd on a request";
+                        return -EBADMSG;
+                }
+                wants_fd = f.flags & PROTO_FLAG_REPLY_FD;
+                wrong_way = wrong_way || !proto_kind_goes(f.kind, dir);
+                off += used;
+                frames++;
+        }
+        if (frames == 0) {
+                *why = "empty record";
+                return -EBADMSG;
+        }
+        if (n_fds > 0 && (dir == PROTO_TO_WORKER || frames != 1 || !wants_fd)) {
+                *why = "file descriptors it was not asked for";
+                return -EBADMSG;
+        }
+        if (wrong_way) {
+                *why = dir == PROTO_TO_NODE ? "a frame kind only the node may send"
+                                            : "a frame kind only workers send";
+                return -EBADMSG;
+        }
+        return frames;
+}
+
 typedef struct Refusal {
         bool topic;            /* (UN)SUBSCRIBE, else (UN)REGISTER; both for out of memory */
         int err;

@@ -96,6 +96,26 @@ int proto_decode(const void *buf, size_t len, Frame *f, size_t *consumed);
 
 const char *proto_kind_to_string(uint8_t kind);
 
+/* Which way a frame goes: the direction table of forkvisor-protocol(7) ("Message kinds"). */
+typedef enum ProtoDirection {
+        PROTO_TO_NODE,         /* from a worker (or a client of the control socket) to the node */
+        PROTO_TO_WORKER,       /* from the node to a worker */
+} ProtoDirection;
+
+/* Whether a frame of this kind may go that way (CAST, CALL and REPLY go both ways). False for a
+ * kind that is not one. */
+bool proto_kind_goes(uint8_t kind, ProtoDirection dir);
+/* Whether the node answers this kind with a REPLY or an ERROR of the same ref: the kinds that
+ * may carry PROTO_FLAG_REPLY_FD (CALL, REGISTER, UNREGISTER, SUBSCRIBE, UNSUBSCRIBE). */
+bool proto_kind_is_request(uint8_t kind);
+
+/* Checks a whole record (one packet) going `dir` before any frame of it is acted on: at least
+ * one frame, every frame well-formed and of a kind that goes that way. n_fds descriptors came
+ * with it: to the node, only with a record of exactly one request carrying PROTO_FLAG_REPLY_FD
+ * (and that flag only with exactly one); to a worker, never. Returns the number of frames, or
+ * -EPROTONOSUPPORT (a frame of another version) or -EBADMSG, with a static reason in *why. */
+int proto_check_record(const void *buf, size_t len, ProtoDirection dir, size_t n_fds, const char **why);
+
 /* Why the node refuses a REGISTER or UNREGISTER (names) or a SUBSCRIBE or UNSUBSCRIBE (topics):
  * the ERROR payload for -err, one text per reason for the node, the library and the CLI alike;
  * NULL for an error that is not one of them. And back: the -errno of such a payload, or

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "exitdesc.h"
 #include "guard.h"
 #include "log.h"
 #include "macro.h"
@@ -95,7 +96,8 @@ int reap_children(sd_event_source *s, const struct signalfd_siginfo *si, void *u
                  * for a successor that the tree may start right away. */
                 if (proc->peer) {
                         char reason[64];
-                        exit_describe(info.si_code, info.si_status, reason, sizeof reason);
+                        exit_describe(&(ExitHow) { info.si_code, info.si_status, false }, EXIT_STYLE_REASON,
+                                      reason, sizeof reason);
                         router_detach(m->router, proc->peer, reason);
                 }
                 if (rt)

@@ -505,7 +505,8 @@ static unsigned on_frame(void *ud, Mailbox *mb, const Frame *f, int fd) {
                 return 1 + (n > 0 ? (unsigned) n : 0);
         }
         default:
-                /* ERROR, INFO, DOWN, GET_STATE only ever go from the node to a worker. */
+                /* Never taken: the record check (proto_check_record()) refuses a record with a
+                 * kind that does not go to the node. Kept as the same violation, defensively. */
                 mailbox_close(p->mb);
                 if (!p->dying)
                         r->ops.broken(r->ud, p->owner, "a frame kind only the node may send");

@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 
 #include "array.h"
+#include "exitdesc.h"
 #include "macro.h"
 #include "strv.h"
 
@@ -385,13 +386,6 @@ static int worker_stop(Node *n) {
         }
 }
 
-void exit_describe(int code, int status, char *buf, size_t size) {
-        if (code == CLD_EXITED)
-                snprintf(buf, size, "exit status %d", status);
-        else
-                snprintf(buf, size, "signal %s%s", sigabbrev_np(status) ?: "?", code == CLD_DUMPED ? " (core dumped)" : "");
-}
-
 void tree_handle_exit(Tree *t, Node *n, int code, int status) {
         char how[64];
 
@@ -403,7 +397,7 @@ void tree_handle_exit(Tree *t, Node *n, int code, int status) {
         n->pid = 0;
         if (n->next_spec)
                 (void) tree_set_spec(n, n->next_spec); /* a replacement (reload): down now */
-        exit_describe(code, status, how, sizeof how);
+        exit_describe(&(ExitHow) { code, status, false }, EXIT_STYLE_REASON, how, sizeof how);
 
         switch (n->state) {
         case NODE_STARTING:

@@ -204,8 +204,5 @@ bool node_is_supervisor(const Node *n);
 bool node_exited_normally(const Node *n);
 bool node_is_down(const Node *n);
 
-/* "exit status 3", "signal KILL", "signal SEGV (core dumped)" for a waitid() code and status. */
-void exit_describe(int code, int status, char *buf, size_t size);
-
 const char *node_state_to_string(NodeState s);
 NodeState node_state_from_string(const char *s);

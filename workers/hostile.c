@@ -7,6 +7,7 @@
  *   oversize   a record larger than the largest frame
  *   fds        a cast that carries file descriptors it was not asked for
  *   kind       a frame of a kind only the node may send (DOWN)
+ *   mixed      a good cast to "echo", then a DOWN, in one record: refused whole, the cast too
  *   flood      casts to itself as fast as it can, forever: once its casts have hit its own
  *              full mailbox 100 times its mailbox_limit in a row, the node treats it as broken
  * After the misdeed it sleeps, so only the node's reaction ends it. */
@@ -64,6 +65,9 @@ int main(int argc, char **argv) {
                 n = 0;
         } else if (strcmp(mode, "kind") == 0) {
                 n = frame(buf, 6, "x", "down");
+        } else if (strcmp(mode, "mixed") == 0) {
+                n = frame(buf, 1, "echo", "before the violation");
+                n += frame(buf + n, 6, "x", "down");
         } else if (strcmp(mode, "flood") == 0) {
                 const char *self = getenv("FORKVISOR_NAME");
                 size_t one = frame(buf, 1, self ? self : "x", "flood flood flood flood flood flood flood flood");
@@ -73,7 +77,7 @@ int main(int argc, char **argv) {
                         if (send(3, buf, n, MSG_NOSIGNAL) < 0 && errno != EAGAIN && errno != EINTR)
                                 return 1;
         } else {
-                fprintf(stderr, "usage: hostile garbage|truncated|lies|oversize|fds|kind|flood\n");
+                fprintf(stderr, "usage: hostile garbage|truncated|lies|oversize|fds|kind|mixed|flood\n");
                 return 2;
         }
         if (n > 0 && send(3, buf, n, MSG_NOSIGNAL) < 0)

@@ -20,11 +20,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array.h"
+#include "json.h"
 #include "macro.h"
 #include "time-util.h"
 
 #define REFRESH_USEC USEC_PER_SEC
-#define JSON_DEPTH_MAX 16
 
 /* ---- a snapshot of the tree: `status --json`, parsed ---------------------------------------- */
 
@@ -53,196 +54,11 @@ static void snapshot_done(Snapshot *s) {
         *s = (Snapshot) {};
 }
 
-/* A reader for the JSON that commands.c writes: an array of flat objects whose values are
- * strings, unsigned integers, null or one nested object. Unknown keys are skipped whatever their
- * value, so fields added to `status --json` later do not break an older `top`. */
-typedef int (*JsonField)(const char **p, const char *key, void *ud);
+/* `status --json` is an array of flat objects whose values are strings, unsigned integers, null
+ * or one nested object (the mailbox's counters). Unknown keys are skipped whatever their value,
+ * so fields added to `status --json` later do not break an older `top`. */
 
-static void json_ws(const char **p) {
-        *p += strspn(*p, " \t\r\n");
-}
-
-static bool json_eat(const char **p, char c) {
-        json_ws(p);
-        if (**p != c)
-                return false;
-        (*p)++;
-        return true;
-}
-
-static bool json_null(const char **p) {
-        json_ws(p);
-        if (strncmp(*p, "null", 4) != 0)
-                return false;
-        *p += 4;
-        return true;
-}
-
-static void put_byte(char *buf, size_t size, size_t *len, char c) {
-        if (buf && *len + 1 < size)
-                buf[(*len)++] = c;
-}
-
-/* The code unit of the 4 hex digits at s, or -1. */
-static long hex4(const char *s) {
-        char hex[5] = {};
-        if (strspn(s, "0123456789abcdefABCDEF") < 4)
-                return -1;
-        memcpy(hex, s, 4);
-        return strtol(hex, NULL, 16);
-}
-
-/* Writes code point u as UTF-8. */
-static void put_utf8(char *buf, size_t size, size_t *len, unsigned long u) {
-        if (u < 0x80)
-                put_byte(buf, size, len, (char) u);
-        else if (u < 0x800) {
-                put_byte(buf, size, len, (char) (0xc0 | u >> 6));
-                put_byte(buf, size, len, (char) (0x80 | (u & 0x3f)));
-        } else if (u < 0x10000) {
-                put_byte(buf, size, len, (char) (0xe0 | u >> 12));
-                put_byte(buf, size, len, (char) (0x80 | (u >> 6 & 0x3f)));
-                put_byte(buf, size, len, (char) (0x80 | (u & 0x3f)));
-        } else {
-                put_byte(buf, size, len, (char) (0xf0 | u >> 18));
-                put_byte(buf, size, len, (char) (0x80 | (u >> 12 & 0x3f)));
-                put_byte(buf, size, len, (char) (0x80 | (u >> 6 & 0x3f)));
-                put_byte(buf, size, len, (char) (0x80 | (u & 0x3f)));
-        }
-}
-
-/* Copies the string into buf (cut to size - 1 bytes), escapes decoded, \uXXXX (with surrogate
- * pairs) as UTF-8. */
-static int json_string(const char **p, char *buf, size_t size) {
-        size_t len = 0;
-        if (!json_eat(p, '"'))
-                return -EBADMSG;
-        for (const char *s = *p;; s++) {
-                char c = *s;
-                if (c == '\0' || (unsigned char) c < 0x20)
-                        return -EBADMSG;
-                if (c == '"') {
-                        *p = s + 1;
-                        break;
-                }
-                if (c != '\\') {
-                        put_byte(buf, size, &len, c);
-                        continue;
-                }
-                s++;
-                switch (*s) {
-                case 'n': c = '\n'; break;
-                case 't': c = '\t'; break;
-                case 'r': c = '\r'; break;
-                case 'b': c = '\b'; break;
-                case 'f': c = '\f'; break;
-                case '"': case '\\': case '/': c = *s; break;
-                case 'u': {
-                        long u = hex4(s + 1);
-                        if (u < 0)
-                                return -EBADMSG;
-                        s += 4;
-                        if (u >= 0xd800 && u < 0xdc00) {
-                                /* A high surrogate: its low half must follow. */
-                                long lo = s[1] == '\\' && s[2] == 'u' ? hex4(s + 3) : -1;
-                                if (lo < 0xdc00 || lo >= 0xe000)
-                                        return -EBADMSG;
-                                u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
-                                s += 6;
-                        } else if (u >= 0xdc00 && u < 0xe000)
-                                return -EBADMSG;
-                        put_utf8(buf, size, &len, (unsigned long) u);
-                        continue;
-                }
-                default:
-                        return -EBADMSG;
-                }
-                put_byte(buf, size, &len, c);
-        }
-        if (buf && size > 0)
-                buf[len] = '\0';
-        return 0;
-}
-
-static int json_uint(const char **p, uint64_t *ret) {
-        json_ws(p);
-        if (**p < '0' || **p > '9')
-                return -EBADMSG;
-        char *end;
-        errno = 0;
-        unsigned long long v = strtoull(*p, &end, 10);
-        if (errno != 0)
-                return -EBADMSG;
-        *p = end;
-        *ret = v;
-        return 0;
-}
-
-static int json_skip(const char **p, unsigned depth);
-
-static int skip_field(const char **p, const char *key, void *ud) {
-        return json_skip(p, *(unsigned *) ud);
-}
-
-/* Calls field() for each key of an object; field() must consume the value. */
-static int json_object(const char **p, JsonField field, void *ud) {
-        char key[64];
-        int r;
-        if (!json_eat(p, '{'))
-                return -EBADMSG;
-        if (json_eat(p, '}'))
-                return 0;
-        do {
-                r = json_string(p, key, sizeof key);
-                if (r < 0)
-                        return r;
-                if (!json_eat(p, ':'))
-                        return -EBADMSG;
-                r = field(p, key, ud);
-                if (r < 0)
-                        return r;
-        } while (json_eat(p, ','));
-        return json_eat(p, '}') ? 0 : -EBADMSG;
-}
-
-static int json_skip(const char **p, unsigned depth) {
-        json_ws(p);
-        if (depth > JSON_DEPTH_MAX)
-                return -EBADMSG;
-        switch (**p) {
-        case '"':
-                return json_string(p, NULL, 0);
-        case '{': {
-                unsigned d = depth + 1;
-                return json_object(p, skip_field, &d);
-        }
-        case '[':
-                (*p)++;
-                if (json_eat(p, ']'))
-                        return 0;
-                do {
-                        int r = json_skip(p, depth + 1);
-                        if (r < 0)
-                                return r;
-                } while (json_eat(p, ','));
-                return json_eat(p, ']') ? 0 : -EBADMSG;
-        default:
-                if (json_null(p))
-                        return 0;
-                if (strncmp(*p, "true", 4) == 0 || strncmp(*p, "false", 5) == 0) {
-                        *p += **p == 't' ? 4 : 5;
-                        return 0;
-                }
-                char *end;
-                (void) strtod(*p, &end);
-                if (end == *p)
-                        return -EBADMSG;
-                *p = end;
-                return 0;
-        }
-}
-
-static int mailbox_field(const char **p, const char *key, void *ud) {
+static int mailbox_field(JsonReader *p, const char *key, void *ud) {
         Row *r = ud;
         uint64_t *v = strcmp(key, "depth") == 0     ? &r->depth
                       : strcmp(key, "limit") == 0   ? &r->limit
@@ -250,28 +66,28 @@ static int mailbox_field(const char **p, const char *key, void *ud) {
                       : strcmp(key, "out") == 0     ? &r->out
                       : strcmp(key, "dropped") == 0 ? &r->dropped
                                                     : NULL;
-        return v ? json_uint(p, v) : json_skip(p, 1);
+        return v ? json_read_uint(p, v) : json_skip(p);
 }
 
-static int row_field(const char **p, const char *key, void *ud) {
+static int row_field(JsonReader *p, const char *key, void *ud) {
         Row *r = ud;
         uint64_t v;
         int k;
 
         if (strcmp(key, "path") == 0) {
                 char buf[4096];
-                k = json_string(p, buf, sizeof buf);
-                if (k >= 0 && !(r->path = strdup(buf)))
+                k = json_read_string(p, buf, sizeof buf);
+                if (k >= 0 && (free(r->path), !(r->path = strdup(buf))))
                         return -ENOMEM;
                 return k;
         }
         if (strcmp(key, "state") == 0)
-                return json_string(p, r->state, sizeof r->state);
+                return json_read_string(p, r->state, sizeof r->state);
         if (strcmp(key, "pid") == 0 || strcmp(key, "uptime_ms") == 0 || strcmp(key, "restarts") == 0) {
                 bool pid = key[0] == 'p', up = key[0] == 'u';
-                if (json_null(p))
+                if (json_read_null(p))
                         return 0;
-                k = json_uint(p, &v);
+                k = json_read_uint(p, &v);
                 if (k < 0)
                         return k;
                 if (pid)
@@ -283,38 +99,29 @@ static int row_field(const char **p, const char *key, void *ud) {
                 return 0;
         }
         if (strcmp(key, "mailbox") == 0) {
-                if (json_null(p))
+                if (json_read_null(p))
                         return 0;
                 r->has_mailbox = true;
-                return json_object(p, mailbox_field, r);
+                return json_read_object(p, mailbox_field, r);
         }
-        return json_skip(p, 1);
+        return json_skip(p);
+}
+
+static int snapshot_row(JsonReader *p, void *ud) {
+        Snapshot *s = ud;
+        if (ARRAY_GROW(s->rows, s->cap, s->n + 1) < 0)
+                return -ENOMEM;
+        Row *r = &s->rows[s->n++];
+        *r = (Row) { .uptime_ms = -1, .in_rate = -1, .out_rate = -1 };
+        int k = json_read_object(p, row_field, r);
+        if (k < 0)
+                return k;
+        return r->path ? 0 : -EBADMSG;
 }
 
 static int snapshot_parse(const char *text, Snapshot *s) {
-        const char *p = text;
-        if (!json_eat(&p, '['))
-                return -EBADMSG;
-        if (json_eat(&p, ']'))
-                return 0;
-        do {
-                if (s->n == s->cap) {
-                        size_t cap = s->cap ? 2 * s->cap : 64;
-                        Row *rows = reallocarray(s->rows, cap, sizeof *rows);
-                        if (!rows)
-                                return -ENOMEM;
-                        s->rows = rows;
-                        s->cap = cap;
-                }
-                Row *r = &s->rows[s->n++];
-                *r = (Row) { .uptime_ms = -1, .in_rate = -1, .out_rate = -1 };
-                int k = json_object(&p, row_field, r);
-                if (k < 0)
-                        return k;
-                if (!r->path)
-                        return -EBADMSG;
-        } while (json_eat(&p, ','));
-        return json_eat(&p, ']') ? 0 : -EBADMSG;
+        JsonReader p = json_reader(text);
+        return json_read_array(&p, snapshot_row, s);
 }
 
 /* Asks the daemon for a snapshot. On failure, *ret_err holds what went wrong, one or more

@@ -501,6 +501,20 @@ hostile_contained() {
 @test "hostile fds: logged, closed, restarted; the node and a sibling unharmed" { hostile_contained fds; }
 @test "hostile kind: logged, closed, restarted; the node and a sibling unharmed" { hostile_contained kind; }
 
+@test "a record with a kind only the node sends is refused whole: the good cast before it is not delivered" {
+    app_ini intensity=1000 echo:@W@/echo mailbox "h:@W@/hostile mixed" restart_delay=50
+    fv_start t.ini
+    retry 100 0.05 restarts_at_least app/h 3
+    grep -q "^<4>'app/h' (pid [0-9]*) broke the mailbox protocol (a frame kind only the node may send)" "$(fv_log)"
+    # Each incarnation cast to echo first, in the record it broke the protocol with; the one cast
+    # that counts is ours (from the same sender as get-state, so it arrives first).
+    fv send echo "after"
+    run -0 fv get-state echo
+    assert_output "casts=1 calls=0"
+    fv_stop
+    no_survivors
+}
+
 @test "hostile flood: the node keeps serving others, and a restart is not delayed" {
     app_ini intensity=100000 period=1 echo:@W@/echo mailbox s:@W@/sleeper "h:@W@/hostile flood"
     fv_start t.ini

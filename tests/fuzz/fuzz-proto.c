@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* libFuzzer target for the mailbox frame decoder: the input is one record, decoded frame by
- * frame as the node does; every frame that decodes must re-encode to the same fields. */
+ * frame as the node does; every frame that decodes must re-encode to the same fields, and the
+ * record check accepts the record exactly when every frame decodes (and goes that way). */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +30,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 return 0;
         memcpy(buf, data, size);
 
-        for (size_t off = 0; off < size;) {
+        const char *why;
+        int to_node = proto_check_record(buf, size, PROTO_TO_NODE, 0, &why);
+        int to_worker = proto_check_record(buf, size, PROTO_TO_WORKER, 0, &why);
+        int frames = 0;
+        bool node_ok = true, worker_ok = true;
+        size_t off = 0;
+        while (off < size) {
                 Frame f, g;
                 size_t consumed, again;
                 if (proto_decode(buf + off, size - off, &f, &consumed) < 0)
@@ -44,7 +52,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         abort();
                 check_same(&f, &g);
                 off += consumed;
+                frames++;
+                node_ok = node_ok && proto_kind_goes(f.kind, PROTO_TO_NODE) && !(f.flags & PROTO_FLAG_REPLY_FD);
+                worker_ok = worker_ok && proto_kind_goes(f.kind, PROTO_TO_WORKER);
         }
+        bool whole = off == size && frames > 0;
+        if ((to_node >= 0) != (whole && node_ok) || (to_worker >= 0) != (whole && worker_ok) ||
+            (to_node >= 0 && to_node != frames) || (to_worker >= 0 && to_worker != frames))
+                abort();
         free(buf);
         return 0;
 }

@@ -122,6 +122,36 @@ TEST(whereis_reads_the_table_the_node_writes) {
         registry_free(reg);
 }
 
+static void count_holder(pid_t pid, uint32_t generation, void *ud) {
+        uint64_t *seen = ud; /* bit pid - 1000 */
+        if (pid >= 1000 && pid < 1064 && generation == (uint32_t) pid + 1)
+                *seen |= UINT64_C(1) << (pid - 1000);
+        else
+                *seen = 0;
+}
+
+/* Many holders of one key: the buffer they are gathered in grows, and every one is shown once. */
+TEST(whereis_all_shows_many_holders) {
+        Registry *reg = NULL;
+        struct fv *fv;
+        int sv[2];
+
+        ASSERT_OK(registry_new(256, &reg));
+        for (int i = 0; i < 64; i++)
+                ASSERT_OK(registry_add(reg, "many", 1000 + i, 1001 + (uint32_t) i, REGISTRY_DUPLICATE));
+        set_registry_env(registry_reader_fd(reg));
+        fv = lookup_handle(sv);
+        for (int round = 0; round < 2; round++) { /* the second time in the buffer kept */
+                uint64_t seen = 0;
+                ASSERT_EQ(fv_whereis_all(fv, "+many", count_holder, &seen), 64);
+                ASSERT_TRUE(seen == UINT64_MAX);
+        }
+        ASSERT_EQ(fv_whereis_all(fv, "many", NULL, NULL), 64);
+        fv_close(fv);
+        close(sv[1]);
+        registry_free(reg);
+}
+
 /* A memfd holding `size` bytes of header words w[0..4] (the rest 0). */
 static int fake_table(uint32_t magic, uint32_t version, uint32_t slots, uint32_t slot_size, size_t size) {
         int fd = memfd_create("fake-registry", MFD_CLOEXEC);

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdbool.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -321,6 +322,69 @@ TEST(call_keeps_every_other_message_in_order) {
         ASSERT_EQ(reply.kind, FV_ERROR);
         ASSERT_STREQ(reply.payload, "noproc");
         ASSERT_ERR(fv_call(fv, "slow", "q", 1, 0, &reply), -ETIMEDOUT);
+        ASSERT_EQ(wait_child(pid), 0);
+        fv_close(fv);
+        close(sv[1]);
+}
+
+/* The node of call_queues_many_records: 40 full records of casts, then the answer. */
+#define MANY_RECORDS 40
+static int many_node(int fd) {
+        static char b[PROTO_RECORD_MAX];
+        Frame fr[1];
+        char payload[16];
+        unsigned k = 0;
+
+        if (node_read(fd, fr, 1, NULL) != 1 || fr[0].kind != PROTO_CALL)
+                return 1;
+        uint64_t ref = fr[0].ref;
+        for (int r = 0; r < MANY_RECORDS; r++) {
+                size_t o = 0;
+                while (o + proto_frame_size(2, sizeof payload) <= sizeof b) {
+                        snprintf(payload, sizeof payload, "%u", k++);
+                        o = put(b, o, PROTO_CAST, 0, 6, "me", payload);
+                }
+                if (send(fd, b, o, 0) != (ssize_t) o)
+                        return 2;
+        }
+        size_t o = put(b, 0, PROTO_REPLY, ref, 0, NULL, "done");
+        if (send(fd, b, o, 0) != (ssize_t) o)
+                return 3;
+        /* How many casts went out, for the test to count. */
+        return node_read(fd, fr, 1, NULL) == 1 && fr[0].kind == PROTO_CAST &&
+                               (unsigned) strtoul(fr[0].payload, NULL, 10) == k ? 0 : 4;
+}
+
+/* A call that waits behind megabytes of other messages keeps them all, in order: the queue grows
+ * as far as it has to. */
+TEST(call_queues_many_records) {
+        struct fv_message reply, m;
+        struct fv *fv;
+        int sv[2];
+
+        pair(sv);
+        ASSERT_OK(fv_open_fd(sv[0], FV_NOBATCH, &fv));
+        pid_t pid = fork();
+        ASSERT_TRUE(pid >= 0);
+        if (pid == 0) {
+                /* Blocked in send() when the test fails: it must not outlive it. */
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                _exit(many_node(sv[1]));
+        }
+
+        ASSERT_OK(fv_call(fv, "svc", "q", 1, FV_INFINITY, &reply));
+        ASSERT_STREQ(reply.payload, "done");
+        unsigned k = 0;
+        while (fv_recv(fv, 0, &m) == 0) {
+                char want[16];
+                snprintf(want, sizeof want, "%u", k++);
+                ASSERT_STREQ(m.payload, want);
+        }
+        ASSERT_TRUE(k > MANY_RECORDS * 1000);
+        char count[16];
+        int n = snprintf(count, sizeof count, "%u", k);
+        ASSERT_OK(fv_cast(fv, "node", count, (size_t) n + 1));
+        ASSERT_OK(fv_flush(fv));
         ASSERT_EQ(wait_child(pid), 0);
         fv_close(fv);
         close(sv[1]);

@@ -371,3 +371,154 @@ TEST(refusal_texts_round_trip) {
         ASSERT_TRUE(proto_refusal(PROTO_REGISTER, -ETIMEDOUT) == NULL);
         ASSERT_EQ(proto_refusal_errno("something else", 14), -EREMOTEIO);
 }
+
+/* ---- the direction table and the record check ---------------------------------------------- */
+
+/* forkvisor-protocol(7), "Message kinds", written out again: the table must not drift. */
+TEST(direction_table) {
+        static const struct { uint8_t kind; bool to_node, to_worker; } table[] = {
+                { PROTO_CAST, true, true },        { PROTO_CALL, true, true },
+                { PROTO_REPLY, true, true },       { PROTO_ERROR, false, true },
+                { PROTO_INFO, false, true },       { PROTO_DOWN, false, true },
+                { PROTO_READY, true, false },      { PROTO_MONITOR, true, false },
+                { PROTO_HELLO, true, false },      { PROTO_GET_STATE, false, true },
+                { PROTO_REGISTER, true, false },   { PROTO_UNREGISTER, true, false },
+                { PROTO_SUBSCRIBE, true, false },  { PROTO_UNSUBSCRIBE, true, false },
+                { PROTO_PUBLISH, true, false },
+        };
+        ASSERT_EQ(sizeof table / sizeof table[0], _PROTO_KIND_MAX - 1);
+        for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+                ASSERT_EQ(proto_kind_goes(table[i].kind, PROTO_TO_NODE), table[i].to_node);
+                ASSERT_EQ(proto_kind_goes(table[i].kind, PROTO_TO_WORKER), table[i].to_worker);
+        }
+        const unsigned bad[] = { 0, _PROTO_KIND_MAX, 99, 255 };
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+                ASSERT_TRUE(!proto_kind_goes((uint8_t) bad[i], PROTO_TO_NODE));
+                ASSERT_TRUE(!proto_kind_goes((uint8_t) bad[i], PROTO_TO_WORKER));
+        }
+}
+
+TEST(requests) {
+        for (unsigned k = 0; k <= 255; k++) {
+                bool want = k == PROTO_CALL || k == PROTO_REGISTER || k == PROTO_UNREGISTER ||
+                            k == PROTO_SUBSCRIBE || k == PROTO_UNSUBSCRIBE;
+                ASSERT_EQ(proto_kind_is_request((uint8_t) k), want);
+        }
+}
+
+/* A record of n frames of these kinds (flags[i] on frame i, when flags is given). */
+static size_t record_of(uint8_t *rec, size_t size, const uint8_t *kinds, const uint16_t *flags, size_t n) {
+        size_t len = 0;
+        for (size_t i = 0; i < n; i++) {
+                Frame f = { .kind = kinds[i], .flags = flags ? flags[i] : 0, .target = "t", .target_len = 1 };
+                int r = proto_encode(&f, rec + len, size - len);
+                if (r < 0)
+                        abort();
+                len += (size_t) r;
+        }
+        return len;
+}
+
+static const char *check(const uint8_t *rec, size_t len, ProtoDirection dir, size_t n_fds, int *ret) {
+        const char *why = "untouched";
+        *ret = proto_check_record(rec, len, dir, n_fds, &why);
+        return *ret >= 0 ? NULL : why;
+}
+
+TEST(check_counts_frames) {
+        uint8_t rec[1024];
+        int r;
+        const uint8_t to_node[] = { PROTO_HELLO, PROTO_CAST, PROTO_CALL, PROTO_REPLY, PROTO_READY, PROTO_PUBLISH };
+        size_t len = record_of(rec, sizeof rec, to_node, NULL, 6);
+        ASSERT_TRUE(check(rec, len, PROTO_TO_NODE, 0, &r) == NULL);
+        ASSERT_EQ(r, 6);
+        const uint8_t to_worker[] = { PROTO_INFO, PROTO_DOWN, PROTO_CAST, PROTO_ERROR, PROTO_GET_STATE };
+        len = record_of(rec, sizeof rec, to_worker, NULL, 5);
+        ASSERT_TRUE(check(rec, len, PROTO_TO_WORKER, 0, &r) == NULL);
+        ASSERT_EQ(r, 5);
+}
+
+TEST(check_refuses_wrong_direction) {
+        uint8_t rec[1024];
+        int r;
+        /* A node-only kind after good frames: the whole record is refused, none of it is acted
+         * on (forkvisor-protocol(7), "Protocol violations"). */
+        const uint8_t a[] = { PROTO_CAST, PROTO_CAST, PROTO_DOWN };
+        size_t len = record_of(rec, sizeof rec, a, NULL, 3);
+        ASSERT_STREQ(check(rec, len, PROTO_TO_NODE, 0, &r), "a frame kind only the node may send");
+        ASSERT_EQ(r, -EBADMSG);
+        ASSERT_TRUE(check(rec, len, PROTO_TO_WORKER, 0, &r) == NULL);
+
+        const uint8_t b[] = { PROTO_INFO, PROTO_SUBSCRIBE };
+        len = record_of(rec, sizeof rec, b, NULL, 2);
+        ASSERT_STREQ(check(rec, len, PROTO_TO_WORKER, 0, &r), "a frame kind only workers send");
+        ASSERT_EQ(r, -EBADMSG);
+
+        /* Every kind alone, each way, as the table says. */
+        for (unsigned k = PROTO_CAST; k < _PROTO_KIND_MAX; k++) {
+                uint8_t kind = (uint8_t) k;
+                len = record_of(rec, sizeof rec, &kind, NULL, 1);
+                ASSERT_EQ(check(rec, len, PROTO_TO_NODE, 0, &r) == NULL, proto_kind_goes(kind, PROTO_TO_NODE));
+                ASSERT_EQ(check(rec, len, PROTO_TO_WORKER, 0, &r) == NULL, proto_kind_goes(kind, PROTO_TO_WORKER));
+        }
+}
+
+TEST(check_refuses_bad_records) {
+        uint8_t rec[1024] = { 0 };
+        int r;
+        ASSERT_STREQ(check(rec, 0, PROTO_TO_NODE, 0, &r), "empty record");
+        ASSERT_EQ(r, -EBADMSG);
+        ASSERT_STREQ(check(NULL, 0, PROTO_TO_WORKER, 0, &r), "empty record");
+
+        const uint8_t k[] = { PROTO_CAST, PROTO_CAST };
+        size_t len = record_of(rec, sizeof rec, k, NULL, 2);
+        ASSERT_STREQ(check(rec, len - 1, PROTO_TO_NODE, 0, &r), "malformed frame");
+        ASSERT_EQ(r, -EBADMSG);
+        ASSERT_STREQ(check(rec, len + 1, PROTO_TO_WORKER, 0, &r), "malformed frame");
+        rec[len / 2 + 2] = 2; /* the second frame's version */
+        ASSERT_STREQ(check(rec, len, PROTO_TO_NODE, 0, &r), "unsupported protocol version");
+        ASSERT_EQ(r, -EPROTONOSUPPORT);
+}
+
+TEST(check_reply_fd) {
+        uint8_t rec[1024];
+        int r;
+        /* One request asking for its answer on the descriptor that came with it. */
+        const uint8_t requests[] = { PROTO_CALL, PROTO_REGISTER, PROTO_UNREGISTER, PROTO_SUBSCRIBE, PROTO_UNSUBSCRIBE };
+        const uint16_t fd_flag[] = { PROTO_FLAG_REPLY_FD, PROTO_FLAG_REPLY_FD };
+        for (size_t i = 0; i < sizeof requests; i++) {
+                size_t len = record_of(rec, sizeof rec, &requests[i], fd_flag, 1);
+                ASSERT_TRUE(check(rec, len, PROTO_TO_NODE, 1, &r) == NULL);
+                ASSERT_EQ(r, 1);
+                ASSERT_STREQ(check(rec, len, PROTO_TO_NODE, 0, &r), "reply fd flag without exactly one fd on a request");
+                ASSERT_STREQ(check(rec, len, PROTO_TO_NODE, 2, &r), "reply fd flag without exactly one fd on a request");
+        }
+        /* The flag on a kind that is not answered. */
+        const uint8_t cast = PROTO_CAST;
+        size_t len = record_of(rec, sizeof rec, &cast, fd_flag, 1);
+        ASSERT_STREQ(check(rec, len, PROTO_TO_NODE, 1, &r), "reply fd flag without exactly one fd on a request");
+        /* A descriptor nobody asked for: without the flag, or with a frame beside the request. */
+        const uint8_t call = PROTO_CALL;
+        len = record_of(rec, sizeof rec, &call, NULL, 1);
+        ASSERT_STREQ(check(rec, len, PROTO_TO_NODE, 1, &r), "file descriptors it was not asked for");
+        const uint8_t two[] = { PROTO_CAST, PROTO_CALL };
+        const uint16_t second[] = { 0, PROTO_FLAG_REPLY_FD };
+        len = record_of(rec, sizeof rec, two, second, 2);
+        ASSERT_STREQ(check(rec, len, PROTO_TO_NODE, 1, &r), "file descriptors it was not asked for");
+        /* The node never passes a descriptor to a worker, and a worker does not read the flag. */
+        len = record_of(rec, sizeof rec, &call, fd_flag, 1);
+        ASSERT_STREQ(check(rec, len, PROTO_TO_WORKER, 1, &r), "file descriptors it was not asked for");
+        ASSERT_TRUE(check(rec, len, PROTO_TO_WORKER, 0, &r) == NULL);
+}
+
+/* Where a record breaks several rules, the reason is the one the node always gave: a frame's
+ * own fault first, then the record's (empty, descriptors), then the direction. */
+TEST(check_reason_order) {
+        uint8_t rec[1024];
+        int r;
+        const uint8_t k[] = { PROTO_ERROR, PROTO_CAST };
+        size_t len = record_of(rec, sizeof rec, k, NULL, 2);
+        ASSERT_STREQ(check(rec, len - 1, PROTO_TO_NODE, 0, &r), "malformed frame");
+        ASSERT_STREQ(check(rec, len, PROTO_TO_NODE, 1, &r), "file descriptors it was not asked for");
+        ASSERT_STREQ(check(rec, len, PROTO_TO_NODE, 0, &r), "a frame kind only the node may send");
+}
