@@ -1,0 +1,454 @@
+/* SPDX-License-Identifier: MIT */
+/* What a supervisor does, as OTP's: it runs at most one job at a time (start its children in
+ * order, or stop them in reverse) and keeps the exits of other children until the job ends, as
+ * an OTP supervisor's mailbox would; on a child's exit it decides by restart type, strategy and
+ * intensity, and escalates by terminating itself. Dynamic children (simple_one_for_one) are
+ * made here too. */
+#include "tree-internal.h"
+
+/* Every switch over a state, an event or a policy names every value. */
+#pragma GCC diagnostic error "-Wswitch-enum"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "strv.h"
+
+/* ---- supervisors: jobs ------------------------------------------------------------------ */
+
+static void sup_finish_job(Node *s);
+
+static bool skip_on_start(const Node *s, const Node *c) {
+        if (c->held)
+                return true;
+        /* Temporary children stopped by a group restart are not started again (OTP). */
+        return s->op_is_restart && c->spec->restart == RESTART_TEMPORARY;
+}
+
+void sup_begin_start(Node *s, size_t from, bool is_restart) {
+        s->op = SUP_OP_START;
+        s->cursor = from;
+        s->op_is_restart = is_restart;
+        sup_continue_start(s);
+}
+
+void sup_continue_start(Node *s) {
+        while (s->cursor < s->n_children) {
+                Node *c = s->children[s->cursor];
+                if (c->state == NODE_RUNNING || skip_on_start(s, c)) {
+                        s->cursor++;
+                        continue;
+                }
+                if (c->state != NODE_STOPPED && c->state != NODE_FAILED)
+                        return; /* still starting (or stopping): its report continues us */
+                int r = node_start(c);
+                if (r > 0) {
+                        s->cursor++;
+                        continue;
+                }
+                if (r == 0)
+                        return;
+                parent_on_child(s, c, REPORT_START_FAILED);
+                return;
+        }
+        sup_finish_job(s);
+}
+
+/* Stops children [lo, cursor) from the top down; dynamic children all at once. */
+void sup_begin_stop(Node *s, size_t lo, size_t hi_excl, SupAfter after) {
+        s->op = SUP_OP_STOP;
+        s->lo = lo;
+        s->cursor = hi_excl;
+        s->stop_all_sent = false;
+        s->after = after;
+        sup_continue_stop(s);
+}
+
+static bool stopped_for_job(const Node *c) {
+        return node_is_down(c) && c->state != NODE_RESTARTING;
+}
+
+void sup_continue_stop(Node *s) {
+        if (s->spec->strategy == STRATEGY_SIMPLE_ONE_FOR_ONE) {
+                /* Dynamic children are all told at once; the job ends when all are down. The
+                 * cursor only moves down past children that are down, so the reports of a
+                 * thousand children cost a thousand steps, not a million. */
+                if (!s->stop_all_sent) {
+                        s->stop_all_sent = true;
+                        for (size_t i = s->lo; i < s->cursor && i < s->n_children; i++)
+                                (void) node_stop(s->children[i]);
+                }
+                while (s->cursor > s->lo && stopped_for_job(s->children[s->cursor - 1]))
+                        s->cursor--;
+                if (s->cursor > s->lo)
+                        return;
+                sup_finish_job(s);
+                return;
+        }
+        while (s->cursor > s->lo) {
+                Node *c = s->children[s->cursor - 1];
+                if (stopped_for_job(c)) {
+                        s->cursor--;
+                        continue;
+                }
+                if (node_stop(c) == 0)
+                        return;
+                s->cursor--;
+        }
+        sup_finish_job(s);
+}
+
+static void sup_process_pending_exits(Node *s) {
+        for (size_t i = 0; i < s->n_children && s->op == SUP_OP_NONE && s->state == NODE_RUNNING; i++) {
+                Node *c = s->children[i];
+                if (!c->exit_pending)
+                        continue;
+                c->exit_pending = false;
+                /* A group restart may have brought it back already. */
+                if (node_is_down(c))
+                        sup_handle_exit(s, c, c->exit_pending_abnormal);
+        }
+}
+
+static void sup_finish_job(Node *s) {
+        SupOp op = s->op;
+        s->op = SUP_OP_NONE;
+
+        if (op == SUP_OP_START) {
+                if (s->state == NODE_STARTING) {
+                        node_enter(s, NODE_RUNNING);
+                        node_emit(s, TREE_EVENT_READY);
+                        sup_process_pending_exits(s);
+                        node_report(s, REPORT_UP);
+                        return;
+                }
+                sup_process_pending_exits(s);
+                return;
+        }
+
+        assert(op == SUP_OP_STOP);
+        switch (s->after) {
+        case AFTER_RESTART:
+                sup_begin_start(s, s->restart_from, true);
+                return;
+        case AFTER_GIVE_UP:
+                node_enter(s, NODE_FAILED);
+                node_report(s, REPORT_EXIT_ABNORMAL);
+                return;
+        case AFTER_ROLLBACK:
+                node_enter(s, NODE_FAILED);
+                node_emit(s, TREE_EVENT_START_FAILED);
+                node_report(s, REPORT_START_FAILED);
+                return;
+        case AFTER_STOPPED:
+                node_enter(s, NODE_STOPPED);
+                node_emit(s, TREE_EVENT_STOPPED);
+                node_report(s, REPORT_DOWN);
+                return;
+        case AFTER_SHUTDOWN:
+                node_enter(s, NODE_STOPPED);
+                node_report(s, REPORT_EXIT_NORMAL);
+                return;
+        case AFTER_NOTHING:
+        default:
+                return;
+        }
+}
+
+/* Terminating on our own (gave up, auto_shutdown): stop everything in reverse order. */
+static void sup_terminate(Node *s, SupAfter after) {
+        node_enter(s, NODE_STOPPING);
+        sup_begin_stop(s, 0, s->n_children, after);
+}
+
+/* ---- supervisors: policy ---------------------------------------------------------------- */
+
+/* Records one restart; true when that is more than intensity within period (OTP). Times only
+ * grow, so expired entries leave from the front: amortised O(1) even in a fast crash loop. */
+static bool sup_intensity_exceeded(Node *s) {
+        usec_t now = tree_now(s->tree), period = msec_to_usec(s->spec->period_ms);
+
+        while (s->first_restart_at < s->n_restarts_at && now - s->restarts_at[s->first_restart_at] >= period)
+                s->first_restart_at++;
+        if (s->first_restart_at == s->n_restarts_at)
+                s->first_restart_at = s->n_restarts_at = 0;
+        if (s->n_restarts_at - s->first_restart_at >= s->spec->intensity)
+                return true;
+        if (s->n_restarts_at == s->cap_restarts_at) {
+                size_t live = s->n_restarts_at - s->first_restart_at;
+                if (s->first_restart_at > 0 && live <= s->cap_restarts_at / 2) {
+                        memmove(s->restarts_at, s->restarts_at + s->first_restart_at, live * sizeof(usec_t));
+                        s->first_restart_at = 0;
+                        s->n_restarts_at = live;
+                } else {
+                        size_t cap = s->cap_restarts_at ? s->cap_restarts_at * 2 : 4;
+                        usec_t *a = realloc(s->restarts_at, cap * sizeof *a);
+                        if (!a && live == 0)
+                                return false; /* nothing to count with yet: this one goes uncounted */
+                        if (!a) {
+                                /* No room to count one more: the oldest restart is forgotten,
+                                 * not the whole tree given up for want of a few bytes (fewer
+                                 * than `intensity` are remembered here, so it still counts). */
+                                memmove(s->restarts_at, s->restarts_at + s->first_restart_at + 1,
+                                        (live - 1) * sizeof(usec_t));
+                                s->first_restart_at = 0;
+                                s->n_restarts_at = live - 1;
+                                s->restarts_at[s->n_restarts_at++] = now;
+                                return false;
+                        }
+                        s->restarts_at = a;
+                        s->cap_restarts_at = cap;
+                }
+        }
+        s->restarts_at[s->n_restarts_at++] = now;
+        return false;
+}
+
+static usec_t restart_delay(const Node *c) {
+        const Spec *sp = c->spec;
+        if (sp->kind != SPEC_WORKER || sp->restart_delay_ms == 0)
+                return 0;
+        uint64_t d = sp->restart_delay_ms;
+        for (unsigned i = 1; i < c->failures && d < sp->restart_delay_max_ms; i++)
+                d *= 2;
+        if (d > sp->restart_delay_max_ms)
+                d = sp->restart_delay_max_ms;
+        return msec_to_usec(d);
+}
+
+/* child: the path of the child that terminated (it may be freed already). */
+static void sup_check_auto_shutdown(Node *s, bool was_significant, const char *child) {
+        if (!was_significant || s->state != NODE_RUNNING)
+                return;
+        switch (s->spec->auto_shutdown) {
+        case AUTO_SHUTDOWN_NEVER:
+                return;
+        case AUTO_SHUTDOWN_ANY_SIGNIFICANT:
+                break;
+        case AUTO_SHUTDOWN_ALL_SIGNIFICANT:
+                for (size_t i = 0; i < s->n_children; i++)
+                        if (s->children[i]->spec->significant && !node_is_down(s->children[i]))
+                                return;
+                break;
+        case _AUTO_SHUTDOWN_MAX:
+        case _AUTO_SHUTDOWN_INVALID:
+        default:
+                assert_not_reached();
+        }
+        node_set_reason(s, "significant child '%s' terminated", child);
+        node_emit(s, TREE_EVENT_AUTO_SHUTDOWN);
+        sup_terminate(s, AFTER_SHUTDOWN);
+}
+
+static void sup_restart_one(Node *s, Node *c) {
+        usec_t delay = c->restart_delay;
+        if (delay > 0) {
+                node_enter(c, NODE_RESTARTING);
+                node_schedule_retry(c, delay);
+                return;
+        }
+        if (node_start(c) < 0)
+                node_schedule_retry(c, 0);
+}
+
+/* A child terminated on its own while we were idle: OTP's restart decision. */
+void sup_handle_exit(Node *s, Node *c, bool abnormal) {
+        Tree *t = s->tree;
+        const Spec *cs = c->spec;
+        bool restart = !t->shutting_down && !c->held &&
+                       (cs->restart == RESTART_PERMANENT || (cs->restart == RESTART_TRANSIENT && abnormal));
+
+        if (!restart) {
+                bool significant = cs->significant;
+                char child[256];
+                snprintf(child, sizeof child, "%s", c->path);
+                if (c->instance >= 0 && !c->held)
+                        sup_remove_child(s, c); /* OTP forgets dynamic children that are done */
+                if (!t->shutting_down)
+                        sup_check_auto_shutdown(s, significant, child);
+                return;
+        }
+
+        if (sup_intensity_exceeded(s)) {
+                node_set_reason(s, "reached restart intensity (%u in %llu ms) after '%s' terminated",
+                           s->spec->intensity, (unsigned long long) s->spec->period_ms, c->path);
+                node_emit(s, TREE_EVENT_GAVE_UP);
+                sup_terminate(s, AFTER_GIVE_UP);
+                return;
+        }
+
+        c->restarts++;
+        /* Known before the announcement, so the log says how long the restart waits; a group
+         * restart (one_for_all, rest_for_one) starts its children at once. */
+        bool alone = s->spec->strategy == STRATEGY_ONE_FOR_ONE ||
+                     s->spec->strategy == STRATEGY_SIMPLE_ONE_FOR_ONE;
+        c->restart_delay = alone ? restart_delay(c) : 0;
+        node_emit(c, TREE_EVENT_RESTARTING);
+        ssize_t i = sup_child_index(s, c);
+        assert(i >= 0);
+        switch (s->spec->strategy) {
+        case STRATEGY_ONE_FOR_ONE:
+        case STRATEGY_SIMPLE_ONE_FOR_ONE:
+                sup_restart_one(s, c);
+                return;
+        case STRATEGY_ONE_FOR_ALL:
+                s->restart_from = 0;
+                sup_begin_stop(s, 0, s->n_children, AFTER_RESTART);
+                return;
+        case STRATEGY_REST_FOR_ONE:
+                s->restart_from = (size_t) i;
+                sup_begin_stop(s, (size_t) i + 1, s->n_children, AFTER_RESTART);
+                return;
+        case _STRATEGY_MAX:
+        case _STRATEGY_INVALID:
+        default:
+                assert_not_reached();
+        }
+}
+
+void parent_on_child(Node *s, Node *c, Report rep) {
+        ssize_t idx = sup_child_index(s, c);
+        assert(idx >= 0);
+
+        switch (rep) {
+        case REPORT_UP:
+                if (s->op == SUP_OP_START && s->cursor == (size_t) idx) {
+                        s->cursor++;
+                        sup_continue_start(s);
+                }
+                return;
+
+        case REPORT_START_FAILED:
+                if (s->op == SUP_OP_START && s->cursor == (size_t) idx) {
+                        if (s->state == NODE_STARTING) {
+                                /* Our own start fails: roll back what we started, in reverse. */
+                                node_set_reason(s, "child '%s' failed to start: %s", c->path, c->reason);
+                                node_enter(s, NODE_STOPPING);
+                                sup_begin_stop(s, 0, (size_t) idx, AFTER_ROLLBACK);
+                                return;
+                        }
+                        /* A failed restart counts as one more failure of that child. */
+                        s->op = SUP_OP_NONE;
+                        node_schedule_retry(c, 0);
+                        return;
+                }
+                if (s->op == SUP_OP_NONE && s->state == NODE_RUNNING && !c->held && !s->tree->shutting_down &&
+                    !c->remove_when_down) {
+                        /* A restart of ours that did not come up. */
+                        node_schedule_retry(c, 0);
+                        return;
+                }
+                if (c->remove_when_down)
+                        sup_remove_child(s, c);
+                if (s->op == SUP_OP_STOP)
+                        sup_continue_stop(s);
+                return;
+
+        case REPORT_DOWN:
+                if (c->remove_when_down)
+                        sup_remove_child(s, c);
+                else if (c->restart_requested) {
+                        c->restart_requested = false;
+                        c->held = false;
+                        if (s->state == NODE_RUNNING && s->op == SUP_OP_NONE && node_start(c) < 0)
+                                node_schedule_retry(c, 0);
+                }
+                if (s->op == SUP_OP_STOP)
+                        sup_continue_stop(s);
+                else if (s->op == SUP_OP_START)
+                        sup_continue_start(s);
+                return;
+
+        case REPORT_EXIT_NORMAL:
+        case REPORT_EXIT_ABNORMAL: {
+                bool abnormal = rep == REPORT_EXIT_ABNORMAL;
+                if (s->op == SUP_OP_STOP && s->state == NODE_STOPPING) {
+                        sup_continue_stop(s); /* everything goes down anyway */
+                        return;
+                }
+                if (s->op != SUP_OP_NONE) {
+                        /* Busy with a job: handle it when the job is done. */
+                        if (s->op == SUP_OP_STOP && (size_t) idx >= s->lo && (size_t) idx < s->cursor) {
+                                sup_continue_stop(s);
+                                return;
+                        }
+                        c->exit_pending = true;
+                        c->exit_pending_abnormal = abnormal;
+                        return;
+                }
+                if (s->state != NODE_RUNNING)
+                        return;
+                sup_handle_exit(s, c, abnormal);
+                return;
+        }
+        case REPORT_PENDING:
+        default:
+                assert_not_reached();
+        }
+}
+
+/* One more child of a simple_one_for_one supervisor, made from its template: "job.N", N the next
+ * instance number; args (may be NULL) are appended to its exec. Not started. */
+int sup_new_dynamic_child(Tree *t, Node *s, char **args, Node **ret) {
+        char name[SPEC_NAME_MAX + 16];
+        snprintf(name, sizeof name, "%s.%u", s->spec->template_->name, s->next_instance);
+        Node *c;
+        int r = node_new(t, s->spec->template_, s, name, (int) s->next_instance, &c);
+        if (r < 0)
+                return r;
+        if (args && args[0] && !(c->extra_args = strv_copy(args))) {
+                node_free(c);
+                return -ENOMEM;
+        }
+        r = sup_append_child(s, c);
+        if (r < 0) {
+                node_free(c);
+                return r;
+        }
+        s->next_instance++;
+        *ret = c;
+        return 0;
+}
+
+/* A simple_one_for_one supervisor's `instances` children, made each time it starts. */
+int make_instances(Tree *t, Node *s) {
+        for (unsigned i = 0; i < s->spec->instances; i++) {
+                Node *c;
+                int r = sup_new_dynamic_child(t, s, NULL, &c);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+Node *tree_find(Tree *t, const char *path) {
+        Node *n = t->root;
+        const char *p = path;
+
+        while (*p == '/')
+                p++;
+        size_t len = strcspn(p, "/");
+        if (strlen(n->name) != len || strncmp(n->name, p, len) != 0)
+                return NULL;
+        p += len;
+        while (*p) {
+                while (*p == '/')
+                        p++;
+                if (!*p)
+                        break;
+                len = strcspn(p, "/");
+                Node *next = NULL;
+                for (size_t i = 0; i < n->n_children; i++)
+                        if (strlen(n->children[i]->name) == len && strncmp(n->children[i]->name, p, len) == 0) {
+                                next = n->children[i];
+                                break;
+                        }
+                if (!next)
+                        return NULL;
+                n = next;
+                p += len;
+        }
+        return n;
+}
