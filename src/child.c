@@ -172,7 +172,28 @@ static int prepare(Manager *m, Node *n, Child *rt) {
         return 0;
 }
 
-static int open_output_fd(Manager *m, Child *rt, OutputMode mode, const char *path, int inherit_fd) {
+/* The descriptors one spawn needs, each with one owner. The ones opened for this spawn (a
+ * `file:` output, the mailbox pair) are this struct's until it is done: closed at the end, except
+ * the node's end of the mailbox, which the router takes. The others (the output pipe, /dev/null,
+ * our own 1 and 2) are borrowed and never closed here. */
+typedef struct SpawnFds {
+        int out, err;              /* what the child gets as 1 and 2 (owned or borrowed) */
+        int own_out, own_err;      /* opened for it, or -EBADF */
+        int mailbox[2];            /* [0] the node's end, [1] the child's */
+} SpawnFds;
+
+#define SPAWN_FDS_INIT { .out = -EBADF, .err = -EBADF, .own_out = -EBADF, .own_err = -EBADF, \
+                         .mailbox = { -EBADF, -EBADF } }
+
+static void spawn_fds_close(SpawnFds *f) {
+        f->own_out = safe_close(f->own_out);
+        f->own_err = safe_close(f->own_err);
+        f->mailbox[0] = safe_close(f->mailbox[0]);
+        f->mailbox[1] = safe_close(f->mailbox[1]);
+}
+
+/* What the child gets as fd inherit_fd for mode: borrowed, or opened into *own. */
+static int open_output_fd(Manager *m, Child *rt, OutputMode mode, const char *path, int inherit_fd, int *own) {
         switch (mode) {
         case OUTPUT_LOG:
                 return output_pipe_fd(rt->output);
@@ -180,10 +201,11 @@ static int open_output_fd(Manager *m, Child *rt, OutputMode mode, const char *pa
                 return inherit_fd;
         case OUTPUT_NULL:
                 return m->null_fd;
-        case OUTPUT_FILE: {
-                int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
-                return fd < 0 ? -errno : fd;
-        }
+        case OUTPUT_FILE:
+                *own = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+                return *own < 0 ? -errno : *own;
+        case _OUTPUT_MODE_MAX:
+        case _OUTPUT_MODE_INVALID:
         default:
                 return -EINVAL;
         }
@@ -224,27 +246,21 @@ int child_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
                 return r;
         }
 
-        int out = open_output_fd(m, rt, s->stdout_mode, s->stdout_path, STDOUT_FILENO);
-        if (out < 0) {
-                snprintf(n->reason, sizeof n->reason, "failed to open '%s': %s", s->stdout_path, strerror(-out));
-                return out;
+        _cleanup_(spawn_fds_close) SpawnFds fds = SPAWN_FDS_INIT;
+        fds.out = open_output_fd(m, rt, s->stdout_mode, s->stdout_path, STDOUT_FILENO, &fds.own_out);
+        if (fds.out < 0) {
+                snprintf(n->reason, sizeof n->reason, "failed to open '%s': %s", s->stdout_path, strerror(-fds.out));
+                return fds.out;
         }
-        int err = open_output_fd(m, rt, s->stderr_mode, s->stderr_path, STDERR_FILENO);
-        if (err < 0) {
-                if (s->stdout_mode == OUTPUT_FILE)
-                        safe_close(out);
-                snprintf(n->reason, sizeof n->reason, "failed to open '%s': %s", s->stderr_path, strerror(-err));
-                return err;
+        fds.err = open_output_fd(m, rt, s->stderr_mode, s->stderr_path, STDERR_FILENO, &fds.own_err);
+        if (fds.err < 0) {
+                snprintf(n->reason, sizeof n->reason, "failed to open '%s': %s", s->stderr_path, strerror(-fds.err));
+                return fds.err;
         }
 
         /* The mailbox of this incarnation: a successor never sees what was meant for it. */
-        int mailbox[2];
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, mailbox) < 0) {
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds.mailbox) < 0) {
                 r = -errno;
-                if (s->stdout_mode == OUTPUT_FILE)
-                        safe_close(out);
-                if (s->stderr_mode == OUTPUT_FILE)
-                        safe_close(err);
                 snprintf(n->reason, sizeof n->reason, "failed to create its mailbox: %s", strerror(-r));
                 return r;
         }
@@ -255,12 +271,6 @@ int child_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
         if (cgroups_mode(m->cgroups) != CGROUP_MODE_NONE) {
                 r = node_cgroup(m, n, rt);
                 if (r < 0) {
-                        safe_close(mailbox[0]);
-                        safe_close(mailbox[1]);
-                        if (s->stdout_mode == OUTPUT_FILE)
-                                safe_close(out);
-                        if (s->stderr_mode == OUTPUT_FILE)
-                                safe_close(err);
                         snprintf(n->reason, sizeof n->reason, "failed to make its cgroup: %s", strerror(-r));
                         return r;
                 }
@@ -281,7 +291,7 @@ int child_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
                 .argv = rt->argv,
                 .envp = rt->envp,
                 .directory = s->directory,
-                .fds = { s->stdin_inherit ? STDIN_FILENO : m->null_fd, out, err, mailbox[1],
+                .fds = { s->stdin_inherit ? STDIN_FILENO : m->null_fd, fds.out, fds.err, fds.mailbox[1],
                          registry_reader_fd(m->registry),
                          s->ready == READY_NOTIFY && m->notify && notify_by_fd(s) ? notify_server_path_fd(m->notify)
                                                                                  : -1 },
@@ -308,13 +318,6 @@ int child_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
         r = spawn_process(&req, &pid, &stage);
         if (rt->cgroup)
                 cgroup_leaf_spawned(rt->cgroup);
-        safe_close(mailbox[1]);
-        if (r < 0)
-                safe_close(mailbox[0]);
-        if (s->stdout_mode == OUTPUT_FILE)
-                safe_close(out);
-        if (s->stderr_mode == OUTPUT_FILE)
-                safe_close(err);
         if (r < 0) {
                 if (stage == SPAWN_STAGE_EXEC)
                         snprintf(n->reason, sizeof n->reason, "failed to execute '%s': %s", rt->argv[0], strerror(-r));
@@ -330,12 +333,11 @@ int child_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
         r = proc_new(&m->procs, pid, n, &proc);
         if (r >= 0) {
                 Peer *peer;
-                r = router_attach(m->router, proc, n->reg_name, s->subscribe, mailbox[0], s->mailbox_limit, n,
-                                  &peer);
+                r = router_attach(m->router, proc, n->reg_name, s->subscribe, TAKE_FD(fds.mailbox[0]),
+                                  s->mailbox_limit, n, &peer);
                 if (r < 0)
                         proc_release(&m->procs, proc);
-        } else
-                safe_close(mailbox[0]);
+        }
         if (r < 0) {
                 /* We could not track it, so it must not live. */
                 kill(pid, SIGKILL);
