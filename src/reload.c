@@ -555,7 +555,6 @@ static bool queue_begin(ReloadQueue *q) {
         }
         q->retired[q->n_retired++] = q->config;
         q->config = TAKE_PTR(j->config);
-        q->tree->config = q->config;
         q->reload = r;
         q->job = j;
         return true;

@@ -21,7 +21,7 @@ typedef struct ReloadCounts {
  * section is unchanged, and every supervisor whose own keys changed, runs from config's spec
  * from here on. Returns -EINVAL with *ret_error when config cannot be applied live (another
  * root); nothing was changed then. The caller keeps the old config alive until nothing
- * points into it, and sets t->config. */
+ * points into it. */
 int reload_new(Tree *t, const Config *config, Reload **ret, const char **ret_error);
 Reload *reload_free(Reload *r);
 

@@ -263,7 +263,6 @@ int tree_new(const Config *config, const TreeOps *ops, void *ud, Tree **ret) {
         Tree *t = calloc(1, sizeof *t);
         if (!t)
                 return -ENOMEM;
-        t->config = config;
         t->ops = ops;
         t->ud = ud;
         int r = build(t, config->root, NULL, &t->root);

@@ -148,7 +148,6 @@ struct Node {
 };
 
 struct Tree {
-        const Config *config;    /* borrowed */
         const TreeOps *ops;      /* borrowed */
         void *ud;
         Node *root;              /* owned */
@@ -156,6 +155,8 @@ struct Tree {
         bool finished;
 };
 
+/* A tree built from config's root (stopped). Its nodes borrow config's specs: the caller keeps
+ * config alive as long as some node points into it (reload.c does across reloads). */
 int tree_new(const Config *config, const TreeOps *ops, void *ud, Tree **ret);
 Tree *tree_free(Tree *t);
 

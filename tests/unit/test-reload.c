@@ -58,7 +58,6 @@ static int reload_to(Fake *f, const char *ini) {
         r = reload_new(f->tree, f->configs[f->n_configs - 1], &f->reload, &err);
         if (r < 0)
                 return r;
-        f->tree->config = f->configs[f->n_configs - 1];
         return reload_continue(f->reload);
 }
 
