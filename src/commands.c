@@ -122,7 +122,7 @@ static bool waiter_check(Waiter *w) {
                         return true;
                 }
                 if ((n->state == NODE_FAILED || n->state == NODE_STOPPED) && n->started_at >= w->since &&
-                    !n->restart_requested) {
+                    n->intent != NODE_INTENT_START) {
                         control_reply_errorf(w->req, "'%s' %s: %s\n", n->path,
                                              n->state == NODE_FAILED ? "failed to start" : "stopped",
                                              n->reason[0] ? n->reason : "no reason given");

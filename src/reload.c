@@ -356,7 +356,7 @@ static int step_take(Reload *r, Step *s) {
                                 return 1;
                         s->begun = true;
                 }
-                if (n->next_spec || n->restart_requested || in_transition(n))
+                if (n->next_spec || n->intent == NODE_INTENT_START || in_transition(n))
                         return 0;
                 if (n->state == NODE_FAILED)
                         add_error(r, "'%s' failed to start: %s", s->path, n->reason);

@@ -21,7 +21,7 @@
 static void sup_finish_job(Node *s);
 
 static bool skip_on_start(const Node *s, const Node *c) {
-        if (c->held)
+        if (node_is_held(c))
                 return true;
         /* Temporary children stopped by a group restart are not started again (OTP). */
         return s->op_is_restart && c->spec->restart == RESTART_TEMPORARY;
@@ -257,14 +257,14 @@ static void sup_restart_one(Node *s, Node *c) {
 void sup_handle_exit(Node *s, Node *c, bool abnormal) {
         Tree *t = s->tree;
         const Spec *cs = c->spec;
-        bool restart = !t->shutting_down && !c->held &&
+        bool restart = !t->shutting_down && !node_is_held(c) &&
                        (cs->restart == RESTART_PERMANENT || (cs->restart == RESTART_TRANSIENT && abnormal));
 
         if (!restart) {
                 bool significant = cs->significant;
                 char child[256];
                 snprintf(child, sizeof child, "%s", c->path);
-                if (c->instance >= 0 && !c->held)
+                if (c->instance >= 0 && !node_is_held(c))
                         sup_remove_child(s, c); /* OTP forgets dynamic children that are done */
                 if (!t->shutting_down)
                         sup_check_auto_shutdown(s, significant, child);
@@ -334,24 +334,23 @@ void parent_on_child(Node *s, Node *c, Report rep) {
                         node_schedule_retry(c, 0);
                         return;
                 }
-                if (s->op == SUP_OP_NONE && s->state == NODE_RUNNING && !c->held && !s->tree->shutting_down &&
-                    !c->remove_when_down) {
+                if (s->op == SUP_OP_NONE && s->state == NODE_RUNNING && !node_is_held(c) &&
+                    !s->tree->shutting_down) {
                         /* A restart of ours that did not come up. */
                         node_schedule_retry(c, 0);
                         return;
                 }
-                if (c->remove_when_down)
+                if (c->intent == NODE_INTENT_REMOVE)
                         sup_remove_child(s, c);
                 if (s->op == SUP_OP_STOP)
                         sup_continue_stop(s);
                 return;
 
         case REPORT_DOWN:
-                if (c->remove_when_down)
+                if (c->intent == NODE_INTENT_REMOVE)
                         sup_remove_child(s, c);
-                else if (c->restart_requested) {
-                        c->restart_requested = false;
-                        c->held = false;
+                else if (c->intent == NODE_INTENT_START) {
+                        c->intent = NODE_INTENT_POLICY;
                         if (s->state == NODE_RUNNING && s->op == SUP_OP_NONE && node_start(c) < 0)
                                 node_schedule_retry(c, 0);
                 }

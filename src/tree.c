@@ -45,6 +45,10 @@ bool node_is_supervisor(const Node *n) {
         return n->spec->kind == SPEC_SUPERVISOR;
 }
 
+bool node_is_held(const Node *n) {
+        return n->intent == NODE_INTENT_HOLD || n->intent == NODE_INTENT_REMOVE;
+}
+
 bool node_is_down(const Node *n) {
         return n->state == NODE_STOPPED || n->state == NODE_FAILED || n->state == NODE_RESTARTING;
 }
@@ -618,11 +622,13 @@ int tree_start_node(Tree *t, Node *n, const char **ret_error) {
         int r = check_operable(t, n, ret_error);
         if (r < 0)
                 return r;
-        n->held = false;
+        if (n->intent == NODE_INTENT_REMOVE)
+                return 0; /* going away: a start does not bring it back */
+        n->intent = NODE_INTENT_POLICY;
         if (n->state == NODE_RUNNING || n->state == NODE_STARTING)
                 return 0;
         if (n->state == NODE_STOPPING) {
-                n->restart_requested = true;
+                n->intent = NODE_INTENT_START;
                 return 0;
         }
         if (n->state == NODE_RESTARTING)
@@ -639,8 +645,8 @@ int tree_stop_node(Tree *t, Node *n, const char **ret_error) {
         int r = check_operable(t, n, ret_error);
         if (r < 0)
                 return r;
-        n->held = true;
-        n->restart_requested = false;
+        if (n->intent != NODE_INTENT_REMOVE)
+                n->intent = NODE_INTENT_HOLD;
         (void) node_stop(n);
         return 0;
 }
@@ -649,7 +655,9 @@ int tree_restart_node(Tree *t, Node *n, const char **ret_error) {
         int r = check_operable(t, n, ret_error);
         if (r < 0)
                 return r;
-        n->held = false;
+        if (n->intent == NODE_INTENT_REMOVE)
+                return 0; /* going away: a restart does not bring it back */
+        n->intent = NODE_INTENT_POLICY;
         if (node_stop(n) > 0) {
                 if (n->next_spec)
                         (void) tree_set_spec(n, n->next_spec);
@@ -660,7 +668,7 @@ int tree_restart_node(Tree *t, Node *n, const char **ret_error) {
                 }
                 return 0;
         }
-        n->restart_requested = true;
+        n->intent = NODE_INTENT_START;
         return 0;
 }
 
@@ -701,8 +709,7 @@ int tree_terminate_child(Tree *t, Node *n, const char **ret_error) {
         int r = check_operable(t, n, ret_error);
         if (r < 0)
                 return r;
-        n->remove_when_down = true;
-        n->held = true;
+        n->intent = NODE_INTENT_REMOVE;
         if (node_stop(n) > 0)
                 sup_remove_child(n->parent, n);
         return 0;
@@ -746,7 +753,7 @@ int tree_replace_node(Tree *t, Node *n, const Spec *spec, const char **ret_error
                 }
                 return 1;
         }
-        if (n->held) {
+        if (node_is_held(n)) {
                 /* Being stopped by the operator: it stays stopped, and starts from spec. */
                 n->next_spec = spec;
                 return 0;
@@ -774,9 +781,7 @@ int tree_remove_node(Tree *t, Node *n, const char **ret_error) {
                 *ret_error = "its supervisor is busy restarting or starting children, try again";
                 return -EBUSY;
         }
-        n->remove_when_down = true;
-        n->held = true;
-        n->restart_requested = false;
+        n->intent = NODE_INTENT_REMOVE;
         n->next_spec = NULL;
         if (node_stop(n) > 0)
                 sup_remove_child(n->parent, n);

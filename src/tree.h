@@ -48,6 +48,16 @@ typedef enum TreeEvent {
         _TREE_EVENT_MAX,
 } TreeEvent;
 
+/* What is asked of a node beyond its policy, by the operator or a reload. One at a time: a
+ * removal wins over the others, and a stop over a pending start. */
+typedef enum NodeIntent {
+        NODE_INTENT_POLICY,     /* nothing: its restart type and its supervisor decide */
+        NODE_INTENT_HOLD,       /* stopped by the operator: left down, never restarted */
+        NODE_INTENT_START,      /* restart asked while it was stopping: started again once down */
+        NODE_INTENT_REMOVE,     /* terminate-child or reload: stopped and forgotten once down */
+        _NODE_INTENT_MAX,
+} NodeIntent;
+
 /* Node.exit_code when the last attempt to run a process failed before it ran (exec failed):
  * it replaces the exit before it, which no longer says how the worker is doing. */
 #define NODE_EXIT_START_FAILED (-1)
@@ -121,10 +131,7 @@ struct Node {
         bool exit_oom;           /* the last exit was the OOM killer's, for memory_max */
         char reason[256];        /* why the last start failed / what happened last */
 
-        /* Set by the operator: leave it stopped / start it again once down / forget it once down. */
-        bool held;
-        bool restart_requested;
-        bool remove_when_down;
+        NodeIntent intent;       /* what the operator (or a reload) wants once it is down */
         /* Reload: the section to run from once the current process is down (tree_replace_node). */
         const Spec *next_spec;
         /* An exit seen while the parent was busy with a job: handled when it finishes. */
@@ -204,6 +211,8 @@ bool node_is_supervisor(const Node *n);
 /* The last exit was a code listed in normal_exit. */
 bool node_exited_normally(const Node *n);
 bool node_is_down(const Node *n);
+/* Left down on purpose (held or being removed): no restart, no start with its siblings. */
+bool node_is_held(const Node *n);
 
 const char *node_state_to_string(NodeState s);
 NodeState node_state_from_string(const char *s);
