@@ -103,12 +103,13 @@ void sup_continue_stop(Node *s) {
 static void sup_process_pending_exits(Node *s) {
         for (size_t i = 0; i < s->n_children && s->op == SUP_OP_NONE && s->state == NODE_RUNNING; i++) {
                 Node *c = s->children[i];
-                if (!c->exit_pending)
+                NodePendingExit pending = c->pending_exit;
+                if (pending == NODE_PENDING_EXIT_NONE)
                         continue;
-                c->exit_pending = false;
+                c->pending_exit = NODE_PENDING_EXIT_NONE;
                 /* A group restart may have brought it back already. */
                 if (node_is_down(c))
-                        sup_handle_exit(s, c, c->exit_pending_abnormal);
+                        sup_handle_exit(s, c, pending == NODE_PENDING_EXIT_ABNORMAL);
         }
 }
 
@@ -373,8 +374,7 @@ void parent_on_child(Node *s, Node *c, Report rep) {
                                 sup_continue_stop(s);
                                 return;
                         }
-                        c->exit_pending = true;
-                        c->exit_pending_abnormal = abnormal;
+                        c->pending_exit = abnormal ? NODE_PENDING_EXIT_ABNORMAL : NODE_PENDING_EXIT_NORMAL;
                         return;
                 }
                 if (s->state != NODE_RUNNING)

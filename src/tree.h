@@ -58,6 +58,13 @@ typedef enum NodeIntent {
         _NODE_INTENT_MAX,
 } NodeIntent;
 
+typedef enum NodePendingExit {
+        NODE_PENDING_EXIT_NONE,
+        NODE_PENDING_EXIT_NORMAL,
+        NODE_PENDING_EXIT_ABNORMAL,
+        _NODE_PENDING_EXIT_MAX,
+} NodePendingExit;
+
 /* Node.exit_code when the last attempt to run a process failed before it ran (exec failed):
  * it replaces the exit before it, which no longer says how the worker is doing. */
 #define NODE_EXIT_START_FAILED (-1)
@@ -135,8 +142,7 @@ struct Node {
         /* Reload: the section to run from once the current process is down (tree_replace_node). */
         const Spec *next_spec;
         /* An exit seen while the parent was busy with a job: handled when it finishes. */
-        bool exit_pending;
-        bool exit_pending_abnormal;
+        NodePendingExit pending_exit;
 
         /* Supervisor. */
         Node **children;         /* owned; start order */
