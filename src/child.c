@@ -91,7 +91,7 @@ static void unprepare(Child *rt) {
         rt->cmdline = mfree(rt->cmdline);
 }
 
-static int prepare(Manager *m, Node *n, Child *rt) {
+int child_prepare(Manager *m, Node *n, Child *rt) {
         const Spec *s = n->spec;
         int r;
 
@@ -240,7 +240,7 @@ int child_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
 
         if (!rt)
                 return -ENOMEM;
-        r = prepare(m, n, rt);
+        r = child_prepare(m, n, rt);
         if (r < 0) {
                 snprintf(n->reason, sizeof n->reason, "failed to prepare: %s", strerror(-r));
                 return r;

@@ -69,6 +69,10 @@ struct Manager {
 };
 
 /* child.c: the TreeOps that act on processes, and the RouterOps for their mailboxes. */
+/* What a spawn of n needs that outlives it: argv (expanded, the program found in PATH once),
+ * the environment (ours, the section's, FORKVISOR_*), the output pipe. Made again only when a
+ * reload gave n another spec. 0 or -errno. */
+int child_prepare(Manager *m, Node *n, Child *rt);
 int child_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready);
 void child_kill(void *ud, Node *n, int sig, bool group);
 int child_attach(void *ud, Node *n);
