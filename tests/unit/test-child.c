@@ -1,35 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* A child's spawn preparation (child.c): argv expanded and its program found once, the
  * environment in its order of precedence, made again only when a reload gives another spec. */
-#include <stdlib.h>
-
-#include "manager-internal.h"
+#include "fake-child.h"
 #include "spawn.h"
-#include "strv.h"
 #include "tests.h"
-
-/* A pretend process: the tree runs, nothing is started. */
-static int fake_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
-        static pid_t next = 4000000;
-        *ret_pid = ++next;
-        *ret_ready = true;
-        return 0;
-}
-static void no_kill(void *ud, Node *n, int sig, bool group) {
-}
-static usec_t no_now(void *ud) {
-        return 0;
-}
-static void no_event(void *ud, Node *n, TreeEvent ev) {
-}
-static void no_finished(void *ud, int status) {
-}
-
-/* The real per-child records (child_attach, child_release), no process. */
-static const TreeOps ops = {
-        .spawn = fake_spawn, .kill = no_kill, .set_timer = child_set_timer, .now = no_now,
-        .event = no_event, .finished = no_finished, .attach = child_attach, .release = child_release,
-};
 
 static const char *const INI =
         "[supervisor:app]\nchildren = web, pool\n"
@@ -37,34 +11,6 @@ static const char *const INI =
         "[supervisor:pool]\nstrategy = simple_one_for_one\ntemplate = job\ninstances = 2\n"
         "[worker:job]\nexec = /bin/echo job %i\nstdout = inherit\nstderr = inherit\n";
 
-typedef struct World {
-        Manager m;
-        Config *config;
-        Tree *tree;
-} World;
-
-static int world_new(World *w) {
-        memset(w, 0, sizeof *w);
-        w->m.null_fd = -EBADF;
-        w->m.control_path = (char *) "/tmp/fv-test-child/control.sock";
-        w->m.base_env = strv_new_empty();
-        if (!w->m.base_env || strv_push(&w->m.base_env, "PATH=/usr/bin:/bin") < 0 ||
-            strv_push(&w->m.base_env, "A=base") < 0 || strv_push(&w->m.base_env, "HOME=/root") < 0)
-                return -ENOMEM;
-        int r = sd_event_new(&w->m.event);
-        if (r >= 0)
-                r = config_load_string(INI, "/tmp/fv-test-child.ini", &w->config, NULL);
-        if (r >= 0)
-                r = tree_new(w->config, &ops, &w->m, &w->tree);
-        return r;
-}
-
-static void world_free(World *w) {
-        tree_free(w->tree);
-        config_free(w->config);
-        strv_free(w->m.base_env);
-        sd_event_unref(w->m.event);
-}
 
 static const char *env(const Child *rt, const char *key) {
         size_t kl = strlen(key);
@@ -74,13 +20,9 @@ static const char *env(const Child *rt, const char *key) {
         return NULL;
 }
 
-static Node *worker(World *w, const char *path) {
-        return tree_find(w->tree, path);
-}
-
 TEST(argv_expanded_and_found_in_path_once) {
         World w;
-        ASSERT_OK(world_new(&w));
+        ASSERT_OK(world_new(&w, INI));
         Node *web = worker(&w, "app/web");
         Child *rt = web->userdata;
         ASSERT_OK(child_prepare(&w.m, web, rt));
@@ -97,7 +39,7 @@ TEST(argv_expanded_and_found_in_path_once) {
 
 TEST(environment_in_order_of_precedence) {
         World w;
-        ASSERT_OK(world_new(&w));
+        ASSERT_OK(world_new(&w, INI));
         Node *web = worker(&w, "app/web");
         Child *rt = web->userdata;
         ASSERT_OK(child_prepare(&w.m, web, rt));
@@ -118,7 +60,7 @@ TEST(environment_in_order_of_precedence) {
 
 TEST(a_dynamic_child_gets_its_instance) {
         World w;
-        ASSERT_OK(world_new(&w));
+        ASSERT_OK(world_new(&w, INI));
         tree_start(w.tree);
         Node *job = worker(&w, "app/pool/job.2");
         ASSERT_TRUE(job != NULL);
@@ -134,7 +76,7 @@ TEST(a_dynamic_child_gets_its_instance) {
 
 TEST(prepared_once_and_again_after_a_new_spec) {
         World w;
-        ASSERT_OK(world_new(&w));
+        ASSERT_OK(world_new(&w, INI));
         Node *web = worker(&w, "app/web");
         Child *rt = web->userdata;
         ASSERT_OK(child_prepare(&w.m, web, rt));
