@@ -40,8 +40,12 @@ endif
 ALL_CFLAGS  = -std=gnu17 $(WARN) $(HARDEN) $(DEP_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(LDHARDEN) $(LDFLAGS)
 
-CORE_SRC   := $(filter-out src/main.c,$(wildcard src/*.c src/cli/*.c))
+CORE_SRC   := $(filter-out src/main.c,$(wildcard src/*.c src/config/*.c src/cli/*.c))
 CORE_OBJ   := $(CORE_SRC:src/%.c=$(BUILD)/%.o)
+# An archive keeps one member per file name: two sources of one name would lose one of them.
+ifneq ($(words $(notdir $(CORE_OBJ))),$(words $(sort $(notdir $(CORE_OBJ)))))
+  $(error two sources in src/ share a file name: $(sort $(foreach o,$(notdir $(CORE_OBJ)),$(if $(filter-out 1,$(words $(filter %/$(o),$(CORE_OBJ)))),$(o)))))
+endif
 MAIN_OBJ   := $(BUILD)/main.o
 WORKER_C   := $(wildcard workers/*.c)
 WORKERS    := $(WORKER_C:workers/%.c=$(BUILD)/workers/%)
@@ -195,7 +199,7 @@ NODE_ROOMS := manager|node|proc|child|reap|tree|reload|router|mailbox|broker|con
 check-headers:
 	@mkdir -p $(RESULTS)
 	@p=0; f=0; \
-	for h in src/*.h; do \
+	for h in src/*.h src/config/*.h; do \
 	    if echo "#include \"$$h\"" | $(CC) $(CPPFLAGS) $(ALL_CFLAGS) -x c -fsyntax-only -; then p=$$((p + 1)); \
 	    else echo "  FAIL: $$h does not compile alone"; f=$$((f + 1)); fi; \
 	done; \

@@ -8,9 +8,9 @@
 #include <fcntl.h>
 
 #include "cli/cli.h"
+#include "config.h"
 #include "guard.h"
 #include "macro.h"
-#include "spec.h"
 
 const char *arg_control = NULL;
 

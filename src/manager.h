@@ -5,10 +5,10 @@
 
 #include <stdbool.h>
 
+#include "config.h"
 #include "control.h"
 #include "reload.h"
 #include "router.h"
-#include "spec.h"
 #include "tree.h"
 
 typedef struct Manager Manager;

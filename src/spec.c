@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The spec tree's plain-data side: enum <-> string tables, the key tables of each section kind,
- * %-expansion of a worker's argv, lookups and destructors. No parsing here (that is config.c). */
+/* The spec tree's plain-data side: enum <-> string tables, %-expansion of a worker's argv,
+ * lookups and destructors. No parsing here (that is config/, and its key tables). */
 #include "spec.h"
 
 #include <errno.h>
@@ -14,25 +14,6 @@
 #include "idmap.h"
 #include "macro.h"
 #include "strv.h"
-
-/* Keep these in the order of SPEC 3.1-3.3: `forkvisor --dump-keys`, the man page check and
- * config.c's did-you-mean all read them. config.c refuses a key that is not listed here. */
-const char *const config_keys_forkvisor[] = {
-        "root", "control", "log", "subreaper", "include", "registry_size", NULL,
-};
-
-const char *const config_keys_supervisor[] = {
-        "strategy", "intensity", "period", "children", "template", "instances", "max_children",
-        "auto_shutdown", "restart", "shutdown", "significant", NULL,
-};
-
-const char *const config_keys_worker[] = {
-        "exec", "restart", "shutdown", "stop_signal", "normal_exit", "ready", "ready_timeout",
-        "restart_delay", "restart_delay_max", "significant", "register", "subscribe",
-        "mailbox_limit", "user", "group", "directory", "environment", "umask", "nice",
-        "limit_nofile", "limit_core", "limit_as", "limit_nproc", "stdout", "stderr", "stdin",
-        "kill_group", "memory_max", "pids_max", "cpu_weight", NULL,
-};
 
 static const char *const spec_kind_table[_SPEC_KIND_MAX] = {
         [SPEC_WORKER] = "worker",
@@ -217,15 +198,6 @@ int spec_expand_argv(const Spec *s, const char *name, int instance, char ***ret)
 
         *ret = TAKE_PTR(l);
         return 0;
-}
-
-void diagnostics_done(Diagnostics *d) {
-        if (!d)
-                return;
-        for (size_t i = 0; i < d->n; i++)
-                free(d->lines[i]);
-        d->lines = mfree(d->lines);
-        d->n = 0;
 }
 
 static Spec *spec_free(Spec *s) {

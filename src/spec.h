@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The compiled configuration: an immutable tree of section specs built by config.c and read by
- * the running tree. Pure data: nothing here forks, opens sockets or touches the event loop. */
+/* The compiled configuration: an immutable tree of section specs built by config/ (config.h)
+ * and read by the running tree. Pure data: nothing here forks, opens sockets or touches the
+ * event loop. */
 #pragma once
 
 #include <stdbool.h>
@@ -160,36 +161,12 @@ typedef struct Config {
         size_t packed_size;       /* made by config_pack(): the size of its one mapping, else 0 */
 } Config;
 
-/* The problems found in a configuration, each already formatted as "FILE:LINE: message". */
-typedef struct Diagnostics {
-        char **lines;
-        size_t n;
-} Diagnostics;
-
-void diagnostics_done(Diagnostics *d);
-
 /* A copy of c in one mapping of its own (the Config first, then its sections, arrays and
  * strings), outside the heap: what a configuration holds for as long as it runs is not
  * thousands of small allocations, nor one large one, left among the node's own by every reload
  * (they fragmented the heap: a soak's RSS kept climbing with reloads while what was in use did
  * not). c is left as it was. 0 or -ENOMEM. */
 int config_pack(const Config *c, Config **ret);
-
-/* Loads and validates PATH (and its includes). On success returns 0 and *ret. On any problem
- * returns -EINVAL with every problem in *diag (never only the first); -ENOMEM on OOM.
- * An unreadable PATH is a problem like any other ("PATH:0: cannot read ..."). Diagnostics are
- * appended to *diag, which the caller zero-initialises; diag may be NULL, ret too (check only). */
-int config_load(const char *path, Config **ret, Diagnostics *diag);
-
-/* The same, from a string, as if it were the file NAME (relative includes resolve against
- * NAME's directory). For unit tests and the fuzzer. */
-int config_load_string(const char *text, const char *name, Config **ret, Diagnostics *diag);
-
-/* config_load_string() with flags. CONFIG_LOAD_NO_INCLUDE checks `include` values but reads no
- * included file (the fuzzer must not wander over the file system). */
-#define CONFIG_LOAD_NO_INCLUDE (1u << 0)
-int config_load_string_flags(const char *text, const char *name, unsigned flags, Config **ret,
-                             Diagnostics *diag);
 
 Config *config_free(Config *c);
 
@@ -198,11 +175,6 @@ Spec *config_find(const Config *c, SpecKind kind, const char *name);
 /* Expands %i (instance; empty when instance < 0), %n (name) and %% in a worker's argv into a
  * new strv. */
 int spec_expand_argv(const Spec *s, const char *name, int instance, char ***ret);
-
-/* Every key each section kind accepts, for `forkvisor --dump-keys` and the man page check. */
-extern const char *const config_keys_forkvisor[];
-extern const char *const config_keys_supervisor[];
-extern const char *const config_keys_worker[];
 
 /* Section names: [a-z0-9_-]{1,SPEC_NAME_MAX}. */
 bool spec_name_is_valid(const char *name);

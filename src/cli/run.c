@@ -9,12 +9,12 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "config.h"
 #include "control-path.h"
 #include "log.h"
 #include "log-sink.h"
 #include "macro.h"
 #include "manager.h"
-#include "spec.h"
 
 /* Prints every problem, one "FILE:LINE: message" per line; returns 2 for the exit status. */
 static int print_diagnostics(Diagnostics *d, int r, const char *path) {

@@ -502,7 +502,7 @@ SWEEP(op_cast)
 
 /* ---- configuration ------------------------------------------------------------------------- */
 
-#include "spec.h"
+#include "config.h"
 
 /* Loading a configuration with the Nth allocation failing, for every N: it loads, or it fails
  * with -ENOMEM, never crashes (a section whose name could not be copied was once compared as a

@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "spec.h"
+#include "config.h"
 #include "tree.h"
 
 typedef struct Fake {

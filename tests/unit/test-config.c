@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "macro.h"
-#include "spec.h"
 #include "strv.h"
 #include "tests.h"
 

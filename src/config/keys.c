@@ -1,0 +1,816 @@
+/* SPDX-License-Identifier: MIT */
+/* The key table: every key of every section kind, once, with the parser of its value. A parser
+ * turns one line's value into the Spec (or the Config, in [forkvisor]) or into one diagnostic
+ * that names the key and what it expects. */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "array.h"
+#include "parser.h"
+#include "strv.h"
+#include "suggest.h"
+#include "topic.h"
+#include "values.h"
+
+#define SUN_PATH_MAX 107 /* sizeof(sockaddr_un.sun_path) - 1 */
+
+/* In the order of SPEC 3.1-3.3: `forkvisor --dump-keys`, the man page check and did-you-mean
+ * read them. A key of key_table that a kind's list does not name is refused in that kind. */
+const char *const config_keys_forkvisor[] = {
+        "root", "control", "log", "subreaper", "include", "registry_size", NULL,
+};
+
+const char *const config_keys_supervisor[] = {
+        "strategy", "intensity", "period", "children", "template", "instances", "max_children",
+        "auto_shutdown", "restart", "shutdown", "significant", NULL,
+};
+
+const char *const config_keys_worker[] = {
+        "exec", "restart", "shutdown", "stop_signal", "normal_exit", "ready", "ready_timeout",
+        "restart_delay", "restart_delay_max", "significant", "register", "subscribe",
+        "mailbox_limit", "user", "group", "directory", "environment", "umask", "nice",
+        "limit_nofile", "limit_core", "limit_as", "limit_nproc", "stdout", "stderr", "stdin",
+        "kill_group", "memory_max", "pids_max", "cpu_weight", NULL,
+};
+
+/* ---- value helpers that word their own diagnostics -------------------------------------- */
+
+static int bad_choice(FileState *fs, const KeyDef *k, const char *value, const char *const *v, size_t n,
+                      const char *extra) {
+        _cleanup_free_ char *choices = join_choices(v, n);
+        const char *s = suggest(value, v, n);
+
+        if (!choices)
+                return parser_oom(fs->p);
+        if (s)
+                return fs_error(fs, "bad value '%s' for %s: expected %s%s; did you mean '%s'?", value,
+                                k->name, choices, extra ?: "", s);
+        return fs_error(fs, "bad value '%s' for %s: expected %s%s", value, k->name, choices, extra ?: "");
+}
+
+static int get_bool(FileState *fs, const KeyDef *k, const char *value, bool *ret) {
+        static const char *const all[] = { "yes", "no", "true", "false", "on", "off" };
+        int b = parse_bool(value);
+
+        if (b < 0) {
+                const char *s = suggest(value, all, ELEMENTSOF(all));
+                if (s)
+                        return fs_error(fs, "bad value '%s' for %s: expected yes or no; did you mean '%s'?",
+                                        value, k->name, s);
+                return fs_error(fs, "bad value '%s' for %s: expected yes or no", value, k->name);
+        }
+        *ret = b;
+        return 0;
+}
+
+static int get_uint(FileState *fs, const KeyDef *k, const char *value, uint64_t min, uint64_t max,
+                    uint64_t *ret) {
+        uint64_t v;
+
+        if (parse_u64(value, max, &v) < 0 || v < min)
+                return fs_error(fs, "bad value '%s' for %s: expected an integer from %" PRIu64 " to %" PRIu64,
+                                value, k->name, min, max);
+        *ret = v;
+        return 0;
+}
+
+static int get_ms(FileState *fs, const KeyDef *k, const char *value, uint64_t *ret) {
+        uint64_t v;
+
+        if (parse_u64(value, MS_MAX, &v) < 0)
+                return fs_error(fs, "bad value '%s' for %s: expected milliseconds from 0 to %u",
+                                value, k->name, MS_MAX);
+        *ret = v;
+        return 0;
+}
+
+/* Joins a possibly relative PATH to the directory of the file being parsed. */
+static char *path_resolve(FileState *fs, const char *path) {
+        char *r;
+
+        if (path[0] == '/')
+                return strdup(path);
+        if (asprintf(&r, "%s/%s", fs->abs_dir, path) < 0)
+                return NULL;
+        return r;
+}
+
+/* Splits a list value, reporting a quoting error. */
+static int get_list(FileState *fs, const KeyDef *k, const char *value, char ***ret) {
+        const char *err = NULL;
+        int r = split_words(value, true, ret, &err);
+
+        if (r == -ENOMEM)
+                return parser_oom(fs->p);
+        if (r < 0)
+                return fs_error(fs, "bad value for %s: %s", k->name, err);
+        return 0;
+}
+
+static size_t strv_count_const(const char *const *l) {
+        size_t n = 0;
+        while (l[n])
+                n++;
+        return n;
+}
+
+static const char *const *kind_keys(unsigned kind) {
+        return kind == KIND_FORKVISOR ? config_keys_forkvisor :
+               kind == KIND_SUPERVISOR ? config_keys_supervisor : config_keys_worker;
+}
+/* ---- [forkvisor] ----------------------------------------------------------------------- */
+
+static int check_name(FileState *fs, const KeyDef *k, const char *v) {
+        if (!spec_name_is_valid(v))
+                return fs_error(fs, "bad value '%s' for %s: names are 1-%d characters of a-z, 0-9, '_' and '-'",
+                                v, k->name, SPEC_NAME_MAX);
+        return 0;
+}
+
+static int parse_root(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        int r = check_name(fs, k, v);
+        if (r < 0)
+                return r;
+        fs->p->root = strdup(v);
+        if (!fs->p->root)
+                return parser_oom(fs->p);
+        fs->p->root_line = fs->line;
+        fs->p->root_file = fs->path;
+        return 0;
+}
+
+static int parse_control(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        _cleanup_free_ char *path = NULL;
+
+        if (!*v)
+                return fs_error(fs, "missing value for %s: expected a socket path", k->name);
+        path = path_resolve(fs, v);
+        if (!path)
+                return parser_oom(fs->p);
+        if (strlen(path) > SUN_PATH_MAX)
+                return fs_error(fs, "control socket path '%s' is too long (max %d bytes)", path, SUN_PATH_MAX);
+        free(fs->p->config->control);
+        fs->p->config->control = TAKE_PTR(path);
+        return 0;
+}
+
+static int parse_log(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        const char *vals[_LOG_TARGET_MAX];
+        LogTarget t = log_target_from_string(v);
+
+        if (t < 0) {
+                for (int i = 0; i < _LOG_TARGET_MAX; i++)
+                        vals[i] = log_target_to_string(i);
+                return bad_choice(fs, k, v, vals, _LOG_TARGET_MAX, NULL);
+        }
+        fs->p->config->log = t;
+        return 0;
+}
+
+static int parse_subreaper(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        bool b = false;
+        int r = get_bool(fs, k, v, &b);
+        if (r < 0)
+                return r;
+        fs->p->config->subreaper = b;
+        return 0;
+}
+
+static int parse_include(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        _cleanup_strv_free_ char **l = NULL;
+        int r = get_list(fs, k, v, &l);
+
+        if (r < 0)
+                return r;
+        STRV_FOREACH(i, l) {
+                if (ARRAY_GROW(fs->includes, fs->cap_includes, fs->n_includes + 1) < 0)
+                        return parser_oom(fs->p);
+                fs->includes[fs->n_includes].pattern = strdup(*i);
+                if (!fs->includes[fs->n_includes].pattern)
+                        return parser_oom(fs->p);
+                fs->includes[fs->n_includes++].line = fs->line;
+        }
+        return 0;
+}
+
+static int parse_registry_size(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        uint64_t n = 0;
+        int r = get_uint(fs, k, v, 16, 1048576, &n);
+        if (r < 0)
+                return r;
+        fs->p->config->registry_size = (unsigned) n;
+        return 0;
+}
+
+/* ---- keys of both kinds ---------------------------------------------------------------- */
+
+static int parse_restart(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        const char *vals[_RESTART_TYPE_MAX];
+        RestartType t = restart_type_from_string(v);
+
+        if (t < 0) {
+                for (int i = 0; i < _RESTART_TYPE_MAX; i++)
+                        vals[i] = restart_type_to_string(i);
+                return bad_choice(fs, k, v, vals, _RESTART_TYPE_MAX, NULL);
+        }
+        s->restart = t;
+        return 0;
+}
+
+static int parse_shutdown(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        static const char *const words[] = { "brutal_kill", "infinity" };
+        uint64_t n = 0;
+
+        if (strcmp(v, "brutal_kill") == 0)
+                s->shutdown_ms = SHUTDOWN_BRUTAL_KILL;
+        else if (strcmp(v, "infinity") == 0)
+                s->shutdown_ms = SHUTDOWN_INFINITY;
+        else if (parse_u64(v, MS_MAX, &n) >= 0)
+                s->shutdown_ms = n;
+        else {
+                const char *sg = all_digits(v) ? NULL : suggest(v, words, ELEMENTSOF(words));
+                if (sg)
+                        return fs_error(fs, "bad value '%s' for %s: expected milliseconds (0 to %u), brutal_kill or infinity; did you mean '%s'?",
+                                        v, k->name, MS_MAX, sg);
+                return fs_error(fs, "bad value '%s' for %s: expected milliseconds (0 to %u), brutal_kill or infinity",
+                                v, k->name, MS_MAX);
+        }
+        return 0;
+}
+
+static int parse_significant(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        return get_bool(fs, k, v, &s->significant);
+}
+
+/* ---- [supervisor:NAME] ----------------------------------------------------------------- */
+
+static int parse_strategy(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        const char *vals[_STRATEGY_MAX];
+        Strategy t = strategy_from_string(v);
+
+        if (t < 0) {
+                for (int i = 0; i < _STRATEGY_MAX; i++)
+                        vals[i] = strategy_to_string(i);
+                return bad_choice(fs, k, v, vals, _STRATEGY_MAX, NULL);
+        }
+        s->strategy = t;
+        return 0;
+}
+
+static int parse_intensity(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        uint64_t n = 0;
+        int r = get_uint(fs, k, v, 0, COUNT_MAX, &n);
+        if (r < 0)
+                return r;
+        s->intensity = (unsigned) n;
+        return 0;
+}
+
+static int parse_period(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        int r = parse_seconds_ms(v, MS_MAX / 1000, &s->period_ms);
+
+        if (r == -ENOMEM)
+                return parser_oom(fs->p);
+        if (r < 0)
+                return fs_error(fs, "bad value '%s' for %s: expected seconds above 0 (up to three decimals, at most %u)",
+                                v, k->name, MS_MAX / 1000);
+        return 0;
+}
+
+static int parse_children(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        _cleanup_strv_free_ char **l = NULL;
+        SectionInfo *info = fs->info;
+        int r = get_list(fs, k, v, &l), ret = 0;
+
+        if (r < 0)
+                return r;
+        STRV_FOREACH(i, l) {
+                size_t n = info->n_children;
+
+                if (!spec_name_is_valid(*i)) {
+                        ret = fs_error(fs, "bad child name '%s': names are 1-%d characters of a-z, 0-9, '_' and '-'",
+                                       *i, SPEC_NAME_MAX);
+                        continue;
+                }
+                /* A supervisor's children are all on its one `children` key: a name it listed
+                 * last is one it lists twice. (Listed by two supervisors: link_tree() says so.) */
+                if (strindex_get(&fs->p->listed_by, *i) == info) {
+                        ret = fs_error(fs, "'%s' is listed twice in children of [supervisor:%s]", *i, s->name);
+                        continue;
+                }
+                if (ARRAY_GROW(info->children, info->cap_children, n + 1) < 0)
+                        return parser_oom(fs->p);
+                info->children[n].name = strdup(*i);
+                if (!info->children[n].name)
+                        return parser_oom(fs->p);
+                info->children[n].line = fs->line;
+                info->n_children++;
+                if (strindex_put(&fs->p->listed_by, info->children[n].name, info) < 0)
+                        return parser_oom(fs->p);
+        }
+        return ret;
+}
+
+static int parse_template(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        int r = check_name(fs, k, v);
+        if (r < 0)
+                return r;
+        free(fs->info->template_name);
+        fs->info->template_name = strdup(v);
+        return fs->info->template_name ? 0 : parser_oom(fs->p);
+}
+
+static int parse_instances(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        uint64_t n = 0;
+        int r = get_uint(fs, k, v, 0, COUNT_MAX, &n);
+        if (r < 0)
+                return r;
+        s->instances = (unsigned) n;
+        return 0;
+}
+
+static int parse_max_children(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        uint64_t n = 0;
+
+        if (strcmp(v, "unlimited") == 0 || strcmp(v, "infinity") == 0) {
+                s->max_children = 0;
+                return 0;
+        }
+        if (parse_u64(v, COUNT_MAX, &n) < 0 || n == 0)
+                return fs_error(fs, "bad value '%s' for %s: expected an integer from 1 to %u or unlimited",
+                                v, k->name, COUNT_MAX);
+        s->max_children = (unsigned) n;
+        return 0;
+}
+
+static int parse_auto_shutdown(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        const char *vals[_AUTO_SHUTDOWN_MAX];
+        AutoShutdown t = auto_shutdown_from_string(v);
+
+        if (t < 0) {
+                for (int i = 0; i < _AUTO_SHUTDOWN_MAX; i++)
+                        vals[i] = auto_shutdown_to_string(i);
+                return bad_choice(fs, k, v, vals, _AUTO_SHUTDOWN_MAX, NULL);
+        }
+        s->auto_shutdown = t;
+        return 0;
+}
+
+/* ---- [worker:NAME] --------------------------------------------------------------------- */
+
+static int parse_exec(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        _cleanup_strv_free_ char **l = NULL;
+        const char *err = NULL;
+        int r;
+
+        r = split_words(v, false, &l, &err);
+        if (r == -ENOMEM)
+                return parser_oom(fs->p);
+        if (r < 0)
+                return fs_error(fs, "bad value for exec: %s", err);
+        if (!l[0])
+                return fs_error(fs, "empty exec: expected a command line");
+        if (!l[0][0])
+                return fs_error(fs, "bad value for exec: the program name is empty");
+
+        STRV_FOREACH(a, l)
+                for (const char *p = *a; (p = strchr(p, '%')); p += 2) {
+                        if (p[1] == 'i' || p[1] == 'n' || p[1] == '%')
+                                continue;
+                        if (!p[1])
+                                return fs_error(fs, "bad value for exec: a lone '%%' ends '%s' (write %%%% for a literal %%)", *a);
+                        return fs_error(fs, "bad value for exec: unknown expansion '%%%c' in '%s' (expected %%i, %%n or %%%%)",
+                                        p[1], *a);
+                }
+
+        strv_free(s->argv);
+        s->argv = TAKE_PTR(l);
+        return 0;
+}
+
+static int parse_stop_signal(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        int sig = parse_signal(v);
+
+        if (sig < 0) {
+                const char *names[64];
+                const char *n = strncasecmp(v, "SIG", 3) == 0 ? v + 3 : v;
+                size_t c = 0;
+                const char *sg;
+
+                for (int i = 1; i < SIGRTMIN && c < ELEMENTSOF(names); i++)
+                        if (signal_name(i))
+                                names[c++] = signal_name(i);
+                sg = suggest(n, names, c);
+                if (sg)
+                        return fs_error(fs, "bad value '%s' for %s: expected a signal name (TERM, SIGTERM, ...) or a number from 1 to %d; did you mean '%s'?",
+                                        v, k->name, SIGRTMAX, sg);
+                return fs_error(fs, "bad value '%s' for %s: expected a signal name (TERM, SIGTERM, ...) or a number from 1 to %d",
+                                v, k->name, SIGRTMAX);
+        }
+        s->stop_signal = sig;
+        return 0;
+}
+
+static int parse_normal_exit(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        _cleanup_strv_free_ char **l = NULL;
+        int r = get_list(fs, k, v, &l), ret = 0;
+
+        if (r < 0)
+                return r;
+        /* reset_normal_exit() dropped the default { 0 } at the key line; continuation lines add. */
+        STRV_FOREACH(i, l) {
+                uint64_t x;
+                int *n;
+                bool dup = false;
+
+                if (parse_u64(*i, 255, &x) < 0) {
+                        ret = fs_error(fs, "bad value '%s' for %s: expected exit codes from 0 to 255", *i, k->name);
+                        continue;
+                }
+                for (size_t j = 0; j < s->n_normal_exit; j++)
+                        dup = dup || s->normal_exit[j] == (int) x;
+                if (dup)
+                        continue;
+                n = reallocarray(s->normal_exit, s->n_normal_exit + 1, sizeof(int));
+                if (!n)
+                        return parser_oom(fs->p);
+                n[s->n_normal_exit++] = (int) x;
+                s->normal_exit = n;
+        }
+        return ret;
+}
+
+/* The list replaces the default. */
+static void reset_normal_exit(Spec *s) {
+        s->normal_exit = mfree(s->normal_exit);
+        s->n_normal_exit = 0;
+}
+
+static int parse_ready(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        const char *vals[_READY_MODE_MAX];
+        ReadyMode t = ready_mode_from_string(v);
+
+        if (t < 0) {
+                for (int i = 0; i < _READY_MODE_MAX; i++)
+                        vals[i] = ready_mode_to_string(i);
+                return bad_choice(fs, k, v, vals, _READY_MODE_MAX, NULL);
+        }
+        s->ready = t;
+        return 0;
+}
+
+static int parse_ready_timeout(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        uint64_t n = 0;
+
+        if (parse_u64(v, MS_MAX, &n) < 0 || n == 0)
+                return fs_error(fs, "bad value '%s' for %s: expected milliseconds from 1 to %u", v, k->name, MS_MAX);
+        s->ready_timeout_ms = n;
+        return 0;
+}
+
+static int parse_restart_delay(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        return get_ms(fs, k, v, &s->restart_delay_ms);
+}
+
+static int parse_restart_delay_max(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        return get_ms(fs, k, v, &s->restart_delay_max_ms);
+}
+
+static int parse_register(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        const char *name = v[0] == '+' ? v + 1 : v;
+
+        if (strcmp(v, "none") == 0) {
+                s->register_name = mfree(s->register_name);
+                s->register_is_default = false;
+                return 0;
+        }
+        if (!spec_registry_name_is_valid(name) || name[0] == '+')
+                return fs_error(fs, "bad value '%s' for %s: expected none, a name or +group (1-%d printable characters, no whitespace)",
+                                v, k->name, SPEC_REGISTRY_NAME_MAX);
+        free(s->register_name);
+        s->register_name = strdup(v);
+        if (!s->register_name)
+                return parser_oom(fs->p);
+        s->register_is_default = false;
+        return 0;
+}
+
+static int parse_subscribe(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        _cleanup_strv_free_ char **l = NULL;
+        int r = get_list(fs, k, v, &l), ret = 0;
+
+        if (r < 0)
+                return r;
+        STRV_FOREACH(i, l) {
+                if (!topic_pattern_is_valid(*i, strlen(*i))) {
+                        ret = fs_error(fs, "bad topic '%s' for %s: expected 1-%d printable characters, no whitespace, '*' only at the end",
+                                       *i, k->name, TOPIC_MAX);
+                        continue;
+                }
+                if (strv_contains(s->subscribe, *i))
+                        continue;
+                if (strv_length(s->subscribe) >= TOPIC_SUBSCRIPTIONS_MAX) {
+                        ret = fs_error(fs, "too many topics for %s: at most %d", k->name, TOPIC_SUBSCRIPTIONS_MAX);
+                        break;
+                }
+                if (strv_push(&s->subscribe, *i) < 0)
+                        return parser_oom(fs->p);
+        }
+        return ret;
+}
+
+static int parse_mailbox_limit(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        uint64_t n = 0;
+        int r = get_uint(fs, k, v, 1, COUNT_MAX, &n);
+        if (r < 0)
+                return r;
+        s->mailbox_limit = (unsigned) n;
+        return 0;
+}
+
+static int parse_user(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        if (!account_name_is_valid(v))
+                return fs_error(fs, "bad value '%s' for %s: expected a user name or uid", v, k->name);
+        s->user = strdup(v);
+        return s->user ? 0 : parser_oom(fs->p);
+}
+
+static int parse_group(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        if (!account_name_is_valid(v))
+                return fs_error(fs, "bad value '%s' for %s: expected a group name or gid", v, k->name);
+        s->group = strdup(v);
+        return s->group ? 0 : parser_oom(fs->p);
+}
+
+static int parse_directory(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        char *d;
+
+        if (!*v)
+                return fs_error(fs, "missing value for %s: expected a directory", k->name);
+        d = path_resolve(fs, v);
+        if (!d)
+                return parser_oom(fs->p);
+        free(s->directory);
+        s->directory = d;
+        return 0;
+}
+
+static int parse_environment(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        _cleanup_strv_free_ char **l = NULL;
+        int r = get_list(fs, k, v, &l), ret = 0;
+
+        if (r < 0)
+                return r;
+        STRV_FOREACH(i, l) {
+                const char *eq = strchr(*i, '=');
+                size_t len = eq ? (size_t) (eq - *i) : 0;
+
+                if (!eq || !env_name_is_valid(*i, len)) {
+                        ret = fs_error(fs, "bad value '%s' for %s: expected KEY=VALUE with KEY of A-Z, a-z, 0-9 and '_', not starting with a digit",
+                                       *i, k->name);
+                        continue;
+                }
+                for (size_t j = 0; s->environment[j]; j++)
+                        if (strncmp(s->environment[j], *i, len + 1) == 0) {
+                                strv_remove_at(s->environment, j);
+                                break;
+                        }
+                if (strv_push(&s->environment, *i) < 0)
+                        return parser_oom(fs->p);
+        }
+        return ret;
+}
+
+static int parse_umask(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        if (parse_mode(v, 0777, &s->umask) < 0)
+                return fs_error(fs, "bad value '%s' for %s: expected an octal mode from 0 to 0777", v, k->name);
+        return 0;
+}
+
+static int parse_nice(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        bool neg = v[0] == '-';
+        const char *d = (v[0] == '-' || v[0] == '+') ? v + 1 : v;
+        uint64_t n = 0;
+
+        if (parse_u64(d, 20, &n) < 0 || (!neg && n > 19))
+                return fs_error(fs, "bad value '%s' for %s: expected an integer from -20 to 19", v, k->name);
+        s->nice = neg ? -(int) n : (int) n;
+        s->nice_set = true;
+        return 0;
+}
+
+static int parse_limit(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        static const char *const names[_SPEC_LIMIT_MAX] = {
+                [SPEC_LIMIT_NOFILE] = "limit_nofile",
+                [SPEC_LIMIT_CORE] = "limit_core",
+                [SPEC_LIMIT_AS] = "limit_as",
+                [SPEC_LIMIT_NPROC] = "limit_nproc",
+        };
+        struct rlimit rl;
+        size_t i;
+        bool sizes;
+        int r;
+
+        for (i = 0; i < _SPEC_LIMIT_MAX; i++)
+                if (strcmp(names[i], k->name) == 0)
+                        break;
+        assert(i < _SPEC_LIMIT_MAX);
+        sizes = i == SPEC_LIMIT_CORE || i == SPEC_LIMIT_AS;
+
+        r = parse_rlimit(v, sizes, &rl);
+        if (r == -ENOMEM)
+                return parser_oom(fs->p);
+        if (r == -ERANGE)
+                return fs_error(fs, "bad value '%s' for %s: the soft limit is above the hard limit", v, k->name);
+        if (r < 0)
+                return fs_error(fs, "bad value '%s' for %s: expected N, infinity or SOFT:HARD%s", v, k->name,
+                                sizes ? " (N in bytes, or with a K, M, G or T suffix)" : "");
+        s->limit[i] = rl;
+        s->limit_set[i] = true;
+        return 0;
+}
+
+/* memory_max, pids_max, cpu_weight: set on the worker's cgroup (cgroup.c); whether the node
+ * can is known only where it runs, so `forkvisor run` checks that, not the parser. */
+static int parse_resource(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        bool memory = strcmp(k->name, "memory_max") == 0, cpu = strcmp(k->name, "cpu_weight") == 0;
+        uint64_t n = 0;
+        int r;
+
+        if (cpu) {
+                r = get_uint(fs, k, v, 1, 10000, &n);
+                if (r < 0)
+                        return r;
+        } else {
+                rlim_t rl;
+                r = parse_rlimit_value(v, memory, &rl);
+                if (r == -ENOMEM)
+                        return parser_oom(fs->p);
+                if (r < 0 || (rl != RLIM_INFINITY && rl == 0))
+                        return fs_error(fs, "bad value '%s' for %s: expected %s or infinity", v, k->name,
+                                        memory ? "bytes (N, or with a K, M, G or T suffix)" : "a positive number");
+                n = rl == RLIM_INFINITY ? UINT64_MAX : (uint64_t) rl;
+        }
+        if (memory)
+                s->memory_max = n;
+        else if (cpu)
+                s->cpu_weight = n;
+        else
+                s->pids_max = n;
+        if (!s->resource_line)
+                s->resource_line = fs->line;
+        return 0;
+}
+
+static int parse_output(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        static const char *const vals[] = { "log", "inherit", "null", "file:PATH" };
+        bool err = strcmp(k->name, "stderr") == 0;
+        OutputMode *mode = err ? &s->stderr_mode : &s->stdout_mode;
+        char **path = err ? &s->stderr_path : &s->stdout_path;
+        OutputMode m;
+
+        if (strncmp(v, "file:", 5) == 0) {
+                char *p;
+
+                if (!v[5])
+                        return fs_error(fs, "bad value '%s' for %s: file: needs a path", v, k->name);
+                p = path_resolve(fs, v + 5);
+                if (!p)
+                        return parser_oom(fs->p);
+                free(*path);
+                *path = p;
+                *mode = OUTPUT_FILE;
+                return 0;
+        }
+        m = output_mode_from_string(v);
+        if (m < 0 || m == OUTPUT_FILE)
+                return bad_choice(fs, k, v, vals, ELEMENTSOF(vals), NULL);
+        *mode = m;
+        *path = mfree(*path);
+        return 0;
+}
+
+static int parse_stdin(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        static const char *const vals[] = { "null", "inherit" };
+
+        if (strcmp(v, "null") == 0)
+                s->stdin_inherit = false;
+        else if (strcmp(v, "inherit") == 0)
+                s->stdin_inherit = true;
+        else
+                return bad_choice(fs, k, v, vals, ELEMENTSOF(vals), NULL);
+        return 0;
+}
+
+static int parse_kill_group(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        return get_bool(fs, k, v, &s->kill_group);
+}
+
+/* Every key, once. Which kinds accept it is checked against config_keys_* (spec.c) at the
+ * first load, so the two tables cannot drift apart unnoticed (test-config checks it too). */
+#define F KIND_FORKVISOR
+#define S KIND_SUPERVISOR
+#define W KIND_WORKER
+static const KeyDef key_table[] = {
+        { "root", F, 0, parse_root },
+        { "control", F, 0, parse_control },
+        { "log", F, 0, parse_log },
+        { "subreaper", F, 0, parse_subreaper },
+        { "include", F, KEY_LIST | KEY_ONCE_PER_FILE, parse_include },
+        { "registry_size", F, 0, parse_registry_size },
+        { "strategy", S, 0, parse_strategy },
+        { "intensity", S, 0, parse_intensity },
+        { "period", S, 0, parse_period },
+        { "children", S, KEY_LIST | KEY_UNHASHED, parse_children },
+        { "template", S, 0, parse_template },
+        { "instances", S, 0, parse_instances },
+        { "max_children", S, 0, parse_max_children },
+        { "auto_shutdown", S, 0, parse_auto_shutdown },
+        { "restart", S | W, 0, parse_restart },
+        { "shutdown", S | W, 0, parse_shutdown },
+        { "significant", S | W, 0, parse_significant },
+        { "exec", W, 0, parse_exec },
+        { "stop_signal", W, 0, parse_stop_signal },
+        { "normal_exit", W, KEY_LIST, parse_normal_exit, reset_normal_exit },
+        { "ready", W, 0, parse_ready },
+        { "ready_timeout", W, 0, parse_ready_timeout },
+        { "restart_delay", W, 0, parse_restart_delay },
+        { "restart_delay_max", W, 0, parse_restart_delay_max },
+        { "register", W, 0, parse_register },
+        { "subscribe", W, KEY_LIST, parse_subscribe },
+        { "mailbox_limit", W, 0, parse_mailbox_limit },
+        { "user", W, 0, parse_user },
+        { "group", W, 0, parse_group },
+        { "directory", W, 0, parse_directory },
+        { "environment", W, KEY_LIST, parse_environment },
+        { "umask", W, 0, parse_umask },
+        { "nice", W, 0, parse_nice },
+        { "limit_nofile", W, 0, parse_limit },
+        { "limit_core", W, 0, parse_limit },
+        { "limit_as", W, 0, parse_limit },
+        { "limit_nproc", W, 0, parse_limit },
+        { "stdout", W, 0, parse_output },
+        { "stderr", W, 0, parse_output },
+        { "stdin", W, 0, parse_stdin },
+        { "kill_group", W, 0, parse_kill_group },
+        { "memory_max", W, 0, parse_resource },
+        { "pids_max", W, 0, parse_resource },
+        { "cpu_weight", W, 0, parse_resource },
+};
+#undef F
+#undef S
+#undef W
+static_assert(ELEMENTSOF(key_table) <= KEYS_MAX, "KEYS_MAX");
+
+static bool kind_lists_key(unsigned kind, const char *name) {
+        const char *const *l = kind_keys(kind);
+        for (size_t i = 0; l[i]; i++)
+                if (strcmp(l[i], name) == 0)
+                        return true;
+        return false;
+}
+
+/* The key NAME as accepted in KIND: both the table here and config_keys_* must agree. */
+const KeyDef *keys_lookup(unsigned kind, const char *name, size_t *ret_index) {
+        for (size_t i = 0; i < ELEMENTSOF(key_table); i++)
+                if ((key_table[i].kinds & kind) && strcmp(key_table[i].name, name) == 0 &&
+                    kind_lists_key(kind, name)) {
+                        *ret_index = i;
+                        return &key_table[i];
+                }
+        return NULL;
+}
+
+size_t keys_index(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(key_table); i++)
+                if (strcmp(key_table[i].name, name) == 0)
+                        return i;
+        assert_not_reached();
+        return 0;
+}
+
+
+/* Says what is wrong with a key KIND does not take: a misspelling, or a key of another kind. */
+int keys_unknown(FileState *fs, unsigned kind, const char *name) {
+        const char *const *keys = kind_keys(kind);
+        const char *sg = suggest(name, keys, strv_count_const(keys));
+        char buf[64];
+
+        if (sg)
+                return fs_error(fs, "unknown key '%s', did you mean '%s'?", name, sg);
+        if (kind != KIND_FORKVISOR && kind_lists_key(KIND_FORKVISOR, name))
+                return fs_error(fs, "unknown key '%s' in %s (it belongs in [forkvisor])", name,
+                                section_display(fs, buf, sizeof(buf)));
+        if (kind != KIND_WORKER && kind_lists_key(KIND_WORKER, name))
+                return fs_error(fs, "unknown key '%s' in %s (only [worker:NAME] sections take it)", name,
+                                section_display(fs, buf, sizeof(buf)));
+        if (kind != KIND_SUPERVISOR && kind_lists_key(KIND_SUPERVISOR, name))
+                return fs_error(fs, "unknown key '%s' in %s (only [supervisor:NAME] sections take it)", name,
+                                section_display(fs, buf, sizeof(buf)));
+        return fs_error(fs, "unknown key '%s' in %s", name, section_display(fs, buf, sizeof(buf)));
+}

@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MIT */
+/* The syntax of configuration values, as pure functions over strings: numbers, booleans, words
+ * split the way sh(1) splits them, signal names, resource limits and the names of variables and
+ * accounts. No diagnostics here: the key parsers (keys.c) word them. */
+#include "values.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "macro.h"
+#include "strv.h"
+
+bool all_digits(const char *s) {
+        if (!*s)
+                return false;
+        for (; *s; s++)
+                if (*s < '0' || *s > '9')
+                        return false;
+        return true;
+}
+
+int parse_u64(const char *s, uint64_t max, uint64_t *ret) {
+        uint64_t v = 0;
+
+        if (!all_digits(s))
+                return -EINVAL;
+        for (; *s; s++) {
+                unsigned d = (unsigned) (*s - '0');
+                if (v > (UINT64_MAX - d) / 10)
+                        return -ERANGE;
+                v = v * 10 + d;
+        }
+        if (v > max)
+                return -ERANGE;
+        *ret = v;
+        return 0;
+}
+
+int parse_bool(const char *s) {
+        static const char *const yes[] = { "yes", "true", "on", "1" };
+        static const char *const no[] = { "no", "false", "off", "0" };
+
+        for (size_t i = 0; i < ELEMENTSOF(yes); i++) {
+                if (strcasecmp(s, yes[i]) == 0)
+                        return 1;
+                if (strcasecmp(s, no[i]) == 0)
+                        return 0;
+        }
+        return -EINVAL;
+}
+
+/* Splits S into words the way sh(1) does, without any expansion: whitespace separates
+ * (and ',' too when LIST), '...' is literal, "..." is literal except for \" \\ \$ \`, and a
+ * backslash outside quotes makes the next character literal. Quotes inside a word join
+ * (a"b c"d is one word), and "" is an empty word. */
+int split_words(const char *s, bool list, char ***ret, const char **reterr) {
+        _cleanup_strv_free_ char **l = strv_new_empty();
+        _cleanup_free_ char *w = NULL;
+        size_t n = 0;
+        bool in_word = false;
+
+        if (!l)
+                return -ENOMEM;
+        w = malloc(strlen(s) + 1);
+        if (!w)
+                return -ENOMEM;
+
+        for (const char *p = s;; p++) {
+                char c = *p;
+
+                if (c == '\0' || c == ' ' || c == '\t' || c == '\r' || (list && c == ',')) {
+                        if (in_word) {
+                                w[n] = '\0';
+                                if (strv_push(&l, w) < 0)
+                                        return -ENOMEM;
+                                n = 0;
+                                in_word = false;
+                        }
+                        if (c == '\0')
+                                break;
+                        continue;
+                }
+                in_word = true;
+                if (c == '\\') {
+                        if (!p[1]) {
+                                *reterr = "trailing backslash";
+                                return -EINVAL;
+                        }
+                        w[n++] = *++p;
+                } else if (c == '\'') {
+                        const char *e = strchr(p + 1, '\'');
+                        if (!e) {
+                                *reterr = "unterminated single quote";
+                                return -EINVAL;
+                        }
+                        memcpy(w + n, p + 1, (size_t) (e - p - 1));
+                        n += (size_t) (e - p - 1);
+                        p = e;
+                } else if (c == '"') {
+                        for (p++;; p++) {
+                                if (!*p) {
+                                        *reterr = "unterminated double quote";
+                                        return -EINVAL;
+                                }
+                                if (*p == '"')
+                                        break;
+                                if (*p == '\\' && p[1] && strchr("\"\\$`", p[1]))
+                                        p++;
+                                w[n++] = *p;
+                        }
+                } else
+                        w[n++] = c;
+        }
+
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+const char *signal_name(int sig) {
+        return sig > 0 && sig < SIGRTMIN ? sigabbrev_np(sig) : NULL;
+}
+
+int parse_signal(const char *v) {
+        const char *n = v;
+        uint64_t x;
+
+        if (parse_u64(v, (uint64_t) SIGRTMAX, &x) >= 0)
+                return x >= 1 ? (int) x : -EINVAL;
+        if (strncasecmp(n, "SIG", 3) == 0)
+                n += 3;
+        for (int sig = 1; sig < SIGRTMIN; sig++) {
+                const char *a = signal_name(sig);
+                if (a && strcasecmp(a, n) == 0)
+                        return sig;
+        }
+        if (strncasecmp(n, "RTMIN", 5) == 0 || strncasecmp(n, "RTMAX", 5) == 0) {
+                bool min = strncasecmp(n, "RTMIN", 5) == 0;
+                int off = 0;
+
+                if (n[5]) {
+                        if (n[5] != (min ? '+' : '-') || parse_u64(n + 6, (uint64_t) (SIGRTMAX - SIGRTMIN), &x) < 0)
+                                return -EINVAL;
+                        off = (int) x;
+                }
+                return min ? SIGRTMIN + off : SIGRTMAX - off;
+        }
+        return -EINVAL;
+}
+
+int parse_rlimit_value(const char *v, bool sizes, rlim_t *ret) {
+        _cleanup_free_ char *digits = NULL;
+        uint64_t n, mult = 1;
+        size_t len = strlen(v);
+
+        if (strcmp(v, "infinity") == 0) {
+                *ret = RLIM_INFINITY;
+                return 0;
+        }
+        if (sizes && len > 1) {
+                switch (v[len - 1]) {
+                case 'K': mult = 1ull << 10; break;
+                case 'M': mult = 1ull << 20; break;
+                case 'G': mult = 1ull << 30; break;
+                case 'T': mult = 1ull << 40; break;
+                default: break;
+                }
+                if (mult > 1)
+                        len--;
+        }
+        digits = strndup(v, len);
+        if (!digits)
+                return -ENOMEM;
+        if (parse_u64(digits, UINT64_MAX / mult, &n) < 0 || n * mult >= (uint64_t) RLIM_INFINITY)
+                return -EINVAL;
+        *ret = (rlim_t) (n * mult);
+        return 0;
+}
+
+bool account_name_is_valid(const char *v) {
+        if (!*v || strlen(v) > 256)
+                return false;
+        for (; *v; v++)
+                if (*v < 0x21 || *v > 0x7e || *v == ':')
+                        return false;
+        return true;
+}
+
+bool env_name_is_valid(const char *n, size_t len) {
+        if (len == 0 || (n[0] >= '0' && n[0] <= '9'))
+                return false;
+        for (size_t i = 0; i < len; i++)
+                if (!(isascii((unsigned char) n[i]) && (isalnum((unsigned char) n[i]) || n[i] == '_')))
+                        return false;
+        return true;
+}
+
+/* A later assignment of the same variable replaces the earlier one, as in a shell. */
+
+int parse_seconds_ms(const char *v, uint64_t max_seconds, uint64_t *ret) {
+        uint64_t sec = 0, ms = 0;
+        const char *dot = strchr(v, '.');
+        _cleanup_free_ char *ip = strndup(v, dot ? (size_t) (dot - v) : strlen(v));
+        bool ok;
+
+        if (!ip)
+                return -ENOMEM;
+        ok = parse_u64(ip, max_seconds, &sec) >= 0;
+        if (ok && dot) {
+                size_t nd = strlen(dot + 1);
+                ok = nd >= 1 && nd <= 3 && parse_u64(dot + 1, 999, &ms) >= 0;
+                for (size_t i = nd; ok && i < 3; i++)
+                        ms *= 10;
+        }
+        if (!ok || sec * 1000 + ms == 0)
+                return -EINVAL;
+        *ret = sec * 1000 + ms;
+        return 0;
+}
+
+int parse_mode(const char *v, unsigned max, int *ret) {
+        unsigned m = 0;
+        size_t n = strlen(v);
+
+        for (size_t i = 0; i < n; i++)
+                if (v[i] < '0' || v[i] > '7')
+                        n = 0;
+        if (n >= 1 && n <= 4)
+                for (size_t i = 0; i < n; i++)
+                        m = m * 8 + (unsigned) (v[i] - '0');
+        if (n < 1 || n > 4 || m > max)
+                return -EINVAL;
+        *ret = (int) m;
+        return 0;
+}
+
+int parse_rlimit(const char *v, bool sizes, struct rlimit *ret) {
+        _cleanup_free_ char *soft = NULL;
+        const char *colon = strchr(v, ':');
+        struct rlimit rl;
+        int r;
+
+        soft = strndup(v, colon ? (size_t) (colon - v) : strlen(v));
+        if (!soft)
+                return -ENOMEM;
+        r = parse_rlimit_value(soft, sizes, &rl.rlim_cur);
+        if (r >= 0)
+                r = colon ? parse_rlimit_value(colon + 1, sizes, &rl.rlim_max) : (rl.rlim_max = rl.rlim_cur, 0);
+        if (r < 0)
+                return r;
+        if (rl.rlim_cur > rl.rlim_max)
+                return -ERANGE;
+        *ret = rl;
+        return 0;
+}

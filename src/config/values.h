@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/* The syntax of configuration values (values.c): pure functions, no diagnostics. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/resource.h>
+
+/* Non-empty and only 0-9. */
+bool all_digits(const char *s);
+/* A decimal integer up to MAX: -EINVAL when not all digits, -ERANGE above MAX. */
+int parse_u64(const char *s, uint64_t max, uint64_t *ret);
+/* yes/true/on/1 and no/false/off/0, any case: 1 or 0, else -EINVAL. */
+int parse_bool(const char *s);
+
+/* Splits S into words the way sh(1) does, without any expansion (and at ',' too when LIST).
+ * -EINVAL with *reterr saying why, or -ENOMEM. */
+int split_words(const char *s, bool list, char ***ret, const char **reterr);
+
+/* "TERM" for SIGTERM; NULL for 0, the real-time signals and beyond. */
+const char *signal_name(int sig);
+/* A number from 1 to SIGRTMAX, a name with or without SIG (any case), RTMIN+N or RTMAX-N. */
+int parse_signal(const char *v);
+
+/* "infinity" or N (with SIZES, also NK, NM, NG, NT): -EINVAL, or -ENOMEM. */
+int parse_rlimit_value(const char *v, bool sizes, rlim_t *ret);
+
+/* A user or group as written: 1-256 printable characters, no whitespace and no ':'. */
+bool account_name_is_valid(const char *v);
+/* The LEN bytes at N name an environment variable: A-Z, a-z, 0-9, '_', no leading digit. */
+bool env_name_is_valid(const char *n, size_t len);
+
+/* Seconds with up to three decimals, above 0 and at most MAX_SECONDS ("5", "2.5", "0.250"), as
+ * milliseconds: -EINVAL, or -ENOMEM. */
+int parse_seconds_ms(const char *v, uint64_t max_seconds, uint64_t *ret);
+/* An octal mode of 1-4 digits, at most MAX. */
+int parse_mode(const char *v, unsigned max, int *ret);
+/* N or SOFT:HARD, each parse_rlimit_value(): -EINVAL, -ERANGE when SOFT is above HARD, or
+ * -ENOMEM. */
+int parse_rlimit(const char *v, bool sizes, struct rlimit *ret);
