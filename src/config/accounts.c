@@ -21,35 +21,63 @@ static bool lookup_failed(int r) {
         return r != 0 && r != ENOENT && r != ESRCH && r != EBADF && r != EPERM;
 }
 
-static size_t buffer_size(void) {
-        long sz = sysconf(_SC_GETPW_R_SIZE_MAX);
-        return sz > 0 ? (size_t) sz : 16384;
+/* One entry by name, or else by number when the name is all digits. */
+static int get_passwd(const char *key, void *entry, char *buf, size_t size, bool *found) {
+        struct passwd *res = NULL;
+        uint64_t id;
+        int r = getpwnam_r(key, entry, buf, size, &res);
+
+        if (r == 0 && !res && parse_u64(key, UINT32_MAX - 1, &id) >= 0)
+                r = getpwuid_r((uid_t) id, entry, buf, size, &res);
+        *found = res;
+        return r;
 }
 
-int accounts_user(const char *user, uid_t *ret_uid, gid_t *ret_gid, char **ret_name, int *reterr_nss) {
-        _cleanup_free_ char *buf = NULL;
-        size_t bufsize = buffer_size();
-        struct passwd pw, *res = NULL;
+static int get_group(const char *key, void *entry, char *buf, size_t size, bool *found) {
+        struct group *res = NULL;
         uint64_t id;
-        char *name;
+        int r = getgrnam_r(key, entry, buf, size, &res);
+
+        if (r == 0 && !res && parse_u64(key, UINT32_MAX - 1, &id) >= 0)
+                r = getgrgid_r((gid_t) id, entry, buf, size, &res);
+        *found = res;
+        return r;
+}
+
+/* GET with a buffer that grows while the entry does not fit (ERANGE); the entry's strings point
+ * into *buf. */
+static int lookup(const char *key, int (*get)(const char *, void *, char *, size_t, bool *), void *entry,
+                  char **buf, int *reterr_nss) {
+        long sz = sysconf(_SC_GETPW_R_SIZE_MAX);
+        size_t bufsize = sz > 0 ? (size_t) sz : 16384;
+        bool found = false;
         int r;
 
         for (;;) {
-                char *nb = realloc(buf, bufsize);
+                char *nb = realloc(*buf, bufsize);
                 if (!nb)
                         return -ENOMEM;
-                buf = nb;
-                r = getpwnam_r(user, &pw, buf, bufsize, &res);
-                if (r == 0 && !res && parse_u64(user, UINT32_MAX - 1, &id) >= 0)
-                        r = getpwuid_r((uid_t) id, &pw, buf, bufsize, &res);
+                *buf = nb;
+                r = get(key, entry, *buf, bufsize, &found);
                 if (r != ERANGE || bufsize > BUFFER_MAX)
                         break;
                 bufsize *= 2;
         }
-        if (!res) {
+        if (!found) {
                 *reterr_nss = lookup_failed(r) ? r : 0;
                 return -ESRCH;
         }
+        return 0;
+}
+
+int accounts_user(const char *user, uid_t *ret_uid, gid_t *ret_gid, char **ret_name, int *reterr_nss) {
+        _cleanup_free_ char *buf = NULL;
+        struct passwd pw;
+        char *name;
+        int r = lookup(user, get_passwd, &pw, &buf, reterr_nss);
+
+        if (r < 0)
+                return r;
         name = strdup(pw.pw_name);
         if (!name)
                 return -ENOMEM;
@@ -61,27 +89,11 @@ int accounts_user(const char *user, uid_t *ret_uid, gid_t *ret_gid, char **ret_n
 
 int accounts_group(const char *group, gid_t *ret_gid, int *reterr_nss) {
         _cleanup_free_ char *buf = NULL;
-        size_t bufsize = buffer_size();
-        struct group gr, *res = NULL;
-        uint64_t id;
-        int r;
+        struct group gr;
+        int r = lookup(group, get_group, &gr, &buf, reterr_nss);
 
-        for (;;) {
-                char *nb = realloc(buf, bufsize);
-                if (!nb)
-                        return -ENOMEM;
-                buf = nb;
-                r = getgrnam_r(group, &gr, buf, bufsize, &res);
-                if (r == 0 && !res && parse_u64(group, UINT32_MAX - 1, &id) >= 0)
-                        r = getgrgid_r((gid_t) id, &gr, buf, bufsize, &res);
-                if (r != ERANGE || bufsize > BUFFER_MAX)
-                        break;
-                bufsize *= 2;
-        }
-        if (!res) {
-                *reterr_nss = lookup_failed(r) ? r : 0;
-                return -ESRCH;
-        }
+        if (r < 0)
+                return r;
         *ret_gid = gr.gr_gid;
         return 0;
 }

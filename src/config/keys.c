@@ -53,6 +53,22 @@ static int bad_choice(FileState *fs, const KeyDef *k, const char *value, const c
         return fs_error(fs, "bad value '%s' for %s: expected %s%s", value, k->name, choices, extra ?: "");
 }
 
+/* VALUE as one of the names of an enum (NAME_to_string() and NAME_from_string(), as spec.c
+ * defines them) into DEST, or a diagnostic that lists them. */
+#define PARSE_ENUM(fs, k, value, name, max, dest)                                               \
+        ({                                                                                      \
+                int r_ = name##_from_string(value);                                             \
+                if (r_ >= 0)                                                                    \
+                        (dest) = r_;                                                            \
+                else {                                                                          \
+                        const char *vals_[max];                                                 \
+                        for (int i_ = 0; i_ < (max); i_++)                                      \
+                                vals_[i_] = name##_to_string(i_);                               \
+                        r_ = bad_choice(fs, k, value, vals_, max, NULL);                        \
+                }                                                                               \
+                r_ < 0 ? r_ : 0;                                                                \
+        })
+
 static int get_bool(FileState *fs, const KeyDef *k, const char *value, bool *ret) {
         static const char *const all[] = { "yes", "no", "true", "false", "on", "off" };
         int b = parse_bool(value);
@@ -160,16 +176,7 @@ static int parse_control(FileState *fs, const KeyDef *k, Spec *s, const char *v)
 }
 
 static int parse_log(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
-        const char *vals[_LOG_TARGET_MAX];
-        LogTarget t = log_target_from_string(v);
-
-        if (t < 0) {
-                for (int i = 0; i < _LOG_TARGET_MAX; i++)
-                        vals[i] = log_target_to_string(i);
-                return bad_choice(fs, k, v, vals, _LOG_TARGET_MAX, NULL);
-        }
-        fs->p->config->log = t;
-        return 0;
+        return PARSE_ENUM(fs, k, v, log_target, _LOG_TARGET_MAX, fs->p->config->log);
 }
 
 static int parse_subreaper(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
@@ -210,16 +217,7 @@ static int parse_registry_size(FileState *fs, const KeyDef *k, Spec *s, const ch
 /* ---- keys of both kinds ---------------------------------------------------------------- */
 
 static int parse_restart(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
-        const char *vals[_RESTART_TYPE_MAX];
-        RestartType t = restart_type_from_string(v);
-
-        if (t < 0) {
-                for (int i = 0; i < _RESTART_TYPE_MAX; i++)
-                        vals[i] = restart_type_to_string(i);
-                return bad_choice(fs, k, v, vals, _RESTART_TYPE_MAX, NULL);
-        }
-        s->restart = t;
-        return 0;
+        return PARSE_ENUM(fs, k, v, restart_type, _RESTART_TYPE_MAX, s->restart);
 }
 
 static int parse_shutdown(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
@@ -250,16 +248,7 @@ static int parse_significant(FileState *fs, const KeyDef *k, Spec *s, const char
 /* ---- [supervisor:NAME] ----------------------------------------------------------------- */
 
 static int parse_strategy(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
-        const char *vals[_STRATEGY_MAX];
-        Strategy t = strategy_from_string(v);
-
-        if (t < 0) {
-                for (int i = 0; i < _STRATEGY_MAX; i++)
-                        vals[i] = strategy_to_string(i);
-                return bad_choice(fs, k, v, vals, _STRATEGY_MAX, NULL);
-        }
-        s->strategy = t;
-        return 0;
+        return PARSE_ENUM(fs, k, v, strategy, _STRATEGY_MAX, s->strategy);
 }
 
 static int parse_intensity(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
@@ -349,16 +338,7 @@ static int parse_max_children(FileState *fs, const KeyDef *k, Spec *s, const cha
 }
 
 static int parse_auto_shutdown(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
-        const char *vals[_AUTO_SHUTDOWN_MAX];
-        AutoShutdown t = auto_shutdown_from_string(v);
-
-        if (t < 0) {
-                for (int i = 0; i < _AUTO_SHUTDOWN_MAX; i++)
-                        vals[i] = auto_shutdown_to_string(i);
-                return bad_choice(fs, k, v, vals, _AUTO_SHUTDOWN_MAX, NULL);
-        }
-        s->auto_shutdown = t;
-        return 0;
+        return PARSE_ENUM(fs, k, v, auto_shutdown, _AUTO_SHUTDOWN_MAX, s->auto_shutdown);
 }
 
 /* ---- [worker:NAME] --------------------------------------------------------------------- */
@@ -452,16 +432,7 @@ static void reset_normal_exit(Spec *s) {
 }
 
 static int parse_ready(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
-        const char *vals[_READY_MODE_MAX];
-        ReadyMode t = ready_mode_from_string(v);
-
-        if (t < 0) {
-                for (int i = 0; i < _READY_MODE_MAX; i++)
-                        vals[i] = ready_mode_to_string(i);
-                return bad_choice(fs, k, v, vals, _READY_MODE_MAX, NULL);
-        }
-        s->ready = t;
-        return 0;
+        return PARSE_ENUM(fs, k, v, ready_mode, _READY_MODE_MAX, s->ready);
 }
 
 static int parse_ready_timeout(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
