@@ -11,14 +11,14 @@
 
 #include "macro.h"
 
-/* Over three rolling rows: a cell of row i is at least the smaller of row i-1's least and row
- * i-2's least plus one (a transposition reaches back two rows), so two rows in a row above MAX
- * mean the distance is above MAX too. It is never below the difference of the lengths. */
+/* Over three rolling rows. A cell of row i is at least the smaller of row i-1's least and row
+ * i-2's least plus one (a transposition reaches back two rows), and a row's least is at most
+ * one more than the row before's: once a whole row is above MAX, so is every later one, and so
+ * the distance. It is never below the difference of the lengths either. */
 #define OSA_MAX 64
 size_t osa_distance(const char *a, const char *b, size_t max) {
         size_t la = strlen(a), lb = strlen(b);
         size_t rows[3][OSA_MAX + 1], *pp = rows[0], *prev = rows[1], *cur = rows[2];
-        size_t prev_min = 0;
 
         if (la > OSA_MAX || lb > OSA_MAX)
                 return SIZE_MAX;
@@ -46,9 +46,8 @@ size_t osa_distance(const char *a, const char *b, size_t max) {
                         if (v < row_min)
                                 row_min = v;
                 }
-                if (row_min > max && prev_min > max)
+                if (row_min > max)
                         return max + 1;
-                prev_min = row_min;
                 t = pp;
                 pp = prev;
                 prev = cur;
