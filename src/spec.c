@@ -133,7 +133,7 @@ Spec *config_find(const Config *c, SpecKind kind, const char *name) {
 }
 
 /* Expands %i %n %% of word into out (NULL: only measures). The length, or -EINVAL for another
- * '%' (config.c refuses those; a hand-made Spec may not). */
+ * '%' (config/ refuses those; a hand-made Spec may not). */
 static ssize_t expand_word(const char *word, const char *inst, const char *name, char *out) {
         size_t n = 0;
         for (const char *p = word; *p; p++) {

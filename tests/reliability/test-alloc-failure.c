@@ -539,6 +539,37 @@ TEST(config_load) {
         ASSERT_TRUE(n > 10);
 }
 
+/* The same for a configuration full of mistakes: every diagnostic (did-you-mean over keys,
+ * values and section names, a cycle, a registry name given twice) fails or is kept whole, and
+ * the load answers -EINVAL, or -ENOMEM when an allocation failed. */
+TEST(config_load_diagnostics) {
+        static const char text[] =
+                "[supervisor:app]\nchildren = a, b, ghst\nstrategy = one_for_al\n"
+                "[worker:a]\nexec = /bin/true\nregister = dup\nrestrat = permanent\n"
+                "[worker:b]\nexec = /bin/true\nregister = dup\nready = mailbx\n"
+                "[supervisor:sub]\nchildren = loop\n[supervisor:loop]\nchildren = sub\n"
+                "[worker:ghost]\n";
+        unsigned long n;
+        for (n = 1; n < 5000; n++) {
+                Config *c = NULL;
+                Diagnostics d = {};
+                n_allocs = 0;
+                fail_at = n;
+                n_failed = 0;
+                armed = true;
+                int r = config_load_string(text, "t.ini", &c, &d);
+                armed = false;
+                bool injected = n_failed > 0;
+                ASSERT_TRUE(r == -EINVAL || (injected && r == -ENOMEM));
+                ASSERT_TRUE(c == NULL);
+                ASSERT_TRUE(injected || d.n == 8);
+                diagnostics_done(&d);
+                if (!injected)
+                        break;
+        }
+        ASSERT_TRUE(n > 10);
+}
+
 /* ---- the control socket --------------------------------------------------------------------- */
 
 #include <sys/un.h>
