@@ -200,7 +200,7 @@ static int handler(void *user, const char *section, const char *name, const char
                 k = fs->cont_key;
                 if (fs->cur == CUR_SPEC && !(k->flags & KEY_UNHASHED))
                         section_hash_add(fs->info, k->name, v);
-                return k->parse(fs, k, fs->spec, v) < 0 ? 0 : 1;
+                return keys_parse(fs, k, fs->spec, v) < 0 ? 0 : 1;
         }
 
         /* A new key line: inih now continues this key on indented lines. */
@@ -263,7 +263,7 @@ static int handler(void *user, const char *section, const char *name, const char
         }
         if (k->reset)
                 k->reset(fs->spec);
-        r = k->parse(fs, k, fs->spec, v);
+        r = keys_parse(fs, k, fs->spec, v);
         return r < 0 ? 0 : 1;
 }
 

@@ -95,6 +95,17 @@ static int get_uint(FileState *fs, const KeyDef *k, const char *value, uint64_t 
         return 0;
 }
 
+static int get_unsigned(FileState *fs, const KeyDef *k, const char *value, unsigned min, unsigned max,
+                        unsigned *ret) {
+        uint64_t v = 0;
+        int r = get_uint(fs, k, value, min, max, &v);
+
+        if (r < 0)
+                return r;
+        *ret = (unsigned) v;
+        return 0;
+}
+
 static int get_ms(FileState *fs, const KeyDef *k, const char *value, uint64_t *ret) {
         uint64_t v;
 
@@ -114,18 +125,6 @@ static char *path_resolve(FileState *fs, const char *path) {
         if (asprintf(&r, "%s/%s", fs->abs_dir, path) < 0)
                 return NULL;
         return r;
-}
-
-/* Splits a list value, reporting a quoting error. */
-static int get_list(FileState *fs, const KeyDef *k, const char *value, char ***ret) {
-        const char *err = NULL;
-        int r = split_words(value, true, ret, &err);
-
-        if (r == -ENOMEM)
-                return parser_oom(fs->p);
-        if (r < 0)
-                return fs_error(fs, "bad value for %s: %s", k->name, err);
-        return 0;
 }
 
 static size_t strv_count_const(const char *const *l) {
@@ -188,30 +187,18 @@ static int parse_subreaper(FileState *fs, const KeyDef *k, Spec *s, const char *
         return 0;
 }
 
-static int parse_include(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
-        _cleanup_strv_free_ char **l = NULL;
-        int r = get_list(fs, k, v, &l);
-
-        if (r < 0)
-                return r;
-        STRV_FOREACH(i, l) {
-                if (ARRAY_GROW(fs->includes, fs->cap_includes, fs->n_includes + 1) < 0)
-                        return parser_oom(fs->p);
-                fs->includes[fs->n_includes].pattern = strdup(*i);
-                if (!fs->includes[fs->n_includes].pattern)
-                        return parser_oom(fs->p);
-                fs->includes[fs->n_includes++].line = fs->line;
-        }
+static int parse_include(FileState *fs, const KeyDef *k, Spec *s, const char *w) {
+        if (ARRAY_GROW(fs->includes, fs->cap_includes, fs->n_includes + 1) < 0)
+                return parser_oom(fs->p);
+        fs->includes[fs->n_includes].pattern = strdup(w);
+        if (!fs->includes[fs->n_includes].pattern)
+                return parser_oom(fs->p);
+        fs->includes[fs->n_includes++].line = fs->line;
         return 0;
 }
 
 static int parse_registry_size(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
-        uint64_t n = 0;
-        int r = get_uint(fs, k, v, 16, 1048576, &n);
-        if (r < 0)
-                return r;
-        fs->p->config->registry_size = (unsigned) n;
-        return 0;
+        return get_unsigned(fs, k, v, 16, 1048576, &fs->p->config->registry_size);
 }
 
 /* ---- keys of both kinds ---------------------------------------------------------------- */
@@ -252,12 +239,7 @@ static int parse_strategy(FileState *fs, const KeyDef *k, Spec *s, const char *v
 }
 
 static int parse_intensity(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
-        uint64_t n = 0;
-        int r = get_uint(fs, k, v, 0, COUNT_MAX, &n);
-        if (r < 0)
-                return r;
-        s->intensity = (unsigned) n;
-        return 0;
+        return get_unsigned(fs, k, v, 0, COUNT_MAX, &s->intensity);
 }
 
 static int parse_period(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
@@ -271,38 +253,27 @@ static int parse_period(FileState *fs, const KeyDef *k, Spec *s, const char *v) 
         return 0;
 }
 
-static int parse_children(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
-        _cleanup_strv_free_ char **l = NULL;
+static int parse_children(FileState *fs, const KeyDef *k, Spec *s, const char *w) {
         SectionInfo *info = fs->info;
-        int r = get_list(fs, k, v, &l), ret = 0;
+        size_t n = info->n_children;
 
-        if (r < 0)
-                return r;
-        STRV_FOREACH(i, l) {
-                size_t n = info->n_children;
-
-                if (!spec_name_is_valid(*i)) {
-                        ret = fs_error(fs, "bad child name '%s': names are 1-%d characters of a-z, 0-9, '_' and '-'",
-                                       *i, SPEC_NAME_MAX);
-                        continue;
-                }
-                /* A supervisor's children are all on its one `children` key: a name it listed
-                 * last is one it lists twice. (Listed by two supervisors: link_tree() says so.) */
-                if (strindex_get(&fs->p->listed_by, *i) == info) {
-                        ret = fs_error(fs, "'%s' is listed twice in children of [supervisor:%s]", *i, s->name);
-                        continue;
-                }
-                if (ARRAY_GROW(info->children, info->cap_children, n + 1) < 0)
-                        return parser_oom(fs->p);
-                info->children[n].name = strdup(*i);
-                if (!info->children[n].name)
-                        return parser_oom(fs->p);
-                info->children[n].line = fs->line;
-                info->n_children++;
-                if (strindex_put(&fs->p->listed_by, info->children[n].name, info) < 0)
-                        return parser_oom(fs->p);
-        }
-        return ret;
+        if (!spec_name_is_valid(w))
+                return fs_error(fs, "bad child name '%s': names are 1-%d characters of a-z, 0-9, '_' and '-'",
+                                w, SPEC_NAME_MAX);
+        /* A supervisor's children are all on its one `children` key: a name it listed last is
+         * one it lists twice. (Listed by two supervisors: link_tree() says so.) */
+        if (strindex_get(&fs->p->listed_by, w) == info)
+                return fs_error(fs, "'%s' is listed twice in children of [supervisor:%s]", w, s->name);
+        if (ARRAY_GROW(info->children, info->cap_children, n + 1) < 0)
+                return parser_oom(fs->p);
+        info->children[n].name = strdup(w);
+        if (!info->children[n].name)
+                return parser_oom(fs->p);
+        info->children[n].line = fs->line;
+        info->n_children++;
+        if (strindex_put(&fs->p->listed_by, info->children[n].name, info) < 0)
+                return parser_oom(fs->p);
+        return 0;
 }
 
 static int parse_template(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
@@ -315,12 +286,7 @@ static int parse_template(FileState *fs, const KeyDef *k, Spec *s, const char *v
 }
 
 static int parse_instances(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
-        uint64_t n = 0;
-        int r = get_uint(fs, k, v, 0, COUNT_MAX, &n);
-        if (r < 0)
-                return r;
-        s->instances = (unsigned) n;
-        return 0;
+        return get_unsigned(fs, k, v, 0, COUNT_MAX, &s->instances);
 }
 
 static int parse_max_children(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
@@ -396,33 +362,22 @@ static int parse_stop_signal(FileState *fs, const KeyDef *k, Spec *s, const char
         return 0;
 }
 
-static int parse_normal_exit(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
-        _cleanup_strv_free_ char **l = NULL;
-        int r = get_list(fs, k, v, &l), ret = 0;
+/* reset_normal_exit() dropped the default { 0 } at the key line; each code adds to the list. */
+static int parse_normal_exit(FileState *fs, const KeyDef *k, Spec *s, const char *w) {
+        uint64_t x;
+        int *n;
 
-        if (r < 0)
-                return r;
-        /* reset_normal_exit() dropped the default { 0 } at the key line; continuation lines add. */
-        STRV_FOREACH(i, l) {
-                uint64_t x;
-                int *n;
-                bool dup = false;
-
-                if (parse_u64(*i, 255, &x) < 0) {
-                        ret = fs_error(fs, "bad value '%s' for %s: expected exit codes from 0 to 255", *i, k->name);
-                        continue;
-                }
-                for (size_t j = 0; j < s->n_normal_exit; j++)
-                        dup = dup || s->normal_exit[j] == (int) x;
-                if (dup)
-                        continue;
-                n = reallocarray(s->normal_exit, s->n_normal_exit + 1, sizeof(int));
-                if (!n)
-                        return parser_oom(fs->p);
-                n[s->n_normal_exit++] = (int) x;
-                s->normal_exit = n;
-        }
-        return ret;
+        if (parse_u64(w, 255, &x) < 0)
+                return fs_error(fs, "bad value '%s' for %s: expected exit codes from 0 to 255", w, k->name);
+        for (size_t j = 0; j < s->n_normal_exit; j++)
+                if (s->normal_exit[j] == (int) x)
+                        return 0;
+        n = reallocarray(s->normal_exit, s->n_normal_exit + 1, sizeof(int));
+        if (!n)
+                return parser_oom(fs->p);
+        n[s->n_normal_exit++] = (int) x;
+        s->normal_exit = n;
+        return 0;
 }
 
 /* The list replaces the default. */
@@ -471,37 +426,23 @@ static int parse_register(FileState *fs, const KeyDef *k, Spec *s, const char *v
         return 0;
 }
 
-static int parse_subscribe(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
-        _cleanup_strv_free_ char **l = NULL;
-        int r = get_list(fs, k, v, &l), ret = 0;
-
-        if (r < 0)
-                return r;
-        STRV_FOREACH(i, l) {
-                if (!topic_pattern_is_valid(*i, strlen(*i))) {
-                        ret = fs_error(fs, "bad topic '%s' for %s: expected 1-%d printable characters, no whitespace, '*' only at the end",
-                                       *i, k->name, TOPIC_MAX);
-                        continue;
-                }
-                if (strv_contains(s->subscribe, *i))
-                        continue;
-                if (strv_length(s->subscribe) >= TOPIC_SUBSCRIPTIONS_MAX) {
-                        ret = fs_error(fs, "too many topics for %s: at most %d", k->name, TOPIC_SUBSCRIPTIONS_MAX);
-                        break;
-                }
-                if (strv_push(&s->subscribe, *i) < 0)
-                        return parser_oom(fs->p);
+static int parse_subscribe(FileState *fs, const KeyDef *k, Spec *s, const char *w) {
+        if (!topic_pattern_is_valid(w, strlen(w)))
+                return fs_error(fs, "bad topic '%s' for %s: expected 1-%d printable characters, no whitespace, '*' only at the end",
+                                w, k->name, TOPIC_MAX);
+        if (strv_contains(s->subscribe, w))
+                return 0;
+        if (strv_length(s->subscribe) >= TOPIC_SUBSCRIPTIONS_MAX) {
+                int r = fs_error(fs, "too many topics for %s: at most %d", k->name, TOPIC_SUBSCRIPTIONS_MAX);
+                return r == -ENOMEM ? r : -ENOSPC; /* once a line is enough */
         }
-        return ret;
+        if (strv_push(&s->subscribe, w) < 0)
+                return parser_oom(fs->p);
+        return 0;
 }
 
 static int parse_mailbox_limit(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
-        uint64_t n = 0;
-        int r = get_uint(fs, k, v, 1, COUNT_MAX, &n);
-        if (r < 0)
-                return r;
-        s->mailbox_limit = (unsigned) n;
-        return 0;
+        return get_unsigned(fs, k, v, 1, COUNT_MAX, &s->mailbox_limit);
 }
 
 static int parse_user(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
@@ -531,30 +472,22 @@ static int parse_directory(FileState *fs, const KeyDef *k, Spec *s, const char *
         return 0;
 }
 
-static int parse_environment(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
-        _cleanup_strv_free_ char **l = NULL;
-        int r = get_list(fs, k, v, &l), ret = 0;
+/* A later assignment of the same variable replaces the earlier one, as in a shell. */
+static int parse_environment(FileState *fs, const KeyDef *k, Spec *s, const char *w) {
+        const char *eq = strchr(w, '=');
+        size_t len = eq ? (size_t) (eq - w) : 0;
 
-        if (r < 0)
-                return r;
-        STRV_FOREACH(i, l) {
-                const char *eq = strchr(*i, '=');
-                size_t len = eq ? (size_t) (eq - *i) : 0;
-
-                if (!eq || !env_name_is_valid(*i, len)) {
-                        ret = fs_error(fs, "bad value '%s' for %s: expected KEY=VALUE with KEY of A-Z, a-z, 0-9 and '_', not starting with a digit",
-                                       *i, k->name);
-                        continue;
+        if (!eq || !env_name_is_valid(w, len))
+                return fs_error(fs, "bad value '%s' for %s: expected KEY=VALUE with KEY of A-Z, a-z, 0-9 and '_', not starting with a digit",
+                                w, k->name);
+        for (size_t j = 0; s->environment[j]; j++)
+                if (strncmp(s->environment[j], w, len + 1) == 0) {
+                        strv_remove_at(s->environment, j);
+                        break;
                 }
-                for (size_t j = 0; s->environment[j]; j++)
-                        if (strncmp(s->environment[j], *i, len + 1) == 0) {
-                                strv_remove_at(s->environment, j);
-                                break;
-                        }
-                if (strv_push(&s->environment, *i) < 0)
-                        return parser_oom(fs->p);
-        }
-        return ret;
+        if (strv_push(&s->environment, w) < 0)
+                return parser_oom(fs->p);
+        return 0;
 }
 
 static int parse_umask(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
@@ -744,6 +677,39 @@ static bool kind_lists_key(unsigned kind, const char *name) {
                 if (strcmp(l[i], name) == 0)
                         return true;
         return false;
+}
+
+/* Splits a list value, reporting a quoting error. */
+static int get_list(FileState *fs, const KeyDef *k, const char *value, char ***ret) {
+        const char *err = NULL;
+        int r = split_words(value, true, ret, &err);
+
+        if (r == -ENOMEM)
+                return parser_oom(fs->p);
+        if (r < 0)
+                return fs_error(fs, "bad value for %s: %s", k->name, err);
+        return 0;
+}
+
+int keys_parse(FileState *fs, const KeyDef *k, Spec *s, const char *value) {
+        _cleanup_strv_free_ char **l = NULL;
+        int r, ret = 0;
+
+        if (!(k->flags & KEY_LIST))
+                return k->parse(fs, k, s, value);
+        r = get_list(fs, k, value, &l);
+        if (r < 0)
+                return r;
+        STRV_FOREACH(w, l) {
+                r = k->parse(fs, k, s, *w);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        ret = -EINVAL;
+                if (r == -ENOSPC)
+                        break;
+        }
+        return ret;
 }
 
 /* The key NAME as accepted in KIND: both the table here and config_keys_* must agree. */

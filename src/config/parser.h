@@ -52,8 +52,10 @@ struct KeyDef {
         const char *name;
         unsigned kinds;
         KeyFlags flags;
-        /* Parses one line's value (a list key is called once per line). Returns 0, or -EINVAL
-         * after adding a diagnostic, or -ENOMEM. s is NULL in [forkvisor]. */
+        /* Parses one line's value, or for a KEY_LIST key one word of it (keys_parse() splits
+         * the line). Returns 0; -EINVAL after adding a diagnostic; -ENOSPC after adding one that
+         * ends the line (the words after it are not parsed); or -ENOMEM. s is NULL in
+         * [forkvisor]. */
         int (*parse)(FileState *fs, const KeyDef *k, Spec *s, const char *value);
         /* Called at the key line, before parse: a list that replaces its default (normal_exit). */
         void (*reset)(Spec *s);
@@ -197,6 +199,8 @@ void section_hash_add(SectionInfo *info, const char *key, const char *value);
 /* keys.c */
 const KeyDef *keys_lookup(unsigned kind, const char *name, size_t *ret_index);
 size_t keys_index(const char *name); /* of a key that exists */
+/* One line's value of key K: 0, -EINVAL (diagnostics added) or -ENOMEM. */
+int keys_parse(FileState *fs, const KeyDef *k, Spec *s, const char *value);
 int keys_unknown(FileState *fs, unsigned kind, const char *name); /* the diagnostic */
 
 /* validate.c */

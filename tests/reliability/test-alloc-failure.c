@@ -504,6 +504,19 @@ SWEEP(op_cast)
 
 #include "config.h"
 
+/* Loads TEXT with the Nth allocation failing; *ret_injected: whether one did (the load ran past
+ * its N - 1 allocations). */
+static int config_load_failing(const char *text, unsigned long n, Config **ret, Diagnostics *d, bool *ret_injected) {
+        n_allocs = 0;
+        fail_at = n;
+        n_failed = 0;
+        armed = true;
+        int r = config_load_string(text, "t.ini", ret, d);
+        armed = false;
+        *ret_injected = n_failed > 0;
+        return r;
+}
+
 /* Loading a configuration with the Nth allocation failing, for every N: it loads, or it fails
  * with -ENOMEM, never crashes (a section whose name could not be copied was once compared as a
  * NULL string) and leaks nothing. */
@@ -518,13 +531,8 @@ TEST(config_load) {
         for (n = 1; n < 5000; n++) {
                 Config *c = NULL;
                 Diagnostics d = {};
-                n_allocs = 0;
-                fail_at = n;
-                n_failed = 0;
-                armed = true;
-                int r = config_load_string(text, "t.ini", &c, &d);
-                armed = false;
-                bool injected = n_failed > 0;
+                bool injected;
+                int r = config_load_failing(text, n, &c, &d, &injected);
                 if (injected && r != -ENOMEM && r < 0)
                         fprintf(stderr, "  failing allocation %lu: %d\n", n, r);
                 ASSERT_TRUE(r >= 0 || (injected && r == -ENOMEM));
@@ -553,13 +561,8 @@ TEST(config_load_diagnostics) {
         for (n = 1; n < 5000; n++) {
                 Config *c = NULL;
                 Diagnostics d = {};
-                n_allocs = 0;
-                fail_at = n;
-                n_failed = 0;
-                armed = true;
-                int r = config_load_string(text, "t.ini", &c, &d);
-                armed = false;
-                bool injected = n_failed > 0;
+                bool injected;
+                int r = config_load_failing(text, n, &c, &d, &injected);
                 ASSERT_TRUE(r == -EINVAL || (injected && r == -ENOMEM));
                 ASSERT_TRUE(c == NULL);
                 ASSERT_TRUE(injected || d.n == 8);

@@ -13,21 +13,27 @@
 #define NAME "/srv/conf/test.ini"
 #define HEAD "[supervisor:app]\nchildren = w\n"
 
+/* The diagnostics joined by newlines (owned); D is emptied. */
+static inline char *diagnostics_text(Diagnostics *d) {
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&buf, &size);
+
+        if (!f)
+                abort();
+        for (size_t i = 0; i < d->n; i++)
+                fprintf(f, "%s\n", d->lines[i]);
+        fclose(f);
+        diagnostics_done(d);
+        return buf;
+}
+
 /* Loads TEXT; returns the diagnostics joined by newlines (owned) in *ret_text. */
 static inline int load(const char *text, Config **ret, char **ret_text) {
         Diagnostics d = {};
-        char *buf = NULL;
-        size_t size = 0;
-        FILE *f;
-        int r;
+        int r = config_load_string(text, NAME, ret, &d);
 
-        r = config_load_string(text, NAME, ret, &d);
-        f = open_memstream(&buf, &size);
-        for (size_t i = 0; i < d.n; i++)
-                fprintf(f, "%s\n", d.lines[i]);
-        fclose(f);
-        diagnostics_done(&d);
-        *ret_text = buf;
+        *ret_text = diagnostics_text(&d);
         return r;
 }
 

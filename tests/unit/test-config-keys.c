@@ -14,6 +14,7 @@
 #include "config.h"
 #include "macro.h"
 #include "strv.h"
+#include "topic.h"
 #include "tests.h"
 
 #include "config-load.h"
@@ -602,4 +603,34 @@ TEST(registry_names_unique_across_workers_and_never_all_digits) {
         LOAD_OK("[supervisor:a]\nchildren = x y\n[worker:x]\nexec = e\nregister = +g\n"
                 "[worker:y]\nexec = e\nregister = +g\n",
                 c);
+}
+
+/* Past TOPIC_SUBSCRIPTIONS_MAX, one error a line: the words after it on that line are not read,
+ * and a topic already listed is no new one. */
+TEST(too_many_topics_once_a_line) {
+        _cleanup_free_ char *text = NULL, *diag = NULL, *want = NULL;
+        size_t size = 0, wsize = 0, n = 0;
+        FILE *f = open_memstream(&text, &size), *w = open_memstream(&want, &wsize);
+        const char *bad = "bad topic 'b*d' for subscribe: expected 1-255 printable characters, no whitespace, '*' only at the end";
+        const char *many = "too many topics for subscribe: at most 1024";
+        unsigned line = 6;
+        Config *c = NULL;
+
+        ASSERT_TRUE(f && w);
+        ASSERT_EQ(TOPIC_SUBSCRIPTIONS_MAX, 1024);
+        fputs(HEAD "[worker:w]\nexec = x\nsubscribe =\n", f);
+        for (; n < TOPIC_SUBSCRIPTIONS_MAX + 10; line++) {
+                fputs(" ", f);
+                for (int i = 0; i < 25; i++)
+                        fprintf(f, " t%zu", n++);
+                fputs(" b*d\n", f);
+                fprintf(w, NAME ":%u: %s\n", line, n > TOPIC_SUBSCRIPTIONS_MAX ? many : bad);
+        }
+        fputs("  t0 b*d\n  t1 t99999 b*d\n", f);
+        fprintf(w, NAME ":%u: %s\n" NAME ":%u: %s\n", line, bad, line + 1, many);
+        ASSERT_TRUE(fclose(f) == 0 && fclose(w) == 0);
+
+        ASSERT_ERR(load(text, &c, &diag), -EINVAL);
+        ASSERT_TRUE(c == NULL);
+        ASSERT_STREQ(diag, want);
 }

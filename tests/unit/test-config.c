@@ -373,20 +373,12 @@ static void rm_rf(const char *dir) {
 static int load_file(const char *dir, const char *name, Config **ret, char **ret_text) {
         _cleanup_free_ char *p = NULL;
         Diagnostics d = {};
-        char *buf = NULL;
-        size_t size = 0;
-        FILE *f;
         int r;
 
         if (asprintf(&p, "%s/%s", dir, name) < 0)
                 abort();
         r = config_load(p, ret, &d);
-        f = open_memstream(&buf, &size);
-        for (size_t i = 0; i < d.n; i++)
-                fprintf(f, "%s\n", d.lines[i]);
-        fclose(f);
-        diagnostics_done(&d);
-        *ret_text = buf;
+        *ret_text = diagnostics_text(&d);
         return r;
 }
 
