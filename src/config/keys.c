@@ -261,7 +261,7 @@ static int parse_children(FileState *fs, const KeyDef *k, Spec *s, const char *w
                 return fs_error(fs, "bad child name '%s': names are 1-%d characters of a-z, 0-9, '_' and '-'",
                                 w, SPEC_NAME_MAX);
         /* A supervisor's children are all on its one `children` key: a name it listed last is
-         * one it lists twice. (Listed by two supervisors: link_tree() says so.) */
+         * one it lists twice. (Listed by two supervisors: validate.c says so.) */
         if (strindex_get(&fs->p->listed_by, w) == info)
                 return fs_error(fs, "'%s' is listed twice in children of [supervisor:%s]", w, s->name);
         if (ARRAY_GROW(info->children, info->cap_children, n + 1) < 0)
@@ -445,6 +445,8 @@ static int parse_mailbox_limit(FileState *fs, const KeyDef *k, Spec *s, const ch
         return get_unsigned(fs, k, v, 1, COUNT_MAX, &s->mailbox_limit);
 }
 
+/* user and group are resolved once the section is complete (validate.c): the group defaults to
+ * the user's, whichever key comes first. */
 static int parse_user(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
         if (!account_name_is_valid(v))
                 return fs_error(fs, "bad value '%s' for %s: expected a user name or uid", v, k->name);

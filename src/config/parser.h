@@ -35,6 +35,7 @@ enum {
 
 #define KEYS_MAX 64
 
+struct stat;
 typedef struct Parser Parser;
 typedef struct FileState FileState;
 typedef struct SectionInfo SectionInfo;
@@ -182,7 +183,6 @@ int parser_oom(Parser *p);
 /* files.c */
 int files_read_all(int fd, char **ret, size_t *ret_size);
 /* Adds PATH (as displayed) to p->files, as being read; ST NULL for a string that is no file. */
-struct stat;
 int files_add(Parser *p, const char *path, const struct stat *st);
 /* Parses p->files[file_index], whose text is DATA, then the files it includes. */
 int files_parse(Parser *p, size_t file_index, const char *data, size_t size);

@@ -2,7 +2,8 @@
 /* Validation, once every file is read: each section on its own (required keys, keys that
  * contradict each other, accounts), then the tree as a whole (children and templates linked,
  * cycles, the root, sections nobody lists, registry names given twice). Every pass is linear
- * in the number of sections. */
+ * in the number of sections; only a did-you-mean, for a name no section has, reads every name
+ * once more. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
