@@ -2,7 +2,7 @@
 /* config_pack(): a configuration copied into one block keeps every field and every link. */
 #include <stdint.h>
 
-#include "spec.h"
+#include "config.h"
 #include "strv.h"
 #include "tests.h"
 
