@@ -2,8 +2,8 @@
 /* Validation, once every file is read: each section on its own (required keys, keys that
  * contradict each other, accounts), then the tree as a whole (children and templates linked,
  * cycles, the root, sections nobody lists, registry names given twice). Every pass is linear
- * in the number of sections; only a did-you-mean, for a name no section has, reads every name
- * once more. */
+ * in the number of sections; only a did-you-mean for a name no section has, and none one edit
+ * away from it, reads every name once more. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -108,18 +108,69 @@ static const char *const *section_names(Parser *p, NameList which, size_t *ret_n
         return v;
 }
 
+static void consider(Parser *p, const char *candidate, NameList which, size_t *best) {
+        SectionInfo *info = strindex_get(&p->by_name, candidate);
+
+        if (info && info->index < *best &&
+            (which == NAMES_ANY || (info->spec->kind == SPEC_WORKER) == (which == NAMES_WORKERS)))
+                *best = info->index;
+}
+
+/* The first section of the list (in file order) one edit away from NAME: a character deleted,
+ * replaced or inserted, or two neighbours swapped, each looked up in the index. That is what
+ * suggest() answers whenever there is one: NAME and the names are lowercase, so none is zero
+ * edits away, one edit is within every threshold, and suggest() takes the first of the
+ * closest. A few thousand lookups instead of a pass over every name: a configuration with a
+ * mistake in each of thousands of names costs no time squared. */
+static const char *one_edit_away(Parser *p, const char *name, NameList which) {
+        static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789_-";
+        size_t len = strlen(name), best = SIZE_MAX;
+        char buf[SPEC_NAME_MAX + 2];
+
+        if (len > SPEC_NAME_MAX)
+                return NULL;
+        for (size_t i = 0; i < len; i++) {
+                memcpy(buf, name, i);
+                memcpy(buf + i, name + i + 1, len - i); /* deleted, with the NUL */
+                consider(p, buf, which, &best);
+        }
+        for (size_t i = 0; i + 1 < len; i++)
+                if (name[i] != name[i + 1]) {
+                        memcpy(buf, name, len + 1);
+                        buf[i] = name[i + 1];
+                        buf[i + 1] = name[i];
+                        consider(p, buf, which, &best);
+                }
+        for (size_t i = 0; i <= len; i++)
+                for (const char *c = alphabet; *c; c++) {
+                        if (i < len && *c != name[i]) {
+                                memcpy(buf, name, len + 1);
+                                buf[i] = *c;
+                                consider(p, buf, which, &best);
+                        }
+                        memcpy(buf, name, i);
+                        buf[i] = *c;
+                        memcpy(buf + i + 1, name + i, len - i + 1);
+                        consider(p, buf, which, &best);
+                }
+        return best == SIZE_MAX ? NULL : p->config->sections[best]->name;
+}
+
 static void undefined(Parser *p, const char *file, unsigned line, const char *what, const char *name,
                       NameList which) {
-        const char *const *names;
-        size_t n = 0;
-        const char *sg;
+        const char *sg = one_edit_away(p, name, which);
 
-        names = section_names(p, which, &n);
-        if (!names) {
-                parser_oom(p);
-                return;
+        if (!sg) {
+                const char *const *names;
+                size_t n = 0;
+
+                names = section_names(p, which, &n);
+                if (!names) {
+                        parser_oom(p);
+                        return;
+                }
+                sg = suggest(name, names, n);
         }
-        sg = suggest(name, names, n);
         if (sg)
                 parser_error(p, file, line, "%sundefined section '%s', did you mean '%s'?", what, name, sg);
         else

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config/suggest.h"
 #include "macro.h"
 #include "strv.h"
 #include "tests.h"
@@ -223,6 +224,67 @@ TEST(references_did_you_mean) {
                      NAME ":2: undefined section 'databse', did you mean 'database'?");
         EXPECT_ERROR("[forkvisor]\nroot = ap\n" HEAD "[worker:w]\nexec = x\n",
                      NAME ":2: root: undefined section 'ap', did you mean 'app'?");
+}
+
+/* For a name no section has, the suggestion is what suggest() makes of every section's name in
+ * file order (validate.c finds a name one edit away through the index instead): random trees
+ * of names over a small alphabet, so that names one, two and three edits apart are common. */
+TEST(undefined_names_suggest_the_first_closest) {
+        srand(7);
+        for (int round = 0; round < 300; round++) {
+                char names[24][12], text[4096], want[128];
+                const char *list[24];
+                size_t n = 0, len = 0;
+                Config *c = NULL;
+                _cleanup_free_ char *diag = NULL;
+
+                for (int i = 0; i < 24; i++) {
+                        int l = 1 + rand() % 10;
+                        bool dup = false;
+                        for (int j = 0; j < l; j++)
+                                names[n][j] = "ab-_1"[rand() % 5];
+                        names[n][l] = '\0';
+                        for (size_t j = 0; j < n; j++)
+                                dup = dup || strcmp(names[j], names[n]) == 0;
+                        if (!dup)
+                                n++;
+                }
+                /* The first name is the root, the others its children; the last one lists a name
+                 * made up the same way (undefined unless it happens to be one). */
+                len += (size_t) snprintf(text + len, sizeof(text) - len, "[supervisor:%s]\nchildren =", names[0]);
+                for (size_t i = 1; i < n; i++)
+                        len += (size_t) snprintf(text + len, sizeof(text) - len, "\n  %s", names[i]);
+                char ghost[12];
+                int l = 1 + rand() % 10;
+                for (int j = 0; j < l; j++)
+                        ghost[j] = "ab-_1"[rand() % 5];
+                ghost[l] = '\0';
+                len += (size_t) snprintf(text + len, sizeof(text) - len, "\n[supervisor:%s]\nchildren = %s\n", names[n - 1], ghost);
+                for (size_t i = 1; i + 1 < n; i++)
+                        len += (size_t) snprintf(text + len, sizeof(text) - len, "[worker:%s]\nexec = x\n", names[i]);
+                ASSERT_TRUE(len < sizeof(text));
+
+                bool defined = false;
+                for (size_t i = 0; i < n; i++)
+                        defined = defined || strcmp(names[i], ghost) == 0;
+                if (defined)
+                        continue;
+                /* Sections in file order: names[0], names[n - 1], then the workers. */
+                size_t k = 0;
+                list[k++] = names[0];
+                list[k++] = names[n - 1];
+                for (size_t i = 1; i + 1 < n; i++)
+                        list[k++] = names[i];
+                const char *sg = suggest(ghost, list, k);
+                if (sg)
+                        snprintf(want, sizeof(want), NAME ":%zu: undefined section '%s', did you mean '%s'?\n", n + 3,
+                                 ghost, sg);
+                else
+                        snprintf(want, sizeof(want), NAME ":%zu: undefined section '%s'\n", n + 3, ghost);
+
+                ASSERT_ERR(load(text, &c, &diag), -EINVAL);
+                ASSERT_STREQ(diag, want);
+        }
 }
 
 TEST(tree_checks) {
