@@ -504,22 +504,42 @@ SWEEP(op_cast)
 
 #include "config.h"
 
-/* Loads TEXT with the Nth allocation failing; *ret_injected: whether one did (the load ran past
- * its N - 1 allocations). */
-static int config_load_failing(const char *text, unsigned long n, Config **ret, Diagnostics *d, bool *ret_injected) {
-        n_allocs = 0;
-        fail_at = n;
-        n_failed = 0;
-        armed = true;
-        int r = config_load_string(text, "t.ini", ret, d);
-        armed = false;
-        *ret_injected = n_failed > 0;
-        return r;
+/* Loads TEXT with the 1st, the 2nd, ... allocation failing, until a load runs through without
+ * one; CHECK judges each load (injected: an allocation did fail). Returns how many loads that
+ * took. */
+typedef void (*ConfigCheck)(int *failed_, int r, const Config *c, const Diagnostics *d, bool injected);
+
+static unsigned long config_load_sweep(int *failed_, const char *text, ConfigCheck check) {
+        unsigned long n;
+        for (n = 1; n < 5000 && !*failed_; n++) {
+                Config *c = NULL;
+                Diagnostics d = {};
+                n_allocs = 0;
+                fail_at = n;
+                n_failed = 0;
+                armed = true;
+                int r = config_load_string(text, "t.ini", &c, &d);
+                armed = false;
+                bool injected = n_failed > 0;
+                check(failed_, r, c, &d, injected);
+                config_free(c);
+                diagnostics_done(&d);
+                if (!injected)
+                        break;
+        }
+        return n;
 }
 
 /* Loading a configuration with the Nth allocation failing, for every N: it loads, or it fails
  * with -ENOMEM, never crashes (a section whose name could not be copied was once compared as a
  * NULL string) and leaks nothing. */
+static void check_valid(int *failed_, int r, const Config *c, const Diagnostics *d, bool injected) {
+        if (injected && r != -ENOMEM && r < 0)
+                fprintf(stderr, "  failing allocation %lu: %d\n", fail_at, r);
+        ASSERT_TRUE(r >= 0 || (injected && r == -ENOMEM));
+        ASSERT_TRUE(r < 0 || (c && c->n_sections == 5));
+}
+
 TEST(config_load) {
         static const char text[] =
                 "[supervisor:app]\nchildren = a, b,\n  sub\n"
@@ -527,21 +547,7 @@ TEST(config_load) {
                 "[worker:b]\nexec = /bin/true\nenvironment = A=1 B=2\nsubscribe = news.*\n"
                 "[supervisor:sub]\nstrategy = one_for_all\nchildren = c\n"
                 "[worker:c]\nexec = /bin/true\nregister = +grp\n";
-        unsigned long n;
-        for (n = 1; n < 5000; n++) {
-                Config *c = NULL;
-                Diagnostics d = {};
-                bool injected;
-                int r = config_load_failing(text, n, &c, &d, &injected);
-                if (injected && r != -ENOMEM && r < 0)
-                        fprintf(stderr, "  failing allocation %lu: %d\n", n, r);
-                ASSERT_TRUE(r >= 0 || (injected && r == -ENOMEM));
-                ASSERT_TRUE(r < 0 || (c && c->n_sections == 5));
-                config_free(c);
-                diagnostics_done(&d);
-                if (!injected)
-                        break;
-        }
+        unsigned long n = config_load_sweep(failed_, text, check_valid);
         if (getenv("FV_ALLOC_VERBOSE"))
                 fprintf(stderr, "  config_load: failed allocation 1 to %lu in turn\n", n - 1);
         ASSERT_TRUE(n > 10);
@@ -550,6 +556,12 @@ TEST(config_load) {
 /* The same for a configuration full of mistakes: every diagnostic (did-you-mean over keys,
  * values and section names, a cycle, a registry name given twice) fails or is kept whole, and
  * the load answers -EINVAL, or -ENOMEM when an allocation failed. */
+static void check_invalid(int *failed_, int r, const Config *c, const Diagnostics *d, bool injected) {
+        ASSERT_TRUE(r == -EINVAL || (injected && r == -ENOMEM));
+        ASSERT_TRUE(c == NULL);
+        ASSERT_TRUE(injected || d->n == 8);
+}
+
 TEST(config_load_diagnostics) {
         static const char text[] =
                 "[supervisor:app]\nchildren = a, b, ghst\nstrategy = one_for_al\n"
@@ -557,20 +569,7 @@ TEST(config_load_diagnostics) {
                 "[worker:b]\nexec = /bin/true\nregister = dup\nready = mailbx\n"
                 "[supervisor:sub]\nchildren = loop\n[supervisor:loop]\nchildren = sub\n"
                 "[worker:ghost]\n";
-        unsigned long n;
-        for (n = 1; n < 5000; n++) {
-                Config *c = NULL;
-                Diagnostics d = {};
-                bool injected;
-                int r = config_load_failing(text, n, &c, &d, &injected);
-                ASSERT_TRUE(r == -EINVAL || (injected && r == -ENOMEM));
-                ASSERT_TRUE(c == NULL);
-                ASSERT_TRUE(injected || d.n == 8);
-                diagnostics_done(&d);
-                if (!injected)
-                        break;
-        }
-        ASSERT_TRUE(n > 10);
+        ASSERT_TRUE(config_load_sweep(failed_, text, check_invalid) > 10);
 }
 
 /* ---- the control socket --------------------------------------------------------------------- */
