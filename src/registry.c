@@ -431,3 +431,22 @@ int registry_reader_fd(const Registry *r) {
 const RegistryView *registry_view(const Registry *r) {
         return &r->view;
 }
+
+bool registry_name_is_valid(const char *name) {
+        size_t n;
+
+        if (!name)
+                return false;
+        n = strlen(name);
+        if (n < 1 || n > REGISTRY_KEY_MAX)
+                return false;
+        /* Printable ASCII without the space: no whitespace, no control character, nothing a
+         * terminal could misrender in `forkvisor registry`. */
+        for (const char *p = name; *p; p++)
+                if (*p < 0x21 || *p > 0x7e)
+                        return false;
+        /* A target of only digits is a pid (SPEC 6.1): such a name could never be addressed. */
+        if (strspn(name + (name[0] == '+'), "0123456789") == strlen(name + (name[0] == '+')))
+                return false;
+        return true;
+}

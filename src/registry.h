@@ -24,6 +24,8 @@
 #define REGISTRY_VERSION 1u
 #define REGISTRY_SLOT_SIZE 64u
 #define REGISTRY_NAME_MAX 48u
+/* A name as configured or registered: ".N" of a dynamic child still fits REGISTRY_NAME_MAX. */
+#define REGISTRY_KEY_MAX 40u
 #define REGISTRY_READ_RETRIES 64
 
 #define REGISTRY_DUPLICATE 0x01u /* a duplicate key ("+group"): many holders */
@@ -71,3 +73,7 @@ int registry_remove(Registry *r, const char *name, pid_t pid);
 /* Removes every entry of pid, scanning the whole table; returns how many. (The node removes a
  * terminated process's names one by one with registry_remove, which only walks their chains.) */
 int registry_remove_pid(Registry *r, pid_t pid);
+
+/* A registry name (SPEC 6.3): 1..REGISTRY_KEY_MAX printable ASCII characters, no whitespace,
+ * not only digits (that is a pid). The leading '+' of a duplicate key is not part of it. */
+bool registry_name_is_valid(const char *name);

@@ -17,7 +17,6 @@
 #include "log.h"
 #include "macro.h"
 #include "priority.h"
-#include "spec.h"
 #include "strv.h"
 #include "time-util.h"
 
@@ -362,7 +361,7 @@ static void on_register(Router *r, Peer *p, const Frame *f, int fd) {
         /* As in the configuration: the name, or "+" and the name for a duplicate key. */
         const char *key = name + (name[0] == '+');
         int e;
-        if (memchr(f->target, '\0', f->target_len) || !spec_registry_name_is_valid(key) || key[0] == '+')
+        if (memchr(f->target, '\0', f->target_len) || !registry_name_is_valid(key) || key[0] == '+')
                 e = -EINVAL;
         else if (f->kind == PROTO_REGISTER)
                 e = peer_register(r, p, name);

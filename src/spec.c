@@ -104,25 +104,6 @@ bool spec_name_is_valid(const char *name) {
         return true;
 }
 
-bool spec_registry_name_is_valid(const char *name) {
-        size_t n;
-
-        if (!name)
-                return false;
-        n = strlen(name);
-        if (n < 1 || n > SPEC_REGISTRY_NAME_MAX)
-                return false;
-        /* Printable ASCII without the space: no whitespace, no control character, nothing a
-         * terminal could misrender in `forkvisor registry`. */
-        for (const char *p = name; *p; p++)
-                if (*p < 0x21 || *p > 0x7e)
-                        return false;
-        /* A target of only digits is a pid (SPEC 6.1): such a name could never be addressed. */
-        if (strspn(name + (name[0] == '+'), "0123456789") == strlen(name + (name[0] == '+')))
-                return false;
-        return true;
-}
-
 Spec *config_find(const Config *c, SpecKind kind, const char *name) {
         if (!c || !name)
                 return NULL;

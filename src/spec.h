@@ -178,10 +178,6 @@ int spec_expand_argv(const Spec *s, const char *name, int instance, char ***ret)
 
 /* Section names: [a-z0-9_-]{1,SPEC_NAME_MAX}. */
 bool spec_name_is_valid(const char *name);
-/* Registry names (SPEC 6.3): 1..SPEC_REGISTRY_NAME_MAX printable ASCII characters, no whitespace.
- * The leading '+' of a duplicate key is not part of the name. */
-#define SPEC_REGISTRY_NAME_MAX 40 /* + ".N" of a dynamic child fits a registry slot (48) */
-bool spec_registry_name_is_valid(const char *name);
 
 const char *spec_kind_to_string(SpecKind k);
 const char *strategy_to_string(Strategy s);

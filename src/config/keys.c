@@ -12,6 +12,7 @@
 
 #include "array.h"
 #include "parser.h"
+#include "registry.h"
 #include "strv.h"
 #include "suggest.h"
 #include "topic.h"
@@ -415,9 +416,9 @@ static int parse_register(FileState *fs, const KeyDef *k, Spec *s, const char *v
                 s->register_is_default = false;
                 return 0;
         }
-        if (!spec_registry_name_is_valid(name) || name[0] == '+')
+        if (!registry_name_is_valid(name) || name[0] == '+')
                 return fs_error(fs, "bad value '%s' for %s: expected none, a name or +group (1-%d printable characters, no whitespace)",
-                                v, k->name, SPEC_REGISTRY_NAME_MAX);
+                                v, k->name, REGISTRY_KEY_MAX);
         free(s->register_name);
         s->register_name = strdup(v);
         if (!s->register_name)

@@ -15,6 +15,7 @@
 #include "macro.h"
 #include "strv.h"
 #include "topic.h"
+#include "registry.h"
 #include "tests.h"
 
 #include "config-load.h"
@@ -427,8 +428,8 @@ TEST(bad_values_with_accepted_values) {
 TEST(register_subscribe_environment) {
         char longname[80];
 
-        memset(longname, 'n', SPEC_REGISTRY_NAME_MAX + 1);
-        longname[SPEC_REGISTRY_NAME_MAX + 1] = '\0';
+        memset(longname, 'n', REGISTRY_KEY_MAX + 1);
+        longname[REGISTRY_KEY_MAX + 1] = '\0';
         {
                 _cleanup_free_ char *extra = NULL, *text = NULL;
                 ASSERT_TRUE(asprintf(&extra, "register = %s\n", longname) > 0);
@@ -436,7 +437,7 @@ TEST(register_subscribe_environment) {
                 EXPECT_ERROR(text, NAME ":5: bad value '");
                 EXPECT_ERROR(text, "for register: expected none, a name or +group (1-40 printable characters, no whitespace)");
         }
-        longname[SPEC_REGISTRY_NAME_MAX] = '\0';
+        longname[REGISTRY_KEY_MAX] = '\0';
         {
                 _cleanup_config_ Config *c = NULL;
                 _cleanup_free_ char *extra = NULL, *text = NULL;
@@ -565,8 +566,8 @@ TEST(enum_strings) {
         ASSERT_TRUE(spec_name_is_valid("a-b_9"));
         ASSERT_TRUE(!spec_name_is_valid("a.b"));
         ASSERT_TRUE(!spec_name_is_valid(""));
-        ASSERT_TRUE(spec_registry_name_is_valid("Web.1:x"));
-        ASSERT_TRUE(!spec_registry_name_is_valid("a b"));
+        ASSERT_TRUE(registry_name_is_valid("Web.1:x"));
+        ASSERT_TRUE(!registry_name_is_valid("a b"));
 }
 
 TEST(strv_helpers) {
