@@ -13,9 +13,9 @@
 
 #include "config.h"
 #include "macro.h"
+#include "registry.h"
 #include "strv.h"
 #include "topic.h"
-#include "registry.h"
 #include "tests.h"
 
 #include "config-load.h"
