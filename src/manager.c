@@ -60,7 +60,7 @@ static void log_event(Manager *m, Node *n, TreeEvent ev) {
         case TREE_EVENT_EXITED:
                 exit_describe(&(ExitHow) { n->exit_code, n->exit_status, n->exit_oom }, EXIT_STYLE_LOG, how,
                               sizeof how);
-                log_child_exit(n->stop_sent || node_exited_normally(n) ? LOG_INFO : LOG_WARNING, n->path, n->pid,
+                log_child_exit(n->signalled != NODE_SIGNALLED_NO || node_exited_normally(n) ? LOG_INFO : LOG_WARNING, n->path, n->pid,
                                n->exit_code, n->exit_status, n->exit_oom ? "oom" : NULL, n->restarts,
                                "'%s' (pid %d) %s", n->path, (int) n->pid, how);
                 return;

@@ -382,6 +382,7 @@ void parent_on_child(Node *s, Node *c, Report rep) {
                 sup_handle_exit(s, c, abnormal);
                 return;
         }
+        case REPORT_NONE:
         case REPORT_PENDING:
         default:
                 assert_not_reached();

@@ -12,6 +12,7 @@
 
 /* What a node tells its parent (or, at the root, the tree). */
 typedef enum Report {
+        REPORT_NONE,            /* Node.sync: no synchronous start or stop under way */
         REPORT_PENDING,
         REPORT_UP,
         REPORT_START_FAILED,

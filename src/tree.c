@@ -132,8 +132,8 @@ static void node_cancel_retry(Node *n) {
  * node_stop() of that same node the answer is its return value instead, so a job never
  * re-enters itself. */
 void node_report(Node *n, Report rep) {
-        if (n->sync) {
-                n->sync_result = rep;
+        if (n->sync != REPORT_NONE) {
+                n->sync = rep;
                 return;
         }
         if (n->parent) {
@@ -302,7 +302,7 @@ static int worker_start(Node *n) {
         bool ready = false;
 
         n->reason[0] = '\0';
-        n->stop_sent = n->start_failed = false;
+        n->signalled = NODE_SIGNALLED_NO;
         int r = t->ops->spawn(t->ud, n, &pid, &ready);
         if (r < 0) {
                 if (!n->reason[0])
@@ -333,7 +333,7 @@ static void worker_send_stop(Node *n) {
         Tree *t = n->tree;
         bool group = n->spec->kill_group;
 
-        n->stop_sent = true;
+        n->signalled = NODE_SIGNALLED_STOP;
         if (n->spec->shutdown_ms == SHUTDOWN_BRUTAL_KILL) {
                 t->ops->kill(t->ud, n, SIGKILL, group);
                 return;
@@ -359,8 +359,9 @@ static int worker_stop(Node *n) {
                 worker_send_stop(n);
                 return 0;
         case NODE_STOPPING:
-                /* Already on its way down: a start that timed out, or a second request. */
-                n->start_failed = false;
+                /* Already on its way down: a start that timed out (from now on an ordinary
+                 * stop), or a second request. */
+                n->signalled = NODE_SIGNALLED_STOP;
                 return 0;
         case _NODE_STATE_MAX:
         case _NODE_STATE_INVALID:
@@ -391,7 +392,7 @@ void tree_handle_exit(Tree *t, Node *n, int code, int status) {
                 node_report(n, REPORT_START_FAILED);
                 return;
         case NODE_STOPPING:
-                if (n->start_failed) {
+                if (n->signalled == NODE_SIGNALLED_NOT_READY) {
                         node_enter(n, NODE_FAILED);
                         node_emit(n, TREE_EVENT_START_FAILED);
                         node_report(n, REPORT_START_FAILED);
@@ -436,7 +437,8 @@ void tree_handle_ready(Tree *t, Node *n) {
 static void kill_subtree(Node *n) {
         if (!node_is_supervisor(n)) {
                 if (n->pid > 0) {
-                        n->stop_sent = true;
+                        if (n->signalled == NODE_SIGNALLED_NO)
+                                n->signalled = NODE_SIGNALLED_STOP;
                         n->tree->ops->kill(n->tree->ud, n, SIGKILL, n->spec->kill_group);
                 }
                 return;
@@ -473,8 +475,7 @@ void tree_handle_timer(Tree *t, Node *n) {
         case NODE_TIMER_READY:
                 assert(n->state == NODE_STARTING && !node_is_supervisor(n));
                 node_set_reason(n, "not ready within %llu ms", (unsigned long long) n->spec->ready_timeout_ms);
-                n->start_failed = true;
-                n->stop_sent = true;
+                n->signalled = NODE_SIGNALLED_NOT_READY;
                 t->ops->kill(t->ud, n, SIGKILL, n->spec->kill_group);
                 node_enter(n, NODE_STOPPING);
                 return;
@@ -515,24 +516,30 @@ int node_start(Node *n) {
                 }
         }
         n->reason[0] = '\0';
-        n->sync = true;
-        n->sync_result = REPORT_PENDING;
+        n->sync = REPORT_PENDING;
         node_enter(n, NODE_STARTING);
         n->started_at = tree_now(n->tree);
         node_emit(n, TREE_EVENT_STARTED);
         sup_begin_start(n, 0, false);
-        n->sync = false;
+        Report got = n->sync;
+        n->sync = REPORT_NONE;
 
-        switch (n->sync_result) {
+        switch (got) {
         case REPORT_UP:
                 return 1;
         case REPORT_PENDING:
                 return 0;
         case REPORT_START_FAILED:
                 return -EIO;
-        default:
+        case REPORT_DOWN:
+        case REPORT_EXIT_NORMAL:
+        case REPORT_EXIT_ABNORMAL:
                 /* It started and then terminated within the same call: tell the parent
                  * afterwards, the way any later exit would arrive. */
+                return 1;
+        case REPORT_NONE:
+        default:
+                assert_not_reached();
                 return 1;
         }
 }
@@ -562,8 +569,7 @@ int node_stop(Node *n) {
                 assert_not_reached();
         }
 
-        n->sync = true;
-        n->sync_result = REPORT_PENDING;
+        n->sync = REPORT_PENDING;
         node_enter(n, NODE_STOPPING);
         if (n->spec->shutdown_ms != SHUTDOWN_INFINITY) {
                 if (n->spec->shutdown_ms == SHUTDOWN_BRUTAL_KILL)
@@ -572,8 +578,9 @@ int node_stop(Node *n) {
                         set_timer(n, NODE_TIMER_SHUTDOWN, tree_now(n->tree) + msec_to_usec(n->spec->shutdown_ms));
         }
         sup_begin_stop(n, 0, n->n_children, AFTER_STOPPED);
-        n->sync = false;
-        return n->sync_result == REPORT_PENDING ? 0 : 1;
+        Report got = n->sync;
+        n->sync = REPORT_NONE;
+        return got == REPORT_PENDING ? 0 : 1;
 }
 
 /* ---- the tree's entry points ------------------------------------------------------------ */

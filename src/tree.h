@@ -58,6 +58,14 @@ typedef enum NodeIntent {
         _NODE_INTENT_MAX,
 } NodeIntent;
 
+/* What the tree did to a worker's running process, for how its exit is read. */
+typedef enum NodeSignalled {
+        NODE_SIGNALLED_NO,        /* nobody asked it to stop: its exit is its own */
+        NODE_SIGNALLED_STOP,      /* stopped or killed by the tree (supervisor, operator, shutdown) */
+        NODE_SIGNALLED_NOT_READY, /* killed for ready_timeout: its exit is a failed start */
+        _NODE_SIGNALLED_MAX,
+} NodeSignalled;
+
 typedef enum NodePendingExit {
         NODE_PENDING_EXIT_NONE,
         NODE_PENDING_EXIT_NORMAL,
@@ -126,8 +134,7 @@ struct Node {
 
         /* Worker process. */
         pid_t pid;               /* 0 when no process; never signalled once reaped */
-        bool stop_sent;          /* the supervisor sent the stop signal (or SIGKILL) */
-        bool start_failed;       /* killed for ready_timeout: its exit is a failed start */
+        NodeSignalled signalled; /* what the tree did to the running process */
         usec_t started_at;       /* when the current process was spawned / node started */
         unsigned restarts;       /* how many times this node was restarted */
         unsigned failures;       /* consecutive failed runs or starts, for restart_delay doubling */
@@ -156,8 +163,8 @@ struct Node {
         size_t cursor, lo, restart_from;
         bool op_is_restart;      /* the START job is a restart: skip temporary children */
         bool stop_all_sent;      /* simple_one_for_one STOP job: every child was told */
-        bool sync;               /* inside node_start/node_stop: report by return value */
-        int sync_result;
+        int sync;                /* a Report (tree-internal.h): inside node_start/node_stop, what
+                                  * the node reported (answered by return value); else none */
 };
 
 struct Tree {
