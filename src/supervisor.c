@@ -9,6 +9,7 @@
 /* Every switch over a state, an event or a policy names every value. */
 #pragma GCC diagnostic error "-Wswitch-enum"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,13 @@
 
 static void sup_finish_job(Node *s);
 
+/* The one way a supervisor's job changes: a job begins when none runs, except that a failed
+ * start's rollback (a STOP) replaces the START it ends; a job ends into none. */
+static void sup_job_enter(Node *s, SupOp op) {
+        assert(op == SUP_OP_NONE || s->op == SUP_OP_NONE || (s->op == SUP_OP_START && op == SUP_OP_STOP));
+        s->op = op;
+}
+
 static bool skip_on_start(const Node *s, const Node *c) {
         if (node_is_held(c))
                 return true;
@@ -28,7 +36,7 @@ static bool skip_on_start(const Node *s, const Node *c) {
 }
 
 void sup_begin_start(Node *s, size_t from, bool is_restart) {
-        s->op = SUP_OP_START;
+        sup_job_enter(s, SUP_OP_START);
         s->cursor = from;
         s->op_is_restart = is_restart;
         sup_continue_start(s);
@@ -58,7 +66,7 @@ void sup_continue_start(Node *s) {
 
 /* Stops children [lo, cursor) from the top down; dynamic children all at once. */
 void sup_begin_stop(Node *s, size_t lo, size_t hi_excl, SupAfter after) {
-        s->op = SUP_OP_STOP;
+        sup_job_enter(s, SUP_OP_STOP);
         s->lo = lo;
         s->cursor = hi_excl;
         s->stop_all_sent = false;
@@ -115,7 +123,7 @@ static void sup_process_pending_exits(Node *s) {
 
 static void sup_finish_job(Node *s) {
         SupOp op = s->op;
-        s->op = SUP_OP_NONE;
+        sup_job_enter(s, SUP_OP_NONE);
 
         if (op == SUP_OP_START) {
                 if (s->state == NODE_STARTING) {
@@ -331,7 +339,7 @@ void parent_on_child(Node *s, Node *c, Report rep) {
                                 return;
                         }
                         /* A failed restart counts as one more failure of that child. */
-                        s->op = SUP_OP_NONE;
+                        sup_job_enter(s, SUP_OP_NONE);
                         node_schedule_retry(c, 0);
                         return;
                 }
