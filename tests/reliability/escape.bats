@@ -158,8 +158,10 @@ guard_of() { pgrep -P "$1" -x forkvisor-guard; }
     [ -n "$guard" ]
     kill -KILL "$guard"
     retry 100 0.05 grep -q "The guard process died: starting another" "$(fv_log)"
-    local again; again=$(guard_of "$FV_PID")
-    [ -n "$again" ] && [ "$again" != "$guard" ]
+    # The new guard is named forkvisor-guard once its exec is done, a moment after that line.
+    local again
+    new_guard() { again=$(guard_of "$FV_PID") && [ -n "$again" ] && [ "$again" != "$guard" ]; }
+    retry 200 0.05 new_guard
     run -0 fv status
     fv_stop
     retry 40 0.05 pid_dead "$again"
