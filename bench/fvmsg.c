@@ -185,13 +185,13 @@ static int sink(void) {
 
         for (;;) {
                 struct fv_message m;
-                /* Once counting, 3 s of silence stand for an "end" lost to the full mailbox (the
-                 * node drops casts there, the last one too): the line is written with the time of
-                 * the last cast, as the subscriber does. */
+                /* Once counting, 3 s of silence (-ETIMEDOUT) stand for an "end" lost to the full
+                 * mailbox (the node drops casts there, the last one too): the line is written with
+                 * the time of the last cast, as the subscriber does. */
                 int r = fv_recv(fv, t0 ? 3000 : FV_INFINITY, &m);
                 if (r == -EPIPE)
                         break;
-                if (r < 0 && r != -EAGAIN)
+                if (r < 0 && r != -ETIMEDOUT)
                         fail("fv_recv", r);
                 if (r >= 0 && m.kind != FV_CAST)
                         continue;
@@ -200,8 +200,8 @@ static int sink(void) {
                         node0 = proc_cpu_ns(node);
                         cpu0 = self_cpu_ns();
                 }
-                if (r == -EAGAIN || (m.payload_len == 3 && memcmp(m.payload, "end", 3) == 0)) {
-                        uint64_t t = r == -EAGAIN ? t_last : now_ns();
+                if (r == -ETIMEDOUT || (m.payload_len == 3 && memcmp(m.payload, "end", 3) == 0)) {
+                        uint64_t t = r == -ETIMEDOUT ? t_last : now_ns();
                         uint64_t dt = t - t0, node_cpu = proc_cpu_ns(node) - node0, cpu = self_cpu_ns() - cpu0;
                         char line[256];
                         snprintf(line, sizeof line, "sink %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", count,
@@ -276,9 +276,9 @@ static int subscriber(void) {
                 int r = fv_recv(fv, count ? 3000 : FV_INFINITY, &m);
                 if (r == -EPIPE)
                         break;
-                if (r < 0 && r != -EAGAIN)
+                if (r < 0 && r != -ETIMEDOUT)
                         fail("fv_recv", r);
-                bool end = r == -EAGAIN || (m.payload_len == 3 && memcmp(m.payload, "end", 3) == 0);
+                bool end = r == -ETIMEDOUT || (m.payload_len == 3 && memcmp(m.payload, "end", 3) == 0);
                 if (r >= 0 && m.kind != FV_INFO)
                         continue;
                 if (end) {
@@ -286,7 +286,7 @@ static int subscriber(void) {
                                 t_last = now_ns();
                         char line[256];
                         snprintf(line, sizeof line, "sub %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
-                                 count, t_last, proc_cpu_ns(node), lost + (r == -EAGAIN), self_cpu_ns() - cpu0);
+                                 count, t_last, proc_cpu_ns(node), lost + (r == -ETIMEDOUT), self_cpu_ns() - cpu0);
                         out_line(line);
                         count = lost = 0;
                         next = 1;
@@ -326,7 +326,7 @@ static int flood(const char *peer, int window) {
                 for (int got = 0; !window || got < window; got++) {
                         struct fv_message m;
                         int r = fv_recv(fv, window ? FV_INFINITY : 0, &m);
-                        if (r == -EAGAIN)
+                        if (r == -EAGAIN) /* timeout 0: nothing there */
                                 break;
                         if (r == -EPIPE)
                                 return 0;

@@ -339,7 +339,9 @@ fv_until() {
         PIDS=("$p")
         while [ "$(wc -l <"$out")" -lt "$lines" ]; do
                 if ! kill -0 "$p" 2>/dev/null || [ $((i += 1)) -gt 1200 ]; then
-                        note "$name: no figures from the node's workers (see $R/$name.log)"
+                        note "$name: no figures from the node's workers; the end of its log, and what they wrote:"
+                        tail -n 20 "$R/$name.log" >&2
+                        cat "$out" >&2
                         exit 1
                 fi
                 sleep 0.05
