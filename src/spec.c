@@ -216,9 +216,9 @@ Config *config_free(Config *c) {
         return mfree(c);
 }
 
-/* ---- config_pack(): one block ---------------------------------------------------------------- */
+/* ---- config_pack(): one mapping -------------------------------------------------------------- */
 
-/* A bump allocator over one block; with base NULL it only counts (the first of two passes). Every
+/* A bump allocator over one mapping; with base NULL it only counts (the first of two passes). Every
  * pointer field of Spec and Config is copied here: a field added to them is added to spec_free()
  * and to pack_spec() together. */
 typedef struct Packer {
