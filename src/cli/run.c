@@ -95,6 +95,13 @@ int verb_run(int argc, char **argv) {
 
         log_open_daemon(config->log);
 
+        /* As every client: --control, then $FORKVISOR_CONTROL, so that a script that exports it
+         * and starts a daemon talks to that daemon. Not inside a supervised worker: there it
+         * names the node the worker runs under, and a daemon started from it needs its own. */
+        const char *env_control = getenv("FORKVISOR_CONTROL");
+        if (!control && !getenv("FORKVISOR_MAILBOX") && env_control && *env_control)
+                control = env_control;
+
         _cleanup_free_ char *path = NULL;
         if (control)
                 path = strdup(control);

@@ -245,3 +245,38 @@ PY
     fv_stop
     no_survivors
 }
+
+@test "run honours FORKVISOR_CONTROL like the clients, before the configuration's control key, but not inside a worker" {
+    export FV_RUNTIME_DIR="$BATS_TEST_TMPDIR/run" FV_TEST_OUT="$BATS_TEST_TMPDIR/out"
+    mkdir -p "$FV_RUNTIME_DIR" "$FV_TEST_OUT"
+    app_ini k:@W@/sleeper
+    printf '[forkvisor]\ncontrol = %s\n' "$FV_RUNTIME_DIR/from-config.sock" >>"$BATS_TEST_TMPDIR/t.ini"
+    export FORKVISOR_CONTROL="$FV_RUNTIME_DIR/from-env.sock"
+    "$FORKVISOR" run "$BATS_TEST_TMPDIR/t.ini" </dev/null >"$(fv_log)" 2>&1 3>&- &
+    FV_PID=$!
+    # Clients find it with nothing but the variable.
+    retry 100 0.05 "$FORKVISOR" wait --timeout 100
+    [ -S "$FORKVISOR_CONTROL" ]
+    [ ! -e "$FV_RUNTIME_DIR/from-config.sock" ]
+    run -0 "$FORKVISOR" status
+    assert_line --partial "app/k"
+    # --control still comes first.
+    run -0 "$FORKVISOR" shutdown
+    fv_wait_exit
+    [ "$FV_STATUS" -eq 0 ]
+    "$FORKVISOR" run "$BATS_TEST_TMPDIR/t.ini" --control "$FV_RUNTIME_DIR/given.sock" </dev/null >>"$(fv_log)" 2>&1 3>&- &
+    FV_PID=$!
+    retry 100 0.05 "$FORKVISOR" --control "$FV_RUNTIME_DIR/given.sock" wait --timeout 100
+    [ ! -e "$FORKVISOR_CONTROL" ]
+    run -0 "$FORKVISOR" --control "$FV_RUNTIME_DIR/given.sock" shutdown
+    fv_wait_exit
+    # Inside a supervised worker the variable names the node above: a daemon started there
+    # takes its configuration's path.
+    FORKVISOR_MAILBOX=3 "$FORKVISOR" run "$BATS_TEST_TMPDIR/t.ini" </dev/null >>"$(fv_log)" 2>&1 3>&- &
+    FV_PID=$!
+    retry 100 0.05 "$FORKVISOR" --control "$FV_RUNTIME_DIR/from-config.sock" wait --timeout 100
+    [ ! -e "$FORKVISOR_CONTROL" ]
+    run -0 "$FORKVISOR" --control "$FV_RUNTIME_DIR/from-config.sock" shutdown
+    fv_wait_exit
+    no_survivors
+}
