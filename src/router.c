@@ -33,7 +33,6 @@ struct Peer {
         void *owner;               /* borrowed: the tree node */
         Proc *proc;                /* borrowed: its process record (NULL for a stream) */
         pid_t pid;                 /* proc's, kept for what it sent after proc is gone */
-        uint32_t generation;       /* this incarnation, in registry entries */
         char **names;              /* owned strv: what it holds in the registry */
         Mailbox *mb;               /* owned */
         Subscriber *sub;           /* owned, or NULL until its first subscription */
@@ -88,7 +87,6 @@ struct Router {
         MailboxGroup *mailboxes;   /* owned: what every peer's mailbox shares */
         Peer *streams;             /* owned: outside subscribers */
         uint64_t epoch;            /* bumped whenever a name is added or removed */
-        uint32_t next_generation;
         const ProcIndex *procs;    /* borrowed: pid → process, whose peer we are */
         IdMap calls;               /* ref → Pending */
         uint64_t next_ref;
@@ -344,7 +342,9 @@ static void answer_request(Peer *p, const Frame *req, int fd, int e) {
 /* name is "+key" for a duplicate key; stored without the '+' and flagged. */
 static int peer_register(Router *r, Peer *p, const char *name) {
         bool dup = name[0] == '+';
-        int e = registry_add(r->registry, name + dup, p->pid, p->generation, dup ? REGISTRY_DUPLICATE : 0);
+        /* Its incarnation tells this holder of a name from an earlier process with its pid. */
+        int e = registry_add(r->registry, name + dup, p->pid, (uint32_t) p->proc->incarnation,
+                             dup ? REGISTRY_DUPLICATE : 0);
         r->epoch++;
         if (e < 0)
                 return e;
@@ -618,7 +618,6 @@ int router_attach(Router *r, Proc *proc, const char *name, char *const *subscrib
         p->owner = owner;
         p->proc = proc;
         p->pid = proc->pid;
-        p->generation = ++r->next_generation;
         r->epoch++; /* a new pid: cached answers for it are stale */
         if (name)
                 e = peer_register(r, p, name);
