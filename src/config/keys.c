@@ -319,7 +319,10 @@ static int parse_exec(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
         if (r == -ENOMEM)
                 return parser_oom(fs->p);
         if (r < 0)
-                return fs_error(fs, "bad value for exec: %s", err);
+                return fs_error(fs, "bad value for exec: %s%s", err,
+                                fs->line_has_comment ? " (a ';' after whitespace starts a comment, which cut the line "
+                                                       "there: write '\\;' for a ';' in the command)"
+                                                     : "");
         if (!l[0])
                 return fs_error(fs, "empty exec: expected a command line");
         if (!l[0][0])
