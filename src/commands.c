@@ -486,14 +486,17 @@ static void cmd_whereis(Commands *c, ControlRequest *req, char **argv) {
                 control_reply_finish(req, 0);
                 return;
         }
+        /* The path of a node, or its end, given where a name was meant. */
         Node *n = tree_find(manager_tree(c->manager), argv[1]);
         Hint h = hint_for(c, argv[1], 0);
-        if (n)
-                control_reply_errorf(req, "'%s' is not registered: it is the path of a process (`forkvisor status %s` "
-                                     "shows its pid)\n", argv[1], argv[1]);
-        else if (h.n > 0)
-                control_reply_errorf(req, "'%s' is not registered: '%s' is a process of that name (`forkvisor status %s` "
-                                     "shows its pid)\n", argv[1], h.paths[0], h.paths[0]);
+        if (!n && h.n > 0)
+                n = tree_find(manager_tree(c->manager), h.paths[0]);
+        if (n && n->pid > 0)
+                control_reply_errorf(req, "'%s' is not registered: '%s' is the path of a process (`forkvisor status %s` "
+                                     "shows its pid)\n", argv[1], n->path, n->path);
+        else if (n && !node_is_supervisor(n))
+                control_reply_errorf(req, "'%s' is not registered: '%s' is not running (%s)\n", argv[1], n->path,
+                                     node_state_to_string(n->state));
         else
                 control_reply_errorf(req, "'%s' is not registered\n", argv[1]);
         control_reply_finish(req, 1);

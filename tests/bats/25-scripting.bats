@@ -194,9 +194,12 @@ print(i["kind"], i["strategy"], i["children"], i["intensity"], i["pid"])
     app_ini a:@W@/sleeper register=web fleet:{ strategy=simple_one_for_one template=w instances=2 w:@W@/sleeper }
     fv_start t.ini
     run -1 fv whereis fleet/w.2
-    assert_output --partial "'app/fleet/w.2' is a process of that name"
+    assert_output --partial "'fleet/w.2' is not registered: 'app/fleet/w.2' is the path of a process (\`forkvisor status app/fleet/w.2\`"
     run -1 fv whereis app/fleet/w.2
-    assert_output --partial "it is the path of a process"
+    assert_output --partial "'app/fleet/w.2' is the path of a process"
+    fv stop app/fleet/w.1
+    run -1 fv whereis w.1
+    assert_output --partial "'w.1' is not registered: 'app/fleet/w.1' is not running (stopped)"
     run -1 fv restart w.2
     assert_output --partial "did you mean 'app/fleet/w.2'?"
     run -1 fv info web
