@@ -59,15 +59,22 @@ static void mailbox_json(ControlRequest *r, Node *n, Peer *peer) {
                              ", \"dropped\": %" PRIu64 "}", st.depth, n->spec->mailbox_limit, st.in, st.out, st.dropped);
 }
 
-/* The members a status --json row and info --json share, from "path" to "last_exit". */
-static void common_json(ControlRequest *r, Node *n, usec_t now) {
-        char last[96];
-        control_reply_printf(r, "{\"path\": ");
+/* "path", "kind", "state", "pid" and "restarts": what every JSON view says of a node first. */
+static void identity_json(ControlRequest *r, Node *n) {
+        control_reply_printf(r, "\"path\": ");
         json_string(r, n->path);
         control_reply_printf(r, ", \"kind\": \"%s\", \"state\": \"%s\", \"pid\": ", node_kind(n),
                              node_state_to_string(n->state));
         json_pid(r, n->pid);
-        control_reply_printf(r, ", \"restarts\": %u, \"uptime_ms\": ", n->restarts);
+        control_reply_printf(r, ", \"restarts\": %u", n->restarts);
+}
+
+/* The members a status --json row and info --json share, from "path" to "last_exit". */
+static void common_json(ControlRequest *r, Node *n, usec_t now) {
+        char last[96];
+        control_reply_printf(r, "{");
+        identity_json(r, n);
+        control_reply_printf(r, ", \"uptime_ms\": ");
         if (node_has_uptime(n))
                 control_reply_printf(r, "%" PRIu64, (now - n->started_at) / USEC_PER_MSEC);
         else
@@ -163,12 +170,8 @@ static void tree_draw(TreeCtx *x, Node *n, size_t plen, bool last, bool is_root)
 static void tree_json(ControlRequest *req, Node *n, unsigned depth) {
         control_reply_printf(req, "%*s{\"name\": ", (int) depth * 2, "");
         json_string(req, n->name);
-        control_reply_printf(req, ", \"path\": ");
-        json_string(req, n->path);
-        control_reply_printf(req, ", \"kind\": \"%s\", \"state\": \"%s\", \"pid\": ", node_kind(n),
-                             node_state_to_string(n->state));
-        json_pid(req, n->pid);
-        control_reply_printf(req, ", \"restarts\": %u", n->restarts);
+        control_reply_printf(req, ", ");
+        identity_json(req, n);
         if (!node_is_supervisor(n)) {
                 control_reply_printf(req, "}");
                 return;
