@@ -34,40 +34,34 @@ run_to_the_end() {
     fv_wait_exit
 }
 
-@test "exit_status = significant: a job that exits 5 ends run with status 5" {
-    job_ini "@W@/exit-with 5 100"
-    daemon_keys exit_status=significant
+# job_status_is STATUS EXEC [MODE]: run a job_ini EXEC tree with exit_status = MODE (default
+# significant) to its end; run must exit with STATUS and leave no process behind.
+job_status_is() {
+    job_ini "$2"
+    daemon_keys "exit_status=${3:-significant}"
     run_to_the_end
-    [ "$FV_STATUS" -eq 5 ]
-    run -0 grep -F "exit status 5, its significant child's" "$(fv_log)"
+    [ "$FV_STATUS" -eq "$1" ]
     no_survivors
+}
+
+@test "exit_status = significant: a job that exits 5 ends run with status 5" {
+    job_status_is 5 "@W@/exit-with 5 100"
+    run -0 grep -F "exit status 5, its significant child's" "$(fv_log)"
 }
 
 @test "exit_status = significant: a job killed by SIGKILL ends run with 128 + 9" {
-    job_ini "@W@/crash-after 100 --signal KILL"
-    daemon_keys exit_status=significant
-    run_to_the_end
-    [ "$FV_STATUS" -eq 137 ]
-    no_survivors
+    job_status_is 137 "@W@/crash-after 100 --signal KILL"
 }
 
 @test "exit_status = significant: a job that exits 0 ends run with 0" {
-    job_ini "@W@/exit-with 0 100"
-    daemon_keys exit_status=significant
-    run_to_the_end
-    [ "$FV_STATUS" -eq 0 ]
-    no_survivors
+    job_status_is 0 "@W@/exit-with 0 100"
 }
 
 @test "exit_status = normal (the default): a job that exits 5 ends run with 0, as before" {
     job_ini "@W@/exit-with 5 100"
     run_to_the_end
     [ "$FV_STATUS" -eq 0 ]
-    job_ini "@W@/exit-with 5 100"
-    daemon_keys exit_status=normal
-    run_to_the_end
-    [ "$FV_STATUS" -eq 0 ]
-    no_survivors
+    job_status_is 0 "@W@/exit-with 5 100" normal
 }
 
 @test "exit_status = significant: a shutdown still exits 0, a root that gives up still 1" {
