@@ -259,6 +259,7 @@ static int build(Tree *t, const Spec *spec, Node *parent, Node **ret) {
                 }
         }
         n->next_instance = 1;
+        n->instances = spec->instances;
         *ret = n;
         return 0;
 }
@@ -708,6 +709,28 @@ int tree_start_child(Tree *t, Node *s, char **args, Node **ret, const char **ret
         return 0;
 }
 
+int tree_scale(Tree *t, Node *s, unsigned n, unsigned *ret_seq, const char **ret_error) {
+        if (!node_is_supervisor(s) || s->spec->strategy != STRATEGY_SIMPLE_ONE_FOR_ONE) {
+                *ret_error = "not a simple_one_for_one supervisor";
+                return -EINVAL;
+        }
+        if (n > TREE_INSTANCES_MAX || (s->spec->max_children > 0 && n > s->spec->max_children)) {
+                *ret_error = s->spec->max_children > 0 ? "more instances than max_children"
+                                                       : "more instances than 1000000";
+                return -ERANGE;
+        }
+        if (t->shutting_down || s->state != NODE_RUNNING || s->op != SUP_OP_NONE) {
+                *ret_error = t->shutting_down ? "the tree is shutting down" : "the supervisor is not running";
+                return -EBUSY;
+        }
+        s->instances = n;
+        *ret_seq = ++s->scale_seq;
+        int r = sup_scale(t, s, n);
+        if (r < 0)
+                *ret_error = r == -ENOMEM ? "out of memory" : s->reason;
+        return r;
+}
+
 int tree_terminate_child(Tree *t, Node *n, const char **ret_error) {
         if (n->instance < 0) {
                 *ret_error = "not a dynamic child (only children of simple_one_for_one can be terminated)";
@@ -735,6 +758,9 @@ int tree_set_spec(Node *n, const Spec *spec) {
                 free(n->reg_name);
                 n->reg_name = reg;
         }
+        /* A changed `instances` is the count from now on (a count scaled since, kept otherwise). */
+        if (node_is_supervisor(n) && spec->kind == SPEC_SUPERVISOR && spec->instances != n->spec->instances)
+                n->instances = spec->instances;
         n->spec = spec;
         n->next_spec = NULL;
         return 0;
