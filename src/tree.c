@@ -726,6 +726,8 @@ int tree_scale(Tree *t, Node *s, unsigned n, unsigned *ret_seq, const char **ret
         s->instances = n;
         *ret_seq = ++s->scale_seq;
         int r = sup_scale(t, s, n);
+        /* A new count, even with no process touched: observers (a scale it supersedes) look again. */
+        node_emit(s, TREE_EVENT_STATE);
         if (r < 0)
                 *ret_error = r == -ENOMEM ? "out of memory" : s->reason;
         return r;
