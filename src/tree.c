@@ -720,7 +720,9 @@ int tree_scale(Tree *t, Node *s, unsigned n, unsigned *ret_seq, const char **ret
                 return -ERANGE;
         }
         if (t->shutting_down || s->state != NODE_RUNNING || s->op != SUP_OP_NONE) {
-                *ret_error = t->shutting_down ? "the tree is shutting down" : "the supervisor is not running";
+                *ret_error = t->shutting_down              ? "the tree is shutting down"
+                             : s->state != NODE_RUNNING ? "the supervisor is not running"
+                                                        : "the supervisor is busy starting or stopping children, try again";
                 return -EBUSY;
         }
         s->instances = n;

@@ -181,6 +181,23 @@ scale_bg() {
     no_survivors
 }
 
+@test "reload: the forkvisor:reload event says how many supervisors it scaled" {
+    pool_ini 1
+    fv_start t.ini
+    local ev=$BATS_TEST_TMPDIR/ev.txt
+    "$FORKVISOR" --control "$FV_RUNTIME_DIR/control.sock" events >>"$ev" 2>&1 3>&- &
+    SCALES+=" $!"
+    # Listening once an operator restart shows up in the stream.
+    retry 100 0.05 eval 'fv restart app/pool/job.1 && grep -q "\"path\": \"app/pool/job.1\"" "$ev"'
+    sed -i 's/^instances = 1$/instances = 3/' "$BATS_TEST_TMPDIR/t.ini"
+    run -0 fv reload
+    retry 100 0.05 grep -q '"event": "reload"' "$ev"
+    run -0 grep '"event": "reload"' "$ev"
+    assert_output --partial '"unchanged": 2, "changed": 1, "added": 2, "removed": 0, "scaled": 1, "restarts": 0'
+    fv_stop
+    no_survivors
+}
+
 @test "concurrent scales: the later one wins, the earlier one exits 1 as superseded" {
     # Instances are ready once the gate file exists: a scale up waits for it.
     cat >"$BATS_TEST_TMPDIR/gated" <<'SH'
