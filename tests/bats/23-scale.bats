@@ -31,6 +31,8 @@ instances() {
     fv status app/pool | awk 'NR > 2 { sub("^app/pool/", "", $1); printf "%s%s:%s", s, $1, $3; s = " " }'
 }
 state_is() { [[ $(state_of "$1") == "$2" ]]; }
+# exited_with PID STATUS: the background job PID exits (waited for) with STATUS.
+exited_with() { local st=0; wait "$1" || st=$?; [ "$st" -eq "$2" ]; }
 
 # scale_bg OUT N: `fv scale app/pool N` in the background, its output into
 # $BATS_TEST_TMPDIR/OUT, its pid in $! (and killed by teardown).
@@ -212,23 +214,19 @@ SH
     touch "$BATS_TEST_TMPDIR/out/gate"
     fv_start t.ini
     rm "$FV_TEST_OUT/gate"
-    local first second st p3 p4
+    local first second p3 p4
     scale_bg up 4
     first=$!
     retry 200 0.05 state_is app/pool/job.4 starting
     p3=$(pid_of app/pool/job.3) p4=$(pid_of app/pool/job.4)
     scale_bg down 2
     second=$!
-    st=0
-    wait "$first" || st=$?
-    [ "$st" -eq 1 ]
+    exited_with "$first" 1
     grep -qF "cannot scale 'app/pool' to 4: superseded by a later scale to 2" "$BATS_TEST_TMPDIR/up"
     retry 100 0.05 pid_dead "$p3"
     retry 100 0.05 pid_dead "$p4"
     touch "$FV_TEST_OUT/gate"
-    st=0
-    wait "$second" || st=$?
-    [ "$st" -eq 0 ]
+    exited_with "$second" 0
     [ "$(instances)" = "job.1:running job.2:running" ]
     fv_stop
     no_survivors
@@ -237,7 +235,7 @@ SH
 @test "a later scale keeps an instance still on its way out, under its number" {
     pool_ini 3 @W@/ignore-term shutdown=600000
     fv_start t.ini
-    local first second st p1 p2 p3 p3b
+    local first second p1 p2 p3 p3b
     p1=$(pid_of app/pool/job.1) p2=$(pid_of app/pool/job.2) p3=$(pid_of app/pool/job.3)
     # job.3 ignores SIGTERM: it stays stopping until the test kills it.
     scale_bg down 2
@@ -245,14 +243,10 @@ SH
     retry 200 0.05 state_is app/pool/job.3 stopping
     scale_bg up 3
     second=$!
-    st=0
-    wait "$first" || st=$?
-    [ "$st" -eq 1 ]
+    exited_with "$first" 1
     grep -qF "superseded by a later scale to 3" "$BATS_TEST_TMPDIR/down"
     kill -KILL "$p3"
-    st=0
-    wait "$second" || st=$?
-    [ "$st" -eq 0 ]
+    exited_with "$second" 0
     p3b=$(pid_of app/pool/job.3)
     [[ -n $p3b && $p3b != "$p3" ]]
     [ "$(instances)" = "job.1:running job.2:running job.3:running" ]
@@ -263,9 +257,7 @@ SH
     first=$!
     retry 200 0.05 state_is app/pool/job.1 stopping
     kill -KILL "$p1" "$p2" "$p3b"
-    st=0
-    wait "$first" || st=$?
-    [ "$st" -eq 0 ]
+    exited_with "$first" 0
     [ "$(instances)" = "" ]
     fv_stop
     no_survivors
