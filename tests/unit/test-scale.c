@@ -29,6 +29,16 @@ static int boot(Fake *f, const char *ini) {
         return r;
 }
 
+/* A pool of two instances that report readiness (ready = mailbox), both ready. */
+static int boot_ready(Fake *f) {
+        int r = boot(f, POOL("") "[worker:w]\nexec = /bin/true\nready = mailbox\n");
+        if (r >= 0) {
+                tree_handle_ready(f->tree, N(f, "s/pool/w.1"));
+                tree_handle_ready(f->tree, N(f, "s/pool/w.2"));
+        }
+        return r;
+}
+
 static void done(Fake *f) {
         tree_free(f->tree);
         config_free(f->config);
@@ -162,9 +172,7 @@ TEST(an_instance_that_is_not_ready_fails_the_scale) {
         Fake f;
         unsigned seq;
         char why[512];
-        ASSERT_OK(boot(&f, POOL("") "[worker:w]\nexec = /bin/true\nready = mailbox\n"));
-        tree_handle_ready(f.tree, N(&f, "s/pool/w.1"));
-        tree_handle_ready(f.tree, N(&f, "s/pool/w.2"));
+        ASSERT_OK(boot_ready(&f));
         ASSERT_EQ(N(&f, "s/pool")->state, NODE_RUNNING);
         ASSERT_OK(scale(&f, 3, &seq));
         ASSERT_EQ(check(&f, seq, 3), 0);
@@ -193,9 +201,7 @@ TEST(a_count_changed_otherwise_ends_the_scale) {
         unsigned seq;
         const char *err;
         Node *c;
-        ASSERT_OK(boot(&f, POOL("") "[worker:w]\nexec = /bin/true\nready = mailbox\n"));
-        tree_handle_ready(f.tree, N(&f, "s/pool/w.1"));
-        tree_handle_ready(f.tree, N(&f, "s/pool/w.2"));
+        ASSERT_OK(boot_ready(&f));
         ASSERT_OK(scale(&f, 3, &seq));
         ASSERT_OK(tree_start_child(f.tree, N(&f, "s/pool"), NULL, &c, &err));
         ASSERT_EQ(check(&f, seq, 3), -ECHILD);
