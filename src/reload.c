@@ -175,7 +175,10 @@ static void plan_node(Plan *p, const Node *n, const Spec *ns) {
                         live += n->children[i]->intent != NODE_INTENT_REMOVE;
                 if (n->spec->instances != ns->instances) {
                         p->counts.scaled++;
-                        if (ns->instances > live)
+                        /* A supervisor that is down starts the new count when it starts. */
+                        if (n->state != NODE_RUNNING)
+                                keep = live;
+                        else if (ns->instances > live)
                                 p->counts.added += ns->instances - live;
                         else
                                 p->counts.removed += live - ns->instances;

@@ -3,7 +3,7 @@
  * order, or stop them in reverse) and keeps the exits of other children until the job ends, as
  * an OTP supervisor's mailbox would; on a child's exit it decides by restart type, strategy and
  * intensity, and escalates by terminating itself. Dynamic children (simple_one_for_one) are
- * made here too. */
+ * made and scaled here too. */
 #include "tree-internal.h"
 
 /* Every switch over a state, an event or a policy names every value. */
@@ -444,7 +444,7 @@ int make_instances(Tree *t, Node *s) {
 
 /* tree_scale's work, on a running simple_one_for_one supervisor with no job: its children are
  * in instance order, so the highest numbers are at the end and the free ones are the gaps. */
-int sup_scale(Tree *t, Node *s, unsigned n) {
+static int sup_scale(Tree *t, Node *s, unsigned n) {
         size_t live = 0;
         for (size_t i = 0; i < s->n_children; i++)
                 live += s->children[i]->intent != NODE_INTENT_REMOVE;
@@ -490,6 +490,32 @@ int sup_scale(Tree *t, Node *s, unsigned n) {
                 live++;
         }
         return 0;
+}
+
+int tree_scale(Tree *t, Node *s, unsigned n, unsigned *ret_seq, const char **ret_error) {
+        if (!node_is_supervisor(s) || s->spec->strategy != STRATEGY_SIMPLE_ONE_FOR_ONE) {
+                *ret_error = "not a simple_one_for_one supervisor";
+                return -EINVAL;
+        }
+        if (n > TREE_INSTANCES_MAX || (s->spec->max_children > 0 && n > s->spec->max_children)) {
+                *ret_error = s->spec->max_children > 0 ? "more instances than max_children"
+                                                       : "more instances than 1000000";
+                return -ERANGE;
+        }
+        if (t->shutting_down || s->state != NODE_RUNNING || s->op != SUP_OP_NONE) {
+                *ret_error = t->shutting_down              ? "the tree is shutting down"
+                             : s->state != NODE_RUNNING ? "the supervisor is not running"
+                                                        : "the supervisor is busy starting or stopping children, try again";
+                return -EBUSY;
+        }
+        s->instances = n;
+        *ret_seq = ++s->scale_seq;
+        int r = sup_scale(t, s, n);
+        /* A new count, even with no process touched: observers (a scale it supersedes) look again. */
+        node_emit(s, TREE_EVENT_STATE);
+        if (r < 0)
+                *ret_error = r == -ENOMEM ? "out of memory" : s->reason;
+        return r;
 }
 
 int tree_scale_check(const Node *s, unsigned seq, unsigned n, usec_t since, char *error, size_t size) {

@@ -45,4 +45,3 @@ void sup_handle_exit(Node *s, Node *c, bool abnormal);
 void parent_on_child(Node *s, Node *c, Report rep);
 int sup_new_dynamic_child(Tree *t, Node *s, char **args, Node **ret);
 int make_instances(Tree *t, Node *s);
-int sup_scale(Tree *t, Node *s, unsigned n);

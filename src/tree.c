@@ -709,32 +709,6 @@ int tree_start_child(Tree *t, Node *s, char **args, Node **ret, const char **ret
         return 0;
 }
 
-int tree_scale(Tree *t, Node *s, unsigned n, unsigned *ret_seq, const char **ret_error) {
-        if (!node_is_supervisor(s) || s->spec->strategy != STRATEGY_SIMPLE_ONE_FOR_ONE) {
-                *ret_error = "not a simple_one_for_one supervisor";
-                return -EINVAL;
-        }
-        if (n > TREE_INSTANCES_MAX || (s->spec->max_children > 0 && n > s->spec->max_children)) {
-                *ret_error = s->spec->max_children > 0 ? "more instances than max_children"
-                                                       : "more instances than 1000000";
-                return -ERANGE;
-        }
-        if (t->shutting_down || s->state != NODE_RUNNING || s->op != SUP_OP_NONE) {
-                *ret_error = t->shutting_down              ? "the tree is shutting down"
-                             : s->state != NODE_RUNNING ? "the supervisor is not running"
-                                                        : "the supervisor is busy starting or stopping children, try again";
-                return -EBUSY;
-        }
-        s->instances = n;
-        *ret_seq = ++s->scale_seq;
-        int r = sup_scale(t, s, n);
-        /* A new count, even with no process touched: observers (a scale it supersedes) look again. */
-        node_emit(s, TREE_EVENT_STATE);
-        if (r < 0)
-                *ret_error = r == -ENOMEM ? "out of memory" : s->reason;
-        return r;
-}
-
 int tree_terminate_child(Tree *t, Node *n, const char **ret_error) {
         if (n->instance < 0) {
                 *ret_error = "not a dynamic child (only children of simple_one_for_one can be terminated)";
