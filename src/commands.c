@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* The daemon's side of the operator subcommands: a fixed table of commands (never a lookup of
  * arbitrary names), each checking its argument count, and the waiters that answer `wait`,
- * `start`, `stop`, `restart` and `start-child` once the tree has reached what was asked. */
+ * `start`, `stop`, `restart`, `start-child` and `scale` once the tree has reached what was asked. */
 #include "commands.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,10 +56,22 @@ struct ReloadWaiter {
         ReloadJob *job;            /* borrowed from the manager until it answers */
 };
 
+/* A `forkvisor scale` waiting for its supervisor to run its count. */
+typedef struct ScaleWaiter ScaleWaiter;
+struct ScaleWaiter {
+        LIST_FIELDS(ScaleWaiter, scales);
+        Commands *commands;        /* borrowed */
+        ControlRequest *req;       /* borrowed; answered exactly once */
+        char *path;                /* the supervisor, looked up again each time */
+        unsigned n, seq;           /* the count asked, and which scale of the supervisor it is */
+        usec_t since;
+};
+
 struct Commands {
         Manager *manager;          /* borrowed */
         Waiter *waiters;           /* owned */
         ReloadWaiter *reloads;     /* owned */
+        ScaleWaiter *scales;       /* owned */
         unsigned long n_dropped;   /* requests not carried out: expired, or their client gone */
 };
 
@@ -96,6 +109,11 @@ static bool waiter_check(Waiter *w) {
 
         switch (w->goal) {
         case GOAL_GONE:
+                if (n && n->intent != NODE_INTENT_REMOVE) {
+                        control_reply_errorf(w->req, "'%s' was kept by a later scale\n", w->path);
+                        waiter_finish(w, 1);
+                        return true;
+                }
                 if (n)
                         return false;
                 waiter_finish(w, 0);
@@ -141,12 +159,43 @@ static bool waiter_check(Waiter *w) {
         }
 }
 
+static void scale_waiter_free(ScaleWaiter *w) {
+        LIST_REMOVE(scales, w->commands->scales, w);
+        free(w->path);
+        free(w);
+}
+
+static void on_scale_abandoned(ControlRequest *req, void *ud) {
+        scale_waiter_free(ud);
+}
+
+/* Answers w once its scale is done or has ended otherwise (tree_scale_check). */
+static void scale_waiter_check(ScaleWaiter *w) {
+        Node *s = tree_find(manager_tree(w->commands->manager), w->path);
+        ControlRequest *req = w->req;
+        char why[512];
+        int r = s ? tree_scale_check(s, w->seq, w->n, w->since, why, sizeof why) : -ENOENT;
+
+        if (r == 0)
+                return;
+        if (r < 0)
+                control_reply_errorf(req, "cannot scale '%s' to %u: %s\n", w->path, w->n, s ? why : "it is gone");
+        control_request_set_abandon(req, NULL, NULL);
+        scale_waiter_free(w);
+        control_reply_finish(req, r < 0 ? 1 : 0);
+}
+
 static void commands_observe(void *ud, Node *n, TreeEvent ev) {
         Commands *c = ud;
         Waiter *next;
         for (Waiter *w = c->waiters; w; w = next) {
                 next = w->waiters_next;
                 (void) waiter_check(w);
+        }
+        ScaleWaiter *snext;
+        for (ScaleWaiter *w = c->scales; w; w = snext) {
+                snext = w->scales_next;
+                scale_waiter_check(w);
         }
 }
 
@@ -371,6 +420,48 @@ static bool request_number(const char *s, unsigned long long max, unsigned long 
         errno = 0;
         *ret = strtoull(s, &end, 10);
         return !errno && !*end && *ret <= max;
+}
+
+/* scale SUP N: answered once SUP runs N instances (tree_scale_check), or at once when refused
+ * (2 for what no retry can change: not a number, not simple_one_for_one, above max_children). */
+static void cmd_scale(Commands *c, ControlRequest *req, char **argv) {
+        const char *error = NULL;
+        unsigned long long n;
+        unsigned seq;
+
+        if (!request_number(argv[2], UINT_MAX, &n)) {
+                control_reply_errorf(req, "scale: N is a number of instances, not '%s'\n", argv[2]);
+                control_reply_finish(req, 2);
+                return;
+        }
+        Node *s = find_or_fail(c, req, argv[1]);
+        if (!s)
+                return;
+        ScaleWaiter *w = calloc(1, sizeof *w);
+        if (!w || !(w->path = strdup(s->path))) {
+                free(w);
+                control_reply_errorf(req, "out of memory\n");
+                control_reply_finish(req, 1);
+                return;
+        }
+        w->since = now_usec();
+        int r = tree_scale(manager_tree(c->manager), s, (unsigned) n, &seq, &error);
+        if (r < 0) {
+                free(w->path);
+                free(w);
+                control_reply_errorf(req, "cannot scale '%s' to %llu: %s\n", s->path, n, error);
+                control_reply_finish(req, r == -EINVAL || r == -ERANGE ? 2 : 1);
+                return;
+        }
+        /* Once it is under way: the tree has logged the instances it started or stopped. */
+        log_info("Scaling '%s' to %llu instances", s->path, n);
+        w->commands = c;
+        w->req = req;
+        w->n = (unsigned) n;
+        w->seq = seq;
+        LIST_PREPEND(scales, c->scales, w);
+        control_request_set_abandon(req, on_scale_abandoned, w);
+        scale_waiter_check(w);
 }
 
 /* wait PATH STATE TIMEOUT_MS [RESTARTS PID_NOT] */
@@ -725,6 +816,7 @@ static const Command command_table[] = {
         { "restart", 1, 1, true, cmd_restart },
         { "start-child", 1, -1, true, cmd_start_child },
         { "terminate-child", 1, 1, true, cmd_terminate_child },
+        { "scale", 2, 2, true, cmd_scale },
         { "wait", 3, 5, false, cmd_wait },
         { "signal", 2, 2, true, cmd_signal },
         { "shutdown", 0, 0, false, cmd_shutdown },
@@ -817,6 +909,10 @@ Commands *commands_free(Commands *c) {
                 control_request_set_abandon(w->req, NULL, NULL);
                 manager_reload_forget(c->manager, w->job);
                 reload_waiter_free(w);
+        }
+        while (c->scales) {
+                control_request_set_abandon(c->scales->req, NULL, NULL);
+                scale_waiter_free(c->scales);
         }
         free(c);
         return NULL;

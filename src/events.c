@@ -139,8 +139,11 @@ void events_publish_reload(Router *r, const char *root_path, const ReloadCounts 
                 return;
         Out o = { payload, sizeof payload, 0, false };
         begin(&o, "reload", root_path, getpid());
-        put(&o, ", \"unchanged\": %u, \"changed\": %u, \"added\": %u, \"removed\": %u, \"restarts\": 0",
-            c->unchanged, c->changed, c->added, c->removed);
+        put(&o, ", \"unchanged\": %u, \"changed\": %u, \"added\": %u, \"removed\": %u", c->unchanged, c->changed,
+            c->added, c->removed);
+        if (c->scaled > 0) /* simple_one_for_one supervisors whose instances changed */
+                put(&o, ", \"scaled\": %u", c->scaled);
+        put(&o, ", \"restarts\": 0");
         int n = end(&o, realtime_usec());
         if (n > 0)
                 (void) router_publish(r, "forkvisor:reload", payload, (size_t) n);

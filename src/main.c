@@ -32,6 +32,7 @@ static const Verb verbs[] = {
         { "restart", verb_control, "restart PATH                     stop and start a child" },
         { "start-child", verb_control, "start-child SUP [ARG...]         add a child to a simple_one_for_one supervisor" },
         { "terminate-child", verb_control, "terminate-child PATH             stop a dynamic child and forget it" },
+        { "scale", verb_control, "scale SUP N                      run N instances of a simple_one_for_one supervisor" },
         { "wait", verb_control, "wait [PATH] [--state S | --restarts N | --pid-not PID] [--timeout MS]\n"
                                 "                                 wait for the daemon, then for a state" },
         { "signal", verb_control, "signal PATH SIG                  send a signal to a worker, or a supervisor's workers" },

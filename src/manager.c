@@ -245,8 +245,11 @@ static void on_reload_finished(void *ud, const ReloadCounts *c, const char *erro
 
         if (error)
                 log_error("Reload of '%s' applied with errors: %s", manager_config(m)->path, error);
-        log_info("Reloaded configuration: %u unchanged, %u changed, %u added, %u removed", c->unchanged, c->changed,
-                 c->added, c->removed);
+        char scaled[32] = "";
+        if (c->scaled > 0)
+                snprintf(scaled, sizeof scaled, ", %u scaled", c->scaled);
+        log_info("Reloaded configuration: %u unchanged, %u changed, %u added, %u removed%s", c->unchanged, c->changed,
+                 c->added, c->removed, scaled);
         events_publish_reload(m->router, m->tree->root->path, c);
         (void) sd_notify(0, "READY=1");
         update_status(m);

@@ -3,7 +3,7 @@
  * order, or stop them in reverse) and keeps the exits of other children until the job ends, as
  * an OTP supervisor's mailbox would; on a child's exit it decides by restart type, strategy and
  * intensity, and escalates by terminating itself. Dynamic children (simple_one_for_one) are
- * made here too. */
+ * made and scaled here too. */
 #include "tree-internal.h"
 
 /* Every switch over a state, an event or a policy names every value. */
@@ -413,13 +413,14 @@ void parent_on_child(Node *s, Node *c, Report rep) {
         }
 }
 
-/* One more child of a simple_one_for_one supervisor, made from its template: "job.N", N the next
- * instance number; args (may be NULL) are appended to its exec. Not started. */
-int sup_new_dynamic_child(Tree *t, Node *s, char **args, Node **ret) {
+/* A child of a simple_one_for_one supervisor made from its template: "job.N" for instance N,
+ * placed at index among its children (kept in instance order); args (may be NULL) are appended
+ * to its exec. Not started. */
+static int sup_new_instance(Tree *t, Node *s, unsigned instance, size_t index, char **args, Node **ret) {
         char name[SPEC_NAME_MAX + 16];
-        snprintf(name, sizeof name, "%s.%u", s->spec->template_->name, s->next_instance);
+        snprintf(name, sizeof name, "%s.%u", s->spec->template_->name, instance);
         Node *c;
-        int r = node_new(t, s->spec->template_, s, name, (int) s->next_instance, &c);
+        int r = node_new(t, s->spec->template_, s, name, (int) instance, &c);
         if (r < 0)
                 return r;
         if (args && args[0] && !(c->extra_args = strv_copy(args))) {
@@ -431,20 +432,140 @@ int sup_new_dynamic_child(Tree *t, Node *s, char **args, Node **ret) {
                 node_free(c);
                 return r;
         }
-        s->next_instance++;
+        tree_move_child(s, c, index);
+        /* start-child's numbers stay above every number in use. */
+        if (instance >= s->next_instance)
+                s->next_instance = instance + 1;
         *ret = c;
         return 0;
 }
 
-/* A simple_one_for_one supervisor's `instances` children, made each time it starts. */
+/* One more child of a simple_one_for_one supervisor (start-child): the next instance number,
+ * never one used before since the supervisor started. */
+int sup_new_dynamic_child(Tree *t, Node *s, char **args, Node **ret) {
+        return sup_new_instance(t, s, s->next_instance, s->n_children, args, ret);
+}
+
+/* A simple_one_for_one supervisor's instances (its section's, or as scaled), made each time it
+ * starts. */
 int make_instances(Tree *t, Node *s) {
-        for (unsigned i = 0; i < s->spec->instances; i++) {
+        for (unsigned i = 0; i < s->instances; i++) {
                 Node *c;
                 int r = sup_new_dynamic_child(t, s, NULL, &c);
                 if (r < 0)
                         return r;
         }
         return 0;
+}
+
+/* tree_scale's work, on a running simple_one_for_one supervisor with no job: its children are
+ * in instance order, so the highest numbers are at the end and the free ones are the gaps. */
+static int sup_scale(Tree *t, Node *s, unsigned n) {
+        size_t live = 0;
+        for (size_t i = 0; i < s->n_children; i++)
+                live += s->children[i]->intent != NODE_INTENT_REMOVE;
+
+        /* Down: the highest numbers first, told all at once (as a shutdown tells them). */
+        for (size_t i = s->n_children; i > 0 && live > n; i--) {
+                Node *c = s->children[i - 1];
+                if (c->intent == NODE_INTENT_REMOVE)
+                        continue;
+                live--;
+                c->intent = NODE_INTENT_REMOVE;
+                if (node_stop(c) > 0)
+                        sup_remove_child(s, c);
+        }
+
+        /* Up: the lowest free numbers, started all at once. */
+        size_t i = 0;
+        for (unsigned k = 1; live < n; k++) {
+                while (i < s->n_children && s->children[i]->instance < (int) k)
+                        i++;
+                if (i < s->n_children && s->children[i]->instance == (int) k) {
+                        Node *c = s->children[i];
+                        if (c->intent == NODE_INTENT_REMOVE) {
+                                /* Still on its way out (a child being removed is forgotten once
+                                 * down): started again then, under its number. */
+                                assert(!node_is_down(c));
+                                c->intent = NODE_INTENT_START;
+                                live++;
+                        }
+                        continue;
+                }
+                Node *c;
+                int r = sup_new_instance(t, s, k, i, NULL, &c);
+                if (r < 0)
+                        return r;
+                r = node_start(c);
+                if (r < 0) {
+                        /* As start-child: the error, and nothing kept of it. */
+                        snprintf(s->reason, sizeof s->reason, "'%s' failed to start: %.200s", c->path, c->reason);
+                        sup_remove_child(s, c);
+                        return r;
+                }
+                live++;
+        }
+        return 0;
+}
+
+int tree_scale(Tree *t, Node *s, unsigned n, unsigned *ret_seq, const char **ret_error) {
+        if (!node_is_supervisor(s) || s->spec->strategy != STRATEGY_SIMPLE_ONE_FOR_ONE) {
+                *ret_error = "not a simple_one_for_one supervisor";
+                return -EINVAL;
+        }
+        if (n > TREE_INSTANCES_MAX || (s->spec->max_children > 0 && n > s->spec->max_children)) {
+                *ret_error = s->spec->max_children > 0 ? "more instances than max_children"
+                                                       : "more instances than 1000000";
+                return -ERANGE;
+        }
+        if (t->shutting_down || s->state != NODE_RUNNING || s->op != SUP_OP_NONE) {
+                *ret_error = t->shutting_down              ? "the tree is shutting down"
+                             : s->state != NODE_RUNNING ? "the supervisor is not running"
+                                                        : "the supervisor is busy starting or stopping children, try again";
+                return -EBUSY;
+        }
+        s->instances = n;
+        *ret_seq = ++s->scale_seq;
+        int r = sup_scale(t, s, n);
+        /* A new count, even with no process touched: observers (a scale it supersedes) look again. */
+        node_emit(s, TREE_EVENT_STATE);
+        if (r < 0)
+                *ret_error = r == -ENOMEM ? "out of memory" : s->reason;
+        return r;
+}
+
+int tree_scale_check(const Node *s, unsigned seq, unsigned n, usec_t since, char *error, size_t size) {
+        if (s->scale_seq != seq) {
+                snprintf(error, size, "superseded by a later scale to %u", s->instances);
+                return -ESTALE;
+        }
+        if (s->state != NODE_RUNNING) {
+                snprintf(error, size, "'%s' is %s%s%s", s->path, node_state_to_string(s->state),
+                         s->reason[0] ? ": " : "", s->reason);
+                return -ENOTCONN;
+        }
+        unsigned live = 0;
+        bool done = true;
+        for (size_t i = 0; i < s->n_children; i++) {
+                const Node *c = s->children[i];
+                if (c->intent == NODE_INTENT_REMOVE) {
+                        done = false; /* until it is gone */
+                        continue;
+                }
+                live++;
+                if (c->state == NODE_FAILED && c->started_at >= since) {
+                        snprintf(error, size, "'%s' failed to start: %s", c->path, c->reason);
+                        return -EIO;
+                }
+                if (c->state != NODE_RUNNING && !(c->intent == NODE_INTENT_HOLD && node_is_down(c)))
+                        done = false;
+        }
+        if (live != n) {
+                snprintf(error, size, "it has %u instances now (changed by start-child, terminate-child, or an "
+                         "instance that ended for good)", live);
+                return -ECHILD;
+        }
+        return done;
 }
 
 Node *tree_find(Tree *t, const char *path) {

@@ -261,6 +261,7 @@ static int build(Tree *t, const Spec *spec, Node *parent, Node **ret) {
                 }
         }
         n->next_instance = 1;
+        n->instances = spec->instances;
         *ret = n;
         return 0;
 }
@@ -770,6 +771,9 @@ int tree_set_spec(Node *n, const Spec *spec) {
                 free(n->reg_name);
                 n->reg_name = reg;
         }
+        /* A changed `instances` is the count from now on (a count scaled since, kept otherwise). */
+        if (node_is_supervisor(n) && spec->kind == SPEC_SUPERVISOR && spec->instances != n->spec->instances)
+                n->instances = spec->instances;
         n->spec = spec;
         n->next_spec = NULL;
         return 0;

@@ -160,7 +160,10 @@ struct Node {
         Node **children;         /* owned; start order */
         size_t n_children;
         size_t cap_children;
-        unsigned next_instance;
+        unsigned next_instance;  /* start-child's: above every number in use, never reused */
+        unsigned instances;      /* simple_one_for_one: how many it runs from its start: its
+                                  * section's, or what `scale` or a reload set last */
+        unsigned scale_seq;      /* its scales so far: a scale under way is superseded by the next */
         usec_t *restarts_at;     /* owned: restart times, oldest first; [first, n) are in period */
         size_t first_restart_at, n_restarts_at, cap_restarts_at;
         SupOp op;
@@ -207,9 +210,26 @@ int tree_stop_node(Tree *t, Node *n, const char **ret_error);
 int tree_restart_node(Tree *t, Node *n, const char **ret_error);
 int tree_start_child(Tree *t, Node *sup, char **args, Node **ret, const char **ret_error);
 int tree_terminate_child(Tree *t, Node *n, const char **ret_error);
+/* `scale`: a running simple_one_for_one supervisor s runs n instances from now on (and from its
+ * next start). The highest-numbered instances are stopped and forgotten; new ones take the
+ * lowest free numbers and are started all at once; an instance on its way out under a wanted
+ * number is started again once down. start-child's children count as instances. 0 with
+ * *ret_seq for tree_scale_check(); -EINVAL not simple_one_for_one, -ERANGE n above max_children
+ * (or TREE_INSTANCES_MAX), -EBUSY not running, else an instance failed to start at once (it is
+ * forgotten; those started before it stay). */
+#define TREE_INSTANCES_MAX 1000000u
+int tree_scale(Tree *t, Node *s, unsigned n, unsigned *ret_seq, const char **ret_error);
+/* How scale seq of s (to n, asked at since) is doing: 1 done (n instances, each running or
+ * stopped by the operator, the stopped ones gone), 0 under way, or why it ended without that
+ * (in error): -ESTALE a later scale superseded it, -ENOTCONN s is no longer running, -EIO an
+ * instance failed to start, -ECHILD the count changed otherwise (start-child, terminate-child,
+ * an instance that ended for good). */
+int tree_scale_check(const Node *s, unsigned seq, unsigned n, usec_t since, char *error, size_t size);
 
 /* Reload's primitives (reload.c), over nodes that exist in both the old and the new config.
- * tree_set_spec: the node runs from spec from now on (same content, or no process to restart).
+ * tree_set_spec: the node runs from spec from now on (same content, or no process to restart);
+ *   a simple_one_for_one supervisor whose `instances` changed runs that many from its next
+ *   start (a reload scales a running one with tree_scale).
  * tree_replace_node: restart a worker with spec: the running process is stopped as its old
  *   section says and the new one started from spec; an operator restart (not counted against
  *   intensity). 1 when there was no process (spec applied at once), 0 when under way, -EBUSY

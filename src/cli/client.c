@@ -63,6 +63,9 @@ static const ClientVerb client_verbs[] = {
         { "restart", "PATH [--timeout MS]", "Stop and start a child; returns once it is running again.", 1, 1, PATIENCE_OPERATION, "" },
         { "start-child", "[--timeout MS] SUP [ARG...]", "Start one more child of a simple_one_for_one supervisor; prints its path.", 1, -1, PATIENCE_OPERATION, "" },
         { "terminate-child", "PATH [--timeout MS]", "Stop a dynamic child and forget it.", 1, 1, PATIENCE_OPERATION, "" },
+        { "scale", "SUP N [--timeout MS]",
+          "Stop the highest-numbered instances of a simple_one_for_one supervisor, or start new ones\n"
+          "under the lowest free numbers, until it runs N; returns once it does.", 2, 2, PATIENCE_OPERATION, "" },
         { "wait", "[PATH] [--state STATE] [--restarts N] [--pid-not PID] [--timeout MS]",
           "Wait until PATH (default: the whole tree) is in STATE (default: running). With --restarts,\n"
           "until it is running and ready with at least N restarts; with --pid-not, until it is running\n"
