@@ -23,7 +23,7 @@
 /* In the order of SPEC 3.1-3.3: `forkvisor --dump-keys`, the man page check and did-you-mean
  * read them. A key of key_table that a kind's list does not name is refused in that kind. */
 const char *const config_keys_forkvisor[] = {
-        "root", "control", "log", "subreaper", "include", "registry_size", NULL,
+        "root", "control", "log", "subreaper", "include", "registry_size", "log_timestamps", NULL,
 };
 
 const char *const config_keys_supervisor[] = {
@@ -36,7 +36,7 @@ const char *const config_keys_worker[] = {
         "restart_delay", "restart_delay_max", "significant", "register", "subscribe",
         "mailbox_limit", "user", "group", "directory", "environment", "umask", "nice",
         "limit_nofile", "limit_core", "limit_as", "limit_nproc", "stdout", "stderr", "stdin",
-        "kill_group", "memory_max", "pids_max", "cpu_weight", NULL,
+        "kill_group", "memory_max", "pids_max", "cpu_weight", "log_max_bytes", "log_backups", NULL,
 };
 
 /* ---- value helpers that word their own diagnostics -------------------------------------- */
@@ -185,6 +185,15 @@ static int parse_subreaper(FileState *fs, const KeyDef *k, Spec *s, const char *
         if (r < 0)
                 return r;
         fs->p->config->subreaper = b;
+        return 0;
+}
+
+static int parse_log_timestamps(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        bool b = false;
+        int r = get_bool(fs, k, v, &b);
+        if (r < 0)
+                return r;
+        fs->p->config->log_timestamps = b;
         return 0;
 }
 
@@ -602,6 +611,25 @@ static int parse_output(FileState *fs, const KeyDef *k, Spec *s, const char *v) 
         return 0;
 }
 
+/* log_max_bytes: bytes, with a K, M, G or T suffix as memory_max; 0 never rotates. Whether the
+ * section has a file: output to rotate is validate.c's to say, once every key is read. */
+static int parse_log_max_bytes(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        rlim_t n = 0;
+        int r = strcmp(v, "infinity") == 0 ? -EINVAL : parse_rlimit_value(v, true, &n);
+
+        if (r == -ENOMEM)
+                return parser_oom(fs->p);
+        if (r < 0)
+                return fs_error(fs, "bad value '%s' for %s: expected bytes (N, or with a K, M, G or T suffix)",
+                                v, k->name);
+        s->log_max_bytes = (uint64_t) n;
+        return 0;
+}
+
+static int parse_log_backups(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        return get_unsigned(fs, k, v, 0, 1000, &s->log_backups);
+}
+
 static int parse_stdin(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
         static const char *const vals[] = { "null", "inherit" };
 
@@ -630,6 +658,7 @@ static const KeyDef key_table[] = {
         { "subreaper", F, 0, parse_subreaper },
         { "include", F, KEY_LIST | KEY_ONCE_PER_FILE, parse_include },
         { "registry_size", F, 0, parse_registry_size },
+        { "log_timestamps", F, 0, parse_log_timestamps },
         { "strategy", S, 0, parse_strategy },
         { "intensity", S, 0, parse_intensity },
         { "period", S, 0, parse_period },
@@ -668,6 +697,8 @@ static const KeyDef key_table[] = {
         { "memory_max", W, 0, parse_resource },
         { "pids_max", W, 0, parse_resource },
         { "cpu_weight", W, 0, parse_resource },
+        { "log_max_bytes", W, 0, parse_log_max_bytes },
+        { "log_backups", W, 0, parse_log_backups },
 };
 #undef F
 #undef S
