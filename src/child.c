@@ -230,9 +230,6 @@ static int open_output_fd(Manager *m, Child *rt, OutputMode mode, const char *pa
         case OUTPUT_NULL:
                 return m->null_fd;
         case OUTPUT_FILE:
-                if (inherit_fd == STDERR_FILENO && s->stdout_mode == OUTPUT_FILE && rt->file_out &&
-                    strcmp(s->stdout_path, path) == 0)
-                        return output_pipe_fd(rt->file_out); /* one pipe: the two in the order written */
                 return open_file_output(m, s, path, inherit_fd == STDERR_FILENO ? &rt->file_err : &rt->file_out, own);
         case _OUTPUT_MODE_MAX:
         case _OUTPUT_MODE_INVALID:
@@ -282,7 +279,11 @@ int child_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
                 snprintf(n->reason, sizeof n->reason, "failed to open '%s': %s", s->stdout_path, strerror(-fds.out));
                 return fds.out;
         }
-        fds.err = open_output_fd(m, rt, s->stderr_mode, s->stderr_path, STDERR_FILENO, &fds.own_err);
+        if (s->stderr_mode == OUTPUT_FILE && rt->file_out && fds.out == output_pipe_fd(rt->file_out) &&
+            strcmp(s->stdout_path, s->stderr_path) == 0)
+                fds.err = fds.out; /* one pipe: the two reach the file in the order written */
+        else
+                fds.err = open_output_fd(m, rt, s->stderr_mode, s->stderr_path, STDERR_FILENO, &fds.own_err);
         if (fds.err < 0) {
                 snprintf(n->reason, sizeof n->reason, "failed to open '%s': %s", s->stderr_path, strerror(-fds.err));
                 return fds.err;

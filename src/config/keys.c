@@ -179,22 +179,22 @@ static int parse_log(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
         return PARSE_ENUM(fs, k, v, log_target, _LOG_TARGET_MAX, fs->p->config->log);
 }
 
-static int parse_subreaper(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+/* A yes/no key whose default (-1) the daemon decides where it runs. */
+static int get_bool_or_default(FileState *fs, const KeyDef *k, const char *value, int *ret) {
         bool b = false;
-        int r = get_bool(fs, k, v, &b);
+        int r = get_bool(fs, k, value, &b);
         if (r < 0)
                 return r;
-        fs->p->config->subreaper = b;
+        *ret = b;
         return 0;
 }
 
+static int parse_subreaper(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        return get_bool_or_default(fs, k, v, &fs->p->config->subreaper);
+}
+
 static int parse_log_timestamps(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
-        bool b = false;
-        int r = get_bool(fs, k, v, &b);
-        if (r < 0)
-                return r;
-        fs->p->config->log_timestamps = b;
-        return 0;
+        return get_bool_or_default(fs, k, v, &fs->p->config->log_timestamps);
 }
 
 static int parse_include(FileState *fs, const KeyDef *k, Spec *s, const char *w) {

@@ -3,6 +3,8 @@
  * (each file at most log_max_bytes, at most log_backups old ones, no line split or lost),
  * truncation without backups, reopening after a move, and a full disk dropping and counting. */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,16 @@ static void rm_dir(const char *dir) {
         char cmd[600];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
         (void) !system(cmd);
+}
+
+/* A fresh directory for one test (its path in dir) with its out.log opened as *ret, the path of
+ * which is in path. */
+static void open_out_log(char *dir, size_t dir_size, char *path, size_t path_size, const char *name,
+                         OutputFile **ret) {
+        tmp_dir(dir, dir_size, name);
+        snprintf(path, path_size, "%s/out.log", dir);
+        if (output_file_get(path, ret) < 0)
+                abort();
 }
 
 /* The size of dir/name, or -1 when it does not exist. */
@@ -55,9 +67,7 @@ TEST(one_object_per_path) {
         char dir[512], path[600];
         OutputFile *a = NULL, *b = NULL;
 
-        tmp_dir(dir, sizeof dir, "same");
-        snprintf(path, sizeof path, "%s/out.log", dir);
-        ASSERT_OK(output_file_get(path, &a));
+        open_out_log(dir, sizeof dir, path, sizeof path, "same", &a);
         ASSERT_OK(output_file_get(path, &b));
         ASSERT_TRUE(a == b);
         output_file_write(a, "one", 3, true);
@@ -76,9 +86,7 @@ TEST(rotation_keeps_lines_whole_and_files_small) {
         OutputFile *f = NULL;
         unsigned next = 0;
 
-        tmp_dir(dir, sizeof dir, "rotate");
-        snprintf(path, sizeof path, "%s/out.log", dir);
-        ASSERT_OK(output_file_get(path, &f));
+        open_out_log(dir, sizeof dir, path, sizeof path, "rotate", &f);
         output_file_set_rotation(f, 100, 3);
         /* 100 lines of 10 bytes with their newline: 34 files' worth, 4 kept. */
         for (unsigned i = 0; i < 100; i++) {
@@ -108,40 +116,52 @@ TEST(rotation_keeps_lines_whole_and_files_small) {
         rm_dir(dir);
 }
 
-TEST(no_backups_truncates) {
+/* Pieces written to out.log with one max_bytes and backups, and what out.log and out.log.1 hold
+ * then (NULL: it does not exist). */
+typedef struct RotationCase {
+        const char *name;
+        uint64_t max_bytes;
+        unsigned backups;
+        struct {
+                const char *text;
+                bool nl;
+        } pieces[8];
+        const char *want, *want_1;
+} RotationCase;
+
+TEST(rotation_cases) {
+        static const RotationCase cases[] = {
+                { "truncate", 25, 0, /* no backups: out.log is emptied past 25 bytes */
+                  { { "even line", true }, { "odd line", true }, { "even line", true }, { "odd line", true },
+                    { "even line", true } },
+                  "even line\n", NULL },
+                { "pieces", 10, 1, /* a line's pieces stay in the file where it began */
+                  { { "12345678", true }, { "abc", false }, { "defghij", false }, { "k", true } },
+                  "abcdefghijk\n", "12345678\n" },
+                { "long", 4, 1, /* a line longer than max_bytes gets a file of its own */
+                  { { "a", true }, { "a line of 19 bytes", true }, { "b", true } },
+                  "b\n", "a line of 19 bytes\n" },
+        };
         char dir[512], path[600];
-        OutputFile *f = NULL;
 
-        tmp_dir(dir, sizeof dir, "truncate");
-        snprintf(path, sizeof path, "%s/out.log", dir);
-        ASSERT_OK(output_file_get(path, &f));
-        output_file_set_rotation(f, 25, 0);
-        for (int i = 0; i < 7; i++)
-                output_file_write(f, i % 2 ? "odd line" : "even line", i % 2 ? 8 : 9, true);
-        output_file_unref(f);
-        ASSERT_TRUE(size_of(dir, "out.log.1") < 0);
-        _cleanup_free_ char *t = read_all(dir, "out.log");
-        ASSERT_STREQ(t, "even line\n");
-        rm_dir(dir);
-}
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                const RotationCase *c = &cases[i];
+                OutputFile *f = NULL;
 
-TEST(pieces_of_a_line_are_never_split_across_files) {
-        char dir[512], path[600];
-        OutputFile *f = NULL;
-
-        tmp_dir(dir, sizeof dir, "pieces");
-        snprintf(path, sizeof path, "%s/out.log", dir);
-        ASSERT_OK(output_file_get(path, &f));
-        output_file_set_rotation(f, 10, 1);
-        output_file_write(f, "12345678", 8, true);
-        output_file_write(f, "abc", 3, false);  /* past 10 bytes: rotates before it */
-        output_file_write(f, "defghij", 7, false); /* the rest of that line stays with it */
-        output_file_write(f, "k", 1, true);
-        output_file_unref(f);
-        _cleanup_free_ char *a = read_all(dir, "out.log.1"), *b = read_all(dir, "out.log");
-        ASSERT_STREQ(a, "12345678\n");
-        ASSERT_STREQ(b, "abcdefghijk\n");
-        rm_dir(dir);
+                open_out_log(dir, sizeof dir, path, sizeof path, c->name, &f);
+                output_file_set_rotation(f, c->max_bytes, c->backups);
+                for (size_t j = 0; j < ELEMENTSOF(c->pieces) && c->pieces[j].text; j++)
+                        output_file_write(f, c->pieces[j].text, strlen(c->pieces[j].text), c->pieces[j].nl);
+                output_file_unref(f);
+                _cleanup_free_ char *a = read_all(dir, "out.log"), *b = read_all(dir, "out.log.1");
+                ASSERT_STREQ(a, c->want);
+                if (c->want_1)
+                        ASSERT_STREQ(b, c->want_1);
+                else
+                        ASSERT_TRUE(!b);
+                ASSERT_TRUE(size_of(dir, "out.log.2") < 0);
+                rm_dir(dir);
+        }
 }
 
 TEST(reopen_after_a_move_and_rotation_of_a_moved_file) {
