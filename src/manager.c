@@ -218,8 +218,8 @@ static void on_reload_kick(void *ud) {
         reload_kick(ud);
 }
 
-/* [forkvisor] keys are read once at start (socket, log, registry size, subreaper): a reload
- * takes note of a change and leaves it for the next start of the daemon. */
+/* [forkvisor] keys are read once at start (socket, log, registry size, subreaper, log
+ * timestamps): a reload takes note of a change and leaves it for the next start of the daemon. */
 static void on_reload_begin(void *ud, const Config *old, const Config *new) {
         (void) sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long) now_usec());
         const char *changed[5];
