@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exitdesc.h"
 #include "strv.h"
 
 /* ---- supervisors: jobs ------------------------------------------------------------------ */
@@ -227,8 +228,9 @@ static usec_t restart_delay(const Node *c) {
         return msec_to_usec(d);
 }
 
-/* child: the path of the child that terminated (it may be freed already). */
-static void sup_check_auto_shutdown(Node *s, bool was_significant, const char *child) {
+/* child: the path of the child that terminated (it may be freed already); status: how it ended,
+ * as a shell's $?. */
+static void sup_check_auto_shutdown(Node *s, bool was_significant, const char *child, int status) {
         if (!was_significant || s->state != NODE_RUNNING)
                 return;
         switch (s->spec->auto_shutdown) {
@@ -247,6 +249,7 @@ static void sup_check_auto_shutdown(Node *s, bool was_significant, const char *c
                 assert_not_reached();
         }
         node_set_reason(s, "significant child '%s' terminated", child);
+        s->shutdown_status = status;
         node_emit(s, TREE_EVENT_AUTO_SHUTDOWN);
         sup_terminate(s, AFTER_SHUTDOWN);
 }
@@ -273,10 +276,14 @@ void sup_handle_exit(Node *s, Node *c, bool abnormal) {
                 bool significant = cs->significant;
                 char child[256];
                 snprintf(child, sizeof child, "%s", c->path);
+                /* A supervisor ends normally only by its own auto_shutdown: it passes that on. */
+                int status = !node_is_supervisor(c) ?
+                        exit_shell_status(&(ExitHow) { c->exit_code, c->exit_status, c->exit_oom }) :
+                        abnormal ? 1 : c->shutdown_status;
                 if (c->instance >= 0 && !node_is_held(c))
                         sup_remove_child(s, c); /* OTP forgets dynamic children that are done */
                 if (!t->shutting_down)
-                        sup_check_auto_shutdown(s, significant, child);
+                        sup_check_auto_shutdown(s, significant, child, status);
                 return;
         }
 
@@ -330,6 +337,15 @@ void parent_on_child(Node *s, Node *c, Report rep) {
                 return;
 
         case REPORT_START_FAILED:
+                if (c->start_child) {
+                        /* Made by start-child and never up: as OTP's start_child when the
+                         * child's init fails, the error went to the caller (its waiter) and no
+                         * child is kept; nothing counts against our intensity. */
+                        sup_remove_child(s, c);
+                        if (s->op == SUP_OP_STOP)
+                                sup_continue_stop(s);
+                        return;
+                }
                 if (s->op == SUP_OP_START && s->cursor == (size_t) idx) {
                         if (s->state == NODE_STARTING) {
                                 /* Our own start fails: roll back what we started, in reverse. */

@@ -29,6 +29,8 @@ typedef enum NodeState {
 typedef enum NodeTimer {
         NODE_TIMER_NONE,
         NODE_TIMER_READY,       /* STARTING worker: ready_timeout ran out */
+        NODE_TIMER_MIN_UPTIME,  /* STARTING worker: min_uptime is over (it comes before the
+                                 * ready_timeout, which is then armed if it is not ready yet) */
         NODE_TIMER_SHUTDOWN,    /* STOPPING: its shutdown time ran out, SIGKILL (its subtree) */
         NODE_TIMER_RETRY,       /* RESTARTING: restart_delay is over; FAILED: retry a failed restart */
         _NODE_TIMER_MAX,
@@ -135,6 +137,9 @@ struct Node {
         /* Worker process. */
         pid_t pid;               /* 0 when no process; never signalled once reaped */
         NodeSignalled signalled; /* what the tree did to the running process */
+        bool ready_seen;         /* STARTING: its ready condition is met; it waits for min_uptime */
+        bool start_child;        /* made by start-child and not yet up: a failed start removes
+                                  * it, as OTP's start_child keeps no child whose init failed */
         usec_t started_at;       /* when the current process was spawned / node started */
         unsigned restarts;       /* how many times this node was restarted */
         unsigned failures;       /* consecutive failed runs or starts, for restart_delay doubling */
@@ -163,6 +168,9 @@ struct Node {
         size_t cursor, lo, restart_from;
         bool op_is_restart;      /* the START job is a restart: skip temporary children */
         bool stop_all_sent;      /* simple_one_for_one STOP job: every child was told */
+        int shutdown_status;     /* auto_shutdown: how the significant child whose exit shut us
+                                  * down ended, as a shell's $? (exit_shell_status); a supervisor
+                                  * child passes on its own, or 1 when it gave up */
         int sync;                /* a Report (tree-internal.h): inside node_start/node_stop, what
                                   * the node reported (answered by return value); else none */
 };
@@ -215,6 +223,10 @@ int tree_replace_node(Tree *t, Node *n, const Spec *spec, const char **ret_error
 int tree_remove_node(Tree *t, Node *n, const char **ret_error);
 int tree_insert_child(Tree *t, Node *s, size_t index, const Spec *spec, Node **ret);
 void tree_move_child(Node *s, Node *c, size_t index);
+
+/* After ops->finished: when the root ended by its auto_shutdown, the exit status (as a shell's
+ * $?) of the significant child whose exit ended it (SPEC: [forkvisor] exit_status); else -1. */
+int tree_significant_exit(const Tree *t);
 
 Node *tree_find(Tree *t, const char *path);
 /* Calls fn for n and every node below it, depth first in start order. */
