@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -192,8 +193,35 @@ static void spawn_fds_close(SpawnFds *f) {
         f->mailbox[1] = safe_close(f->mailbox[1]);
 }
 
+/* A `file:` output: a regular file (or one not made yet) is written by the node, through the
+ * pipe in *slot, so that SIGUSR1 can reopen it and log_max_bytes rotate it; anything else (a
+ * terminal, a FIFO, /dev/null) is opened for the child to write itself, as it always was. */
+static int open_file_output(Manager *m, const Spec *s, const char *path, OutputPipe **slot, int *own) {
+        struct stat st;
+        OutputFile *f = NULL;
+        int r;
+
+        if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+                *own = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, OUTPUT_FILE_MODE);
+                return *own < 0 ? -errno : *own;
+        }
+        r = output_file_get(path, &f);
+        if (r < 0)
+                return r;
+        output_file_set_rotation(f, s->log_max_bytes, s->log_backups);
+        if (*slot)
+                output_pipe_set_file(*slot, f);
+        else if ((r = output_pipe_new_file(m->event, f, slot)) < 0) {
+                output_file_unref(f);
+                return r;
+        }
+        return output_pipe_fd(*slot);
+}
+
 /* What the child gets as fd inherit_fd for mode: borrowed, or opened into *own. */
 static int open_output_fd(Manager *m, Child *rt, OutputMode mode, const char *path, int inherit_fd, int *own) {
+        const Spec *s = rt->node->spec;
+
         switch (mode) {
         case OUTPUT_LOG:
                 return output_pipe_fd(rt->output);
@@ -202,8 +230,7 @@ static int open_output_fd(Manager *m, Child *rt, OutputMode mode, const char *pa
         case OUTPUT_NULL:
                 return m->null_fd;
         case OUTPUT_FILE:
-                *own = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
-                return *own < 0 ? -errno : *own;
+                return open_file_output(m, s, path, inherit_fd == STDERR_FILENO ? &rt->file_err : &rt->file_out, own);
         case _OUTPUT_MODE_MAX:
         case _OUTPUT_MODE_INVALID:
         default:
@@ -252,11 +279,20 @@ int child_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
                 snprintf(n->reason, sizeof n->reason, "failed to open '%s': %s", s->stdout_path, strerror(-fds.out));
                 return fds.out;
         }
-        fds.err = open_output_fd(m, rt, s->stderr_mode, s->stderr_path, STDERR_FILENO, &fds.own_err);
+        if (s->stderr_mode == OUTPUT_FILE && rt->file_out && fds.out == output_pipe_fd(rt->file_out) &&
+            strcmp(s->stdout_path, s->stderr_path) == 0)
+                fds.err = fds.out; /* one pipe: the two reach the file in the order written */
+        else
+                fds.err = open_output_fd(m, rt, s->stderr_mode, s->stderr_path, STDERR_FILENO, &fds.own_err);
         if (fds.err < 0) {
                 snprintf(n->reason, sizeof n->reason, "failed to open '%s': %s", s->stderr_path, strerror(-fds.err));
                 return fds.err;
         }
+        /* A pipe to a file this spec no longer names (a reload) is done with. */
+        if (rt->file_out && fds.out != output_pipe_fd(rt->file_out) && fds.err != output_pipe_fd(rt->file_out))
+                rt->file_out = output_pipe_free(rt->file_out);
+        if (rt->file_err && fds.err != output_pipe_fd(rt->file_err))
+                rt->file_err = output_pipe_free(rt->file_err);
 
         /* The mailbox of this incarnation: a successor never sees what was meant for it. */
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds.mailbox) < 0) {
@@ -424,6 +460,8 @@ void child_release(void *ud, Node *n) {
         }
         sd_event_source_disable_unref(rt->timer);
         output_pipe_free(rt->output);
+        output_pipe_free(rt->file_out);
+        output_pipe_free(rt->file_err);
         cgroup_leaf_free(rt->cgroup);
         strv_free(rt->argv);
         free(rt->envp);

@@ -40,6 +40,9 @@ static struct {
         sd_event_source *source;
 } sink = { .fd = -EBADF };
 
+/* Outside sink: it outlives a close and reopen of the sink. */
+static bool sink_timestamps;
+
 static char ring[LOG_SINK_QUEUE_MAX];
 
 bool log_sink_is_open(void) {
@@ -105,10 +108,19 @@ static ssize_t flush_some(void) {
         return k;
 }
 
+void log_sink_set_timestamps(bool on) {
+        sink_timestamps = on;
+}
+
 static void queue_notice(void) {
-        char notice[96];
-        int n = snprintf(notice, sizeof notice, "<4>%" PRIu64 " log record%s dropped while the log was blocked\n",
-                         sink.dropped, sink.dropped == 1 ? "" : "s");
+        char notice[96 + TIMESTAMP_ISO_MAX], stamp[TIMESTAMP_ISO_MAX] = "";
+        if (sink_timestamps) {
+                size_t k = format_timestamp_iso(stamp, sizeof stamp - 1);
+                stamp[k] = ' ';
+                stamp[k + 1] = 0;
+        }
+        int n = snprintf(notice, sizeof notice, "<4>%s%" PRIu64 " log record%s dropped while the log was blocked\n",
+                         stamp, sink.dropped, sink.dropped == 1 ? "" : "s");
         sink.dropped = 0;
         if (n > 0 && (size_t) n <= sink.capacity - sink.len)
                 append(notice, (size_t) n);

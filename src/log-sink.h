@@ -33,6 +33,10 @@ void log_sink_detach(void);
 /* Queues one record (the iovecs together, ending in its newline). false when it was dropped. */
 bool log_sink_write(const struct iovec *iov, size_t n);
 
+/* Whether the sink's own line (how many records were dropped) carries the time after its "<N>",
+ * as log.c's lines do with log_timestamps. */
+void log_sink_set_timestamps(bool on);
+
 /* Records dropped since the sink was opened, and bytes waiting now. */
 uint64_t log_sink_dropped_total(void);
 size_t log_sink_queued(void);

@@ -8,12 +8,14 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 
 #include "journal.h"
 #include "log-sink.h"
+#include "time-util.h"
 
 /* A journal field from a string, or from a number printed into buf (a char array). */
 #define JSTR(k, v) ((JournalField) { (k), (v), strlen(v) })
@@ -21,6 +23,7 @@
 
 static LogMode log_mode = LOG_MODE_PLAIN;
 static int log_max_level = LOG_INFO;
+static bool log_timestamps;
 
 static bool journal_reachable(void) {
         struct stat st;
@@ -38,6 +41,36 @@ LogMode log_open_daemon(int want) {
         return log_mode;
 }
 
+/* systemd connects a service's stderr to the journal and says so in $JOURNAL_STREAM, "DEV:INO"
+ * of that stream (systemd.exec(5)): if stderr is still that file, the journal stamps each line. */
+static bool stderr_is_journal(void) {
+        const char *e = getenv("JOURNAL_STREAM");
+        unsigned long long dev, ino;
+        struct stat st;
+
+        if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st) < 0)
+                return false;
+        return (unsigned long long) st.st_dev == dev && (unsigned long long) st.st_ino == ino;
+}
+
+bool log_set_timestamps(int want) {
+        log_timestamps = want > 0 || (want < 0 && !stderr_is_journal());
+        log_sink_set_timestamps(log_timestamps);
+        return log_timestamps;
+}
+
+/* "<N>" and, with log_timestamps, the time and a space after it: the level stays first, where
+ * journald and syslog parsers read it. */
+static size_t line_prefix(char *buf, size_t size, int prio) {
+        int n = snprintf(buf, size, "<%d>", prio);
+        size_t len = n < 0 ? 0 : (size_t) n;
+        if (log_timestamps && len + TIMESTAMP_ISO_MAX + 1 <= size) {
+                len += format_timestamp_iso(buf + len, size - len);
+                buf[len++] = ' ';
+        }
+        return len;
+}
+
 static void write_record(const struct iovec *iov, size_t n) {
         if (log_sink_is_open())
                 (void) log_sink_write(iov, n);
@@ -50,14 +83,12 @@ void log_set_max_level(int level) {
 }
 
 static void write_line(int prio, const char *msg) {
-        char prefix[16];
+        char prefix[16 + TIMESTAMP_ISO_MAX];
         struct iovec iov[3];
         if (log_mode == LOG_MODE_PLAIN)
                 iov[0] = (struct iovec) { (char *) "forkvisor: ", 11 };
-        else {
-                int n = snprintf(prefix, sizeof prefix, "<%d>", prio);
-                iov[0] = (struct iovec) { prefix, (size_t) n };
-        }
+        else
+                iov[0] = (struct iovec) { prefix, line_prefix(prefix, sizeof prefix, prio) };
         iov[1] = (struct iovec) { (char *) msg, strlen(msg) };
         iov[2] = (struct iovec) { (char *) "\n", 1 };
         write_record(iov, 3);
@@ -166,10 +197,9 @@ void log_child_output(const char *path, pid_t pid, int prio, const char *line, s
                 (void) journal_send(f, ELEMENTSOF(f));
                 return;
         }
-        char prefix[64];
-        int n = snprintf(prefix, sizeof prefix, "<%d>", prio);
+        char prefix[16 + TIMESTAMP_ISO_MAX];
         struct iovec iov[5] = {
-                { prefix, (size_t) n },
+                { prefix, line_prefix(prefix, sizeof prefix, prio) },
                 { (char *) path, strlen(path) },
                 { (char *) ": ", 2 },
                 { (char *) line, len },

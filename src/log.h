@@ -17,6 +17,10 @@ typedef enum LogMode {
 
 /* want: 0 auto, 1 journal, 2 stderr (LogTarget values). Returns the mode chosen. */
 LogMode log_open_daemon(int want);
+/* log_timestamps: 1 each "<N>" line on stderr gets the time after its prefix ("<6>2026-12-07T
+ * 03:04:05.678Z message", ISO 8601 UTC), 0 none, -1 (the default) unless stderr is the journal
+ * ($JOURNAL_STREAM names it), which stamps lines itself. Returns whether lines are stamped. */
+bool log_set_timestamps(int want);
 void log_set_max_level(int level);
 
 /* Logs and returns -abs(err) (or 0 if err is 0); "%m" means strerror(abs(err)). */

@@ -28,6 +28,8 @@ typedef struct Child {
         Node *node;                /* borrowed; owns us */
         sd_event_source *timer;
         OutputPipe *output;        /* when stdout or stderr = log */
+        OutputPipe *file_out;      /* stdout = file: of a regular file, which the node writes */
+        OutputPipe *file_err;      /* the same for stderr, unless it names stdout's file */
         Proc *proc;                /* the running incarnation, or NULL */
         const Spec *prepared;      /* the spec argv and envp were made from (reload changes it) */
         char **argv;               /* prepared at the first start, reused by every restart */

@@ -26,6 +26,7 @@
 #include "log-sink.h"
 #include "macro.h"
 #include "notify.h"
+#include "output-file.h"
 #include "priority.h"
 #include "strv.h"
 
@@ -172,6 +173,16 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
         return 0;
 }
 
+/* The logrotate habit: the files were moved aside, the node opens every `file:` output it
+ * writes again at its path. Outputs a child writes itself (a terminal, a FIFO) are not ours. */
+static int on_sigusr1(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        unsigned failed = 0, n = output_file_reopen_all(&failed);
+
+        log_info("Received SIGUSR1, reopened %u file output%s%s", n, n == 1 ? "" : "s",
+                 failed ? " (some failed, see above)" : "");
+        return 0;
+}
+
 typedef struct Counts {
         unsigned running, starting, failed, restarts, total;
 } Counts;
@@ -215,11 +226,11 @@ static void on_reload_kick(void *ud) {
         reload_kick(ud);
 }
 
-/* [forkvisor] keys are read once at start (socket, log, registry size, subreaper): a reload
- * takes note of a change and leaves it for the next start of the daemon. */
+/* [forkvisor] keys are read once at start (socket, log, registry size, subreaper, log
+ * timestamps): a reload takes note of a change and leaves it for the next start of the daemon. */
 static void on_reload_begin(void *ud, const Config *old, const Config *new) {
         (void) sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long) now_usec());
-        const char *changed[4];
+        const char *changed[5];
         size_t n = 0;
         if ((old->control || new->control) && (!old->control || !new->control || strcmp(old->control, new->control) != 0))
                 changed[n++] = "control";
@@ -229,6 +240,8 @@ static void on_reload_begin(void *ud, const Config *old, const Config *new) {
                 changed[n++] = "subreaper";
         if (old->registry_size != new->registry_size)
                 changed[n++] = "registry_size";
+        if (old->log_timestamps != new->log_timestamps)
+                changed[n++] = "log_timestamps";
         for (size_t i = 0; i < n; i++)
                 log_warning("Reload: [forkvisor] %s changed; it takes effect when forkvisor is restarted", changed[i]);
 }
@@ -497,6 +510,7 @@ int manager_run(Manager *m) {
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGHUP);
+        sigaddset(&mask, SIGUSR1);
         sigprocmask(SIG_BLOCK, &mask, NULL);
         catch_signals_of_other_threads(&mask);
         signal(SIGPIPE, SIG_IGN);
@@ -516,7 +530,8 @@ int manager_run(Manager *m) {
         if ((r = add_signal(m, SIGCHLD, reap_children, PRIORITY_REAP)) < 0 ||
             (r = add_signal(m, SIGTERM, on_shutdown_signal, PRIORITY_SUPERVISE)) < 0 ||
             (r = add_signal(m, SIGINT, on_shutdown_signal, PRIORITY_SUPERVISE)) < 0 ||
-            (r = add_signal(m, SIGHUP, on_sighup, PRIORITY_CONTROL)) < 0)
+            (r = add_signal(m, SIGHUP, on_sighup, PRIORITY_CONTROL)) < 0 ||
+            (r = add_signal(m, SIGUSR1, on_sigusr1, PRIORITY_CONTROL)) < 0)
                 return log_error_errno(r, "Failed to watch signals: %m"), 1;
 
         m->subreaper = manager_config(m)->subreaper > 0 || (manager_config(m)->subreaper < 0 && getpid() == 1);

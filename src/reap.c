@@ -76,6 +76,10 @@ int reap_children(sd_event_source *s, const struct signalfd_siginfo *si, void *u
                 /* Its last words come before our line about its exit. */
                 if (rt && rt->output)
                         output_pipe_drain(rt->output);
+                if (rt && rt->file_out)
+                        output_pipe_drain(rt->file_out);
+                if (rt && rt->file_err)
+                        output_pipe_drain(rt->file_err);
                 /* No stray second instance: what is left of its cgroup (or without cgroups, of its
                  * process group, and the orphans of its session we adopted) dies before any
                  * restart. The group id cannot be reused while members remain: race-free. */

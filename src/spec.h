@@ -149,6 +149,8 @@ struct Spec {
                                                * "SOFT:HARD" both */
         OutputMode stdout_mode, stderr_mode;
         char *stdout_path, *stderr_path; /* owned; absolute; OUTPUT_FILE only */
+        uint64_t log_max_bytes;   /* file: outputs rotate past it; 0 = never */
+        unsigned log_backups;     /* rotated files kept (PATH.1 ...); default 10, 0 = truncate */
         bool stdin_inherit;
         bool kill_group;          /* default yes */
         /* cgroup limits (cgroup.h): 0 not set, UINT64_MAX "infinity". */
@@ -163,6 +165,7 @@ typedef struct Config {
         char *control;            /* owned; NULL = the default path (SPEC 3.1), decided by the daemon */
         LogTarget log;
         int subreaper;            /* -1 = default (yes as PID 1), 0 no, 1 yes */
+        int log_timestamps;       /* -1 = default (yes unless stderr is the journal), 0 no, 1 yes */
         unsigned registry_size;   /* default 4096 */
         ExitStatusMode exit_status; /* default EXIT_STATUS_NORMAL */
         Spec *root;               /* borrowed; a supervisor */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Monotonic time in microseconds, the unit sd-event uses, and durations for people. */
+/* Monotonic time in microseconds, the unit sd-event uses, durations for people, and the wall-clock
+ * stamp of the node's log lines. */
 #pragma once
 
 #include <stddef.h>
@@ -25,3 +26,8 @@ static inline usec_t msec_to_usec(uint64_t ms) {
 
 /* "12.3s", "4m05s", "2h03m", "1d02h". */
 void format_duration(usec_t us, char *buf, size_t size);
+
+/* The wall clock as ISO 8601 in UTC with milliseconds, "2026-12-07T03:04:05.678Z" (24
+ * characters and the NUL: size at least TIMESTAMP_ISO_MAX). Returns the length. */
+#define TIMESTAMP_ISO_MAX 32
+size_t format_timestamp_iso(char *buf, size_t size);

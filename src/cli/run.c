@@ -94,6 +94,7 @@ int verb_run(int argc, char **argv) {
                 return r;
 
         log_open_daemon(config->log);
+        log_set_timestamps(config->log_timestamps);
 
         /* As every client: --control, then $FORKVISOR_CONTROL, so that a script that exports it
          * and starts a daemon talks to that daemon. Not inside a supervised worker: there it

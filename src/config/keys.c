@@ -23,7 +23,8 @@
 /* In the order of SPEC 3.1-3.3: `forkvisor --dump-keys`, the man page check and did-you-mean
  * read them. A key of key_table that a kind's list does not name is refused in that kind. */
 const char *const config_keys_forkvisor[] = {
-        "root", "control", "log", "subreaper", "include", "registry_size", "exit_status", NULL,
+        "root", "control", "log", "subreaper", "include", "registry_size", "exit_status", "log_timestamps",
+        NULL,
 };
 
 const char *const config_keys_supervisor[] = {
@@ -36,7 +37,7 @@ const char *const config_keys_worker[] = {
         "min_uptime", "restart_delay", "restart_delay_max", "significant", "register", "subscribe",
         "mailbox_limit", "user", "group", "directory", "environment", "umask", "nice",
         "limit_nofile", "limit_core", "limit_as", "limit_nproc", "stdout", "stderr", "stdin",
-        "kill_group", "memory_max", "pids_max", "cpu_weight", NULL,
+        "kill_group", "memory_max", "pids_max", "cpu_weight", "log_max_bytes", "log_backups", NULL,
 };
 
 /* ---- value helpers that word their own diagnostics -------------------------------------- */
@@ -179,13 +180,22 @@ static int parse_log(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
         return PARSE_ENUM(fs, k, v, log_target, _LOG_TARGET_MAX, fs->p->config->log);
 }
 
-static int parse_subreaper(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+/* A yes/no key whose default (-1) the daemon decides where it runs. */
+static int get_bool_or_default(FileState *fs, const KeyDef *k, const char *value, int *ret) {
         bool b = false;
-        int r = get_bool(fs, k, v, &b);
+        int r = get_bool(fs, k, value, &b);
         if (r < 0)
                 return r;
-        fs->p->config->subreaper = b;
+        *ret = b;
         return 0;
+}
+
+static int parse_subreaper(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        return get_bool_or_default(fs, k, v, &fs->p->config->subreaper);
+}
+
+static int parse_log_timestamps(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        return get_bool_or_default(fs, k, v, &fs->p->config->log_timestamps);
 }
 
 static int parse_include(FileState *fs, const KeyDef *k, Spec *s, const char *w) {
@@ -614,6 +624,25 @@ static int parse_output(FileState *fs, const KeyDef *k, Spec *s, const char *v) 
         return 0;
 }
 
+/* log_max_bytes: bytes, with a K, M, G or T suffix as memory_max; 0 never rotates. Whether the
+ * section has a file: output to rotate is validate.c's to say, once every key is read. */
+static int parse_log_max_bytes(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        rlim_t n = 0;
+        int r = strcmp(v, "infinity") == 0 ? -EINVAL : parse_rlimit_value(v, true, &n);
+
+        if (r == -ENOMEM)
+                return parser_oom(fs->p);
+        if (r < 0)
+                return fs_error(fs, "bad value '%s' for %s: expected bytes (N, or with a K, M, G or T suffix)",
+                                v, k->name);
+        s->log_max_bytes = (uint64_t) n;
+        return 0;
+}
+
+static int parse_log_backups(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        return get_unsigned(fs, k, v, 0, 1000, &s->log_backups);
+}
+
 static int parse_stdin(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
         static const char *const vals[] = { "null", "inherit" };
 
@@ -643,6 +672,7 @@ static const KeyDef key_table[] = {
         { "include", F, KEY_LIST | KEY_ONCE_PER_FILE, parse_include },
         { "registry_size", F, 0, parse_registry_size },
         { "exit_status", F, 0, parse_exit_status },
+        { "log_timestamps", F, 0, parse_log_timestamps },
         { "strategy", S, 0, parse_strategy },
         { "intensity", S, 0, parse_intensity },
         { "period", S, 0, parse_period },
@@ -682,6 +712,8 @@ static const KeyDef key_table[] = {
         { "memory_max", W, 0, parse_resource },
         { "pids_max", W, 0, parse_resource },
         { "cpu_weight", W, 0, parse_resource },
+        { "log_max_bytes", W, 0, parse_log_max_bytes },
+        { "log_backups", W, 0, parse_log_backups },
 };
 #undef F
 #undef S

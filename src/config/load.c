@@ -90,6 +90,7 @@ static int load(const char *name, const char *data, size_t size, const struct st
         p.config->path = strdup(name);
         p.config->log = LOG_TARGET_AUTO;
         p.config->subreaper = -1;
+        p.config->log_timestamps = -1;
         p.config->registry_size = 4096;
         /* The main file is "seen" too, so including it is a cycle. */
         if (!p.config->path || files_add(&p, name, st) < 0) {

@@ -86,6 +86,7 @@ static int section_new(FileState *fs, SpecKind kind, const char *name) {
                 s->directory = strdup(fs->abs_dir);
                 s->environment = strv_new_empty();
                 s->kill_group = true;
+                s->log_backups = 10;
                 if (!s->normal_exit || !s->register_name || !s->subscribe || !s->directory || !s->environment)
                         return parser_oom(p);
         }

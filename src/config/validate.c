@@ -71,6 +71,16 @@ static void finish_worker(Parser *p, Spec *s, SectionInfo *info) {
         if (info->key_line[keys_index("normal_exit")] && s->n_normal_exit == 0)
                 parser_error(p, s->file, info->key_line[keys_index("normal_exit")],
                          "normal_exit needs at least one exit code");
+        for (size_t i = 0; i < 2; i++) {
+                const char *key = i == 0 ? "log_max_bytes" : "log_backups";
+                unsigned line = info->key_line[keys_index(key)];
+                if (!line)
+                        continue;
+                if (s->stdout_mode != OUTPUT_FILE && s->stderr_mode != OUTPUT_FILE)
+                        parser_error(p, s->file, line, "%s needs a file: output to rotate (stdout or stderr = file:PATH)", key);
+                else if (i == 1 && !info->key_line[keys_index("log_max_bytes")])
+                        parser_error(p, s->file, line, "log_backups without log_max_bytes: nothing is rotated");
+        }
         (void) resolve_credentials(p, s, info);
 }
 

@@ -46,7 +46,7 @@ shutdown_ms() {
     fv_start_nowait t.ini
     fv_wait_exit
     [ "$FV_STATUS" -eq 1 ]
-    run -0 cat "$(fv_log)"
+    run -0 fv_log_plain
     assert_output --regexp "'app/b' failed to start: not ready within 300 ms"
     assert_output --regexp "<3>Root supervisor 'app' failed to start: .*'app/b'.*not ready within 300 ms"
     # c was never started, a was stopped again.
@@ -65,7 +65,7 @@ shutdown_ms() {
     [ "$(order_of Started)" = "app/a app/b app/c" ]
     [ "$(order_of Stopped)" = "app/b app/a" ]
     [ ! -e "$FV_TEST_OUT/d.started" ]
-    run -0 cat "$(fv_log)"
+    run -0 fv_log_plain
     assert_output --regexp "<3>Root supervisor 'app' failed to start: .*'app/c'.*exit status 3"
     no_survivors
 }
@@ -75,7 +75,7 @@ shutdown_ms() {
     fv_start_nowait t.ini
     fv_wait_exit
     [ "$FV_STATUS" -eq 1 ]
-    run -0 cat "$(fv_log)"
+    run -0 fv_log_plain
     assert_output --regexp "'app/b' failed to start: .*no-such-program.*No such file or directory"
     assert_output --regexp "<3>Root supervisor 'app' failed to start: .*'app/b'"
     [ "$(order_of Stopped)" = "app/a" ]

@@ -479,7 +479,7 @@ hostile_contained() {
     echo_pid=$(pid_of app/echo)
     retry 100 0.05 restarts_at_least app/h 3
     # Each of at least three incarnations (three pids) was logged and killed.
-    run -0 sed -n "s/^<4>'app\/h' (pid \([0-9]*\)) broke the mailbox protocol (.*): closed its mailbox, killing it$/\1/p" "$(fv_log)"
+    run -0 sed -n "s/^<4>'app\/h' (pid \([0-9]*\)) broke the mailbox protocol (.*): closed its mailbox, killing it$/\1/p" <(fv_log_plain)
     local p killed=0
     for p in $(sort -u <<<"$output"); do
         grep -qF "'app/h' (pid $p) killed by signal KILL" "$(fv_log)" && killed=$((killed + 1))
@@ -505,7 +505,7 @@ hostile_contained() {
     app_ini intensity=1000 echo:@W@/echo mailbox "h:@W@/hostile mixed" restart_delay=50
     fv_start t.ini
     retry 100 0.05 restarts_at_least app/h 3
-    grep -q "^<4>'app/h' (pid [0-9]*) broke the mailbox protocol (a frame kind only the node may send)" "$(fv_log)"
+    fv_log_plain | grep -q "^<4>'app/h' (pid [0-9]*) broke the mailbox protocol (a frame kind only the node may send)"
     # Each incarnation cast to echo first, in the record it broke the protocol with; the one cast
     # that counts is ours (from the same sender as get-state, so it arrives first).
     fv send echo "after"

@@ -26,13 +26,18 @@ fv() { "$FORKVISOR" --control "$FV_RUNTIME_DIR/control.sock" "$@"; }
 
 # fv_log: the path of the daemon's log (its stdout and stderr).
 fv_log() { echo "$BATS_TEST_TMPDIR/forkvisor.log"; }
+# LOG_TS: the time log_timestamps writes after a line's "<N>" (an ERE, with its space). It is on
+# by default, the tests' stderr being no journal.
+LOG_TS='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z '
+# fv_log_plain: the daemon's log without those times: "<N>message" lines.
+fv_log_plain() { sed -E "s/^(<[0-9]>)$LOG_TS/\1/" "$(fv_log)"; }
 # line_of TEXT [N]: the line number of the Nth (default 1st) log line containing TEXT.
-line_of() { grep -nF -- "$1" "$(fv_log)" | sed -n "${2:-1}p" | cut -d: -f1; }
+line_of() { fv_log_plain | grep -nF -- "$1" | sed -n "${2:-1}p" | cut -d: -f1; }
 # count_in_log TEXT: how many log lines contain TEXT.
-count_in_log() { grep -cF -- "$1" "$(fv_log)" || true; }
+count_in_log() { fv_log_plain | grep -cF -- "$1" || true; }
 # order_of PREFIX: the paths named by the log lines "<N>PREFIX 'PATH'...", in log order, space
 # separated; PREFIX is a regex, e.g. "Stopped" or "Started".
-order_of() { sed -n "s/^<[0-9]>$1 '\([^']*\)'.*/\1/p" "$(fv_log)" | paste -sd ' '; }
+order_of() { fv_log_plain | sed -n "s/^<[0-9]>$1 '\([^']*\)'.*/\1/p" | paste -sd ' '; }
 
 # conf NAME <<EOF: writes a configuration into the test's directory, with @W@ replaced by the
 # C workers' directory, @S@ by the shell workers' directory and @T@ by the test's directory.

@@ -19,7 +19,7 @@ seconds_since_at_least() { ((SECONDS - $1 >= $2)); }
 live_recorded_is() { [[ $(live_recorded) -eq $1 ]]; }
 state_is() { [[ $(state_of "$1") == "$2" ]]; }
 gone() { ! fv info "$1" >/dev/null 2>&1; }
-started_count() { grep -c "^<6>Started '$1' " "$(fv_log)" || true; }
+started_count() { fv_log_plain | grep -c "^<6>Started '$1' " || true; }
 
 @test "reload races: 20 reloads while five children crash every 50 ms; the tree ends as configured, no stray process" {
     local crashers=() i

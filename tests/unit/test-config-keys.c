@@ -501,6 +501,36 @@ TEST(significant_needs_non_permanent) {
                      NAME ":5: significant = yes needs restart = transient or temporary");
 }
 
+TEST(log_keys) {
+        _cleanup_config_ Config *c = NULL, *d = NULL, *e = NULL;
+        _cleanup_free_ char *text = with_worker("stdout = file:w.log\nlog_max_bytes = 10M\nlog_backups = 0\n");
+        _cleanup_free_ char *plain = with_worker("stderr = file:/var/log/w.log\nlog_max_bytes = 4096\n");
+
+        LOAD_OK(text, c);
+        ASSERT_EQ(c->sections[1]->log_max_bytes, 10ull << 20);
+        ASSERT_EQ(c->sections[1]->log_backups, 0);
+        ASSERT_EQ(c->log_timestamps, -1);
+        LOAD_OK(plain, d);
+        ASSERT_EQ(d->sections[1]->log_max_bytes, 4096);
+        ASSERT_EQ(d->sections[1]->log_backups, 10);
+        LOAD_OK("[forkvisor]\nlog_timestamps = no\n" HEAD "[worker:w]\nexec = x\n", e);
+        ASSERT_EQ(e->log_timestamps, 0);
+        ASSERT_EQ(e->sections[1]->log_max_bytes, 0);
+
+        EXPECT_ERROR("[forkvisor]\nlog_timestamps = sometimes\n" HEAD "[worker:w]\nexec=x\n",
+                     NAME ":2: bad value 'sometimes' for log_timestamps: expected yes or no");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nlog_max_bytes = 1M\n",
+                     NAME ":5: log_max_bytes needs a file: output to rotate (stdout or stderr = file:PATH)");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nstdout = file:a\nlog_backups = 3\n",
+                     NAME ":6: log_backups without log_max_bytes: nothing is rotated");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nstdout = file:a\nlog_max_bytes = 1Q\n",
+                     NAME ":6: bad value '1Q' for log_max_bytes: expected bytes (N, or with a K, M, G or T suffix)");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nstdout = file:a\nlog_max_bytes = infinity\n",
+                     NAME ":6: bad value 'infinity' for log_max_bytes");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nstdout = file:a\nlog_max_bytes = 1K\nlog_backups = 1001\n",
+                     NAME ":7: bad value '1001' for log_backups: expected an integer from 0 to 1000");
+}
+
 TEST(unknown_key_did_you_mean) {
         EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nrestrat = permanent\n",
                      NAME ":5: unknown key 'restrat', did you mean 'restart'?");
