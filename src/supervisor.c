@@ -36,14 +36,54 @@ static bool skip_on_start(const Node *s, const Node *c) {
         return s->op_is_restart && c->spec->restart == RESTART_TEMPORARY;
 }
 
+/* A simple_one_for_one supervisor's children are alike and independent of each other: a START
+ * job starts them all at once, as `scale` does, and ends when all are up, so that a fleet whose
+ * workers must live min_uptime boots in one min_uptime, not one per instance. Other supervisors
+ * start their children in order, each once the one before it is up (OTP). */
+static bool starts_all_at_once(const Node *s) {
+        return s->spec->strategy == STRATEGY_SIMPLE_ONE_FOR_ONE;
+}
+
+/* Starts child c of a START job that starts all at once; false when that failed (and the failure
+ * was handled: the job is over). */
+static bool start_one_of_all(Node *s, Node *c) {
+        if (skip_on_start(s, c) || (c->state != NODE_STOPPED && c->state != NODE_FAILED))
+                return true; /* one still stopping is started by its report */
+        if (node_start(c) >= 0)
+                return true;
+        parent_on_child(s, c, REPORT_START_FAILED);
+        return false;
+}
+
+static void sup_continue_start_all(Node *s) {
+        if (!s->start_all_sent) {
+                s->start_all_sent = true;
+                for (size_t i = s->cursor; i < s->n_children; i++)
+                        if (!start_one_of_all(s, s->children[i]))
+                                return;
+        }
+        /* The cursor only moves past children that are up: a thousand reports, a thousand steps. */
+        while (s->cursor < s->n_children &&
+               (s->children[s->cursor]->state == NODE_RUNNING || skip_on_start(s, s->children[s->cursor])))
+                s->cursor++;
+        if (s->cursor < s->n_children)
+                return;
+        sup_finish_job(s);
+}
+
 void sup_begin_start(Node *s, size_t from, bool is_restart) {
         sup_job_enter(s, SUP_OP_START);
         s->cursor = from;
         s->op_is_restart = is_restart;
+        s->start_all_sent = false;
         sup_continue_start(s);
 }
 
 void sup_continue_start(Node *s) {
+        if (starts_all_at_once(s)) {
+                sup_continue_start_all(s);
+                return;
+        }
         while (s->cursor < s->n_children) {
                 Node *c = s->children[s->cursor];
                 if (c->state == NODE_RUNNING || skip_on_start(s, c)) {
@@ -330,7 +370,9 @@ void parent_on_child(Node *s, Node *c, Report rep) {
 
         switch (rep) {
         case REPORT_UP:
-                if (s->op == SUP_OP_START && s->cursor == (size_t) idx) {
+                if (s->op == SUP_OP_START && starts_all_at_once(s))
+                        sup_continue_start(s);
+                else if (s->op == SUP_OP_START && s->cursor == (size_t) idx) {
                         s->cursor++;
                         sup_continue_start(s);
                 }
@@ -346,12 +388,15 @@ void parent_on_child(Node *s, Node *c, Report rep) {
                                 sup_continue_stop(s);
                         return;
                 }
-                if (s->op == SUP_OP_START && s->cursor == (size_t) idx) {
+                if (s->op == SUP_OP_START &&
+                    (s->cursor == (size_t) idx || (starts_all_at_once(s) && (size_t) idx > s->cursor))) {
                         if (s->state == NODE_STARTING) {
-                                /* Our own start fails: roll back what we started, in reverse. */
+                                /* Our own start fails: roll back what we started, in reverse
+                                 * (all of them, when they were started at once). */
                                 node_set_reason(s, "child '%s' failed to start: %s", c->path, c->reason);
                                 node_enter(s, NODE_STOPPING);
-                                sup_begin_stop(s, 0, (size_t) idx, AFTER_ROLLBACK);
+                                sup_begin_stop(s, 0, starts_all_at_once(s) ? s->n_children : (size_t) idx,
+                                               AFTER_ROLLBACK);
                                 return;
                         }
                         /* A failed restart counts as one more failure of that child. */
@@ -381,6 +426,9 @@ void parent_on_child(Node *s, Node *c, Report rep) {
                 }
                 if (s->op == SUP_OP_STOP)
                         sup_continue_stop(s);
+                else if (s->op == SUP_OP_START && starts_all_at_once(s) && (size_t) idx >= s->cursor &&
+                         !start_one_of_all(s, c))
+                        return;
                 else if (s->op == SUP_OP_START)
                         sup_continue_start(s);
                 return;

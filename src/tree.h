@@ -171,6 +171,7 @@ struct Node {
         size_t cursor, lo, restart_from;
         bool op_is_restart;      /* the START job is a restart: skip temporary children */
         bool stop_all_sent;      /* simple_one_for_one STOP job: every child was told */
+        bool start_all_sent;     /* simple_one_for_one START job: every child was started */
         int shutdown_status;     /* auto_shutdown: how the significant child whose exit shut us
                                   * down ended, as a shell's $? (exit_shell_status); a supervisor
                                   * child passes on its own, or 1 when it gave up */

@@ -261,6 +261,34 @@ TEST(simple_one_for_one_instances_and_dynamic_children) {
         fake_done(&f);
 }
 
+/* A fleet boots all at once: every instance is started before any is ready, the supervisor is
+ * running once all are; one that fails rolls back all the others (started at once). */
+TEST(simple_one_for_one_starts_its_instances_at_once) {
+        Fake f;
+        const char *ini = "[supervisor:pool]\nstrategy = simple_one_for_one\ntemplate = w\ninstances = 3\n"
+                          "[worker:w]\nexec = /bin/true\nready = notify\n";
+        ASSERT_OK(fake_setup(&f, ini));
+        tree_start(f.tree);
+        ASSERT_STREQ(f.log, "+w.1 +w.2 +w.3 ");
+        tree_handle_ready(f.tree, N(&f, "pool/w.3"));
+        tree_handle_ready(f.tree, N(&f, "pool/w.1"));
+        ASSERT_EQ(f.tree->root->state, NODE_STARTING);
+        tree_handle_ready(f.tree, N(&f, "pool/w.2"));
+        ASSERT_EQ(f.tree->root->state, NODE_RUNNING);
+        fake_done(&f);
+
+        ASSERT_OK(fake_setup(&f, ini));
+        tree_start(f.tree);
+        tree_handle_ready(f.tree, N(&f, "pool/w.1"));
+        die(&f, "pool/w.2", CLD_EXITED, 1); /* before it was ready: a failed start */
+        ASSERT_STREQ(f.log, "+w.1 +w.2 +w.3 -w.1:TERM -w.3:TERM ");
+        die(&f, "pool/w.1", CLD_KILLED, SIGTERM);
+        die(&f, "pool/w.3", CLD_KILLED, SIGTERM);
+        ASSERT_EQ(f.finished, 1);
+        ASSERT_CONTAINS(f.tree->root->reason, "pool/w.2");
+        fake_done(&f);
+}
+
 TEST(auto_shutdown_any_significant_ends_the_root_normally) {
         Fake f;
         ASSERT_OK(fake_setup(&f,
