@@ -74,13 +74,16 @@ static const ClientVerb client_verbs[] = {
           "NAME is not registered.", 2, 2, PATIENCE_OWN_TIMEOUT },
         { "get-state", "NAME [--timeout MS]", "Print the state of the worker registered as NAME (its format_state).", 1, 1, PATIENCE_OWN_TIMEOUT },
         { "publish", "TOPIC DATA [--timeout MS]", "Publish DATA on TOPIC: every current subscriber receives it once.", 2, 2, PATIENCE_QUICK },
-        { "subscribe", "TOPIC... [--count N] [--timeout MS]",
+        { "subscribe", "TOPIC... [--count N] [--timeout MS] [--ready]",
           "Print each message published on TOPIC (or, for PREFIX*, on any topic starting with PREFIX),\n"
           "one per line, until N were received, MS milliseconds passed, or interrupted. Exits 1 when the\n"
-          "timeout ends the wait before N messages, or when the daemon goes away.", 1, -1, PATIENCE_STREAM },
-        { "events", "[--count N] [--timeout MS]",
+          "timeout ends the wait before N messages, or when the daemon goes away. With --ready, first a\n"
+          "line 'ready' once the subscription is live: what is published after it is received.", 1, -1, PATIENCE_STREAM },
+        { "events", "[--since SEQ] [--count N] [--timeout MS] [--ready]",
           "Print the daemon's lifecycle events (started, exited, restarting, gave_up, reload) as JSON\n"
-          "objects, one per line; --count and --timeout as for subscribe.", 0, 0, PATIENCE_STREAM },
+          "objects, one per line; --count, --timeout and --ready as for subscribe. With --since SEQ, the\n"
+          "kept events numbered after SEQ (\"seq\", as status --json reports the last) come first, then\n"
+          "the live ones, none missed or repeated; exit 1 when some of them are no longer kept.", 0, 0, PATIENCE_STREAM },
 };
 
 static const ClientVerb *find_verb(const char *name) {
@@ -180,6 +183,7 @@ static int connect_control(const char *path, FILE *err, usec_t deadline, uint64_
 typedef struct StreamEnd {
         unsigned long count;
         int64_t deadline_ms;
+        bool ready;            /* print "ready" when the subscription is live (--ready) */
 } StreamEnd;
 
 static int64_t deadline_after(const char *timeout) {
@@ -296,7 +300,13 @@ static int transact_once(const char *path, char *const *req, bool eof_is_success
                         return status;
                 }
                 case CTL_STREAM:
-                        return stream ? stream_print(fd, stream->count, stream->deadline_ms) : 1;
+                        if (!stream)
+                                return 1;
+                        /* The daemon subscribed us in the loop pass that sent this, before it
+                         * reads any other request: whatever is published from now on reaches us. */
+                        if (stream->ready && (fputs("ready\n", stdout) < 0 || fflush(stdout) != 0))
+                                return 1;
+                        return stream_print(fd, stream->count, stream->deadline_ms);
                 default:
                         break;
                 }
@@ -346,11 +356,13 @@ int verb_control(int argc, char **argv) {
                 { "state", required_argument, NULL, 's' },
                 { "timeout", required_argument, NULL, 't' },
                 { "count", required_argument, NULL, 'n' },
+                { "since", required_argument, NULL, 'Q' },
+                { "ready", no_argument, NULL, 'Y' },
                 {},
         };
         const ClientVerb *v = find_verb(argv[0]);
-        const char *control = NULL, *state = "running", *timeout = "";
-        bool json = false, all = false;
+        const char *control = NULL, *state = "running", *timeout = "", *since = NULL;
+        bool json = false, all = false, ready = false;
         unsigned long count = 0;
         uint64_t timeout_ms = UINT64_MAX;
         int c;
@@ -400,6 +412,22 @@ int verb_control(int argc, char **argv) {
                         }
                         break;
                 }
+                case 'Q':
+                        if (!*optarg || strspn(optarg, "0123456789") != strlen(optarg) || strlen(optarg) > 19 ||
+                            strcmp(v->name, "events") != 0) {
+                                fprintf(stderr, "forkvisor: --since takes an event's sequence number (events), not '%s'\n",
+                                        optarg);
+                                return EXIT_USAGE;
+                        }
+                        since = optarg;
+                        break;
+                case 'Y':
+                        if (strcmp(v->name, "subscribe") != 0 && strcmp(v->name, "events") != 0) {
+                                fprintf(stderr, "forkvisor: --ready is for subscribe and events\n");
+                                return EXIT_USAGE;
+                        }
+                        ready = true;
+                        break;
                 default:
                         usage(stderr, v);
                         return EXIT_USAGE;
@@ -436,9 +464,10 @@ int verb_control(int argc, char **argv) {
         if (strcmp(v->name, "whereis") == 0)
                 return transact(control, (char *[]) { "whereis", pos[0], all ? "1" : "0", NULL }, false, &dl);
 
-        StreamEnd stream = { count, deadline_after(timeout) };
+        StreamEnd stream = { count, deadline_after(timeout), ready };
         if (strcmp(v->name, "events") == 0)
-                return transact_stream(control, (char *[]) { "events", NULL }, false, stdout, stderr, &stream, &dl);
+                return transact_stream(control, (char *[]) { "events", (char *) since, NULL }, false, stdout, stderr,
+                                       &stream, &dl);
 
         /* Every other verb sends its name and its positional arguments as they are. */
         char *req[CTL_ARGS_MAX + 1];
