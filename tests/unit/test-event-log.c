@@ -73,7 +73,7 @@ TEST(since_newest_or_later_is_nothing) {
 
 TEST(wraps_by_count) {
         EventLog *l;
-        char d[8];
+        char d[16];
         ASSERT_OK(event_log_new(4, 1000, &l));
         for (int i = 1; i <= 10; i++) {
                 snprintf(d, sizeof d, "e%d", i);
