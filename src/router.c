@@ -755,7 +755,11 @@ int router_stream_send(Peer *p, const char *topic, const void *data, size_t len)
         assert(p->stream);
         Frame f = { .kind = PROTO_INFO, .target = topic, .target_len = strlen(topic), .payload = data,
                     .payload_len = len };
-        return mailbox_queue(p->mb, &f);
+        int e = mailbox_queue(p->mb, &f);
+        /* A stream with a hole would mislead its reader: it ends, and the client says so. */
+        if (e < 0)
+                stream_gone(p);
+        return e;
 }
 
 void peer_get_stats(Peer *p, MailboxStats *ret) {

@@ -71,8 +71,8 @@ int router_stream_open(Router *r, int fd, char *const *patterns, unsigned limit)
 int router_stream_new(Router *r, int fd, char *const *patterns, unsigned limit, Peer **ret);
 /* Queues a message on topic from the node (sender 0) on the stream p, before whatever is
  * published after it, whatever the depth of its queue: what the caller sends this way must be
- * bounded, and p's limit counts it (events --since replays at most the events kept). -ENOBUFS
- * when the stream is closed. */
+ * bounded, and p's limit counts it (events --since replays at most the events kept). On failure
+ * (-ENOBUFS: the stream is closed; -ENOMEM) the stream ends, so that its client sees no gap. */
 int router_stream_send(Peer *p, const char *topic, const void *data, size_t len);
 
 void peer_get_stats(Peer *p, MailboxStats *ret);

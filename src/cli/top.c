@@ -128,6 +128,9 @@ static int snapshot_field(JsonReader *p, const char *key, void *ud) {
 
 static int snapshot_parse(const char *text, Snapshot *s) {
         JsonReader p = json_reader(text);
+        /* A daemon from before "seq" answers with the bare array of rows. */
+        if (text[strspn(text, " \t\r\n")] == '[')
+                return json_read_array(&p, snapshot_row, s);
         return json_read_object(&p, snapshot_field, s);
 }
 
