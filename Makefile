@@ -8,6 +8,8 @@ BINDIR     ?= $(PREFIX)/bin
 LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 MANDIR     ?= $(PREFIX)/share/man
+# Where Debian's bats looks for `bats_load_library` (its default BATS_LIB_PATH) when PREFIX=/usr.
+BATSDIR    ?= $(PREFIX)/lib/bats
 SYSCONFDIR ?= /etc
 # systemd reads units from /usr/local/lib/systemd/system (the administrator's) and, for the
 # distribution's packages, /lib/systemd/system (Debian 12's systemdsystemunitdir; the same
@@ -239,6 +241,7 @@ install: $(BUILD)/forkvisor $(LIBS_OUT) $(BUILD)/forkvisor.service
 	install -Dm644 $(BUILD)/forkvisor.pc $(DESTDIR)$(LIBDIR)/pkgconfig/forkvisor.pc
 	for m in $(MAN); do install -Dm644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/$$(basename $$m) || exit 1; done
 	install -Dm644 $(BUILD)/forkvisor.service $(DESTDIR)$(UNITDIR)/forkvisor.service
+	install -Dm644 lib/bats/forkvisor/load.bash $(DESTDIR)$(BATSDIR)/forkvisor/load.bash
 	test -e $(DESTDIR)$(SYSCONFDIR)/forkvisor/forkvisor.ini || \
 	    install -Dm644 conf/forkvisor.ini.example $(DESTDIR)$(SYSCONFDIR)/forkvisor/forkvisor.ini
 
@@ -250,6 +253,8 @@ uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/forkvisor.h $(DESTDIR)$(LIBDIR)/pkgconfig/forkvisor.pc
 	for m in $(MAN); do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$$(basename $$m); done
 	rm -f $(DESTDIR)$(UNITDIR)/forkvisor.service
+	rm -f $(DESTDIR)$(BATSDIR)/forkvisor/load.bash
+	-rmdir $(DESTDIR)$(BATSDIR)/forkvisor
 
 # The Debian packages (packaging/debian), built from a copy of the tracked files, into $(DEBDIR).
 # DEB_BUILD_OPTIONS=nocheck skips the package's own `make check`.

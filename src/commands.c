@@ -1,23 +1,27 @@
 /* SPDX-License-Identifier: MIT */
 /* The daemon's side of the operator subcommands: a fixed table of commands (never a lookup of
  * arbitrary names), each checking its argument count, and the waiters that answer `wait`,
- * `start`, `stop`, `restart` and `start-child` once the tree has reached what was asked. */
+ * `start`, `stop`, `restart`, `start-child` and `scale` once the tree has reached what was asked. */
 #include "commands.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "events.h"
 #include "exitdesc.h"
+#include "inspect.h"
 #include "json.h"
 #include "list.h"
 #include "log.h"
 #include "manager.h"
 #include "proto.h"
 #include "registry.h"
+#include "signame.h"
 #include "strv.h"
 #include "time-util.h"
 #include "topic.h"
@@ -37,6 +41,8 @@ struct Waiter {
         char *path;                /* looked up again each time: nodes may go away */
         WaitGoal goal;
         NodeState state;
+        unsigned min_restarts;     /* GOAL_STATE: and at least these restarts */
+        pid_t pid_not;             /* GOAL_STATE: and a process other than this one (0: any) */
         usec_t since;
         bool print_path;
         sd_event_source *timeout;
@@ -51,10 +57,22 @@ struct ReloadWaiter {
         ReloadJob *job;            /* borrowed from the manager until it answers */
 };
 
+/* A `forkvisor scale` waiting for its supervisor to run its count. */
+typedef struct ScaleWaiter ScaleWaiter;
+struct ScaleWaiter {
+        LIST_FIELDS(ScaleWaiter, scales);
+        Commands *commands;        /* borrowed */
+        ControlRequest *req;       /* borrowed; answered exactly once */
+        char *path;                /* the supervisor, looked up again each time */
+        unsigned n, seq;           /* the count asked, and which scale of the supervisor it is */
+        usec_t since;
+};
+
 struct Commands {
         Manager *manager;          /* borrowed */
         Waiter *waiters;           /* owned */
         ReloadWaiter *reloads;     /* owned */
+        ScaleWaiter *scales;       /* owned */
         unsigned long n_dropped;   /* requests not carried out: expired, or their client gone */
 };
 
@@ -92,12 +110,18 @@ static bool waiter_check(Waiter *w) {
 
         switch (w->goal) {
         case GOAL_GONE:
+                if (n && n->intent != NODE_INTENT_REMOVE) {
+                        control_reply_errorf(w->req, "'%s' was kept by a later scale\n", w->path);
+                        waiter_finish(w, 1);
+                        return true;
+                }
                 if (n)
                         return false;
                 waiter_finish(w, 0);
                 return true;
         case GOAL_STATE:
-                if (!n || n->state != w->state)
+                if (!n || n->state != w->state || n->restarts < w->min_restarts ||
+                    (w->pid_not > 0 && (n->pid <= 0 || n->pid == w->pid_not)))
                         return false;
                 waiter_finish(w, 0);
                 return true;
@@ -136,6 +160,32 @@ static bool waiter_check(Waiter *w) {
         }
 }
 
+static void scale_waiter_free(ScaleWaiter *w) {
+        LIST_REMOVE(scales, w->commands->scales, w);
+        free(w->path);
+        free(w);
+}
+
+static void on_scale_abandoned(ControlRequest *req, void *ud) {
+        scale_waiter_free(ud);
+}
+
+/* Answers w once its scale is done or has ended otherwise (tree_scale_check). */
+static void scale_waiter_check(ScaleWaiter *w) {
+        Node *s = tree_find(manager_tree(w->commands->manager), w->path);
+        ControlRequest *req = w->req;
+        char why[512];
+        int r = s ? tree_scale_check(s, w->seq, w->n, w->since, why, sizeof why) : -ENOENT;
+
+        if (r == 0)
+                return;
+        if (r < 0)
+                control_reply_errorf(req, "cannot scale '%s' to %u: %s\n", w->path, w->n, s ? why : "it is gone");
+        control_request_set_abandon(req, NULL, NULL);
+        scale_waiter_free(w);
+        control_reply_finish(req, r < 0 ? 1 : 0);
+}
+
 static void commands_observe(void *ud, Node *n, TreeEvent ev) {
         Commands *c = ud;
         Waiter *next;
@@ -143,13 +193,18 @@ static void commands_observe(void *ud, Node *n, TreeEvent ev) {
                 next = w->waiters_next;
                 (void) waiter_check(w);
         }
+        ScaleWaiter *snext;
+        for (ScaleWaiter *w = c->scales; w; w = snext) {
+                snext = w->scales_next;
+                scale_waiter_check(w);
+        }
 }
 
 /* No timeout: wait as long as it takes. */
 #define WAIT_FOREVER UINT64_MAX
 
-static void add_waiter(Commands *c, ControlRequest *req, const char *path, WaitGoal goal, NodeState state,
-                       usec_t since, uint64_t timeout_ms, bool print_path) {
+/* want: the goal and its parameters (the fields before `timeout`; the rest is ignored). */
+static void add_waiter(Commands *c, ControlRequest *req, const char *path, const Waiter *want, uint64_t timeout_ms) {
         Waiter *w = calloc(1, sizeof *w);
         if (!w || !(w->path = strdup(path))) {
                 free(w);
@@ -159,10 +214,12 @@ static void add_waiter(Commands *c, ControlRequest *req, const char *path, WaitG
         }
         w->commands = c;
         w->req = req;
-        w->goal = goal;
-        w->state = state;
-        w->since = since;
-        w->print_path = print_path;
+        w->goal = want->goal;
+        w->state = want->state;
+        w->min_restarts = want->min_restarts;
+        w->pid_not = want->pid_not;
+        w->since = want->since;
+        w->print_path = want->print_path;
         LIST_PREPEND(waiters, c->waiters, w);
         control_request_set_abandon(req, on_waiter_abandoned, w);
         if (waiter_check(w))
@@ -180,22 +237,7 @@ static void add_waiter(Commands *c, ControlRequest *req, const char *path, WaitG
         }
 }
 
-/* ---- formatting ------------------------------------------------------------------------- */
-
 _Static_assert(NODE_EXIT_START_FAILED == EXIT_START_FAILED, "a failed start is one code");
-
-/* The node's last exit in a style of exitdesc.h. */
-static void format_last_exit(const Node *n, ExitStyle style, char *buf, size_t size) {
-        exit_describe(&(ExitHow) { n->exit_code, n->exit_status, n->exit_oom }, style, buf, size);
-}
-
-static const char *node_kind(const Node *n) {
-        return node_is_supervisor(n) ? "supervisor" : "worker";
-}
-
-static bool node_has_uptime(const Node *n) {
-        return n->state == NODE_RUNNING || n->state == NODE_STARTING || n->state == NODE_STOPPING;
-}
 
 static void reply_write(void *ud, const char *p, size_t n) {
         control_reply_append(ud, p, n);
@@ -205,215 +247,92 @@ static void json_string(ControlRequest *r, const char *s) {
         json_write_string(s, reply_write, r);
 }
 
-/* ", "mailbox": {...}" of a status --json row: the current incarnation's counters (they start
- * again from 0 when the process is restarted), or null when the node has no mailbox now
- * (a supervisor, a worker without a process). `forkvisor top` computes its rates from these. */
-static void status_mailbox_json(ControlRequest *r, Node *n) {
-        Peer *peer = manager_node_peer(n);
-        MailboxStats st;
-
-        if (!peer) {
-                control_reply_printf(r, ", \"mailbox\": null");
-                return;
-        }
-        peer_get_stats(peer, &st);
-        control_reply_printf(r, ", \"mailbox\": {\"depth\": %u, \"limit\": %u, \"in\": %" PRIu64 ", \"out\": %" PRIu64
-                             ", \"dropped\": %" PRIu64 "}", st.depth, n->spec->mailbox_limit, st.in, st.out, st.dropped);
-}
-
-typedef struct StatusCtx {
-        ControlRequest *req;
-        bool json;
-        bool first;
-        usec_t now;
-} StatusCtx;
-
-static void status_row(Node *n, unsigned depth, void *ud) {
-        StatusCtx *x = ud;
-        char up[32] = "-", last[64];
-
-        if (node_has_uptime(n))
-                format_duration(x->now - n->started_at, up, sizeof up);
-        format_last_exit(n, EXIT_STYLE_STATUS, last, sizeof last);
-        if (!x->json) {
-                char pid[16] = "-";
-                if (n->pid > 0)
-                        snprintf(pid, sizeof pid, "%d", (int) n->pid);
-                control_reply_printf(x->req, "%-32s %-10s %-10s %-8s %8u %10s  %s\n", n->path, node_kind(n),
-                                     node_state_to_string(n->state), pid, n->restarts, up, last);
-                return;
-        }
-        control_reply_printf(x->req, "%s\n  {\"path\": ", x->first ? "" : ",");
-        x->first = false;
-        json_string(x->req, n->path);
-        control_reply_printf(x->req, ", \"kind\": \"%s\", \"state\": \"%s\", \"pid\": ", node_kind(n),
-                             node_state_to_string(n->state));
-        if (n->pid > 0)
-                control_reply_printf(x->req, "%d", (int) n->pid);
-        else
-                control_reply_printf(x->req, "null");
-        control_reply_printf(x->req, ", \"restarts\": %u, \"uptime_ms\": ", n->restarts);
-        if (node_has_uptime(n))
-                control_reply_printf(x->req, "%" PRIu64, (x->now - n->started_at) / USEC_PER_MSEC);
-        else
-                control_reply_printf(x->req, "null");
-        format_last_exit(n, EXIT_STYLE_STATUS_JSON, last, sizeof last);
-        control_reply_printf(x->req, ", \"last_exit\": %s", last);
-        status_mailbox_json(x->req, n);
-        control_reply_printf(x->req, "}");
-}
-
 /* ---- commands --------------------------------------------------------------------------- */
 
+/* Where a user who wrote `what` probably meant a node: the paths of the nodes named `name`, or
+ * of the one whose process is `pid`, up to three. */
+typedef struct Hint {
+        const char *name;
+        pid_t pid;
+        char paths[3][256];
+        unsigned n;
+} Hint;
+
+static void hint_row(Node *n, unsigned depth, void *ud) {
+        Hint *h = ud;
+        if (h->n >= ELEMENTSOF(h->paths))
+                return;
+        size_t pl = strlen(n->path), nl = h->name ? strlen(h->name) : 0;
+        /* "w.8" or "fleet/w.8" for "app/fleet/w.8" */
+        bool tail = h->name && pl > nl && n->path[pl - nl - 1] == '/' && strcmp(n->path + pl - nl, h->name) == 0;
+        if (tail || (h->pid > 0 && n->pid == h->pid))
+                snprintf(h->paths[h->n++], sizeof h->paths[0], "%s", n->path);
+}
+
+static Hint hint_for(Commands *c, const char *name, pid_t pid) {
+        Hint h = { .name = name, .pid = pid };
+        tree_walk(manager_tree(c->manager)->root, hint_row, &h);
+        return h;
+}
+
+/* " (did you mean 'a/w.8' or 'b/w.8'?)", or "" without a candidate. */
+static void hint_text(const Hint *h, char *buf, size_t size) {
+        size_t len = 0;
+        buf[0] = '\0';
+        for (unsigned i = 0; i < h->n && len < size; i++)
+                len += (size_t) snprintf(buf + len, size - len, "%s'%s'", i == 0 ? " (did you mean " : " or ",
+                                         h->paths[i]);
+        if (h->n > 0 && len < size)
+                snprintf(buf + len, size - len, "?)");
+}
+
+/* A path that names no node: a bare name (paths start at the root) or a registered name is
+ * the usual slip, and the message says which node was probably meant. */
 static Node *find_or_fail(Commands *c, ControlRequest *req, const char *path) {
         Node *n = tree_find(manager_tree(c->manager), path);
-        if (!n) {
-                control_reply_errorf(req, "no such process: '%s'\n", path);
-                control_reply_finish(req, 1);
+        if (n)
+                return n;
+        char text[900];
+        Hint h = hint_for(c, path, 0);
+        RegistryEntry e;
+        if (h.n == 0 && registry_lookup(manager_registry(c->manager), path + (path[0] == '+'), &e) > 0) {
+                h = hint_for(c, NULL, e.pid);
+                hint_text(&h, text, sizeof text);
+                control_reply_errorf(req, "no such process: '%s' is a registered name, not a path%s\n", path, text);
+        } else {
+                hint_text(&h, text, sizeof text);
+                control_reply_errorf(req, "no such process: '%s'%s\n", path, text);
         }
-        return n;
+        control_reply_finish(req, 1);
+        return NULL;
 }
 
 /* status PATH JSON */
 static void cmd_status(Commands *c, ControlRequest *req, char **argv) {
+        manager_reap_pending(c->manager);
         Node *n = argv[1][0] ? find_or_fail(c, req, argv[1]) : manager_tree(c->manager)->root;
         if (!n)
                 return;
-        StatusCtx x = { .req = req, .json = strcmp(argv[2], "1") == 0, .first = true, .now = now_usec() };
         /* With the sequence number of the last event: `events --since SEQ` then gets exactly what
          * happened after this answer. */
-        if (x.json)
-                control_reply_printf(req, "{\"seq\": %" PRIu64 ", \"processes\": [",
-                                     event_log_newest(events_log(manager_events(c->manager))));
-        else
-                control_reply_printf(req, "%-32s %-10s %-10s %-8s %8s %10s  %s\n", "PATH", "KIND", "STATE", "PID",
-                                     "RESTARTS", "UPTIME", "LAST-EXIT");
-        tree_walk(n, status_row, &x);
-        if (x.json)
-                control_reply_printf(req, "\n]}\n");
+        inspect_status(req, n, strcmp(argv[2], "1") == 0, event_log_newest(events_log(manager_events(c->manager))));
         control_reply_finish(req, 0);
 }
 
-typedef struct TreeCtx {
-        ControlRequest *req;
-        char prefix[512];
-} TreeCtx;
-
-static void tree_draw(TreeCtx *x, Node *n, size_t plen, bool last, bool is_root) {
-        char detail[160] = "";
-        ControlRequest *req = x->req;
-
-        if (node_is_supervisor(n))
-                snprintf(detail, sizeof detail, "  %s", strategy_to_string(n->spec->strategy));
-        else if (n->pid > 0)
-                snprintf(detail, sizeof detail, "  pid %d", (int) n->pid);
-        if (n->restarts > 0) {
-                size_t l = strlen(detail);
-                snprintf(detail + l, sizeof detail - l, "  restarts %u", n->restarts);
-        }
-        if (is_root)
-                control_reply_printf(req, "%s  %s%s\n", n->name, node_state_to_string(n->state), detail);
-        else
-                control_reply_printf(req, "%.*s%s %s  %s%s\n", (int) plen, x->prefix, last ? "└─" : "├─",
-                                     n->name, node_state_to_string(n->state), detail);
-
-        size_t nl = plen;
-        if (!is_root) {
-                const char *add = last ? "   " : "│  ";
-                size_t al = strlen(add);
-                if (plen + al < sizeof x->prefix) {
-                        memcpy(x->prefix + plen, add, al);
-                        nl = plen + al;
-                }
-        }
-        for (size_t i = 0; i < n->n_children; i++)
-                tree_draw(x, n->children[i], nl, i + 1 == n->n_children, false);
-}
-
+/* tree [JSON] */
 static void cmd_tree(Commands *c, ControlRequest *req, char **argv) {
-        TreeCtx x = { .req = req };
-        tree_draw(&x, manager_tree(c->manager)->root, 0, true, true);
+        manager_reap_pending(c->manager);
+        inspect_tree(req, manager_tree(c->manager)->root, argv[1] && strcmp(argv[1], "1") == 0);
         control_reply_finish(req, 0);
 }
 
-typedef struct NamesCtx {
-        ControlRequest *req;
-        pid_t pid;
-        unsigned n;
-} NamesCtx;
-
-/* "names: a, +group, b": the registry entries of one process, "+" before a duplicate key. */
-static void print_name_of_pid(const RegistryEntry *e, void *ud) {
-        NamesCtx *x = ud;
-        if (e->pid != x->pid)
-                return;
-        control_reply_printf(x->req, "%s%s%s", x->n++ ? ", " : "names: ", e->flags & REGISTRY_DUPLICATE ? "+" : "",
-                             e->name);
-}
-
+/* info PATH [JSON] */
 static void cmd_info(Commands *c, ControlRequest *req, char **argv) {
+        manager_reap_pending(c->manager);
         Node *n = find_or_fail(c, req, argv[1]);
         if (!n)
                 return;
-        char up[32] = "-", last[64];
-        if (node_has_uptime(n))
-                format_duration(now_usec() - n->started_at, up, sizeof up);
-        format_last_exit(n, EXIT_STYLE_STATUS, last, sizeof last);
-
-        control_reply_printf(req, "path: %s\nkind: %s\nstate: %s\n", n->path, node_kind(n),
-                             node_state_to_string(n->state));
-        if (n->pid > 0)
-                control_reply_printf(req, "pid: %d\n", (int) n->pid);
-        control_reply_printf(req, "restarts: %u\nuptime: %s\nlast exit: %s\n", n->restarts, up, last);
-        if (node_is_supervisor(n)) {
-                control_reply_printf(req, "strategy: %s\nintensity: %u in %" PRIu64 " ms\nchildren: %zu\n",
-                                     strategy_to_string(n->spec->strategy), n->spec->intensity, n->spec->period_ms,
-                                     n->n_children);
-        } else {
-                if (n->pid > 0) {
-                        char p[64], line[256];
-                        snprintf(p, sizeof p, "/proc/%d/status", (int) n->pid);
-                        FILE *f = fopen(p, "re");
-                        while (f && fgets(line, sizeof line, f))
-                                if (strncmp(line, "VmRSS:", 6) == 0)
-                                        control_reply_printf(req, "memory: %s", line + 6 + strspn(line + 6, " \t"));
-                        if (f)
-                                fclose(f);
-                }
-                control_reply_printf(req, "restart: %s\nready: %s\n", restart_type_to_string(n->spec->restart),
-                                     ready_mode_to_string(n->spec->ready));
-                if (manager_node_argv0(n))
-                        control_reply_printf(req, "command: %s\n", manager_node_argv0(n));
-                /* What it holds now, configured and registered at run time; else what it
-                 * will hold when it starts. */
-                NamesCtx x = { .req = req, .pid = n->pid };
-                if (n->pid > 0)
-                        (void) registry_list(manager_registry(c->manager), print_name_of_pid, &x);
-                if (x.n > 0)
-                        control_reply_printf(req, "\n");
-                else if (n->reg_name && n->pid <= 0)
-                        control_reply_printf(req, "names: %s\n", n->reg_name);
-                Peer *peer = manager_node_peer(n);
-                if (peer) {
-                        MailboxStats st;
-                        peer_get_stats(peer, &st);
-                        control_reply_printf(req, "mailbox depth: %u of %u\nmessages in: %" PRIu64 "\n"
-                                             "messages out: %" PRIu64 "\nmessages dropped: %" PRIu64 "\n",
-                                             st.depth, n->spec->mailbox_limit, st.in, st.out, st.dropped);
-                        char *const *topics = peer_subscriptions(peer);
-                        if (topics && *topics) {
-                                control_reply_printf(req, "subscriptions:");
-                                STRV_FOREACH(t, topics)
-                                        control_reply_printf(req, " %s", *t);
-                                control_reply_printf(req, "\npublications dropped: %" PRIu64 "\n",
-                                                     peer_publications_dropped(peer));
-                        }
-                }
-                if (manager_node_status(n))
-                        control_reply_printf(req, "status: %s\n", manager_node_status(n));
-        }
-        if (n->reason[0])
-                control_reply_printf(req, "reason: %s\n", n->reason);
+        inspect_info(req, c->manager, n, argv[2] && strcmp(argv[2], "1") == 0);
         control_reply_finish(req, 0);
 }
 
@@ -433,7 +352,7 @@ static void cmd_start(Commands *c, ControlRequest *req, char **argv) {
                 operation_failed(req, n, "start", error);
                 return;
         }
-        add_waiter(c, req, argv[1], GOAL_UP, NODE_RUNNING, since, WAIT_FOREVER, false);
+        add_waiter(c, req, argv[1], &(Waiter) { .goal = GOAL_UP, .state = NODE_RUNNING, .since = since }, WAIT_FOREVER);
 }
 
 static void cmd_stop(Commands *c, ControlRequest *req, char **argv) {
@@ -445,7 +364,7 @@ static void cmd_stop(Commands *c, ControlRequest *req, char **argv) {
                 operation_failed(req, n, "stop", error);
                 return;
         }
-        add_waiter(c, req, argv[1], GOAL_DOWN, NODE_STOPPED, 0, WAIT_FOREVER, false);
+        add_waiter(c, req, argv[1], &(Waiter) { .goal = GOAL_DOWN }, WAIT_FOREVER);
 }
 
 static void cmd_restart(Commands *c, ControlRequest *req, char **argv) {
@@ -458,7 +377,7 @@ static void cmd_restart(Commands *c, ControlRequest *req, char **argv) {
                 operation_failed(req, n, "restart", error);
                 return;
         }
-        add_waiter(c, req, argv[1], GOAL_UP, NODE_RUNNING, since, WAIT_FOREVER, false);
+        add_waiter(c, req, argv[1], &(Waiter) { .goal = GOAL_UP, .state = NODE_RUNNING, .since = since }, WAIT_FOREVER);
 }
 
 static void cmd_start_child(Commands *c, ControlRequest *req, char **argv) {
@@ -471,7 +390,9 @@ static void cmd_start_child(Commands *c, ControlRequest *req, char **argv) {
                 operation_failed(req, s, "start a child under", error);
                 return;
         }
-        add_waiter(c, req, child->path, GOAL_UP, NODE_RUNNING, since, WAIT_FOREVER, true);
+        add_waiter(c, req, child->path,
+                   &(Waiter) { .goal = GOAL_UP, .state = NODE_RUNNING, .since = since, .print_path = true },
+                   WAIT_FOREVER);
 }
 
 static void cmd_terminate_child(Commands *c, ControlRequest *req, char **argv) {
@@ -483,27 +404,96 @@ static void cmd_terminate_child(Commands *c, ControlRequest *req, char **argv) {
                 operation_failed(req, n, "terminate", error);
                 return;
         }
-        add_waiter(c, req, argv[1], GOAL_GONE, NODE_STOPPED, 0, WAIT_FOREVER, false);
+        add_waiter(c, req, argv[1], &(Waiter) { .goal = GOAL_GONE }, WAIT_FOREVER);
 }
 
-/* wait PATH STATE TIMEOUT_MS */
-static void cmd_wait(Commands *c, ControlRequest *req, char **argv) {
-        const char *path = argv[1][0] ? argv[1] : manager_tree(c->manager)->root->path;
-        NodeState st = node_state_from_string(argv[2]);
-        char *end;
-        unsigned long long timeout = argv[3][0] ? strtoull(argv[3], &end, 10) : WAIT_FOREVER;
+/* "stopped, starting, running, ...": every state a node can be in, for a message. */
+static void state_names(char *buf, size_t size) {
+        size_t len = 0;
+        buf[0] = '\0';
+        for (NodeState st = 0; st < _NODE_STATE_MAX && len < size; st++)
+                len += (size_t) snprintf(buf + len, size - len, "%s%s", st ? ", " : "", node_state_to_string(st));
+}
 
-        if (st < 0 || (argv[3][0] && *end)) {
-                control_reply_errorf(req, "bad state or timeout\n");
+/* A number in a request (the client has checked it; an old or foreign client may not have). */
+static bool request_number(const char *s, unsigned long long max, unsigned long long *ret) {
+        char *end;
+        if (!s[0] || strspn(s, "0123456789") != strlen(s))
+                return false;
+        errno = 0;
+        *ret = strtoull(s, &end, 10);
+        return !errno && !*end && *ret <= max;
+}
+
+/* scale SUP N: answered once SUP runs N instances (tree_scale_check), or at once when refused
+ * (2 for what no retry can change: not a number, not simple_one_for_one, above max_children). */
+static void cmd_scale(Commands *c, ControlRequest *req, char **argv) {
+        const char *error = NULL;
+        unsigned long long n;
+        unsigned seq;
+
+        if (!request_number(argv[2], UINT_MAX, &n)) {
+                control_reply_errorf(req, "scale: N is a number of instances, not '%s'\n", argv[2]);
                 control_reply_finish(req, 2);
                 return;
         }
-        if (!tree_find(manager_tree(c->manager), path)) {
-                control_reply_errorf(req, "no such process: '%s'\n", path);
+        Node *s = find_or_fail(c, req, argv[1]);
+        if (!s)
+                return;
+        ScaleWaiter *w = calloc(1, sizeof *w);
+        if (!w || !(w->path = strdup(s->path))) {
+                free(w);
+                control_reply_errorf(req, "out of memory\n");
                 control_reply_finish(req, 1);
                 return;
         }
-        add_waiter(c, req, path, GOAL_STATE, st, 0, timeout, false);
+        w->since = now_usec();
+        int r = tree_scale(manager_tree(c->manager), s, (unsigned) n, &seq, &error);
+        if (r < 0) {
+                free(w->path);
+                free(w);
+                control_reply_errorf(req, "cannot scale '%s' to %llu: %s\n", s->path, n, error);
+                control_reply_finish(req, r == -EINVAL || r == -ERANGE ? 2 : 1);
+                return;
+        }
+        /* Once it is under way: the tree has logged the instances it started or stopped. */
+        log_info("Scaling '%s' to %llu instances", s->path, n);
+        w->commands = c;
+        w->req = req;
+        w->n = (unsigned) n;
+        w->seq = seq;
+        LIST_PREPEND(scales, c->scales, w);
+        control_request_set_abandon(req, on_scale_abandoned, w);
+        scale_waiter_check(w);
+}
+
+/* wait PATH STATE TIMEOUT_MS [RESTARTS PID_NOT] */
+static void cmd_wait(Commands *c, ControlRequest *req, char **argv) {
+        const char *path = argv[1][0] ? argv[1] : manager_tree(c->manager)->root->path;
+        Waiter want = { .goal = GOAL_STATE, .state = node_state_from_string(argv[2]) };
+        unsigned long long timeout = WAIT_FOREVER, restarts = 0, pid_not = 0;
+        char names[160];
+
+        if (want.state < 0) {
+                state_names(names, sizeof names);
+                control_reply_errorf(req, "wait: no state '%s': it is one of %s\n", argv[2], names);
+                control_reply_finish(req, 2);
+                return;
+        }
+        if ((argv[3][0] && !request_number(argv[3], UINT32_MAX, &timeout)) ||
+            (argv[4] && argv[4][0] && !request_number(argv[4], UINT32_MAX, &restarts)) ||
+            (argv[4] && argv[5] && argv[5][0] && !request_number(argv[5], INT32_MAX, &pid_not))) {
+                control_reply_errorf(req, "wait: bad number\n");
+                control_reply_finish(req, 2);
+                return;
+        }
+        want.min_restarts = (unsigned) restarts;
+        want.pid_not = (pid_t) pid_not;
+        /* A pid the kernel has ended is not "not PID" yet: the node has not seen its exit. */
+        manager_reap_pending(c->manager);
+        if (!find_or_fail(c, req, path))
+                return;
+        add_waiter(c, req, path, &want, timeout);
 }
 
 static void reload_waiter_free(ReloadWaiter *w) {
@@ -576,19 +566,85 @@ static void print_pid(const RegistryEntry *e, void *ud) {
 }
 
 /* whereis NAME ALL: from the registry, as a child would read it. "+key" or "key" for a
- * duplicate key. */
+ * duplicate key. A path or a node's name given instead of a registered name gets a hint. */
 static void cmd_whereis(Commands *c, ControlRequest *req, char **argv) {
+        manager_reap_pending(c->manager);
         const RegistryView *v = manager_registry(c->manager);
         const char *name = argv[1] + (argv[1][0] == '+');
+        bool all = strcmp(argv[2], "1") == 0;
         RegistryEntry e;
-        int r = strcmp(argv[2], "1") == 0 ? registry_lookup_all(v, name, print_pid, req) : registry_lookup(v, name, &e);
-        if (r > 0 && strcmp(argv[2], "1") != 0)
+        int r = all ? registry_lookup_all(v, name, print_pid, req) : registry_lookup(v, name, &e);
+        if (r > 0 && !all)
                 print_pid(&e, req);
-        if (r <= 0) {
+        if (r > 0) {
+                control_reply_finish(req, 0);
+                return;
+        }
+        /* The path of a node, or its end, given where a name was meant. */
+        Node *n = tree_find(manager_tree(c->manager), argv[1]);
+        Hint h = hint_for(c, argv[1], 0);
+        if (!n && h.n > 0)
+                n = tree_find(manager_tree(c->manager), h.paths[0]);
+        if (n && n->pid > 0)
+                control_reply_errorf(req, "'%s' is not registered: '%s' is the path of a process (`forkvisor status %s` "
+                                     "shows its pid)\n", argv[1], n->path, n->path);
+        else if (n && !node_is_supervisor(n))
+                control_reply_errorf(req, "'%s' is not registered: '%s' is not running (%s)\n", argv[1], n->path,
+                                     node_state_to_string(n->state));
+        else
                 control_reply_errorf(req, "'%s' is not registered\n", argv[1]);
+        control_reply_finish(req, 1);
+}
+
+/* The workers signalled by one `signal` request. */
+typedef struct SignalCtx {
+        int sig;
+        unsigned sent, failed;
+        int error;
+} SignalCtx;
+
+static void signal_row(Node *n, unsigned depth, void *ud) {
+        SignalCtx *x = ud;
+        /* Only a process the node has not reaped: its pid cannot have been reused. */
+        if (node_is_supervisor(n) || n->pid <= 0)
+                return;
+        if (kill(n->pid, x->sig) < 0) {
+                x->failed++;
+                x->error = errno;
+                return;
+        }
+        x->sent++;
+}
+
+/* signal PATH SIG: to the worker's process, or to every worker process under a supervisor. */
+static void cmd_signal(Commands *c, ControlRequest *req, char **argv) {
+        int sig = parse_signal(argv[2]);
+        if (sig < 0) {
+                control_reply_errorf(req, "signal: no signal '%s' (a name such as HUP or SIGUSR1, or a number)\n",
+                                     argv[2]);
+                control_reply_finish(req, 2);
+                return;
+        }
+        manager_reap_pending(c->manager);
+        Node *n = find_or_fail(c, req, argv[1]);
+        if (!n)
+                return;
+        SignalCtx x = { .sig = sig };
+        tree_walk(n, signal_row, &x);
+        if (x.failed > 0) {
+                control_reply_errorf(req, "signal: %u of %u processes under '%s' could not be signalled: %s\n",
+                                     x.failed, x.failed + x.sent, n->path, strerror(x.error));
                 control_reply_finish(req, 1);
                 return;
         }
+        if (x.sent == 0) {
+                control_reply_errorf(req, "signal: no process is running under '%s' (%s)\n", n->path,
+                                     node_state_to_string(n->state));
+                control_reply_finish(req, 1);
+                return;
+        }
+        log_info("Sent signal %d (%s) to %u process%s under '%s' (operator)", sig, signal_name(sig) ?: "real-time", x.sent,
+                 x.sent == 1 ? "" : "es", n->path);
         control_reply_finish(req, 0);
 }
 
@@ -799,14 +855,16 @@ typedef struct Command {
 
 static const Command command_table[] = {
         { "status", 2, 2, false, cmd_status },
-        { "tree", 0, 0, false, cmd_tree },
-        { "info", 1, 1, false, cmd_info },
+        { "tree", 0, 1, false, cmd_tree },
+        { "info", 1, 2, false, cmd_info },
         { "start", 1, 1, true, cmd_start },
         { "stop", 1, 1, true, cmd_stop },
         { "restart", 1, 1, true, cmd_restart },
         { "start-child", 1, -1, true, cmd_start_child },
         { "terminate-child", 1, 1, true, cmd_terminate_child },
-        { "wait", 3, 3, false, cmd_wait },
+        { "scale", 2, 2, true, cmd_scale },
+        { "wait", 3, 5, false, cmd_wait },
+        { "signal", 2, 2, true, cmd_signal },
         { "shutdown", 0, 0, false, cmd_shutdown },
         { "reload", 0, 0, true, cmd_reload },
         { "whereis", 2, 2, false, cmd_whereis },
@@ -897,6 +955,10 @@ Commands *commands_free(Commands *c) {
                 control_request_set_abandon(w->req, NULL, NULL);
                 manager_reload_forget(c->manager, w->job);
                 reload_waiter_free(w);
+        }
+        while (c->scales) {
+                control_request_set_abandon(c->scales->req, NULL, NULL);
+                scale_waiter_free(c->scales);
         }
         free(c);
         return NULL;

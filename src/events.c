@@ -154,8 +154,11 @@ void events_publish_reload(Events *e, const char *root_path, const ReloadCounts 
         char payload[EVENT_MAX];
         Out o = { payload, sizeof payload, 0, false };
         begin(&o, "reload", root_path, getpid());
-        put(&o, ", \"unchanged\": %u, \"changed\": %u, \"added\": %u, \"removed\": %u, \"restarts\": 0",
-            c->unchanged, c->changed, c->added, c->removed);
+        put(&o, ", \"unchanged\": %u, \"changed\": %u, \"added\": %u, \"removed\": %u", c->unchanged, c->changed,
+            c->added, c->removed);
+        if (c->scaled > 0) /* simple_one_for_one supervisors whose instances changed */
+                put(&o, ", \"scaled\": %u", c->scaled);
+        put(&o, ", \"restarts\": 0");
         keep_and_publish(e, "forkvisor:reload", payload, end(&o, realtime_usec(), event_log_next_seq(e->log)));
 }
 

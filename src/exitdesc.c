@@ -5,6 +5,7 @@
 #include "exitdesc.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <string.h>
 #include <stdio.h>
 #include <sys/wait.h>
@@ -134,4 +135,27 @@ int exit_describe(const ExitHow *e, ExitStyle style, char *buf, size_t size) {
                 break;
         }
         return snprintf(buf, size, "%s%s%s", c->before, arg, c->after);
+}
+
+int exit_shell_status(const ExitHow *e) {
+        assert(e);
+
+        switch (kind_of(e)) {
+        case KIND_NONE:
+                return 0;
+        case KIND_START_FAILED:
+                return e->status == ENOENT ? 127 : 126;
+        case KIND_EXITED:
+        case KIND_EXITED_OOM:
+                return e->status & 0xff;
+        case KIND_KILLED:
+        case KIND_KILLED_OOM:
+        case KIND_DUMPED:
+        case KIND_DUMPED_OOM:
+                return 128 + (e->status & 0x7f);
+        case _KIND_MAX:
+        default:
+                assert(false);
+                return 1;
+        }
 }

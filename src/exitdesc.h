@@ -37,3 +37,8 @@ typedef enum ExitStyle {
 /* Writes how e ended in that style into buf (always NUL-terminated when size > 0). Returns the
  * length the whole text has, as snprintf() does: size or more means it was cut. */
 int exit_describe(const ExitHow *e, ExitStyle style, char *buf, size_t size);
+
+/* How a shell would report e as $?, which is what an init that passes on its child's exit
+ * reports too (tini, docker --init): the exit status; 128 + the signal; 127 when the program
+ * was not found and 126 when it could not be executed otherwise; 0 for none. */
+int exit_shell_status(const ExitHow *e);

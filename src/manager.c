@@ -124,14 +124,22 @@ static void op_finished(void *ud, int status) {
         Manager *m = ud;
         Node *root = m->tree->root;
 
-        m->exit_status = status;
+        /* exit_status = significant: a job's failure is run's failure, as an init in a container
+         * passes on its child's exit (read now, so a reload may have changed it). */
+        int significant = tree_significant_exit(m->tree);
+        bool pass_on = status == 0 && significant >= 0 &&
+                       manager_config(m)->exit_status == EXIT_STATUS_SIGNIFICANT;
+        m->exit_status = pass_on ? significant : status;
         (void) sd_notify(0, "STOPPING=1");
         if (status != 0)
                 log_error("Root supervisor '%s' %s: %s", root->path,
                           m->ready_sent ? "terminated" : "failed to start", root->reason);
+        else if (pass_on)
+                log_info("Tree '%s' stopped; exit status %d, its significant child's (exit_status = significant)",
+                         root->path, significant);
         else
                 log_info("Tree '%s' stopped", root->path);
-        sd_event_exit(m->event, status);
+        sd_event_exit(m->event, m->exit_status);
 }
 
 static int on_shutdown_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
@@ -237,8 +245,11 @@ static void on_reload_finished(void *ud, const ReloadCounts *c, const char *erro
 
         if (error)
                 log_error("Reload of '%s' applied with errors: %s", manager_config(m)->path, error);
-        log_info("Reloaded configuration: %u unchanged, %u changed, %u added, %u removed", c->unchanged, c->changed,
-                 c->added, c->removed);
+        char scaled[32] = "";
+        if (c->scaled > 0)
+                snprintf(scaled, sizeof scaled, ", %u scaled", c->scaled);
+        log_info("Reloaded configuration: %u unchanged, %u changed, %u added, %u removed%s", c->unchanged, c->changed,
+                 c->added, c->removed, scaled);
         events_publish_reload(m->events, m->tree->root->path, c);
         (void) sd_notify(0, "READY=1");
         update_status(m);

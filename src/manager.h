@@ -48,6 +48,8 @@ int manager_reload(Manager *m, ManagerReloadDone done, void *ud, ReloadJob **ret
                    const char **ret_error);
 /* The waiter went away: done is not called for j. */
 void manager_reload_forget(Manager *m, ReloadJob *j);
+/* Reaps now the children that have exited (as a SIGCHLD would), before an answer names pids. */
+void manager_reap_pending(Manager *m);
 /* The mailbox of the node's running process, or NULL. */
 Peer *manager_node_peer(const Node *n);
 /* What a child last said in sd_notify STATUS=, or NULL. */

@@ -127,3 +127,10 @@ void reap_stop_tracking(Manager *m) {
                 nanosleep(&step, NULL);
         }
 }
+
+/* Before a command says which processes run: one the kernel has already ended is reaped first,
+ * even when its SIGCHLD is still waiting behind the request in this loop iteration, so that no
+ * answer names a pid that has exited. One waitid() when there is nothing to reap. */
+void manager_reap_pending(Manager *m) {
+        (void) reap_children(NULL, NULL, m);
+}

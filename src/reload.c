@@ -8,7 +8,9 @@
  *   3. in start order of the new tree, for each supervisor that stays: ARRANGE its children
  *      in the new order, new ones inserted (stopped) in their place; then for each child in
  *      order, ADD (start a new child and wait until it is up), REPLACE (restart a changed
- *      worker from its new section and wait until it is up), or recurse into a supervisor.
+ *      worker from its new section and wait until it is up), or recurse into a supervisor;
+ *      a simple_one_for_one supervisor whose `instances` changed is SCALEd to it first (as
+ *      `forkvisor scale` does: its other instances are left running).
  *
  * Each step waits while its supervisor is busy with a job of its own (a group restart, say),
  * so a reload never interleaves with a restart: it continues after the job, as an OTP
@@ -17,8 +19,8 @@
  *
  * What counts as changed: a node's section hash (spec.h: every key = value as written, not
  * `children`). A supervisor's own keys (strategy, intensity, period, auto_shutdown, restart,
- * shutdown, significant, instances, max_children) are applied in place, without touching its
- * children, as OTP's code_change of a supervisor would: stopping a subtree because its
+ * shutdown, significant, max_children; instances by a scale) are applied in place, without
+ * restarting its children, as OTP's code_change of a supervisor would: stopping a subtree because its
  * intensity changed would be the opposite of what the operator meant. Only a change of shape
  * replaces a supervisor (stopped and removed, then a new one started in its place): another
  * kind, a strategy from or to simple_one_for_one, or another template. */
@@ -40,13 +42,16 @@ typedef enum StepKind {
         STEP_ARRANGE,
         STEP_ADD,
         STEP_REPLACE,
+        STEP_SCALE,
 } StepKind;
 
 typedef struct Step {
         StepKind kind;
         char *path;         /* owned: the node; for ARRANGE the supervisor */
-        const Spec *spec;   /* SET, REPLACE: the node's new spec; ARRANGE: the supervisor's */
+        const Spec *spec;   /* SET, REPLACE: the node's new spec; ARRANGE, SCALE: the supervisor's */
         bool begun;
+        unsigned seq;       /* SCALE: which scale of the supervisor it is (tree_scale) */
+        usec_t since;
 } Step;
 
 typedef struct StepList {
@@ -162,12 +167,35 @@ static void plan_node(Plan *p, const Node *n, const Spec *ns) {
         plan_add(p, &p->set, STEP_SET, n->path, ns);
 
         if (is_s1f1(ns)) {
+                /* A changed count first: the highest instances beyond it are stopped (not
+                 * restarted from a changed template before), new ones start from the new
+                 * template. tree_set_spec makes it the count of the supervisor's next start. */
+                unsigned live = 0, keep = ns->instances;
+                for (size_t i = 0; i < n->n_children; i++)
+                        live += n->children[i]->intent != NODE_INTENT_REMOVE;
+                if (n->spec->instances != ns->instances) {
+                        p->counts.scaled++;
+                        /* A supervisor that is down starts the new count when it starts. */
+                        if (n->state != NODE_RUNNING)
+                                keep = live;
+                        else if (ns->instances > live)
+                                p->counts.added += ns->instances - live;
+                        else
+                                p->counts.removed += live - ns->instances;
+                        plan_add(p, &p->rest, STEP_SCALE, n->path, ns);
+                } else
+                        keep = live;
                 /* Running dynamic children are compared with the new template: an unchanged
                  * template leaves them alone, a changed one restarts each from it (with its
                  * instance number and start-child arguments), so no process keeps running
                  * from a section that no longer exists. */
                 for (size_t i = 0; i < n->n_children; i++) {
                         const Node *c = n->children[i];
+                        if (c->intent != NODE_INTENT_REMOVE) {
+                                if (keep == 0)
+                                        break; /* the scale stops this one and those after it */
+                                keep--;
+                        }
                         if (c->spec->hash == ns->template_->hash) {
                                 p->counts.unchanged++;
                                 plan_add(p, &p->set, STEP_SET, c->path, ns->template_);
@@ -339,6 +367,30 @@ static int step_take(Reload *r, Step *s) {
                         return 0;
                 if (n->state == NODE_FAILED)
                         add_error(r, "'%s' failed to start: %s", s->path, n->reason);
+                return 1;
+
+        case STEP_SCALE:
+                if (!s->begun) {
+                        /* Starting, or busy with a job: scaled once running; down (or on its
+                         * way down): it starts with the new count. */
+                        if (n->state == NODE_STARTING || (n->state == NODE_RUNNING && n->op != SUP_OP_NONE))
+                                return 0;
+                        if (n->state != NODE_RUNNING)
+                                return 1;
+                        s->since = t->ops->now(t->ud);
+                        q = tree_scale(t, n, s->spec->instances, &s->seq, &error);
+                        if (q < 0) {
+                                add_error(r, "cannot scale '%s' to %u: %s", s->path, s->spec->instances, error);
+                                return 1;
+                        }
+                        s->begun = true;
+                }
+                char why[512];
+                q = tree_scale_check(n, s->seq, s->spec->instances, s->since, why, sizeof why);
+                if (q == 0)
+                        return 0;
+                if (q < 0 && q != -ESTALE) /* a later scale is the operator's: not an error */
+                        add_error(r, "cannot scale '%s' to %u: %s", s->path, s->spec->instances, why);
                 return 1;
 
         case STEP_REPLACE:

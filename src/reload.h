@@ -12,9 +12,10 @@
 typedef struct Reload Reload;
 
 /* Counted in nodes of the tree (supervisors, workers and dynamic children); an added or removed
- * subtree counts every node in it. */
+ * subtree counts every node in it, and so do the instances a scale starts or stops. scaled:
+ * the simple_one_for_one supervisors whose `instances` changed. */
 typedef struct ReloadCounts {
-        unsigned unchanged, changed, added, removed;
+        unsigned unchanged, changed, added, removed, scaled;
 } ReloadCounts;
 
 /* Plans the move of t to config. What needs no process is done at once: every node whose

@@ -58,6 +58,11 @@ static const char *const log_target_table[_LOG_TARGET_MAX] = {
         [LOG_TARGET_STDERR] = "stderr",
 };
 
+static const char *const exit_status_mode_table[_EXIT_STATUS_MODE_MAX] = {
+        [EXIT_STATUS_NORMAL] = "normal",
+        [EXIT_STATUS_SIGNIFICANT] = "significant",
+};
+
 static int table_lookup(const char *const *table, size_t n, const char *s) {
         if (!s)
                 return -1;
@@ -83,6 +88,7 @@ DEFINE_STRING_TABLE(ready_mode, ReadyMode, ready_mode_table)
 DEFINE_STRING_TABLE(auto_shutdown, AutoShutdown, auto_shutdown_table)
 DEFINE_STRING_TABLE(output_mode, OutputMode, output_mode_table)
 DEFINE_STRING_TABLE(log_target, LogTarget, log_target_table)
+DEFINE_STRING_TABLE(exit_status_mode, ExitStatusMode, exit_status_mode_table)
 
 const char *spec_kind_to_string(SpecKind k) {
         if ((int) k < 0 || k >= _SPEC_KIND_MAX)

@@ -66,6 +66,14 @@ typedef enum LogTarget {
         _LOG_TARGET_INVALID = -1,
 } LogTarget;
 
+/* [forkvisor] exit_status: what `forkvisor run` exits with after the root's auto_shutdown. */
+typedef enum ExitStatusMode {
+        EXIT_STATUS_NORMAL,       /* 0, as after any orderly shutdown */
+        EXIT_STATUS_SIGNIFICANT,  /* the exit of the significant child that ended the tree */
+        _EXIT_STATUS_MODE_MAX,
+        _EXIT_STATUS_MODE_INVALID = -1,
+} ExitStatusMode;
+
 typedef enum SpecLimit {
         SPEC_LIMIT_NOFILE,
         SPEC_LIMIT_CORE,
@@ -116,6 +124,7 @@ struct Spec {
         uint64_t ready_timeout_ms;       /* default 10000 */
         uint64_t restart_delay_ms;       /* default 0 */
         uint64_t restart_delay_max_ms;   /* default = restart_delay_ms */
+        uint64_t min_uptime_ms;   /* default 0: an exit within it after the spawn is a failed start */
         char *register_name;      /* owned; NULL for "none"; default the section name
                                    * (the runtime appends ".%i" for dynamic children);
                                    * a duplicate key keeps its leading '+' */
@@ -155,6 +164,7 @@ typedef struct Config {
         LogTarget log;
         int subreaper;            /* -1 = default (yes as PID 1), 0 no, 1 yes */
         unsigned registry_size;   /* default 4096 */
+        ExitStatusMode exit_status; /* default EXIT_STATUS_NORMAL */
         Spec *root;               /* borrowed; a supervisor */
         Spec **sections;          /* owned, every section in file order */
         size_t n_sections;
@@ -192,3 +202,5 @@ const char *output_mode_to_string(OutputMode m);
 OutputMode output_mode_from_string(const char *s); /* "file" alone; the ":PATH" is config's */
 const char *log_target_to_string(LogTarget t);
 LogTarget log_target_from_string(const char *s);
+const char *exit_status_mode_to_string(ExitStatusMode m);
+ExitStatusMode exit_status_mode_from_string(const char *s);

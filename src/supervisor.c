@@ -3,7 +3,7 @@
  * order, or stop them in reverse) and keeps the exits of other children until the job ends, as
  * an OTP supervisor's mailbox would; on a child's exit it decides by restart type, strategy and
  * intensity, and escalates by terminating itself. Dynamic children (simple_one_for_one) are
- * made here too. */
+ * made and scaled here too. */
 #include "tree-internal.h"
 
 /* Every switch over a state, an event or a policy names every value. */
@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exitdesc.h"
 #include "strv.h"
 
 /* ---- supervisors: jobs ------------------------------------------------------------------ */
@@ -227,8 +228,9 @@ static usec_t restart_delay(const Node *c) {
         return msec_to_usec(d);
 }
 
-/* child: the path of the child that terminated (it may be freed already). */
-static void sup_check_auto_shutdown(Node *s, bool was_significant, const char *child) {
+/* child: the path of the child that terminated (it may be freed already); status: how it ended,
+ * as a shell's $?. */
+static void sup_check_auto_shutdown(Node *s, bool was_significant, const char *child, int status) {
         if (!was_significant || s->state != NODE_RUNNING)
                 return;
         switch (s->spec->auto_shutdown) {
@@ -247,6 +249,7 @@ static void sup_check_auto_shutdown(Node *s, bool was_significant, const char *c
                 assert_not_reached();
         }
         node_set_reason(s, "significant child '%s' terminated", child);
+        s->shutdown_status = status;
         node_emit(s, TREE_EVENT_AUTO_SHUTDOWN);
         sup_terminate(s, AFTER_SHUTDOWN);
 }
@@ -273,10 +276,14 @@ void sup_handle_exit(Node *s, Node *c, bool abnormal) {
                 bool significant = cs->significant;
                 char child[256];
                 snprintf(child, sizeof child, "%s", c->path);
+                /* A supervisor ends normally only by its own auto_shutdown: it passes that on. */
+                int status = !node_is_supervisor(c) ?
+                        exit_shell_status(&(ExitHow) { c->exit_code, c->exit_status, c->exit_oom }) :
+                        abnormal ? 1 : c->shutdown_status;
                 if (c->instance >= 0 && !node_is_held(c))
                         sup_remove_child(s, c); /* OTP forgets dynamic children that are done */
                 if (!t->shutting_down)
-                        sup_check_auto_shutdown(s, significant, child);
+                        sup_check_auto_shutdown(s, significant, child, status);
                 return;
         }
 
@@ -330,6 +337,15 @@ void parent_on_child(Node *s, Node *c, Report rep) {
                 return;
 
         case REPORT_START_FAILED:
+                if (c->start_child) {
+                        /* Made by start-child and never up: as OTP's start_child when the
+                         * child's init fails, the error went to the caller (its waiter) and no
+                         * child is kept; nothing counts against our intensity. */
+                        sup_remove_child(s, c);
+                        if (s->op == SUP_OP_STOP)
+                                sup_continue_stop(s);
+                        return;
+                }
                 if (s->op == SUP_OP_START && s->cursor == (size_t) idx) {
                         if (s->state == NODE_STARTING) {
                                 /* Our own start fails: roll back what we started, in reverse. */
@@ -397,13 +413,14 @@ void parent_on_child(Node *s, Node *c, Report rep) {
         }
 }
 
-/* One more child of a simple_one_for_one supervisor, made from its template: "job.N", N the next
- * instance number; args (may be NULL) are appended to its exec. Not started. */
-int sup_new_dynamic_child(Tree *t, Node *s, char **args, Node **ret) {
+/* A child of a simple_one_for_one supervisor made from its template: "job.N" for instance N,
+ * placed at index among its children (kept in instance order); args (may be NULL) are appended
+ * to its exec. Not started. */
+static int sup_new_instance(Tree *t, Node *s, unsigned instance, size_t index, char **args, Node **ret) {
         char name[SPEC_NAME_MAX + 16];
-        snprintf(name, sizeof name, "%s.%u", s->spec->template_->name, s->next_instance);
+        snprintf(name, sizeof name, "%s.%u", s->spec->template_->name, instance);
         Node *c;
-        int r = node_new(t, s->spec->template_, s, name, (int) s->next_instance, &c);
+        int r = node_new(t, s->spec->template_, s, name, (int) instance, &c);
         if (r < 0)
                 return r;
         if (args && args[0] && !(c->extra_args = strv_copy(args))) {
@@ -415,20 +432,140 @@ int sup_new_dynamic_child(Tree *t, Node *s, char **args, Node **ret) {
                 node_free(c);
                 return r;
         }
-        s->next_instance++;
+        tree_move_child(s, c, index);
+        /* start-child's numbers stay above every number in use. */
+        if (instance >= s->next_instance)
+                s->next_instance = instance + 1;
         *ret = c;
         return 0;
 }
 
-/* A simple_one_for_one supervisor's `instances` children, made each time it starts. */
+/* One more child of a simple_one_for_one supervisor (start-child): the next instance number,
+ * never one used before since the supervisor started. */
+int sup_new_dynamic_child(Tree *t, Node *s, char **args, Node **ret) {
+        return sup_new_instance(t, s, s->next_instance, s->n_children, args, ret);
+}
+
+/* A simple_one_for_one supervisor's instances (its section's, or as scaled), made each time it
+ * starts. */
 int make_instances(Tree *t, Node *s) {
-        for (unsigned i = 0; i < s->spec->instances; i++) {
+        for (unsigned i = 0; i < s->instances; i++) {
                 Node *c;
                 int r = sup_new_dynamic_child(t, s, NULL, &c);
                 if (r < 0)
                         return r;
         }
         return 0;
+}
+
+/* tree_scale's work, on a running simple_one_for_one supervisor with no job: its children are
+ * in instance order, so the highest numbers are at the end and the free ones are the gaps. */
+static int sup_scale(Tree *t, Node *s, unsigned n) {
+        size_t live = 0;
+        for (size_t i = 0; i < s->n_children; i++)
+                live += s->children[i]->intent != NODE_INTENT_REMOVE;
+
+        /* Down: the highest numbers first, told all at once (as a shutdown tells them). */
+        for (size_t i = s->n_children; i > 0 && live > n; i--) {
+                Node *c = s->children[i - 1];
+                if (c->intent == NODE_INTENT_REMOVE)
+                        continue;
+                live--;
+                c->intent = NODE_INTENT_REMOVE;
+                if (node_stop(c) > 0)
+                        sup_remove_child(s, c);
+        }
+
+        /* Up: the lowest free numbers, started all at once. */
+        size_t i = 0;
+        for (unsigned k = 1; live < n; k++) {
+                while (i < s->n_children && s->children[i]->instance < (int) k)
+                        i++;
+                if (i < s->n_children && s->children[i]->instance == (int) k) {
+                        Node *c = s->children[i];
+                        if (c->intent == NODE_INTENT_REMOVE) {
+                                /* Still on its way out (a child being removed is forgotten once
+                                 * down): started again then, under its number. */
+                                assert(!node_is_down(c));
+                                c->intent = NODE_INTENT_START;
+                                live++;
+                        }
+                        continue;
+                }
+                Node *c;
+                int r = sup_new_instance(t, s, k, i, NULL, &c);
+                if (r < 0)
+                        return r;
+                r = node_start(c);
+                if (r < 0) {
+                        /* As start-child: the error, and nothing kept of it. */
+                        snprintf(s->reason, sizeof s->reason, "'%s' failed to start: %.200s", c->path, c->reason);
+                        sup_remove_child(s, c);
+                        return r;
+                }
+                live++;
+        }
+        return 0;
+}
+
+int tree_scale(Tree *t, Node *s, unsigned n, unsigned *ret_seq, const char **ret_error) {
+        if (!node_is_supervisor(s) || s->spec->strategy != STRATEGY_SIMPLE_ONE_FOR_ONE) {
+                *ret_error = "not a simple_one_for_one supervisor";
+                return -EINVAL;
+        }
+        if (n > TREE_INSTANCES_MAX || (s->spec->max_children > 0 && n > s->spec->max_children)) {
+                *ret_error = s->spec->max_children > 0 ? "more instances than max_children"
+                                                       : "more instances than 1000000";
+                return -ERANGE;
+        }
+        if (t->shutting_down || s->state != NODE_RUNNING || s->op != SUP_OP_NONE) {
+                *ret_error = t->shutting_down              ? "the tree is shutting down"
+                             : s->state != NODE_RUNNING ? "the supervisor is not running"
+                                                        : "the supervisor is busy starting or stopping children, try again";
+                return -EBUSY;
+        }
+        s->instances = n;
+        *ret_seq = ++s->scale_seq;
+        int r = sup_scale(t, s, n);
+        /* A new count, even with no process touched: observers (a scale it supersedes) look again. */
+        node_emit(s, TREE_EVENT_STATE);
+        if (r < 0)
+                *ret_error = r == -ENOMEM ? "out of memory" : s->reason;
+        return r;
+}
+
+int tree_scale_check(const Node *s, unsigned seq, unsigned n, usec_t since, char *error, size_t size) {
+        if (s->scale_seq != seq) {
+                snprintf(error, size, "superseded by a later scale to %u", s->instances);
+                return -ESTALE;
+        }
+        if (s->state != NODE_RUNNING) {
+                snprintf(error, size, "'%s' is %s%s%s", s->path, node_state_to_string(s->state),
+                         s->reason[0] ? ": " : "", s->reason);
+                return -ENOTCONN;
+        }
+        unsigned live = 0;
+        bool done = true;
+        for (size_t i = 0; i < s->n_children; i++) {
+                const Node *c = s->children[i];
+                if (c->intent == NODE_INTENT_REMOVE) {
+                        done = false; /* until it is gone */
+                        continue;
+                }
+                live++;
+                if (c->state == NODE_FAILED && c->started_at >= since) {
+                        snprintf(error, size, "'%s' failed to start: %s", c->path, c->reason);
+                        return -EIO;
+                }
+                if (c->state != NODE_RUNNING && !(c->intent == NODE_INTENT_HOLD && node_is_down(c)))
+                        done = false;
+        }
+        if (live != n) {
+                snprintf(error, size, "it has %u instances now (changed by start-child, terminate-child, or an "
+                         "instance that ended for good)", live);
+                return -ECHILD;
+        }
+        return done;
 }
 
 Node *tree_find(Tree *t, const char *path) {

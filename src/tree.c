@@ -105,6 +105,8 @@ void node_enter(Node *n, NodeState s) {
         assert(transition_allowed(n->state, s));
         timer_off(n);
         n->state = s;
+        if (s == NODE_RUNNING)
+                n->start_child = false; /* up once: from now on an ordinary child */
         node_emit(n, TREE_EVENT_STATE);
 }
 
@@ -259,6 +261,7 @@ static int build(Tree *t, const Spec *spec, Node *parent, Node **ret) {
                 }
         }
         n->next_instance = 1;
+        n->instances = spec->instances;
         *ret = n;
         return 0;
 }
@@ -296,6 +299,12 @@ bool node_exited_normally(const Node *n) {
         return false;
 }
 
+/* A STARTING worker is up: ready, and alive for min_uptime. The caller reports it. */
+static void worker_up(Node *n) {
+        node_enter(n, NODE_RUNNING);
+        node_emit(n, TREE_EVENT_READY);
+}
+
 static int worker_start(Node *n) {
         Tree *t = n->tree;
         pid_t pid = 0;
@@ -316,12 +325,19 @@ static int worker_start(Node *n) {
         }
         n->pid = pid;
         n->started_at = tree_now(t);
+        n->ready_seen = ready || n->spec->ready == READY_NONE;
         /* Observers of STARTED see a process that is starting, not the state it came from. */
         node_enter(n, NODE_STARTING);
         node_emit(n, TREE_EVENT_STARTED);
-        if (ready || n->spec->ready == READY_NONE) {
-                node_enter(n, NODE_RUNNING);
-                node_emit(n, TREE_EVENT_READY);
+        if (n->spec->min_uptime_ms > 0) {
+                /* It has started only once it has lived min_uptime, ready or not (supervisord's
+                 * startsecs): an exit before is a failed start. The ready_timeout, longer
+                 * (validate.c), is armed when this timer fires if it is not ready by then. */
+                set_timer(n, NODE_TIMER_MIN_UPTIME, n->started_at + msec_to_usec(n->spec->min_uptime_ms));
+                return 0;
+        }
+        if (n->ready_seen) {
+                worker_up(n);
                 return 1;
         }
         if (n->spec->ready_timeout_ms > 0)
@@ -375,6 +391,7 @@ void tree_handle_exit(Tree *t, Node *n, int code, int status) {
         char how[64];
 
         assert(n->spec->kind == SPEC_WORKER);
+        bool young = n->timer == NODE_TIMER_MIN_UPTIME; /* still within min_uptime */
         n->exit_code = code;
         n->exit_status = status;
         timer_off(n);
@@ -386,7 +403,11 @@ void tree_handle_exit(Tree *t, Node *n, int code, int status) {
 
         switch (n->state) {
         case NODE_STARTING:
-                node_set_reason(n, "exited before it was ready (%s)", how);
+                if (young && n->ready_seen)
+                        node_set_reason(n, "exited within min_uptime %llu ms (%s)",
+                                        (unsigned long long) n->spec->min_uptime_ms, how);
+                else
+                        node_set_reason(n, "exited before it was ready (%s)", how);
                 node_enter(n, NODE_FAILED);
                 node_emit(n, TREE_EVENT_START_FAILED);
                 node_report(n, REPORT_START_FAILED);
@@ -429,8 +450,11 @@ void tree_handle_exit(Tree *t, Node *n, int code, int status) {
 void tree_handle_ready(Tree *t, Node *n) {
         if (n->state != NODE_STARTING)
                 return;
-        node_enter(n, NODE_RUNNING);
-        node_emit(n, TREE_EVENT_READY);
+        if (n->timer == NODE_TIMER_MIN_UPTIME) {
+                n->ready_seen = true; /* up when min_uptime is over */
+                return;
+        }
+        worker_up(n);
         node_report(n, REPORT_UP);
 }
 
@@ -478,6 +502,17 @@ void tree_handle_timer(Tree *t, Node *n) {
                 n->signalled = NODE_SIGNALLED_NOT_READY;
                 t->ops->kill(t->ud, n, SIGKILL, n->spec->kill_group);
                 node_enter(n, NODE_STOPPING);
+                return;
+        case NODE_TIMER_MIN_UPTIME:
+                assert(n->state == NODE_STARTING && !node_is_supervisor(n));
+                if (n->ready_seen) {
+                        worker_up(n);
+                        node_report(n, REPORT_UP);
+                        return;
+                }
+                /* Alive long enough but not ready yet: the ready_timeout counts from the spawn. */
+                if (n->spec->ready_timeout_ms > 0)
+                        set_timer(n, NODE_TIMER_READY, n->started_at + msec_to_usec(n->spec->ready_timeout_ms));
                 return;
         case NODE_TIMER_SHUTDOWN:
                 /* Its shutdown time since the stop ran out: SIGKILL it (a supervisor's whole
@@ -696,6 +731,7 @@ int tree_start_child(Tree *t, Node *s, char **args, Node **ret, const char **ret
         int r = sup_new_dynamic_child(t, s, args, &c);
         if (r < 0)
                 return r;
+        c->start_child = true;
         r = node_start(c);
         if (r < 0) {
                 /* OTP: start_child returns the error and keeps nothing. */
@@ -735,6 +771,9 @@ int tree_set_spec(Node *n, const Spec *spec) {
                 free(n->reg_name);
                 n->reg_name = reg;
         }
+        /* A changed `instances` is the count from now on (a count scaled since, kept otherwise). */
+        if (node_is_supervisor(n) && spec->kind == SPEC_SUPERVISOR && spec->instances != n->spec->instances)
+                n->instances = spec->instances;
         n->spec = spec;
         n->next_spec = NULL;
         return 0;
@@ -827,6 +866,15 @@ void tree_move_child(Node *s, Node *c, size_t index) {
         else
                 memmove(s->children + index + 1, s->children + index, ((size_t) i - index) * sizeof(Node *));
         s->children[index] = c;
+}
+
+int tree_significant_exit(const Tree *t) {
+        const Node *root = t->root;
+        /* AFTER_SHUTDOWN stays only when nothing else stopped it (an operator's shutdown during
+         * the auto_shutdown makes it AFTER_STOPPED). */
+        if (!t->finished || root->state != NODE_STOPPED || root->after != AFTER_SHUTDOWN)
+                return -1;
+        return root->shutdown_status;
 }
 
 static void walk(Node *n, unsigned depth, void (*fn)(Node *n, unsigned depth, void *ud), void *ud) {

@@ -29,6 +29,8 @@ typedef enum NodeState {
 typedef enum NodeTimer {
         NODE_TIMER_NONE,
         NODE_TIMER_READY,       /* STARTING worker: ready_timeout ran out */
+        NODE_TIMER_MIN_UPTIME,  /* STARTING worker: min_uptime is over (it comes before the
+                                 * ready_timeout, which is then armed if it is not ready yet) */
         NODE_TIMER_SHUTDOWN,    /* STOPPING: its shutdown time ran out, SIGKILL (its subtree) */
         NODE_TIMER_RETRY,       /* RESTARTING: restart_delay is over; FAILED: retry a failed restart */
         _NODE_TIMER_MAX,
@@ -135,6 +137,9 @@ struct Node {
         /* Worker process. */
         pid_t pid;               /* 0 when no process; never signalled once reaped */
         NodeSignalled signalled; /* what the tree did to the running process */
+        bool ready_seen;         /* STARTING: its ready condition is met; it waits for min_uptime */
+        bool start_child;        /* made by start-child and not yet up: a failed start removes
+                                  * it, as OTP's start_child keeps no child whose init failed */
         usec_t started_at;       /* when the current process was spawned / node started */
         unsigned restarts;       /* how many times this node was restarted */
         unsigned failures;       /* consecutive failed runs or starts, for restart_delay doubling */
@@ -155,7 +160,10 @@ struct Node {
         Node **children;         /* owned; start order */
         size_t n_children;
         size_t cap_children;
-        unsigned next_instance;
+        unsigned next_instance;  /* start-child's: above every number in use, never reused */
+        unsigned instances;      /* simple_one_for_one: how many it runs from its start: its
+                                  * section's, or what `scale` or a reload set last */
+        unsigned scale_seq;      /* its scales so far: a scale under way is superseded by the next */
         usec_t *restarts_at;     /* owned: restart times, oldest first; [first, n) are in period */
         size_t first_restart_at, n_restarts_at, cap_restarts_at;
         SupOp op;
@@ -163,6 +171,9 @@ struct Node {
         size_t cursor, lo, restart_from;
         bool op_is_restart;      /* the START job is a restart: skip temporary children */
         bool stop_all_sent;      /* simple_one_for_one STOP job: every child was told */
+        int shutdown_status;     /* auto_shutdown: how the significant child whose exit shut us
+                                  * down ended, as a shell's $? (exit_shell_status); a supervisor
+                                  * child passes on its own, or 1 when it gave up */
         int sync;                /* a Report (tree-internal.h): inside node_start/node_stop, what
                                   * the node reported (answered by return value); else none */
 };
@@ -199,9 +210,26 @@ int tree_stop_node(Tree *t, Node *n, const char **ret_error);
 int tree_restart_node(Tree *t, Node *n, const char **ret_error);
 int tree_start_child(Tree *t, Node *sup, char **args, Node **ret, const char **ret_error);
 int tree_terminate_child(Tree *t, Node *n, const char **ret_error);
+/* `scale`: a running simple_one_for_one supervisor s runs n instances from now on (and from its
+ * next start). The highest-numbered instances are stopped and forgotten; new ones take the
+ * lowest free numbers and are started all at once; an instance on its way out under a wanted
+ * number is started again once down. start-child's children count as instances. 0 with
+ * *ret_seq for tree_scale_check(); -EINVAL not simple_one_for_one, -ERANGE n above max_children
+ * (or TREE_INSTANCES_MAX), -EBUSY not running, else an instance failed to start at once (it is
+ * forgotten; those started before it stay). */
+#define TREE_INSTANCES_MAX 1000000u
+int tree_scale(Tree *t, Node *s, unsigned n, unsigned *ret_seq, const char **ret_error);
+/* How scale seq of s (to n, asked at since) is doing: 1 done (n instances, each running or
+ * stopped by the operator, the stopped ones gone), 0 under way, or why it ended without that
+ * (in error): -ESTALE a later scale superseded it, -ENOTCONN s is no longer running, -EIO an
+ * instance failed to start, -ECHILD the count changed otherwise (start-child, terminate-child,
+ * an instance that ended for good). */
+int tree_scale_check(const Node *s, unsigned seq, unsigned n, usec_t since, char *error, size_t size);
 
 /* Reload's primitives (reload.c), over nodes that exist in both the old and the new config.
- * tree_set_spec: the node runs from spec from now on (same content, or no process to restart).
+ * tree_set_spec: the node runs from spec from now on (same content, or no process to restart);
+ *   a simple_one_for_one supervisor whose `instances` changed runs that many from its next
+ *   start (a reload scales a running one with tree_scale).
  * tree_replace_node: restart a worker with spec: the running process is stopped as its old
  *   section says and the new one started from spec; an operator restart (not counted against
  *   intensity). 1 when there was no process (spec applied at once), 0 when under way, -EBUSY
@@ -215,6 +243,10 @@ int tree_replace_node(Tree *t, Node *n, const Spec *spec, const char **ret_error
 int tree_remove_node(Tree *t, Node *n, const char **ret_error);
 int tree_insert_child(Tree *t, Node *s, size_t index, const Spec *spec, Node **ret);
 void tree_move_child(Node *s, Node *c, size_t index);
+
+/* After ops->finished: when the root ended by its auto_shutdown, the exit status (as a shell's
+ * $?) of the significant child whose exit ended it (SPEC: [forkvisor] exit_status); else -1. */
+int tree_significant_exit(const Tree *t);
 
 Node *tree_find(Tree *t, const char *path);
 /* Calls fn for n and every node below it, depth first in start order. */

@@ -6,11 +6,13 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -48,42 +50,53 @@ typedef struct ClientVerb {
         const char *help;
         int min_pos, max_pos;  /* positional arguments; -1 = any number */
         Patience patience;
+        const char *options;   /* the short names (client_options) of the options it takes, beside
+                                * --help, --control and --timeout, which every verb takes */
 } ClientVerb;
 
 static const ClientVerb client_verbs[] = {
-        { "status", "[PATH] [--json] [--timeout MS]", "One row per process: path, kind, state, pid, restarts, uptime, last exit.", 0, 1, PATIENCE_QUICK },
-        { "tree", "[--timeout MS]", "The supervision tree with states and pids.", 0, 0, PATIENCE_QUICK },
-        { "info", "PATH [--timeout MS]", "Details of one process.", 1, 1, PATIENCE_QUICK },
-        { "start", "PATH [--timeout MS]", "Start a stopped child (worker or subtree); returns once it is running.", 1, 1, PATIENCE_OPERATION },
-        { "stop", "PATH [--timeout MS]", "Stop a child and keep it stopped; returns once it is down.", 1, 1, PATIENCE_OPERATION },
-        { "restart", "PATH [--timeout MS]", "Stop and start a child; returns once it is running again.", 1, 1, PATIENCE_OPERATION },
-        { "start-child", "[--timeout MS] SUP [ARG...]", "Start one more child of a simple_one_for_one supervisor; prints its path.", 1, -1, PATIENCE_OPERATION },
-        { "terminate-child", "PATH [--timeout MS]", "Stop a dynamic child and forget it.", 1, 1, PATIENCE_OPERATION },
-        { "wait", "[PATH] [--state STATE] [--timeout MS]",
-          "Wait until PATH (default: the whole tree) is in STATE (default: running).", 0, 1, PATIENCE_OWN_TIMEOUT },
-        { "shutdown", "[--timeout MS]", "Stop the whole tree in order; returns when the daemon has exited.", 0, 0, PATIENCE_OPERATION },
+        { "status", "[PATH] [--json] [--timeout MS]", "One row per process: path, kind, state, pid, restarts, uptime, last exit.", 0, 1, PATIENCE_QUICK, "j" },
+        { "tree", "[--json] [--timeout MS]", "The supervision tree with states and pids.", 0, 0, PATIENCE_QUICK, "j" },
+        { "info", "PATH [--json] [--timeout MS]", "Details of one process.", 1, 1, PATIENCE_QUICK, "j" },
+        { "start", "PATH [--timeout MS]", "Start a stopped child (worker or subtree); returns once it is running.", 1, 1, PATIENCE_OPERATION, "" },
+        { "stop", "PATH [--timeout MS]", "Stop a child and keep it stopped; returns once it is down.", 1, 1, PATIENCE_OPERATION, "" },
+        { "restart", "PATH [--timeout MS]", "Stop and start a child; returns once it is running again.", 1, 1, PATIENCE_OPERATION, "" },
+        { "start-child", "[--timeout MS] SUP [ARG...]", "Start one more child of a simple_one_for_one supervisor; prints its path.", 1, -1, PATIENCE_OPERATION, "" },
+        { "terminate-child", "PATH [--timeout MS]", "Stop a dynamic child and forget it.", 1, 1, PATIENCE_OPERATION, "" },
+        { "scale", "SUP N [--timeout MS]",
+          "Stop the highest-numbered instances of a simple_one_for_one supervisor, or start new ones\n"
+          "under the lowest free numbers, until it runs N; returns once it does.", 2, 2, PATIENCE_OPERATION, "" },
+        { "wait", "[PATH] [--state STATE] [--restarts N] [--pid-not PID] [--timeout MS]",
+          "Wait until PATH (default: the whole tree) is in STATE (default: running). With --restarts,\n"
+          "until it is running and ready with at least N restarts; with --pid-not, until it is running\n"
+          "and ready in a process other than PID. Waits for the daemon to come up first, if it is not\n"
+          "there yet (within the timeout; 5 s without one).", 0, 1, PATIENCE_OWN_TIMEOUT, "srp" },
+        { "signal", "PATH SIG [--timeout MS]",
+          "Send signal SIG (HUP, SIGHUP or a number) to the process of worker PATH, or to every running\n"
+          "worker under supervisor PATH, through the daemon: never to a pid that was reused.", 2, 2, PATIENCE_QUICK, "" },
+        { "shutdown", "[--timeout MS]", "Stop the whole tree in order; returns when the daemon has exited.", 0, 0, PATIENCE_OPERATION, "" },
         { "reload", "[--timeout MS]",
           "Read the configuration again and apply the difference; returns once it has been applied.\n"
           "Exit status: 0 applied; 1 refused or something failed to start; 2 the configuration is\n"
-          "invalid (every problem printed as FILE:LINE: message, nothing changed).", 0, 0, PATIENCE_OPERATION },
-        { "whereis", "NAME [--all] [--timeout MS]", "Print the pid registered under NAME (all pids with --all).", 1, 1, PATIENCE_QUICK },
-        { "registry", "[--json] [--timeout MS]", "List every registered name: name, pid, generation, unique or duplicate.", 0, 0, PATIENCE_QUICK },
-        { "send", "NAME DATA [--timeout MS]", "Cast DATA to the process registered as NAME (dropped if nobody holds the name).", 2, 2, PATIENCE_QUICK },
+          "invalid (every problem printed as FILE:LINE: message, nothing changed).", 0, 0, PATIENCE_OPERATION, "" },
+        { "whereis", "NAME [--all] [--timeout MS]", "Print the pid registered under NAME (all pids with --all).", 1, 1, PATIENCE_QUICK, "a" },
+        { "registry", "[--json] [--timeout MS]", "List every registered name: name, pid, generation, unique or duplicate.", 0, 0, PATIENCE_QUICK, "j" },
+        { "send", "NAME DATA [--timeout MS]", "Cast DATA to the process registered as NAME (dropped if nobody holds the name).", 2, 2, PATIENCE_QUICK, "" },
         { "call", "NAME DATA [--timeout MS]",
           "Call the process registered as NAME with DATA and print its reply; exit 1 on timeout or if\n"
-          "NAME is not registered.", 2, 2, PATIENCE_OWN_TIMEOUT },
-        { "get-state", "NAME [--timeout MS]", "Print the state of the worker registered as NAME (its format_state).", 1, 1, PATIENCE_OWN_TIMEOUT },
-        { "publish", "TOPIC DATA [--timeout MS]", "Publish DATA on TOPIC: every current subscriber receives it once.", 2, 2, PATIENCE_QUICK },
+          "NAME is not registered.", 2, 2, PATIENCE_OWN_TIMEOUT, "" },
+        { "get-state", "NAME [--timeout MS]", "Print the state of the worker registered as NAME (its format_state).", 1, 1, PATIENCE_OWN_TIMEOUT, "" },
+        { "publish", "TOPIC DATA [--timeout MS]", "Publish DATA on TOPIC: every current subscriber receives it once.", 2, 2, PATIENCE_QUICK, "" },
         { "subscribe", "TOPIC... [--count N] [--timeout MS] [--ready]",
           "Print each message published on TOPIC (or, for PREFIX*, on any topic starting with PREFIX),\n"
           "one per line, until N were received, MS milliseconds passed, or interrupted. Exits 1 when the\n"
           "timeout ends the wait before N messages, or when the daemon goes away. With --ready, first a\n"
-          "line 'ready' once the subscription is live: what is published after it is received.", 1, -1, PATIENCE_STREAM },
+          "line 'ready' once the subscription is live: what is published after it is received.", 1, -1, PATIENCE_STREAM, "nY" },
         { "events", "[--since SEQ] [--count N] [--timeout MS] [--ready]",
           "Print the daemon's lifecycle events (started, exited, restarting, gave_up, reload) as JSON\n"
           "objects, one per line; --count, --timeout and --ready as for subscribe. With --since SEQ, the\n"
           "kept events numbered after SEQ (\"seq\", as status --json reports the last) come first, then\n"
-          "the live ones, none missed or repeated; exit 1 when some of them are no longer kept.", 0, 0, PATIENCE_STREAM },
+          "the live ones, none missed or repeated; exit 1 when some of them are no longer kept.", 0, 0, PATIENCE_STREAM, "nQY" },
 };
 
 static const ClientVerb *find_verb(const char *name) {
@@ -347,29 +360,98 @@ static void usage(FILE *f, const ClientVerb *v) {
         fprintf(f, "Usage: forkvisor %s %s [--control PATH]\n", v->name, v->usage);
 }
 
+static const struct option client_options[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "control", required_argument, NULL, 'c' },
+        { "timeout", required_argument, NULL, 't' },
+        { "json", no_argument, NULL, 'j' },
+        { "all", no_argument, NULL, 'a' },
+        { "state", required_argument, NULL, 's' },
+        { "restarts", required_argument, NULL, 'r' },
+        { "pid-not", required_argument, NULL, 'p' },
+        { "count", required_argument, NULL, 'n' },
+        { "since", required_argument, NULL, 'Q' },
+        { "ready", no_argument, NULL, 'Y' },
+        {},
+};
+
+static const char *option_name(int c) {
+        for (const struct option *o = client_options; o->name; o++)
+                if (o->val == c)
+                        return o->name;
+        return "?";
+}
+
+/* A decimal number in [min, max] (no sign, no space), else a usage error naming the option. */
+static int parse_option_number(int c, const char *s, uint64_t min, uint64_t max, uint64_t *ret) {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(s, &end, 10);
+        if (!*s || *end || errno || strspn(s, "0123456789") != strlen(s) || v < min || v > max) {
+                fprintf(stderr, "forkvisor: --%s takes a number from %" PRIu64 " to %" PRIu64 ", not '%s'\n",
+                        option_name(c), min, max, s);
+                return -EXIT_USAGE;
+        }
+        *ret = v;
+        return 0;
+}
+
+/* Whether a daemon answers at path: a connection it accepts, or one its full backlog holds. */
+static bool daemon_listening(const char *path) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        if (strlen(path) >= sizeof sa.sun_path)
+                return true; /* the real attempt says why not */
+        strcpy(sa.sun_path, path);
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return true;
+        return connect(fd, (struct sockaddr *) &sa, sizeof sa) == 0 || (errno != ENOENT && errno != ECONNREFUSED);
+}
+
+/* `forkvisor run t.ini & forkvisor wait`: the daemon may not have made its socket yet, or the one
+ * of a daemon that died is still there. Looks again every 10 ms until deadline, so that waiting
+ * for the tree includes waiting for the daemon. Returns the time it took. */
+#define DAEMON_POLL_USEC (10 * USEC_PER_MSEC)
+static usec_t wait_for_daemon(const char *path, usec_t deadline) {
+        usec_t start = now_usec(), now = start;
+        while (!daemon_listening(path) && now < deadline) {
+                usec_t nap = deadline - now < DAEMON_POLL_USEC ? deadline - now : DAEMON_POLL_USEC;
+                (void) nanosleep(&(struct timespec) { .tv_sec = 0, .tv_nsec = (long) (nap * 1000) }, NULL);
+                now = now_usec();
+        }
+        return now - start;
+}
+
 int verb_control(int argc, char **argv) {
-        static const struct option opts[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "control", required_argument, NULL, 'c' },
-                { "json", no_argument, NULL, 'j' },
-                { "all", no_argument, NULL, 'a' },
-                { "state", required_argument, NULL, 's' },
-                { "timeout", required_argument, NULL, 't' },
-                { "count", required_argument, NULL, 'n' },
-                { "since", required_argument, NULL, 'Q' },
-                { "ready", no_argument, NULL, 'Y' },
-                {},
-        };
         const ClientVerb *v = find_verb(argv[0]);
-        const char *control = NULL, *state = "running", *timeout = "", *since = NULL;
+        const char *control = NULL, *state = NULL;
         bool json = false, all = false, ready = false;
-        unsigned long count = 0;
+        uint64_t count = 0, restarts = UINT64_MAX, pid_not = 0, since = UINT64_MAX;
         uint64_t timeout_ms = UINT64_MAX;
-        int c;
+        int c, r;
 
         assert(v);
-        /* '+': options stop at the first positional argument, so start-child can pass "-x" on. */
-        while ((c = getopt_long(argc, argv, strcmp(v->name, "start-child") == 0 ? "+hc:" : "hc:", opts, NULL)) >= 0) {
+        /* '+': options stop at the first positional argument, so start-child can pass "-x" on.
+         * ':' first: a missing argument is told apart from an unknown option. */
+        while ((c = getopt_long(argc, argv, strcmp(v->name, "start-child") == 0 ? "+:hc:" : ":hc:", client_options,
+                                NULL)) >= 0) {
+                if (c == '?') {
+                        fprintf(stderr, "forkvisor: %s: unknown option '%s'\n", v->name, argv[optind - 1]);
+                        usage(stderr, v);
+                        return EXIT_USAGE;
+                }
+                if (c == ':') {
+                        fprintf(stderr, "forkvisor: %s: option '%s' needs a value\n", v->name, argv[optind - 1]);
+                        usage(stderr, v);
+                        return EXIT_USAGE;
+                }
+                /* One table for all, but each verb takes only its own options: a --json that a
+                 * verb cannot honour must not be ignored (a script would read text as JSON). */
+                if (c != 'h' && c != 'c' && c != 't' && !strchr(v->options, c)) {
+                        fprintf(stderr, "forkvisor: %s does not take --%s\n", v->name, option_name(c));
+                        usage(stderr, v);
+                        return EXIT_USAGE;
+                }
                 switch (c) {
                 case 'h':
                         usage(stdout, v);
@@ -388,44 +470,26 @@ int verb_control(int argc, char **argv) {
                         state = optarg;
                         break;
                 case 't':
-                        if (!*optarg || strspn(optarg, "0123456789") != strlen(optarg)) {
-                                fprintf(stderr, "forkvisor: --timeout takes milliseconds, not '%s'\n", optarg);
-                                return EXIT_USAGE;
-                        }
-                        errno = 0;
-                        timeout_ms = strtoull(optarg, NULL, 10);
-                        if (errno || timeout_ms >= UINT32_MAX) {
-                                fprintf(stderr, "forkvisor: --timeout %s: too long\n", optarg);
-                                return EXIT_USAGE;
-                        }
-                        timeout = optarg;
+                        if ((r = parse_option_number(c, optarg, 0, UINT32_MAX - 1, &timeout_ms)) < 0)
+                                return -r;
                         break;
-                case 'n': {
-                        char *end;
-                        errno = 0;
-                        count = strtoul(optarg, &end, 10);
-                        if (!*optarg || *end || errno || strspn(optarg, "0123456789") != strlen(optarg) || count == 0 ||
-                            (strcmp(v->name, "subscribe") != 0 && strcmp(v->name, "events") != 0)) {
-                                fprintf(stderr, "forkvisor: --count takes a number of messages (subscribe, events), not '%s'\n",
-                                        optarg);
-                                return EXIT_USAGE;
-                        }
+                case 'n':
+                        if ((r = parse_option_number(c, optarg, 1, ULONG_MAX, &count)) < 0)
+                                return -r;
                         break;
-                }
+                case 'r':
+                        if ((r = parse_option_number(c, optarg, 0, UINT32_MAX, &restarts)) < 0)
+                                return -r;
+                        break;
+                case 'p':
+                        if ((r = parse_option_number(c, optarg, 1, INT32_MAX, &pid_not)) < 0)
+                                return -r;
+                        break;
                 case 'Q':
-                        if (!*optarg || strspn(optarg, "0123456789") != strlen(optarg) || strlen(optarg) > 19 ||
-                            strcmp(v->name, "events") != 0) {
-                                fprintf(stderr, "forkvisor: --since takes an event's sequence number (events), not '%s'\n",
-                                        optarg);
-                                return EXIT_USAGE;
-                        }
-                        since = optarg;
+                        if ((r = parse_option_number(c, optarg, 0, UINT64_MAX - 1, &since)) < 0)
+                                return -r;
                         break;
                 case 'Y':
-                        if (strcmp(v->name, "subscribe") != 0 && strcmp(v->name, "events") != 0) {
-                                fprintf(stderr, "forkvisor: --ready is for subscribe and events\n");
-                                return EXIT_USAGE;
-                        }
                         ready = true;
                         break;
                 default:
@@ -438,6 +502,10 @@ int verb_control(int argc, char **argv) {
                 usage(stderr, v);
                 return EXIT_USAGE;
         }
+        if (state && (restarts != UINT64_MAX || pid_not) && strcmp(state, "running") != 0) {
+                fprintf(stderr, "forkvisor: wait: --restarts and --pid-not wait for 'running', not '%s'\n", state);
+                return EXIT_USAGE;
+        }
 
         _cleanup_free_ char *path = NULL;
         control = client_control_path(control, &path);
@@ -447,27 +515,60 @@ int verb_control(int argc, char **argv) {
         /* A call without --timeout is answered by the daemon's default call timeout. */
         if (timeout_ms == UINT64_MAX && (strcmp(v->name, "call") == 0 || strcmp(v->name, "get-state") == 0))
                 timeout_ms = CLIENT_CALL_TIMEOUT_DEFAULT_MS;
-        Deadline dl = deadline_for(v->patience, timeout_ms);
         char **pos = argv + optind;
         const char *first = npos > 0 ? pos[0] : "";
+        char timeout[32] = "";
+        if (timeout_ms != UINT64_MAX)
+                snprintf(timeout, sizeof timeout, "%" PRIu64, timeout_ms);
+
+        if (strcmp(v->name, "wait") == 0) {
+                /* The time spent waiting for the daemon comes out of the timeout. */
+                usec_t took = wait_for_daemon(control, after_ms(now_usec(), timeout_ms != UINT64_MAX ? timeout_ms
+                                                                                : CLIENT_DEADLINE_DEFAULT_MS));
+                if (timeout_ms != UINT64_MAX) {
+                        uint64_t spent = took / USEC_PER_MSEC;
+                        timeout_ms = spent < timeout_ms ? timeout_ms - spent : 0;
+                        snprintf(timeout, sizeof timeout, "%" PRIu64, timeout_ms);
+                }
+        }
+        Deadline dl = deadline_for(v->patience, timeout_ms);
         if (strcmp(v->name, "status") == 0)
                 return transact(control, (char *[]) { "status", (char *) first, json ? "1" : "0", NULL }, false, &dl);
-        if (strcmp(v->name, "wait") == 0)
-                return transact(control, (char *[]) { "wait", (char *) first, (char *) state, (char *) timeout, NULL },
-                                false, &dl);
+        if (strcmp(v->name, "tree") == 0 || strcmp(v->name, "info") == 0) {
+                /* Without --json the request is the one an older daemon knows too. */
+                char *req[] = { (char *) v->name, npos > 0 ? pos[0] : NULL, NULL, NULL };
+                req[npos + 1] = json ? "1" : NULL;
+                return transact(control, req, false, &dl);
+        }
+        if (strcmp(v->name, "wait") == 0) {
+                char rs[32] = "", ps[32] = "";
+                if (restarts != UINT64_MAX)
+                        snprintf(rs, sizeof rs, "%" PRIu64, restarts);
+                if (pid_not)
+                        snprintf(ps, sizeof ps, "%" PRIu64, pid_not);
+                char *req[] = { "wait", (char *) first, (char *) (state ?: "running"), timeout, rs, ps, NULL };
+                if (!rs[0] && !ps[0])
+                        req[4] = NULL; /* the request an older daemon knows */
+                return transact(control, req, false, &dl);
+        }
         if (strcmp(v->name, "call") == 0)
-                return transact(control, (char *[]) { "call", pos[0], pos[1], (char *) timeout, NULL }, false, &dl);
+                return transact(control, (char *[]) { "call", pos[0], pos[1], timeout, NULL }, false, &dl);
         if (strcmp(v->name, "get-state") == 0)
-                return transact(control, (char *[]) { "get-state", pos[0], (char *) timeout, NULL }, false, &dl);
+                return transact(control, (char *[]) { "get-state", pos[0], timeout, NULL }, false, &dl);
         if (strcmp(v->name, "registry") == 0)
                 return transact(control, (char *[]) { "registry", json ? "1" : "0", NULL }, false, &dl);
         if (strcmp(v->name, "whereis") == 0)
                 return transact(control, (char *[]) { "whereis", pos[0], all ? "1" : "0", NULL }, false, &dl);
 
         StreamEnd stream = { count, deadline_after(timeout), ready };
-        if (strcmp(v->name, "events") == 0)
-                return transact_stream(control, (char *[]) { "events", (char *) since, NULL }, false, stdout, stderr,
+        if (strcmp(v->name, "events") == 0) {
+                char ss[32] = "";
+                if (since != UINT64_MAX)
+                        snprintf(ss, sizeof ss, "%" PRIu64, since);
+                /* Without --since, the request an older daemon knows. */
+                return transact_stream(control, (char *[]) { "events", ss[0] ? ss : NULL, NULL }, false, stdout, stderr,
                                        &stream, &dl);
+        }
 
         /* Every other verb sends its name and its positional arguments as they are. */
         char *req[CTL_ARGS_MAX + 1];

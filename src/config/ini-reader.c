@@ -110,6 +110,7 @@ static char *read_line(char *buf, int num, void *stream) {
         fs->pos += len + (nl ? 1 : 0);
         fs->line++;
         fs->line_is_continuation = false;
+        fs->line_has_comment = false;
 
         assert(num >= 3);
         if (fs->line == 1 && len >= 3 && memcmp(start, "\xef\xbb\xbf", 3) == 0)
@@ -137,6 +138,8 @@ static char *read_line(char *buf, int num, void *stream) {
         }
         buf[j++] = '\n';
         buf[j] = '\0';
+        t = lskip(buf);
+        fs->line_has_comment = *t != ';' && *t != '#' && *find_chars_or_comment(t, NULL) == ';';
         if (classify_line(fs, buf))
                 return buf;
 

@@ -23,7 +23,7 @@
 /* In the order of SPEC 3.1-3.3: `forkvisor --dump-keys`, the man page check and did-you-mean
  * read them. A key of key_table that a kind's list does not name is refused in that kind. */
 const char *const config_keys_forkvisor[] = {
-        "root", "control", "log", "subreaper", "include", "registry_size", NULL,
+        "root", "control", "log", "subreaper", "include", "registry_size", "exit_status", NULL,
 };
 
 const char *const config_keys_supervisor[] = {
@@ -33,7 +33,7 @@ const char *const config_keys_supervisor[] = {
 
 const char *const config_keys_worker[] = {
         "exec", "restart", "shutdown", "stop_signal", "normal_exit", "ready", "ready_timeout",
-        "restart_delay", "restart_delay_max", "significant", "register", "subscribe",
+        "min_uptime", "restart_delay", "restart_delay_max", "significant", "register", "subscribe",
         "mailbox_limit", "user", "group", "directory", "environment", "umask", "nice",
         "limit_nofile", "limit_core", "limit_as", "limit_nproc", "stdout", "stderr", "stdin",
         "kill_group", "memory_max", "pids_max", "cpu_weight", NULL,
@@ -202,6 +202,10 @@ static int parse_registry_size(FileState *fs, const KeyDef *k, Spec *s, const ch
         return get_unsigned(fs, k, v, 16, 1048576, &fs->p->config->registry_size);
 }
 
+static int parse_exit_status(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        return PARSE_ENUM(fs, k, v, exit_status_mode, _EXIT_STATUS_MODE_MAX, fs->p->config->exit_status);
+}
+
 /* ---- keys of both kinds ---------------------------------------------------------------- */
 
 static int parse_restart(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
@@ -319,7 +323,10 @@ static int parse_exec(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
         if (r == -ENOMEM)
                 return parser_oom(fs->p);
         if (r < 0)
-                return fs_error(fs, "bad value for exec: %s", err);
+                return fs_error(fs, "bad value for exec: %s%s", err,
+                                fs->line_has_comment ? " (a ';' after whitespace starts a comment, which cut the line "
+                                                       "there: write '\\;' for a ';' in the command)"
+                                                     : "");
         if (!l[0])
                 return fs_error(fs, "empty exec: expected a command line");
         if (!l[0][0])
@@ -398,6 +405,11 @@ static int parse_ready_timeout(FileState *fs, const KeyDef *k, Spec *s, const ch
                 return fs_error(fs, "bad value '%s' for %s: expected milliseconds from 1 to %u", v, k->name, MS_MAX);
         s->ready_timeout_ms = n;
         return 0;
+}
+
+/* Checked against ready_timeout once the section is complete (validate.c). */
+static int parse_min_uptime(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        return get_ms(fs, k, v, &s->min_uptime_ms);
 }
 
 static int parse_restart_delay(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
@@ -630,6 +642,7 @@ static const KeyDef key_table[] = {
         { "subreaper", F, 0, parse_subreaper },
         { "include", F, KEY_LIST | KEY_ONCE_PER_FILE, parse_include },
         { "registry_size", F, 0, parse_registry_size },
+        { "exit_status", F, 0, parse_exit_status },
         { "strategy", S, 0, parse_strategy },
         { "intensity", S, 0, parse_intensity },
         { "period", S, 0, parse_period },
@@ -646,6 +659,7 @@ static const KeyDef key_table[] = {
         { "normal_exit", W, KEY_LIST, parse_normal_exit, reset_normal_exit },
         { "ready", W, 0, parse_ready },
         { "ready_timeout", W, 0, parse_ready_timeout },
+        { "min_uptime", W, 0, parse_min_uptime },
         { "restart_delay", W, 0, parse_restart_delay },
         { "restart_delay_max", W, 0, parse_restart_delay_max },
         { "register", W, 0, parse_register },

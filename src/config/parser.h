@@ -167,6 +167,7 @@ struct FileState {
 
         bool prev_key_set;         /* mirrors inih's prev_name being non-empty */
         bool line_is_continuation; /* the reader's verdict on the line inih is parsing */
+        bool line_has_comment;     /* and it has an inline comment (" ;"), which cut its value */
         const KeyDef *cont_key;
         ContState cont;
 

@@ -57,6 +57,17 @@ static void finish_worker(Parser *p, Spec *s, SectionInfo *info) {
         else if (s->restart_delay_max_ms < s->restart_delay_ms)
                 parser_error(p, s->file, max_line, "restart_delay_max (%" PRIu64 ") is below restart_delay (%" PRIu64 ")",
                          s->restart_delay_max_ms, s->restart_delay_ms);
+        /* Both count from the spawn, and one timer serves them in turn (tree.c): min_uptime, then
+         * what is left of ready_timeout. A ready_timeout that ran out first would kill a worker
+         * that may yet be ready in time, so the rule is said here rather than bent there. */
+        if (s->min_uptime_ms > 0 && s->ready != READY_NONE && s->min_uptime_ms >= s->ready_timeout_ms) {
+                unsigned up_line = info->key_line[keys_index("min_uptime")];
+                unsigned rt_line = info->key_line[keys_index("ready_timeout")];
+                parser_error(p, s->file, up_line ?: s->line,
+                         "min_uptime (%" PRIu64 " ms) must be below ready_timeout (%" PRIu64 " ms%s) with ready = %s",
+                         s->min_uptime_ms, s->ready_timeout_ms, rt_line ? "" : ", its default",
+                         ready_mode_to_string(s->ready));
+        }
         if (info->key_line[keys_index("normal_exit")] && s->n_normal_exit == 0)
                 parser_error(p, s->file, info->key_line[keys_index("normal_exit")],
                          "normal_exit needs at least one exit code");

@@ -120,37 +120,6 @@ int split_words(const char *s, bool list, char ***ret, const char **reterr) {
         return 0;
 }
 
-const char *signal_name(int sig) {
-        return sig > 0 && sig < SIGRTMIN ? sigabbrev_np(sig) : NULL;
-}
-
-int parse_signal(const char *v) {
-        const char *n = v;
-        uint64_t x;
-
-        if (parse_u64(v, (uint64_t) SIGRTMAX, &x) >= 0)
-                return x >= 1 ? (int) x : -EINVAL;
-        if (strncasecmp(n, "SIG", 3) == 0)
-                n += 3;
-        for (int sig = 1; sig < SIGRTMIN; sig++) {
-                const char *a = signal_name(sig);
-                if (a && strcasecmp(a, n) == 0)
-                        return sig;
-        }
-        if (strncasecmp(n, "RTMIN", 5) == 0 || strncasecmp(n, "RTMAX", 5) == 0) {
-                bool min = strncasecmp(n, "RTMIN", 5) == 0;
-                int off = 0;
-
-                if (n[5]) {
-                        if (n[5] != (min ? '+' : '-') || parse_u64(n + 6, (uint64_t) (SIGRTMAX - SIGRTMIN), &x) < 0)
-                                return -EINVAL;
-                        off = (int) x;
-                }
-                return min ? SIGRTMIN + off : SIGRTMAX - off;
-        }
-        return -EINVAL;
-}
-
 int parse_rlimit_value(const char *v, bool sizes, rlim_t *ret) {
         _cleanup_free_ char *digits = NULL;
         uint64_t n, mult = 1;

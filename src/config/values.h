@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <sys/resource.h>
 
+#include "signame.h"
+
 /* Non-empty and only 0-9. */
 bool all_digits(const char *s);
 /* A decimal integer up to MAX: -EINVAL when not all digits, -ERANGE above MAX. */
@@ -17,11 +19,6 @@ int parse_bool(const char *s);
 /* Splits S into words the way sh(1) does, without any expansion (and at ',' too when LIST).
  * -EINVAL with *reterr saying why, or -ENOMEM. */
 int split_words(const char *s, bool list, char ***ret, const char **reterr);
-
-/* "TERM" for SIGTERM; NULL for 0, the real-time signals and beyond. */
-const char *signal_name(int sig);
-/* A number from 1 to SIGRTMAX, a name with or without SIG (any case), RTMIN+N or RTMAX-N. */
-int parse_signal(const char *v);
 
 /* "infinity" or N (with SIZES, also NK, NM, NG, NT): -EINVAL, or -ENOMEM. */
 int parse_rlimit_value(const char *v, bool sizes, rlim_t *ret);

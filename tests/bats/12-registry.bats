@@ -37,10 +37,10 @@ out() { cat "$FV_TEST_OUT/$1"; }
 
 # whereis_is NAME PID: `whereis NAME` from outside prints PID.
 whereis_is() { [[ $(fv whereis "$1" 2>/dev/null) == "$2" ]]; }
-# not_registered NAME: `whereis NAME` from outside exits 1 and says so.
+# not_registered NAME: `whereis NAME` from outside exits 1 and says so (and perhaps why).
 not_registered() {
     run -1 fv whereis "$1"
-    assert_output "forkvisor: '$1' is not registered"
+    assert_output --regexp "^forkvisor: '$1' is not registered(\$|: '[^']*' is not running)"
 }
 # gen_of NAME: the generation of NAME's (first) entry in `registry`.
 gen_of() { fv registry | awk -v n="$1" '$1 == n { print $3; exit }'; }

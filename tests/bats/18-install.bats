@@ -59,6 +59,16 @@ run_installed_tree() {
     no_survivors
 }
 
+# loads_library DIR: a bats test with BATS_LIB_PATH=DIR finds the forkvisor library there.
+loads_library() {
+    cat >"$BATS_TEST_TMPDIR/lib.bats" <<'BATS'
+setup() { bats_load_library forkvisor; }
+@test "loaded" { declare -F forkvisor_start assert_forkvisor_event forkvisor_teardown; }
+BATS
+    BATS_LIB_PATH=$1 run -0 bats "$BATS_TEST_TMPDIR/lib.bats"
+    assert_line "ok 1 loaded"
+}
+
 @test "make install puts every file in place, with PREFIX in the paths" {
     local root=$BATS_TEST_TMPDIR/root
     run -0 mk install DESTDIR="$root" PREFIX=/usr
@@ -81,7 +91,11 @@ run_installed_tree() {
         cmp "$m" "$root/usr/share/man/man${m##*.}/${m##*/}"
         n=$((n + 1))
     done
-    [ "$n" -eq 4 ]
+    [ "$n" -eq 5 ]
+
+    # The bats library, where bats_load_library finds it.
+    cmp "$REPO/lib/bats/forkvisor/load.bash" "$root/usr/lib/bats/forkvisor/load.bash"
+    loads_library "$root/usr/lib/bats"
 
     # For PREFIX=/usr the unit goes where Debian's systemd looks for packaged units.
     local unit=$root/lib/systemd/system/forkvisor.service
@@ -160,7 +174,8 @@ run_installed_tree() {
     local f
     for f in ./usr/bin/forkvisor ./lib/systemd/system/forkvisor.service \
              ./etc/forkvisor/forkvisor.ini ./usr/share/man/man1/forkvisor.1.gz \
-             ./usr/share/man/man5/forkvisor.ini.5.gz ./usr/share/doc/forkvisor/copyright; do
+             ./usr/share/man/man5/forkvisor.ini.5.gz ./usr/share/doc/forkvisor/copyright \
+             ./usr/lib/bats/forkvisor/load.bash ./usr/share/man/man7/forkvisor-bats.7.gz; do
         assert_line --regexp " ${f//./\\.}\$"
     done
     refute_output --partial libforkvisor
@@ -180,6 +195,7 @@ run_installed_tree() {
     for f in "$fv" "$lib" "$dev"; do run -0 dpkg -x "$f" "$root"; done
     run -0 cat "$root/lib/systemd/system/forkvisor.service"
     assert_line 'ExecStart=/usr/bin/forkvisor run /etc/forkvisor/forkvisor.ini'
+    loads_library "$root/usr/lib/bats"
     local libdir
     libdir=$(dirname "$root"/usr/lib/*/libforkvisor.so.0)
     run_installed_tree "$root" "$libdir/pkgconfig" "$libdir"

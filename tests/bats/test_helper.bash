@@ -115,10 +115,11 @@ fv_start_nowait() {
     FV_PID=$!
 }
 
-# fv_start CONFIG [ARGS...]: fv_start_nowait, then wait until the tree is running.
+# fv_start CONFIG [ARGS...]: fv_start_nowait, then wait until the tree is running (`wait` waits
+# for the daemon to come up as well).
 fv_start() {
     fv_start_nowait "$@"
-    retry 100 0.05 fv wait --timeout 100
+    fv wait --timeout 15000
 }
 
 # A zombie counts as gone: it has exited, only its status waits for `wait`.

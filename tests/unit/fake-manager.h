@@ -27,7 +27,8 @@
         const char *reload_bad;  /* with -EINVAL: a configuration whose problems it reports */   \
         ManagerReloadDone reload_done;                                                           \
         void *reload_ud;                                                                         \
-        unsigned reload_forgets;
+        unsigned reload_forgets;                                                                 \
+        unsigned reaps;          /* manager_reap_pending() calls */
 #include "fake-tree.h"
 
 struct Manager {
@@ -219,6 +220,10 @@ int manager_reload(Manager *m, ManagerReloadDone done, void *ud, ReloadJob **ret
 void manager_reload_forget(Manager *m, ReloadJob *j) {
         m->f.reload_forgets++;
         m->f.reload_done = NULL;
+}
+
+void manager_reap_pending(Manager *m) {
+        m->f.reaps++;
 }
 
 Peer *manager_node_peer(const Node *n) {

@@ -85,9 +85,9 @@ TEST(argument_counts) {
                 const char *name;
                 int min, max;  /* -1: no limit */
         } table[] = {
-                { "status", 2, 2 }, { "tree", 0, 0 }, { "info", 1, 1 }, { "start", 1, 1 },
+                { "status", 2, 2 }, { "tree", 0, 1 }, { "info", 1, 2 }, { "start", 1, 1 },
                 { "stop", 1, 1 }, { "restart", 1, 1 }, { "start-child", 1, -1 }, { "terminate-child", 1, 1 },
-                { "wait", 3, 3 }, { "shutdown", 0, 0 }, { "reload", 0, 0 }, { "whereis", 2, 2 },
+                { "wait", 3, 5 }, { "signal", 2, 2 }, { "shutdown", 0, 0 }, { "reload", 0, 0 }, { "whereis", 2, 2 },
                 { "registry", 1, 1 }, { "send", 2, 2 }, { "call", 3, 3 }, { "get-state", 2, 2 },
                 { "publish", 2, 2 }, { "subscribe", 1, -1 }, { "events", 0, 1 },
         };
@@ -307,13 +307,23 @@ TEST(wait_for_a_state) {
         r = RUN(&w, "wait", "app/db", "stopped", "0");
         ASSERT_STREQ(r->err, "timed out waiting for 'app/db'\n");
         ASSERT_EQ(r->status, 1);
+        unsigned reaps = w.m->f.reaps;
         r = RUN(&w, "wait", "app/db", "sleepy", "");
-        ASSERT_STREQ(r->err, "bad state or timeout\n");
+        ASSERT_STREQ(r->err, "wait: no state 'sleepy': it is one of stopped, starting, running, stopping, restarting, "
+                             "failed\n");
         ASSERT_EQ(r->status, 2);
         r = RUN(&w, "wait", "app/db", "running", "soon");
         ASSERT_EQ(r->status, 2);
         r = RUN(&w, "wait", "app/nope", "running", "");
         ASSERT_EQ(r->status, 1);
+        /* Before it looks, the node reaps what has exited: no answer from a stale pid. */
+        ASSERT_TRUE(w.m->f.reaps > reaps);
+        r = RUN(&w, "wait", "app/db", "running", "0", "1", "");
+        ASSERT_STREQ(r->err, "timed out waiting for 'app/db'\n"); /* no restart yet */
+        r = RUN(&w, "wait", "app/db", "running", "0", "x", "");
+        ASSERT_EQ(r->status, 2);
+        r = RUN(&w, "wait", "app/db", "running", "0", "", "123");
+        ASSERT_EQ(r->status, 0);
 
         /* Waiting, then the client goes away: the waiter goes with it, nothing is answered. */
         r = RUN(&w, "wait", "app/db", "stopped", "");

@@ -635,3 +635,37 @@ TEST(too_many_topics_once_a_line) {
         ASSERT_TRUE(c == NULL);
         ASSERT_STREQ(diag, want);
 }
+
+TEST(exit_status_key) {
+        _cleanup_config_ Config *c = NULL, *d = NULL;
+
+        LOAD_OK(HEAD "[worker:w]\nexec = x\n", c);
+        ASSERT_EQ(c->exit_status, EXIT_STATUS_NORMAL);
+        LOAD_OK("[forkvisor]\nexit_status = significant\n" HEAD "[worker:w]\nexec = x\n", d);
+        ASSERT_EQ(d->exit_status, EXIT_STATUS_SIGNIFICANT);
+        EXPECT_ERROR("[forkvisor]\nexit_status = signficant\n" HEAD "[worker:w]\nexec = x\n",
+                     NAME ":2: bad value 'signficant' for exit_status: expected normal or significant; did you mean 'significant'?");
+        EXPECT_ERROR(HEAD "exit_status = normal\n[worker:w]\nexec = x\n",
+                     NAME ":3: unknown key 'exit_status' in [supervisor:app] (it belongs in [forkvisor])");
+}
+
+TEST(min_uptime_key) {
+        _cleanup_config_ Config *c = NULL, *d = NULL;
+
+        LOAD_OK(HEAD "[worker:w]\nexec = x\n", c);
+        ASSERT_TRUE(config_find(c, SPEC_WORKER, "w")->min_uptime_ms == 0);
+        /* Below ready_timeout (its default here), or with ready = none, which has none. */
+        LOAD_OK(HEAD "[worker:w]\nexec = x\nready = mailbox\nmin_uptime = 9999\n", d);
+        ASSERT_TRUE(config_find(d, SPEC_WORKER, "w")->min_uptime_ms == 9999);
+        config_free(TAKE_PTR(d));
+        LOAD_OK(HEAD "[worker:w]\nexec = x\nmin_uptime = 60000\n", d);
+        ASSERT_TRUE(config_find(d, SPEC_WORKER, "w")->min_uptime_ms == 60000);
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nmin_uptime = soon\n",
+                     NAME ":5: bad value 'soon' for min_uptime: expected milliseconds from 0 to");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nready = notify\nready_timeout = 500\nmin_uptime = 500\n",
+                     NAME ":7: min_uptime (500 ms) must be below ready_timeout (500 ms) with ready = notify");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nmin_uptime = 10000\nready = mailbox\n",
+                     NAME ":5: min_uptime (10000 ms) must be below ready_timeout (10000 ms, its default) with ready = mailbox");
+        EXPECT_ERROR(HEAD "[supervisor:p]\nmin_uptime = 10\n[worker:w]\nexec = x\n",
+                     "unknown key 'min_uptime' in [supervisor:p] (only [worker:NAME] sections take it)");
+}

@@ -2,6 +2,7 @@
 /* Exit descriptions: every text the node prints about how a child ended, byte for byte (the
  * logs, status, status --json and the events are compared by the bats tests and read by
  * people and programs), in every style. */
+#include <errno.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -76,4 +77,15 @@ TEST(cut_short) {
         ASSERT_EQ(n, strlen("exited with status 3"));
         ASSERT_STREQ(buf, "exited ");
         ASSERT_EQ(exit_describe(&(ExitHow) { CLD_EXITED, 3, false }, EXIT_STYLE_STATUS, NULL, 0), strlen("status 3"));
+}
+
+TEST(shell_status) {
+        ASSERT_EQ(exit_shell_status(&(ExitHow) { 0, 0, false }), 0);
+        ASSERT_EQ(exit_shell_status(&(ExitHow) { CLD_EXITED, 5, false }), 5);
+        ASSERT_EQ(exit_shell_status(&(ExitHow) { CLD_EXITED, 0, true }), 0);
+        ASSERT_EQ(exit_shell_status(&(ExitHow) { CLD_KILLED, SIGKILL, false }), 137);
+        ASSERT_EQ(exit_shell_status(&(ExitHow) { CLD_DUMPED, SIGSEGV, false }), 139);
+        ASSERT_EQ(exit_shell_status(&(ExitHow) { CLD_KILLED, SIGKILL, true }), 137);
+        ASSERT_EQ(exit_shell_status(&(ExitHow) { EXIT_START_FAILED, ENOENT, false }), 127);
+        ASSERT_EQ(exit_shell_status(&(ExitHow) { EXIT_START_FAILED, EACCES, false }), 126);
 }

@@ -315,3 +315,40 @@ TEST(a_child_being_stopped_by_the_operator_stays_stopped) {
         ASSERT_STREQ(N(&f, "s/a")->spec->argv[1], "5");
         fake_done(&f);
 }
+
+TEST(a_changed_instances_count_scales_the_running_supervisor) {
+        Fake f;
+        const char *pool = "[supervisor:top]\nchildren = pool\n"
+                           "[supervisor:pool]\nstrategy = simple_one_for_one\ntemplate = w\ninstances = ";
+        char ini[512];
+        ASSERT_OK(fake_setup(&f, strcat(strcat(strcpy(ini, pool), "2\n"), W("w"))));
+        pid_t w1 = N(&f, "top/pool/w.1")->pid, w2 = N(&f, "top/pool/w.2")->pid;
+        ASSERT_EQ(reload_to(&f, strcat(strcat(strcpy(ini, pool), "4\n"), W("w"))), 1);
+        ASSERT_STREQ(f.log, "+w.3 +w.4 ");
+        ASSERT_EQ(N(&f, "top/pool/w.1")->pid, w1);
+        ASSERT_EQ(N(&f, "top/pool/w.2")->pid, w2);
+        ASSERT_EQ(reload_counts(f.reload)->added, 2);
+        ASSERT_EQ(reload_counts(f.reload)->scaled, 1);
+        /* down, with a changed template: the highest go, the one kept is restarted from it */
+        f.log[0] = 0;
+        ASSERT_EQ(reload_to(&f, strcat(strcat(strcpy(ini, pool), "1\n"), "[worker:w]\nexec = /bin/sleep 2000\n")), 0);
+        ASSERT_STREQ(f.log, "-w.4:TERM -w.3:TERM -w.2:TERM ");
+        ASSERT_EQ(die(&f, "top/pool/w.4", CLD_KILLED, SIGTERM), 0);
+        ASSERT_EQ(die(&f, "top/pool/w.3", CLD_KILLED, SIGTERM), 0);
+        ASSERT_EQ(die(&f, "top/pool/w.2", CLD_KILLED, SIGTERM), 0);
+        ASSERT_STREQ(f.log, "-w.4:TERM -w.3:TERM -w.2:TERM -w.1:TERM ");
+        ASSERT_EQ(die(&f, "top/pool/w.1", CLD_KILLED, SIGTERM), 1);
+        ASSERT_STREQ(order(&f, "top/pool"), "w.1");
+        ASSERT_STREQ(N(&f, "top/pool/w.1")->spec->argv[1], "2000");
+        ASSERT_EQ(reload_counts(f.reload)->removed, 3);
+        ASSERT_EQ(reload_counts(f.reload)->changed, 2); /* pool and w.1 */
+        ASSERT_TRUE(reload_error(f.reload) == NULL);
+        /* a stopped supervisor starts with the new count */
+        const char *err;
+        ASSERT_OK(tree_stop_node(f.tree, N(&f, "top/pool"), &err));
+        die(&f, "top/pool/w.1", CLD_KILLED, SIGTERM);
+        ASSERT_EQ(reload_to(&f, strcat(strcat(strcpy(ini, pool), "3\n"), "[worker:w]\nexec = /bin/sleep 2000\n")), 1);
+        ASSERT_OK(tree_start_node(f.tree, N(&f, "top/pool"), &err));
+        ASSERT_STREQ(order(&f, "top/pool"), "w.1 w.2 w.3");
+        fake_done(&f);
+}

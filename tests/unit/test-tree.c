@@ -431,3 +431,194 @@ TEST(a_supervisor_whose_first_child_fails_to_start_ends_failed) {
         ASSERT_EQ(N(&f, "s/sub/b")->state, NODE_STOPPED);
         fake_done(&f);
 }
+
+/* ---- min_uptime (supervisord's startsecs) ---------------------------------------------- */
+
+#define SLOW_A "[worker:a]\nexec = /bin/true\nmin_uptime = 500\n"
+
+TEST(min_uptime_then_running) {
+        Fake f;
+        ASSERT_OK(fake_setup(&f, "[supervisor:s]\nchildren = a b\n" SLOW_A WB));
+        tree_start(f.tree);
+        Node *a = N(&f, "s/a");
+        /* Spawned and ready (ready = none), but not up before min_uptime: b waits. */
+        ASSERT_STREQ(f.log, "+a ");
+        ASSERT_EQ(a->state, NODE_STARTING);
+        ASSERT_EQ(a->timer, NODE_TIMER_MIN_UPTIME);
+        tree_handle_timer(f.tree, a);
+        ASSERT_EQ(a->state, NODE_RUNNING);
+        ASSERT_STREQ(f.log, "+a +b ");
+        ASSERT_EQ(f.tree->root->state, NODE_RUNNING);
+        fake_done(&f);
+}
+
+TEST(an_exit_within_min_uptime_fails_the_start) {
+        Fake f;
+        ASSERT_OK(fake_setup(&f, "[supervisor:s]\nchildren = b a\n" SLOW_A WB));
+        tree_start(f.tree);
+        die(&f, "s/a", CLD_EXITED, 3);
+        /* A failed start at boot: b is rolled back, the root fails. */
+        ASSERT_STREQ(f.log, "+b +a -b:TERM ");
+        die(&f, "s/b", CLD_KILLED, SIGTERM);
+        ASSERT_EQ(f.finished, 1);
+        ASSERT_EQ(N(&f, "s/a")->state, NODE_FAILED);
+        ASSERT_STREQ(N(&f, "s/a")->reason, "exited within min_uptime 500 ms (exit status 3)");
+        fake_done(&f);
+}
+
+TEST(min_uptime_and_ready_both_needed) {
+        Fake f;
+        ASSERT_OK(fake_setup(&f, "[supervisor:s]\nchildren = a b\n"
+                                 "[worker:a]\nexec = /bin/true\nready = notify\nmin_uptime = 100\nready_timeout = 1000\n"
+                                 "[worker:b]\nexec = /bin/true\nready = notify\nmin_uptime = 100\nready_timeout = 1000\n"));
+        tree_start(f.tree);
+        Node *a = N(&f, "s/a");
+        /* Ready first: still starting until min_uptime is over. */
+        tree_handle_ready(f.tree, a);
+        ASSERT_EQ(a->state, NODE_STARTING);
+        ASSERT_STREQ(f.log, "+a ");
+        tree_handle_timer(f.tree, a);
+        ASSERT_EQ(a->state, NODE_RUNNING);
+        ASSERT_STREQ(f.log, "+a +b ");
+        /* min_uptime first: then the ready_timeout's turn; ready ends it. */
+        Node *b = N(&f, "s/b");
+        tree_handle_timer(f.tree, b);
+        ASSERT_EQ(b->state, NODE_STARTING);
+        ASSERT_EQ(b->timer, NODE_TIMER_READY);
+        tree_handle_ready(f.tree, b);
+        ASSERT_EQ(b->state, NODE_RUNNING);
+        ASSERT_EQ(b->timer, NODE_TIMER_NONE);
+        ASSERT_EQ(f.tree->root->state, NODE_RUNNING);
+        fake_done(&f);
+}
+
+TEST(min_uptime_over_then_not_ready_in_time) {
+        Fake f;
+        ASSERT_OK(fake_setup(&f, "[supervisor:s]\nchildren = a\n"
+                                 "[worker:a]\nexec = /bin/true\nready = notify\nmin_uptime = 100\nready_timeout = 1000\n"));
+        tree_start(f.tree);
+        Node *a = N(&f, "s/a");
+        tree_handle_timer(f.tree, a);
+        tree_handle_timer(f.tree, a);
+        ASSERT_STREQ(f.log, "+a -a:KILL ");
+        die(&f, "s/a", CLD_KILLED, SIGKILL);
+        ASSERT_EQ(f.finished, 1);
+        ASSERT_CONTAINS(a->reason, "not ready within 1000 ms");
+        fake_done(&f);
+}
+
+TEST(a_restart_that_exits_within_min_uptime_counts_as_a_crash) {
+        Fake f;
+        ASSERT_OK(fake_setup(&f, "[supervisor:s]\nintensity = 2\nperiod = 100\nchildren = a\n" SLOW_A));
+        tree_start(f.tree);
+        Node *a = N(&f, "s/a");
+        tree_handle_timer(f.tree, a);
+        ASSERT_EQ(f.tree->root->state, NODE_RUNNING);
+        die(&f, "s/a", CLD_EXITED, 1);               /* a crash: restart 1 */
+        ASSERT_EQ(a->state, NODE_STARTING);
+        die(&f, "s/a", CLD_EXITED, 1);               /* a failed restart... */
+        ASSERT_EQ(a->state, NODE_FAILED);
+        ASSERT_CONTAINS(a->reason, "within min_uptime");
+        tree_handle_timer(f.tree, a);                /* ...counted: restart 2 */
+        ASSERT_EQ(a->state, NODE_STARTING);
+        ASSERT_EQ(a->failures, 2);
+        die(&f, "s/a", CLD_EXITED, 1);
+        tree_handle_timer(f.tree, a);                /* the third: more than intensity */
+        ASSERT_STREQ(f.log, "+a +a +a gaveup:s ");
+        ASSERT_EQ(f.finished, 1);
+        fake_done(&f);
+}
+
+TEST(a_start_child_that_exits_within_min_uptime_is_removed_uncounted) {
+        Fake f;
+        ASSERT_OK(fake_setup(&f, "[supervisor:pool]\nstrategy = simple_one_for_one\ntemplate = w\ninstances = 2\n"
+                                 "intensity = 0\n[worker:w]\nexec = /bin/true\nmin_uptime = 500\n"));
+        tree_start(f.tree);
+        tree_handle_timer(f.tree, N(&f, "pool/w.1"));
+        tree_handle_timer(f.tree, N(&f, "pool/w.2"));
+        ASSERT_EQ(f.tree->root->state, NODE_RUNNING);
+        for (int i = 0; i < 3; i++) {
+                Node *c = NULL;
+                const char *err = NULL;
+                ASSERT_OK(tree_start_child(f.tree, f.tree->root, NULL, &c, &err));
+                ASSERT_TRUE(c->start_child);
+                char path[64];
+                snprintf(path, sizeof path, "%s", c->path);
+                die(&f, path, CLD_EXITED, 3);
+                ASSERT_TRUE(tree_find(f.tree, path) == NULL);
+        }
+        /* intensity = 0: one counted restart would have given up. */
+        ASSERT_EQ(f.tree->root->state, NODE_RUNNING);
+        ASSERT_EQ(f.tree->root->n_children, 2);
+        ASSERT_EQ(f.finished, -1);
+        /* One that lives past min_uptime is an ordinary child from then on. */
+        Node *c = NULL;
+        const char *err = NULL;
+        ASSERT_OK(tree_start_child(f.tree, f.tree->root, NULL, &c, &err));
+        tree_handle_timer(f.tree, c);
+        ASSERT_EQ(c->state, NODE_RUNNING);
+        ASSERT_TRUE(!c->start_child);
+        fake_done(&f);
+}
+
+/* ---- exit_status = significant --------------------------------------------------------- */
+
+#define JOB_ROOT "[supervisor:s]\nauto_shutdown = any_significant\nchildren = other job\n" \
+                 "[worker:other]\nexec = /bin/true\n" \
+                 "[worker:job]\nexec = /bin/true\nrestart = temporary\nsignificant = yes\n"
+
+TEST(significant_exit_is_the_jobs_status) {
+        static const struct { int code, status, want; } cases[] = {
+                { CLD_EXITED, 5, 5 }, { CLD_EXITED, 0, 0 }, { CLD_KILLED, SIGKILL, 137 },
+        };
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                Fake f;
+                ASSERT_OK(fake_boot(&f, JOB_ROOT));
+                die(&f, "s/job", cases[i].code, cases[i].status);
+                ASSERT_EQ(tree_significant_exit(f.tree), -1); /* not ended yet */
+                die(&f, "s/other", CLD_KILLED, SIGTERM);
+                ASSERT_EQ(f.finished, 0);
+                ASSERT_EQ(tree_significant_exit(f.tree), cases[i].want);
+                fake_done(&f);
+        }
+}
+
+TEST(significant_exit_passes_through_a_nested_supervisor) {
+        Fake f;
+        ASSERT_OK(fake_boot(&f, "[supervisor:s]\nauto_shutdown = any_significant\nchildren = other inner\n"
+                                "[worker:other]\nexec = /bin/true\n"
+                                "[supervisor:inner]\nauto_shutdown = any_significant\nchildren = job\n"
+                                "restart = transient\nsignificant = yes\n"
+                                "[worker:job]\nexec = /bin/true\nrestart = temporary\nsignificant = yes\n"));
+        die(&f, "s/inner/job", CLD_EXITED, 7);
+        die(&f, "s/other", CLD_KILLED, SIGTERM);
+        ASSERT_EQ(f.finished, 0);
+        ASSERT_EQ(tree_significant_exit(f.tree), 7);
+        fake_done(&f);
+}
+
+TEST(no_significant_exit_after_a_shutdown_or_a_give_up) {
+        Fake f;
+        ASSERT_OK(fake_boot(&f, JOB_ROOT));
+        tree_shutdown(f.tree);
+        die(&f, "s/job", CLD_KILLED, SIGTERM);
+        die(&f, "s/other", CLD_KILLED, SIGTERM);
+        ASSERT_EQ(f.finished, 0);
+        ASSERT_EQ(tree_significant_exit(f.tree), -1);
+        fake_done(&f);
+
+        /* A shutdown asked while the auto_shutdown is under way: an orderly shutdown. */
+        ASSERT_OK(fake_boot(&f, JOB_ROOT));
+        die(&f, "s/job", CLD_EXITED, 5);
+        tree_shutdown(f.tree);
+        die(&f, "s/other", CLD_KILLED, SIGTERM);
+        ASSERT_EQ(f.finished, 0);
+        ASSERT_EQ(tree_significant_exit(f.tree), -1);
+        fake_done(&f);
+
+        ASSERT_OK(fake_boot(&f, "[supervisor:s]\nintensity = 0\nchildren = a\n" WA));
+        die(&f, "s/a", CLD_EXITED, 5);
+        ASSERT_EQ(f.finished, 1);
+        ASSERT_EQ(tree_significant_exit(f.tree), -1);
+        fake_done(&f);
+}
