@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "events.h"
 #include "exitdesc.h"
 #include "inspect.h"
 #include "json.h"
@@ -312,7 +313,9 @@ static void cmd_status(Commands *c, ControlRequest *req, char **argv) {
         Node *n = argv[1][0] ? find_or_fail(c, req, argv[1]) : manager_tree(c->manager)->root;
         if (!n)
                 return;
-        inspect_status(req, n, strcmp(argv[2], "1") == 0);
+        /* With the sequence number of the last event: `events --since SEQ` then gets exactly what
+         * happened after this answer. */
+        inspect_status(req, n, strcmp(argv[2], "1") == 0, event_log_newest(events_log(manager_events(c->manager))));
         control_reply_finish(req, 0);
 }
 
@@ -705,33 +708,76 @@ static void cmd_publish(Commands *c, ControlRequest *req, char **argv) {
  * mailbox_limit of a worker. */
 #define OUTSIDE_SUBSCRIBER_LIMIT 1024
 
-/* The connection becomes a subscriber of patterns: see router_stream_open(). */
-static void stream_topics(Commands *c, ControlRequest *req, char **patterns) {
+/* The connection becomes a subscriber of patterns: see router_stream_new(). Its queue holds
+ * extra messages more than a subscriber's, for what the caller sends at once. Returns the
+ * stream, or NULL when the request was answered or the stream could not be opened. The client
+ * says `ready` (subscribe --ready) when it reads CTL_STREAM: sent here, in the loop pass that
+ * subscribes, so no request it makes after that can be served before the subscription is live. */
+static Peer *stream_topics(Commands *c, ControlRequest *req, char **patterns, unsigned extra) {
         STRV_FOREACH(t, patterns)
                 if (!topic_pattern_is_valid(*t, strlen(*t))) {
                         control_reply_errorf(req, "bad topic '%s': 1-255 printable characters, no whitespace, '*' only at the end\n",
                                              *t);
                         control_reply_finish(req, 2);
-                        return;
+                        return NULL;
                 }
         int fd = control_request_take_stream(req);
         if (fd < 0) {
                 control_reply_finish(req, 1);
-                return;
+                return NULL;
         }
-        int r = router_stream_open(manager_router(c->manager), fd, patterns, OUTSIDE_SUBSCRIBER_LIMIT);
-        if (r < 0)
+        Peer *p;
+        int r = router_stream_new(manager_router(c->manager), fd, patterns, OUTSIDE_SUBSCRIBER_LIMIT + extra, &p);
+        if (r < 0) {
                 log_warning("Cannot open a subscription for a client: %s", strerror(-r));
+                return NULL;
+        }
+        return p;
 }
 
 /* subscribe PATTERN... */
 static void cmd_subscribe(Commands *c, ControlRequest *req, char **argv) {
-        stream_topics(c, req, argv + 1);
+        (void) stream_topics(c, req, argv + 1, 0);
 }
 
-/* events */
+static int replay_one(void *ud, uint64_t seq, const char *topic, const char *data, size_t len) {
+        return router_stream_send(ud, topic, data, len);
+}
+
+/* events [SINCE]: with SINCE, the events kept after it first, then the live ones. Both in this
+ * loop pass, which no event can interrupt: none is missed or seen twice. */
 static void cmd_events(Commands *c, ControlRequest *req, char **argv) {
-        stream_topics(c, req, (char *[]) { "forkvisor:*", NULL });
+        char *patterns[] = { (char *) "forkvisor:*", NULL };
+        if (!argv[1]) {
+                (void) stream_topics(c, req, patterns, 0);
+                return;
+        }
+        const EventLog *log = events_log(manager_events(c->manager));
+        uint64_t since, newest = event_log_newest(log);
+        char *end;
+        errno = 0;
+        since = strtoull(argv[1], &end, 10);
+        if (!argv[1][0] || *end || errno || strspn(argv[1], "0123456789") != strlen(argv[1])) {
+                control_reply_errorf(req, "--since takes a sequence number, not '%s'\n", argv[1]);
+                control_reply_finish(req, 2);
+                return;
+        }
+        if (since > newest) {
+                control_reply_errorf(req, "no event %" PRIu64 " yet: the last is %" PRIu64
+                                     " (a sequence number from an earlier daemon?)\n", since, newest);
+                control_reply_finish(req, 1);
+                return;
+        }
+        int n = event_log_count_since(log, since);
+        if (n < 0) {
+                control_reply_errorf(req, "events after %" PRIu64 " are no longer kept: the oldest kept is %" PRIu64 "\n",
+                                     since, event_log_oldest(log));
+                control_reply_finish(req, 1);
+                return;
+        }
+        Peer *p = stream_topics(c, req, patterns, (unsigned) n);
+        if (p && event_log_replay(log, since, replay_one, p) < 0)
+                log_warning("Cannot replay the events after %" PRIu64 " to a client", since);
 }
 
 /* A call from outside the tree in flight: answered by the router, or abandoned by its client. */
@@ -828,7 +874,7 @@ static const Command command_table[] = {
         { "get-state", 2, 2, false, cmd_get_state },
         { "publish", 2, 2, false, cmd_publish },
         { "subscribe", 1, -1, false, cmd_subscribe },
-        { "events", 0, 0, false, cmd_events },
+        { "events", 0, 1, false, cmd_events },
 };
 
 /* A request whose client has given up is not carried out: a `shutdown` that waited in the socket

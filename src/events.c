@@ -2,9 +2,11 @@
 #include "events.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,6 +17,12 @@
 #include "time-util.h"
 
 #define EVENT_MAX 1024 /* a path is at most a few hundred bytes */
+_Static_assert(EVENT_MAX + sizeof "forkvisor:restarting" <= EVENT_LOG_ENTRY_MAX, "every event can be kept");
+
+struct Events {
+        Router *router;    /* borrowed */
+        EventLog *log;     /* owned: the last events, and the numbering */
+};
 
 typedef struct Out {
         char *p;
@@ -65,15 +73,17 @@ static void begin(Out *o, const char *event, const char *path, pid_t pid) {
                 put(o, ", \"pid\": null");
 }
 
-static int end(Out *o, uint64_t realtime_usec) {
+/* "seq" last: a script that matches the start of a line ({"event": "exited", "path": ...) still
+ * does. */
+static int end(Out *o, uint64_t realtime_usec, uint64_t seq) {
         put(o, ", \"time\": ");
         put_time(o, realtime_usec);
-        put(o, "}");
+        put(o, ", \"seq\": %" PRIu64 "}", seq);
         return o->overflow ? -ENOBUFS : (int) o->len;
 }
 
-int events_format(char *buf, size_t size, const char *event, const char *path, pid_t pid, int code, int status,
-                  const char *reason, unsigned restarts, uint64_t realtime_usec) {
+int events_format(char *buf, size_t size, const char *event, uint64_t seq, const char *path, pid_t pid, int code,
+                  int status, const char *reason, unsigned restarts, uint64_t realtime_usec) {
         Out o = { buf, size, 0, size == 0 };
         if (size == 0)
                 return -ENOBUFS;
@@ -87,7 +97,7 @@ int events_format(char *buf, size_t size, const char *event, const char *path, p
                 put_string(&o, reason);
         }
         put(&o, ", \"restarts\": %u", restarts);
-        return end(&o, realtime_usec);
+        return end(&o, realtime_usec, seq);
 }
 
 static uint64_t realtime_usec(void) {
@@ -96,47 +106,52 @@ static uint64_t realtime_usec(void) {
         return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
 }
 
-static void publish(Router *r, const char *event, const char *path, pid_t pid, int code, int status,
+/* Every event is numbered and kept, whether anybody listens or not: `events --since` replays
+ * what happened while nobody did. */
+static void keep_and_publish(Events *e, const char *topic, const char *payload, int n) {
+        if (n <= 0)
+                return;
+        event_log_append(e->log, topic, payload, (size_t) n);
+        if (router_has_subscribers(e->router, topic))
+                (void) router_publish(e->router, topic, payload, (size_t) n);
+}
+
+static void publish(Events *e, const char *event, const char *path, pid_t pid, int code, int status,
                     const char *reason, unsigned restarts) {
         char topic[64], payload[EVENT_MAX];
         snprintf(topic, sizeof topic, "forkvisor:%s", event);
-        if (!router_has_subscribers(r, topic))
-                return;
-        int n = events_format(payload, sizeof payload, event, path, pid, code, status, reason, restarts,
-                              realtime_usec());
-        if (n > 0)
-                (void) router_publish(r, topic, payload, (size_t) n);
+        int n = events_format(payload, sizeof payload, event, event_log_next_seq(e->log), path, pid, code, status,
+                              reason, restarts, realtime_usec());
+        keep_and_publish(e, topic, payload, n);
 }
 
-void events_publish_tree(Router *r, Node *n, TreeEvent ev) {
+void events_publish_tree(Events *e, Node *n, TreeEvent ev) {
         switch (ev) {
         case TREE_EVENT_STARTED:
-                publish(r, "started", n->path, n->pid, 0, 0, NULL, n->restarts);
+                publish(e, "started", n->path, n->pid, 0, 0, NULL, n->restarts);
                 return;
         case TREE_EVENT_READY:
                 /* A supervisor has no process: it has started when all its children have. */
                 if (node_is_supervisor(n))
-                        publish(r, "started", n->path, 0, 0, 0, NULL, n->restarts);
+                        publish(e, "started", n->path, 0, 0, 0, NULL, n->restarts);
                 return;
         case TREE_EVENT_EXITED:
-                publish(r, "exited", n->path, n->pid, n->exit_code, n->exit_status, n->exit_oom ? "oom" : NULL,
+                publish(e, "exited", n->path, n->pid, n->exit_code, n->exit_status, n->exit_oom ? "oom" : NULL,
                         n->restarts);
                 return;
         case TREE_EVENT_RESTARTING:
-                publish(r, "restarting", n->path, n->pid, 0, 0, NULL, n->restarts);
+                publish(e, "restarting", n->path, n->pid, 0, 0, NULL, n->restarts);
                 return;
         case TREE_EVENT_GAVE_UP:
-                publish(r, "gave_up", n->path, 0, 0, 0, NULL, n->restarts);
+                publish(e, "gave_up", n->path, 0, 0, 0, NULL, n->restarts);
                 return;
         default:
                 return;
         }
 }
 
-void events_publish_reload(Router *r, const char *root_path, const ReloadCounts *c) {
+void events_publish_reload(Events *e, const char *root_path, const ReloadCounts *c) {
         char payload[EVENT_MAX];
-        if (!router_has_subscribers(r, "forkvisor:reload"))
-                return;
         Out o = { payload, sizeof payload, 0, false };
         begin(&o, "reload", root_path, getpid());
         put(&o, ", \"unchanged\": %u, \"changed\": %u, \"added\": %u, \"removed\": %u", c->unchanged, c->changed,
@@ -144,7 +159,30 @@ void events_publish_reload(Router *r, const char *root_path, const ReloadCounts 
         if (c->scaled > 0) /* simple_one_for_one supervisors whose instances changed */
                 put(&o, ", \"scaled\": %u", c->scaled);
         put(&o, ", \"restarts\": 0");
-        int n = end(&o, realtime_usec());
-        if (n > 0)
-                (void) router_publish(r, "forkvisor:reload", payload, (size_t) n);
+        keep_and_publish(e, "forkvisor:reload", payload, end(&o, realtime_usec(), event_log_next_seq(e->log)));
+}
+
+int events_new(Router *router, Events **ret) {
+        Events *e = calloc(1, sizeof *e);
+        if (!e)
+                return -ENOMEM;
+        int r = event_log_new(EVENT_LOG_EVENTS, EVENT_LOG_BYTES, &e->log);
+        if (r < 0) {
+                free(e);
+                return r;
+        }
+        e->router = router;
+        *ret = e;
+        return 0;
+}
+
+Events *events_free(Events *e) {
+        if (!e)
+                return NULL;
+        event_log_free(e->log);
+        return mfree(e);
+}
+
+const EventLog *events_log(const Events *e) {
+        return e->log;
 }

@@ -115,16 +115,16 @@ static void status_row(Node *n, unsigned depth, void *ud) {
         control_reply_printf(x->req, "}");
 }
 
-void inspect_status(ControlRequest *req, Node *n, bool json) {
+void inspect_status(ControlRequest *req, Node *n, bool json, uint64_t seq) {
         StatusCtx x = { .req = req, .json = json, .first = true, .now = now_usec() };
         if (x.json)
-                control_reply_printf(req, "[");
+                control_reply_printf(req, "{\"seq\": %" PRIu64 ", \"processes\": [", seq);
         else
                 control_reply_printf(req, "%-32s %-10s %-10s %-8s %8s %10s  %s\n", "PATH", "KIND", "STATE", "PID",
                                      "RESTARTS", "UPTIME", "LAST-EXIT");
         tree_walk(n, status_row, &x);
         if (x.json)
-                control_reply_printf(req, "\n]\n");
+                control_reply_printf(req, "\n]}\n");
 }
 
 /* ---- tree ------------------------------------------------------------------------------- */

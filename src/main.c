@@ -43,9 +43,9 @@ static const Verb verbs[] = {
         { "send", verb_worker, "send NAME DATA                   cast DATA to the process registered as NAME" },
         { "call", verb_worker, "call NAME DATA [--timeout MS]    call NAME with DATA, print the reply" },
         { "publish", verb_worker, "publish TOPIC DATA               publish DATA on TOPIC" },
-        { "subscribe", verb_worker, "subscribe TOPIC... [--count N] [--timeout MS]  print what is published on TOPIC\n"
+        { "subscribe", verb_worker, "subscribe TOPIC... [--count N] [--timeout MS] [--ready]  print what is published on TOPIC\n"
                                     "                                   (in a worker: subscribe the worker)" },
-        { "events", verb_control, "events [--count N] [--timeout MS]  lifecycle events as JSON lines" },
+        { "events", verb_control, "events [--since SEQ] [--count N] [--timeout MS] [--ready]  lifecycle events as JSON lines" },
         { "get-state", verb_control, "get-state NAME [--timeout MS]    print a worker's state (format_state)" },
         { "ready", verb_worker, "ready                            (in a worker) report readiness" },
         { "recv", verb_worker, "recv [--timeout MS] [--shell]    (in a worker) wait for a message, print it" },

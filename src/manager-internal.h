@@ -47,6 +47,7 @@ struct Manager {
         TreeOps ops;
         ProcIndex procs;           /* pid → process record, live workers only */
         Router *router;
+        Events *events;            /* owned: numbered, kept, published on router */
         Registry *registry;        /* names → processes, shared read-only with every child */
         ControlServer *control;
         ControlHandler control_handler;

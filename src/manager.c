@@ -108,7 +108,7 @@ static void op_event(void *ud, Node *n, TreeEvent ev) {
         Manager *m = ud;
 
         log_event(m, n, ev);
-        events_publish_tree(m->router, n, ev);
+        events_publish_tree(m->events, n, ev);
         if (ev == TREE_EVENT_READY && n == m->tree->root && !m->ready_sent) {
                 m->ready_sent = true;
                 log_info("Tree '%s' started", n->path);
@@ -263,7 +263,7 @@ static void on_reload_finished(void *ud, const ReloadCounts *c, const char *erro
                 snprintf(scaled, sizeof scaled, ", %u scaled", c->scaled);
         log_info("Reloaded configuration: %u unchanged, %u changed, %u added, %u removed%s", c->unchanged, c->changed,
                  c->added, c->removed, scaled);
-        events_publish_reload(m->router, m->tree->root->path, c);
+        events_publish_reload(m->events, m->tree->root->path, c);
         (void) sd_notify(0, "READY=1");
         update_status(m);
 }
@@ -398,6 +398,7 @@ Manager *manager_free(Manager *m) {
         reap_stop_tracking(m);
         /* After the tree: its nodes may borrow from these. */
         reload_queue_free(m->reloads);
+        events_free(m->events);
         router_free(m->router);
         registry_free(m->registry);
         control_server_free(m->control);
@@ -544,6 +545,9 @@ int manager_run(Manager *m) {
         r = router_new(m->event, m->registry, &m->procs, &child_router_ops, m, &m->router);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up message routing: %m"), 1;
+        r = events_new(m->router, &m->events);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the lifecycle events: %m"), 1;
 
         r = control_server_new(m->event, m->control_path, m->control_handler, m->control_ud, &m->control);
         if (r == -EADDRINUSE)
@@ -634,6 +638,10 @@ bool manager_shutting_down(Manager *m) {
 
 Router *manager_router(Manager *m) {
         return m->router;
+}
+
+Events *manager_events(Manager *m) {
+        return m->events;
 }
 
 const RegistryView *manager_registry(Manager *m) {

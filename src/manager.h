@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "control.h"
+#include "events.h"
 #include "reload.h"
 #include "router.h"
 #include "tree.h"
@@ -33,6 +34,8 @@ const Config *manager_config(Manager *m);
 void manager_shutdown(Manager *m);
 bool manager_shutting_down(Manager *m);
 Router *manager_router(Manager *m);
+/* The lifecycle events: their sequence number, the last ones kept (events.h). */
+Events *manager_events(Manager *m);
 const RegistryView *manager_registry(Manager *m);
 /* Reload (SPEC 3.4). Reads the configuration file again now: -EINVAL with every problem in
  * *diag when it is invalid (nothing changes), -EBUSY while shutting down. Else 0: the new

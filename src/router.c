@@ -728,7 +728,7 @@ bool router_has_subscribers(Router *r, const char *topic) {
         return broker_has_subscribers(r->broker, topic, strlen(topic));
 }
 
-int router_stream_open(Router *r, int fd, char *const *patterns, unsigned limit) {
+int router_stream_new(Router *r, int fd, char *const *patterns, unsigned limit, Peer **ret) {
         Peer *p;
         int e = peer_new(r, fd, limit, &p);
         if (e < 0)
@@ -738,8 +738,27 @@ int router_stream_open(Router *r, int fd, char *const *patterns, unsigned limit)
         mailbox_set_batch(p->mb, true);
         LIST_PREPEND(streams, r->streams, p);
         e = peer_subscribe_all(p, patterns);
-        if (e < 0)
+        if (e < 0) {
                 stream_free(r, p);
+                return e;
+        }
+        if (ret)
+                *ret = p;
+        return 0;
+}
+
+int router_stream_open(Router *r, int fd, char *const *patterns, unsigned limit) {
+        return router_stream_new(r, fd, patterns, limit, NULL);
+}
+
+int router_stream_send(Peer *p, const char *topic, const void *data, size_t len) {
+        assert(p->stream);
+        Frame f = { .kind = PROTO_INFO, .target = topic, .target_len = strlen(topic), .payload = data,
+                    .payload_len = len };
+        int e = mailbox_queue(p->mb, &f);
+        /* A stream with a hole would mislead its reader: it ends, and the client says so. */
+        if (e < 0)
+                stream_gone(p);
         return e;
 }
 

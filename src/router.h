@@ -66,6 +66,14 @@ bool router_has_subscribers(Router *r, const char *topic);
 /* An outside subscriber: fd (taken over) receives INFO frames for patterns until its other end
  * closes; limit bounds its queue as mailbox_limit does. -EINVAL for a bad pattern. */
 int router_stream_open(Router *r, int fd, char *const *patterns, unsigned limit);
+/* The same, and the stream's Peer (the router's, valid in this loop pass) in *ret, for
+ * router_stream_send(). */
+int router_stream_new(Router *r, int fd, char *const *patterns, unsigned limit, Peer **ret);
+/* Queues a message on topic from the node (sender 0) on the stream p, before whatever is
+ * published after it, whatever the depth of its queue: what the caller sends this way must be
+ * bounded, and p's limit counts it (events --since replays at most the events kept). On failure
+ * (-ENOBUFS: the stream is closed; -ENOMEM) the stream ends, so that its client sees no gap. */
+int router_stream_send(Peer *p, const char *topic, const void *data, size_t len);
 
 void peer_get_stats(Peer *p, MailboxStats *ret);
 /* Its subscriptions (NULL when none) and the publications it lost to a full mailbox. */

@@ -87,13 +87,16 @@ static const ClientVerb client_verbs[] = {
           "NAME is not registered.", 2, 2, PATIENCE_OWN_TIMEOUT, "" },
         { "get-state", "NAME [--timeout MS]", "Print the state of the worker registered as NAME (its format_state).", 1, 1, PATIENCE_OWN_TIMEOUT, "" },
         { "publish", "TOPIC DATA [--timeout MS]", "Publish DATA on TOPIC: every current subscriber receives it once.", 2, 2, PATIENCE_QUICK, "" },
-        { "subscribe", "TOPIC... [--count N] [--timeout MS]",
+        { "subscribe", "TOPIC... [--count N] [--timeout MS] [--ready]",
           "Print each message published on TOPIC (or, for PREFIX*, on any topic starting with PREFIX),\n"
           "one per line, until N were received, MS milliseconds passed, or interrupted. Exits 1 when the\n"
-          "timeout ends the wait before N messages, or when the daemon goes away.", 1, -1, PATIENCE_STREAM, "n" },
-        { "events", "[--count N] [--timeout MS]",
+          "timeout ends the wait before N messages, or when the daemon goes away. With --ready, first a\n"
+          "line 'ready' once the subscription is live: what is published after it is received.", 1, -1, PATIENCE_STREAM, "nY" },
+        { "events", "[--since SEQ] [--count N] [--timeout MS] [--ready]",
           "Print the daemon's lifecycle events (started, exited, restarting, gave_up, reload) as JSON\n"
-          "objects, one per line; --count and --timeout as for subscribe.", 0, 0, PATIENCE_STREAM, "n" },
+          "objects, one per line; --count, --timeout and --ready as for subscribe. With --since SEQ, the\n"
+          "kept events numbered after SEQ (\"seq\", as status --json reports the last) come first, then\n"
+          "the live ones, none missed or repeated; exit 1 when some of them are no longer kept.", 0, 0, PATIENCE_STREAM, "nQY" },
 };
 
 static const ClientVerb *find_verb(const char *name) {
@@ -193,6 +196,7 @@ static int connect_control(const char *path, FILE *err, usec_t deadline, uint64_
 typedef struct StreamEnd {
         unsigned long count;
         int64_t deadline_ms;
+        bool ready;            /* print "ready" when the subscription is live (--ready) */
 } StreamEnd;
 
 static int64_t deadline_after(const char *timeout) {
@@ -309,7 +313,13 @@ static int transact_once(const char *path, char *const *req, bool eof_is_success
                         return status;
                 }
                 case CTL_STREAM:
-                        return stream ? stream_print(fd, stream->count, stream->deadline_ms) : 1;
+                        if (!stream)
+                                return 1;
+                        /* The daemon subscribed us in the loop pass that sent this, before it
+                         * reads any other request: whatever is published from now on reaches us. */
+                        if (stream->ready && (fputs("ready\n", stdout) < 0 || fflush(stdout) != 0))
+                                return 1;
+                        return stream_print(fd, stream->count, stream->deadline_ms);
                 default:
                         break;
                 }
@@ -360,6 +370,8 @@ static const struct option client_options[] = {
         { "restarts", required_argument, NULL, 'r' },
         { "pid-not", required_argument, NULL, 'p' },
         { "count", required_argument, NULL, 'n' },
+        { "since", required_argument, NULL, 'Q' },
+        { "ready", no_argument, NULL, 'Y' },
         {},
 };
 
@@ -413,8 +425,8 @@ static usec_t wait_for_daemon(const char *path, usec_t deadline) {
 int verb_control(int argc, char **argv) {
         const ClientVerb *v = find_verb(argv[0]);
         const char *control = NULL, *state = NULL;
-        bool json = false, all = false;
-        uint64_t count = 0, restarts = UINT64_MAX, pid_not = 0;
+        bool json = false, all = false, ready = false;
+        uint64_t count = 0, restarts = UINT64_MAX, pid_not = 0, since = UINT64_MAX;
         uint64_t timeout_ms = UINT64_MAX;
         int c, r;
 
@@ -472,6 +484,13 @@ int verb_control(int argc, char **argv) {
                 case 'p':
                         if ((r = parse_option_number(c, optarg, 1, INT32_MAX, &pid_not)) < 0)
                                 return -r;
+                        break;
+                case 'Q':
+                        if ((r = parse_option_number(c, optarg, 0, UINT64_MAX - 1, &since)) < 0)
+                                return -r;
+                        break;
+                case 'Y':
+                        ready = true;
                         break;
                 default:
                         usage(stderr, v);
@@ -541,9 +560,15 @@ int verb_control(int argc, char **argv) {
         if (strcmp(v->name, "whereis") == 0)
                 return transact(control, (char *[]) { "whereis", pos[0], all ? "1" : "0", NULL }, false, &dl);
 
-        StreamEnd stream = { count, deadline_after(timeout) };
-        if (strcmp(v->name, "events") == 0)
-                return transact_stream(control, (char *[]) { "events", NULL }, false, stdout, stderr, &stream, &dl);
+        StreamEnd stream = { count, deadline_after(timeout), ready };
+        if (strcmp(v->name, "events") == 0) {
+                char ss[32] = "";
+                if (since != UINT64_MAX)
+                        snprintf(ss, sizeof ss, "%" PRIu64, since);
+                /* Without --since, the request an older daemon knows. */
+                return transact_stream(control, (char *[]) { "events", ss[0] ? ss : NULL, NULL }, false, stdout, stderr,
+                                       &stream, &dl);
+        }
 
         /* Every other verb sends its name and its positional arguments as they are. */
         char *req[CTL_ARGS_MAX + 1];

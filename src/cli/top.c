@@ -54,9 +54,10 @@ static void snapshot_done(Snapshot *s) {
         *s = (Snapshot) {};
 }
 
-/* `status --json` is an array of flat objects whose values are strings, unsigned integers, null
- * or one nested object (the mailbox's counters). Unknown keys are skipped whatever their value,
- * so fields added to `status --json` later do not break an older `top`. */
+/* `status --json` is an object whose "processes" are an array of flat objects whose values are
+ * strings, unsigned integers, null or one nested object (the mailbox's counters). Unknown keys
+ * are skipped whatever their value, so fields added to `status --json` later do not break an
+ * older `top`. */
 
 static int mailbox_field(JsonReader *p, const char *key, void *ud) {
         Row *r = ud;
@@ -119,9 +120,18 @@ static int snapshot_row(JsonReader *p, void *ud) {
         return r->path ? 0 : -EBADMSG;
 }
 
+static int snapshot_field(JsonReader *p, const char *key, void *ud) {
+        if (strcmp(key, "processes") == 0)
+                return json_read_array(p, snapshot_row, ud);
+        return json_skip(p);
+}
+
 static int snapshot_parse(const char *text, Snapshot *s) {
         JsonReader p = json_reader(text);
-        return json_read_array(&p, snapshot_row, s);
+        /* A daemon from before "seq" answers with the bare array of rows. */
+        if (text[strspn(text, " \t\r\n")] == '[')
+                return json_read_array(&p, snapshot_row, s);
+        return json_read_object(&p, snapshot_field, s);
 }
 
 /* Asks the daemon for a snapshot. On failure, *ret_err holds what went wrong, one or more

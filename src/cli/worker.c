@@ -68,8 +68,8 @@ static const WorkerVerb worker_verbs[] = {
         { .name = "subscribe", .usage = "TOPIC...", .npos = -1, .outside = true,
           .help = "Subscribe this worker to each TOPIC (PREFIX* for every topic starting with PREFIX):\n"
                   "what is published there arrives through recv, as info messages. Subscriptions end\n"
-                  "when the worker terminates. With --count or --timeout (or outside a worker), print the\n"
-                  "messages instead, as described in forkvisor(1)." },
+                  "when the worker terminates. With --count, --timeout or --ready (or outside a worker), print\n"
+                  "the messages instead, as described in forkvisor(1)." },
         { .name = "unsubscribe", .usage = "TOPIC...", .npos = -1,
           .help = "End this worker's subscription to each TOPIC (exactly as subscribed). Exits 1 if it\n"
                   "was not subscribed to one of them." },
@@ -92,14 +92,15 @@ static bool is_option(const char *arg, const char *name) {
 }
 
 /* True when argv asks for the control socket explicitly (--control PATH), or, for subscribe,
- * for a stream of messages to print (--count, --timeout). */
+ * for a stream of messages to print (--count, --timeout, --ready). */
 static bool wants_control(const WorkerVerb *v, int argc, char **argv) {
         bool stream = strcmp(v->name, "subscribe") == 0;
         if (arg_control)
                 return true;
         for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
                 if (is_option(argv[i], "--control") ||
-                    (stream && (is_option(argv[i], "--count") || is_option(argv[i], "--timeout"))))
+                    (stream && (is_option(argv[i], "--count") || is_option(argv[i], "--timeout") ||
+                               is_option(argv[i], "--ready"))))
                         return true;
         return false;
 }

@@ -113,12 +113,12 @@ start_for_nobody() {
     if command -v python3 >/dev/null; then
         run -0 python3 -c '
 import json, sys
-rows = json.load(sys.stdin)
+rows = json.load(sys.stdin)["processes"]
 for r in rows:
     print(r["path"], r["state"], r["pid"] if r["pid"] is not None else "-")
 ' <<<"$json"
     elif command -v jq >/dev/null; then
-        run -0 jq -r '.[] | "\(.path) \(.state) \(.pid // "-")"' <<<"$json"
+        run -0 jq -r '.processes[] | "\(.path) \(.state) \(.pid // "-")"' <<<"$json"
     else
         skip "neither python3 nor jq is installed to validate JSON"
     fi

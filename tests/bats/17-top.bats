@@ -97,7 +97,7 @@ talk_ini() {
     run -0 fv status --json
     run -0 python3 -c '
 import json, sys
-for r in json.load(sys.stdin):
+for r in json.load(sys.stdin)["processes"]:
     m = r["mailbox"]
     print(r["path"], "null" if m is None else "%(depth)d/%(limit)d in %(in)d out %(out)d dropped %(dropped)d" % m)
 ' <<<"$output"

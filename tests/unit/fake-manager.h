@@ -19,6 +19,7 @@
         sd_event *e;                                                                             \
         Registry *reg;                                                                           \
         Router *router;                                                                          \
+        Events *events;                                                                          \
         ManagerObserver observer;                                                                \
         void *observer_ud;                                                                       \
         unsigned shutdowns;                                                                      \
@@ -130,6 +131,8 @@ static int fake_manager_new(const char *ini, Manager **ret) {
         if (r >= 0)
                 r = router_new(m->f.e, m->f.reg, &m->procs, &manager_router_ops, m, &m->f.router);
         if (r >= 0)
+                r = events_new(m->f.router, &m->f.events);
+        if (r >= 0)
                 r = tree_new(m->f.config, &manager_ops, m, &m->f.tree);
         if (r < 0)
                 return r;
@@ -140,6 +143,7 @@ static int fake_manager_new(const char *ini, Manager **ret) {
 
 static void fake_manager_free(Manager *m) {
         tree_free(m->f.tree);
+        events_free(m->f.events);
         router_free(m->f.router);
         proc_index_done(&m->procs);
         registry_free(m->f.reg);
@@ -180,6 +184,10 @@ void manager_shutdown(Manager *m) {
 
 bool manager_shutting_down(Manager *m) {
         return m->f.shutdowns > 0;
+}
+
+Events *manager_events(Manager *m) {
+        return m->f.events;
 }
 
 Router *manager_router(Manager *m) {

@@ -89,7 +89,7 @@ TEST(argument_counts) {
                 { "stop", 1, 1 }, { "restart", 1, 1 }, { "start-child", 1, -1 }, { "terminate-child", 1, 1 },
                 { "wait", 3, 5 }, { "signal", 2, 2 }, { "shutdown", 0, 0 }, { "reload", 0, 0 }, { "whereis", 2, 2 },
                 { "registry", 1, 1 }, { "send", 2, 2 }, { "call", 3, 3 }, { "get-state", 2, 2 },
-                { "publish", 2, 2 }, { "subscribe", 1, -1 }, { "events", 0, 0 },
+                { "publish", 2, 2 }, { "subscribe", 1, -1 }, { "events", 0, 1 },
         };
         World w;
         ASSERT_OK(world_new(&w, INI));
@@ -202,7 +202,7 @@ TEST(status_json) {
         ASSERT_EQ(r->status, 0);
         mask_number_after(r->out, "\"uptime_ms\": ");
         ASSERT_STREQ(r->out,
-                     "[\n"
+                     "{\"seq\": 0, \"processes\": [\n"
                      "  {\"path\": \"app\", \"kind\": \"supervisor\", \"state\": \"running\", \"pid\": null, "
                      "\"restarts\": 0, \"uptime_ms\": N, \"last_exit\": null, \"mailbox\": null},\n"
                      "  {\"path\": \"app/web\", \"kind\": \"worker\", \"state\": \"running\", \"pid\": 4000001, "
@@ -211,7 +211,7 @@ TEST(status_json) {
                      "  {\"path\": \"app/db\", \"kind\": \"worker\", \"state\": \"running\", \"pid\": 4000003, "
                      "\"restarts\": 1, \"uptime_ms\": N, \"last_exit\": {\"signal\": \"KILL\"}, \"mailbox\": "
                      "{\"depth\": 0, \"limit\": 1024, \"in\": 0, \"out\": 0, \"dropped\": 0}}\n"
-                     "]\n");
+                     "]}\n");
         world_free(&w);
 }
 
@@ -439,5 +439,48 @@ TEST(reload_answers) {
         fake_client_gone(r);
         fake_request_free(r);
         ASSERT_EQ(w.m->f.reload_forgets, 1);
+        world_free(&w);
+}
+
+static bool starts_with(const char *s, const char *prefix) {
+        return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* events SINCE: the kept events after SINCE, then the live ones, on one stream; refused when
+ * some of them are no longer kept or SINCE is ahead of the last. status --json says the last. */
+TEST(events_since) {
+        World w;
+        char log[4096] = "";
+        ReloadCounts counts = {};
+        ASSERT_OK(world_new(&w, INI));
+        for (int i = 0; i < 3; i++)
+                events_publish_reload(w.m->f.events, "app", &counts);
+        ControlRequest *r = RUN(&w, "status", "app/web", "1");
+        ASSERT_TRUE(starts_with(r->out, "{\"seq\": 3, \"processes\": [\n  {\"path\": \"app/web\""));
+        r = RUN(&w, "events", "4");
+        ASSERT_EQ(r->status, 1);
+        ASSERT_STREQ(r->err, "no event 4 yet: the last is 3 (a sequence number from an earlier daemon?)\n");
+        r = RUN(&w, "events", "1x");
+        ASSERT_EQ(r->status, 2);
+        r = RUN(&w, "events", "1");
+        ASSERT_EQ(r->status, 'S');
+        ControlRequest *stream = r;
+        w.req = NULL;
+        events_publish_reload(w.m->f.events, "app", &counts); /* live */
+        fw_settle(w.m->f.e);
+        ASSERT_EQ(fw_read_all(stream->stream_fd, log, sizeof log), 3);
+        const char *p2 = strstr(log, "\"seq\": 2}"), *p3 = strstr(log, "\"seq\": 3}"), *p4 = strstr(log, "\"seq\": 4}");
+        ASSERT_TRUE(starts_with(log, "info:forkvisor:reload={\"event\": \"reload\", \"path\": \"app\""));
+        ASSERT_TRUE(p2 && p3 && p4 && p2 < p3 && p3 < p4);
+        ASSERT_TRUE(!strstr(log, "\"seq\": 1}"));
+        fake_request_free(stream);
+        /* The ring overflows: 4 is the oldest event still kept, then 5. */
+        for (int i = 0; i < EVENT_LOG_EVENTS; i++)
+                events_publish_reload(w.m->f.events, "app", &counts);
+        r = RUN(&w, "events", "3");
+        ASSERT_EQ(r->status, 1);
+        ASSERT_STREQ(r->err, "events after 3 are no longer kept: the oldest kept is 5\n");
+        r = RUN(&w, "events", "4");
+        ASSERT_EQ(r->status, 'S');
         world_free(&w);
 }

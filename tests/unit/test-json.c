@@ -278,11 +278,11 @@ TEST(write_then_read) {
 /* The text `status --json` writes, read as `top` reads it. */
 TEST(status_json) {
         static const char text[] =
-                "[\n  {\"path\": \"app\", \"kind\": \"supervisor\", \"state\": \"running\", \"pid\": null, "
+                "{\"seq\": 12, \"processes\": [\n  {\"path\": \"app\", \"kind\": \"supervisor\", \"state\": \"running\", \"pid\": null, "
                 "\"restarts\": 0, \"uptime_ms\": 1200, \"last_exit\": null, \"mailbox\": null},\n"
                 "  {\"path\": \"app/web\", \"kind\": \"worker\", \"state\": \"running\", \"pid\": 4242, "
                 "\"restarts\": 2, \"uptime_ms\": 900, \"last_exit\": {\"signal\": \"KILL\", \"reason\": \"oom\"}, "
-                "\"mailbox\": {\"depth\": 0, \"limit\": 1000, \"in\": 5, \"out\": 7, \"dropped\": 0}}\n]\n";
+                "\"mailbox\": {\"depth\": 0, \"limit\": 1000, \"in\": 5, \"out\": 7, \"dropped\": 0}}\n]}\n";
         JsonReader r = json_reader(text);
         ASSERT_OK(json_skip(&r));
         ASSERT_OK(json_read_end(&r));
