@@ -289,6 +289,8 @@ static void info_text(ControlRequest *req, Manager *m, const Info *i) {
         if (n->pid > 0)
                 control_reply_printf(req, "pid: %d\n", (int) n->pid);
         control_reply_printf(req, "restarts: %u\nuptime: %s\nlast exit: %s\n", n->restarts, i->uptime, i->last);
+        if (node_reason_to_string(n->exit_reason))
+                control_reply_printf(req, "exit reason: %s\n", node_reason_to_string(n->exit_reason));
         if (node_is_supervisor(n)) {
                 control_reply_printf(req, "strategy: %s\nintensity: %u in %" PRIu64 " ms\nchildren: %zu\n",
                                      strategy_to_string(n->spec->strategy), n->spec->intensity, n->spec->period_ms,
