@@ -31,14 +31,7 @@ static const TreeOps reason_ops = {
 };
 
 static int boot(Fake *f, const char *ini) {
-        fake_init(f);
-        int r = fake_load_config(ini, &f->config);
-        if (r < 0)
-                return r;
-        r = tree_new(f->config, &reason_ops, f, &f->tree);
-        if (r >= 0)
-                fake_start(f);
-        return r;
+        return fake_run(f, &reason_ops, &f->config, ini);
 }
 
 static void done(Fake *f) {
@@ -46,9 +39,8 @@ static void done(Fake *f) {
         config_free(f->config);
 }
 
-static void die(Fake *f, const char *path, int code, int status) {
-        tree_handle_exit(f->tree, N(f, path), code, status);
-}
+/* PATH exited as the reaper reports it. */
+#define die(f, path, code, status) tree_handle_exit((f)->tree, N((f), (path)), (code), (status))
 
 static const char *why(Fake *f, const char *path) {
         return node_reason_to_string(N(f, path)->exit_reason) ?: "none";
