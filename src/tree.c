@@ -47,7 +47,7 @@ static const char *const node_reason_table[_NODE_REASON_MAX] = {
         [NODE_REASON_OPERATOR] = "operator",    [NODE_REASON_RELOAD] = "reload",
         [NODE_REASON_SHUTDOWN] = "shutdown",    [NODE_REASON_SIBLING] = "sibling",
         [NODE_REASON_TIMEOUT] = "timeout",      [NODE_REASON_START_FAILED] = "start_failed",
-        [NODE_REASON_GAVE_UP] = "gave_up",
+        [NODE_REASON_GAVE_UP] = "gave_up",      [NODE_REASON_MAILBOX] = "mailbox",
 };
 
 const char *node_reason_to_string(NodeReason r) {
@@ -514,6 +514,13 @@ static void kill_subtree(Node *n, NodeReason why) {
 
 void tree_kill_all(Tree *t) {
         kill_subtree(t->root, NODE_REASON_SHUTDOWN);
+}
+
+void tree_kill_worker(Tree *t, Node *n, NodeReason why) {
+        if (node_is_supervisor(n) || n->pid <= 0)
+                return;
+        node_note_stop(n, why); /* not signalled: its supervisor restarts it as after a crash */
+        t->ops->kill(t->ud, n, SIGKILL, n->spec->kill_group);
 }
 
 void tree_handle_timer(Tree *t, Node *n) {

@@ -86,6 +86,7 @@ typedef enum NodeReason {
         NODE_REASON_TIMEOUT,      /* not ready within ready_timeout */
         NODE_REASON_START_FAILED, /* could not be started, or exited before it was ready */
         NODE_REASON_GAVE_UP,      /* a supervisor: reached its restart intensity */
+        NODE_REASON_MAILBOX,      /* killed for its mailbox (broke the protocol, lost a message) */
         _NODE_REASON_MAX,
 } NodeReason;
 
@@ -219,6 +220,9 @@ void tree_start(Tree *t);
 void tree_shutdown(Tree *t);
 /* SIGKILL every live worker at once (a second shutdown signal, or the node dying). */
 void tree_kill_all(Tree *t);
+/* SIGKILL for a worker the node cannot keep (its mailbox broke): an exit of its own for its
+ * supervisor's policy, reported with why. */
+void tree_kill_worker(Tree *t, Node *n, NodeReason why);
 
 /* Inputs from the world. */
 void tree_handle_exit(Tree *t, Node *n, int code, int status);

@@ -213,3 +213,14 @@ EOF
     run -0 grep -E "'app/a' \(pid [0-9]+\) killed by signal TERM \(shutdown\)" "$(fv_log)"
     no_survivors
 }
+
+@test "reason: a worker killed for breaking the mailbox protocol is 'mailbox', and restarted for it" {
+    app_ini intensity=10 "h:@W@/hostile garbage" restart_delay=60000 probe:@W@/sleeper
+    fv_start_nowait t.ini
+    retry 100 0.05 eval 'fv info app/h | grep -qx "exit reason: mailbox"'
+    run -0 grep -E "'app/h' \(pid [0-9]+\) killed by signal KILL \(mailbox\)" "$(fv_log)"
+    run -0 fv info app/h
+    assert_line "state: restarting"
+    fv_stop
+    no_survivors
+}

@@ -213,3 +213,13 @@ TEST(not_ready_in_time_is_timeout_and_a_stop_after_it_does_not_rewrite_it) {
         ASSERT_STREQ(why(&f, "s/b"), "start_failed");
         done(&f);
 }
+
+TEST(a_worker_killed_for_its_mailbox_is_restarted_as_after_a_crash) {
+        Fake f;
+        ASSERT_OK(boot(&f, "[supervisor:s]\nintensity = 5\nchildren = a\n" W("a")));
+        tree_kill_worker(f.tree, N(&f, "s/a"), NODE_REASON_MAILBOX);
+        die(&f, "s/a", CLD_KILLED, SIGKILL);
+        ASSERT_STREQ(f.log, "-a:KILL(mailbox) restarting:a(mailbox) +a ");
+        ASSERT_EQ(N(&f, "s/a")->restarts, 1);
+        done(&f);
+}
