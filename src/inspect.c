@@ -332,6 +332,8 @@ static void info_text(ControlRequest *req, Manager *m, const Info *i) {
 static void info_json(ControlRequest *req, Manager *m, const Info *i) {
         Node *n = i->n;
         common_json(req, n, now_usec());
+        control_reply_printf(req, ", \"exit_reason\": ");
+        json_string_or_null(req, node_reason_to_string(n->exit_reason));
         if (node_is_supervisor(n)) {
                 control_reply_printf(req, ", \"strategy\": \"%s\", \"intensity\": %u, \"period_ms\": %" PRIu64
                                      ", \"children\": %zu", strategy_to_string(n->spec->strategy),

@@ -111,6 +111,11 @@ EOF
     assert_output crash
     run -0 exit_reason app/b
     assert_output sibling
+    # info --json says it too; null for a child that never went down.
+    run -0 eval 'fv info --json app/b | python3 -c "import json, sys; print(json.load(sys.stdin)[\"exit_reason\"])"'
+    assert_output sibling
+    run -0 eval 'fv info --json app | python3 -c "import json, sys; print(json.load(sys.stdin)[\"exit_reason\"])"'
+    assert_output None
     run -0 grep -F "'app/b' (pid $b) killed by signal TERM (sibling)" "$(fv_log)"
     fv_stop
     no_survivors
