@@ -588,6 +588,7 @@ int manager_run(Manager *m) {
         r = sd_event_loop(m->event);
         if (r < 0)
                 return log_error_errno(r, "Event loop failed: %m"), 1;
+        router_flush_streams(m->router);
         return m->exit_status;
 }
 

@@ -66,6 +66,10 @@ bool router_has_subscribers(Router *r, const char *topic);
 /* An outside subscriber: fd (taken over) receives INFO frames for patterns until its other end
  * closes; limit bounds its queue as mailbox_limit does. -EINVAL for a bad pattern. */
 int router_stream_open(Router *r, int fd, char *const *patterns, unsigned limit);
+/* The loop has ended: what is queued for outside subscribers is written now, as far as their
+ * sockets take it without waiting, so that the events of the end (a shutdown's exits, which
+ * the loop's next pass would have sent) reach `forkvisor events` before the connection closes. */
+void router_flush_streams(Router *r);
 
 void peer_get_stats(Peer *p, MailboxStats *ret);
 /* Its subscriptions (NULL when none) and the publications it lost to a full mailbox. */

@@ -163,11 +163,12 @@ EOF
     run -0 fv shutdown
     fv_wait_exit
     [ "$FV_STATUS" -eq 0 ]
-    # The stream ends with the daemon. (The event of the last exit, a's, goes out with the
-    # loop's next pass, which the daemon leaves before: only the log has it.)
+    # The stream ends with the daemon, after the events of the last exits (a's is the last).
     retry 100 0.05 pid_dead "$STREAM_PID"
     run -0 reason_of exited app/probe
     assert_output shutdown
+    run event_of exited app/a
+    assert_output --regexp "\"pid\": $a, \"signal\": \"TERM\", \"reason\": \"shutdown\","
     run event_of exited app/sub/b
     assert_output --regexp "\"pid\": $b, \"signal\": \"TERM\", \"reason\": \"shutdown\","
     run -0 grep -F "'app/sub/b' (pid $b) killed by signal TERM (shutdown)" "$(fv_log)"
