@@ -484,7 +484,7 @@ static void on_peer_ready(void *ud, void *owner) {
 static void kill_for_mailbox(Manager *m, Node *n, const char *what) {
         log_child(LOG_WARNING, n->path, n->pid, 0, 0, n->restarts,
                   "'%s' (pid %d) %s: closed its mailbox, killing it", n->path, (int) n->pid, what);
-        child_kill(m, n, SIGKILL, n->spec->kill_group);
+        tree_kill_worker(m->tree, n, NODE_REASON_MAILBOX);
 }
 
 static void on_peer_broken(void *ud, void *owner, const char *why) {

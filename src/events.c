@@ -136,11 +136,12 @@ void events_publish_tree(Events *e, Node *n, TreeEvent ev) {
                         publish(e, "started", n->path, 0, 0, 0, NULL, n->restarts);
                 return;
         case TREE_EVENT_EXITED:
-                publish(e, "exited", n->path, n->pid, n->exit_code, n->exit_status, n->exit_oom ? "oom" : NULL,
-                        n->restarts);
+                publish(e, "exited", n->path, n->pid, n->exit_code, n->exit_status,
+                        node_reason_to_string(n->exit_reason), n->restarts);
                 return;
         case TREE_EVENT_RESTARTING:
-                publish(e, "restarting", n->path, n->pid, 0, 0, NULL, n->restarts);
+                /* Why it went down: restarted by its policy after a crash, a normal exit, ... */
+                publish(e, "restarting", n->path, n->pid, 0, 0, node_reason_to_string(n->exit_reason), n->restarts);
                 return;
         case TREE_EVENT_GAVE_UP:
                 publish(e, "gave_up", n->path, 0, 0, 0, NULL, n->restarts);

@@ -30,7 +30,7 @@ void events_publish_reload(Events *e, const char *root_path, const ReloadCounts 
 
 /* The JSON payload of an event numbered seq, into buf (NUL-terminated, truncated to size). pid 0 is null;
  * code is a waitid() code (CLD_EXITED, CLD_KILLED, CLD_DUMPED) or 0 for no exit; reason, when not
- * NULL, says why ("oom": the OOM killer, for memory_max). Returns the
+ * NULL, says why (node_reason_to_string(): "crash", "operator", "oom", ...). Returns the
  * length, or -ENOBUFS when it did not fit. For the unit tests as well. */
 int events_format(char *buf, size_t size, const char *event, uint64_t seq, const char *path, pid_t pid, int code,
                   int status, const char *reason, unsigned restarts, uint64_t realtime_usec);

@@ -289,6 +289,8 @@ static void info_text(ControlRequest *req, Manager *m, const Info *i) {
         if (n->pid > 0)
                 control_reply_printf(req, "pid: %d\n", (int) n->pid);
         control_reply_printf(req, "restarts: %u\nuptime: %s\nlast exit: %s\n", n->restarts, i->uptime, i->last);
+        if (node_reason_to_string(n->exit_reason))
+                control_reply_printf(req, "exit reason: %s\n", node_reason_to_string(n->exit_reason));
         if (node_is_supervisor(n)) {
                 control_reply_printf(req, "strategy: %s\nintensity: %u in %" PRIu64 " ms\nchildren: %zu\n",
                                      strategy_to_string(n->spec->strategy), n->spec->intensity, n->spec->period_ms,
@@ -330,6 +332,8 @@ static void info_text(ControlRequest *req, Manager *m, const Info *i) {
 static void info_json(ControlRequest *req, Manager *m, const Info *i) {
         Node *n = i->n;
         common_json(req, n, now_usec());
+        control_reply_printf(req, ", \"exit_reason\": ");
+        json_string_or_null(req, node_reason_to_string(n->exit_reason));
         if (node_is_supervisor(n)) {
                 control_reply_printf(req, ", \"strategy\": \"%s\", \"intensity\": %u, \"period_ms\": %" PRIu64
                                      ", \"children\": %zu", strategy_to_string(n->spec->strategy),

@@ -158,7 +158,7 @@ _printf_(8, 0) static void vlog_child(int prio, const char *path, pid_t pid, int
                 JNUM("FORKVISOR_RESTARTS", restartsbuf, "%u", restarts),
                 JSTR("EXIT_CODE", code ?: ""),
                 JNUM("EXIT_STATUS", statusbuf, "%d", exit_status),
-                JSTR("FORKVISOR_EXIT_REASON", reason ?: ""),
+                JSTR("FORKVISOR_REASON", reason ?: ""),
         };
         size_t n = ELEMENTSOF(f);
         if (!reason)

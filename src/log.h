@@ -39,7 +39,8 @@ int log_full_errno(int prio, int err, const char *fmt, ...) _printf_(3, 4);
  * (the status or the signal number). */
 void log_child(int prio, const char *path, pid_t pid, int exit_code, int exit_status, unsigned restarts,
                const char *fmt, ...) _printf_(7, 8);
-/* The same for an exit, with FORKVISOR_EXIT_REASON (e.g. "oom") when reason is not NULL. */
+/* The same for an exit, with FORKVISOR_REASON (why: "crash", "operator", "oom", ...) when reason
+ * is not NULL. */
 void log_child_exit(int prio, const char *path, pid_t pid, int exit_code, int exit_status, const char *reason,
                     unsigned restarts, const char *fmt, ...) _printf_(8, 9);
 

@@ -58,13 +58,19 @@ static void log_event(Manager *m, Node *n, TreeEvent ev) {
                 if (node_is_supervisor(n))
                         log_child(LOG_INFO, n->path, 0, 0, 0, n->restarts, "Supervisor '%s' is running", n->path);
                 return;
-        case TREE_EVENT_EXITED:
+        case TREE_EVENT_EXITED: {
+                const char *why = node_reason_to_string(n->exit_reason);
+                char words[32] = "";
                 exit_describe(&(ExitHow) { n->exit_code, n->exit_status, n->exit_oom }, EXIT_STYLE_LOG, how,
                               sizeof how);
+                /* The reason in the text too, but the OOM killer's line names it already. */
+                if (why && n->exit_reason != NODE_REASON_OOM)
+                        snprintf(words, sizeof words, " (%s)", why);
                 log_child_exit(n->signalled != NODE_SIGNALLED_NO || node_exited_normally(n) ? LOG_INFO : LOG_WARNING, n->path, n->pid,
-                               n->exit_code, n->exit_status, n->exit_oom ? "oom" : NULL, n->restarts,
-                               "'%s' (pid %d) %s", n->path, (int) n->pid, how);
+                               n->exit_code, n->exit_status, why, n->restarts,
+                               "'%s' (pid %d) %s%s", n->path, (int) n->pid, how, words);
                 return;
+        }
         case TREE_EVENT_RESTARTING:
                 if (n->restart_delay > 0)
                         log_child(LOG_NOTICE, n->path, n->pid, 0, 0, n->restarts,
@@ -604,6 +610,7 @@ int manager_run(Manager *m) {
         r = sd_event_loop(m->event);
         if (r < 0)
                 return log_error_errno(r, "Event loop failed: %m"), 1;
+        router_flush_streams(m->router);
         return m->exit_status;
 }
 

@@ -811,6 +811,12 @@ int router_new(sd_event *e, Registry *registry, const ProcIndex *procs, const Ro
         return 0;
 }
 
+void router_flush_streams(Router *r) {
+        for (Peer *p = r->streams; p; p = p->streams_next)
+                if (!p->gone)
+                        (void) mailbox_flush(p->mb);
+}
+
 Router *router_free(Router *r) {
         if (!r)
                 return NULL;

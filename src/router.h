@@ -74,6 +74,10 @@ int router_stream_new(Router *r, int fd, char *const *patterns, unsigned limit, 
  * bounded, and p's limit counts it (events --since replays at most the events kept). On failure
  * (-ENOBUFS: the stream is closed; -ENOMEM) the stream ends, so that its client sees no gap. */
 int router_stream_send(Peer *p, const char *topic, const void *data, size_t len);
+/* The loop has ended: what is queued for outside subscribers is written now, as far as their
+ * sockets take it without waiting, so that the events of the end (a shutdown's exits, which
+ * the loop's next pass would have sent) reach `forkvisor events` before the connection closes. */
+void router_flush_streams(Router *r);
 
 void peer_get_stats(Peer *p, MailboxStats *ret);
 /* Its subscriptions (NULL when none) and the publications it lost to a full mailbox. */

@@ -115,6 +115,23 @@ void sup_begin_stop(Node *s, size_t lo, size_t hi_excl, SupAfter after) {
         sup_continue_stop(s);
 }
 
+/* Why a supervisor's STOP job stops its children: a restart of theirs, its own stop, or its
+ * own end (giving up, a failed start, auto_shutdown). */
+NodeReason sup_stop_reason(const Node *s) {
+        switch (s->after) {
+        case AFTER_RESTART:
+                return NODE_REASON_SIBLING;
+        case AFTER_STOPPED:
+                return s->stop_reason != NODE_REASON_NONE ? s->stop_reason : NODE_REASON_SHUTDOWN;
+        case AFTER_GIVE_UP:
+        case AFTER_ROLLBACK:
+        case AFTER_SHUTDOWN:
+        case AFTER_NOTHING:
+        default:
+                return NODE_REASON_SHUTDOWN;
+        }
+}
+
 static bool stopped_for_job(const Node *c) {
         return node_is_down(c) && c->state != NODE_RESTARTING;
 }
@@ -127,7 +144,7 @@ void sup_continue_stop(Node *s) {
                 if (!s->stop_all_sent) {
                         s->stop_all_sent = true;
                         for (size_t i = s->lo; i < s->cursor && i < s->n_children; i++)
-                                (void) node_stop(s->children[i]);
+                                (void) node_stop(s->children[i], sup_stop_reason(s));
                 }
                 while (s->cursor > s->lo && stopped_for_job(s->children[s->cursor - 1]))
                         s->cursor--;
@@ -142,7 +159,7 @@ void sup_continue_stop(Node *s) {
                         s->cursor--;
                         continue;
                 }
-                if (node_stop(c) == 0)
+                if (node_stop(c, sup_stop_reason(s)) == 0)
                         return;
                 s->cursor--;
         }
@@ -184,20 +201,24 @@ static void sup_finish_job(Node *s) {
                 sup_begin_start(s, s->restart_from, true);
                 return;
         case AFTER_GIVE_UP:
+                s->exit_reason = NODE_REASON_GAVE_UP;
                 node_enter(s, NODE_FAILED);
                 node_report(s, REPORT_EXIT_ABNORMAL);
                 return;
         case AFTER_ROLLBACK:
+                s->exit_reason = NODE_REASON_START_FAILED;
                 node_enter(s, NODE_FAILED);
                 node_emit(s, TREE_EVENT_START_FAILED);
                 node_report(s, REPORT_START_FAILED);
                 return;
         case AFTER_STOPPED:
+                s->exit_reason = sup_stop_reason(s);
                 node_enter(s, NODE_STOPPED);
                 node_emit(s, TREE_EVENT_STOPPED);
                 node_report(s, REPORT_DOWN);
                 return;
         case AFTER_SHUTDOWN:
+                s->exit_reason = NODE_REASON_NORMAL; /* auto_shutdown: a normal exit for its parent */
                 node_enter(s, NODE_STOPPED);
                 node_report(s, REPORT_EXIT_NORMAL);
                 return;

@@ -26,6 +26,7 @@ usec_t tree_now(Tree *t);
 void node_emit(Node *n, TreeEvent ev);
 void node_enter(Node *n, NodeState s);
 void node_set_reason(Node *n, const char *fmt, ...) _printf_(2, 3);
+void node_note_stop(Node *n, NodeReason why);
 void node_schedule_retry(Node *n, usec_t delay);
 void node_report(Node *n, Report rep);
 ssize_t sup_child_index(const Node *s, const Node *c);
@@ -34,13 +35,14 @@ Node *node_free(Node *n);
 int sup_append_child(Node *s, Node *c);
 void sup_remove_child(Node *s, Node *c);
 int node_start(Node *n);
-int node_stop(Node *n);
+int node_stop(Node *n, NodeReason why);
 
 /* supervisor.c */
 void sup_begin_start(Node *s, size_t from, bool is_restart);
 void sup_continue_start(Node *s);
 void sup_begin_stop(Node *s, size_t lo, size_t hi_excl, SupAfter after);
 void sup_continue_stop(Node *s);
+NodeReason sup_stop_reason(const Node *s);
 void sup_handle_exit(Node *s, Node *c, bool abnormal);
 void parent_on_child(Node *s, Node *c, Report rep);
 int sup_new_dynamic_child(Tree *t, Node *s, char **args, Node **ret);

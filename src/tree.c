@@ -41,6 +41,27 @@ NodeState node_state_from_string(const char *s) {
         return _NODE_STATE_INVALID;
 }
 
+static const char *const node_reason_table[_NODE_REASON_MAX] = {
+        [NODE_REASON_NONE] = NULL,              [NODE_REASON_CRASH] = "crash",
+        [NODE_REASON_NORMAL] = "normal",        [NODE_REASON_OOM] = "oom",
+        [NODE_REASON_OPERATOR] = "operator",    [NODE_REASON_RELOAD] = "reload",
+        [NODE_REASON_SHUTDOWN] = "shutdown",    [NODE_REASON_SIBLING] = "sibling",
+        [NODE_REASON_TIMEOUT] = "timeout",      [NODE_REASON_START_FAILED] = "start_failed",
+        [NODE_REASON_GAVE_UP] = "gave_up",      [NODE_REASON_MAILBOX] = "mailbox",
+};
+
+const char *node_reason_to_string(NodeReason r) {
+        return r >= 0 && r < _NODE_REASON_MAX ? node_reason_table[r] : NULL;
+}
+
+/* The tree is about to stop n (or signal it) for why: recorded before the signal goes, so its
+ * exit is read as ours. The first reason stands until the node starts again (a shutdown that
+ * finds it already on its way down for the operator does not rewrite why it went). */
+void node_note_stop(Node *n, NodeReason why) {
+        if (n->stop_reason == NODE_REASON_NONE)
+                n->stop_reason = why;
+}
+
 bool node_is_supervisor(const Node *n) {
         return n->spec->kind == SPEC_SUPERVISOR;
 }
@@ -312,6 +333,7 @@ static int worker_start(Node *n) {
 
         n->reason[0] = '\0';
         n->signalled = NODE_SIGNALLED_NO;
+        n->stop_reason = NODE_REASON_NONE;
         int r = t->ops->spawn(t->ud, n, &pid, &ready);
         if (r < 0) {
                 if (!n->reason[0])
@@ -319,6 +341,7 @@ static int worker_start(Node *n) {
                 n->exit_code = NODE_EXIT_START_FAILED;
                 n->exit_status = -r;
                 n->exit_oom = false;
+                n->exit_reason = NODE_REASON_START_FAILED;
                 node_enter(n, NODE_FAILED);
                 node_emit(n, TREE_EVENT_START_FAILED);
                 return r;
@@ -361,7 +384,7 @@ static void worker_send_stop(Node *n) {
                 set_timer(n, NODE_TIMER_SHUTDOWN, tree_now(t) + msec_to_usec(n->spec->shutdown_ms));
 }
 
-static int worker_stop(Node *n) {
+static int worker_stop(Node *n, NodeReason why) {
         switch (n->state) {
         case NODE_STOPPED:
         case NODE_FAILED:
@@ -371,12 +394,14 @@ static int worker_stop(Node *n) {
                 return 1;
         case NODE_STARTING:
         case NODE_RUNNING:
+                node_note_stop(n, why);
                 node_enter(n, NODE_STOPPING);
                 worker_send_stop(n);
                 return 0;
         case NODE_STOPPING:
                 /* Already on its way down: a start that timed out (from now on an ordinary
-                 * stop), or a second request. */
+                 * stop, but it went for the timeout), or a second request. */
+                node_note_stop(n, why);
                 n->signalled = NODE_SIGNALLED_STOP;
                 return 0;
         case _NODE_STATE_MAX:
@@ -387,6 +412,20 @@ static int worker_stop(Node *n) {
         }
 }
 
+/* Why the process that just ended did: what the tree asked of it, else how it ended. The OOM
+ * killer is named whatever else was under way (as the log and status name it). */
+static NodeReason worker_exit_reason(const Node *n) {
+        if (n->exit_oom)
+                return NODE_REASON_OOM;
+        if (n->stop_reason != NODE_REASON_NONE)
+                return n->stop_reason;
+        if (n->signalled != NODE_SIGNALLED_NO)
+                return NODE_REASON_SHUTDOWN; /* every stop names its reason; not reached */
+        if (n->state == NODE_STARTING)
+                return NODE_REASON_START_FAILED;
+        return node_exited_normally(n) ? NODE_REASON_NORMAL : NODE_REASON_CRASH;
+}
+
 void tree_handle_exit(Tree *t, Node *n, int code, int status) {
         char how[64];
 
@@ -394,6 +433,7 @@ void tree_handle_exit(Tree *t, Node *n, int code, int status) {
         bool young = n->timer == NODE_TIMER_MIN_UPTIME; /* still within min_uptime */
         n->exit_code = code;
         n->exit_status = status;
+        n->exit_reason = worker_exit_reason(n);
         timer_off(n);
         node_emit(n, TREE_EVENT_EXITED); /* observers still see the pid that exited */
         n->pid = 0;
@@ -458,9 +498,11 @@ void tree_handle_ready(Tree *t, Node *n) {
         node_report(n, REPORT_UP);
 }
 
-static void kill_subtree(Node *n) {
+/* why: for the workers not told to stop yet. */
+static void kill_subtree(Node *n, NodeReason why) {
         if (!node_is_supervisor(n)) {
                 if (n->pid > 0) {
+                        node_note_stop(n, why);
                         if (n->signalled == NODE_SIGNALLED_NO)
                                 n->signalled = NODE_SIGNALLED_STOP;
                         n->tree->ops->kill(n->tree->ud, n, SIGKILL, n->spec->kill_group);
@@ -468,11 +510,18 @@ static void kill_subtree(Node *n) {
                 return;
         }
         for (size_t i = 0; i < n->n_children; i++)
-                kill_subtree(n->children[i]);
+                kill_subtree(n->children[i], why);
 }
 
 void tree_kill_all(Tree *t) {
-        kill_subtree(t->root);
+        kill_subtree(t->root, NODE_REASON_SHUTDOWN);
+}
+
+void tree_kill_worker(Tree *t, Node *n, NodeReason why) {
+        if (node_is_supervisor(n) || n->pid <= 0)
+                return;
+        node_note_stop(n, why); /* not signalled: its supervisor restarts it as after a crash */
+        t->ops->kill(t->ud, n, SIGKILL, n->spec->kill_group);
 }
 
 void tree_handle_timer(Tree *t, Node *n) {
@@ -499,6 +548,7 @@ void tree_handle_timer(Tree *t, Node *n) {
         case NODE_TIMER_READY:
                 assert(n->state == NODE_STARTING && !node_is_supervisor(n));
                 node_set_reason(n, "not ready within %llu ms", (unsigned long long) n->spec->ready_timeout_ms);
+                node_note_stop(n, NODE_REASON_TIMEOUT);
                 n->signalled = NODE_SIGNALLED_NOT_READY;
                 t->ops->kill(t->ud, n, SIGKILL, n->spec->kill_group);
                 node_enter(n, NODE_STOPPING);
@@ -520,7 +570,7 @@ void tree_handle_timer(Tree *t, Node *n) {
                 assert(n->state == NODE_STOPPING);
                 node_emit(n, TREE_EVENT_KILLING);
                 if (node_is_supervisor(n))
-                        kill_subtree(n);
+                        kill_subtree(n, sup_stop_reason(n));
                 else
                         t->ops->kill(t->ud, n, SIGKILL, n->spec->kill_group);
                 return;
@@ -546,11 +596,13 @@ int node_start(Node *n) {
                 n->next_instance = 1;
                 if (make_instances(n->tree, n) < 0) {
                         node_set_reason(n, "out of memory");
+                        n->exit_reason = NODE_REASON_START_FAILED;
                         node_enter(n, NODE_FAILED);
                         return -ENOMEM;
                 }
         }
         n->reason[0] = '\0';
+        n->stop_reason = NODE_REASON_NONE;
         n->sync = REPORT_PENDING;
         node_enter(n, NODE_STARTING);
         n->started_at = tree_now(n->tree);
@@ -579,10 +631,11 @@ int node_start(Node *n) {
         }
 }
 
-/* 1: down now; 0: stopping (a REPORT_DOWN follows). */
-int node_stop(Node *n) {
+/* 1: down now; 0: stopping (a REPORT_DOWN follows). why: what its exit (its workers') will
+ * be reported as. */
+int node_stop(Node *n, NodeReason why) {
         if (!node_is_supervisor(n))
-                return worker_stop(n);
+                return worker_stop(n, why);
 
         switch (n->state) {
         case NODE_RESTARTING:
@@ -593,6 +646,7 @@ int node_stop(Node *n) {
                 return 1;
         case NODE_STOPPING:
                 /* Terminating on its own: from now on it is our stop, reported as down. */
+                node_note_stop(n, why);
                 n->after = AFTER_STOPPED;
                 return 0;
         case NODE_STARTING:
@@ -604,11 +658,12 @@ int node_stop(Node *n) {
                 assert_not_reached();
         }
 
+        node_note_stop(n, why);
         n->sync = REPORT_PENDING;
         node_enter(n, NODE_STOPPING);
         if (n->spec->shutdown_ms != SHUTDOWN_INFINITY) {
                 if (n->spec->shutdown_ms == SHUTDOWN_BRUTAL_KILL)
-                        kill_subtree(n);
+                        kill_subtree(n, n->stop_reason);
                 else
                         set_timer(n, NODE_TIMER_SHUTDOWN, tree_now(n->tree) + msec_to_usec(n->spec->shutdown_ms));
         }
@@ -634,7 +689,7 @@ void tree_shutdown(Tree *t) {
         if (t->shutting_down)
                 return;
         t->shutting_down = true;
-        if (node_stop(t->root) > 0 && !t->finished) {
+        if (node_stop(t->root, NODE_REASON_SHUTDOWN) > 0 && !t->finished) {
                 t->finished = true;
                 t->ops->finished(t->ud, 0);
         }
@@ -689,18 +744,19 @@ int tree_stop_node(Tree *t, Node *n, const char **ret_error) {
                 return r;
         if (n->intent != NODE_INTENT_REMOVE)
                 n->intent = NODE_INTENT_HOLD;
-        (void) node_stop(n);
+        (void) node_stop(n, NODE_REASON_OPERATOR);
         return 0;
 }
 
-int tree_restart_node(Tree *t, Node *n, const char **ret_error) {
+/* why: the operator's restart, or a reload's. */
+static int restart_node(Tree *t, Node *n, NodeReason why, const char **ret_error) {
         int r = check_operable(t, n, ret_error);
         if (r < 0)
                 return r;
         if (n->intent == NODE_INTENT_REMOVE)
                 return 0; /* going away: a restart does not bring it back */
         n->intent = NODE_INTENT_POLICY;
-        if (node_stop(n) > 0) {
+        if (node_stop(n, why) > 0) {
                 if (n->next_spec)
                         (void) tree_set_spec(n, n->next_spec);
                 r = node_start(n);
@@ -712,6 +768,10 @@ int tree_restart_node(Tree *t, Node *n, const char **ret_error) {
         }
         n->intent = NODE_INTENT_START;
         return 0;
+}
+
+int tree_restart_node(Tree *t, Node *n, const char **ret_error) {
+        return restart_node(t, n, NODE_REASON_OPERATOR, ret_error);
 }
 
 int tree_start_child(Tree *t, Node *s, char **args, Node **ret, const char **ret_error) {
@@ -753,7 +813,7 @@ int tree_terminate_child(Tree *t, Node *n, const char **ret_error) {
         if (r < 0)
                 return r;
         n->intent = NODE_INTENT_REMOVE;
-        if (node_stop(n) > 0)
+        if (node_stop(n, NODE_REASON_OPERATOR) > 0)
                 sup_remove_child(n->parent, n);
         return 0;
 }
@@ -808,7 +868,7 @@ int tree_replace_node(Tree *t, Node *n, const Spec *spec, const char **ret_error
          * shutdown), the new one started from the new section (tree_handle_exit swaps them);
          * neither counts as a restart against the supervisor's intensity. */
         n->next_spec = spec;
-        int r = tree_restart_node(t, n, ret_error);
+        int r = restart_node(t, n, NODE_REASON_RELOAD, ret_error);
         if (r < 0)
                 n->next_spec = NULL; /* refused (a failed start has taken spec already) */
         return r;
@@ -829,7 +889,7 @@ int tree_remove_node(Tree *t, Node *n, const char **ret_error) {
         }
         n->intent = NODE_INTENT_REMOVE;
         n->next_spec = NULL;
-        if (node_stop(n) > 0)
+        if (node_stop(n, NODE_REASON_RELOAD) > 0)
                 sup_remove_child(n->parent, n);
         return 0;
 }

@@ -68,6 +68,28 @@ typedef enum NodeSignalled {
         _NODE_SIGNALLED_MAX,
 } NodeSignalled;
 
+/* Why a node went down: how a worker's process ended on its own, or why the tree stopped it.
+ * The tree records the second before it sends the signal (Node.stop_reason, cleared at each
+ * start), so that the exit can be told from one the node caused. The "reason" of the exited
+ * and restarting events (SPEC 10), info's "exit reason", the journal's FORKVISOR_REASON. */
+typedef enum NodeReason {
+        NODE_REASON_NONE,         /* no exit yet; or nobody asked it to stop */
+        NODE_REASON_CRASH,        /* ended on its own: a status not in normal_exit, or a signal
+                                   * the node did not send */
+        NODE_REASON_NORMAL,       /* ended on its own with a status in normal_exit */
+        NODE_REASON_OOM,          /* the OOM killer struck during the run (memory_max) */
+        NODE_REASON_OPERATOR,     /* stop, restart or terminate-child */
+        NODE_REASON_RELOAD,       /* a reload changed or removed it */
+        NODE_REASON_SHUTDOWN,     /* the node, or a supervisor above it, shuts down: a signal,
+                                   * shutdown, auto_shutdown, giving up, a failed start's rollback */
+        NODE_REASON_SIBLING,      /* one_for_all, rest_for_one: another child of its supervisor exited */
+        NODE_REASON_TIMEOUT,      /* not ready within ready_timeout */
+        NODE_REASON_START_FAILED, /* could not be started, or exited before it was ready */
+        NODE_REASON_GAVE_UP,      /* a supervisor: reached its restart intensity */
+        NODE_REASON_MAILBOX,      /* killed for its mailbox (broke the protocol, lost a message) */
+        _NODE_REASON_MAX,
+} NodeReason;
+
 typedef enum NodePendingExit {
         NODE_PENDING_EXIT_NONE,
         NODE_PENDING_EXIT_NORMAL,
@@ -140,6 +162,9 @@ struct Node {
         bool ready_seen;         /* STARTING: its ready condition is met; it waits for min_uptime */
         bool start_child;        /* made by start-child and not yet up: a failed start removes
                                   * it, as OTP's start_child keeps no child whose init failed */
+        NodeReason stop_reason;  /* why the tree is stopping it (the first reason stands);
+                                  * NONE from each start on */
+        NodeReason exit_reason;  /* why it went down last: stop_reason, or how it ended alone */
         usec_t started_at;       /* when the current process was spawned / node started */
         unsigned restarts;       /* how many times this node was restarted */
         unsigned failures;       /* consecutive failed runs or starts, for restart_delay doubling */
@@ -199,6 +224,9 @@ void tree_start(Tree *t);
 void tree_shutdown(Tree *t);
 /* SIGKILL every live worker at once (a second shutdown signal, or the node dying). */
 void tree_kill_all(Tree *t);
+/* SIGKILL for a worker the node cannot keep (its mailbox broke): an exit of its own for its
+ * supervisor's policy, reported with why. */
+void tree_kill_worker(Tree *t, Node *n, NodeReason why);
 
 /* Inputs from the world. */
 void tree_handle_exit(Tree *t, Node *n, int code, int status);
@@ -262,3 +290,5 @@ bool node_is_held(const Node *n);
 
 const char *node_state_to_string(NodeState s);
 NodeState node_state_from_string(const char *s);
+/* "crash", "operator", ...; NULL for NODE_REASON_NONE. */
+const char *node_reason_to_string(NodeReason r);

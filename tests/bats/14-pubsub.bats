@@ -214,7 +214,7 @@ INI
     new=$(pid_of app/a)
     retry 100 0.05 lines_at_least 3 "$BATS_TEST_TMPDIR/ev.txt"
     run cat "$BATS_TEST_TMPDIR/ev.txt"
-    assert_line --index 0 --regexp "^\\{\"event\": \"exited\", \"path\": \"app/a\", \"pid\": $old, \"signal\": \"KILL\", \"restarts\": 0, \"time\": \"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z\", \"seq\": [0-9]+\\}\$"
+    assert_line --index 0 --regexp "^\\{\"event\": \"exited\", \"path\": \"app/a\", \"pid\": $old, \"signal\": \"KILL\", \"reason\": \"crash\", \"restarts\": 0, \"time\": \"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z\", \"seq\": [0-9]+\\}\$"
     assert_line --index 1 --regexp "^\\{\"event\": \"restarting\", \"path\": \"app/a\", .*\"restarts\": 1, "
     assert_line --index 2 --regexp "^\\{\"event\": \"started\", \"path\": \"app/a\", \"pid\": $new, \"restarts\": 1, "
     # --timeout without --count: nothing happened, exit 0.

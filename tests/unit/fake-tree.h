@@ -102,3 +102,16 @@ static Node *N(Fake *f, const char *path) {
         assert(n);
         return n;
 }
+
+/* A fresh Fake running the tree of ini over ops, its log cleared; *config is the loaded
+ * configuration, to free after the tree. (Inline: not every includer uses it.) */
+static inline int fake_run(Fake *f, const TreeOps *ops, Config **config, const char *ini) {
+        fake_init(f);
+        int r = fake_load_config(ini, config);
+        if (r < 0)
+                return r;
+        r = tree_new(*config, ops, f, &f->tree);
+        if (r >= 0)
+                fake_start(f);
+        return r;
+}
