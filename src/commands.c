@@ -448,7 +448,7 @@ static void cmd_scale(Commands *c, ControlRequest *req, char **argv) {
                 return;
         }
         w->since = now_usec();
-        int r = tree_scale(manager_tree(c->manager), s, (unsigned) n, &seq, &error);
+        int r = tree_scale(manager_tree(c->manager), s, (unsigned) n, NODE_REASON_OPERATOR, &seq, &error);
         if (r < 0) {
                 free(w->path);
                 free(w);

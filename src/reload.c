@@ -378,7 +378,7 @@ static int step_take(Reload *r, Step *s) {
                         if (n->state != NODE_RUNNING)
                                 return 1;
                         s->since = t->ops->now(t->ud);
-                        q = tree_scale(t, n, s->spec->instances, &s->seq, &error);
+                        q = tree_scale(t, n, s->spec->instances, NODE_REASON_RELOAD, &s->seq, &error);
                         if (q < 0) {
                                 add_error(r, "cannot scale '%s' to %u: %s", s->path, s->spec->instances, error);
                                 return 1;

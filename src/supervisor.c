@@ -529,7 +529,7 @@ int make_instances(Tree *t, Node *s) {
 
 /* tree_scale's work, on a running simple_one_for_one supervisor with no job: its children are
  * in instance order, so the highest numbers are at the end and the free ones are the gaps. */
-static int sup_scale(Tree *t, Node *s, unsigned n) {
+static int sup_scale(Tree *t, Node *s, unsigned n, NodeReason why) {
         size_t live = 0;
         for (size_t i = 0; i < s->n_children; i++)
                 live += s->children[i]->intent != NODE_INTENT_REMOVE;
@@ -541,7 +541,7 @@ static int sup_scale(Tree *t, Node *s, unsigned n) {
                         continue;
                 live--;
                 c->intent = NODE_INTENT_REMOVE;
-                if (node_stop(c) > 0)
+                if (node_stop(c, why) > 0)
                         sup_remove_child(s, c);
         }
 
@@ -577,7 +577,7 @@ static int sup_scale(Tree *t, Node *s, unsigned n) {
         return 0;
 }
 
-int tree_scale(Tree *t, Node *s, unsigned n, unsigned *ret_seq, const char **ret_error) {
+int tree_scale(Tree *t, Node *s, unsigned n, NodeReason why, unsigned *ret_seq, const char **ret_error) {
         if (!node_is_supervisor(s) || s->spec->strategy != STRATEGY_SIMPLE_ONE_FOR_ONE) {
                 *ret_error = "not a simple_one_for_one supervisor";
                 return -EINVAL;
@@ -595,7 +595,7 @@ int tree_scale(Tree *t, Node *s, unsigned n, unsigned *ret_seq, const char **ret
         }
         s->instances = n;
         *ret_seq = ++s->scale_seq;
-        int r = sup_scale(t, s, n);
+        int r = sup_scale(t, s, n, why);
         /* A new count, even with no process touched: observers (a scale it supersedes) look again. */
         node_emit(s, TREE_EVENT_STATE);
         if (r < 0)

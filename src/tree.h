@@ -241,13 +241,14 @@ int tree_start_child(Tree *t, Node *sup, char **args, Node **ret, const char **r
 int tree_terminate_child(Tree *t, Node *n, const char **ret_error);
 /* `scale`: a running simple_one_for_one supervisor s runs n instances from now on (and from its
  * next start). The highest-numbered instances are stopped and forgotten; new ones take the
- * lowest free numbers and are started all at once; an instance on its way out under a wanted
+ * lowest free numbers and are started all at once; the ones stopped go down for why (operator,
+ * reload); an instance on its way out under a wanted
  * number is started again once down. start-child's children count as instances. 0 with
  * *ret_seq for tree_scale_check(); -EINVAL not simple_one_for_one, -ERANGE n above max_children
  * (or TREE_INSTANCES_MAX), -EBUSY not running, else an instance failed to start at once (it is
  * forgotten; those started before it stay). */
 #define TREE_INSTANCES_MAX 1000000u
-int tree_scale(Tree *t, Node *s, unsigned n, unsigned *ret_seq, const char **ret_error);
+int tree_scale(Tree *t, Node *s, unsigned n, NodeReason why, unsigned *ret_seq, const char **ret_error);
 /* How scale seq of s (to n, asked at since) is doing: 1 done (n instances, each running or
  * stopped by the operator, the stopped ones gone), 0 under way, or why it ended without that
  * (in error): -ESTALE a later scale superseded it, -ENOTCONN s is no longer running, -EIO an

@@ -60,7 +60,7 @@ static const char *names(Fake *f) {
 
 static int scale(Fake *f, unsigned n, unsigned *seq) {
         const char *err = NULL;
-        return tree_scale(f->tree, N(f, "s/pool"), n, seq, &err);
+        return tree_scale(f->tree, N(f, "s/pool"), n, NODE_REASON_OPERATOR, seq, &err);
 }
 
 static int check(Fake *f, unsigned seq, unsigned n) {
@@ -148,7 +148,7 @@ TEST(refused_scales_change_nothing) {
         unsigned seq;
         const char *err;
         ASSERT_OK(boot(&f, POOL("max_children = 4\n") W));
-        ASSERT_ERR(tree_scale(f.tree, N(&f, "s"), 1, &seq, &err), -EINVAL);
+        ASSERT_ERR(tree_scale(f.tree, N(&f, "s"), 1, NODE_REASON_OPERATOR, &seq, &err), -EINVAL);
         ASSERT_ERR(scale(&f, 5, &seq), -ERANGE);
         ASSERT_OK(tree_stop_node(f.tree, N(&f, "s/pool"), &err));
         ASSERT_ERR(scale(&f, 3, &seq), -EBUSY);
@@ -162,7 +162,7 @@ TEST(an_instance_that_cannot_be_spawned_is_forgotten) {
         const char *err = NULL;
         ASSERT_OK(boot(&f, POOL("") W));
         f.fail_spawn = "w.4";
-        ASSERT_ERR(tree_scale(f.tree, N(&f, "s/pool"), 5, &seq, &err), -ENOENT);
+        ASSERT_ERR(tree_scale(f.tree, N(&f, "s/pool"), 5, NODE_REASON_OPERATOR, &seq, &err), -ENOENT);
         ASSERT_CONTAINS(err, "'s/pool/w.4' failed to start: no such file");
         ASSERT_STREQ(names(&f), "w.1 w.2 w.3");
         done(&f);
