@@ -69,7 +69,7 @@ FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 MAN        := $(wildcard man/*.[1-8])
 
 .PHONY: FORCE all deps check check-conf check-unit check-bats check-man check-fuzz check-san \
-        check-headers check-reliability fuzz demo bench soak install uninstall deb clean
+        check-headers check-reliability fuzz demo bench soak race-loop install uninstall deb clean
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/forkvisor $(LIBS_OUT) $(WORKERS)
@@ -230,6 +230,11 @@ bench: all
 # (default 600), then assertions on the node's health, printed as a table.
 soak: all
 	@tests/soak/soak.sh $(BUILD)
+
+# README's shell test and a kill/restart/events script, ROUNDS times each: no failure allowed.
+ROUNDS ?= 200
+race-loop: all
+	@tests/soak/race-loop.sh $(abspath $(BUILD)) $(ROUNDS)
 
 # --- installing -------------------------------------------------------------------------
 install: $(BUILD)/forkvisor $(LIBS_OUT) $(BUILD)/forkvisor.service

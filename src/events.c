@@ -128,7 +128,9 @@ static void publish(Events *e, const char *event, const char *path, pid_t pid, i
 void events_publish_tree(Events *e, Node *n, TreeEvent ev) {
         switch (ev) {
         case TREE_EVENT_STARTED:
-                publish(e, "started", n->path, n->pid, 0, 0, NULL, n->restarts);
+                /* A supervisor's "started" is its READY, below: one per start, not two. */
+                if (!node_is_supervisor(n))
+                        publish(e, "started", n->path, n->pid, 0, 0, NULL, n->restarts);
                 return;
         case TREE_EVENT_READY:
                 /* A supervisor has no process: it has started when all its children have. */

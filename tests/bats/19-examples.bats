@@ -98,3 +98,12 @@ orphans_reaped() {
     fv_wait_exit
     [[ $FV_STATUS -eq 0 ]]
 }
+
+@test "examples: README's shell test, conf/shell-test.sh, passes as written" {
+    cd "$CONF/.."
+    FORKVISOR=$FORKVISOR run -0 conf/shell-test.sh
+}
+
+@test "examples: a round of kill, restart, signal, scale and events since a sequence number passes" {
+    run -0 "$BATS_TEST_DIRNAME/../soak/kill-restart-events.sh" "$FORKVISOR_BUILD"
+}
