@@ -48,7 +48,7 @@ for line in sys.stdin:
     run -0 fv stop app/b
     # Nobody was subscribed: everything is replayed from the start.
     local n; n=$(seq_now)
-    [ "$n" -ge 10 ]
+    [ "$n" -ge 9 ]
     run -0 fv events --since 0 --count "$n" --timeout 10000
     [ "${#lines[@]}" -eq "$n" ]
     consecutive 1 <<<"$output"
