@@ -218,3 +218,17 @@ print(s["seq"], [r["path"] for r in s["processes"]])
     fv_stop
     no_survivors
 }
+
+@test "event seq: a supervisor starts once, when all its children have: one started event" {
+    app_ini a:@W@/sleeper sub:{ b:@W@/sleeper }
+    fv_start t.ini
+    run -0 fv events --since 0 --count 4 --timeout 10000
+    run -0 summary <<<"$output"
+    assert_line --index 0 --regexp "^1 started app/a [0-9]+\$"
+    assert_line --index 1 --regexp "^2 started app/sub/b [0-9]+\$"
+    assert_line --index 2 "3 started app/sub -"
+    assert_line --index 3 "4 started app -"
+    [ "$(seq_now)" -eq 4 ]
+    fv_stop
+    no_survivors
+}
