@@ -34,7 +34,7 @@ static const Verb verbs[] = {
         { "terminate-child", verb_control, "terminate-child PATH             stop a dynamic child and forget it" },
         { "scale", verb_control, "scale SUP N                      run N instances of a simple_one_for_one supervisor" },
         { "wait", verb_control, "wait [PATH] [--state S | --restarts N | --pid-not PID] [--timeout MS]\n"
-                                "                                 wait for the daemon, then for a state" },
+                                "                                   wait for the daemon, then for a state" },
         { "signal", verb_control, "signal PATH SIG                  send a signal to a worker, or a supervisor's workers" },
         { "reload", verb_control, "reload                           read the configuration again, apply the difference" },
         { "shutdown", verb_control, "shutdown                         stop everything and let the daemon exit" },

@@ -30,7 +30,8 @@ teardown() { forkvisor_teardown; }
     old=$(forkvisor_pid app/web)
     new=$(forkvisor_kill app/web KILL)
     [ "$new" != "$old" ]
-    assert_forkvisor_event "$seq" exited app/web
+    assert_forkvisor_event "$seq" exited app/web crash
+    [[ $FORKVISOR_EVENT == *"\"pid\": $old,"* ]]
     assert_forkvisor_event "$seq" restarting app/web
     run "$FORKVISOR_BIN" whereis web
     assert_output "$new"
