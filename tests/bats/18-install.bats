@@ -61,11 +61,13 @@ run_installed_tree() {
 
 # loads_library DIR: a bats test with BATS_LIB_PATH=DIR finds the forkvisor library there.
 loads_library() {
-    cat >"$BATS_TEST_TMPDIR/lib.bats" <<'BATS'
-setup() { bats_load_library forkvisor; }
-@test "loaded" { declare -F forkvisor_start assert_forkvisor_event forkvisor_teardown; }
-BATS
-    BATS_LIB_PATH=$1 run -0 bats "$BATS_TEST_TMPDIR/lib.bats"
+    # Written by printf: bats would take an @test line of a here-document in this file for one
+    # of its own tests.
+    printf '%s\n' 'setup() { bats_load_library forkvisor; }' '@''test "loaded" {' \
+        '    declare -F forkvisor_start assert_forkvisor_event forkvisor_teardown' '}' >"$BATS_TEST_TMPDIR/lib.bats"
+    # The bats command (not the one in PATH here, bats' internal libexec), in a clean
+    # environment: the bats running this test exports its own state (filters, paths).
+    run -0 env -i PATH="$PATH" HOME="$HOME" BATS_LIB_PATH="$1" "$BATS_ROOT/bin/bats" "$BATS_TEST_TMPDIR/lib.bats"
     assert_line "ok 1 loaded"
 }
 
