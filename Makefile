@@ -202,7 +202,7 @@ check-headers:
 	@mkdir -p $(RESULTS)
 	@p=0; f=0; \
 	for h in src/*.h src/config/*.h; do \
-	    if echo "#include \"$$h\"" | $(CC) $(CPPFLAGS) $(ALL_CFLAGS) -x c -fsyntax-only -; then p=$$((p + 1)); \
+	    if echo "#include \"$$h\"" | $(CC) $(filter-out -MMD -MP,$(CPPFLAGS)) $(ALL_CFLAGS) -x c -fsyntax-only -; then p=$$((p + 1)); \
 	    else echo "  FAIL: $$h does not compile alone"; f=$$((f + 1)); fi; \
 	done; \
 	if echo '#include "forkvisor.h"' | $(CC) -std=c99 -pedantic -Wall -Wextra -Werror -Ilib -x c -fsyntax-only -; then \
