@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "exitdesc.h"
@@ -54,14 +53,9 @@ static void put_string(Out *o, const char *s) {
 
 /* RFC 3339, UTC, milliseconds: "2026-11-27T04:05:06.789Z". */
 static void put_time(Out *o, uint64_t usec) {
-        time_t sec = (time_t) (usec / USEC_PER_SEC);
-        struct tm tm;
-        char buf[32];
-        if (!gmtime_r(&sec, &tm) || strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
-                put(o, "null");
-                return;
-        }
-        put(o, "\"%s.%03uZ\"", buf, (unsigned) (usec % USEC_PER_SEC / 1000));
+        char buf[TIMESTAMP_ISO_MAX];
+        format_time_iso(usec, buf, sizeof buf);
+        put(o, "\"%s\"", buf);
 }
 
 static void begin(Out *o, const char *event, const char *path, pid_t pid) {
@@ -100,12 +94,6 @@ int events_format(char *buf, size_t size, const char *event, uint64_t seq, const
         return end(&o, realtime_usec, seq);
 }
 
-static uint64_t realtime_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
-}
-
 /* Every event is numbered and kept, whether anybody listens or not: `events --since` replays
  * what happened while nobody did. */
 static void keep_and_publish(Events *e, const char *topic, const char *payload, int n) {
@@ -121,7 +109,7 @@ static void publish(Events *e, const char *event, const char *path, pid_t pid, i
         char topic[64], payload[EVENT_MAX];
         snprintf(topic, sizeof topic, "forkvisor:%s", event);
         int n = events_format(payload, sizeof payload, event, event_log_next_seq(e->log), path, pid, code, status,
-                              reason, restarts, realtime_usec());
+                              reason, restarts, now_realtime_usec());
         keep_and_publish(e, topic, payload, n);
 }
 
@@ -162,7 +150,7 @@ void events_publish_reload(Events *e, const char *root_path, const ReloadCounts 
         if (c->scaled > 0) /* simple_one_for_one supervisors whose instances changed */
                 put(&o, ", \"scaled\": %u", c->scaled);
         put(&o, ", \"restarts\": 0");
-        keep_and_publish(e, "forkvisor:reload", payload, end(&o, realtime_usec(), event_log_next_seq(e->log)));
+        keep_and_publish(e, "forkvisor:reload", payload, end(&o, now_realtime_usec(), event_log_next_seq(e->log)));
 }
 
 int events_new(Router *router, Events **ret) {

@@ -31,3 +31,7 @@ void format_duration(usec_t us, char *buf, size_t size);
  * characters and the NUL: size at least TIMESTAMP_ISO_MAX). Returns the length. */
 #define TIMESTAMP_ISO_MAX 32
 size_t format_timestamp_iso(char *buf, size_t size);
+/* The same for a CLOCK_REALTIME time in microseconds (an event's "time"). */
+size_t format_time_iso(uint64_t realtime_usec, char *buf, size_t size);
+/* CLOCK_REALTIME in microseconds. */
+uint64_t now_realtime_usec(void);
