@@ -489,8 +489,15 @@ static void cmd_wait(Commands *c, ControlRequest *req, char **argv) {
         want.pid_not = (pid_t) pid_not;
         /* A pid the kernel has ended is not "not PID" yet: the node has not seen its exit. */
         manager_reap_pending(c->manager);
-        if (!find_or_fail(c, req, path))
+        Node *n = find_or_fail(c, req, path);
+        if (!n)
                 return;
+        if (want.pid_not > 0 && node_is_supervisor(n)) {
+                /* It would never hold: a supervisor has no process. */
+                control_reply_errorf(req, "wait: --pid-not is for a worker; '%s' is a supervisor\n", n->path);
+                control_reply_finish(req, 2);
+                return;
+        }
         add_waiter(c, req, path, &want, timeout);
 }
 

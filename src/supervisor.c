@@ -64,7 +64,8 @@ static void sup_continue_start_all(Node *s) {
         }
         /* The cursor only moves past children that are up: a thousand reports, a thousand steps. */
         while (s->cursor < s->n_children &&
-               (s->children[s->cursor]->state == NODE_RUNNING || skip_on_start(s, s->children[s->cursor])))
+               (s->children[s->cursor]->state == NODE_RUNNING || skip_on_start(s, s->children[s->cursor]) ||
+                s->children[s->cursor]->pending_exit != NODE_PENDING_EXIT_NONE))
                 s->cursor++;
         if (s->cursor < s->n_children)
                 return;
@@ -401,9 +402,11 @@ void parent_on_child(Node *s, Node *c, Report rep) {
 
         case REPORT_START_FAILED:
                 if (c->start_child) {
-                        /* Made by start-child and never up: as OTP's start_child when the
-                         * child's init fails, the error went to the caller (its waiter) and no
-                         * child is kept; nothing counts against our intensity. */
+                        /* Made by start-child or scale and never up: as OTP's start_child when
+                         * the child's init fails, the error goes to the caller (its waiter) and
+                         * no child is kept; nothing counts against our intensity. */
+                        snprintf(s->reason, sizeof s->reason, "'%s' failed to start: %.200s", c->path, c->reason);
+                        s->start_failed_at = tree_now(s->tree);
                         sup_remove_child(s, c);
                         if (s->op == SUP_OP_STOP)
                                 sup_continue_stop(s);
@@ -468,6 +471,8 @@ void parent_on_child(Node *s, Node *c, Report rep) {
                                 return;
                         }
                         c->pending_exit = abnormal ? NODE_PENDING_EXIT_ABNORMAL : NODE_PENDING_EXIT_NORMAL;
+                        if (s->op == SUP_OP_START && starts_all_at_once(s))
+                                sup_continue_start(s); /* it was up: it no longer holds the job */
                         return;
                 }
                 if (s->state != NODE_RUNNING)
@@ -565,10 +570,14 @@ static int sup_scale(Tree *t, Node *s, unsigned n, NodeReason why) {
                 int r = sup_new_instance(t, s, k, i, NULL, &c);
                 if (r < 0)
                         return r;
+                /* As start-child: an instance that fails to start, at once or later (min_uptime),
+                 * is an error for the scale and is not kept; it counts nothing against intensity,
+                 * so a bad template cannot take the fleet down. */
+                c->start_child = true;
                 r = node_start(c);
                 if (r < 0) {
-                        /* As start-child: the error, and nothing kept of it. */
                         snprintf(s->reason, sizeof s->reason, "'%s' failed to start: %.200s", c->path, c->reason);
+                        s->start_failed_at = tree_now(t);
                         sup_remove_child(s, c);
                         return r;
                 }
@@ -622,12 +631,14 @@ int tree_scale_check(const Node *s, unsigned seq, unsigned n, usec_t since, char
                         continue;
                 }
                 live++;
-                if (c->state == NODE_FAILED && c->started_at >= since) {
-                        snprintf(error, size, "'%s' failed to start: %s", c->path, c->reason);
-                        return -EIO;
-                }
                 if (c->state != NODE_RUNNING && !(c->intent == NODE_INTENT_HOLD && node_is_down(c)))
                         done = false;
+        }
+        /* An instance it started failed and was forgotten (a failed restart of an instance that
+         * was up is its supervisor's business, not this scale's). */
+        if (live < n && s->start_failed_at >= since && s->start_failed_at > 0) {
+                snprintf(error, size, "%s", s->reason);
+                return -EIO;
         }
         if (live != n) {
                 snprintf(error, size, "it has %u instances now (changed by start-child, terminate-child, or an "

@@ -189,6 +189,8 @@ struct Node {
         unsigned instances;      /* simple_one_for_one: how many it runs from its start: its
                                   * section's, or what `scale` or a reload set last */
         unsigned scale_seq;      /* its scales so far: a scale under way is superseded by the next */
+        usec_t start_failed_at;  /* when a new instance (start-child, scale) last failed to start and
+                                  * was forgotten; reason says which and why */
         usec_t *restarts_at;     /* owned: restart times, oldest first; [first, n) are in period */
         size_t first_restart_at, n_restarts_at, cap_restarts_at;
         SupOp op;

@@ -154,6 +154,33 @@ scale_bg() {
     no_survivors
 }
 
+@test "scale with a bad template: the new instances fail to start, are forgotten, and the fleet stays up" {
+    # Instances 3 and up crash at once; min_uptime makes that a failed start. With intensity 3,
+    # counting those as restarts would take the healthy instances (and the node) down.
+    cat >"$BATS_TEST_TMPDIR/bad-new.sh" <<SH
+#!/bin/sh
+[ "\$FORKVISOR_INSTANCE" -le 2 ] && exec "$WORKERS/sleeper"
+exit 3
+SH
+    chmod +x "$BATS_TEST_TMPDIR/bad-new.sh"
+    pool_ini 2 bad-new.sh min_uptime=400
+    sed -i 's/^max_children = 8$/max_children = 8\nintensity = 3/' "$BATS_TEST_TMPDIR/t.ini"
+    fv_start t.ini
+    local p1 p2 round
+    p1=$(pid_of app/pool/job.1) p2=$(pid_of app/pool/job.2)
+    for round in 1 2 3; do
+        run -1 fv scale app/pool 6
+        assert_output --partial "failed to start: exited within min_uptime 400 ms (exit status 3)"
+        [ "$(instances)" = "job.1:running job.2:running" ]
+    done
+    [ "$(pid_of app/pool/job.1)" = "$p1" ] && [ "$(pid_of app/pool/job.2)" = "$p2" ]
+    run -0 fv info app/pool
+    assert_line "restarts: 0"
+    assert_line "state: running"
+    fv_stop
+    no_survivors
+}
+
 @test "reload: instances 2 -> 4 -> 1 scales the running pool; kept instances keep their pids" {
     pool_ini 2
     fv_start t.ini

@@ -107,6 +107,9 @@ hups_at_least() { [[ $(hups "$1") -ge $2 ]]; }
     run -2 fv wait app/a --restarts x
     run -2 fv wait app/a --pid-not
     assert_output --partial "needs a value"
+    # A supervisor has no process: this would never hold.
+    run -2 fv wait app --pid-not 5 --timeout 100
+    assert_output --partial "--pid-not is for a worker; 'app' is a supervisor"
     fv_stop
     no_survivors
 }

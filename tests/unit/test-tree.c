@@ -289,6 +289,23 @@ TEST(simple_one_for_one_starts_its_instances_at_once) {
         fake_done(&f);
 }
 
+/* An instance up and gone again while the others are still starting does not hold the start
+ * job: the fleet comes up, and its exit is handled then (a restart). */
+TEST(simple_one_for_one_instance_that_exits_while_the_others_start) {
+        Fake f;
+        ASSERT_OK(fake_setup(&f, "[supervisor:pool]\nstrategy = simple_one_for_one\ntemplate = w\ninstances = 2\n"
+                                 "[worker:w]\nexec = /bin/true\nready = notify\n"));
+        tree_start(f.tree);
+        tree_handle_ready(f.tree, N(&f, "pool/w.2"));
+        die(&f, "pool/w.2", CLD_EXITED, 1);
+        ASSERT_EQ(f.tree->root->state, NODE_STARTING);
+        tree_handle_ready(f.tree, N(&f, "pool/w.1"));
+        ASSERT_EQ(f.tree->root->state, NODE_RUNNING);
+        ASSERT_STREQ(f.log, "+w.1 +w.2 +w.2 ");
+        ASSERT_EQ(N(&f, "pool/w.2")->restarts, 1u);
+        fake_done(&f);
+}
+
 TEST(auto_shutdown_any_significant_ends_the_root_normally) {
         Fake f;
         ASSERT_OK(fake_setup(&f,
