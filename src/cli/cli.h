@@ -18,8 +18,9 @@ int verb_check(int argc, char **argv);
 /* Every subcommand that is answered by the daemon over the control socket. */
 int verb_control(int argc, char **argv);
 /* Prints each message of a subscription stream (fd, after CTL_STREAM) as a line, until count
- * messages (0: no limit) or the deadline (CLOCK_MONOTONIC ms; < 0: none). Exit status. */
-int stream_print(int fd, unsigned long count, int64_t deadline_ms);
+ * messages (0: no limit) or the deadline (CLOCK_MONOTONIC ms; < 0: none). numbered: the messages
+ * are events, whose "seq" must go up by one (else exit 1: some were lost). Exit status. */
+int stream_print(int fd, unsigned long count, int64_t deadline_ms, bool numbered);
 /* The live view of the tree (src/cli/top.c). */
 int verb_top(int argc, char **argv);
 /* ready, recv, reply, monitor inside a worker; send and call there too, else verb_control. */

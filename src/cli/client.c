@@ -197,6 +197,7 @@ typedef struct StreamEnd {
         unsigned long count;
         int64_t deadline_ms;
         bool ready;            /* print "ready" when the subscription is live (--ready) */
+        bool numbered;         /* events: a gap in "seq" is a failure */
 } StreamEnd;
 
 static int64_t deadline_after(const char *timeout) {
@@ -319,7 +320,7 @@ static int transact_once(const char *path, char *const *req, bool eof_is_success
                          * reads any other request: whatever is published from now on reaches us. */
                         if (stream->ready && (fputs("ready\n", stdout) < 0 || fflush(stdout) != 0))
                                 return 1;
-                        return stream_print(fd, stream->count, stream->deadline_ms);
+                        return stream_print(fd, stream->count, stream->deadline_ms, stream->numbered);
                 default:
                         break;
                 }
@@ -560,7 +561,7 @@ int verb_control(int argc, char **argv) {
         if (strcmp(v->name, "whereis") == 0)
                 return transact(control, (char *[]) { "whereis", pos[0], all ? "1" : "0", NULL }, false, &dl);
 
-        StreamEnd stream = { count, deadline_after(timeout), ready };
+        StreamEnd stream = { count, deadline_after(timeout), ready, strcmp(v->name, "events") == 0 };
         if (strcmp(v->name, "events") == 0) {
                 char ss[32] = "";
                 if (since != UINT64_MAX)

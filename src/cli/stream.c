@@ -5,6 +5,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,9 +14,25 @@
 #include "proto.h"
 #include "time-util.h"
 
-int stream_print(int fd, unsigned long count, int64_t deadline_ms) {
+/* An event's "seq", its last member ("..., \"seq\": 17}"); 0 when it has none (an older daemon). */
+static uint64_t event_seq(const char *p, size_t n) {
+        static const char key[] = "\"seq\": ";
+        const size_t klen = sizeof key - 1;
+        for (size_t i = n >= klen ? n - klen + 1 : 0; i-- > 0;) {
+                if (memcmp(p + i, key, klen) != 0)
+                        continue;
+                uint64_t v = 0;
+                for (size_t j = i + klen; j < n && p[j] >= '0' && p[j] <= '9' && v < UINT64_MAX / 10; j++)
+                        v = v * 10 + (uint64_t) (p[j] - '0');
+                return v;
+        }
+        return 0;
+}
+
+int stream_print(int fd, unsigned long count, int64_t deadline_ms, bool numbered) {
         static char record[PROTO_RECORD_MAX + 1];
         unsigned long got = 0;
+        uint64_t last = 0;
 
         while (count == 0 || got < count) {
                 int wait = -1;
@@ -55,6 +72,18 @@ int stream_print(int fd, unsigned long count, int64_t deadline_ms) {
                         off += used;
                         if (f.kind != PROTO_INFO)
                                 continue;
+                        uint64_t seq = numbered ? event_seq(f.payload, f.payload_len) : 0;
+                        if (seq && last && seq != last + 1) {
+                                /* The daemon dropped what this reader did not take in time: say so,
+                                 * rather than pass a gap for "nothing happened". */
+                                fflush(stdout);
+                                fprintf(stderr, "forkvisor: events %" PRIu64 " to %" PRIu64 " were lost, this reader was "
+                                        "too slow for them; what is still kept can be read with --since %" PRIu64 "\n",
+                                        last + 1, seq - 1, last);
+                                return 1;
+                        }
+                        if (seq)
+                                last = seq;
                         fwrite(f.payload, 1, f.payload_len, stdout);
                         putchar('\n');
                         got++;

@@ -232,3 +232,32 @@ print(s["seq"], [r["path"] for r in s["processes"]])
     fv_stop
     no_survivors
 }
+
+@test "events: a reader too slow for the daemon's queue is told which events it lost, not shown a gap" {
+    app_ini pool:{ strategy=simple_one_for_one template=w instances=0 max_children=300 intensity=100000 w:@W@/sleeper }
+    fv_start t.ini
+    local s; s=$(seq_now)
+    # Not through `fv`: $! must be the client itself, which SIGSTOP stops.
+    "$FORKVISOR" --control "$FV_RUNTIME_DIR/control.sock" events --ready --since "$s" \
+        >"$BATS_TEST_TMPDIR/ev.out" 2>"$BATS_TEST_TMPDIR/ev.err" &
+    local reader=$!
+    retry 200 0.05 grep -qx ready "$BATS_TEST_TMPDIR/ev.out"
+    # The reader stops reading; more events come than its queue (1024) and socket hold.
+    kill -STOP "$reader"
+    local round
+    for round in 1 2 3; do
+        fv scale app/pool 300
+        fv scale app/pool 0
+    done
+    kill -CONT "$reader"
+    fv scale app/pool 1
+    local st=0
+    wait "$reader" || st=$?
+    [ "$st" -eq 1 ]
+    run cat "$BATS_TEST_TMPDIR/ev.err"
+    assert_output --regexp "^forkvisor: events [0-9]+ to [0-9]+ were lost, this reader was too slow for them; what is still kept can be read with --since [0-9]+\$"
+    # What it printed before the gap is whole and in order.
+    grep -v '^ready$' "$BATS_TEST_TMPDIR/ev.out" | consecutive $((s + 1))
+    fv_stop
+    no_survivors
+}
