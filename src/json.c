@@ -7,21 +7,43 @@
 #include <stdio.h>
 #include <string.h>
 
+size_t json_utf8_len(const char *p) {
+        const unsigned char *s = (const unsigned char *) p;
+        /* A NUL fails the continuation test before anything past it is read. */
+        if (s[0] < 0x80)
+                return 1;
+        if (s[0] >= 0xc2 && s[0] <= 0xdf)
+                return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+        if (s[0] >= 0xe0 && s[0] <= 0xef) {
+                unsigned char lo = s[0] == 0xe0 ? 0xa0 : 0x80, hi = s[0] == 0xed ? 0x9f : 0xbf;
+                return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 ? 3 : 0;
+        }
+        if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+                unsigned char lo = s[0] == 0xf0 ? 0x90 : 0x80, hi = s[0] == 0xf4 ? 0x8f : 0xbf;
+                return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 && (s[3] & 0xc0) == 0x80 ? 4 : 0;
+        }
+        return 0;
+}
+
 void json_write_string(const char *s, JsonWrite write, void *ud) {
         const char *run = s;
         write(ud, "\"", 1);
-        for (; *s; s++) {
+        while (*s) {
                 unsigned char ch = (unsigned char) *s;
-                if (ch != '"' && ch != '\\' && ch >= 0x20)
+                size_t len = ch >= 0x80 ? json_utf8_len(s) : 1;
+                if (len > 1 || (len == 1 && ch != '"' && ch != '\\' && ch >= 0x20)) {
+                        s += len;
                         continue;
+                }
                 /* What precedes it goes out in one piece. */
                 if (s > run)
                         write(ud, run, (size_t) (s - run));
                 char esc[8];
-                int n = ch == '"' || ch == '\\' ? snprintf(esc, sizeof esc, "\\%c", ch)
-                                                : snprintf(esc, sizeof esc, "\\u%04x", ch);
+                int n = len == 0                      ? snprintf(esc, sizeof esc, "\\ufffd") /* not UTF-8 */
+                        : ch == '"' || ch == '\\' ? snprintf(esc, sizeof esc, "\\%c", ch)
+                                                     : snprintf(esc, sizeof esc, "\\u%04x", ch);
                 write(ud, esc, (size_t) n);
-                run = s + 1;
+                run = ++s;
         }
         if (s > run)
                 write(ud, run, (size_t) (s - run));

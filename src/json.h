@@ -11,9 +11,13 @@
 
 typedef void (*JsonWrite)(void *ud, const char *p, size_t n);
 
-/* Writes s as a quoted JSON string: '"' and '\\' escaped, control characters as \u00XX, every
- * other byte (UTF-8 included) as it is. */
+/* Writes s as a quoted JSON string: '"' and '\\' escaped, control characters as \u00XX, valid
+ * UTF-8 as it is, and each byte that is not part of a valid UTF-8 sequence as \ufffd (a worker's
+ * STATUS= text, a path cut in the middle of a character): the output is always valid JSON. */
 void json_write_string(const char *s, JsonWrite write, void *ud);
+/* The length of the valid UTF-8 sequence at p (RFC 3629: no overlong form, no surrogate, at most
+ * U+10FFFF), 1 for an ASCII byte, 0 when it is not valid UTF-8. */
+size_t json_utf8_len(const char *p);
 
 /* ---- reading -------------------------------------------------------------------------------- */
 

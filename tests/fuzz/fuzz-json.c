@@ -81,7 +81,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         (void) json_read_object(&r, status_member, NULL);
         check_within(&r, text, len);
 
-        static char s[4096], again[4096];
+        /* again: room for every byte of s as U+FFFD (3 bytes each). */
+        static char s[4096], again[3 * 4096];
         r = json_reader(text);
         int n = json_read_string(&r, s, sizeof s);
         check_within(&r, text, len);
@@ -92,11 +93,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 o.len = 0;
                 o.full = false;
                 json_write_string(s, out_write, &o);
+                bool utf8 = true;
+                for (const char *p = s; *p && utf8; p += json_utf8_len(p) ?: 1)
+                        utf8 = json_utf8_len(p) > 0;
                 if (!o.full) {
+                        /* Valid UTF-8 comes back as it went; anything else as valid UTF-8, which the
+                         * writer then writes as it is. */
                         JsonReader w = json_reader(o.data);
-                        if (json_read_string(&w, again, sizeof again) != n || memcmp(s, again, (size_t) n) != 0 ||
-                            json_read_end(&w) != 0)
+                        int m = json_read_string(&w, again, sizeof again);
+                        if (m < 0 || json_read_end(&w) != 0 || (utf8 && (m != n || memcmp(s, again, (size_t) n) != 0)))
                                 abort();
+                        for (const char *p = again; *p; p += json_utf8_len(p) ?: 1)
+                                if (json_utf8_len(p) == 0)
+                                        abort();
                 }
         }
         free(text);

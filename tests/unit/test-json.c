@@ -32,7 +32,14 @@ TEST(write_escapes) {
         ASSERT_STREQ(written("app/web"), "\"app/web\"");
         ASSERT_STREQ(written("a\"b\\c"), "\"a\\\"b\\\\c\"");
         ASSERT_STREQ(written("x\ny\tz\x01"), "\"x\\u000ay\\u0009z\\u0001\"");
-        ASSERT_STREQ(written("h\xc3\xa9 \xff"), "\"h\xc3\xa9 \xff\""); /* bytes above 0x7f as they are */
+        /* Valid UTF-8 as it is; every byte that is not as U+FFFD. */
+        ASSERT_STREQ(written("h\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"), "\"h\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");
+        ASSERT_STREQ(written("bad \xff\xfe"), "\"bad \\ufffd\\ufffd\"");
+        ASSERT_STREQ(written("\xc0\x80"), "\"\\ufffd\\ufffd\"");             /* overlong NUL */
+        ASSERT_STREQ(written("\xed\xa0\x80"), "\"\\ufffd\\ufffd\\ufffd\"");   /* a surrogate */
+        ASSERT_STREQ(written("\xf4\x90\x80\x80"), "\"\\ufffd\\ufffd\\ufffd\\ufffd\""); /* above U+10FFFF */
+        ASSERT_STREQ(written("cut \xe2\x82"), "\"cut \\ufffd\\ufffd\"");     /* cut in the middle */
+        ASSERT_STREQ(written("\xe2\x82\"x"), "\"\\ufffd\\ufffd\\\"x\"");
 }
 
 /* Reads the one string in text; returns the length or the error, with the text in out. */
@@ -261,16 +268,17 @@ TEST(arrays) {
         }
 }
 
-/* Every byte but NUL, alone and in company, comes back as it went out. */
+/* Every byte but NUL, alone and in company, comes back as it went out; a byte that is not UTF-8
+ * on its own (0x80 and above) comes back as U+FFFD. */
 TEST(write_then_read) {
         char in[8], out[8];
         for (unsigned c = 1; c < 256; c++) {
                 snprintf(in, sizeof in, "<%c>", (char) c);
                 const char *w = written(in);
                 JsonReader r = json_reader(w);
-                ASSERT_EQ(json_read_string(&r, out, sizeof out), 3);
+                ASSERT_EQ(json_read_string(&r, out, sizeof out), c < 0x80 ? 3 : 5);
                 ASSERT_OK(json_read_end(&r));
-                if (memcmp(in, out, 4) != 0)
+                if (c < 0x80 ? memcmp(in, out, 4) != 0 : strcmp(out, "<\xef\xbf\xbd>") != 0)
                         FAIL_("byte 0x%02x came back as %s", c, out);
         }
 }
