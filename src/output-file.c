@@ -4,6 +4,7 @@
  * so a path costs one small record for the life of the node, however often it is used again. */
 #include "output-file.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -171,26 +172,9 @@ static void refresh_size(OutputFile *f) {
                 f->size = (uint64_t) st.st_size;
 }
 
-void output_file_write(OutputFile *f, const char *data, size_t len, bool nl) {
-        struct iovec iov[2] = {
-                { (char *) data, len },
-                { (char *) "\n", nl },
-        };
-        size_t total = len + nl;
-        int n_iov = 2;
-
-        if (f->fd < 0)
-                return;
-        if (!f->mid_line && f->max_bytes > 0 && f->size > 0 && f->size + total > f->max_bytes) {
-                refresh_size(f);
-                if (f->size > 0 && f->size + total > f->max_bytes)
-                        rotate(f);
-        }
-        f->mid_line = !nl;
-
-        /* A regular file takes all of it unless the disk is full; a short write is continued
-         * until it either completes or fails. */
-        struct iovec *v = iov;
+/* Writes total bytes of v. A regular file takes all of it unless the disk is full; a short write
+ * is continued until it either completes or fails (then the rest is dropped and counted). */
+static void put(OutputFile *f, struct iovec *v, int n_iov, size_t total) {
         while (total > 0) {
                 ssize_t k = writev(f->fd, v, n_iov);
                 if (k < 0 && errno == EINTR)
@@ -216,6 +200,41 @@ void output_file_write(OutputFile *f, const char *data, size_t len, bool nl) {
                 }
         }
         report_dropped(f);
+}
+
+void output_file_write(OutputFile *f, const char *data, size_t len, bool nl) {
+        struct iovec iov[2] = {
+                { (char *) data, len },
+                { (char *) "\n", nl },
+        };
+        size_t total = len + nl;
+
+        if (f->fd < 0)
+                return;
+        if (!f->mid_line && f->max_bytes > 0 && f->size > 0 && f->size + total > f->max_bytes) {
+                refresh_size(f);
+                if (f->size > 0 && f->size + total > f->max_bytes)
+                        rotate(f);
+        }
+        f->mid_line = !nl;
+        put(f, iov, 2, total);
+}
+
+void output_file_write_lines(OutputFile *f, const char *data, size_t len) {
+        assert(len > 0 && data[len - 1] == '\n');
+        if (f->fd < 0)
+                return;
+        /* In one write, when no rotation can fall inside: a chatty child costs one system call
+         * per read, not one per line. */
+        if (!f->mid_line && (f->max_bytes == 0 || f->size + len <= f->max_bytes)) {
+                put(f, &(struct iovec) { (char *) data, len }, 1, len);
+                return;
+        }
+        for (const char *end = data + len; data < end;) {
+                const char *nl = memchr(data, '\n', (size_t) (end - data));
+                output_file_write(f, data, (size_t) (nl - data), true);
+                data = nl + 1;
+        }
 }
 
 unsigned output_file_reopen_all(unsigned *ret_failed) {

@@ -33,6 +33,9 @@ void output_file_set_rotation(OutputFile *f, uint64_t max_bytes, unsigned backup
  * between lines (never inside one), so one file exceeds max_bytes only by a line that alone is
  * longer. A write that fails drops the piece: counted, and said once until one succeeds. */
 void output_file_write(OutputFile *f, const char *data, size_t len, bool nl);
+/* Whole lines (data ends with a newline, len > 0): as many output_file_write() calls, in one
+ * write when no rotation falls among them. */
+void output_file_write_lines(OutputFile *f, const char *data, size_t len);
 
 /* Every open file closed and opened again at its path (the old one was moved or removed). A
  * file that cannot be opened keeps its old descriptor, and the reason is logged. Returns how

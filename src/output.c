@@ -43,6 +43,17 @@ static void emit(OutputPipe *o, const char *line, size_t len, bool nl) {
 }
 
 static void take(OutputPipe *o, const char *data, size_t len) {
+        if (o->file && o->partial_len == 0) {
+                /* A file takes every whole line of the read at once (it keeps lines as they are,
+                 * whatever their length); only the piece after the last newline waits. */
+                const char *last = memrchr(data, '\n', len);
+                if (last) {
+                        size_t whole = (size_t) (last - data) + 1;
+                        output_file_write_lines(o->file, data, whole);
+                        data += whole;
+                        len -= whole;
+                }
+        }
         while (len > 0) {
                 const char *nl = memchr(data, '\n', len);
                 size_t seg = nl ? (size_t) (nl - data) : len;
