@@ -28,8 +28,8 @@ WARN      = -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wfo
             -Wno-unused-parameter -Wno-missing-field-initializers $(if $(WERROR),-Werror)
 HARDEN    = -fstack-protector-strong -fPIE
 LDHARDEN  = -pie -Wl,-z,relro -Wl,-z,now
-DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags libsystemd inih 2>/dev/null)
-DEP_LIBS   := $(shell $(PKG_CONFIG) --libs libsystemd inih 2>/dev/null)
+DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags libsystemd inih libnats 2>/dev/null)
+DEP_LIBS   := $(shell $(PKG_CONFIG) --libs libsystemd inih libnats 2>/dev/null)
 
 ifneq ($(SANITIZE),)
   CFLAGS  += -O1 -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
