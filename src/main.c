@@ -65,8 +65,9 @@ static void help(FILE *f) {
 }
 
 static void dump_keys(void) {
-        const char *const *tables[] = { config_keys_forkvisor, config_keys_supervisor, config_keys_worker };
-        const char *names[] = { "forkvisor", "supervisor", "worker" };
+        const char *const *tables[] = { config_keys_forkvisor, config_keys_supervisor, config_keys_worker,
+                                         config_keys_cluster };
+        const char *names[] = { "forkvisor", "supervisor", "worker", "cluster" };
         for (size_t t = 0; t < ELEMENTSOF(tables); t++)
                 for (size_t i = 0; tables[t][i]; i++)
                         printf("%s %s\n", names[t], tables[t][i]);

@@ -99,7 +99,7 @@ static int section_new(FileState *fs, SpecKind kind, const char *name) {
 }
 
 int section_begin(FileState *fs, const char *text) {
-        static const char *const kinds[] = { "forkvisor", "supervisor", "worker" };
+        static const char *const kinds[] = { "forkvisor", "supervisor", "worker", "cluster" };
         _cleanup_free_ char *kind = NULL;
         const char *colon = strchr(text, ':'), *name = colon ? colon + 1 : NULL;
         Parser *p = fs->p;
@@ -128,6 +128,21 @@ int section_begin(FileState *fs, const char *text) {
                 fs->cur = CUR_FORKVISOR;
                 return 0;
         }
+        if (strcmp(kind, "cluster") == 0) {
+                if (colon)
+                        return fs_error(fs, "[cluster] takes no name: write [cluster]");
+                if (fs->cluster_line)
+                        return fs_error(fs, "duplicate section [cluster] (first defined at %s:%u)", fs->path,
+                                        fs->cluster_line);
+                fs->cluster_line = fs->line;
+                if (!p->cluster_file) {
+                        p->cluster_file = fs->path;
+                        p->cluster_line = fs->line;
+                }
+                p->config->cluster.enabled = true;
+                fs->cur = CUR_CLUSTER;
+                return 0;
+        }
         if (strcmp(kind, "supervisor") == 0)
                 k = SPEC_SUPERVISOR;
         else if (strcmp(kind, "worker") == 0)
@@ -136,7 +151,7 @@ int section_begin(FileState *fs, const char *text) {
                 const char *sg = suggest(kind, kinds, ELEMENTSOF(kinds));
                 if (sg)
                         return fs_error(fs, "unknown section kind '%s', did you mean '%s'?", kind, sg);
-                return fs_error(fs, "unknown section kind '%s': expected [forkvisor], [supervisor:NAME] or [worker:NAME]",
+                return fs_error(fs, "unknown section kind '%s': expected [forkvisor], [supervisor:NAME], [worker:NAME] or [cluster]",
                                 kind);
         }
         if (!name)
@@ -155,6 +170,8 @@ int section_begin(FileState *fs, const char *text) {
 const char *section_display(FileState *fs, char *buf, size_t size) {
         if (fs->cur == CUR_FORKVISOR)
                 return "[forkvisor]";
+        if (fs->cur == CUR_CLUSTER)
+                return "[cluster]";
         snprintf(buf, size, "[%s:%s]", spec_kind_to_string(fs->spec->kind), fs->spec->name);
         return buf;
 }
