@@ -404,6 +404,7 @@ Manager *manager_free(Manager *m) {
         reap_stop_tracking(m);
         /* After the tree: its nodes may borrow from these. */
         reload_queue_free(m->reloads);
+        cluster_free(m->cluster); /* publishes on events */
         events_free(m->events);
         router_free(m->router);
         registry_free(m->registry);
@@ -597,6 +598,11 @@ int manager_run(Manager *m) {
         if (r != 0)
                 return r;
 
+        /* Connecting goes on in the background: the tree starts at once. */
+        if (manager_config(m)->cluster.enabled &&
+            cluster_new(m->event, m->events, &manager_config(m)->cluster, &m->cluster) < 0)
+                return 1;
+
         r = tree_new(manager_config(m), &m->ops, m, &m->tree);
         if (r < 0)
                 return log_error_errno(r, "Failed to build the tree: %m"), 1;
@@ -649,6 +655,10 @@ Router *manager_router(Manager *m) {
 
 Events *manager_events(Manager *m) {
         return m->events;
+}
+
+Cluster *manager_cluster(Manager *m) {
+        return m->cluster;
 }
 
 const RegistryView *manager_registry(Manager *m) {

@@ -99,8 +99,9 @@ static void conn_update(Conn *c) {
 
         if (c->fd < 0)
                 return;
-        if (events == 0) {
-                /* Polling stops when libnats drops the socket: ours goes with it. */
+        /* Polling stops when libnats drops the socket: ours goes with it. Once the loop has
+         * finished (the node exits, and closes the connection), nothing is watched any more. */
+        if (events == 0 || sd_event_get_state(c->loop->event) == SD_EVENT_FINISHED) {
                 conn_close_fd(c);
                 return;
         }
