@@ -98,6 +98,23 @@ static int section_new(FileState *fs, SpecKind kind, const char *name) {
         return 0;
 }
 
+/* [forkvisor] and [cluster]: no name, once per file; the first header of all files is kept for
+ * the errors that concern the section as a whole. */
+static int unnamed_begin(FileState *fs, const char *kind, const char *colon, unsigned *in_file,
+                         const char **first_file, unsigned *first_line, Current cur) {
+        if (colon)
+                return fs_error(fs, "[%s] takes no name: write [%s]", kind, kind);
+        if (*in_file)
+                return fs_error(fs, "duplicate section [%s] (first defined at %s:%u)", kind, fs->path, *in_file);
+        *in_file = fs->line;
+        if (!*first_file) {
+                *first_file = fs->path;
+                *first_line = fs->line;
+        }
+        fs->cur = cur;
+        return 0;
+}
+
 int section_begin(FileState *fs, const char *text) {
         static const char *const kinds[] = { "forkvisor", "supervisor", "worker", "cluster" };
         _cleanup_free_ char *kind = NULL;
@@ -114,34 +131,11 @@ int section_begin(FileState *fs, const char *text) {
         if (!kind)
                 return parser_oom(p);
 
-        if (strcmp(kind, "forkvisor") == 0) {
-                if (colon)
-                        return fs_error(fs, "[forkvisor] takes no name: write [forkvisor]");
-                if (fs->forkvisor_line)
-                        return fs_error(fs, "duplicate section [forkvisor] (first defined at %s:%u)", fs->path,
-                                        fs->forkvisor_line);
-                fs->forkvisor_line = fs->line;
-                if (!p->fv_file) {
-                        p->fv_file = fs->path;
-                        p->fv_line = fs->line;
-                }
-                fs->cur = CUR_FORKVISOR;
-                return 0;
-        }
+        if (strcmp(kind, "forkvisor") == 0)
+                return unnamed_begin(fs, kind, colon, &fs->forkvisor_line, &p->fv_file, &p->fv_line, CUR_FORKVISOR);
         if (strcmp(kind, "cluster") == 0) {
-                if (colon)
-                        return fs_error(fs, "[cluster] takes no name: write [cluster]");
-                if (fs->cluster_line)
-                        return fs_error(fs, "duplicate section [cluster] (first defined at %s:%u)", fs->path,
-                                        fs->cluster_line);
-                fs->cluster_line = fs->line;
-                if (!p->cluster_file) {
-                        p->cluster_file = fs->path;
-                        p->cluster_line = fs->line;
-                }
                 p->config->cluster.enabled = true;
-                fs->cur = CUR_CLUSTER;
-                return 0;
+                return unnamed_begin(fs, kind, colon, &fs->cluster_line, &p->cluster_file, &p->cluster_line, CUR_CLUSTER);
         }
         if (strcmp(kind, "supervisor") == 0)
                 k = SPEC_SUPERVISOR;
