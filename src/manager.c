@@ -250,6 +250,8 @@ static void on_reload_begin(void *ud, const Config *old, const Config *new) {
                 changed[n++] = "log_timestamps";
         for (size_t i = 0; i < n; i++)
                 log_warning("Reload: [forkvisor] %s changed; it takes effect when forkvisor is restarted", changed[i]);
+        if (!cluster_config_equal(&old->cluster, &new->cluster))
+                log_warning("Reload: [cluster] changed; it takes effect when forkvisor is restarted");
 }
 
 static void on_reload_refused(void *ud, const char *error) {

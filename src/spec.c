@@ -108,6 +108,23 @@ bool cluster_name_is_valid(const char *name) {
         return true;
 }
 
+static bool str_equal(const char *a, const char *b) {
+        return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+bool cluster_config_equal(const ClusterConfig *a, const ClusterConfig *b) {
+        size_t n = strv_length(a->nats);
+
+        if (a->enabled != b->enabled || a->heartbeat_ms != b->heartbeat_ms || n != strv_length(b->nats))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(a->nats[i], b->nats[i]) != 0)
+                        return false;
+        return str_equal(a->node, b->node) && str_equal(a->prefix, b->prefix) &&
+               str_equal(a->credentials, b->credentials) && str_equal(a->tls_ca, b->tls_ca) &&
+               str_equal(a->tls_cert, b->tls_cert) && str_equal(a->tls_key, b->tls_key);
+}
+
 bool spec_name_is_valid(const char *name) {
         size_t n;
 

@@ -195,6 +195,8 @@ typedef struct Config {
 /* A node or prefix name of [cluster]: 1-CLUSTER_NAME_MAX characters of A-Z, a-z, 0-9, '_' and
  * '-' (one NATS subject token, and a JetStream bucket name too). */
 bool cluster_name_is_valid(const char *name);
+/* a and b say the same (a reload compares them: [cluster] is read at start only). */
+bool cluster_config_equal(const ClusterConfig *a, const ClusterConfig *b);
 
 /* A copy of c in one mapping of its own (the Config first, then its sections, arrays and
  * strings), outside the heap: what a configuration holds for as long as it runs is not

@@ -171,3 +171,26 @@ assert c["state"] == "connected", c
     assert_line --partial "bad.ini:7: bad value '5' for heartbeat"
     assert_line --partial "bad.ini:5: missing required key 'nats' in [cluster]"
 }
+
+@test "cluster: with no server up the tree starts at once; a reload does not change [cluster]" {
+    port=$(free_ports 1)
+    NATS_PORT[1]=$port
+    node_ini a 1
+    node_start a
+    run -0 fvn a status
+    assert_line --regexp '^app/w +worker +running'
+    run -0 cluster_field a state
+    assert_output connecting
+    run -0 fvn a call echo hi
+    assert_output "echo: hi"
+
+    sed -i 's/^heartbeat = 200$/heartbeat = 300/' "$BATS_TEST_TMPDIR/a.ini"
+    run -0 fvn a reload
+    grep -q "Reload: \[cluster\] changed; it takes effect when forkvisor is restarted" "$BATS_TEST_TMPDIR/a.log"
+    run -0 cluster_field a heartbeat_ms
+    assert_output 200
+    run -0 cluster_field a state
+    assert_output connecting
+    node_stop a
+    nothing_survives
+}

@@ -115,3 +115,18 @@ TEST(cluster_name_is_valid) {
         n[CLUSTER_NAME_MAX + 1] = '\0';
         ASSERT_TRUE(!cluster_name_is_valid(n));
 }
+
+TEST(cluster_config_equal) {
+        _cleanup_config_ Config *a = NULL, *b = NULL, *c = NULL, *d = NULL, *none = NULL;
+
+        LOAD_OK(TREE "[cluster]\nnats = nats://a, nats://b\nnode = x\n", a);
+        LOAD_OK(TREE "[cluster]\nnode = x\nnats = nats://a,nats://b\n", b);
+        LOAD_OK(TREE "[cluster]\nnats = nats://b, nats://a\nnode = x\n", c);
+        LOAD_OK(TREE "[cluster]\nnats = nats://a, nats://b\nnode = x\nheartbeat = 1001\n", d);
+        LOAD_OK(TREE, none);
+        ASSERT_TRUE(cluster_config_equal(&a->cluster, &b->cluster));
+        ASSERT_TRUE(!cluster_config_equal(&a->cluster, &c->cluster)); /* the order is the preference */
+        ASSERT_TRUE(!cluster_config_equal(&a->cluster, &d->cluster));
+        ASSERT_TRUE(!cluster_config_equal(&a->cluster, &none->cluster));
+        ASSERT_TRUE(cluster_config_equal(&none->cluster, &none->cluster));
+}
