@@ -433,6 +433,11 @@ Cluster *cluster_free(Cluster *c) {
         if (c->sub)
                 natsSubscription_Destroy(c->sub);
         if (c->nc) {
+                /* What libnats has buffered is written now, as far as the socket takes it: the
+                 * loop no longer runs, and Close would wait half a second for a buffer only the
+                 * loop empties. */
+                if (c->state == CLUSTER_CONNECTED)
+                        natsConnection_ProcessWriteEvent(c->nc);
                 natsConnection_Close(c->nc);
                 natsConnection_Destroy(c->nc);
         }
