@@ -10,7 +10,8 @@
  * The loop never waits for NATS: it publishes (which only appends to libnats' buffer, written
  * when the socket is writable) and never flushes or requests. It publishes only while
  * connected: during a reconnect libnats' reconnect thread holds the connection's lock while it
- * dials, and a publish would wait for the dial (bounded by the connect timeout below). */
+ * dials and greets a server, and a publish would wait for that (bounded by the connect timeout
+ * below). What is left is the instant between the drop and the loop hearing of it. */
 #include "cluster.h"
 
 #include <errno.h>
