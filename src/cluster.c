@@ -64,6 +64,7 @@ struct Cluster {
         sd_event_source *timer;
 
         ClusterState state;
+        bool name_clash;             /* another node's heartbeat carried our name */
         char server[URL_MAX];
         uint64_t in, out, dropped, reconnects;
 
@@ -194,8 +195,15 @@ static void on_heartbeat(void *ud, void *payload) {
         end = strchr(name, '.');
         if (!end || strcmp(end, ".heartbeat") != 0 || end == name || (size_t) (end - name) > CLUSTER_NAME_MAX)
                 goto done;
-        if ((size_t) (end - name) == strlen(c->node) && memcmp(name, c->node, end - name) == 0)
-                goto done; /* our own, echoed by a server that ignores no_echo */
+        if ((size_t) (end - name) == strlen(c->node) && memcmp(name, c->node, end - name) == 0) {
+                /* no_echo: the servers never send us our own, so this is another node's. Said
+                 * once: the operator has two nodes to rename, not a flood to read. */
+                if (!c->name_clash)
+                        log_warning("Cluster: another node calls itself '%s' too: node names must be unique in "
+                                    "a cluster (set node = in [cluster])", c->node);
+                c->name_clash = true;
+                goto done;
+        }
 
         n = find_node(c, name, (size_t) (end - name));
         if (!n) {

@@ -194,3 +194,25 @@ assert c["state"] == "connected", c
     node_stop a
     nothing_survives
 }
+
+@test "cluster: two nodes with one name: each says so in its log, once" {
+    nats_cluster 1
+    node_ini a 1
+    node_start a
+    # A second node named a too, with its own socket.
+    cp "$BATS_TEST_TMPDIR/a.ini" "$BATS_TEST_TMPDIR/twin.ini"
+    node_start twin
+    clash() { grep -q "another node calls itself 'a' too" "$BATS_TEST_TMPDIR/$1.log"; }
+    retry 300 0.05 clash a
+    retry 300 0.05 clash twin
+    # Neither lists the other (nor itself) as a node heard.
+    run -0 fvn a cluster --json
+    python3 -c 'import json, sys; assert json.loads(sys.argv[1])["nodes"] == []' "$output"
+    # Once, however many heartbeats came since.
+    heard_many() { [[ $(cluster_field a messages_in) -gt 5 ]]; }
+    retry 300 0.05 heard_many
+    [[ $(grep -c "another node calls itself" "$BATS_TEST_TMPDIR/a.log") -eq 1 ]]
+    node_stop a
+    node_stop twin
+    nothing_survives
+}

@@ -25,8 +25,8 @@ for s in socks:
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 port_closed() { ! port_open "$1"; }
 
-# nats_cluster N: starts N NATS servers routed to each other; NATS_PORT[i] is server i's client
-# port (1-based). Returns once every one accepts clients.
+# nats_cluster N: starts N NATS servers routed to each other (N = 1: one server on its own);
+# NATS_PORT[i] is server i's client port (1-based). Returns once every one accepts clients.
 nats_cluster() {
     local n=$1 i j ports routes
     mapfile -t ports < <(free_ports $((2 * n)))
@@ -49,8 +49,11 @@ nats_cluster() {
 nats_start() {
     local i=$1
     mkdir -p "$BATS_TEST_TMPDIR/nats$i"
-    nats-server -a 127.0.0.1 -p "${NATS_PORT[i]}" -n "s$i" --cluster_name fv \
-        --cluster "nats://127.0.0.1:${NATS_ROUTE[i]}" --routes "${NATS_ROUTES[i]}" \
+    # One server is no NATS cluster: JetStream refuses a cluster without routes.
+    local cluster=()
+    [[ $NATS_N -eq 1 ]] ||
+        cluster=(--cluster_name fv --cluster "nats://127.0.0.1:${NATS_ROUTE[i]}" --routes "${NATS_ROUTES[i]}")
+    nats-server -a 127.0.0.1 -p "${NATS_PORT[i]}" -n "s$i" "${cluster[@]}" \
         -js -sd "$BATS_TEST_TMPDIR/nats$i" -l "$BATS_TEST_TMPDIR/nats$i.log" </dev/null >/dev/null 2>&1 3>&- &
     NATS_PID[i]=$!
     echo "${NATS_PID[i]}" >> "$BATS_TEST_TMPDIR/nats.pids"
