@@ -94,7 +94,7 @@ typedef enum ConnEvent {
 
 typedef struct ConnChange {
         ConnEvent what;
-        char url[URL_MAX];
+        char url[URL_MAX];      /* the server connected to; for CONN_CLOSED, libnats' last error */
 } ConnChange;
 
 static void set_connected(Cluster *c, const char *url, bool reconnect) {
@@ -126,8 +126,12 @@ static void on_conn_change(void *ud, void *payload) {
                 }
                 break;
         case CONN_CLOSED:
+                /* libnats gives up only on what retrying cannot mend (a server that refuses us),
+                 * or when we close at exit. */
                 if (c->state == CLUSTER_CONNECTED)
                         events_publish_cluster(c->events, "cluster:disconnected", c->node, c->server);
+                if (ch->url[0])
+                        log_error("Cluster: node '%s' gave up on NATS: %s", c->node, ch->url);
                 c->state = CLUSTER_CLOSED;
                 c->server[0] = '\0';
                 break;
@@ -149,6 +153,11 @@ static void post_change(natsConnection *nc, void *closure, ConnEvent what) {
         ch->what = what;
         if (what == CONN_CONNECTED || what == CONN_RECONNECTED)
                 (void) natsConnection_GetConnectedUrl(nc, ch->url, sizeof ch->url);
+        if (what == CONN_CLOSED) {
+                const char *e = NULL;
+                if (natsConnection_GetLastError(nc, &e) != NATS_OK && e)
+                        snprintf(ch->url, sizeof ch->url, "%s", e);
+        }
         if (nats_loop_post(c->loop, on_conn_change, drop_payload, c, ch, false) < 0)
                 free(ch);
 }

@@ -216,3 +216,49 @@ assert c["state"] == "connected", c
     node_stop twin
     nothing_survives
 }
+
+# tls_files: a CA, a server certificate for 127.0.0.1 and a client certificate, in the test's
+# directory (EC keys: quick to make).
+tls_files() {
+    local d=$BATS_TEST_TMPDIR k
+    cd "$d" || return 1
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem \
+        -days 2 -subj "/CN=forkvisor test CA" 2>/dev/null || return 1
+    for k in server client; do
+        openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$k.key" -out "$k.csr" \
+            -subj "/CN=$k" 2>/dev/null || return 1
+        printf 'subjectAltName=IP:127.0.0.1\n' > "$k.ext"
+        openssl x509 -req -in "$k.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -out "$k.pem" -days 2 \
+            -extfile "$k.ext" 2>/dev/null || return 1
+    done
+    cd - >/dev/null
+}
+
+@test "cluster: tls_ca, tls_cert and tls_key: a server that verifies clients takes the node; without a certificate it refuses, and the tree runs on" {
+    command -v openssl >/dev/null || skip "openssl is not installed"
+    tls_files
+    mapfile -t ports < <(free_ports 1)
+    NATS_PORT[1]=${ports[0]}
+    nats-server -a 127.0.0.1 -p "${NATS_PORT[1]}" --tls --tlscert "$BATS_TEST_TMPDIR/server.pem" \
+        --tlskey "$BATS_TEST_TMPDIR/server.key" --tlscacert "$BATS_TEST_TMPDIR/ca.pem" --tlsverify \
+        -l "$BATS_TEST_TMPDIR/nats1.log" </dev/null >/dev/null 2>&1 3>&- &
+    NATS_PID[1]=$!
+    echo "${NATS_PID[1]}" >> "$BATS_TEST_TMPDIR/nats.pids"
+    retry 200 0.05 port_open "${NATS_PORT[1]}"
+
+    # A nats:// URL: tls_ca makes the connection TLS. Relative files are the ini's directory's.
+    node_ini a 1 -- tls_ca=ca.pem tls_cert=client.pem tls_key=client.key
+    node_ini b 1 -- tls_ca=ca.pem
+    node_start a
+    node_start b
+    retry 300 0.05 cluster_state_is a connected
+    retry 300 0.05 cluster_state_is b closed
+    grep -q "Cluster: node 'b' gave up on NATS: " "$BATS_TEST_TMPDIR/b.log"
+    run -0 fvn b call echo "no cluster, still a node"
+    assert_output "echo: no cluster, still a node"
+    run -0 cluster_field a server
+    assert_output "$(nats_url 1)"
+    node_stop a
+    node_stop b
+    nothing_survives
+}
