@@ -53,6 +53,7 @@ struct Cluster {
         natsConnection *nc;
         natsSubscription *sub;
         natsStatus connect_status;
+        char connect_error[URL_MAX];
         pthread_t connector;
         bool connector_started;
         bool connect_done;
@@ -289,18 +290,19 @@ static void on_connect_done(void *ud, void *payload) {
         Cluster *c = ud;
 
         c->connect_done = true;
+        if (c->connect_error[0])
+                log_error("Cluster: node '%s': %s", c->node, c->connect_error);
         if (c->connect_status == NATS_OK && c->nc) {
                 char url[URL_MAX] = "";
                 (void) natsConnection_GetConnectedUrl(c->nc, url, sizeof url);
                 set_connected(c, url, false);
-        } else if (!c->nc) {
-                log_error("Cluster: node '%s' cannot connect to NATS: %s", c->node,
-                          nats_GetLastError(NULL) ?: natsStatus_GetText(c->connect_status));
+        } else if (!c->nc)
                 c->state = CLUSTER_CLOSED;
-        }
         /* Else NATS_NOT_YET_CONNECTED: libnats goes on trying, cb_connected says when. */
 }
 
+/* Not on the loop: it logs nothing (the log is the loop's), it leaves what went wrong in
+ * c->connect_error for on_connect_done. libnats' last error is per thread: read here or never. */
 static void *connect_thread(void *ud) {
         Cluster *c = ud;
         natsConnection *nc = NULL;
@@ -311,14 +313,14 @@ static void *connect_thread(void *ud) {
                  * after every reconnect. */
                 natsStatus r = natsConnection_Subscribe(&c->sub, nc, c->pattern, cb_msg, c);
                 if (r != NATS_OK)
-                        log_error("Cluster: cannot subscribe to %s: %s", c->pattern, natsStatus_GetText(r));
-        } else if (nc) {
-                natsConnection_Destroy(nc);
+                        snprintf(c->connect_error, sizeof c->connect_error, "cannot subscribe to %s: %s",
+                                 c->pattern, nats_GetLastError(NULL) ?: natsStatus_GetText(r));
+        } else {
+                snprintf(c->connect_error, sizeof c->connect_error, "cannot connect to NATS: %s",
+                         nats_GetLastError(NULL) ?: natsStatus_GetText(s));
+                if (nc)
+                        natsConnection_Destroy(nc);
                 nc = NULL;
-        }
-        if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED) {
-                const char *e = nats_GetLastError(NULL);
-                log_error("Cluster: cannot connect to NATS: %s", e ?: natsStatus_GetText(s));
         }
         c->nc = nc;
         c->connect_status = s;
