@@ -28,8 +28,8 @@ WARN      = -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wfo
             -Wno-unused-parameter -Wno-missing-field-initializers $(if $(WERROR),-Werror)
 HARDEN    = -fstack-protector-strong -fPIE
 LDHARDEN  = -pie -Wl,-z,relro -Wl,-z,now
-DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags libsystemd inih 2>/dev/null)
-DEP_LIBS   := $(shell $(PKG_CONFIG) --libs libsystemd inih 2>/dev/null)
+DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags libsystemd inih libnats 2>/dev/null)
+DEP_LIBS   := $(shell $(PKG_CONFIG) --libs libsystemd inih libnats 2>/dev/null)
 
 ifneq ($(SANITIZE),)
   CFLAGS  += -O1 -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -69,7 +69,7 @@ FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 MAN        := $(wildcard man/*.[1-8])
 
 .PHONY: FORCE all deps check check-conf check-unit check-bats check-man check-fuzz check-san \
-        check-headers check-reliability fuzz demo bench soak race-loop install uninstall deb clean
+        check-headers check-reliability check-cluster fuzz demo bench soak race-loop install uninstall deb clean
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/forkvisor $(LIBS_OUT) $(WORKERS)
@@ -159,8 +159,8 @@ RESULTS = $(BUILD)/results
 
 check: deps
 	@rm -rf build/results build-san/results
-	@$(MAKE) --no-print-directory all check-headers check-conf check-unit check-man check-bats check-reliability check-fuzz || true
-	@$(MAKE) --no-print-directory SANITIZE=address,undefined all check-unit check-bats check-reliability || true
+	@$(MAKE) --no-print-directory all check-headers check-conf check-unit check-man check-bats check-reliability check-cluster check-fuzz || true
+	@$(MAKE) --no-print-directory SANITIZE=address,undefined all check-unit check-bats check-reliability check-cluster || true
 	@tests/summarize.sh build/results build-san/results
 
 check-conf: $(BUILD)/forkvisor
@@ -181,6 +181,11 @@ check-reliability: all $(REL_BIN)
 	@tests/run-unit.sh $(RESULTS)/reliability-unit $(REL_BIN)
 	@FORKVISOR_BUILD=$(abspath $(BUILD)) tests/run-bats.sh $(RESULTS)/reliability-$(if $(SANITIZE),san,plain) tests/reliability
 
+# The cluster suite (forkvisor-cluster(7)): nodes and NATS servers of its own on 127.0.0.1.
+check-cluster: all
+	@mkdir -p $(RESULTS)
+	@FORKVISOR_BUILD=$(abspath $(BUILD)) tests/run-bats.sh $(RESULTS)/cluster-$(if $(SANITIZE),san,plain) tests/cluster
+
 check-man: $(BUILD)/forkvisor
 	@mkdir -p $(RESULTS)
 	@tests/run-man-check.sh $(BUILD)/forkvisor $(RESULTS)/man $(MAN)
@@ -190,11 +195,11 @@ check-fuzz: $(FUZZ_BIN)
 	@tests/run-fuzz.sh $(RESULTS)/fuzz 20 $(FUZZ_BIN)
 
 check-san:
-	@$(MAKE) --no-print-directory SANITIZE=address,undefined check-unit check-bats check-reliability
+	@$(MAKE) --no-print-directory SANITIZE=address,undefined check-unit check-bats check-reliability check-cluster
 
 # The node's rooms, which the client (src/cli/ but run.c, the daemon's entry) never includes: it
 # talks to the node through the control protocol (ctlproto.h, control-path.h) only.
-NODE_ROOMS := manager|node|proc|child|reap|tree|reload|router|mailbox|broker|control|commands|commands-bus|inspect|event-log|status|notify|spawn|output|output-file|cgroup|guard|config|spec|events|journal|log-sink
+NODE_ROOMS := manager|cluster|cluster-view|nats-loop|node|proc|child|reap|tree|reload|router|mailbox|broker|control|commands|commands-bus|inspect|event-log|status|notify|spawn|output|output-file|cgroup|guard|config|spec|events|journal|log-sink
 
 # Every header compiles on its own; the public one as strict C99 too. One result per header, and
 # one for the client's includes.

@@ -7,8 +7,9 @@ set -u
 # tests/bats/18-install.bats: the Debian packages (make deb) and the unit's check; redis-server
 # is what `make bench` compares pub/sub with; valgrind, fiu-utils and libfiu-dev are for
 # tests/reliability (memcheck of the daemon, fault injection), and so are python3 (raw control
-# clients), strace and iproute2 (ss).
-pkgs="build-essential pkg-config libsystemd-dev libinih-dev bats bats-assert bats-support bats-file mandoc clang tmux util-linux procps debhelper dpkg-dev fakeroot lintian systemd redis-server valgrind fiu-utils libfiu-dev python3 strace iproute2"
+# clients), strace and iproute2 (ss); libnats-dev links the cluster client (src/cluster.c) and
+# nats-server runs the NATS servers of tests/cluster.
+pkgs="build-essential pkg-config libsystemd-dev libinih-dev libnats-dev nats-server bats bats-assert bats-support bats-file mandoc clang tmux util-linux procps debhelper dpkg-dev fakeroot lintian systemd redis-server valgrind fiu-utils libfiu-dev python3 strace iproute2"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

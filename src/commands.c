@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster-view.h"
 #include "events.h"
 #include "exitdesc.h"
 #include "inspect.h"
@@ -313,7 +314,8 @@ static void cmd_status(Commands *c, ControlRequest *req, char **argv) {
                 return;
         /* With the sequence number of the last event: `events --since SEQ` then gets exactly what
          * happened after this answer. */
-        inspect_status(req, n, strcmp(argv[2], "1") == 0, event_log_newest(events_log(manager_events(c->manager))));
+        inspect_status(req, n, strcmp(argv[2], "1") == 0, event_log_newest(events_log(manager_events(c->manager))),
+                       manager_cluster(c->manager));
         control_reply_finish(req, 0);
 }
 
@@ -705,6 +707,22 @@ static void cmd_events(Commands *c, ControlRequest *req, char **argv) {
         bus_events(c->manager, req, argv);
 }
 
+/* cluster JSON: this node in its cluster (forkvisor-cluster(7)). */
+static void cmd_cluster(Commands *c, ControlRequest *req, char **argv) {
+        Cluster *cl = manager_cluster(c->manager);
+        if (!cl) {
+                control_reply_errorf(req, "this node is not in a cluster\n");
+                control_reply_finish(req, 1);
+                return;
+        }
+        if (strcmp(argv[1], "1") == 0) {
+                cluster_view_json(req, cl);
+                control_reply_printf(req, "\n");
+        } else
+                cluster_view_text(req, cl);
+        control_reply_finish(req, 0);
+}
+
 typedef struct Command {
         const char *name;
         int min_args, max_args; /* not counting the name; -1 = no limit */
@@ -734,6 +752,7 @@ static const Command command_table[] = {
         { "publish", 2, 2, false, cmd_publish },
         { "subscribe", 1, -1, false, cmd_subscribe },
         { "events", 0, 1, false, cmd_events },
+        { "cluster", 1, 1, false, cmd_cluster },
 };
 
 /* A request whose client has given up is not carried out: a `shutdown` that waited in the socket

@@ -38,3 +38,4 @@ int config_load_string_flags(const char *text, const char *name, unsigned flags,
 extern const char *const config_keys_forkvisor[];
 extern const char *const config_keys_supervisor[];
 extern const char *const config_keys_worker[];
+extern const char *const config_keys_cluster[];

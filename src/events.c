@@ -153,6 +153,24 @@ void events_publish_reload(Events *e, const char *root_path, const ReloadCounts 
         keep_and_publish(e, "forkvisor:reload", payload, end(&o, now_realtime_usec(), event_log_next_seq(e->log)));
 }
 
+void events_publish_cluster(Events *e, const char *event, const char *node, const char *server) {
+        char topic[64], payload[EVENT_MAX];
+        Out o = { payload, sizeof payload, 0, false };
+        bool of_cluster = strncmp(event, "cluster:", 8) == 0;
+
+        snprintf(topic, sizeof topic, "forkvisor:%s", event);
+        put(&o, "{\"event\": \"%s\", \"path\": null, \"pid\": null, \"node\": ", event);
+        put_string(&o, node);
+        if (of_cluster) {
+                put(&o, ", \"server\": ");
+                if (server)
+                        put_string(&o, server);
+                else
+                        put(&o, "null");
+        }
+        keep_and_publish(e, topic, payload, end(&o, realtime_usec(), event_log_next_seq(e->log)));
+}
+
 int events_new(Router *router, Events **ret) {
         Events *e = calloc(1, sizeof *e);
         if (!e)

@@ -28,6 +28,11 @@ void events_publish_tree(Events *e, Node *n, TreeEvent ev);
 /* A configuration reload was applied (reload.h counts what happened to the nodes). */
 void events_publish_reload(Events *e, const char *root_path, const ReloadCounts *c);
 
+/* The cluster (cluster.h): event is "cluster:connected", "cluster:disconnected", "node:up" or
+ * "node:down", published on forkvisor:EVENT with "node" (this node for cluster:*, the other for
+ * node:*) and, for cluster:*, "server" (its URL or null); "path" and "pid" are null. */
+void events_publish_cluster(Events *e, const char *event, const char *node, const char *server);
+
 /* The JSON payload of an event numbered seq, into buf (NUL-terminated, truncated to size). pid 0 is null;
  * code is a waitid() code (CLD_EXITED, CLD_KILLED, CLD_DUMPED) or 0 for no exit; reason, when not
  * NULL, says why (node_reason_to_string(): "crash", "operator", "oom", ...). Returns the

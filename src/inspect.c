@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cluster-view.h"
 #include "exitdesc.h"
 #include "json.h"
 #include "macro.h"
@@ -115,7 +116,7 @@ static void status_row(Node *n, unsigned depth, void *ud) {
         control_reply_printf(x->req, "}");
 }
 
-void inspect_status(ControlRequest *req, Node *n, bool json, uint64_t seq) {
+void inspect_status(ControlRequest *req, Node *n, bool json, uint64_t seq, const Cluster *cluster) {
         StatusCtx x = { .req = req, .json = json, .first = true, .now = now_usec() };
         if (x.json)
                 control_reply_printf(req, "{\"seq\": %" PRIu64 ", \"processes\": [", seq);
@@ -123,8 +124,12 @@ void inspect_status(ControlRequest *req, Node *n, bool json, uint64_t seq) {
                 control_reply_printf(req, "%-32s %-10s %-10s %-8s %8s %10s  %s\n", "PATH", "KIND", "STATE", "PID",
                                      "RESTARTS", "UPTIME", "LAST-EXIT");
         tree_walk(n, status_row, &x);
-        if (x.json)
-                control_reply_printf(req, "\n]}\n");
+        if (!x.json)
+                return;
+        /* The node's cluster (forkvisor-cluster(7)), null without [cluster]. */
+        control_reply_printf(req, "\n], \"cluster\": ");
+        cluster_view_json(req, cluster);
+        control_reply_printf(req, "}\n");
 }
 
 /* ---- tree ------------------------------------------------------------------------------- */

@@ -12,7 +12,7 @@
 
 /* One row per node under n (n first): a table, or a JSON object, {"seq": seq, "processes": [rows]}
  * (seq: the last event's sequence number). */
-void inspect_status(ControlRequest *req, Node *n, bool json, uint64_t seq);
+void inspect_status(ControlRequest *req, Node *n, bool json, uint64_t seq, const Cluster *cluster);
 /* The tree under root: drawn with its branches, or as one nested JSON object. */
 void inspect_tree(ControlRequest *req, Node *root, bool json);
 /* Everything known of n: "key: value" lines, or one JSON object. */

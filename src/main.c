@@ -46,6 +46,7 @@ static const Verb verbs[] = {
         { "subscribe", verb_worker, "subscribe TOPIC... [--count N] [--timeout MS] [--ready]  print what is published on TOPIC\n"
                                     "                                   (in a worker: subscribe the worker)" },
         { "events", verb_control, "events [--since SEQ] [--count N] [--timeout MS] [--ready]  lifecycle events as JSON lines" },
+        { "cluster", verb_control, "cluster [--json]                 this node in its cluster: state, server, nodes heard" },
         { "get-state", verb_control, "get-state NAME [--timeout MS]    print a worker's state (format_state)" },
         { "ready", verb_worker, "ready                            (in a worker) report readiness" },
         { "recv", verb_worker, "recv [--timeout MS] [--shell]    (in a worker) wait for a message, print it" },
@@ -65,8 +66,9 @@ static void help(FILE *f) {
 }
 
 static void dump_keys(void) {
-        const char *const *tables[] = { config_keys_forkvisor, config_keys_supervisor, config_keys_worker };
-        const char *names[] = { "forkvisor", "supervisor", "worker" };
+        const char *const *tables[] = { config_keys_forkvisor, config_keys_supervisor, config_keys_worker,
+                                         config_keys_cluster };
+        const char *names[] = { "forkvisor", "supervisor", "worker", "cluster" };
         for (size_t t = 0; t < ELEMENTSOF(tables); t++)
                 for (size_t i = 0; tables[t][i]; i++)
                         printf("%s %s\n", names[t], tables[t][i]);

@@ -48,6 +48,7 @@ struct Manager {
         ProcIndex procs;           /* pid → process record, live workers only */
         Router *router;
         Events *events;            /* owned: numbered, kept, published on router */
+        Cluster *cluster;          /* owned; NULL without [cluster] */
         Registry *registry;        /* names → processes, shared read-only with every child */
         ControlServer *control;
         ControlHandler control_handler;

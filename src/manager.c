@@ -250,6 +250,8 @@ static void on_reload_begin(void *ud, const Config *old, const Config *new) {
                 changed[n++] = "log_timestamps";
         for (size_t i = 0; i < n; i++)
                 log_warning("Reload: [forkvisor] %s changed; it takes effect when forkvisor is restarted", changed[i]);
+        if (!cluster_config_equal(&old->cluster, &new->cluster))
+                log_warning("Reload: [cluster] changed; it takes effect when forkvisor is restarted");
 }
 
 static void on_reload_refused(void *ud, const char *error) {
@@ -404,6 +406,7 @@ Manager *manager_free(Manager *m) {
         reap_stop_tracking(m);
         /* After the tree: its nodes may borrow from these. */
         reload_queue_free(m->reloads);
+        cluster_free(m->cluster); /* publishes on events */
         events_free(m->events);
         router_free(m->router);
         registry_free(m->registry);
@@ -597,6 +600,11 @@ int manager_run(Manager *m) {
         if (r != 0)
                 return r;
 
+        /* Connecting goes on in the background: the tree starts at once. */
+        if (manager_config(m)->cluster.enabled &&
+            cluster_new(m->event, m->events, &manager_config(m)->cluster, &m->cluster) < 0)
+                return 1;
+
         r = tree_new(manager_config(m), &m->ops, m, &m->tree);
         if (r < 0)
                 return log_error_errno(r, "Failed to build the tree: %m"), 1;
@@ -649,6 +657,10 @@ Router *manager_router(Manager *m) {
 
 Events *manager_events(Manager *m) {
         return m->events;
+}
+
+Cluster *manager_cluster(Manager *m) {
+        return m->cluster;
 }
 
 const RegistryView *manager_registry(Manager *m) {

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 
+#include "cluster.h"
 #include "config.h"
 #include "control.h"
 #include "events.h"
@@ -37,6 +38,8 @@ Router *manager_router(Manager *m);
 /* The lifecycle events: their sequence number, the last ones kept (events.h). */
 Events *manager_events(Manager *m);
 const RegistryView *manager_registry(Manager *m);
+/* The node's cluster (cluster.h), or NULL without [cluster]. */
+Cluster *manager_cluster(Manager *m);
 /* Reload (SPEC 3.4). Reads the configuration file again now: -EINVAL with every problem in
  * *diag when it is invalid (nothing changes), -EBUSY while shutting down. Else 0: the new
  * configuration is queued (reload.c) and applied after any reload before it, and done (may be

@@ -96,6 +96,35 @@ const char *spec_kind_to_string(SpecKind k) {
         return spec_kind_table[k];
 }
 
+bool cluster_name_is_valid(const char *name) {
+        size_t n = name ? strlen(name) : 0;
+
+        if (n < 1 || n > CLUSTER_NAME_MAX)
+                return false;
+        for (const char *p = name; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                      *p == '_' || *p == '-'))
+                        return false;
+        return true;
+}
+
+static bool str_equal(const char *a, const char *b) {
+        return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+bool cluster_config_equal(const ClusterConfig *a, const ClusterConfig *b) {
+        size_t n = strv_length(a->nats);
+
+        if (a->enabled != b->enabled || a->heartbeat_ms != b->heartbeat_ms || n != strv_length(b->nats))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(a->nats[i], b->nats[i]) != 0)
+                        return false;
+        return str_equal(a->node, b->node) && str_equal(a->prefix, b->prefix) &&
+               str_equal(a->credentials, b->credentials) && str_equal(a->tls_ca, b->tls_ca) &&
+               str_equal(a->tls_cert, b->tls_cert) && str_equal(a->tls_key, b->tls_key);
+}
+
 bool spec_name_is_valid(const char *name) {
         size_t n;
 
@@ -219,6 +248,13 @@ Config *config_free(Config *c) {
         free(c->sections);
         free(c->path);
         free(c->control);
+        strv_free(c->cluster.nats);
+        free(c->cluster.node);
+        free(c->cluster.prefix);
+        free(c->cluster.credentials);
+        free(c->cluster.tls_ca);
+        free(c->cluster.tls_cert);
+        free(c->cluster.tls_key);
         return mfree(c);
 }
 
@@ -309,8 +345,17 @@ static Config *pack_config(Packer *p, const Config *c) {
         for (size_t i = 0; i < c->n_sections; i++)
                 pack_spec(p, c->sections[i], specs ? &specs[i] : NULL);
         char *path = pack_string(p, c->path), *control = pack_string(p, c->control);
+        ClusterConfig cl = c->cluster;
+        cl.nats = pack_strv(p, c->cluster.nats);
+        cl.node = pack_string(p, c->cluster.node);
+        cl.prefix = pack_string(p, c->cluster.prefix);
+        cl.credentials = pack_string(p, c->cluster.credentials);
+        cl.tls_ca = pack_string(p, c->cluster.tls_ca);
+        cl.tls_cert = pack_string(p, c->cluster.tls_cert);
+        cl.tls_key = pack_string(p, c->cluster.tls_key);
         if (!n)
                 return NULL;
+        n->cluster = cl;
         n->path = path;
         n->control = control;
         n->sections = sections;

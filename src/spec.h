@@ -160,6 +160,23 @@ struct Spec {
         unsigned resource_line;   /* line of the first of them, for "FILE:LINE: unavailable" */
 };
 
+/* [cluster] (forkvisor-cluster(7)): the node joins a cluster over NATS. Read at start only. */
+typedef struct ClusterConfig {
+        bool enabled;             /* a [cluster] section was given */
+        char **nats;              /* owned strv: server URLs, tried in turn */
+        char *node;               /* owned; NULL = the host name, decided by the daemon */
+        char *prefix;             /* owned; NULL = "forkvisor" */
+        char *credentials;        /* owned; absolute paths, or NULL */
+        char *tls_ca;
+        char *tls_cert;
+        char *tls_key;
+        uint64_t heartbeat_ms;    /* default 1000 */
+} ClusterConfig;
+
+#define CLUSTER_NAME_MAX 64
+#define CLUSTER_URLS_MAX 32
+#define CLUSTER_HEARTBEAT_DEFAULT_MS 1000
+
 typedef struct Config {
         char *path;               /* owned; the main file as given */
         char *control;            /* owned; NULL = the default path (SPEC 3.1), decided by the daemon */
@@ -172,7 +189,14 @@ typedef struct Config {
         Spec **sections;          /* owned, every section in file order */
         size_t n_sections;
         size_t packed_size;       /* made by config_pack(): the size of its one mapping, else 0 */
+        ClusterConfig cluster;
 } Config;
+
+/* A node or prefix name of [cluster]: 1-CLUSTER_NAME_MAX characters of A-Z, a-z, 0-9, '_' and
+ * '-' (one NATS subject token, and a JetStream bucket name too). */
+bool cluster_name_is_valid(const char *name);
+/* a and b say the same (a reload compares them: [cluster] is read at start only). */
+bool cluster_config_equal(const ClusterConfig *a, const ClusterConfig *b);
 
 /* A copy of c in one mapping of its own (the Config first, then its sections, arrays and
  * strings), outside the heap: what a configuration holds for as long as it runs is not

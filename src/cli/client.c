@@ -97,6 +97,10 @@ static const ClientVerb client_verbs[] = {
           "objects, one per line; --count, --timeout and --ready as for subscribe. With --since SEQ, the\n"
           "kept events numbered after SEQ (\"seq\", as status --json reports the last) come first, then\n"
           "the live ones, none missed or repeated; exit 1 when some of them are no longer kept.", 0, 0, PATIENCE_STREAM, "nQY" },
+        { "cluster", "[--json] [--timeout MS]",
+          "This node in its cluster ([cluster], forkvisor-cluster(7)): its name, state, NATS server in\n"
+          "use, message counters, and the other nodes heard with their last heartbeat. Exits 1 when\n"
+          "the node is not in a cluster.", 0, 0, PATIENCE_QUICK, "j" },
 };
 
 static const ClientVerb *find_verb(const char *name) {
@@ -558,6 +562,8 @@ int verb_control(int argc, char **argv) {
                 return transact(control, (char *[]) { "get-state", pos[0], timeout, NULL }, false, &dl);
         if (strcmp(v->name, "registry") == 0)
                 return transact(control, (char *[]) { "registry", json ? "1" : "0", NULL }, false, &dl);
+        if (strcmp(v->name, "cluster") == 0)
+                return transact(control, (char *[]) { "cluster", json ? "1" : "0", NULL }, false, &dl);
         if (strcmp(v->name, "whereis") == 0)
                 return transact(control, (char *[]) { "whereis", pos[0], all ? "1" : "0", NULL }, false, &dl);
 

@@ -221,6 +221,10 @@ static int handler(void *user, const char *section, const char *name, const char
                 kind = KIND_FORKVISOR;
                 key_line = p->fv_key_line;
                 break;
+        case CUR_CLUSTER:
+                kind = KIND_CLUSTER; /* its keys are not [forkvisor]'s: one array serves both */
+                key_line = p->fv_key_line;
+                break;
         case CUR_SPEC:
                 kind = fs->spec->kind == SPEC_WORKER ? KIND_WORKER : KIND_SUPERVISOR;
                 key_line = fs->info->key_line;
@@ -243,14 +247,15 @@ static int handler(void *user, const char *section, const char *name, const char
         first = kind == KIND_FORKVISOR && (k->flags & KEY_ONCE_PER_FILE) ? &fs->include_line : &key_line[idx];
         if (*first) {
                 char buf[64];
-                const char *file = kind == KIND_FORKVISOR && first == &key_line[idx] ? p->fv_key_file[idx] : fs->path;
+                const char *file = (kind == KIND_FORKVISOR || kind == KIND_CLUSTER) && first == &key_line[idx] ?
+                                   p->fv_key_file[idx] : fs->path;
                 fs_error(fs, "key '%s' given twice in %s (first at %s:%u)", n,
                          section_display(fs, buf, sizeof(buf)), file, *first);
                 return 0;
         }
         *first = fs->line;
         key_line[idx] = fs->line;
-        if (kind == KIND_FORKVISOR)
+        if (kind == KIND_FORKVISOR || kind == KIND_CLUSTER)
                 p->fv_key_file[idx] = fs->path;
         fs->cont_key = k;
         fs->cont = k->flags & KEY_LIST ? CONT_LIST : CONT_SCALAR;

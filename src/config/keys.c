@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "array.h"
 #include "parser.h"
@@ -38,6 +39,10 @@ const char *const config_keys_worker[] = {
         "mailbox_limit", "user", "group", "directory", "environment", "umask", "nice",
         "limit_nofile", "limit_core", "limit_as", "limit_nproc", "stdout", "stderr", "stdin",
         "kill_group", "memory_max", "pids_max", "cpu_weight", "log_max_bytes", "log_backups", NULL,
+};
+
+const char *const config_keys_cluster[] = {
+        "nats", "node", "prefix", "credentials", "tls_ca", "tls_cert", "tls_key", "heartbeat", NULL,
 };
 
 /* ---- value helpers that word their own diagnostics -------------------------------------- */
@@ -138,7 +143,8 @@ static size_t strv_count_const(const char *const *l) {
 
 static const char *const *kind_keys(unsigned kind) {
         return kind == KIND_FORKVISOR ? config_keys_forkvisor :
-               kind == KIND_SUPERVISOR ? config_keys_supervisor : config_keys_worker;
+               kind == KIND_SUPERVISOR ? config_keys_supervisor :
+               kind == KIND_CLUSTER ? config_keys_cluster : config_keys_worker;
 }
 /* ---- [forkvisor] ----------------------------------------------------------------------- */
 
@@ -659,11 +665,107 @@ static int parse_kill_group(FileState *fs, const KeyDef *k, Spec *s, const char 
         return get_bool(fs, k, v, &s->kill_group);
 }
 
+/* ---- [cluster] ------------------------------------------------------------------------- */
+
+/* One URL of `nats`: what libnats takes, a scheme it speaks and a host. */
+static bool nats_url_is_valid(const char *u) {
+        static const char *const schemes[] = { "nats://", "tls://" };
+
+        for (size_t i = 0; i < ELEMENTSOF(schemes); i++) {
+                size_t n = strlen(schemes[i]);
+                if (strncmp(u, schemes[i], n) != 0)
+                        continue;
+                /* A host (or user@host), no spaces or control characters. */
+                if (!u[n] || u[n] == ':' || u[n] == '/')
+                        return false;
+                for (const char *p = u + n; *p; p++)
+                        if ((unsigned char) *p <= ' ' || *p == 0x7f)
+                                return false;
+                return true;
+        }
+        return false;
+}
+
+/* nats = URL[,URL...]: libnats tries them in turn, on the first connect and on every reconnect. */
+static int parse_nats(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        _cleanup_strv_free_ char **urls = strv_new_empty();
+        _cleanup_free_ char *copy = strdup(v);
+        size_t n = 0;
+
+        if (!urls || !copy)
+                return parser_oom(fs->p);
+        for (char *save = NULL, *u = strtok_r(copy, ",", &save); u; u = strtok_r(NULL, ",", &save)) {
+                u += strspn(u, " \t");
+                size_t len = strlen(u);
+                while (len > 0 && (u[len - 1] == ' ' || u[len - 1] == '\t'))
+                        u[--len] = '\0';
+                if (!*u)
+                        continue;
+                if (!nats_url_is_valid(u))
+                        return fs_error(fs, "bad value '%s' for %s: expected nats://HOST:PORT or tls://HOST:PORT", u,
+                                        k->name);
+                if (++n > CLUSTER_URLS_MAX)
+                        return fs_error(fs, "too many URLs for %s: at most %d", k->name, CLUSTER_URLS_MAX);
+                if (strv_push(&urls, u) < 0)
+                        return parser_oom(fs->p);
+        }
+        if (n == 0)
+                return fs_error(fs, "missing value for %s: expected server URLs, separated by commas", k->name);
+        strv_free(fs->p->config->cluster.nats);
+        fs->p->config->cluster.nats = TAKE_PTR(urls);
+        return 0;
+}
+
+static int set_cluster_name(FileState *fs, const KeyDef *k, const char *v, char **dest) {
+        if (!cluster_name_is_valid(v))
+                return fs_error(fs, "bad value '%s' for %s: expected 1-%d characters of A-Z, a-z, 0-9, '_' and '-'", v,
+                                k->name, CLUSTER_NAME_MAX);
+        free(*dest);
+        *dest = strdup(v);
+        return *dest ? 0 : parser_oom(fs->p);
+}
+
+static int parse_cluster_node(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        return set_cluster_name(fs, k, v, &fs->p->config->cluster.node);
+}
+
+static int parse_cluster_prefix(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        return set_cluster_name(fs, k, v, &fs->p->config->cluster.prefix);
+}
+
+/* credentials, tls_ca, tls_cert, tls_key: files libnats reads when it connects, so a file that
+ * cannot be read is said by `check`, not found at the first connect. */
+static int parse_cluster_file(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        ClusterConfig *c = &fs->p->config->cluster;
+        char **dest = strcmp(k->name, "credentials") == 0 ? &c->credentials :
+                      strcmp(k->name, "tls_ca") == 0 ? &c->tls_ca :
+                      strcmp(k->name, "tls_cert") == 0 ? &c->tls_cert : &c->tls_key;
+        _cleanup_free_ char *path = path_resolve(fs, v);
+
+        if (!path)
+                return parser_oom(fs->p);
+        if (access(path, R_OK) < 0)
+                return fs_error(fs, "cannot read %s '%s': %m", k->name, path);
+        free(*dest);
+        *dest = TAKE_PTR(path);
+        return 0;
+}
+
+static int parse_heartbeat(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        uint64_t ms;
+
+        if (parse_u64(v, 600000, &ms) < 0 || ms < 10)
+                return fs_error(fs, "bad value '%s' for %s: expected milliseconds from 10 to 600000", v, k->name);
+        fs->p->config->cluster.heartbeat_ms = ms;
+        return 0;
+}
+
 /* Every key, once. Which kinds accept it is checked against config_keys_* (spec.c) at the
  * first load, so the two tables cannot drift apart unnoticed (test-config checks it too). */
 #define F KIND_FORKVISOR
 #define S KIND_SUPERVISOR
 #define W KIND_WORKER
+#define C KIND_CLUSTER
 static const KeyDef key_table[] = {
         { "root", F, 0, parse_root },
         { "control", F, 0, parse_control },
@@ -714,7 +816,16 @@ static const KeyDef key_table[] = {
         { "cpu_weight", W, 0, parse_resource },
         { "log_max_bytes", W, 0, parse_log_max_bytes },
         { "log_backups", W, 0, parse_log_backups },
+        { "nats", C, 0, parse_nats },
+        { "node", C, 0, parse_cluster_node },
+        { "prefix", C, 0, parse_cluster_prefix },
+        { "credentials", C, 0, parse_cluster_file },
+        { "tls_ca", C, 0, parse_cluster_file },
+        { "tls_cert", C, 0, parse_cluster_file },
+        { "tls_key", C, 0, parse_cluster_file },
+        { "heartbeat", C, 0, parse_heartbeat },
 };
+#undef C
 #undef F
 #undef S
 #undef W
@@ -789,6 +900,9 @@ int keys_unknown(FileState *fs, unsigned kind, const char *name) {
 
         if (sg)
                 return fs_error(fs, "unknown key '%s', did you mean '%s'?", name, sg);
+        if (kind != KIND_CLUSTER && kind_lists_key(KIND_CLUSTER, name))
+                return fs_error(fs, "unknown key '%s' in %s (it belongs in [cluster])", name,
+                                section_display(fs, buf, sizeof(buf)));
         if (kind != KIND_FORKVISOR && kind_lists_key(KIND_FORKVISOR, name))
                 return fs_error(fs, "unknown key '%s' in %s (it belongs in [forkvisor])", name,
                                 section_display(fs, buf, sizeof(buf)));

@@ -31,6 +31,7 @@ enum {
         KIND_FORKVISOR = 1u << 0,
         KIND_SUPERVISOR = 1u << 1,
         KIND_WORKER = 1u << 2,
+        KIND_CLUSTER = 1u << 3,
 };
 
 #define KEYS_MAX 64
@@ -117,7 +118,7 @@ struct Parser {
         const char **names[_NAMES_MAX]; /* built at the first undefined name (validate.c) */
         size_t n_names[_NAMES_MAX];
 
-        /* [forkvisor] may appear once per file; each of its keys once in all. */
+        /* [forkvisor] and [cluster] may appear once per file; each of their keys once in all. */
         unsigned fv_key_line[KEYS_MAX];
         const char *fv_key_file[KEYS_MAX]; /* borrowed from files */
         char *root;
@@ -125,6 +126,8 @@ struct Parser {
         const char *root_file;
         const char *fv_file; /* first [forkvisor] header, for tree-wide errors */
         unsigned fv_line;
+        const char *cluster_file; /* first [cluster] header, for its missing keys */
+        unsigned cluster_line;
 
         ConfigFile *files;
         size_t n_files, cap_files;
@@ -140,6 +143,7 @@ typedef enum Current {
         CUR_NONE,      /* before the first section header */
         CUR_FORKVISOR,
         CUR_SPEC,
+        CUR_CLUSTER,   /* [cluster] */
         CUR_SKIP,      /* a refused header: its keys are ignored (one error is enough) */
 } Current;
 
@@ -163,6 +167,7 @@ struct FileState {
         Spec *spec;        /* borrowed; CUR_SPEC */
         SectionInfo *info; /* borrowed; CUR_SPEC */
         unsigned forkvisor_line;
+        unsigned cluster_line;     /* [cluster] may appear once per file */
         unsigned include_line;     /* `include` may be given once per file */
 
         bool prev_key_set;         /* mirrors inih's prev_name being non-empty */

@@ -98,8 +98,25 @@ static int section_new(FileState *fs, SpecKind kind, const char *name) {
         return 0;
 }
 
+/* [forkvisor] and [cluster]: no name, once per file; the first header of all files is kept for
+ * the errors that concern the section as a whole. */
+static int unnamed_begin(FileState *fs, const char *kind, const char *colon, unsigned *in_file,
+                         const char **first_file, unsigned *first_line, Current cur) {
+        if (colon)
+                return fs_error(fs, "[%s] takes no name: write [%s]", kind, kind);
+        if (*in_file)
+                return fs_error(fs, "duplicate section [%s] (first defined at %s:%u)", kind, fs->path, *in_file);
+        *in_file = fs->line;
+        if (!*first_file) {
+                *first_file = fs->path;
+                *first_line = fs->line;
+        }
+        fs->cur = cur;
+        return 0;
+}
+
 int section_begin(FileState *fs, const char *text) {
-        static const char *const kinds[] = { "forkvisor", "supervisor", "worker" };
+        static const char *const kinds[] = { "forkvisor", "supervisor", "worker", "cluster" };
         _cleanup_free_ char *kind = NULL;
         const char *colon = strchr(text, ':'), *name = colon ? colon + 1 : NULL;
         Parser *p = fs->p;
@@ -114,19 +131,11 @@ int section_begin(FileState *fs, const char *text) {
         if (!kind)
                 return parser_oom(p);
 
-        if (strcmp(kind, "forkvisor") == 0) {
-                if (colon)
-                        return fs_error(fs, "[forkvisor] takes no name: write [forkvisor]");
-                if (fs->forkvisor_line)
-                        return fs_error(fs, "duplicate section [forkvisor] (first defined at %s:%u)", fs->path,
-                                        fs->forkvisor_line);
-                fs->forkvisor_line = fs->line;
-                if (!p->fv_file) {
-                        p->fv_file = fs->path;
-                        p->fv_line = fs->line;
-                }
-                fs->cur = CUR_FORKVISOR;
-                return 0;
+        if (strcmp(kind, "forkvisor") == 0)
+                return unnamed_begin(fs, kind, colon, &fs->forkvisor_line, &p->fv_file, &p->fv_line, CUR_FORKVISOR);
+        if (strcmp(kind, "cluster") == 0) {
+                p->config->cluster.enabled = true;
+                return unnamed_begin(fs, kind, colon, &fs->cluster_line, &p->cluster_file, &p->cluster_line, CUR_CLUSTER);
         }
         if (strcmp(kind, "supervisor") == 0)
                 k = SPEC_SUPERVISOR;
@@ -136,7 +145,7 @@ int section_begin(FileState *fs, const char *text) {
                 const char *sg = suggest(kind, kinds, ELEMENTSOF(kinds));
                 if (sg)
                         return fs_error(fs, "unknown section kind '%s', did you mean '%s'?", kind, sg);
-                return fs_error(fs, "unknown section kind '%s': expected [forkvisor], [supervisor:NAME] or [worker:NAME]",
+                return fs_error(fs, "unknown section kind '%s': expected [forkvisor], [supervisor:NAME], [worker:NAME] or [cluster]",
                                 kind);
         }
         if (!name)
@@ -155,6 +164,8 @@ int section_begin(FileState *fs, const char *text) {
 const char *section_display(FileState *fs, char *buf, size_t size) {
         if (fs->cur == CUR_FORKVISOR)
                 return "[forkvisor]";
+        if (fs->cur == CUR_CLUSTER)
+                return "[cluster]";
         snprintf(buf, size, "[%s:%s]", spec_kind_to_string(fs->spec->kind), fs->spec->name);
         return buf;
 }

@@ -444,8 +444,27 @@ static void find_duplicate_names(Parser *p) {
         strindex_done(&first);
 }
 
+/* [cluster]: servers to connect to, and a client certificate with its key. */
+static void validate_cluster(Parser *p) {
+        ClusterConfig *c = &p->config->cluster;
+        size_t cert = keys_index("tls_cert"), key = keys_index("tls_key");
+
+        if (!c->enabled)
+                return;
+        if (!c->nats && !p->fv_key_line[keys_index("nats")])
+                parser_error(p, p->cluster_file, p->cluster_line, "missing required key 'nats' in [cluster]");
+        if (p->fv_key_line[cert] && !p->fv_key_line[key])
+                parser_error(p, p->fv_key_file[cert], p->fv_key_line[cert], "tls_cert needs tls_key (its private key)");
+        if (p->fv_key_line[key] && !p->fv_key_line[cert])
+                parser_error(p, p->fv_key_file[key], p->fv_key_line[key], "tls_key needs tls_cert (its certificate)");
+        if (!c->heartbeat_ms)
+                c->heartbeat_ms = CLUSTER_HEARTBEAT_DEFAULT_MS;
+}
+
 void validate(Parser *p) {
         Config *c = p->config;
+
+        validate_cluster(p);
 
         for (size_t i = 0; i < c->n_sections && !p->oom; i++) {
                 Spec *s = c->sections[i];

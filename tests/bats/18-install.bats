@@ -93,7 +93,7 @@ loads_library() {
         cmp "$m" "$root/usr/share/man/man${m##*.}/${m##*/}"
         n=$((n + 1))
     done
-    [ "$n" -eq 5 ]
+    [ "$n" -eq 6 ]
 
     # The bats library, where bats_load_library finds it.
     cmp "$REPO/lib/bats/forkvisor/load.bash" "$root/usr/lib/bats/forkvisor/load.bash"
@@ -177,7 +177,8 @@ loads_library() {
     for f in ./usr/bin/forkvisor ./lib/systemd/system/forkvisor.service \
              ./etc/forkvisor/forkvisor.ini ./usr/share/man/man1/forkvisor.1.gz \
              ./usr/share/man/man5/forkvisor.ini.5.gz ./usr/share/doc/forkvisor/copyright \
-             ./usr/lib/bats/forkvisor/load.bash ./usr/share/man/man7/forkvisor-bats.7.gz; do
+             ./usr/lib/bats/forkvisor/load.bash ./usr/share/man/man7/forkvisor-bats.7.gz \
+             ./usr/share/man/man7/forkvisor-cluster.7.gz; do
         assert_line --regexp " ${f//./\\.}\$"
     done
     refute_output --partial libforkvisor

@@ -69,7 +69,8 @@ for line in sys.stdin:
     run -0 python3 -c '
 import json, sys
 s = json.load(sys.stdin)
-assert sorted(s) == ["processes", "seq"], s.keys()
+assert sorted(s) == ["cluster", "processes", "seq"], s.keys()
+assert s["cluster"] is None  # no [cluster]: forkvisor-cluster(7)
 assert isinstance(s["seq"], int) and s["seq"] > 0
 for r in s["processes"]:
     print(r["path"], r["kind"], r["state"])

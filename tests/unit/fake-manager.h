@@ -198,6 +198,11 @@ const RegistryView *manager_registry(Manager *m) {
         return registry_view(m->f.reg);
 }
 
+/* A node without [cluster]: tests/cluster runs the real one. */
+Cluster *manager_cluster(Manager *m) {
+        return NULL;
+}
+
 int manager_reload(Manager *m, ManagerReloadDone done, void *ud, ReloadJob **ret, Diagnostics *diag,
                    const char **ret_error) {
         if (m->f.reload_result == -EINVAL && m->f.reload_bad) {

@@ -194,6 +194,18 @@ TEST(status_text) {
         world_free(&w);
 }
 
+TEST(cluster_without_a_cluster_section) {
+        World w;
+        ASSERT_OK(world_new(&w, INI));
+        ControlRequest *r = RUN(&w, "cluster", "0");
+        ASSERT_STREQ(r->err, "this node is not in a cluster\n");
+        ASSERT_STREQ(r->out, "");
+        ASSERT_EQ(r->status, 1);
+        r = RUN(&w, "cluster", "1");
+        ASSERT_EQ(r->status, 1);
+        world_free(&w);
+}
+
 TEST(status_json) {
         World w;
         ASSERT_OK(world_new(&w, INI));
@@ -211,7 +223,7 @@ TEST(status_json) {
                      "  {\"path\": \"app/db\", \"kind\": \"worker\", \"state\": \"running\", \"pid\": 4000003, "
                      "\"restarts\": 1, \"uptime_ms\": N, \"last_exit\": {\"signal\": \"KILL\"}, \"mailbox\": "
                      "{\"depth\": 0, \"limit\": 1024, \"in\": 0, \"out\": 0, \"dropped\": 0}}\n"
-                     "]}\n");
+                     "], \"cluster\": null}\n");
         world_free(&w);
 }
 

@@ -551,8 +551,9 @@ TEST(unknown_key_did_you_mean) {
 }
 
 TEST(key_tables_match_the_parser) {
-        const char *const *tables[] = { config_keys_forkvisor, config_keys_supervisor, config_keys_worker };
-        const char *headers[] = { "[forkvisor]", "[supervisor:s]", "[worker:s]" };
+        const char *const *tables[] = { config_keys_forkvisor, config_keys_supervisor, config_keys_worker,
+                                         config_keys_cluster };
+        const char *headers[] = { "[forkvisor]", "[supervisor:s]", "[worker:s]", "[cluster]" };
 
         /* Every listed key is accepted by its kind (any error but "unknown key"), and refused
          * by the kinds that do not list it. */

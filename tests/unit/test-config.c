@@ -23,7 +23,7 @@
 TEST(sections) {
         EXPECT_ERROR("[wroker:x]\n", NAME ":1: unknown section kind 'wroker', did you mean 'worker'?");
         EXPECT_ERROR("[Supervisor:x]\n", NAME ":1: unknown section kind 'Supervisor', did you mean 'supervisor'?");
-        EXPECT_ERROR("[service:x]\n", NAME ":1: unknown section kind 'service': expected [forkvisor], [supervisor:NAME] or [worker:NAME]");
+        EXPECT_ERROR("[service:x]\n", NAME ":1: unknown section kind 'service': expected [forkvisor], [supervisor:NAME], [worker:NAME] or [cluster]");
         EXPECT_ERROR("[worker]\n", NAME ":1: section [worker] needs a name: write [worker:NAME]");
         EXPECT_ERROR("[forkvisor:x]\n", NAME ":1: [forkvisor] takes no name");
         EXPECT_ERROR("[worker:Web]\n", NAME ":1: bad section name 'Web': names are 1-32 characters of a-z, 0-9, '_' and '-'");

@@ -1,0 +1,516 @@
+/* SPDX-License-Identifier: MIT */
+/* The node's NATS connection and the other nodes' heartbeats (cluster.h).
+ *
+ * Threads: libnats runs its connection callbacks on its own thread and each subscription's
+ * messages on another; both only post to the loop (nats-loop.h) what they were given, and the
+ * state here is changed by the loop thread alone. The first connect is made on a thread of its
+ * own, so that a server that does not answer (a black-holed address, a slow resolver) never
+ * holds up the start of the tree; libnats' reconnects run on its reconnect thread.
+ *
+ * The loop never waits for NATS: it publishes (which only appends to libnats' buffer, written
+ * when the socket is writable) and never flushes or requests. It publishes only while
+ * connected: during a reconnect libnats' reconnect thread holds the connection's lock while it
+ * dials and greets a server, and a publish would wait for that (bounded by the connect timeout
+ * below). What is left is the instant between the drop and the loop hearing of it. */
+#include "cluster.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <nats/nats.h>
+
+#include "array.h"
+#include "log.h"
+#include "macro.h"
+#include "nats-loop.h"
+#include "priority.h"
+#include "strv.h"
+
+/* Messages from libnats' threads that may wait for the loop: beyond, they are dropped. */
+#define QUEUE_LIMIT 4096
+/* One dial, on the connect thread or libnats' reconnect thread. */
+#define CONNECT_TIMEOUT_MS 1000
+/* Between two rounds of the server list when none answered. */
+#define RECONNECT_WAIT_MS 250
+/* What is published while disconnected waits in libnats' buffer up to this, then is dropped. */
+#define RECONNECT_BUFFER_BYTES (1024 * 1024)
+/* libnats' threads are waited for this long when the node exits. */
+#define CLOSE_WAIT_MS 2000
+#define URL_MAX 256
+
+struct Cluster {
+        sd_event *event;             /* borrowed */
+        Events *events;              /* borrowed */
+        NatsLoop *loop;              /* owned */
+        natsOptions *opts;
+        /* Written by the connect thread before it posts on_connect_done, read on the loop
+         * after it (the queue's lock orders the two). */
+        natsConnection *nc;
+        natsSubscription *sub;
+        natsStatus connect_status;
+        char connect_error[URL_MAX];
+        pthread_t connector;
+        bool connector_started;
+        bool connect_done;
+
+        char *node, *prefix;
+        char *subject;               /* PREFIX.node.NODE.heartbeat */
+        char *pattern;               /* PREFIX.node.*.heartbeat */
+        uint64_t heartbeat_ms;
+        sd_event_source *timer;
+
+        ClusterState state;
+        bool name_clash;             /* another node's heartbeat carried our name */
+        char server[URL_MAX];
+        uint64_t in, out, dropped, reconnects;
+
+        ClusterNode *nodes;          /* names owned */
+        size_t n_nodes, cap_nodes;
+};
+
+static const char *const state_table[_CLUSTER_STATE_MAX] = {
+        [CLUSTER_CONNECTING] = "connecting",
+        [CLUSTER_CONNECTED] = "connected",
+        [CLUSTER_DISCONNECTED] = "disconnected",
+        [CLUSTER_CLOSED] = "closed",
+};
+
+const char *cluster_state_to_string(ClusterState s) {
+        return s >= 0 && s < _CLUSTER_STATE_MAX ? state_table[s] : NULL;
+}
+
+/* ---- connection state: posted by libnats' threads, applied on the loop ------------------- */
+
+typedef enum ConnEvent {
+        CONN_CONNECTED,
+        CONN_DISCONNECTED,
+        CONN_RECONNECTED,
+        CONN_CLOSED,
+} ConnEvent;
+
+typedef struct ConnChange {
+        ConnEvent what;
+        char url[URL_MAX];      /* the server connected to; for CONN_CLOSED, libnats' last error */
+} ConnChange;
+
+static void set_connected(Cluster *c, const char *url, bool reconnect) {
+        if (c->state == CLUSTER_CONNECTED && strcmp(c->server, url) == 0)
+                return; /* told twice: the first connect's answer and its callback */
+        snprintf(c->server, sizeof c->server, "%s", url);
+        c->state = CLUSTER_CONNECTED;
+        if (reconnect)
+                c->reconnects++;
+        log_info("Cluster: node '%s' connected to %s", c->node, c->server);
+        events_publish_cluster(c->events, "cluster:connected", c->node, c->server);
+}
+
+static void on_conn_change(void *ud, void *payload) {
+        Cluster *c = ud;
+        ConnChange *ch = payload;
+
+        switch (ch->what) {
+        case CONN_CONNECTED:
+        case CONN_RECONNECTED:
+                set_connected(c, ch->url, ch->what == CONN_RECONNECTED);
+                break;
+        case CONN_DISCONNECTED:
+                if (c->state == CLUSTER_CONNECTED) {
+                        log_warning("Cluster: node '%s' lost its server %s, trying the others", c->node, c->server);
+                        c->state = CLUSTER_DISCONNECTED;
+                        events_publish_cluster(c->events, "cluster:disconnected", c->node, c->server);
+                        c->server[0] = '\0';
+                }
+                break;
+        case CONN_CLOSED:
+                /* libnats gives up only on what retrying cannot mend (a server that refuses us),
+                 * or when we close at exit. */
+                if (c->state == CLUSTER_CONNECTED)
+                        events_publish_cluster(c->events, "cluster:disconnected", c->node, c->server);
+                if (ch->url[0])
+                        log_error("Cluster: node '%s' gave up on NATS: %s", c->node, ch->url);
+                c->state = CLUSTER_CLOSED;
+                c->server[0] = '\0';
+                break;
+        }
+        free(ch);
+}
+
+static void drop_payload(void *ud, void *payload) {
+        free(payload);
+}
+
+/* On libnats' callback thread. */
+static void post_change(natsConnection *nc, void *closure, ConnEvent what) {
+        Cluster *c = closure;
+        ConnChange *ch = calloc(1, sizeof *ch);
+
+        if (!ch)
+                return; /* the state shown lags until the next change */
+        ch->what = what;
+        if (what == CONN_CONNECTED || what == CONN_RECONNECTED)
+                (void) natsConnection_GetConnectedUrl(nc, ch->url, sizeof ch->url);
+        if (what == CONN_CLOSED) {
+                const char *e = NULL;
+                if (natsConnection_GetLastError(nc, &e) != NATS_OK && e)
+                        snprintf(ch->url, sizeof ch->url, "%s", e);
+        }
+        if (nats_loop_post(c->loop, on_conn_change, drop_payload, c, ch, false) < 0)
+                free(ch);
+}
+
+static void cb_connected(natsConnection *nc, void *closure) {
+        post_change(nc, closure, CONN_CONNECTED);
+}
+
+static void cb_disconnected(natsConnection *nc, void *closure) {
+        post_change(nc, closure, CONN_DISCONNECTED);
+}
+
+static void cb_reconnected(natsConnection *nc, void *closure) {
+        post_change(nc, closure, CONN_RECONNECTED);
+}
+
+static void cb_closed(natsConnection *nc, void *closure) {
+        post_change(nc, closure, CONN_CLOSED);
+}
+
+/* ---- heartbeats ------------------------------------------------------------------------- */
+
+static ClusterNode *find_node(Cluster *c, const char *name, size_t len) {
+        for (size_t i = 0; i < c->n_nodes; i++)
+                if (strlen(c->nodes[i].name) == len && memcmp(c->nodes[i].name, name, len) == 0)
+                        return &c->nodes[i];
+        return NULL;
+}
+
+/* PREFIX.node.NAME.heartbeat, with a payload of the sender's heartbeat in ms. */
+static void on_heartbeat(void *ud, void *payload) {
+        Cluster *c = ud;
+        natsMsg *msg = payload;
+        const char *subj = natsMsg_GetSubject(msg);
+        size_t plen = strlen(c->prefix);
+        const char *name, *end;
+        char beat[24] = "";
+        ClusterNode *n;
+
+        c->in++;
+        if (strncmp(subj, c->prefix, plen) != 0 || strncmp(subj + plen, ".node.", 6) != 0)
+                goto done;
+        name = subj + plen + 6;
+        end = strchr(name, '.');
+        if (!end || strcmp(end, ".heartbeat") != 0 || end == name || (size_t) (end - name) > CLUSTER_NAME_MAX)
+                goto done;
+        if ((size_t) (end - name) == strlen(c->node) && memcmp(name, c->node, end - name) == 0) {
+                /* no_echo: the servers never send us our own, so this is another node's. Said
+                 * once: the operator has two nodes to rename, not a flood to read. */
+                if (!c->name_clash)
+                        log_warning("Cluster: another node calls itself '%s' too: node names must be unique in "
+                                    "a cluster (set node = in [cluster])", c->node);
+                c->name_clash = true;
+                goto done;
+        }
+
+        n = find_node(c, name, (size_t) (end - name));
+        if (!n) {
+                if (c->n_nodes >= CLUSTER_NODES_MAX ||
+                    ARRAY_GROW(c->nodes, c->cap_nodes, c->n_nodes + 1) < 0) {
+                        c->dropped++;
+                        goto done;
+                }
+                n = &c->nodes[c->n_nodes];
+                *n = (ClusterNode) { .name = strndup(name, (size_t) (end - name)) };
+                if (!n->name) {
+                        c->dropped++;
+                        goto done;
+                }
+                c->n_nodes++;
+        }
+        int len = natsMsg_GetDataLength(msg);
+        if (len > 0 && (size_t) len < sizeof beat)
+                memcpy(beat, natsMsg_GetData(msg), (size_t) len);
+        uint64_t ms = strtoull(beat, NULL, 10);
+        n->heartbeat_ms = ms >= 10 && ms <= 600000 ? ms : c->heartbeat_ms;
+        n->last_heard = now_usec();
+        if (!n->up) {
+                n->up = true;
+                log_info("Cluster: node '%s' is up", n->name);
+                events_publish_cluster(c->events, "node:up", n->name, NULL);
+        }
+done:
+        natsMsg_Destroy(msg);
+}
+
+static void drop_msg(void *ud, void *payload) {
+        natsMsg_Destroy(payload);
+}
+
+/* On the subscription's thread. */
+static void cb_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure) {
+        Cluster *c = closure;
+        if (nats_loop_post(c->loop, on_heartbeat, drop_msg, c, msg, true) < 0)
+                natsMsg_Destroy(msg); /* counted by the loop */
+}
+
+static void check_silent(Cluster *c, usec_t now) {
+        for (size_t i = 0; i < c->n_nodes; i++) {
+                ClusterNode *n = &c->nodes[i];
+                if (!n->up || now - n->last_heard <= CLUSTER_SILENT_BEATS * n->heartbeat_ms * USEC_PER_MSEC)
+                        continue;
+                n->up = false;
+                log_warning("Cluster: node '%s' is down: no heartbeat for %d of its heartbeats (%" PRIu64 " ms)",
+                            n->name, CLUSTER_SILENT_BEATS, n->heartbeat_ms);
+                events_publish_cluster(c->events, "node:down", n->name, NULL);
+        }
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Cluster *c = userdata;
+        char beat[24];
+
+        if (c->state == CLUSTER_CONNECTED && c->connect_done && c->nc) {
+                int len = snprintf(beat, sizeof beat, "%" PRIu64, c->heartbeat_ms);
+                if (natsConnection_Publish(c->nc, c->subject, beat, len) == NATS_OK)
+                        c->out++;
+                else
+                        c->dropped++;
+        }
+        check_silent(c, now_usec());
+        (void) sd_event_source_set_time(s, usec + c->heartbeat_ms * USEC_PER_MSEC);
+        return 0;
+}
+
+/* ---- connecting ------------------------------------------------------------------------- */
+
+static void on_connect_done(void *ud, void *payload) {
+        Cluster *c = ud;
+
+        c->connect_done = true;
+        if (c->connect_error[0])
+                log_error("Cluster: node '%s': %s", c->node, c->connect_error);
+        if (c->connect_status == NATS_OK && c->nc) {
+                char url[URL_MAX] = "";
+                (void) natsConnection_GetConnectedUrl(c->nc, url, sizeof url);
+                set_connected(c, url, false);
+        } else if (!c->nc)
+                c->state = CLUSTER_CLOSED;
+        /* Else NATS_NOT_YET_CONNECTED: libnats goes on trying, cb_connected says when. */
+}
+
+/* Not on the loop: it logs nothing (the log is the loop's), it leaves what went wrong in
+ * c->connect_error for on_connect_done. libnats' last error is per thread: read here or never. */
+static void *connect_thread(void *ud) {
+        Cluster *c = ud;
+        natsConnection *nc = NULL;
+        natsStatus s = natsConnection_Connect(&nc, c->opts);
+
+        if (s == NATS_NOT_YET_CONNECTED || s == NATS_OK) {
+                /* Subscribed before connecting: libnats sends it once connected, and again
+                 * after every reconnect. */
+                natsStatus r = natsConnection_Subscribe(&c->sub, nc, c->pattern, cb_msg, c);
+                if (r != NATS_OK)
+                        snprintf(c->connect_error, sizeof c->connect_error, "cannot subscribe to %s: %s",
+                                 c->pattern, nats_GetLastError(NULL) ?: natsStatus_GetText(r));
+        } else {
+                snprintf(c->connect_error, sizeof c->connect_error, "cannot connect to NATS: %s",
+                         nats_GetLastError(NULL) ?: natsStatus_GetText(s));
+                if (nc)
+                        natsConnection_Destroy(nc);
+                nc = NULL;
+        }
+        c->nc = nc;
+        c->connect_status = s;
+        /* Not droppable: the loop must learn of the connection. */
+        (void) nats_loop_post(c->loop, on_connect_done, NULL, c, NULL, false);
+        return NULL;
+}
+
+static int make_options(Cluster *c, const ClusterConfig *cfg) {
+        natsOptions *o = NULL;
+        natsStatus s = natsOptions_Create(&o);
+        size_t n = strv_length(cfg->nats);
+        const char **servers = (const char **) cfg->nats;
+        char name[CLUSTER_NAME_MAX + 16];
+
+        if (s != NATS_OK)
+                return -ENOMEM;
+        c->opts = o;
+        snprintf(name, sizeof name, "forkvisor:%s", c->node);
+        if (nats_loop_use(c->loop, o) < 0)
+                return -EINVAL;
+#define SET(call) do { if ((s = (call)) != NATS_OK) goto fail; } while (0)
+        SET(natsOptions_SetServers(o, servers, (int) n));
+        SET(natsOptions_SetNoRandomize(o, true)); /* the order given: the first is preferred */
+        SET(natsOptions_SetName(o, name));
+        SET(natsOptions_SetTimeout(o, CONNECT_TIMEOUT_MS));
+        SET(natsOptions_SetAllowReconnect(o, true));
+        SET(natsOptions_SetMaxReconnect(o, -1)); /* for ever */
+        SET(natsOptions_SetReconnectWait(o, RECONNECT_WAIT_MS));
+        SET(natsOptions_SetReconnectBufSize(o, RECONNECT_BUFFER_BYTES));
+        SET(natsOptions_SetNoEcho(o, true));
+        SET(natsOptions_SetPingInterval(o, (int64_t) (c->heartbeat_ms * 2 > 1000 ? c->heartbeat_ms * 2 : 1000)));
+        SET(natsOptions_SetMaxPingsOut(o, 2));
+        SET(natsOptions_SetRetryOnFailedConnect(o, true, cb_connected, c));
+        SET(natsOptions_SetDisconnectedCB(o, cb_disconnected, c));
+        SET(natsOptions_SetReconnectedCB(o, cb_reconnected, c));
+        SET(natsOptions_SetClosedCB(o, cb_closed, c));
+        if (cfg->credentials)
+                SET(natsOptions_SetUserCredentialsFromFiles(o, cfg->credentials, NULL));
+        if (cfg->tls_ca || cfg->tls_cert) {
+                SET(natsOptions_SetSecure(o, true));
+                if (cfg->tls_ca)
+                        SET(natsOptions_LoadCATrustedCertificates(o, cfg->tls_ca));
+                if (cfg->tls_cert)
+                        SET(natsOptions_LoadCertificatesChain(o, cfg->tls_cert, cfg->tls_key));
+        }
+#undef SET
+        return 0;
+fail:
+        log_error("Cluster: cannot set up the NATS connection: %s", nats_GetLastError(NULL) ?: natsStatus_GetText(s));
+        return -EINVAL;
+}
+
+/* [cluster] node, or the host name up to its first dot. */
+static int node_name(const ClusterConfig *cfg, char **ret) {
+        char host[256] = "";
+
+        if (cfg->node) {
+                *ret = strdup(cfg->node);
+                return *ret ? 0 : -ENOMEM;
+        }
+        if (gethostname(host, sizeof host - 1) < 0)
+                return log_error_errno(errno, "Cluster: cannot read the host name: %m; set node = in [cluster]");
+        host[strcspn(host, ".")] = '\0';
+        if (!cluster_name_is_valid(host)) {
+                log_error("Cluster: the host name '%s' is no node name (1-%d of A-Z, a-z, 0-9, '_' and '-'): "
+                          "set node = in [cluster]", host, CLUSTER_NAME_MAX);
+                return -EINVAL;
+        }
+        *ret = strdup(host);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int cluster_new(sd_event *e, Events *events, const ClusterConfig *cfg, Cluster **ret) {
+        Cluster *c = calloc(1, sizeof *c);
+        int r;
+
+        if (!c)
+                return -ENOMEM;
+        c->event = e;
+        c->events = events;
+        c->heartbeat_ms = cfg->heartbeat_ms ?: CLUSTER_HEARTBEAT_DEFAULT_MS;
+        c->state = CLUSTER_CONNECTING;
+        r = node_name(cfg, &c->node);
+        if (r < 0)
+                goto fail;
+        c->prefix = strdup(cfg->prefix ?: "forkvisor");
+        if (!c->prefix || asprintf(&c->subject, "%s.node.%s.heartbeat", c->prefix, c->node) < 0 ||
+            asprintf(&c->pattern, "%s.node.*.heartbeat", c->prefix) < 0) {
+                c->subject = c->pattern = NULL;
+                r = -ENOMEM;
+                goto fail;
+        }
+        r = nats_loop_new(e, QUEUE_LIMIT, &c->loop);
+        if (r < 0)
+                goto fail;
+        r = make_options(c, cfg);
+        if (r < 0)
+                goto fail;
+        r = sd_event_add_time_relative(e, &c->timer, CLOCK_MONOTONIC, c->heartbeat_ms * USEC_PER_MSEC,
+                                       USEC_PER_MSEC, on_timer, c);
+        if (r < 0)
+                goto fail;
+        sd_event_source_set_priority(c->timer, PRIORITY_MAILBOX);
+        (void) sd_event_source_set_enabled(c->timer, SD_EVENT_ON);
+        r = -pthread_create(&c->connector, NULL, connect_thread, c);
+        if (r < 0)
+                goto fail;
+        c->connector_started = true;
+        log_info("Cluster: node '%s' connecting to %s", c->node, cfg->nats[0]);
+        *ret = c;
+        return 0;
+fail:
+        if (r == -ENOMEM)
+                log_error("Cluster: out of memory");
+        else if (r != -EINVAL)
+                log_error_errno(r, "Cluster: cannot start: %m");
+        cluster_free(c);
+        return r;
+}
+
+Cluster *cluster_free(Cluster *c) {
+        bool waited = true;
+
+        if (!c)
+                return NULL;
+        if (c->connector_started)
+                (void) pthread_join(c->connector, NULL);
+        c->timer = sd_event_source_disable_unref(c->timer);
+        if (c->sub)
+                natsSubscription_Destroy(c->sub);
+        if (c->nc) {
+                /* What libnats has buffered is written now, as far as the socket takes it: the
+                 * loop no longer runs, and Close would wait half a second for a buffer only the
+                 * loop empties. */
+                if (c->state == CLUSTER_CONNECTED)
+                        natsConnection_ProcessWriteEvent(c->nc);
+                natsConnection_Close(c->nc);
+                natsConnection_Destroy(c->nc);
+        }
+        natsOptions_Destroy(c->opts);
+        /* libnats' threads may still hold callbacks that post to our loop: they are done when
+         * this returns. */
+        if (c->opts || c->nc)
+                waited = nats_CloseAndWait(CLOSE_WAIT_MS) == NATS_OK;
+        if (!waited) {
+                /* A thread of libnats may yet post to c->loop: leave it (the node is exiting). */
+                log_warning("Cluster: libnats did not stop within %d ms", CLOSE_WAIT_MS);
+                return NULL;
+        }
+        nats_loop_free(c->loop);
+        for (size_t i = 0; i < c->n_nodes; i++)
+                free((char *) c->nodes[i].name);
+        free(c->nodes);
+        free(c->node);
+        free(c->prefix);
+        free(c->subject);
+        free(c->pattern);
+        return mfree(c);
+}
+
+const char *cluster_node_name(const Cluster *c) {
+        return c->node;
+}
+
+ClusterState cluster_state(const Cluster *c) {
+        return c->state;
+}
+
+const char *cluster_server(const Cluster *c) {
+        return c->state == CLUSTER_CONNECTED && c->server[0] ? c->server : NULL;
+}
+
+uint64_t cluster_heartbeat_ms(const Cluster *c) {
+        return c->heartbeat_ms;
+}
+
+void cluster_counters(const Cluster *c, ClusterCounters *ret) {
+        *ret = (ClusterCounters) {
+                .in = c->in,
+                .out = c->out,
+                .dropped = c->dropped + nats_loop_dropped(c->loop),
+                .reconnects = c->reconnects,
+        };
+}
+
+size_t cluster_n_nodes(const Cluster *c) {
+        return c->n_nodes;
+}
+
+const ClusterNode *cluster_nodes(const Cluster *c) {
+        return c->nodes;
+}

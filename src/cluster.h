@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/* The node in a cluster over NATS ([cluster], forkvisor-cluster(7)): its connection, which never
+ * blocks the loop (made on a thread of its own, then driven by the loop through nats-loop.h),
+ * reconnects for ever across the listed servers, a heartbeat on PREFIX.node.NODE.heartbeat,
+ * and the other nodes heard on PREFIX.node.*.heartbeat: up at their first heartbeat, down
+ * when silent for CLUSTER_SILENT_BEATS of their heartbeats. Events cluster:connected,
+ * cluster:disconnected, node:up and node:down (events.h). Everything here runs on the loop
+ * thread. A node without [cluster] makes no Cluster: libnats is never started. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <systemd/sd-event.h>
+
+#include "events.h"
+#include "spec.h"
+#include "time-util.h"
+
+#define CLUSTER_SILENT_BEATS 3
+/* Nodes remembered: a heartbeat of a node beyond them is counted as dropped. */
+#define CLUSTER_NODES_MAX 1024
+
+typedef enum ClusterState {
+        CLUSTER_CONNECTING,    /* no server reached yet since start */
+        CLUSTER_CONNECTED,
+        CLUSTER_DISCONNECTED,  /* lost its server, trying the others */
+        CLUSTER_CLOSED,        /* given up for good (a bad credential), or shut down */
+        _CLUSTER_STATE_MAX,
+} ClusterState;
+
+const char *cluster_state_to_string(ClusterState s);
+
+typedef struct Cluster Cluster;
+
+/* Starts connecting (in the background) with cfg (copied); events (borrowed) publishes what
+ * happens. -EINVAL (logged) when the node has no valid name. */
+int cluster_new(sd_event *e, Events *events, const ClusterConfig *cfg, Cluster **ret);
+/* Closes the connection and waits for libnats' threads (bounded). */
+Cluster *cluster_free(Cluster *c);
+
+typedef struct ClusterCounters {
+        uint64_t in;           /* messages received */
+        uint64_t out;          /* messages published */
+        uint64_t dropped;      /* not published (no room in the reconnect buffer) or not taken in */
+        uint64_t reconnects;
+} ClusterCounters;
+
+typedef struct ClusterNode {
+        const char *name;
+        bool up;
+        usec_t last_heard;     /* CLOCK_MONOTONIC */
+        uint64_t heartbeat_ms; /* as the node says it beats */
+} ClusterNode;
+
+const char *cluster_node_name(const Cluster *c);
+ClusterState cluster_state(const Cluster *c);
+/* The URL of the server in use, or NULL when not connected. */
+const char *cluster_server(const Cluster *c);
+uint64_t cluster_heartbeat_ms(const Cluster *c);
+void cluster_counters(const Cluster *c, ClusterCounters *ret);
+/* The other nodes heard, in the order first heard. */
+size_t cluster_n_nodes(const Cluster *c);
+const ClusterNode *cluster_nodes(const Cluster *c);

@@ -1,0 +1,341 @@
+/* SPDX-License-Identifier: MIT */
+/* The event-loop adapter for libnats (nats-loop.h). Shaped like libnats' own libuv adapter
+ * (adapters/libuv.h): hooks called off the loop thread are queued and replayed on it, in order.
+ *
+ * The socket libnats hands to attach is dup'ed at once, in the caller's thread, and the loop
+ * watches the duplicate only. libnats closes its socket on its own threads (a stale connection
+ * found by its ping timer, a reconnect) before the loop has seen the queued "stop polling"; with
+ * the same descriptor number in sd-event's epoll, a number the node reuses at once for a child's
+ * pipe would lose its registration when the late stop removed "ours". The duplicate is closed
+ * by the loop, when polling stops or the next socket comes. */
+#include "nats-loop.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "macro.h"
+#include "priority.h"
+
+/* Ops applied per wake-up: a flood of messages never holds the loop for long. */
+#define BATCH 256
+
+typedef enum OpType {
+        OP_ATTACH,
+        OP_READ,
+        OP_WRITE,
+        OP_DETACH,
+        OP_CALL,
+} OpType;
+
+/* One connection as the loop sees it: libnats' userData for the hooks. */
+typedef struct Conn {
+        NatsLoop *loop;
+        natsConnection *nc;
+        int fd;                 /* our duplicate of libnats' socket, or -1 */
+        sd_event_source *io;
+        bool read, write;
+} Conn;
+
+typedef struct Op {
+        struct Op *next;
+        OpType type;
+        bool add;               /* OP_READ, OP_WRITE */
+        bool droppable;         /* OP_CALL */
+        int fd;                 /* OP_ATTACH: the duplicate */
+        Conn *conn;
+        NatsLoopFn fn, drop;
+        void *ud, *payload;
+} Op;
+
+struct NatsLoop {
+        sd_event *event;        /* borrowed */
+        pthread_t thread;
+        int efd;
+        sd_event_source *wake;
+        pthread_mutex_t lock;   /* guards what follows */
+        Op *head, *tail;
+        size_t queued, limit;   /* droppable ops waiting, and their bound */
+        uint64_t dropped;
+};
+
+bool nats_loop_is_loop_thread(const NatsLoop *l) {
+        return pthread_equal(pthread_self(), l->thread);
+}
+
+static void wake(NatsLoop *l) {
+        uint64_t one = 1;
+        /* EAGAIN: the counter is full, the loop is woken anyway. */
+        (void) !write(l->efd, &one, sizeof one);
+}
+
+/* ---- on the loop thread ----------------------------------------------------------------- */
+
+static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Conn *c = userdata;
+        natsConnection *nc = c->nc;
+        /* An error or hang-up is read: libnats finds it and reconnects. */
+        if (revents & (EPOLLIN | EPOLLERR | EPOLLHUP))
+                natsConnection_ProcessReadEvent(nc);
+        /* The read may have stopped polling (c->io is off then, and writing is pointless). */
+        if ((revents & EPOLLOUT) && c->write)
+                natsConnection_ProcessWriteEvent(nc);
+        return 0;
+}
+
+static void conn_close_fd(Conn *c) {
+        c->io = sd_event_source_disable_unref(c->io);
+        c->fd = safe_close(c->fd);
+}
+
+static void conn_update(Conn *c) {
+        uint32_t events = (c->read ? EPOLLIN : 0) | (c->write ? EPOLLOUT : 0);
+        int r;
+
+        if (c->fd < 0)
+                return;
+        /* Polling stops when libnats drops the socket: ours goes with it. Once the loop has
+         * finished (the node exits, and closes the connection), nothing is watched any more. */
+        if (events == 0 || sd_event_get_state(c->loop->event) == SD_EVENT_FINISHED) {
+                conn_close_fd(c);
+                return;
+        }
+        if (!c->io) {
+                r = sd_event_add_io(c->loop->event, &c->io, c->fd, events, on_io, c);
+                if (r < 0) {
+                        log_warning_errno(r, "NATS: cannot watch the connection's socket: %m");
+                        return;
+                }
+                sd_event_source_set_priority(c->io, PRIORITY_MAILBOX);
+                return;
+        }
+        r = sd_event_source_set_io_events(c->io, events);
+        if (r < 0)
+                log_warning_errno(r, "NATS: cannot watch the connection's socket: %m");
+}
+
+/* Applies op and frees it (and, for a call, hands its payload over). */
+static void op_apply(Op *op) {
+        Conn *c = op->conn;
+
+        switch (op->type) {
+        case OP_ATTACH:
+                conn_close_fd(c);
+                c->fd = op->fd;
+                c->read = true;
+                c->write = false;
+                conn_update(c);
+                break;
+        case OP_READ:
+                c->read = op->add;
+                conn_update(c);
+                break;
+        case OP_WRITE:
+                c->write = op->add;
+                conn_update(c);
+                break;
+        case OP_DETACH:
+                conn_close_fd(c);
+                free(c);
+                break;
+        case OP_CALL:
+                op->fn(op->ud, op->payload);
+                break;
+        }
+        free(op);
+}
+
+static Op *pop(NatsLoop *l, bool *ret_more) {
+        pthread_mutex_lock(&l->lock);
+        Op *op = l->head;
+        if (op) {
+                l->head = op->next;
+                if (!l->head)
+                        l->tail = NULL;
+                if (op->droppable)
+                        l->queued--;
+        }
+        *ret_more = l->head != NULL;
+        pthread_mutex_unlock(&l->lock);
+        return op;
+}
+
+static int on_wake(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        NatsLoop *l = userdata;
+        uint64_t n;
+        bool more = false;
+
+        (void) !read(l->efd, &n, sizeof n);
+        for (unsigned i = 0; i < BATCH; i++) {
+                Op *op = pop(l, &more);
+                if (!op)
+                        break;
+                op_apply(op);
+                if (!more)
+                        break;
+        }
+        if (more)
+                wake(l); /* the rest on the next pass, after the node's other work */
+        return 0;
+}
+
+/* ---- from any thread -------------------------------------------------------------------- */
+
+static bool queue_empty(NatsLoop *l) {
+        pthread_mutex_lock(&l->lock);
+        bool empty = !l->head;
+        pthread_mutex_unlock(&l->lock);
+        return empty;
+}
+
+static int enqueue(NatsLoop *l, Op *op) {
+        pthread_mutex_lock(&l->lock);
+        if (op->droppable) {
+                if (l->queued >= l->limit) {
+                        l->dropped++;
+                        pthread_mutex_unlock(&l->lock);
+                        free(op);
+                        return -ENOBUFS;
+                }
+                l->queued++;
+        }
+        if (l->tail)
+                l->tail->next = op;
+        else
+                l->head = op;
+        l->tail = op;
+        pthread_mutex_unlock(&l->lock);
+        wake(l);
+        return 0;
+}
+
+/* A hook: at once on the loop thread when nothing waits before it, else queued. A detach is
+ * always queued: it frees the connection's state, which the read handler that may have led to
+ * it still uses. */
+static natsStatus hook(Conn *c, OpType type, bool add, int fd) {
+        NatsLoop *l = c->loop;
+        Op *op = calloc(1, sizeof *op);
+
+        if (!op) {
+                safe_close(fd);
+                return NATS_NO_MEMORY;
+        }
+        *op = (Op) { .type = type, .add = add, .fd = fd, .conn = c };
+        if (type != OP_DETACH && nats_loop_is_loop_thread(l) && queue_empty(l)) {
+                op_apply(op);
+                return NATS_OK;
+        }
+        return enqueue(l, op) < 0 ? NATS_ERR : NATS_OK;
+}
+
+static natsStatus ev_attach(void **userData, void *loop, natsConnection *nc, natsSock sock) {
+        Conn *c = *userData;
+        int fd;
+
+        if (!c) {
+                /* The first attach of this connection; a reconnect attaches its new socket. */
+                c = calloc(1, sizeof *c);
+                if (!c)
+                        return NATS_NO_MEMORY;
+                *c = (Conn) { .loop = loop, .nc = nc, .fd = -1 };
+        }
+        fd = fcntl(sock, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0) {
+                if (!*userData)
+                        free(c);
+                return NATS_SYS_ERROR;
+        }
+        natsStatus s = hook(c, OP_ATTACH, true, fd);
+        if (s != NATS_OK) {
+                if (!*userData)
+                        free(c);
+                return s;
+        }
+        *userData = c;
+        return NATS_OK;
+}
+
+static natsStatus ev_read(void *userData, bool add) {
+        return hook(userData, OP_READ, add, -1);
+}
+
+static natsStatus ev_write(void *userData, bool add) {
+        return hook(userData, OP_WRITE, add, -1);
+}
+
+static natsStatus ev_detach(void *userData) {
+        return hook(userData, OP_DETACH, false, -1);
+}
+
+int nats_loop_use(NatsLoop *l, natsOptions *o) {
+        return natsOptions_SetEventLoop(o, l, ev_attach, ev_read, ev_write, ev_detach) == NATS_OK ? 0 : -EINVAL;
+}
+
+int nats_loop_post(NatsLoop *l, NatsLoopFn fn, NatsLoopFn drop, void *ud, void *payload, bool droppable) {
+        Op *op = calloc(1, sizeof *op);
+        if (!op)
+                return -ENOMEM;
+        *op = (Op) { .type = OP_CALL, .droppable = droppable, .fn = fn, .drop = drop, .ud = ud, .payload = payload };
+        return enqueue(l, op);
+}
+
+uint64_t nats_loop_dropped(NatsLoop *l) {
+        pthread_mutex_lock(&l->lock);
+        uint64_t n = l->dropped;
+        pthread_mutex_unlock(&l->lock);
+        return n;
+}
+
+int nats_loop_new(sd_event *e, size_t limit, NatsLoop **ret) {
+        NatsLoop *l = calloc(1, sizeof *l);
+        int r;
+
+        if (!l)
+                return -ENOMEM;
+        l->event = e;
+        l->thread = pthread_self();
+        l->limit = limit;
+        pthread_mutex_init(&l->lock, NULL);
+        l->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (l->efd < 0) {
+                r = -errno;
+                nats_loop_free(l);
+                return r;
+        }
+        r = sd_event_add_io(e, &l->wake, l->efd, EPOLLIN, on_wake, l);
+        if (r < 0) {
+                nats_loop_free(l);
+                return r;
+        }
+        /* As mailboxes: remote traffic never delays a restart or a control request. */
+        sd_event_source_set_priority(l->wake, PRIORITY_MAILBOX);
+        *ret = l;
+        return 0;
+}
+
+NatsLoop *nats_loop_free(NatsLoop *l) {
+        bool more;
+
+        if (!l)
+                return NULL;
+        /* Sockets closed and connections freed in order; calls dropped, not run: the state they
+         * would change is going. */
+        for (Op *op; (op = pop(l, &more));) {
+                if (op->type != OP_CALL) {
+                        op_apply(op);
+                        continue;
+                }
+                if (op->drop)
+                        op->drop(op->ud, op->payload);
+                free(op);
+        }
+        sd_event_source_disable_unref(l->wake);
+        safe_close(l->efd);
+        pthread_mutex_destroy(&l->lock);
+        return mfree(l);
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/* libnats driven by the node's sd-event loop (DESIGN 1: one loop owns the state). libnats calls
+ * its event-loop hooks (natsOptions_SetEventLoop: attach, read, write, detach) from whichever
+ * thread it is on: its reconnect thread attaches a new socket, its timer thread stops polling a
+ * stale one. What runs on another thread is queued here (a mutex-protected list) and the loop is
+ * woken by an eventfd; on the loop thread, with nothing queued, it is done at once. Whatever else
+ * libnats hands over from its threads (messages, connection callbacks) goes through the same
+ * queue with nats_loop_post(), so every change of the node's state happens on the loop thread.
+ *
+ * The queue is bounded for what may be dropped (messages); libnats' own hooks and connection
+ * callbacks are never dropped (a few per reconnect). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <nats/nats.h>
+#include <systemd/sd-event.h>
+
+typedef struct NatsLoop NatsLoop;
+
+/* Runs on the loop thread with what was posted. */
+typedef void (*NatsLoopFn)(void *ud, void *payload);
+
+/* A loop on e (borrowed), which must be run by the calling thread. limit: how many droppable
+ * posts may wait at once. */
+int nats_loop_new(sd_event *e, size_t limit, NatsLoop **ret);
+/* Applies the hooks still queued (sockets closed, connections' state freed) and hands every
+ * payload still waiting to its drop function. Call after the connections are destroyed and
+ * nats_CloseAndWait() has returned: nothing of libnats may post any more. */
+NatsLoop *nats_loop_free(NatsLoop *l);
+
+/* Makes o's connections use l's loop. */
+int nats_loop_use(NatsLoop *l, natsOptions *o);
+
+/* From any thread: fn(ud, payload) on the loop thread, after everything posted before it.
+ * droppable posts count against the limit: when it is reached, -ENOBUFS (counted, and the
+ * caller keeps payload). drop (may be NULL) frees a payload never delivered (nats_loop_free).
+ * 0, -ENOBUFS or -ENOMEM. */
+int nats_loop_post(NatsLoop *l, NatsLoopFn fn, NatsLoopFn drop, void *ud, void *payload, bool droppable);
+
+/* Droppable posts refused because the queue was full. */
+uint64_t nats_loop_dropped(NatsLoop *l);
+/* True on the thread that runs the loop. */
+bool nats_loop_is_loop_thread(const NatsLoop *l);
