@@ -168,7 +168,7 @@ void events_publish_cluster(Events *e, const char *event, const char *node, cons
                 else
                         put(&o, "null");
         }
-        keep_and_publish(e, topic, payload, end(&o, realtime_usec(), event_log_next_seq(e->log)));
+        keep_and_publish(e, topic, payload, end(&o, now_realtime_usec(), event_log_next_seq(e->log)));
 }
 
 int events_new(Router *router, Events **ret) {
