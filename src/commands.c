@@ -683,30 +683,6 @@ static void cmd_registry(Commands *c, ControlRequest *req, char **argv) {
         control_reply_finish(req, r < 0 ? 1 : 0);
 }
 
-static void cmd_send(Commands *c, ControlRequest *req, char **argv) {
-        bus_send(c->manager, req, argv);
-}
-
-static void cmd_call(Commands *c, ControlRequest *req, char **argv) {
-        bus_call(c->manager, req, argv);
-}
-
-static void cmd_get_state(Commands *c, ControlRequest *req, char **argv) {
-        bus_get_state(c->manager, req, argv);
-}
-
-static void cmd_publish(Commands *c, ControlRequest *req, char **argv) {
-        bus_publish(c->manager, req, argv);
-}
-
-static void cmd_subscribe(Commands *c, ControlRequest *req, char **argv) {
-        bus_subscribe(c->manager, req, argv);
-}
-
-static void cmd_events(Commands *c, ControlRequest *req, char **argv) {
-        bus_events(c->manager, req, argv);
-}
-
 /* cluster JSON: this node in its cluster (forkvisor-cluster(7)). */
 static void cmd_cluster(Commands *c, ControlRequest *req, char **argv) {
         Cluster *cl = manager_cluster(c->manager);
@@ -728,6 +704,7 @@ typedef struct Command {
         int min_args, max_args; /* not counting the name; -1 = no limit */
         bool mutates;           /* refused while shutting down */
         void (*run)(Commands *c, ControlRequest *req, char **argv);
+        void (*bus)(Manager *m, ControlRequest *req, char **argv); /* commands-bus.c's, instead */
 } Command;
 
 static const Command command_table[] = {
@@ -746,12 +723,12 @@ static const Command command_table[] = {
         { "reload", 0, 0, true, cmd_reload },
         { "whereis", 2, 2, false, cmd_whereis },
         { "registry", 1, 1, false, cmd_registry },
-        { "send", 2, 2, false, cmd_send },
-        { "call", 3, 3, false, cmd_call },
-        { "get-state", 2, 2, false, cmd_get_state },
-        { "publish", 2, 2, false, cmd_publish },
-        { "subscribe", 1, -1, false, cmd_subscribe },
-        { "events", 0, 1, false, cmd_events },
+        { "send", 2, 2, false, NULL, bus_send },
+        { "call", 3, 3, false, NULL, bus_call },
+        { "get-state", 2, 2, false, NULL, bus_get_state },
+        { "publish", 2, 2, false, NULL, bus_publish },
+        { "subscribe", 1, -1, false, NULL, bus_subscribe },
+        { "events", 0, 1, false, NULL, bus_events },
         { "cluster", 1, 1, false, cmd_cluster },
 };
 
@@ -800,7 +777,10 @@ void commands_handle(void *ud, ControlRequest *req, int argc, char **argv) {
                         control_reply_finish(req, 1);
                         return;
                 }
-                cmd->run(c, req, argv);
+                if (cmd->bus)
+                        cmd->bus(c->manager, req, argv);
+                else
+                        cmd->run(c, req, argv);
                 return;
         }
         control_reply_errorf(req, "unknown command\n");
