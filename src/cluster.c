@@ -25,6 +25,7 @@
 #include <nats/nats.h>
 
 #include "array.h"
+#include "cluster-pubsub.h"
 #include "log.h"
 #include "macro.h"
 #include "nats-loop.h"
@@ -71,6 +72,8 @@ struct Cluster {
 
         ClusterNode *nodes;          /* names owned */
         size_t n_nodes, cap_nodes;
+
+        ClusterPubsub *pubsub;       /* federated pub/sub, once cluster_attach_router() */
 };
 
 static const char *const state_table[_CLUSTER_STATE_MAX] = {
@@ -85,6 +88,11 @@ const char *cluster_state_to_string(ClusterState s) {
 }
 
 /* ---- connection state: posted by libnats' threads, applied on the loop ------------------- */
+
+/* Pub/sub publishes and subscribes only while connected, like the heartbeat. */
+static void pubsub_sync(Cluster *c) {
+        cluster_pubsub_set_connection(c->pubsub, c->connect_done ? c->nc : NULL, c->state == CLUSTER_CONNECTED);
+}
 
 typedef enum ConnEvent {
         CONN_CONNECTED,
@@ -137,6 +145,7 @@ static void on_conn_change(void *ud, void *payload) {
                 c->server[0] = '\0';
                 break;
         }
+        pubsub_sync(c);
         free(ch);
 }
 
@@ -299,6 +308,7 @@ static void on_connect_done(void *ud, void *payload) {
         } else if (!c->nc)
                 c->state = CLUSTER_CLOSED;
         /* Else NATS_NOT_YET_CONNECTED: libnats goes on trying, cb_connected says when. */
+        pubsub_sync(c);
 }
 
 /* Not on the loop: it logs nothing (the log is the loop's), it leaves what went wrong in
@@ -352,6 +362,9 @@ static int make_options(Cluster *c, const ClusterConfig *cfg) {
         SET(natsOptions_SetReconnectWait(o, RECONNECT_WAIT_MS));
         SET(natsOptions_SetReconnectBufSize(o, RECONNECT_BUFFER_BYTES));
         SET(natsOptions_SetNoEcho(o, true));
+        /* Every subscription's messages on one thread, in the order the server sent them:
+         * federated publications keep their publisher's order across topics. */
+        SET(natsOptions_UseGlobalMessageDelivery(o, true));
         SET(natsOptions_SetPingInterval(o, (int64_t) (c->heartbeat_ms * 2 > 1000 ? c->heartbeat_ms * 2 : 1000)));
         SET(natsOptions_SetMaxPingsOut(o, 2));
         SET(natsOptions_SetRetryOnFailedConnect(o, true, cb_connected, c));
@@ -450,6 +463,7 @@ Cluster *cluster_free(Cluster *c) {
         if (c->connector_started)
                 (void) pthread_join(c->connector, NULL);
         c->timer = sd_event_source_disable_unref(c->timer);
+        cluster_pubsub_close(c->pubsub);
         if (c->sub)
                 natsSubscription_Destroy(c->sub);
         if (c->nc) {
@@ -471,6 +485,7 @@ Cluster *cluster_free(Cluster *c) {
                 log_warning("Cluster: libnats did not stop within %d ms", CLOSE_WAIT_MS);
                 return NULL;
         }
+        cluster_pubsub_free(c->pubsub);
         nats_loop_free(c->loop);
         for (size_t i = 0; i < c->n_nodes; i++)
                 free((char *) c->nodes[i].name);
@@ -498,8 +513,23 @@ uint64_t cluster_heartbeat_ms(const Cluster *c) {
         return c->heartbeat_ms;
 }
 
+int cluster_attach_router(Cluster *c, Router *router) {
+        int r = cluster_pubsub_new(router, c->loop, c->node, c->prefix, &c->pubsub);
+        if (r < 0)
+                return log_error_errno(r, "Cluster: cannot federate pub/sub: %m");
+        pubsub_sync(c);
+        return 0;
+}
+
 void cluster_counters(const Cluster *c, ClusterCounters *ret) {
+        ClusterPubsubCounters p;
+
+        cluster_pubsub_counters(c->pubsub, &p);
         *ret = (ClusterCounters) {
+                .pub_in = p.in,
+                .pub_out = p.out,
+                .pub_dropped = p.dropped,
+                .pub_duplicates = p.duplicates,
                 .in = c->in,
                 .out = c->out,
                 .dropped = c->dropped + nats_loop_dropped(c->loop),

@@ -15,6 +15,7 @@
 #include <systemd/sd-event.h>
 
 #include "events.h"
+#include "router.h"
 #include "spec.h"
 #include "time-util.h"
 
@@ -37,6 +38,8 @@ typedef struct Cluster Cluster;
 /* Starts connecting (in the background) with cfg (copied); events (borrowed) publishes what
  * happens. -EINVAL (logged) when the node has no valid name. */
 int cluster_new(sd_event *e, Events *events, const ClusterConfig *cfg, Cluster **ret);
+/* Federates router's pub/sub (borrowed; it outlives c) across the cluster. */
+int cluster_attach_router(Cluster *c, Router *router);
 /* Closes the connection and waits for libnats' threads (bounded). */
 Cluster *cluster_free(Cluster *c);
 
@@ -45,6 +48,9 @@ typedef struct ClusterCounters {
         uint64_t out;          /* messages published */
         uint64_t dropped;      /* not published (no room in the reconnect buffer) or not taken in */
         uint64_t reconnects;
+        /* Federated pub/sub (cluster-pubsub.h): publications delivered here from other nodes,
+         * sent out, dropped, and not delivered twice. */
+        uint64_t pub_in, pub_out, pub_dropped, pub_duplicates;
 } ClusterCounters;
 
 typedef struct ClusterNode {

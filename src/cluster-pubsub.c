@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: MIT */
+/* Federated pub/sub (cluster-pubsub.h). */
+#include "cluster-pubsub.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "array.h"
+#include "cluster-subject.h"
+#include "log.h"
+#include "macro.h"
+#include "proto.h"
+#include "topic.h"
+
+/* What libnats may hold unwritten (the loop writes it when the socket takes it): beyond, a
+ * publication is dropped and counted rather than buffered without end. */
+#define PUBSUB_BUFFERED_MAX (8 * 1024 * 1024)
+/* Other nodes whose last publication number is remembered; beyond, duplicates get through. */
+#define PUBSUB_ORIGINS_MAX 1024
+#define RESERVED "forkvisor:"
+
+typedef struct Interest {
+        char *pattern;
+        size_t len;
+        bool wanted;               /* a subscriber here holds it */
+        natsSubscription *sub;     /* NULL until subscribed on NATS */
+} Interest;
+
+typedef struct Origin {
+        char *node;
+        uint64_t boot, seq;
+} Origin;
+
+struct ClusterPubsub {
+        Router *router;            /* borrowed */
+        NatsLoop *loop;            /* borrowed */
+        natsConnection *nc;        /* borrowed */
+        bool connected, hooked;
+        char *node, *prefix;
+        uint64_t boot, seq;
+
+        Interest *interest;
+        size_t n_interest, cap_interest;
+        Origin *origins;
+        size_t n_origins, cap_origins;
+
+        char *subject;             /* CLUSTER_SUBJECT_SIZE(prefix) bytes */
+        size_t subject_size;
+        char *buf;                 /* header + PROTO_PAYLOAD_MAX */
+        size_t buf_size;
+        ClusterPubsubCounters k;
+};
+
+static bool reserved(const char *s, size_t len) {
+        return len >= strlen(RESERVED) && memcmp(s, RESERVED, strlen(RESERVED)) == 0;
+}
+
+/* ---- in: on the delivery thread, then on the loop ---------------------------------------- */
+
+static Origin *origin_of(ClusterPubsub *ps, const ClusterHeader *h) {
+        for (size_t i = 0; i < ps->n_origins; i++)
+                if (strlen(ps->origins[i].node) == h->node_len && memcmp(ps->origins[i].node, h->node, h->node_len) == 0)
+                        return &ps->origins[i];
+        if (ps->n_origins >= PUBSUB_ORIGINS_MAX || ARRAY_GROW(ps->origins, ps->cap_origins, ps->n_origins + 1) < 0)
+                return NULL;
+        Origin *o = &ps->origins[ps->n_origins];
+        *o = (Origin) { .node = strndup(h->node, h->node_len), .boot = h->boot };
+        if (!o->node)
+                return NULL;
+        ps->n_origins++;
+        return o;
+}
+
+static void on_message(void *ud, void *payload) {
+        ClusterPubsub *ps = ud;
+        natsMsg *msg = payload;
+        const char *data = natsMsg_GetData(msg);
+        int len = natsMsg_GetDataLength(msg);
+        char topic[TOPIC_MAX + 1];
+        ClusterHeader h;
+        int tlen = cluster_subject_to_topic(ps->prefix, natsMsg_GetSubject(msg), topic, sizeof topic);
+
+        if (tlen < 0 || !data || len < 0 || cluster_header_parse(data, (size_t) len, &h) < 0) {
+                ps->k.dropped++; /* not ours to read */
+                goto done;
+        }
+        if (h.node_len == strlen(ps->node) && memcmp(h.node, ps->node, h.node_len) == 0) {
+                ps->k.duplicates++; /* our own */
+                goto done;
+        }
+        Origin *o = origin_of(ps, &h);
+        if (o) {
+                if (o->boot == h.boot && h.seq <= o->seq) {
+                        ps->k.duplicates++;
+                        goto done;
+                }
+                o->boot = h.boot; /* a new run of that node numbers from 1 again */
+                o->seq = h.seq;
+        }
+        if (router_deliver(ps->router, topic, (size_t) tlen, data + h.data_offset, (size_t) len - h.data_offset) < 0)
+                ps->k.dropped++;
+        else
+                ps->k.in++;
+done:
+        natsMsg_Destroy(msg);
+}
+
+static void drop_msg(void *ud, void *payload) {
+        natsMsg_Destroy(payload);
+}
+
+/* On libnats' delivery thread: only hands the message to the loop. */
+static void cb_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure) {
+        ClusterPubsub *ps = closure;
+        if (nats_loop_post(ps->loop, on_message, drop_msg, ps, msg, true) < 0)
+                natsMsg_Destroy(msg); /* counted by the loop */
+}
+
+/* ---- interest: the NATS subscriptions follow the patterns held here ---------------------- */
+
+static void reconcile(ClusterPubsub *ps) {
+        size_t j = 0;
+
+        for (size_t i = 0; i < ps->n_interest; i++) {
+                Interest *x = &ps->interest[i];
+                if (ps->connected && ps->nc) {
+                        if (x->wanted && !x->sub) {
+                                if (cluster_subject_of_pattern(ps->prefix, x->pattern, x->len, ps->subject,
+                                                               ps->subject_size) < 0 ||
+                                    natsConnection_Subscribe(&x->sub, ps->nc, ps->subject, cb_msg, ps) != NATS_OK) {
+                                        x->sub = NULL; /* tried again at the next change */
+                                        log_warning("Cluster: cannot subscribe to '%s' on NATS: %s", x->pattern,
+                                                    nats_GetLastError(NULL) ?: "?");
+                                }
+                        } else if (!x->wanted && x->sub) {
+                                (void) natsSubscription_Unsubscribe(x->sub);
+                                natsSubscription_Destroy(x->sub);
+                                x->sub = NULL;
+                        }
+                }
+                if (!x->wanted && !x->sub)
+                        free(x->pattern);
+                else
+                        ps->interest[j++] = *x;
+        }
+        ps->n_interest = j;
+}
+
+static void hook_interest(void *ud, const char *pattern, size_t len, bool on) {
+        ClusterPubsub *ps = ud;
+        Interest *x = NULL;
+
+        if (reserved(pattern, len))
+                return; /* forkvisor:* never crosses the wire */
+        for (size_t i = 0; i < ps->n_interest && !x; i++)
+                if (ps->interest[i].len == len && memcmp(ps->interest[i].pattern, pattern, len) == 0)
+                        x = &ps->interest[i];
+        if (!x && on) {
+                if (ARRAY_GROW(ps->interest, ps->cap_interest, ps->n_interest + 1) < 0) {
+                        log_error("Cluster: out of memory: a subscription is not federated");
+                        return;
+                }
+                x = &ps->interest[ps->n_interest];
+                *x = (Interest) { .pattern = strndup(pattern, len), .len = len };
+                if (!x->pattern) {
+                        log_error("Cluster: out of memory: a subscription is not federated");
+                        return;
+                }
+                ps->n_interest++;
+        }
+        if (x)
+                x->wanted = on;
+        reconcile(ps);
+}
+
+/* ---- out ---------------------------------------------------------------------------------- */
+
+static void hook_published(void *ud, const char *topic, size_t tlen, const void *data, size_t len) {
+        ClusterPubsub *ps = ud;
+        int hl, sl;
+
+        if (reserved(topic, tlen))
+                return;
+        ps->seq++;
+        if (!ps->connected || !ps->nc || natsConnection_Buffered(ps->nc) > PUBSUB_BUFFERED_MAX) {
+                ps->k.dropped++;
+                return;
+        }
+        sl = cluster_subject_of_topic(ps->prefix, topic, tlen, ps->subject, ps->subject_size);
+        hl = cluster_header_format(ps->buf, CLUSTER_HEADER_MAX, ps->node, ps->boot, ps->seq);
+        if (sl < 0 || hl < 0 || (size_t) hl + len > ps->buf_size) {
+                ps->k.dropped++;
+                return;
+        }
+        memcpy(ps->buf + hl, data, len);
+        if (natsConnection_Publish(ps->nc, ps->subject, ps->buf, hl + (int) len) == NATS_OK)
+                ps->k.out++;
+        else
+                ps->k.dropped++;
+}
+
+static const BrokerHooks hooks = {
+        .published = hook_published,
+        .interest = hook_interest,
+};
+
+/* ---- life ----------------------------------------------------------------------------------- */
+
+int cluster_pubsub_new(Router *router, NatsLoop *loop, const char *node, const char *prefix, ClusterPubsub **ret) {
+        ClusterPubsub *ps = calloc(1, sizeof *ps);
+
+        if (!ps)
+                return -ENOMEM;
+        ps->router = router;
+        ps->loop = loop;
+        ps->node = strdup(node);
+        ps->prefix = strdup(prefix);
+        ps->subject_size = CLUSTER_SUBJECT_SIZE(strlen(prefix));
+        ps->subject = malloc(ps->subject_size);
+        ps->buf_size = CLUSTER_HEADER_MAX + PROTO_PAYLOAD_MAX;
+        ps->buf = malloc(ps->buf_size);
+        if (!ps->node || !ps->prefix || !ps->subject || !ps->buf) {
+                cluster_pubsub_free(ps);
+                return -ENOMEM;
+        }
+        /* Tells this run's publications from the last one's, which numbered from 1 too. */
+        if (getrandom(&ps->boot, sizeof ps->boot, GRND_NONBLOCK) != sizeof ps->boot)
+                ps->boot = (uint64_t) time(NULL) ^ ((uint64_t) getpid() << 32);
+        router_set_broker_hooks(router, &hooks, ps);
+        ps->hooked = true;
+        *ret = ps;
+        return 0;
+}
+
+void cluster_pubsub_close(ClusterPubsub *ps) {
+        if (!ps)
+                return;
+        if (ps->hooked)
+                router_set_broker_hooks(ps->router, NULL, NULL);
+        ps->hooked = false;
+        for (size_t i = 0; i < ps->n_interest; i++) {
+                if (ps->interest[i].sub)
+                        natsSubscription_Destroy(ps->interest[i].sub);
+                free(ps->interest[i].pattern);
+        }
+        ps->n_interest = 0;
+        ps->nc = NULL;
+        ps->connected = false;
+}
+
+ClusterPubsub *cluster_pubsub_free(ClusterPubsub *ps) {
+        if (!ps)
+                return NULL;
+        cluster_pubsub_close(ps);
+        free(ps->interest);
+        for (size_t i = 0; i < ps->n_origins; i++)
+                free(ps->origins[i].node);
+        free(ps->origins);
+        free(ps->node);
+        free(ps->prefix);
+        free(ps->subject);
+        free(ps->buf);
+        return mfree(ps);
+}
+
+void cluster_pubsub_set_connection(ClusterPubsub *ps, natsConnection *nc, bool connected) {
+        if (!ps || !ps->hooked)
+                return;
+        ps->nc = nc;
+        ps->connected = connected && nc;
+        reconcile(ps);
+}
+
+void cluster_pubsub_counters(const ClusterPubsub *ps, ClusterPubsubCounters *ret) {
+        *ret = ps ? ps->k : (ClusterPubsubCounters) {};
+}
