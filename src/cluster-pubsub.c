@@ -278,4 +278,6 @@ void cluster_pubsub_set_connection(ClusterPubsub *ps, natsConnection *nc, bool c
 
 void cluster_pubsub_counters(const ClusterPubsub *ps, ClusterPubsubCounters *ret) {
         *ret = ps ? ps->k : (ClusterPubsubCounters) {};
+        for (size_t i = 0; ps && i < ps->n_interest; i++)
+                ret->patterns += ps->interest[i].wanted && ps->interest[i].sub;
 }

@@ -40,5 +40,6 @@ typedef struct ClusterPubsubCounters {
         uint64_t out;          /* publications sent to NATS */
         uint64_t dropped;      /* not sent (not connected, libnats' buffer full), or not taken in */
         uint64_t duplicates;   /* had already, or our own: not delivered again */
+        uint64_t patterns;     /* patterns subscribed to on NATS now */
 } ClusterPubsubCounters;
 void cluster_pubsub_counters(const ClusterPubsub *ps, ClusterPubsubCounters *ret);

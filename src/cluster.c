@@ -530,6 +530,7 @@ void cluster_counters(const Cluster *c, ClusterCounters *ret) {
                 .pub_out = p.out,
                 .pub_dropped = p.dropped,
                 .pub_duplicates = p.duplicates,
+                .pub_patterns = p.patterns,
                 .in = c->in,
                 .out = c->out,
                 .dropped = c->dropped + nats_loop_dropped(c->loop),

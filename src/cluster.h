@@ -49,8 +49,8 @@ typedef struct ClusterCounters {
         uint64_t dropped;      /* not published (no room in the reconnect buffer) or not taken in */
         uint64_t reconnects;
         /* Federated pub/sub (cluster-pubsub.h): publications delivered here from other nodes,
-         * sent out, dropped, and not delivered twice. */
-        uint64_t pub_in, pub_out, pub_dropped, pub_duplicates;
+         * sent out, dropped, not delivered twice; the patterns subscribed to on NATS. */
+        uint64_t pub_in, pub_out, pub_dropped, pub_duplicates, pub_patterns;
 } ClusterCounters;
 
 typedef struct ClusterNode {
