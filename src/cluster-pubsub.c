@@ -23,11 +23,18 @@
 /* Other nodes whose last publication number is remembered; beyond, duplicates get through. */
 #define PUBSUB_ORIGINS_MAX 1024
 #define RESERVED "forkvisor:"
+/* Other nodes' lifecycle events are delivered here on REMOTE_EVENTS + EVENT; a subscriber of
+ * REMOTE_EVENTS_PATTERN (`events --cluster`) makes the node subscribe to PREFIX.event.>. */
+#define REMOTE_EVENTS "forkvisor-cluster:"
+#define REMOTE_EVENTS_PATTERN REMOTE_EVENTS "*"
+/* The room for an event and the "node" added to it. */
+#define EVENT_SIZE 2048
 
 typedef struct Interest {
         char *pattern;
         size_t len;
         bool wanted;               /* a subscriber here holds it */
+        bool events;               /* REMOTE_EVENTS_PATTERN: PREFIX.event.> */
         natsSubscription *sub;     /* NULL until subscribed on NATS */
 } Interest;
 
@@ -56,8 +63,23 @@ struct ClusterPubsub {
         ClusterPubsubCounters k;
 };
 
+static bool starts_with(const char *s, size_t len, const char *prefix) {
+        return len >= strlen(prefix) && memcmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* The node's own topics, which never cross as publications. */
 static bool reserved(const char *s, size_t len) {
-        return len >= strlen(RESERVED) && memcmp(s, RESERVED, strlen(RESERVED)) == 0;
+        return starts_with(s, len, RESERVED) || starts_with(s, len, REMOTE_EVENTS);
+}
+
+/* The events of the tree that cross to `events --cluster` elsewhere (not the cluster's own). */
+static bool federated_event(const char *topic, size_t tlen) {
+        static const char *const names[] = { "started", "exited", "restarting", "gave_up", "reload" };
+        size_t plen = strlen(RESERVED);
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (tlen == plen + strlen(names[i]) && memcmp(topic + plen, names[i], tlen - plen) == 0)
+                        return true;
+        return false;
 }
 
 /* ---- in: on the delivery thread, then on the loop ---------------------------------------- */
@@ -76,14 +98,42 @@ static Origin *origin_of(ClusterPubsub *ps, const ClusterHeader *h) {
         return o;
 }
 
+/* PREFIX.event.NODE.EVENT, its data the event's JSON with "node": to REMOTE_EVENTS + EVENT. */
+static void on_event(ClusterPubsub *ps, const char *subject, const char *data, int len) {
+        const char *node = subject + strlen(ps->prefix) + strlen(".event."), *ev = strchr(node, '.');
+        char topic[TOPIC_MAX + 1];
+
+        if (!ev || ev == node || !data || len <= 0 ||
+            snprintf(topic, sizeof topic, "%s%s", REMOTE_EVENTS, ev + 1) >= (int) sizeof topic) {
+                ps->k.dropped++;
+                return;
+        }
+        if ((size_t) (ev - node) == strlen(ps->node) && memcmp(node, ps->node, (size_t) (ev - node)) == 0) {
+                ps->k.duplicates++;
+                return;
+        }
+        if (router_deliver(ps->router, topic, strlen(topic), data, (size_t) len) < 0)
+                ps->k.dropped++;
+        else
+                ps->k.in++;
+}
+
 static void on_message(void *ud, void *payload) {
         ClusterPubsub *ps = ud;
         natsMsg *msg = payload;
         const char *data = natsMsg_GetData(msg);
         int len = natsMsg_GetDataLength(msg);
+        const char *subject = natsMsg_GetSubject(msg);
         char topic[TOPIC_MAX + 1];
         ClusterHeader h;
-        int tlen = cluster_subject_to_topic(ps->prefix, natsMsg_GetSubject(msg), topic, sizeof topic);
+        int tlen;
+
+        if (strncmp(subject, ps->prefix, strlen(ps->prefix)) == 0 &&
+            strncmp(subject + strlen(ps->prefix), ".event.", strlen(".event.")) == 0) {
+                on_event(ps, subject, data, len);
+                goto done;
+        }
+        tlen = cluster_subject_to_topic(ps->prefix, subject, topic, sizeof topic);
 
         if (tlen < 0 || !data || len < 0 || cluster_header_parse(data, (size_t) len, &h) < 0) {
                 ps->k.dropped++; /* not ours to read */
@@ -130,8 +180,10 @@ static void reconcile(ClusterPubsub *ps) {
                 Interest *x = &ps->interest[i];
                 if (ps->connected && ps->nc) {
                         if (x->wanted && !x->sub) {
-                                if (cluster_subject_of_pattern(ps->prefix, x->pattern, x->len, ps->subject,
-                                                               ps->subject_size) < 0 ||
+                                if (x->events)
+                                        snprintf(ps->subject, ps->subject_size, "%s.event.>", ps->prefix);
+                                if ((!x->events && cluster_subject_of_pattern(ps->prefix, x->pattern, x->len, ps->subject,
+                                                                              ps->subject_size) < 0) ||
                                     natsConnection_Subscribe(&x->sub, ps->nc, ps->subject, cb_msg, ps) != NATS_OK) {
                                         x->sub = NULL; /* tried again at the next change */
                                         log_warning("Cluster: cannot subscribe to '%s' on NATS: %s", x->pattern,
@@ -155,8 +207,10 @@ static void hook_interest(void *ud, const char *pattern, size_t len, bool on) {
         ClusterPubsub *ps = ud;
         Interest *x = NULL;
 
-        if (reserved(pattern, len))
-                return; /* forkvisor:* never crosses the wire */
+        bool events = len == strlen(REMOTE_EVENTS_PATTERN) && memcmp(pattern, REMOTE_EVENTS_PATTERN, len) == 0;
+
+        if (reserved(pattern, len) && !events)
+                return; /* the node's own topics never cross the wire */
         for (size_t i = 0; i < ps->n_interest && !x; i++)
                 if (ps->interest[i].len == len && memcmp(ps->interest[i].pattern, pattern, len) == 0)
                         x = &ps->interest[i];
@@ -166,7 +220,7 @@ static void hook_interest(void *ud, const char *pattern, size_t len, bool on) {
                         return;
                 }
                 x = &ps->interest[ps->n_interest];
-                *x = (Interest) { .pattern = strndup(pattern, len), .len = len };
+                *x = (Interest) { .pattern = strndup(pattern, len), .len = len, .events = events };
                 if (!x->pattern) {
                         log_error("Cluster: out of memory: a subscription is not federated");
                         return;
@@ -180,10 +234,41 @@ static void hook_interest(void *ud, const char *pattern, size_t len, bool on) {
 
 /* ---- out ---------------------------------------------------------------------------------- */
 
+/* A lifecycle event of this node, for `events --cluster` on the others: on PREFIX.event.NODE.EVENT,
+ * with "node" added before "time" (a script matching the start of a line still does). */
+static void publish_event(ClusterPubsub *ps, const char *topic, size_t tlen, const char *data, size_t len) {
+        const char *at = NULL;
+        char ev[EVENT_SIZE];
+        int n;
+
+        for (const char *p = data; (p = memmem(p, len - (size_t) (p - data), ", \"time\": ", 10)); p++)
+                at = p;
+        if (!at || !ps->connected || !ps->nc) {
+                ps->k.dropped++;
+                return;
+        }
+        n = snprintf(ev, sizeof ev, "%.*s, \"node\": \"%s\"%.*s", (int) (at - data), data, ps->node,
+                     (int) (len - (size_t) (at - data)), at);
+        if (n < 0 || (size_t) n >= sizeof ev ||
+            snprintf(ps->subject, ps->subject_size, "%s.event.%s.%.*s", ps->prefix, ps->node,
+                     (int) (tlen - strlen(RESERVED)), topic + strlen(RESERVED)) >= (int) ps->subject_size) {
+                ps->k.dropped++;
+                return;
+        }
+        if (natsConnection_Publish(ps->nc, ps->subject, ev, n) == NATS_OK)
+                ps->k.out++;
+        else
+                ps->k.dropped++;
+}
+
 static void hook_published(void *ud, const char *topic, size_t tlen, const void *data, size_t len) {
         ClusterPubsub *ps = ud;
         int hl, sl;
 
+        if (federated_event(topic, tlen)) {
+                publish_event(ps, topic, tlen, data, len);
+                return;
+        }
         if (reserved(topic, tlen))
                 return;
         ps->seq++;

@@ -4,7 +4,10 @@
  * topic (cluster-subject.h); the node subscribes on NATS to the patterns its own subscribers
  * hold, and only while they hold them, so the servers send it only what somebody here wants.
  * What comes in is delivered to the subscribers here only, never published again. Topics
- * forkvisor:* (the node's own events) stay on their node.
+ * forkvisor:* (the node's own events) stay on their node as publications; the tree's events
+ * (started, exited, restarting, gave_up, reload) go out on PREFIX.event.NODE.EVENT with a
+ * "node", and come in, while somebody here subscribes to forkvisor-cluster:* (`events
+ * --cluster`), on forkvisor-cluster:EVENT.
  *
  * Each publication carries its node, that node's run and a number: a node drops its own (the
  * connection asks the servers for no echo anyway) and what it has had already (two of its

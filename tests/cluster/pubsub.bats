@@ -188,3 +188,42 @@ all_connected() { local n; for n; do cluster_state_is "$n" connected || return 1
     retry 200 0.05 seen c2.out last
     [ "$(pubsub_counter c in)" -eq $(($(lines_in c.out '^probe-a$') + $(lines_in c2.out '^(probe-a|last)$'))) ]
 }
+
+# restarted_seen OUT NODE: restarts app/w on node NODE, then true once OUT has that node's
+# "started" of app/w.
+restarted_seen() {
+    fvn "$2" restart app/w >/dev/null
+    grep -q "^{\"event\": \"started\", \"path\": \"app/w\", .*\"node\": \"$2\"" "$BATS_TEST_TMPDIR/$1"
+}
+
+@test "pubsub: events --cluster shows the other nodes' started and exited, each with its node; plain events only this node's" {
+    nats_cluster 2
+    ps_ini a 1 2
+    ps_ini b 2 1
+    node_start a
+    node_start b
+    retry 300 0.05 all_connected a b
+
+    "$FORKVISOR" --control "$BATS_TEST_TMPDIR/b/control.sock" events --cluster --ready --timeout 170000 \
+        > "$BATS_TEST_TMPDIR/b.out" 2>&1 3>&- &
+    SUB_PIDS+=($!)
+    "$FORKVISOR" --control "$BATS_TEST_TMPDIR/b/control.sock" events --ready --timeout 170000 \
+        > "$BATS_TEST_TMPDIR/b-plain.out" 2>&1 3>&- &
+    SUB_PIDS+=($!)
+    retry 200 0.05 grep -qx ready "$BATS_TEST_TMPDIR/b.out"
+    retry 200 0.05 grep -qx ready "$BATS_TEST_TMPDIR/b-plain.out"
+    [ "$(pubsub_counter b patterns)" -eq 1 ]
+    # a restarts its worker until b has heard of it (b's interest reached a's server).
+    retry 100 0.2 restarted_seen b.out a
+    run -0 cat "$BATS_TEST_TMPDIR/b.out"
+    assert_line --regexp '^\{"event": "exited", "path": "app/w", "pid": [0-9]+, .*, "node": "a", "time": "[^"]*", "seq": [0-9]+\}$'
+    assert_line --regexp '^\{"event": "started", "path": "app/w", "pid": [0-9]+, .*"node": "a", "time": "[^"]*", "seq": [0-9]+\}$'
+    # b's own events are there too, as plain events has them (no "node").
+    fvn b restart app/w
+    retry 200 0.05 grep -q '^{"event": "started", "path": "app/w", "pid": [0-9]*, "restarts": 0, "time"' "$BATS_TEST_TMPDIR/b.out"
+    retry 200 0.05 grep -q '^{"event": "started", "path": "app/w", "pid": [0-9]*, "restarts": 0, "time"' "$BATS_TEST_TMPDIR/b-plain.out"
+    run -0 cat "$BATS_TEST_TMPDIR/b-plain.out"
+    refute_output --partial '"node": "a"'
+    # a, where nobody asked for events --cluster, took nothing in.
+    [ "$(pubsub_counter a in)" -eq 0 ]
+}
