@@ -20,8 +20,11 @@
 /* What libnats may hold unwritten (the loop writes it when the socket takes it): beyond, a
  * publication is dropped and counted rather than buffered without end. */
 #define PUBSUB_BUFFERED_MAX (8 * 1024 * 1024)
-/* Other nodes whose last publication number is remembered; beyond, duplicates get through. */
+/* Other nodes whose publication numbers are remembered; beyond, duplicates get through. */
 #define PUBSUB_ORIGINS_MAX 1024
+/* The numbers remembered per node, below its highest: one publication two of our patterns
+ * match comes once on each subscription's thread, so a little apart and in either order. */
+#define PUBSUB_WINDOW 1024
 #define RESERVED "forkvisor:"
 /* Other nodes' lifecycle events are delivered here on REMOTE_EVENTS + EVENT; a subscriber of
  * REMOTE_EVENTS_PATTERN (`events --cluster`) makes the node subscribe to PREFIX.event.>. */
@@ -40,7 +43,8 @@ typedef struct Interest {
 
 typedef struct Origin {
         char *node;
-        uint64_t boot, seq;
+        uint64_t boot, top;        /* its run, its highest number seen */
+        uint64_t seen[PUBSUB_WINDOW / 64]; /* bit n % PUBSUB_WINDOW: n seen, for n in (top - WINDOW, top] */
 } Origin;
 
 struct ClusterPubsub {
@@ -91,7 +95,7 @@ static Origin *origin_of(ClusterPubsub *ps, const ClusterHeader *h) {
         if (ps->n_origins >= PUBSUB_ORIGINS_MAX || ARRAY_GROW(ps->origins, ps->cap_origins, ps->n_origins + 1) < 0)
                 return NULL;
         Origin *o = &ps->origins[ps->n_origins];
-        *o = (Origin) { .node = strndup(h->node, h->node_len), .boot = h->boot };
+        *o = (Origin) { .node = strndup(h->node, h->node_len), .boot = h->boot - 1 };
         if (!o->node)
                 return NULL;
         ps->n_origins++;
@@ -116,6 +120,30 @@ static void on_event(ClusterPubsub *ps, const char *subject, const char *data, i
                 ps->k.dropped++;
         else
                 ps->k.in++;
+}
+
+#define BIT(n) ((n) % PUBSUB_WINDOW)
+
+/* Publication seq of o's run boot is new: remembered, true; had already (or too old to tell),
+ * false. */
+static bool first_time(Origin *o, uint64_t boot, uint64_t seq) {
+        if (o->boot != boot) {
+                /* A new run of that node numbers from 1 again. */
+                o->boot = boot;
+                o->top = 0;
+                memset(o->seen, 0, sizeof o->seen);
+        }
+        if (seq > o->top) {
+                if (seq - o->top >= PUBSUB_WINDOW)
+                        memset(o->seen, 0, sizeof o->seen);
+                else
+                        for (uint64_t n = o->top + 1; n < seq; n++)
+                                o->seen[BIT(n) / 64] &= ~(UINT64_C(1) << (BIT(n) % 64));
+                o->top = seq;
+        } else if (o->top - seq >= PUBSUB_WINDOW || (o->seen[BIT(seq) / 64] & (UINT64_C(1) << (BIT(seq) % 64))))
+                return false;
+        o->seen[BIT(seq) / 64] |= UINT64_C(1) << (BIT(seq) % 64);
+        return true;
 }
 
 static void on_message(void *ud, void *payload) {
@@ -144,13 +172,9 @@ static void on_message(void *ud, void *payload) {
                 goto done;
         }
         Origin *o = origin_of(ps, &h);
-        if (o) {
-                if (o->boot == h.boot && h.seq <= o->seq) {
-                        ps->k.duplicates++;
-                        goto done;
-                }
-                o->boot = h.boot; /* a new run of that node numbers from 1 again */
-                o->seq = h.seq;
+        if (o && !first_time(o, h.boot, h.seq)) {
+                ps->k.duplicates++;
+                goto done;
         }
         if (router_deliver(ps->router, topic, (size_t) tlen, data + h.data_offset, (size_t) len - h.data_offset) < 0)
                 ps->k.dropped++;

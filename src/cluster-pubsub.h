@@ -11,10 +11,10 @@
  *
  * Each publication carries its node, that node's run and a number: a node drops its own (the
  * connection asks the servers for no echo anyway) and what it has had already (two of its
- * patterns match one topic). libnats delivers every subscription's messages on one thread
- * (natsOptions_UseGlobalMessageDelivery), so they reach the loop in the order the server sent
- * them, which keeps each publisher's order. Everything here runs on the loop thread but the
- * message callback, which only posts to the loop (nats-loop.h). */
+ * patterns match one topic: libnats delivers each subscription's messages on a thread of its
+ * own, so the two copies come in either order). A publisher's order holds per pattern.
+ * Everything here runs on the loop thread but the message callback, which only posts to the
+ * loop (nats-loop.h). */
 #pragma once
 
 #include <stdbool.h>

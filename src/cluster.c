@@ -362,9 +362,6 @@ static int make_options(Cluster *c, const ClusterConfig *cfg) {
         SET(natsOptions_SetReconnectWait(o, RECONNECT_WAIT_MS));
         SET(natsOptions_SetReconnectBufSize(o, RECONNECT_BUFFER_BYTES));
         SET(natsOptions_SetNoEcho(o, true));
-        /* Every subscription's messages on one thread, in the order the server sent them:
-         * federated publications keep their publisher's order across topics. */
-        SET(natsOptions_UseGlobalMessageDelivery(o, true));
         SET(natsOptions_SetPingInterval(o, (int64_t) (c->heartbeat_ms * 2 > 1000 ? c->heartbeat_ms * 2 : 1000)));
         SET(natsOptions_SetMaxPingsOut(o, 2));
         SET(natsOptions_SetRetryOnFailedConnect(o, true, cb_connected, c));
