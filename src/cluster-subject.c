@@ -83,10 +83,10 @@ int cluster_subject_to_topic(const char *prefix, const char *subject, char *buf,
                 return -EINVAL;
         p = subject + plen + 4; /* at the '.' before the first token */
         for (;;) {
+                if (*p != '.')
+                        return -EINVAL; /* the subject ended before its end token */
                 const char *tok = p + 1, *end = strchrnul(tok, '.');
                 size_t tl = (size_t) (end - tok);
-                if (*p != '.')
-                        return -EINVAL;
                 if (tl == 1 && tok[0] == '%') {
                         if (*end != '\0')
                                 return -EINVAL;
