@@ -101,18 +101,24 @@ show_state() {
 
 all_connected() { local n; for n; do cluster_state_is "$n" connected || return 1; done; }
 
+# nodes_up NAME:SERVER,SERVER... ...: ps_ini and node_start each NAME with its SERVERs; returns
+# once all are connected, with D0[NAME] what each dropped so far (the tree's events from
+# before it connected).
+declare -gA D0
+nodes_up() {
+    local spec names=()
+    for spec; do
+        names+=("${spec%%:*}")
+        ps_ini "${spec%%:*}" $(tr , " " <<< "${spec#*:}")
+    done
+    for spec in "${names[@]}"; do node_start "$spec"; done
+    retry 300 0.05 all_connected "${names[@]}"
+    for spec in "${names[@]}"; do D0[$spec]=$(pubsub_counter "$spec" dropped); done
+}
+
 @test "pubsub: three nodes, exact and prefix topics: each message once, in order, never echoed" {
     nats_cluster 3
-    ps_ini a 1 2 3
-    ps_ini b 2 3 1
-    ps_ini c 3 1 2
-    node_start a
-    node_start b
-    node_start c
-    retry 300 0.05 all_connected a b c
-    # What was dropped so far: the tree's events from before the node connected.
-    declare -A d0
-    for n in a b c; do d0[$n]=$(pubsub_counter "$n" dropped); done
+    nodes_up a:1,2,3 b:2,3,1 c:3,1,2
 
     # a: orders:* (b's publications, and its own); b: orders:eu exactly; c: orders:*, orders:e*
     # (both match orders:eu: the servers send c a's publications twice) and the unrelated other:*.
@@ -147,26 +153,17 @@ all_connected() { local n; for n; do cluster_state_is "$n" connected || return 1
     [ "$(pubsub_counter a duplicates)" -eq 0 ]
     [ "$(pubsub_counter a in)" -eq "$(lines_in a.out "^(p$pb .*|probe-b)$")" ]
     [ "$(pubsub_counter a out)" -ge 2000 ]
-    for n in a b c; do [ "$(pubsub_counter "$n" dropped)" -eq "${d0[$n]}" ]; done
+    for n in a b c; do [ "$(pubsub_counter "$n" dropped)" -eq "${D0[$n]}" ]; done
     # c delivered a's publications once, and dropped their second copies.
     [ "$(pubsub_counter c duplicates)" -ge 2000 ]
     [ "$(pubsub_counter c patterns)" -eq 3 ]
     run -0 fvn a cluster
-    assert_line --regexp "^pub/sub: +[0-9]+ in, [0-9]+ out, ${d0[a]} dropped, 0 duplicates, 1 patterns\$"
+    assert_line --regexp "^pub/sub: +[0-9]+ in, [0-9]+ out, ${D0[a]} dropped, 0 duplicates, 1 patterns\$"
 }
 
 @test "pubsub: a node whose subscribers want nothing published gets no traffic; interest follows the subscriptions" {
     nats_cluster 3
-    ps_ini a 1
-    ps_ini b 2
-    ps_ini c 3
-    node_start a
-    node_start b
-    node_start c
-    retry 300 0.05 all_connected a b c
-    # What was dropped so far: the tree's events from before the node connected.
-    declare -A d0
-    for n in a b c; do d0[$n]=$(pubsub_counter "$n" dropped); done
+    nodes_up a:1 b:2 c:3
 
     subscriber b b.out 'jobs:*'
     subscriber c c.out other
@@ -182,7 +179,7 @@ all_connected() { local n; for n; do cluster_state_is "$n" connected || return 1
     # c took in the probe on other, and nothing of jobs:x.
     [ "$(pubsub_counter c in)" -eq "$(lines_in c.out '^probe-a$')" ]
     [ "$(pubsub_counter c duplicates)" -eq 0 ]
-    [ "$(pubsub_counter c dropped)" -eq "${d0[c]}" ]
+    [ "$(pubsub_counter c dropped)" -eq "${D0[c]}" ]
 
     # c's subscriber goes: so does c's interest in other. Then it subscribes to jobs:x (the
     # servers learn of that after they learnt it wants other no more): what a publishes on
@@ -207,11 +204,7 @@ restarted_seen() {
 
 @test "pubsub: events --cluster shows the other nodes' started and exited, each with its node; plain events only this node's" {
     nats_cluster 2
-    ps_ini a 1 2
-    ps_ini b 2 1
-    node_start a
-    node_start b
-    retry 300 0.05 all_connected a b
+    nodes_up a:1,2 b:2,1
 
     "$FORKVISOR" --control "$BATS_TEST_TMPDIR/b/control.sock" events --cluster --ready --timeout 170000 \
         > "$BATS_TEST_TMPDIR/b.out" 2>&1 3>&- &
