@@ -44,11 +44,11 @@ rpc_node() {
     } | conf "$name.ini"
 }
 
-# A worker that takes every call and never answers.
+# A worker that takes every call and never answers; it writes each one's payload to mute.got.
 mute_script() {
     script mute <<'SH'
 forkvisor ready
-while forkvisor recv >/dev/null; do :; done
+while m=$(forkvisor recv); do printf '%s\n' "$m" >>"$FV_TEST_OUT/mute.got"; done
 SH
 }
 
@@ -122,8 +122,20 @@ SH
     # The node goes on: the late answer of nobody is no harm, and calls still work.
     run -0 fvn b call echo@a "still"
     assert_output "echo: still"
+
+    # A call in flight when its node is lost ends with noconnection, not at its deadline.
+    local seq; seq=$(seq_of a)
+    fvn a call mute@b "lost?" --timeout 600000 >"$BATS_TEST_TMPDIR/lost.out" 2>&1 &
+    local caller=$!
+    retry 200 0.05 grep -q "lost?" "$FV_TEST_OUT/mute.got"
+    node_stop b KILL
+    retry 300 0.05 in_order a "$seq" "node:down b"
+    local rc=0
+    wait "$caller" || rc=$?
+    [ "$rc" -eq 1 ]
+    run -0 cat "$BATS_TEST_TMPDIR/lost.out"
+    assert_output --partial noconnection
     node_stop a
-    node_stop b
     nothing_survives
 }
 
