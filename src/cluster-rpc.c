@@ -183,7 +183,7 @@ static size_t calls_to(ClusterRpc *rpc, const char *node, size_t len) {
 
 static void remote_done(void *ud, uint64_t ref);
 
-static int remote_call(void *ud, uint64_t ref, const char *name, size_t name_len, const char *node, size_t node_len,
+static int remote_call(void *ud, uint8_t kind, uint64_t ref, const char *name, size_t name_len, const char *node, size_t node_len,
                        const void *data, size_t len, uint32_t timeout_ms) {
         ClusterRpc *rpc = ud;
         OutCall *o;
@@ -207,7 +207,7 @@ static int remote_call(void *ud, uint64_t ref, const char *name, size_t name_len
         }
         LIST_PREPEND(calls, rpc->out, o);
         rpc->n_out++;
-        RpcMsg m = { .kind = RPC_CALL, .ref = ref, .timeout_ms = timeout_ms, .name = name, .name_len = name_len,
+        RpcMsg m = { .kind = kind == PROTO_GET_STATE ? RPC_GET_STATE : RPC_CALL, .ref = ref, .timeout_ms = timeout_ms, .name = name, .name_len = name_len,
                      .data = data, .len = len };
         int r = send_to(rpc, node, node_len, &m);
         if (r < 0)
@@ -322,7 +322,7 @@ static void on_call(ClusterRpc *rpc, const RpcMsg *m, const char *from, const ch
         /* Listed first: the router may answer (and so free s) before it returns. */
         LIST_PREPEND(served, rpc->served, s);
         rpc->n_served++;
-        r = router_call(rpc->router, PROTO_CALL, name, m->data, m->len, m->timeout_ms, on_served_answer, s, &s->ref);
+        r = router_call(rpc->router, m->kind == RPC_GET_STATE ? PROTO_GET_STATE : PROTO_CALL, name, m->data, m->len, m->timeout_ms, on_served_answer, s, &s->ref);
         if (r < 0) {
                 const char *why = r == -ESRCH ? "noproc" : r == -EAGAIN ? "mailbox full" : "out of memory";
                 send_answer(rpc, from, RPC_ERROR, m->ref, why, strlen(why));
@@ -390,6 +390,7 @@ static void on_msg(void *ud, void *payload) {
         name[m.name_len] = '\0';
         switch (m.kind) {
         case RPC_CALL:
+        case RPC_GET_STATE:
                 /* A name here is a local name: NAME@OTHER is never relayed. */
                 if (m.name_len == 0 || strchr(name, '@'))
                         send_answer(rpc, from, RPC_ERROR, m.ref, "noproc", strlen("noproc"));

@@ -30,6 +30,7 @@ typedef enum RpcKind {
         RPC_ERROR,     /* ref: the call's; data: the reason */
         RPC_MONITOR,   /* ref: the monitor's id on the watching node; name */
         RPC_DOWN,      /* ref: the monitor's id; data: the exit reason */
+        RPC_GET_STATE, /* as RPC_CALL, answered by the process's state */
         _RPC_KIND_MAX,
 } RpcKind;
 

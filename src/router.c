@@ -258,13 +258,13 @@ static void arm_deadline(Router *r, Pending *c, uint32_t timeout_ms) {
 
 /* A call of NAME@NODE (NAME is target's first at bytes): sent to that node, whose answer comes
  * back through router_remote_answer(); the deadline is kept here, as for a local call. */
-static void start_remote_call(Router *r, Pending *c, const char *target, size_t target_len, size_t at,
-                              const void *data, size_t len, uint32_t timeout_ms) {
+static void start_remote_call(Router *r, Pending *c, uint8_t kind, const char *target, size_t target_len,
+                              size_t at, const void *data, size_t len, uint32_t timeout_ms) {
         if (idmap_put(&r->calls, c->ref, c) < 0) {
                 answer_error(r, c, "out of memory");
                 return;
         }
-        int e = r->remote.call(r->remote_ud, c->ref, target, at, target + at + 1, target_len - at - 1, data, len,
+        int e = r->remote.call(r->remote_ud, kind, c->ref, target, at, target + at + 1, target_len - at - 1, data, len,
                                timeout_ms ? timeout_ms : CALL_TIMEOUT_DEFAULT_MS);
         if (e < 0) {
                 answer_error(r, c, e == -ESRCH ? "noproc" : e == -EAGAIN ? "too many calls to that node"
@@ -286,7 +286,7 @@ static void start_call(Router *r, Pending *c, Peer *callee, uint8_t kind, const 
         }
         size_t at;
         if (!callee && target_remote(r, target, target_len, &at)) {
-                start_remote_call(r, c, target, target_len, at, data, len, timeout_ms);
+                start_remote_call(r, c, kind, target, target_len, at, data, len, timeout_ms);
                 return;
         }
         if (!callee) {

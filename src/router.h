@@ -85,12 +85,13 @@ void router_flush_streams(Router *r);
 typedef struct RouterRemote {
         /* This node's name. */
         const char *(*node)(void *ud);
-        /* Sends a call made under ref (name and node point into the target, without NULs). 0, or
+        /* Sends a call (kind PROTO_CALL or PROTO_GET_STATE) made under ref (name and node point
+         * into the target, without NULs). 0, or
          * -ESRCH (the node is not up), -EAGAIN (too many calls to it), -ENOTCONN (NATS is not
          * reached), -ENOMEM: the router
          * fails the call at once. The router keeps the deadline; done() follows every call it
          * sent, however it ended. */
-        int (*call)(void *ud, uint64_t ref, const char *name, size_t name_len, const char *node,
+        int (*call)(void *ud, uint8_t kind, uint64_t ref, const char *name, size_t name_len, const char *node,
                     size_t node_len, const void *data, size_t len, uint32_t timeout_ms);
         void (*done)(void *ud, uint64_t ref);
         /* 0 sent, or -ESRCH (the node is not up), -ENOBUFS (not sent, counted). */

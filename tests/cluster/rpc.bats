@@ -72,6 +72,8 @@ SH
     retry 100 0.05 eval '[[ $(fvn b get-state echo) == "casts=1 calls=1" ]]'
     run -0 fvn a get-state echo
     assert_output "casts=0 calls=2"
+    run -0 fvn a get-state echo@b
+    assert_output "casts=1 calls=1"
     node_stop a
     node_stop b
     nothing_survives
