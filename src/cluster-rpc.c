@@ -65,7 +65,6 @@ struct ClusterRpc {
         WatchIn *watch_in;
         size_t n_watch_out, n_watch_in;
         uint64_t next_id;
-        uint64_t dropped;
 };
 
 /* ---- the wire --------------------------------------------------------------------------- */
@@ -153,7 +152,6 @@ static int send_to(ClusterRpc *rpc, const char *node, size_t node_len, RpcMsg *m
         cluster_count_out(rpc->cluster);
         return 0;
 drop:
-        rpc->dropped++;
         cluster_count_dropped(rpc->cluster);
         return -ENOTCONN;
 }
@@ -193,7 +191,7 @@ static int remote_call(void *ud, uint8_t kind, uint64_t ref, const char *name, s
         /* Counted only past the cap of one node: below it no node can be over. */
         if (rpc->n_out >= CLUSTER_RPC_CALLS_PER_NODE &&
             calls_to(rpc, node, node_len) >= CLUSTER_RPC_CALLS_PER_NODE) {
-                rpc->dropped++;
+                cluster_count_dropped(rpc->cluster);
                 return -EAGAIN;
         }
         o = calloc(1, sizeof *o);
@@ -254,7 +252,7 @@ static int remote_monitor(void *ud, pid_t owner, const char *target, size_t len)
         if (!node_ok(node, node_len) || name_len == 0 || !cluster_node_is_up(rpc->cluster, node, node_len))
                 return -ESRCH;
         if (rpc->n_watch_out >= CLUSTER_RPC_MONITORS_MAX) {
-                rpc->dropped++;
+                cluster_count_dropped(rpc->cluster);
                 return -EAGAIN;
         }
         w = calloc(1, sizeof *w);
@@ -307,7 +305,7 @@ static void on_call(ClusterRpc *rpc, const RpcMsg *m, const char *from, const ch
         int r;
 
         if (rpc->n_served >= CLUSTER_RPC_SERVED_MAX) {
-                rpc->dropped++;
+                cluster_count_dropped(rpc->cluster);
                 send_answer(rpc, from, RPC_ERROR, m->ref, "too many calls to that node", strlen("too many calls to that node"));
                 return;
         }
@@ -349,7 +347,7 @@ static void on_monitor(ClusterRpc *rpc, const RpcMsg *m, const char *from, const
         int r;
 
         if (rpc->n_watch_in >= CLUSTER_RPC_MONITORS_MAX) {
-                rpc->dropped++;
+                cluster_count_dropped(rpc->cluster);
                 why = "too many monitors";
                 goto refuse;
         }
@@ -381,7 +379,7 @@ static void on_msg(void *ud, void *payload) {
         cluster_count_in(rpc->cluster);
         if (rpc_decode(natsMsg_GetData(msg), (size_t) natsMsg_GetDataLength(msg), &m) < 0 ||
             m.from_len > CLUSTER_NAME_MAX) {
-                rpc->dropped++;
+                cluster_count_dropped(rpc->cluster);
                 goto done;
         }
         memcpy(from, m.from, m.from_len);
@@ -541,8 +539,4 @@ ClusterRpc *cluster_rpc_free(ClusterRpc *rpc) {
         idmap_done(&rpc->watch_by_id);
         free(rpc->subject);
         return mfree(rpc);
-}
-
-uint64_t cluster_rpc_dropped(const ClusterRpc *rpc) {
-        return rpc->dropped;
 }

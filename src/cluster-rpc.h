@@ -7,7 +7,8 @@
  * of NAME@NODE is kept on both sides: NODE sends a DOWN with the exit reason, and the caller's
  * node delivers "noconnection" itself when NODE falls silent. Nothing here waits for NATS: a
  * message is only appended to libnats' buffer, and only while connected. Everything is bounded:
- * calls and monitors in flight, per node and in all, are capped (refused and counted). */
+ * calls and monitors in flight, per node and in all, are capped (refused, and counted with what
+ * could not be sent in the cluster's messages_dropped). */
 #pragma once
 
 #include <stdbool.h>
@@ -64,6 +65,3 @@ typedef struct ClusterRpc ClusterRpc;
 int cluster_rpc_new(Cluster *c, Router *r, ClusterRpc **ret);
 /* Forgets every call and monitor (the router's deadlines end the calls of local callers). */
 ClusterRpc *cluster_rpc_free(ClusterRpc *rpc);
-
-/* Messages refused or lost: caps reached, not connected, undecodable. */
-uint64_t cluster_rpc_dropped(const ClusterRpc *rpc);

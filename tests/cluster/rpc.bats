@@ -14,6 +14,12 @@ setup() {
 teardown() { cluster_teardown; }
 
 both_up() { node_heard "$1" "$2" up && node_heard "$2" "$1" up; }
+# pair_up: starts nodes a and b (a.ini, b.ini) and returns once each hears the other.
+pair_up() {
+    node_start a
+    node_start b
+    retry 300 0.05 both_up a b
+}
 lines_at_least() { [[ -r $2 && $(wc -l <"$2") -ge $1 ]]; }
 
 # script NAME <<'SH': an executable shell worker $BATS_TEST_TMPDIR/NAME, which records its pid
@@ -56,9 +62,7 @@ SH
     nats_cluster 2
     rpc_node a 1 echo:@W@/echo
     rpc_node b 2 echo:@W@/echo
-    node_start a
-    node_start b
-    retry 300 0.05 both_up a b
+    pair_up
 
     run -0 fvn a call echo@b "hello b"
     assert_output "echo: hello b"
@@ -90,9 +94,7 @@ done
 SH
     rpc_node a 1 caller:caller
     rpc_node b 2 echo:@W@/echo
-    node_start a
-    node_start b
-    retry 300 0.05 both_up a b
+    pair_up
 
     fvn a send caller echo@b
     retry 200 0.05 lines_at_least 1 "$FV_TEST_OUT/caller.out"
@@ -115,9 +117,7 @@ SH
     mute_script
     rpc_node a 1 echo:@W@/echo
     rpc_node b 2 mute:mute
-    node_start a
-    node_start b
-    retry 300 0.05 both_up a b
+    pair_up
 
     run -1 fvn a call mute@b "anyone?" --timeout 300
     assert_output --partial timeout
@@ -145,9 +145,7 @@ SH
     nats_cluster 2
     rpc_node a 1 echo:@W@/echo
     rpc_node b 2 echo:@W@/echo
-    node_start a
-    node_start b
-    retry 300 0.05 both_up a b
+    pair_up
 
     run -1 fvn a call nobody@b x --timeout 5000
     assert_output --partial noproc
@@ -194,9 +192,7 @@ exit 3
 SH
     rpc_node a 1 watcher:watcher
     rpc_node b 2 victim:victim echo:@W@/echo
-    node_start a
-    node_start b
-    retry 300 0.05 both_up a b
+    pair_up
 
     fvn a send watcher nobody@b
     retry 200 0.05 lines_at_least 1 "$FV_TEST_OUT/watcher.got"
