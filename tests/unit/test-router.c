@@ -3,8 +3,7 @@
  * workers played by the test on socketpairs (fake-worker.h): calls and their answers (between
  * workers and from outside), a callee that exits or never answers, monitors, casts to a name, a
  * pid or a group, publications, names held and let go, NAME@NODE through a RouterRemote.
- * Written against what a worker sees, so
- * that it holds whatever the router's records become. */
+ * Written against what a worker sees, so that it holds whatever the router's records become. */
 #include "tests.h"
 
 #include <stdarg.h>
