@@ -6,7 +6,6 @@
  * Written against what a worker sees, so that it holds whatever the router's records become. */
 #include "tests.h"
 
-#include <stdarg.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -583,13 +582,8 @@ static const char *far_node(void *ud) {
         return "here";
 }
 
-static void far_log(Far *f, const char *fmt, ...) {
-        size_t l = strlen(f->log);
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(f->log + l, sizeof f->log - l, fmt, ap);
-        va_end(ap);
-}
+/* Appends to f's log. */
+#define far_log(f, ...) snprintf((f)->log + strlen((f)->log), sizeof (f)->log - strlen((f)->log), __VA_ARGS__)
 
 static int far_call(void *ud, uint8_t kind, uint64_t ref, const char *name, size_t name_len, const char *node,
                     size_t node_len, const void *data, size_t len, uint32_t timeout_ms) {
@@ -601,7 +595,8 @@ static int far_call(void *ud, uint8_t kind, uint64_t ref, const char *name, size
 }
 
 static void far_done(void *ud, uint64_t ref) {
-        far_log(ud, "done#%llu ", (unsigned long long) ref);
+        Far *f = ud;
+        far_log(f, "done#%llu ", (unsigned long long) ref);
 }
 
 static int far_cast(void *ud, const char *name, size_t name_len, const char *node, size_t node_len, const void *data,
