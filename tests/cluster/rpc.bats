@@ -3,7 +3,7 @@
 # cast from node a reach a worker on node b, from the CLI and from a worker; a callee that does
 # not answer times out; an unknown name, an unknown node and a node that is down give noproc; a
 # monitor across nodes fires with the remote worker's exit reason, and with noconnection when its
-# node is SIGKILLed.
+# node is SIGKILLed; a node whose NATS server comes up after it, or is replaced, serves calls.
 bats_require_minimum_version 1.5.0
 : "${BATS_TEST_TIMEOUT:=120}"
 
@@ -212,5 +212,44 @@ SH
     run -0 sed -n 3p "$FV_TEST_OUT/watcher.got"
     assert_output "down|echo@b|noconnection"
     node_stop a
+    nothing_survives
+}
+
+@test "rpc: a node started before its NATS server serves calls once the server is up" {
+    NATS_N=1
+    NATS_PORT[1]=$(free_ports 1)
+    rpc_node a 1 echo:@W@/echo
+    rpc_node b 1 echo:@W@/echo
+    node_start b
+    run -0 cluster_field b state
+    assert_output connecting
+    nats_start 1
+    node_start a
+    retry 300 0.05 both_up a b
+    run -0 fvn a call echo@b "late server"
+    assert_output "echo: late server"
+    node_stop a
+    node_stop b
+    nothing_survives
+}
+
+@test "rpc: a node whose server is killed serves calls again through the server it reconnects to" {
+    nats_cluster 2
+    rpc_node a 1 echo:@W@/echo
+    rpc_node b 2 echo:@W@/echo
+    sed -i "s|^nats = .*|nats = $(nats_url 2), $(nats_url 1)|" "$BATS_TEST_TMPDIR/b.ini"
+    pair_up
+    run -0 fvn a call echo@b before
+    assert_output "echo: before"
+    local seq; seq=$(seq_of b)
+    nats_stop 2 KILL
+    retry 300 0.05 in_order b "$seq" "cluster:disconnected b" "cluster:connected b"
+    retry 300 0.05 both_up a b
+    run -0 fvn a call echo@b after
+    assert_output "echo: after"
+    run -0 fvn b call echo@a back
+    assert_output "echo: back"
+    node_stop a
+    node_stop b
     nothing_survives
 }
