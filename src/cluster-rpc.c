@@ -240,8 +240,7 @@ static void watch_out_free(ClusterRpc *rpc, WatchOut *w) {
         free(w);
 }
 
-/* Kept until NODE says DOWN or falls silent, even if the worker ends first (its DOWN is then
- * dropped): bounded by CLUSTER_RPC_MONITORS_MAX. */
+/* Kept until NODE says DOWN or falls silent, or the worker ends (remote_forget()). */
 static int remote_monitor(void *ud, pid_t owner, const char *target, size_t len) {
         ClusterRpc *rpc = ud;
         const char *at = memchr(target, '@', len);
@@ -278,12 +277,26 @@ static int remote_monitor(void *ud, pid_t owner, const char *target, size_t len)
         return 0;
 }
 
+/* Its monitors end with it: the other nodes forget them too, and their DOWN never comes. */
+static void remote_forget(void *ud, pid_t owner) {
+        ClusterRpc *rpc = ud;
+        for (WatchOut *w = rpc->watch_out, *next; w; w = next) {
+                next = w->out_next;
+                if (w->owner != owner)
+                        continue;
+                RpcMsg m = { .kind = RPC_DEMONITOR, .ref = w->id };
+                (void) send_to(rpc, w->node, strlen(w->node), &m);
+                watch_out_free(rpc, w);
+        }
+}
+
 static const RouterRemote remote_ops = {
         .node = remote_node,
         .call = remote_call,
         .done = remote_done,
         .cast = remote_cast,
         .monitor = remote_monitor,
+        .forget = remote_forget,
 };
 
 /* ---- another node's messages ------------------------------------------------------------ */
@@ -412,6 +425,14 @@ static void on_msg(void *ud, void *payload) {
                         send_answer(rpc, from, RPC_DOWN, m.ref, "noproc", strlen("noproc"));
                 else
                         on_monitor(rpc, &m, from, name);
+                break;
+        case RPC_DEMONITOR:
+                for (WatchIn *w = rpc->watch_in; w; w = w->in_next)
+                        if (w->id == m.ref && strcmp(w->from, from) == 0) {
+                                router_demonitor(rpc->router, w->m);
+                                watch_in_free(rpc, w);
+                                break;
+                        }
                 break;
         case RPC_DOWN: {
                 WatchOut *w = idmap_get(&rpc->watch_by_id, m.ref);

@@ -32,6 +32,7 @@ typedef enum RpcKind {
         RPC_MONITOR,   /* ref: the monitor's id on the watching node; name */
         RPC_DOWN,      /* ref: the monitor's id; data: the exit reason */
         RPC_GET_STATE, /* as RPC_CALL, answered by the process's state */
+        RPC_DEMONITOR, /* ref: the monitor's id: its owner has ended */
         _RPC_KIND_MAX,
 } RpcKind;
 

@@ -43,6 +43,7 @@ struct Peer {
         uint64_t dropped_in_row;   /* its casts dropped at full mailboxes since one got through */
         usec_t first_drop_at;      /* when the first of those was dropped */
         bool dying;                /* reaped: its last frames are being delivered, nothing else */
+        bool watching_remote;      /* holds monitors of other nodes' processes (RouterRemote) */
         /* The last name it sent to and whom that was, valid while the registry's epoch is
          * unchanged: a sender sticking to one target costs no lookup per message. */
         char last_name[REGISTRY_NAME_MAX];
@@ -338,6 +339,7 @@ static void add_monitor(Router *r, Peer *owner, const char *name, size_t len) {
         size_t at;
         if (!t && target_remote(r, name, len, &at)) {
                 int e = r->remote.monitor(r->remote_ud, owner->pid, name, len);
+                owner->watching_remote |= e >= 0;
                 if (e < 0)
                         monitor_refused(r, owner, name, len, e == -ENOMEM ? "out of memory"
                                                              : e == -EAGAIN ? "too many monitors" : "noproc");
@@ -755,6 +757,8 @@ void router_detach(Router *r, Peer *p, const char *reason) {
         }
         while (p->watching)
                 monitor_free(p->watching);
+        if (p->watching_remote && r->remote.forget)
+                r->remote.forget(r->remote_ud, p->pid);
         mailbox_free(p->mb);
         free(p);
 }

@@ -100,6 +100,8 @@ typedef struct RouterRemote {
         /* The worker pid monitors target (NAME@NODE): its DOWN comes by router_deliver_down().
          * 0, -ESRCH, -EAGAIN, -ENOMEM: the router refuses the monitor with a DOWN. */
         int (*monitor)(void *ud, pid_t owner, const char *target, size_t len);
+        /* The worker pid, which monitor() accepted for, has ended: its monitors are over. */
+        void (*forget)(void *ud, pid_t owner);
 } RouterRemote;
 
 /* ops NULL: no transport any more (the cluster is going away). */

@@ -207,6 +207,14 @@ SH
     run -0 sed -n 2p "$FV_TEST_OUT/watcher.got"
     assert_output "down|victim@b|exit status 3"
 
+    # A watcher that ends takes its monitors with it (b is told to forget them); its successor
+    # monitors echo@b afresh.
+    local pid; pid=$(fvn a info app/watcher | sed -n 's/^pid: //p')
+    fvn a restart app/watcher
+    retry 200 0.05 eval '[[ $(fvn a info app/watcher | sed -n "s/^pid: //p") != "$pid" ]]'
+    fvn a send watcher echo@b
+    retry 200 0.05 lines_at_least 3 "$FV_TEST_OUT/watcher.mon"
+
     node_stop b KILL
     retry 300 0.05 lines_at_least 3 "$FV_TEST_OUT/watcher.got"
     run -0 sed -n 3p "$FV_TEST_OUT/watcher.got"

@@ -612,7 +612,12 @@ static int far_monitor(void *ud, pid_t owner, const char *target, size_t len) {
         return f->refuse;
 }
 
-static const RouterRemote far_ops = { far_node, far_call, far_done, far_cast, far_monitor };
+static void far_forget(void *ud, pid_t owner) {
+        Far *f = ud;
+        far_log(f, "forget@%d ", (int) owner);
+}
+
+static const RouterRemote far_ops = { far_node, far_call, far_done, far_cast, far_monitor, far_forget };
 
 static const char *far_got(Far *f) {
         static char buf[1024];
@@ -710,6 +715,13 @@ TEST(remote_cast_and_monitor) {
         ASSERT_ERR(router_cast(x.r, "echo@far", "c", 1), -ESRCH);
         ASSERT_TRUE(fw_send1(x.w[0].fd, PROTO_MONITOR, 0, "echo@gone", NULL) > 0);
         ASSERT_STREQ(got(&x, 0), "down:echo@gone=noproc ");
+        /* A worker that made a remote monitor ends: the transport forgets its monitors; one
+         * that made none costs nothing. */
+        ASSERT_OK(attach(&x, 1, "beta", NULL));
+        far_got(&f);
+        detach(&x, 1, "exit status 0");
+        detach(&x, 0, "exit status 0");
+        ASSERT_STREQ(far_got(&f), "forget@100 ");
         world_free(&x);
 }
 
