@@ -117,16 +117,22 @@ static Peer *peer_of_pid(const Router *r, pid_t pid) {
 /* A target is a registered name, or a pid written in decimal, or NAME@NODE. */
 static Peer *resolve(Router *r, const char *target, size_t len);
 
-/* NAME@NODE of another node: true, with the length of NAME in *at. Never a registered name
- * (registry_name_is_valid() refuses '@'). */
-static bool target_remote(const Router *r, const char *target, size_t len, size_t *at) {
+/* The '@' of NAME@NODE in target, or NULL; *self: NODE is this node (never without a
+ * transport). Never a registered name: registry_name_is_valid() refuses '@'. */
+static const char *target_at(const Router *r, const char *target, size_t len, bool *self) {
         const char *a = memchr(target, '@', len);
-        if (!a || !r->remote.node)
+        const char *node = a && r->remote.node ? r->remote.node(r->remote_ud) : NULL;
+        size_t n = a ? len - (size_t) (a - target) - 1 : 0;
+        *self = node && strlen(node) == n && memcmp(a + 1, node, n) == 0;
+        return a;
+}
+
+/* NAME@NODE of another node, with a transport to it: true, with the length of NAME in *at. */
+static bool target_remote(const Router *r, const char *target, size_t len, size_t *at) {
+        bool self;
+        const char *a = target_at(r, target, len, &self);
+        if (!a || self || !r->remote.node)
                 return false;
-        const char *self = r->remote.node(r->remote_ud);
-        size_t n = len - (size_t) (a - target) - 1;
-        if (self && strlen(self) == n && memcmp(a + 1, self, n) == 0)
-                return false; /* this node's: resolve() strips it */
         *at = (size_t) (a - target);
         return true;
 }
@@ -159,11 +165,10 @@ static Peer *resolve_cached(Router *r, Peer *from, const char *target, size_t le
 
 static Peer *resolve(Router *r, const char *target, size_t len) {
         /* NAME@<this node> is NAME; any other node's is not found here. */
-        const char *a = memchr(target, '@', len);
+        bool self;
+        const char *a = target_at(r, target, len, &self);
         if (a) {
-                const char *self = r->remote.node ? r->remote.node(r->remote_ud) : NULL;
-                size_t n = len - (size_t) (a - target) - 1;
-                if (!self || strlen(self) != n || memcmp(a + 1, self, n) != 0 || a == target)
+                if (!self || a == target)
                         return NULL;
                 len = (size_t) (a - target);
         }
@@ -953,6 +958,12 @@ Router *router_free(Router *r) {
         /* Peers belong to the tree's nodes, which detach them first; streams are ours. */
         while (r->streams)
                 stream_free(r, r->streams);
+        /* Calls to other nodes have no callee here to fail them: forgotten with the router. */
+        for (Pending *c = r->due, *next; c; c = next) {
+                next = c->due_next;
+                if (c->remote)
+                        pending_free(r, c);
+        }
         broker_free(r->broker);
         mailbox_group_free(r->mailboxes);
         sd_event_source_disable_unref(r->flush_source);

@@ -675,7 +675,12 @@ TEST(remote_call_answered_by_reference) {
         ASSERT_STREQ(got(&x, 0), "error#9:=noconnection ");
         /* Refused: never done(), the transport kept nothing. */
         ASSERT_TRUE(strstr(far_got(&f), "done#") == NULL);
+        /* One still waiting when the node ends goes with the router. */
+        f.refuse = 0;
+        ASSERT_TRUE(fw_send1(x.w[0].fd, PROTO_CALL, 10, "echo@far", "bye") > 0);
+        settle(&x);
         world_free(&x);
+        ASSERT_TRUE(strstr(far_got(&f), "done#") != NULL);
 }
 
 /* The caller's node keeps the deadline: a remote call times out here, and is done. */
