@@ -50,6 +50,12 @@ rpc_node() {
     } | conf "$name.ini"
 }
 
+# echo_nodes: a.ini on server 1 and b.ini on server 2, each with the echo worker.
+echo_nodes() {
+    rpc_node a 1 echo:@W@/echo
+    rpc_node b 2 echo:@W@/echo
+}
+
 # A worker that takes every call and never answers; it writes each one's payload to mute.got.
 mute_script() {
     script mute <<'SH'
@@ -60,8 +66,7 @@ SH
 
 @test "rpc: a call and a cast to NAME@NODE reach the worker on that node; NAME@<self> is local" {
     nats_cluster 2
-    rpc_node a 1 echo:@W@/echo
-    rpc_node b 2 echo:@W@/echo
+    echo_nodes
     pair_up
 
     run -0 fvn a call echo@b "hello b"
@@ -143,8 +148,7 @@ SH
 
 @test "rpc: noproc for an unknown name, an unknown node and a node that is down" {
     nats_cluster 2
-    rpc_node a 1 echo:@W@/echo
-    rpc_node b 2 echo:@W@/echo
+    echo_nodes
     pair_up
 
     run -1 fvn a call nobody@b x --timeout 5000
@@ -243,8 +247,7 @@ SH
 
 @test "rpc: a node whose server is killed serves calls again through the server it reconnects to" {
     nats_cluster 2
-    rpc_node a 1 echo:@W@/echo
-    rpc_node b 2 echo:@W@/echo
+    echo_nodes
     sed -i "s|^nats = .*|nats = $(nats_url 2), $(nats_url 1)|" "$BATS_TEST_TMPDIR/b.ini"
     pair_up
     run -0 fvn a call echo@b before
