@@ -229,7 +229,7 @@ static int remote_cast(void *ud, const char *name, size_t name_len, const char *
         if (!node_ok(node, node_len) || name_len == 0 || !cluster_node_is_up(rpc->cluster, node, node_len))
                 return -ESRCH;
         RpcMsg m = { .kind = RPC_CAST, .name = name, .name_len = name_len, .data = data, .len = len };
-        return send_to(rpc, node, node_len, &m) < 0 ? -ENOBUFS : 0;
+        return send_to(rpc, node, node_len, &m);
 }
 
 static void watch_out_free(ClusterRpc *rpc, WatchOut *w) {
