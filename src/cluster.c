@@ -74,6 +74,8 @@ struct Cluster {
         size_t n_nodes, cap_nodes;
 
         ClusterPubsub *pubsub;       /* federated pub/sub, once cluster_attach_router() */
+        ClusterHooks hooks;
+        void *hooks_ud;
 };
 
 static const char *const state_table[_CLUSTER_STATE_MAX] = {
@@ -274,6 +276,8 @@ static void check_silent(Cluster *c, usec_t now) {
                 log_warning("Cluster: node '%s' is down: no heartbeat for %d of its heartbeats (%" PRIu64 " ms)",
                             n->name, CLUSTER_SILENT_BEATS, n->heartbeat_ms);
                 events_publish_cluster(c->events, "node:down", n->name, NULL);
+                if (c->hooks.node_down)
+                        c->hooks.node_down(c->hooks_ud, n->name);
         }
 }
 
@@ -309,6 +313,8 @@ static void on_connect_done(void *ud, void *payload) {
                 c->state = CLUSTER_CLOSED;
         /* Else NATS_NOT_YET_CONNECTED: libnats goes on trying, cb_connected says when. */
         pubsub_sync(c);
+        if (c->nc && c->hooks.connection)
+                c->hooks.connection(c->hooks_ud);
 }
 
 /* Not on the loop: it logs nothing (the log is the loop's), it leaves what went wrong in
@@ -541,4 +547,38 @@ size_t cluster_n_nodes(const Cluster *c) {
 
 const ClusterNode *cluster_nodes(const Cluster *c) {
         return c->nodes;
+}
+
+void cluster_set_hooks(Cluster *c, const ClusterHooks *hooks, void *ud) {
+        c->hooks = hooks ? *hooks : (ClusterHooks) {};
+        c->hooks_ud = hooks ? ud : NULL;
+}
+
+natsConnection *cluster_connection(const Cluster *c) {
+        return c->connect_done ? c->nc : NULL;
+}
+
+NatsLoop *cluster_nats_loop(const Cluster *c) {
+        return c->loop;
+}
+
+const char *cluster_prefix(const Cluster *c) {
+        return c->prefix;
+}
+
+bool cluster_node_is_up(const Cluster *c, const char *name, size_t len) {
+        const ClusterNode *n = find_node((Cluster *) c, name, len);
+        return n && n->up;
+}
+
+void cluster_count_dropped(Cluster *c) {
+        c->dropped++;
+}
+
+void cluster_count_out(Cluster *c) {
+        c->out++;
+}
+
+void cluster_count_in(Cluster *c) {
+        c->in++;
 }

@@ -12,9 +12,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <nats/nats.h>
 #include <systemd/sd-event.h>
 
 #include "events.h"
+#include "nats-loop.h"
 #include "router.h"
 #include "spec.h"
 #include "time-util.h"
@@ -69,3 +71,24 @@ void cluster_counters(const Cluster *c, ClusterCounters *ret);
 /* The other nodes heard, in the order first heard. */
 size_t cluster_n_nodes(const Cluster *c);
 const ClusterNode *cluster_nodes(const Cluster *c);
+
+/* For what rides on the node's connection (cluster-rpc.c): called on the loop thread. */
+typedef struct ClusterHooks {
+        /* The first connect has returned: cluster_connection() is set (it may still be trying). */
+        void (*connection)(void *ud);
+        /* A node fell silent (node:down). */
+        void (*node_down)(void *ud, const char *node);
+} ClusterHooks;
+
+void cluster_set_hooks(Cluster *c, const ClusterHooks *hooks, void *ud);
+/* The connection, or NULL until the first connect has returned (or when it failed for good). */
+natsConnection *cluster_connection(const Cluster *c);
+NatsLoop *cluster_nats_loop(const Cluster *c);
+const char *cluster_prefix(const Cluster *c);
+/* Node name (len bytes) is heard and not silent. */
+bool cluster_node_is_up(const Cluster *c, const char *name, size_t len);
+/* Counts a message not published or not taken in. */
+void cluster_count_dropped(Cluster *c);
+/* Counts a message published / received. */
+void cluster_count_out(Cluster *c);
+void cluster_count_in(Cluster *c);

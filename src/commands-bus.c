@@ -16,15 +16,28 @@
 #include "strv.h"
 #include "topic.h"
 
+/* What a router's refusal of a cast or a call means, for the operator. */
+static const char *router_error(int r) {
+        switch (r) {
+        case -ESRCH:
+                return "noproc: no process is registered under that name";
+        case -ENOTCONN:
+                return "noconnection: this node is not connected to its cluster now";
+        case -EAGAIN:
+                return "mailbox full";
+        case -EMSGSIZE:
+                return "message too long (more than 65536 bytes)";
+        default:
+                return strerror(-r);
+        }
+}
+
 /* send NAME DATA: a cast from outside the tree. Unlike a cast between workers, the operator is
  * told when nobody holds the name. */
 void bus_send(Manager *m, ControlRequest *req, char **argv) {
         int r = router_cast(manager_router(m), argv[1], argv[2], strlen(argv[2]));
         if (r < 0) {
-                control_reply_errorf(req, "%s\n", r == -ESRCH ? "noproc: no process is registered under that name"
-                                                   : r == -EAGAIN ? "mailbox full"
-                                                   : r == -EMSGSIZE ? "message too long (more than 65536 bytes)"
-                                                   : strerror(-r));
+                control_reply_errorf(req, "%s\n", router_error(r));
                 control_reply_finish(req, 1);
                 return;
         }
@@ -179,10 +192,7 @@ static void outside_call(Manager *m, ControlRequest *req, uint8_t kind, const ch
         if (r < 0) {
                 control_request_set_abandon(req, NULL, NULL);
                 free(oc);
-                control_reply_errorf(req, "%s\n", r == -ESRCH ? "noproc: no process is registered under that name"
-                                                   : r == -EAGAIN ? "mailbox full"
-                                                   : r == -EMSGSIZE ? "message too long (more than 65536 bytes)"
-                                                   : strerror(-r));
+                control_reply_errorf(req, "%s\n", router_error(r));
                 control_reply_finish(req, 1);
         }
 }

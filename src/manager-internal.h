@@ -11,6 +11,7 @@
 #include <systemd/sd-event.h>
 
 #include "cgroup.h"
+#include "cluster-rpc.h"
 #include "guard.h"
 #include "manager.h"
 #include "notify.h"
@@ -49,6 +50,7 @@ struct Manager {
         Router *router;
         Events *events;            /* owned: numbered, kept, published on router */
         Cluster *cluster;          /* owned; NULL without [cluster] */
+        ClusterRpc *rpc;           /* owned: NAME@NODE; NULL without [cluster] */
         Registry *registry;        /* names → processes, shared read-only with every child */
         ControlServer *control;
         ControlHandler control_handler;

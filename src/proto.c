@@ -244,7 +244,7 @@ static const Refusal refusals[] = {
         { false, EEXIST, "taken: the name is held by another process" },
         { false, ENOSPC, "registry full (see registry_size)" },
         { false, ENOENT, "not registered by this process" },
-        { false, EINVAL, "bad name: 1-40 printable characters, no whitespace" },
+        { false, EINVAL, "bad name: 1-40 printable characters, no whitespace or '@'" },
         { true, EINVAL, "bad topic: 1-255 printable characters, no whitespace, '*' only at the end" },
         { true, ENOENT, "not subscribed to this topic" },
         { true, ENOSPC, "too many subscriptions (at most 1024 per process)" },

@@ -445,6 +445,9 @@ bool registry_name_is_valid(const char *name) {
         for (const char *p = name; *p; p++)
                 if (*p < 0x21 || *p > 0x7e)
                         return false;
+        /* NAME@NODE addresses NAME on another node of a cluster: never a name of its own. */
+        if (strchr(name, '@'))
+                return false;
         /* A target of only digits is a pid (SPEC 6.1): such a name could never be addressed. */
         if (strspn(name + (name[0] == '+'), "0123456789") == strlen(name + (name[0] == '+')))
                 return false;

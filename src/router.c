@@ -43,6 +43,7 @@ struct Peer {
         uint64_t dropped_in_row;   /* its casts dropped at full mailboxes since one got through */
         usec_t first_drop_at;      /* when the first of those was dropped */
         bool dying;                /* reaped: its last frames are being delivered, nothing else */
+        bool watching_remote;      /* holds monitors of other nodes' processes (RouterRemote) */
         /* The last name it sent to and whom that was, valid while the registry's epoch is
          * unchanged: a sender sticking to one target costs no lookup per message. */
         char last_name[REGISTRY_NAME_MAX];
@@ -65,6 +66,7 @@ struct Pending {
         int reply_fd;              /* owned: the caller's private answer socket, or -1 */
         RouterAnswer fn;           /* outside callers */
         void *fn_ud;
+        bool remote;               /* sent to another node (RouterRemote), no callee here */
         usec_t deadline;
         LIST_FIELDS(Pending, due); /* every call with a deadline, in the router's sweep list */
         LIST_FIELDS(Pending, in);
@@ -72,7 +74,9 @@ struct Pending {
 };
 
 struct Monitor {
-        Peer *owner, *target;      /* borrowed */
+        Peer *owner, *target;      /* borrowed; owner NULL for one from outside (fn) */
+        RouterDown fn;
+        void *fn_ud;
         char *name;
         LIST_FIELDS(Monitor, own);
         LIST_FIELDS(Monitor, tgt);
@@ -98,6 +102,8 @@ struct Router {
         Pending *due;
         sd_event_source *sweep_source;
         bool sweep_armed;
+        RouterRemote remote;       /* NAME@NODE of other nodes; zeroed without [cluster] */
+        void *remote_ud;
 };
 
 /* ---- addressing ---------------------------------------------------------------------------- */
@@ -108,8 +114,28 @@ static Peer *peer_of_pid(const Router *r, pid_t pid) {
         return p ? p->peer : NULL;
 }
 
-/* A target is a registered name, or a pid written in decimal. */
+/* A target is a registered name, or a pid written in decimal, or NAME@NODE. */
 static Peer *resolve(Router *r, const char *target, size_t len);
+
+/* The '@' of NAME@NODE in target, or NULL; *self: NODE is this node (never without a
+ * transport). Never a registered name: registry_name_is_valid() refuses '@'. */
+static const char *target_at(const Router *r, const char *target, size_t len, bool *self) {
+        const char *a = memchr(target, '@', len);
+        const char *node = a && r->remote.node ? r->remote.node(r->remote_ud) : NULL;
+        size_t n = a ? len - (size_t) (a - target) - 1 : 0;
+        *self = node && strlen(node) == n && memcmp(a + 1, node, n) == 0;
+        return a;
+}
+
+/* NAME@NODE of another node, with a transport to it: true, with the length of NAME in *at. */
+static bool target_remote(const Router *r, const char *target, size_t len, size_t *at) {
+        bool self;
+        const char *a = target_at(r, target, len, &self);
+        if (!a || self || !r->remote.node)
+                return false;
+        *at = (size_t) (a - target);
+        return true;
+}
 
 static Peer *resolve_name(Router *r, const char *target, size_t len) {
         char name[PROTO_TARGET_MAX + 1];
@@ -138,6 +164,14 @@ static Peer *resolve_cached(Router *r, Peer *from, const char *target, size_t le
 }
 
 static Peer *resolve(Router *r, const char *target, size_t len) {
+        /* NAME@<this node> is NAME; any other node's is not found here. */
+        bool self;
+        const char *a = target_at(r, target, len, &self);
+        if (a) {
+                if (!self || a == target)
+                        return NULL;
+                len = (size_t) (a - target);
+        }
         /* Only the first len bytes: a target points into a record and ends without a NUL. */
         uint64_t pid = 0;
         size_t i = 0;
@@ -152,6 +186,8 @@ static Peer *resolve(Router *r, const char *target, size_t len) {
 
 static void pending_free(Router *r, Pending *c) {
         idmap_remove(&r->calls, c->ref);
+        if (c->remote && r->remote.done)
+                r->remote.done(r->remote_ud, c->ref);
         if (c->callee)
                 LIST_REMOVE(in, c->callee->calls_in, c);
         if (c->caller)
@@ -220,6 +256,31 @@ static int on_sweep(sd_event_source *s, uint64_t usec, void *ud) {
         return 0;
 }
 
+static void arm_deadline(Router *r, Pending *c, uint32_t timeout_ms) {
+        c->deadline = now_usec() + msec_to_usec(timeout_ms ? timeout_ms : CALL_TIMEOUT_DEFAULT_MS);
+        LIST_PREPEND(due, r->due, c);
+        arm_sweep(r);
+}
+
+/* A call of NAME@NODE (NAME is target's first at bytes): sent to that node, whose answer comes
+ * back through router_remote_answer(); the deadline is kept here, as for a local call. */
+static void start_remote_call(Router *r, Pending *c, uint8_t kind, const char *target, size_t target_len,
+                              size_t at, const void *data, size_t len, uint32_t timeout_ms) {
+        if (idmap_put(&r->calls, c->ref, c) < 0) {
+                answer_error(r, c, "out of memory");
+                return;
+        }
+        int e = r->remote.call(r->remote_ud, kind, c->ref, target, at, target + at + 1, target_len - at - 1, data, len,
+                               timeout_ms ? timeout_ms : CALL_TIMEOUT_DEFAULT_MS);
+        if (e < 0) {
+                answer_error(r, c, e == -ESRCH ? "noproc" : e == -EAGAIN ? "too many calls to that node"
+                                   : e == -ENOTCONN ? "noconnection" : "out of memory");
+                return;
+        }
+        c->remote = true;
+        arm_deadline(r, c, timeout_ms);
+}
+
 /* Starts a call of callee, resolved from target by the caller (NULL: noproc). The answer arrives
  * through answer(). */
 static void start_call(Router *r, Pending *c, Peer *callee, uint8_t kind, const char *target, size_t target_len,
@@ -227,6 +288,11 @@ static void start_call(Router *r, Pending *c, Peer *callee, uint8_t kind, const 
         c->ref = ++r->next_ref;
         if (len > PROTO_PAYLOAD_MAX) {
                 answer_error(r, c, "message too long (more than 65536 bytes)");
+                return;
+        }
+        size_t at;
+        if (!callee && target_remote(r, target, target_len, &at)) {
+                start_remote_call(r, c, kind, target, target_len, at, data, len, timeout_ms);
                 return;
         }
         if (!callee) {
@@ -253,9 +319,7 @@ static void start_call(Router *r, Pending *c, Peer *callee, uint8_t kind, const 
         }
         c->callee = callee;
         LIST_PREPEND(in, callee->calls_in, c);
-        c->deadline = now_usec() + msec_to_usec(timeout_ms ? timeout_ms : CALL_TIMEOUT_DEFAULT_MS);
-        LIST_PREPEND(due, r->due, c);
-        arm_sweep(r);
+        arm_deadline(r, c, timeout_ms);
 }
 
 static Pending *pending_new(int reply_fd) {
@@ -277,6 +341,15 @@ static void monitor_refused(Router *r, Peer *owner, const char *name, size_t len
 
 static void add_monitor(Router *r, Peer *owner, const char *name, size_t len) {
         Peer *t = resolve(r, name, len);
+        size_t at;
+        if (!t && target_remote(r, name, len, &at)) {
+                int e = r->remote.monitor(r->remote_ud, owner->pid, name, len);
+                owner->watching_remote |= e >= 0;
+                if (e < 0)
+                        monitor_refused(r, owner, name, len, e == -ENOMEM ? "out of memory"
+                                                             : e == -EAGAIN ? "too many monitors" : "noproc");
+                return;
+        }
         if (!t) {
                 monitor_refused(r, owner, name, len, "noproc");
                 return;
@@ -295,7 +368,8 @@ static void add_monitor(Router *r, Peer *owner, const char *name, size_t len) {
 }
 
 static void monitor_free(Monitor *m) {
-        LIST_REMOVE(own, m->owner->watching, m);
+        if (m->owner)
+                LIST_REMOVE(own, m->owner->watching, m);
         LIST_REMOVE(tgt, m->target->watched_by, m);
         free(m->name);
         free(m);
@@ -420,6 +494,12 @@ static unsigned on_frame(void *ud, Mailbox *mb, const Frame *f, int fd) {
                 out.sender = (uint32_t) p->pid;
                 if (!t && f->target_len > 0 && f->target[0] == '+') {
                         cast_to_group(r, &out);
+                        return 1;
+                }
+                size_t at;
+                if (!t && target_remote(r, f->target, f->target_len, &at)) {
+                        (void) r->remote.cast(r->remote_ud, f->target, at, f->target + at + 1,
+                                              f->target_len - at - 1, f->payload, f->payload_len);
                         return 1;
                 }
                 /* As in Erlang: a cast to nobody, or to a full mailbox, is dropped (and counted
@@ -668,6 +748,13 @@ void router_detach(Router *r, Peer *p, const char *reason) {
         }
         while (p->watched_by) {
                 Monitor *m = p->watched_by;
+                if (m->fn) {
+                        RouterDown fn = m->fn;
+                        void *fn_ud = m->fn_ud;
+                        monitor_free(m);
+                        fn(fn_ud, reason);
+                        continue;
+                }
                 Frame f = { .kind = PROTO_DOWN, .target = m->name, .target_len = strlen(m->name),
                             .sender = (uint32_t) p->pid, .payload = reason, .payload_len = strlen(reason) };
                 queue_owed(r, m->owner, &f, "a DOWN");
@@ -675,15 +762,20 @@ void router_detach(Router *r, Peer *p, const char *reason) {
         }
         while (p->watching)
                 monitor_free(p->watching);
+        if (p->watching_remote && r->remote.forget)
+                r->remote.forget(r->remote_ud, p->pid);
         mailbox_free(p->mb);
         free(p);
 }
 
 int router_cast(Router *r, const char *target, const void *data, size_t len) {
         Peer *t = resolve(r, target, strlen(target));
+        size_t at;
         mailbox_group_new_turn(r->mailboxes);
         if (len > PROTO_PAYLOAD_MAX)
                 return -EMSGSIZE;
+        if (!t && target_remote(r, target, strlen(target), &at))
+                return r->remote.cast(r->remote_ud, target, at, target + at + 1, strlen(target) - at - 1, data, len);
         if (!t)
                 return -ESRCH;
         Frame f = { .kind = PROTO_CAST, .target = target, .target_len = strlen(target), .payload = data,
@@ -693,14 +785,14 @@ int router_cast(Router *r, const char *target, const void *data, size_t len) {
 
 int router_call(Router *r, uint8_t kind, const char *target, const void *data, size_t len, uint32_t timeout_ms,
                 RouterAnswer fn, void *ud, uint64_t *ret_ref) {
-        size_t tl = strlen(target);
+        size_t tl = strlen(target), at;
         Peer *t = resolve(r, target, tl);
         mailbox_group_new_turn(r->mailboxes);
         if (len > PROTO_PAYLOAD_MAX)
                 return -EMSGSIZE;
-        if (!t)
+        if (!t && !target_remote(r, target, tl, &at))
                 return -ESRCH;
-        if (mailbox_is_full(t->mb))
+        if (t && mailbox_is_full(t->mb))
                 return -EAGAIN;
         Pending *c = pending_new(-1);
         if (!c)
@@ -717,6 +809,49 @@ void router_cancel(Router *r, uint64_t ref) {
         Pending *c = idmap_get(&r->calls, ref);
         if (c && c->fn)
                 pending_free(r, c);
+}
+
+void router_set_remote(Router *r, const RouterRemote *ops, void *ud) {
+        r->remote = ops ? *ops : (RouterRemote) {};
+        r->remote_ud = ops ? ud : NULL;
+        r->epoch++; /* resolve() reads the node's name */
+}
+
+void router_remote_answer(Router *r, uint64_t ref, bool ok, const void *data, size_t len) {
+        Pending *c = idmap_get(&r->calls, ref);
+        if (c && c->remote)
+                answer(r, c, ok ? PROTO_REPLY : PROTO_ERROR, data, len);
+}
+
+void router_deliver_down(Router *r, pid_t pid, const char *target, const char *reason) {
+        Peer *p = peer_of_pid(r, pid);
+        if (!p || p->dying)
+                return;
+        Frame f = { .kind = PROTO_DOWN, .target = target, .target_len = strlen(target), .payload = reason,
+                    .payload_len = strlen(reason) };
+        queue_owed(r, p, &f, "a DOWN");
+}
+
+int router_monitor(Router *r, const char *target, RouterDown fn, void *ud, RouterMonitor **ret) {
+        Peer *t = resolve(r, target, strlen(target));
+        if (!t)
+                return -ESRCH;
+        Monitor *m = calloc(1, sizeof *m);
+        if (!m || !(m->name = strdup(target))) {
+                free(m);
+                return -ENOMEM;
+        }
+        m->target = t;
+        m->fn = fn;
+        m->fn_ud = ud;
+        LIST_PREPEND(tgt, t->watched_by, m);
+        *ret = m;
+        return 0;
+}
+
+void router_demonitor(Router *r, RouterMonitor *m) {
+        if (m)
+                monitor_free(m);
 }
 
 int router_publish(Router *r, const char *topic, const void *data, size_t len) {
@@ -832,6 +967,12 @@ Router *router_free(Router *r) {
         /* Peers belong to the tree's nodes, which detach them first; streams are ours. */
         while (r->streams)
                 stream_free(r, r->streams);
+        /* Calls to other nodes have no callee here to fail them: forgotten with the router. */
+        for (Pending *c = r->due, *next; c; c = next) {
+                next = c->due_next;
+                if (c->remote)
+                        pending_free(r, c);
+        }
         broker_free(r->broker);
         mailbox_group_free(r->mailboxes);
         sd_event_source_disable_unref(r->flush_source);

@@ -84,6 +84,46 @@ int router_stream_send(Peer *p, const char *topic, const void *data, size_t len)
  * the loop's next pass would have sent) reach `forkvisor events` before the connection closes. */
 void router_flush_streams(Router *r);
 
+/* Targets NAME@NODE for another node ([cluster]): the router hands them to a transport
+ * (cluster-rpc.c), which answers through router_remote_answer() and router_deliver_down(). A
+ * router without one finds nobody at such a target (noproc); NAME@<this node> is NAME. */
+typedef struct RouterRemote {
+        /* This node's name. */
+        const char *(*node)(void *ud);
+        /* Sends a call (kind PROTO_CALL or PROTO_GET_STATE) made under ref (name and node point
+         * into the target, without NULs). 0, or
+         * -ESRCH (the node is not up), -EAGAIN (too many calls to it), -ENOTCONN (NATS is not
+         * reached), -ENOMEM: the router
+         * fails the call at once. The router keeps the deadline; done() follows every call it
+         * sent, however it ended. */
+        int (*call)(void *ud, uint8_t kind, uint64_t ref, const char *name, size_t name_len, const char *node,
+                    size_t node_len, const void *data, size_t len, uint32_t timeout_ms);
+        void (*done)(void *ud, uint64_t ref);
+        /* 0 sent, or -ESRCH (the node is not up), -ENOBUFS (not sent, counted). */
+        int (*cast)(void *ud, const char *name, size_t name_len, const char *node, size_t node_len,
+                    const void *data, size_t len);
+        /* The worker pid monitors target (NAME@NODE): its DOWN comes by router_deliver_down().
+         * 0, -ESRCH, -EAGAIN, -ENOMEM: the router refuses the monitor with a DOWN. */
+        int (*monitor)(void *ud, pid_t owner, const char *target, size_t len);
+        /* The worker pid, which monitor() accepted for, has ended: its monitors are over. */
+        void (*forget)(void *ud, pid_t owner);
+} RouterRemote;
+
+/* ops NULL: no transport any more (the cluster is going away). */
+void router_set_remote(Router *r, const RouterRemote *ops, void *ud);
+/* The answer to the remote call ref (ok: a REPLY, else an ERROR with the reason); dropped when
+ * the call is no longer waited for (timed out, or its caller gone). */
+void router_remote_answer(Router *r, uint64_t ref, bool ok, const void *data, size_t len);
+/* A DOWN for the monitor of target the worker pid set up: dropped when pid has gone. */
+void router_deliver_down(Router *r, pid_t pid, const char *target, const char *reason);
+
+/* A monitor from outside the tree (another node's): fn(ud, reason) once, when the process
+ * registered as target ends (the monitor is gone then). -ESRCH (noproc), -ENOMEM. */
+typedef struct Monitor RouterMonitor;
+typedef void (*RouterDown)(void *ud, const char *reason);
+int router_monitor(Router *r, const char *target, RouterDown fn, void *ud, RouterMonitor **ret);
+void router_demonitor(Router *r, RouterMonitor *m);
+
 void peer_get_stats(Peer *p, MailboxStats *ret);
 /* Its subscriptions (NULL when none) and the publications it lost to a full mailbox. */
 char *const *peer_subscriptions(Peer *p);

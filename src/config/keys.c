@@ -445,7 +445,7 @@ static int parse_register(FileState *fs, const KeyDef *k, Spec *s, const char *v
                 return 0;
         }
         if (!registry_name_is_valid(name) || name[0] == '+')
-                return fs_error(fs, "bad value '%s' for %s: expected none, a name or +group (1-%d printable characters, no whitespace)",
+                return fs_error(fs, "bad value '%s' for %s: expected none, a name or +group (1-%d printable characters, no whitespace or '@')",
                                 v, k->name, REGISTRY_KEY_MAX);
         free(s->register_name);
         s->register_name = strdup(v);

@@ -181,7 +181,7 @@ INI
     assert_output "$(printf 'm%s\no%s\n' 1 1 2 2 3 3)"
     # The client goes away: the node lets go of its connection.
     kill "$STREAM_PID"
-    retry 100 0.05 eval '[[ $(ls /proc/$FV_PID/fd | wc -l) -eq $baseline ]]'
+    retry 300 0.05 eval '[[ $(ls /proc/$FV_PID/fd | wc -l) -eq $baseline ]]'
 
     # --count: exits 0 once it has N messages.
     stream counted.txt subscribe t1 --count 2

@@ -435,7 +435,7 @@ TEST(register_subscribe_environment) {
                 ASSERT_TRUE(asprintf(&extra, "register = %s\n", longname) > 0);
                 text = with_worker(extra);
                 EXPECT_ERROR(text, NAME ":5: bad value '");
-                EXPECT_ERROR(text, "for register: expected none, a name or +group (1-40 printable characters, no whitespace)");
+                EXPECT_ERROR(text, "for register: expected none, a name or +group (1-40 printable characters, no whitespace or '@')");
         }
         longname[REGISTRY_KEY_MAX] = '\0';
         {

@@ -294,7 +294,7 @@ static const char *const answers[] = {
         "ok",
         "registry full (see registry_size)",
         "not registered by this process",
-        "bad name: 1-40 printable characters, no whitespace",
+        "bad name: 1-40 printable characters, no whitespace or '@'",
         "out of memory",
         "something new",
 };

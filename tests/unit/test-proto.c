@@ -366,7 +366,7 @@ TEST(refusal_texts_round_trip) {
                 ASSERT_TRUE(t != NULL);
                 ASSERT_EQ(proto_refusal_errno(t, strlen(t)), cases[i].err);
         }
-        ASSERT_STREQ(proto_refusal(PROTO_REGISTER, -EINVAL), "bad name: 1-40 printable characters, no whitespace");
+        ASSERT_STREQ(proto_refusal(PROTO_REGISTER, -EINVAL), "bad name: 1-40 printable characters, no whitespace or '@'");
         ASSERT_STREQ(proto_refusal(PROTO_SUBSCRIBE, -ENOENT), "not subscribed to this topic");
         ASSERT_TRUE(proto_refusal(PROTO_REGISTER, -ETIMEDOUT) == NULL);
         ASSERT_EQ(proto_refusal_errno("something else", 14), -EREMOTEIO);

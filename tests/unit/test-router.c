@@ -2,8 +2,8 @@
 /* The router through its public header only, with a real registry and sd-event loop and
  * workers played by the test on socketpairs (fake-worker.h): calls and their answers (between
  * workers and from outside), a callee that exits or never answers, monitors, casts to a name, a
- * pid or a group, publications, names held and let go. Written against what a worker sees, so
- * that it holds whatever the router's records become. */
+ * pid or a group, publications, names held and let go, NAME@NODE through a RouterRemote.
+ * Written against what a worker sees, so that it holds whatever the router's records become. */
 #include "tests.h"
 
 #include <sys/socket.h>
@@ -567,5 +567,186 @@ TEST(flooding_sender_broken) {
         MailboxStats st;
         peer_get_stats(x.w[1].peer, &st);
         ASSERT_TRUE(st.dropped > 16 * 100);
+        world_free(&x);
+}
+
+/* ---- NAME@NODE: the hook for another node's targets (RouterRemote) ------------------------ */
+
+typedef struct Far {
+        char log[1024];        /* "call#REF:NAME@NODE=DATA/MS cast:... monitor@PID:... done#REF " */
+        int refuse;            /* what call, cast and monitor return */
+        uint64_t last_ref;
+} Far;
+
+static const char *far_node(void *ud) {
+        return "here";
+}
+
+/* Appends to f's log. */
+#define far_log(f, ...) snprintf((f)->log + strlen((f)->log), sizeof (f)->log - strlen((f)->log), __VA_ARGS__)
+
+static int far_call(void *ud, uint8_t kind, uint64_t ref, const char *name, size_t name_len, const char *node,
+                    size_t node_len, const void *data, size_t len, uint32_t timeout_ms) {
+        Far *f = ud;
+        f->last_ref = ref;
+        far_log(f, "%s#%llu:%.*s@%.*s=%.*s/%u ", kind == PROTO_CALL ? "call" : "get-state", (unsigned long long) ref,
+                (int) name_len, name, (int) node_len, node, (int) len, (const char *) data, timeout_ms);
+        return f->refuse;
+}
+
+static void far_done(void *ud, uint64_t ref) {
+        Far *f = ud;
+        far_log(f, "done#%llu ", (unsigned long long) ref);
+}
+
+static int far_cast(void *ud, const char *name, size_t name_len, const char *node, size_t node_len, const void *data,
+                    size_t len) {
+        Far *f = ud;
+        far_log(f, "cast:%.*s@%.*s=%.*s ", (int) name_len, name, (int) node_len, node, (int) len, (const char *) data);
+        return f->refuse;
+}
+
+static int far_monitor(void *ud, pid_t owner, const char *target, size_t len) {
+        Far *f = ud;
+        far_log(f, "monitor@%d:%.*s ", (int) owner, (int) len, target);
+        return f->refuse;
+}
+
+static void far_forget(void *ud, pid_t owner) {
+        Far *f = ud;
+        far_log(f, "forget@%d ", (int) owner);
+}
+
+static const RouterRemote far_ops = { far_node, far_call, far_done, far_cast, far_monitor, far_forget };
+
+static const char *far_got(Far *f) {
+        static char buf[1024];
+        snprintf(buf, sizeof buf, "%s", f->log);
+        f->log[0] = 0;
+        return buf;
+}
+
+/* Without a transport, NAME@NODE is nobody; with one, NAME@<this node> is NAME. */
+TEST(remote_self_is_local) {
+        World x;
+        Far f = {};
+        Answer a = {};
+        uint64_t ref;
+        ASSERT_OK(world_new(&x));
+        ASSERT_OK(attach(&x, 0, "alpha", NULL));
+        ASSERT_ERR(router_call(x.r, PROTO_CALL, "alpha@here", "q", 1, 0, on_answer, &a, &ref), -ESRCH);
+        ASSERT_ERR(router_cast(x.r, "alpha@far", "q", 1), -ESRCH);
+        router_set_remote(x.r, &far_ops, &f);
+        ASSERT_OK(router_call(x.r, PROTO_CALL, "alpha@here", "q", 1, 0, on_answer, &a, &ref));
+        ASSERT_TRUE(strstr(got(&x, 0), "call#") != NULL);
+        ASSERT_OK(router_cast(x.r, "alpha@here", "c", 1));
+        ASSERT_STREQ(got(&x, 0), "cast:alpha@here=c ");
+        ASSERT_STREQ(far_got(&f), "");
+        world_free(&x);
+}
+
+/* A worker's call of NAME@NODE goes to the transport, its answer comes back by reference; a
+ * late or unknown answer is dropped; a refused one fails at once. */
+TEST(remote_call_answered_by_reference) {
+        World x;
+        Far f = {};
+        char want[128];
+        ASSERT_OK(world_new(&x));
+        ASSERT_OK(attach(&x, 0, "alpha", NULL));
+        router_set_remote(x.r, &far_ops, &f);
+        ASSERT_TRUE(fw_send1(x.w[0].fd, PROTO_CALL, 7, "echo@far", "hi") > 0);
+        settle(&x);
+        uint64_t ref = f.last_ref;
+        snprintf(want, sizeof want, "call#%llu:echo@far=hi/5000 ", (unsigned long long) ref);
+        ASSERT_STREQ(far_got(&f), want);
+        router_remote_answer(x.r, ref + 1000, true, "stray", 5);
+        router_remote_answer(x.r, ref, true, "echo: hi", 8);
+        ASSERT_STREQ(got(&x, 0), "reply#7:=echo: hi ");
+        snprintf(want, sizeof want, "done#%llu ", (unsigned long long) ref);
+        ASSERT_STREQ(far_got(&f), want);
+        router_remote_answer(x.r, ref, true, "again", 5);
+        ASSERT_STREQ(got(&x, 0), "");
+
+        f.refuse = -ESRCH;
+        ASSERT_TRUE(fw_send1(x.w[0].fd, PROTO_CALL, 8, "echo@gone", "hi") > 0);
+        ASSERT_STREQ(got(&x, 0), "error#8:=noproc ");
+        f.refuse = -ENOTCONN;
+        ASSERT_TRUE(fw_send1(x.w[0].fd, PROTO_CALL, 9, "echo@gone", "hi") > 0);
+        ASSERT_STREQ(got(&x, 0), "error#9:=noconnection ");
+        /* Refused: never done(), the transport kept nothing. */
+        ASSERT_TRUE(strstr(far_got(&f), "done#") == NULL);
+        /* One still waiting when the node ends goes with the router. */
+        f.refuse = 0;
+        ASSERT_TRUE(fw_send1(x.w[0].fd, PROTO_CALL, 10, "echo@far", "bye") > 0);
+        settle(&x);
+        world_free(&x);
+        ASSERT_TRUE(strstr(far_got(&f), "done#") != NULL);
+}
+
+/* The caller's node keeps the deadline: a remote call times out here, and is done. */
+TEST(remote_call_times_out) {
+        World x;
+        Far f = {};
+        Answer a = {};
+        uint64_t ref;
+        ASSERT_OK(world_new(&x));
+        router_set_remote(x.r, &far_ops, &f);
+        ASSERT_OK(router_call(x.r, PROTO_GET_STATE, "echo@far", "", 0, 100, on_answer, &a, &ref));
+        ASSERT_TRUE(strstr(f.log, "get-state#") != NULL);
+        ASSERT_TRUE(fw_run_until(x.e, answered, &a));
+        ASSERT_EQ(a.status, 1);
+        ASSERT_STREQ(a.data, "timeout");
+        ASSERT_TRUE(strstr(f.log, "done#") != NULL);
+        router_remote_answer(x.r, ref, true, "late", 4);
+        ASSERT_EQ(a.calls, 1);
+        world_free(&x);
+}
+
+/* Casts and monitors of NAME@NODE go to the transport; its DOWN reaches the worker. */
+TEST(remote_cast_and_monitor) {
+        World x;
+        Far f = {};
+        ASSERT_OK(world_new(&x));
+        ASSERT_OK(attach(&x, 0, "alpha", NULL));
+        router_set_remote(x.r, &far_ops, &f);
+        ASSERT_TRUE(fw_send1(x.w[0].fd, PROTO_CAST, 0, "echo@far", "c") > 0);
+        ASSERT_TRUE(fw_send1(x.w[0].fd, PROTO_MONITOR, 0, "echo@far", NULL) > 0);
+        settle(&x);
+        ASSERT_STREQ(far_got(&f), "cast:echo@far=c monitor@100:echo@far ");
+        router_deliver_down(x.r, 100, "echo@far", "noconnection");
+        ASSERT_STREQ(got(&x, 0), "down:echo@far=noconnection ");
+        router_deliver_down(x.r, 555, "echo@far", "nobody hears it");
+        f.refuse = -ESRCH;
+        ASSERT_ERR(router_cast(x.r, "echo@far", "c", 1), -ESRCH);
+        ASSERT_TRUE(fw_send1(x.w[0].fd, PROTO_MONITOR, 0, "echo@gone", NULL) > 0);
+        ASSERT_STREQ(got(&x, 0), "down:echo@gone=noproc ");
+        /* A worker that made a remote monitor ends: the transport forgets its monitors; one
+         * that made none costs nothing. */
+        ASSERT_OK(attach(&x, 1, "beta", NULL));
+        far_got(&f);
+        detach(&x, 1, "exit status 0");
+        detach(&x, 0, "exit status 0");
+        ASSERT_STREQ(far_got(&f), "forget@100 ");
+        world_free(&x);
+}
+
+static void on_down(void *ud, const char *reason) {
+        snprintf(ud, 64, "%s", reason);
+}
+
+/* Another node's monitor of a local process: told once, with the exit reason. */
+TEST(outside_monitor_fires_once) {
+        World x;
+        RouterMonitor *m, *m2;
+        char why[64] = "", why2[64] = "";
+        ASSERT_OK(world_new(&x));
+        ASSERT_OK(attach(&x, 0, "alpha", NULL));
+        ASSERT_ERR(router_monitor(x.r, "nobody", on_down, why, &m), -ESRCH);
+        ASSERT_OK(router_monitor(x.r, "alpha", on_down, why, &m));
+        ASSERT_OK(router_monitor(x.r, "alpha", on_down, why2, &m2));
+        router_demonitor(x.r, m2);
+        detach(&x, 0, "exit status 3");
+        ASSERT_STREQ(why, "exit status 3");
+        ASSERT_STREQ(why2, "");
         world_free(&x);
 }
