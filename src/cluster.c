@@ -130,7 +130,7 @@ static void on_conn_change(void *ud, void *payload) {
                 break;
         case CONN_DISCONNECTED:
                 if (c->state == CLUSTER_CONNECTED) {
-                        log_warning("Cluster: node '%s' lost its server %s, trying the others", c->node, c->server);
+                        log_warning("Cluster: node '%s' lost its server %s (%s), trying the others", c->node, c->server, ch->url[0] ? ch->url : "closed");
                         c->state = CLUSTER_DISCONNECTED;
                         events_publish_cluster(c->events, "cluster:disconnected", c->node, c->server);
                         c->server[0] = '\0';
@@ -165,7 +165,7 @@ static void post_change(natsConnection *nc, void *closure, ConnEvent what) {
         ch->what = what;
         if (what == CONN_CONNECTED || what == CONN_RECONNECTED)
                 (void) natsConnection_GetConnectedUrl(nc, ch->url, sizeof ch->url);
-        if (what == CONN_CLOSED) {
+        if (what == CONN_CLOSED || what == CONN_DISCONNECTED) {
                 const char *e = NULL;
                 if (natsConnection_GetLastError(nc, &e) != NATS_OK && e)
                         snprintf(ch->url, sizeof ch->url, "%s", e);
