@@ -401,7 +401,7 @@ void parent_on_child(Node *s, Node *c, Report rep) {
                 return;
 
         case REPORT_START_FAILED:
-                if (c->start_child) {
+                if (c->new_instance) {
                         /* Made by start-child or scale and never up: as OTP's start_child when
                          * the child's init fails, the error goes to the caller (its waiter) and
                          * no child is kept; nothing counts against our intensity. */
@@ -573,7 +573,7 @@ static int sup_scale(Tree *t, Node *s, unsigned n, NodeReason why) {
                 /* As start-child: an instance that fails to start, at once or later (min_uptime),
                  * is an error for the scale and is not kept; it counts nothing against intensity,
                  * so a bad template cannot take the fleet down. */
-                c->start_child = true;
+                c->new_instance = true;
                 r = node_start(c);
                 if (r < 0) {
                         snprintf(s->reason, sizeof s->reason, "'%s' failed to start: %.200s", c->path, c->reason);

@@ -127,7 +127,7 @@ void node_enter(Node *n, NodeState s) {
         timer_off(n);
         n->state = s;
         if (s == NODE_RUNNING)
-                n->start_child = false; /* up once: from now on an ordinary child */
+                n->new_instance = false; /* up once: from now on an ordinary child */
         node_emit(n, TREE_EVENT_STATE);
 }
 
@@ -791,7 +791,7 @@ int tree_start_child(Tree *t, Node *s, char **args, Node **ret, const char **ret
         int r = sup_new_dynamic_child(t, s, args, &c);
         if (r < 0)
                 return r;
-        c->start_child = true;
+        c->new_instance = true;
         r = node_start(c);
         if (r < 0) {
                 /* OTP: start_child returns the error and keeps nothing. */
