@@ -448,15 +448,10 @@ done:
         natsMsg_Destroy(msg);
 }
 
-static void drop_msg(void *ud, void *payload) {
-        natsMsg_Destroy(payload);
-}
-
 /* On the subscription's thread: only handed to the loop. */
 static void cb_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure) {
         ClusterRpc *rpc = closure;
-        if (nats_loop_post(cluster_nats_loop(rpc->cluster), on_msg, drop_msg, rpc, msg, true) < 0)
-                natsMsg_Destroy(msg); /* counted by the loop */
+        nats_loop_post_msg(cluster_nats_loop(rpc->cluster), on_msg, rpc, msg);
 }
 
 /* ---- the cluster's hooks ---------------------------------------------------------------- */

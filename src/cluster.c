@@ -256,15 +256,10 @@ done:
         natsMsg_Destroy(msg);
 }
 
-static void drop_msg(void *ud, void *payload) {
-        natsMsg_Destroy(payload);
-}
-
 /* On the subscription's thread. */
 static void cb_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure) {
         Cluster *c = closure;
-        if (nats_loop_post(c->loop, on_heartbeat, drop_msg, c, msg, true) < 0)
-                natsMsg_Destroy(msg); /* counted by the loop */
+        nats_loop_post_msg(c->loop, on_heartbeat, c, msg);
 }
 
 static void check_silent(Cluster *c, usec_t now) {

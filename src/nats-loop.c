@@ -339,3 +339,12 @@ NatsLoop *nats_loop_free(NatsLoop *l) {
         pthread_mutex_destroy(&l->lock);
         return mfree(l);
 }
+
+static void drop_msg(void *ud, void *payload) {
+        natsMsg_Destroy(payload);
+}
+
+void nats_loop_post_msg(NatsLoop *l, NatsLoopFn fn, void *ud, natsMsg *msg) {
+        if (nats_loop_post(l, fn, drop_msg, ud, msg, true) < 0)
+                natsMsg_Destroy(msg); /* counted by the loop */
+}

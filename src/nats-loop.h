@@ -40,6 +40,10 @@ int nats_loop_use(NatsLoop *l, natsOptions *o);
  * 0, -ENOBUFS or -ENOMEM. */
 int nats_loop_post(NatsLoop *l, NatsLoopFn fn, NatsLoopFn drop, void *ud, void *payload, bool droppable);
 
+/* A message libnats delivered on its thread, handed to fn(ud, msg) on the loop thread (a
+ * droppable post): when the queue is full, or at nats_loop_free(), the message is destroyed. fn
+ * owns it. From a natsMsgHandler: `nats_loop_post_msg(loop, on_msg, ud, msg);` is all it does. */
+void nats_loop_post_msg(NatsLoop *l, NatsLoopFn fn, void *ud, natsMsg *msg);
 /* Droppable posts refused because the queue was full. */
 uint64_t nats_loop_dropped(NatsLoop *l);
 /* True on the thread that runs the loop. */
