@@ -82,8 +82,11 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         /* An error or hang-up is read: libnats finds it and reconnects. */
         if (revents & (EPOLLIN | EPOLLERR | EPOLLHUP))
                 natsConnection_ProcessReadEvent(nc);
-        /* The read may have stopped polling (c->io is off then, and writing is pointless). */
-        if ((revents & EPOLLOUT) && c->write)
+        /* The read may have stopped polling (c->io is off then, and writing is pointless).
+         * Only this thread drains libnats' buffer, but its "stop writing" may still wait in
+         * the queue behind message callbacks: with nothing buffered, libnats would send 0
+         * bytes, take send()'s 0 for a closed connection, and drop it mid-burst. */
+        if ((revents & EPOLLOUT) && c->write && natsConnection_Buffered(nc) > 0)
                 natsConnection_ProcessWriteEvent(nc);
         return 0;
 }
