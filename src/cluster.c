@@ -20,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <nats/nats.h>
@@ -63,6 +65,7 @@ struct Cluster {
         char *subject;               /* PREFIX.node.NODE.heartbeat */
         char *pattern;               /* PREFIX.node.*.heartbeat */
         uint64_t heartbeat_ms;
+        uint64_t run;                /* this run of the node, in every heartbeat */
         sd_event_source *timer;
 
         ClusterState state;
@@ -108,6 +111,19 @@ typedef struct ConnChange {
         char url[URL_MAX];      /* the server connected to; for CONN_CLOSED, libnats' last error */
 } ConnChange;
 
+/* "MS RUN": how often this node beats, and which run of it this is. */
+static void beat(Cluster *c) {
+        char b[48];
+
+        if (c->state != CLUSTER_CONNECTED || !c->connect_done || !c->nc)
+                return;
+        int len = snprintf(b, sizeof b, "%" PRIu64 " %" PRIx64, c->heartbeat_ms, c->run);
+        if (natsConnection_Publish(c->nc, c->subject, b, len) == NATS_OK)
+                c->out++;
+        else
+                c->dropped++;
+}
+
 static void set_connected(Cluster *c, const char *url, bool reconnect) {
         if (c->state == CLUSTER_CONNECTED && strcmp(c->server, url) == 0)
                 return; /* told twice: the first connect's answer and its callback */
@@ -117,6 +133,8 @@ static void set_connected(Cluster *c, const char *url, bool reconnect) {
                 c->reconnects++;
         log_info("Cluster: node '%s' connected to %s", c->node, c->server);
         events_publish_cluster(c->events, "cluster:connected", c->node, c->server);
+        /* The others hear of it now, not a heartbeat later. */
+        beat(c);
 }
 
 static void on_conn_change(void *ud, void *payload) {
@@ -192,6 +210,19 @@ static void cb_closed(natsConnection *nc, void *closure) {
 
 /* ---- heartbeats ------------------------------------------------------------------------- */
 
+/* n is down: silent (restarted NULL) or back as a new run (restarted says so). */
+static void node_lost(Cluster *c, ClusterNode *n, const char *restarted) {
+        n->up = false;
+        if (restarted)
+                log_warning("Cluster: node '%s' is down: it %s within its heartbeats", n->name, restarted);
+        else
+                log_warning("Cluster: node '%s' is down: no heartbeat for %d of its heartbeats (%" PRIu64 " ms)",
+                            n->name, CLUSTER_SILENT_BEATS, n->heartbeat_ms);
+        events_publish_cluster(c->events, "node:down", n->name, NULL);
+        if (c->hooks.node_down)
+                c->hooks.node_down(c->hooks_ud, n->name);
+}
+
 static ClusterNode *find_node(Cluster *c, const char *name, size_t len) {
         for (size_t i = 0; i < c->n_nodes; i++)
                 if (strlen(c->nodes[i].name) == len && memcmp(c->nodes[i].name, name, len) == 0)
@@ -206,7 +237,7 @@ static void on_heartbeat(void *ud, void *payload) {
         const char *subj = natsMsg_GetSubject(msg);
         size_t plen = strlen(c->prefix);
         const char *name, *end;
-        char beat[24] = "";
+        char beat[48] = "";
         ClusterNode *n;
 
         c->in++;
@@ -244,9 +275,16 @@ static void on_heartbeat(void *ud, void *payload) {
         int len = natsMsg_GetDataLength(msg);
         if (len > 0 && (size_t) len < sizeof beat)
                 memcpy(beat, natsMsg_GetData(msg), (size_t) len);
-        uint64_t ms = strtoull(beat, NULL, 10);
+        char *p;
+        uint64_t ms = strtoull(beat, &p, 10);
+        uint64_t run = *p == ' ' ? strtoull(p + 1, NULL, 16) : 0;
         n->heartbeat_ms = ms >= 10 && ms <= 600000 ? ms : c->heartbeat_ms;
         n->last_heard = now_usec();
+        /* Back within its silent beats, the node is another run: what its last run held
+         * (processes monitored, calls in flight) is gone as if it had fallen silent. */
+        if (n->up && run != n->run)
+                node_lost(c, n, "restarted");
+        n->run = run;
         if (!n->up) {
                 n->up = true;
                 log_info("Cluster: node '%s' is up", n->name);
@@ -265,28 +303,15 @@ static void cb_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void
 static void check_silent(Cluster *c, usec_t now) {
         for (size_t i = 0; i < c->n_nodes; i++) {
                 ClusterNode *n = &c->nodes[i];
-                if (!n->up || now - n->last_heard <= CLUSTER_SILENT_BEATS * n->heartbeat_ms * USEC_PER_MSEC)
-                        continue;
-                n->up = false;
-                log_warning("Cluster: node '%s' is down: no heartbeat for %d of its heartbeats (%" PRIu64 " ms)",
-                            n->name, CLUSTER_SILENT_BEATS, n->heartbeat_ms);
-                events_publish_cluster(c->events, "node:down", n->name, NULL);
-                if (c->hooks.node_down)
-                        c->hooks.node_down(c->hooks_ud, n->name);
+                if (n->up && now - n->last_heard > CLUSTER_SILENT_BEATS * n->heartbeat_ms * USEC_PER_MSEC)
+                        node_lost(c, n, NULL);
         }
 }
 
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Cluster *c = userdata;
-        char beat[24];
 
-        if (c->state == CLUSTER_CONNECTED && c->connect_done && c->nc) {
-                int len = snprintf(beat, sizeof beat, "%" PRIu64, c->heartbeat_ms);
-                if (natsConnection_Publish(c->nc, c->subject, beat, len) == NATS_OK)
-                        c->out++;
-                else
-                        c->dropped++;
-        }
+        beat(c);
         check_silent(c, now_usec());
         (void) sd_event_source_set_time(s, usec + c->heartbeat_ms * USEC_PER_MSEC);
         return 0;
@@ -415,6 +440,9 @@ int cluster_new(sd_event *e, Events *events, const ClusterConfig *cfg, Cluster *
         c->events = events;
         c->heartbeat_ms = cfg->heartbeat_ms ?: CLUSTER_HEARTBEAT_DEFAULT_MS;
         c->state = CLUSTER_CONNECTING;
+        /* Tells the other nodes this run from the last one, however soon it follows. */
+        if (getrandom(&c->run, sizeof c->run, GRND_NONBLOCK) != sizeof c->run)
+                c->run = ((uint64_t) time(NULL) << 20) ^ (uint64_t) getpid();
         r = node_name(cfg, &c->node);
         if (r < 0)
                 goto fail;

@@ -60,6 +60,7 @@ typedef struct ClusterNode {
         bool up;
         usec_t last_heard;     /* CLOCK_MONOTONIC */
         uint64_t heartbeat_ms; /* as the node says it beats */
+        uint64_t run;          /* its run, as its heartbeat says (0: a node that does not say) */
 } ClusterNode;
 
 const char *cluster_node_name(const Cluster *c);
