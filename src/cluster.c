@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The node's NATS connection and the other nodes' heartbeats (cluster.h).
  *
- * Threads: libnats runs its connection callbacks on its own thread and each subscription's
- * messages on another; both only post to the loop (nats-loop.h) what they were given, and the
+ * Threads: libnats runs its connection callbacks on its own thread and every subscription's
+ * messages on one other (global message delivery, so they keep the server's order); both only post to the loop (nats-loop.h) what they were given, and the
  * state here is changed by the loop thread alone. The first connect is made on a thread of its
  * own, so that a server that does not answer (a black-holed address, a slow resolver) never
  * holds up the start of the tree; libnats' reconnects run on its reconnect thread.
@@ -294,11 +294,6 @@ done:
         natsMsg_Destroy(msg);
 }
 
-/* On the subscription's thread. */
-static void cb_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure) {
-        Cluster *c = closure;
-        nats_loop_post_msg(c->loop, on_heartbeat, c, msg);
-}
 
 static void check_silent(Cluster *c, usec_t now) {
         for (size_t i = 0; i < c->n_nodes; i++) {
@@ -347,10 +342,9 @@ static void *connect_thread(void *ud) {
         if (s == NATS_NOT_YET_CONNECTED || s == NATS_OK) {
                 /* Subscribed before connecting: libnats sends it once connected, and again
                  * after every reconnect. */
-                natsStatus r = natsConnection_Subscribe(&c->sub, nc, c->pattern, cb_msg, c);
-                if (r != NATS_OK)
+                if (nats_loop_subscribe(c->loop, nc, c->pattern, on_heartbeat, c, &c->sub) < 0)
                         snprintf(c->connect_error, sizeof c->connect_error, "cannot subscribe to %s: %s",
-                                 c->pattern, nats_GetLastError(NULL) ?: natsStatus_GetText(r));
+                                 c->pattern, nats_GetLastError(NULL) ?: "out of memory");
         } else {
                 snprintf(c->connect_error, sizeof c->connect_error, "cannot connect to NATS: %s",
                          nats_GetLastError(NULL) ?: natsStatus_GetText(s));
@@ -388,6 +382,9 @@ static int make_options(Cluster *c, const ClusterConfig *cfg) {
         SET(natsOptions_SetReconnectWait(o, RECONNECT_WAIT_MS));
         SET(natsOptions_SetReconnectBufSize(o, RECONNECT_BUFFER_BYTES));
         SET(natsOptions_SetNoEcho(o, true));
+        /* One delivery thread for every subscription: messages reach the loop in the order
+         * the server sent them, whichever subscriptions they came on (nats-loop.h). */
+        SET(natsOptions_UseGlobalMessageDelivery(o, true));
         SET(natsOptions_SetPingInterval(o, (int64_t) (c->heartbeat_ms * 2 > 1000 ? c->heartbeat_ms * 2 : 1000)));
         SET(natsOptions_SetMaxPingsOut(o, 2));
         SET(natsOptions_SetRetryOnFailedConnect(o, true, cb_connected, c));
@@ -503,9 +500,11 @@ Cluster *cluster_free(Cluster *c) {
         }
         natsOptions_Destroy(c->opts);
         /* libnats' threads may still hold callbacks that post to our loop: they are done when
-         * this returns. */
+         * this returns. Its delivery thread first finishes with the subscriptions closed above:
+         * stopped before, it would leave what it had queued for them. */
         if (c->opts || c->nc)
-                waited = nats_CloseAndWait(CLOSE_WAIT_MS) == NATS_OK;
+                waited = nats_loop_wait_subscriptions(c->loop, CLOSE_WAIT_MS) &&
+                         nats_CloseAndWait(CLOSE_WAIT_MS) == NATS_OK;
         if (!waited) {
                 /* A thread of libnats may yet post to c->loop: leave it (the node is exiting). */
                 log_warning("Cluster: libnats did not stop within %d ms", CLOSE_WAIT_MS);
