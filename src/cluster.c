@@ -72,6 +72,8 @@ struct Cluster {
         bool name_clash;             /* another node's heartbeat carried our name */
         char server[URL_MAX];
         uint64_t in, out, dropped, reconnects;
+        natsStatistics *stats;       /* libnats' counts of the connection, read while connected */
+        uint64_t wire[4];            /* msgs in, bytes in, msgs out, bytes out: the last read */
 
         ClusterNode *nodes;          /* names owned */
         size_t n_nodes, cap_nodes;
@@ -456,6 +458,10 @@ int cluster_new(sd_event *e, Events *events, const ClusterConfig *cfg, Cluster *
         r = make_options(c, cfg);
         if (r < 0)
                 goto fail;
+        if (natsStatistics_Create(&c->stats) != NATS_OK) {
+                r = -ENOMEM;
+                goto fail;
+        }
         r = sd_event_add_time_relative(e, &c->timer, CLOCK_MONOTONIC, c->heartbeat_ms * USEC_PER_MSEC,
                                        USEC_PER_MSEC, on_timer, c);
         if (r < 0)
@@ -499,6 +505,7 @@ Cluster *cluster_free(Cluster *c) {
                 natsConnection_Destroy(c->nc);
         }
         natsOptions_Destroy(c->opts);
+        natsStatistics_Destroy(c->stats);
         /* libnats' threads may still hold callbacks that post to our loop: they are done when
          * this returns. Its delivery thread first finishes with the subscriptions closed above:
          * stopped before, it would leave what it had queued for them. */
@@ -546,9 +553,17 @@ int cluster_attach_router(Cluster *c, Router *router) {
         return 0;
 }
 
+/* Only while connected: libnats' reconnect thread holds the connection's lock while it dials. */
+static void read_wire(const Cluster *c, uint64_t wire[static 4]) {
+        if (c->state == CLUSTER_CONNECTED && c->connect_done && c->nc && c->stats &&
+            natsConnection_GetStats(c->nc, c->stats) == NATS_OK)
+                (void) natsStatistics_GetCounts(c->stats, &wire[0], &wire[1], &wire[2], &wire[3], NULL);
+}
+
 void cluster_counters(const Cluster *c, ClusterCounters *ret) {
         ClusterPubsubCounters p;
 
+        read_wire(c, ((Cluster *) c)->wire);
         cluster_pubsub_counters(c->pubsub, &p);
         *ret = (ClusterCounters) {
                 .pub_in = p.in,
@@ -560,6 +575,10 @@ void cluster_counters(const Cluster *c, ClusterCounters *ret) {
                 .out = c->out,
                 .dropped = c->dropped + nats_loop_dropped(c->loop),
                 .reconnects = c->reconnects,
+                .wire_msgs_in = c->wire[0],
+                .wire_bytes_in = c->wire[1],
+                .wire_msgs_out = c->wire[2],
+                .wire_bytes_out = c->wire[3],
         };
 }
 

@@ -303,3 +303,35 @@ SH
     node_stop a
     nothing_survives
 }
+
+# wire NAME KEY: wire_KEY of node NAME's `cluster --json`.
+wire() { cluster_field "$1" "wire_$2"; }
+
+@test "rpc: cluster, status --json and top count what crossed the wire; a node in no cluster shows none" {
+    nats_cluster 2
+    echo_nodes
+    pair_up
+    local in0 out0
+    in0=$(wire b msgs_in)
+    out0=$(wire a msgs_out)
+    for _ in $(seq 20); do fvn a call echo@b ping >/dev/null; done
+    # 20 calls out of a and into b, 20 answers back, besides the heartbeats.
+    [ "$(wire a msgs_out)" -ge $((out0 + 20)) ]
+    [ "$(wire b msgs_in)" -ge $((in0 + 20)) ]
+    [ "$(wire a bytes_out)" -gt 0 ]
+    run -0 fvn a status --json
+    python3 -c 'import json, sys; c = json.loads(sys.argv[1])["cluster"]; assert c["wire_msgs_in"] >= 20, c' "$output"
+    run -0 fvn a cluster
+    assert_line --regexp '^wire: +[0-9]+ messages in \([0-9]+ bytes\), [0-9]+ out \([0-9]+ bytes\)$'
+    run -0 fvn a top
+    assert_line --regexp '^cluster: node a connected, 1 of 1 other nodes up; over NATS -/s in, -/s out, [0-9]+ dropped$'
+    node_stop b
+    node_stop a
+    # Without [cluster], top has no such line.
+    app_ini 'echo:@W@/echo'
+    fv_start t.ini
+    run -0 fv top
+    refute_line --partial 'cluster:'
+    fv_stop
+    nothing_survives
+}
