@@ -66,6 +66,7 @@ struct Cluster {
         char *pattern;               /* PREFIX.node.*.heartbeat */
         uint64_t heartbeat_ms;
         uint64_t run;                /* this run of the node, in every heartbeat */
+        usec_t last_check;           /* when check_silent last ran */
         sd_event_source *timer;
 
         ClusterState state;
@@ -296,8 +297,16 @@ done:
         natsMsg_Destroy(msg);
 }
 
-
 static void check_silent(Cluster *c, usec_t now) {
+        usec_t beat_usec = c->heartbeat_ms * USEC_PER_MSEC;
+
+        /* The loop itself was held up (the node stopped, or starved) for more than two beats:
+         * what the others sent meanwhile still waits in the queue, unread, so their silence is
+         * ours. Each gets its silent beats again from now. */
+        if (c->last_check && now - c->last_check > 2 * beat_usec)
+                for (size_t i = 0; i < c->n_nodes; i++)
+                        c->nodes[i].last_heard = now;
+        c->last_check = now;
         for (size_t i = 0; i < c->n_nodes; i++) {
                 ClusterNode *n = &c->nodes[i];
                 if (n->up && now - n->last_heard > CLUSTER_SILENT_BEATS * n->heartbeat_ms * USEC_PER_MSEC)
@@ -307,10 +316,13 @@ static void check_silent(Cluster *c, usec_t now) {
 
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Cluster *c = userdata;
+        usec_t now = now_usec(), next = usec + c->heartbeat_ms * USEC_PER_MSEC;
 
         beat(c);
-        check_silent(c, now_usec());
-        (void) sd_event_source_set_time(s, usec + c->heartbeat_ms * USEC_PER_MSEC);
+        check_silent(c, now);
+        /* After a stall, one beat now and the next a period later, not the missed ones in a
+         * burst. */
+        (void) sd_event_source_set_time(s, next > now ? next : now + c->heartbeat_ms * USEC_PER_MSEC);
         return 0;
 }
 

@@ -124,7 +124,7 @@ started_count() { fv_log_plain | grep -c "^<6>Started '$1' " || true; }
     [ "$(state_of app/c)" = running ]
     [ "$(pid_of app/a)" = "$a" ]
     [ "$(pid_of app/b)" = "$b" ]
-    ! log_has "Reload refused"
+    run ! log_has "Reload refused"
     echo "reloads applied: $(count_in_log "Reloaded configuration")" >&2
     [ "$(live_recorded)" -eq 3 ]
     retry 100 0.05 no_zombie_children
