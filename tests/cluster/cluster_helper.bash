@@ -173,7 +173,7 @@ cluster_teardown() {
         done < "$BATS_TEST_TMPDIR/nats.pids"
     fi
     if [[ -n ${FV_TEST_OUT:-} && -r $FV_TEST_OUT/pids ]]; then
-        while read -r pid; do pid_alive "$pid" && kill -KILL "$pid" 2>/dev/null; done < "$FV_TEST_OUT/pids"
+        while read -r pid; do ours "$pid" && kill -KILL "$pid" 2>/dev/null; done < "$FV_TEST_OUT/pids"
     fi
     for log in "$BATS_TEST_TMPDIR"/*.log; do
         [[ -r $log && $log != */nats*.log ]] || continue

@@ -13,7 +13,7 @@ use() { cp "$BATS_TEST_TMPDIR/$1" "$BATS_TEST_TMPDIR/t.ini.new" && mv "$BATS_TES
 # keep NAME: save the t.ini just written by app_ini as NAME.
 keep() { mv "$BATS_TEST_TMPDIR/t.ini" "$BATS_TEST_TMPDIR/$1"; }
 # live_recorded: how many pids that workers recorded are alive.
-live_recorded() { local p n=0; while read -r p; do pid_alive "$p" && n=$((n + 1)); done <"$FV_TEST_OUT/pids"; echo "$n"; }
+live_recorded() { local p n=0; while read -r p; do ours "$p" && n=$((n + 1)); done <"$FV_TEST_OUT/pids"; echo "$n"; }
 # seconds_since_at_least T0 N: N seconds or more have passed since $SECONDS was T0.
 seconds_since_at_least() { ((SECONDS - $1 >= $2)); }
 live_recorded_is() { [[ $(live_recorded) -eq $1 ]]; }
