@@ -83,7 +83,7 @@ static bool is_blank(char c) {
  * into *env. */
 static int push(Buf *key, Buf *value, unsigned line, char ***env, EnvFileError *err) {
         _cleanup_free_ char *kv = NULL;
-        const char *k = key->p;
+        const char *k = key->p ?: "";
 
         if (strncmp(k, "export", 6) == 0 && is_blank(k[6])) {
                 k += 6;
@@ -129,7 +129,10 @@ int envfile_parse(const char *data, size_t size, char ***env, EnvFileError *err)
                 case PRE_KEY:
                         if (c == '#' || c == ';')
                                 state = COMMENT;
-                        else if (!is_blank(c) && c != '\n') {
+                        else if (c == '=') {
+                                state = PRE_VALUE; /* push() refuses the empty name */
+                                start = line;
+                        } else if (!is_blank(c) && c != '\n') {
                                 state = KEY;
                                 start = line;
                                 r = buf_put(&key, c);
