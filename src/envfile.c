@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "macro.h"
+#include "read-full.h"
 #include "strv.h"
 
 bool env_name_is_valid(const char *n, size_t len) {
@@ -253,9 +254,7 @@ int envfile_parse(const char *data, size_t size, char ***env, EnvFileError *err)
 /* PATH's contents, NUL-terminated: a regular file of at most ENVFILE_SIZE_MAX bytes. */
 static int read_small_file(const char *path, char **ret, size_t *ret_size) {
         _cleanup_close_ int fd = -EBADF;
-        _cleanup_free_ char *data = NULL;
         struct stat st;
-        size_t n = 0;
 
         /* O_NONBLOCK: a FIFO opens at once (and is refused below) instead of waiting for a
          * writer with the node's loop. */
@@ -270,26 +269,7 @@ static int read_small_file(const char *path, char **ret, size_t *ret_size) {
                 return -EBADFD;
         if (st.st_size > ENVFILE_SIZE_MAX)
                 return -EFBIG;
-        data = malloc(ENVFILE_SIZE_MAX + 1);
-        if (!data)
-                return -ENOMEM;
-        /* Up to one byte more than allowed: a file that grew since fstat is still refused. */
-        while (n <= ENVFILE_SIZE_MAX) {
-                ssize_t k = read(fd, data + n, ENVFILE_SIZE_MAX + 1 - n);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return -errno;
-                if (k == 0)
-                        break;
-                n += (size_t) k;
-        }
-        if (n > ENVFILE_SIZE_MAX)
-                return -EFBIG;
-        data[n] = '\0';
-        *ret = TAKE_PTR(data);
-        *ret_size = n;
-        return 0;
+        return read_full_fd(fd, ENVFILE_SIZE_MAX, ret, ret_size);
 }
 
 int envfile_load(const char *entry, char ***env, EnvFileError *err) {
