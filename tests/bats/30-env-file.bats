@@ -14,6 +14,13 @@ dump() {
     [ "$(value "$2" pid)" = "$(pid_of "$1")" ]
 }
 reason_of() { fv info "$1" | sed -n 's/^reason: //p'; }
+# env_is FILE NAME=VALUE...: the report FILE has each variable NAME with that VALUE.
+env_is() {
+    local f=$1 kv; shift
+    for kv; do
+        [ "$(value "$f" "env.${kv%%=*}")" = "${kv#*=}" ] || { echo "env.${kv%%=*} is not '${kv#*=}'" >&2; return 1; }
+    done
+}
 
 @test "env_file: variables from two files in order, comments and quoting, a missing optional file, environment last" {
     conf a.env <<'EOF'
@@ -46,14 +53,8 @@ EOF
     fv_start t.ini
     local f=$BATS_TEST_TMPDIR/w.env
     dump app/w "$f"
-    [ "$(value "$f" env.A)" = from-a ]
-    [ "$(value "$f" env.B)" = from-b ]
-    [ "$(value "$f" env.C)" = 'two  words' ]
-    [ "$(value "$f" env.D)" = 'double "quoted" $x \ and\na second line' ]
-    [ "$(value "$f" env.E)" = 'single $x \n' ]
-    [ "$(value "$f" env.F)" = continued ]
-    [ "$(value "$f" env.G)" = from-environment ]
-    [ "$(value "$f" env.FORKVISOR_PATH)" = app/w ]
+    env_is "$f" A=from-a B=from-b 'C=two  words' 'D=double "quoted" $x \ and\na second line' \
+        'E=single $x \n' F=continued G=from-environment FORKVISOR_PATH=app/w
     fv_stop
     no_survivors
 }
@@ -71,8 +72,7 @@ EOF
     kill -KILL "$old"
     retry 200 0.05 pid_changed app/w "$old"
     dump app/w "$f"
-    [ "$(value "$f" env.V)" = 2 ]
-    [ "$(value "$f" env.W)" = new ]
+    env_is "$f" V=2 W=new
     fv_stop
     no_survivors
 }
@@ -118,11 +118,7 @@ EOF
     fv_start t.ini
     local f=$BATS_TEST_TMPDIR/out%n/w.env
     dump app/w "$f"
-    [ "$(value "$f" env.V)" = 'two words, 100%' ]
-    [ "$(value "$f" env.D)" = '$HOME' ]
-    [ "$(value "$f" env.M)" = 'x${y}z' ]
-    [ "$(value "$f" env.H)" = "$HOME" ]
-    [ "$(value "$f" env.S)" = '$ x$1' ]
+    env_is "$f" 'V=two words, 100%' 'D=$HOME' 'M=x${y}z' "H=$HOME" 'S=$ x$1'
     fv_stop
     no_survivors
 }
