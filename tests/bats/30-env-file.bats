@@ -14,6 +14,9 @@ dump() {
     [ "$(value "$2" pid)" = "$(pid_of "$1")" ]
 }
 reason_of() { fv info "$1" | sed -n 's/^reason: //p'; }
+# put FILE TEXT: FILE holds TEXT at once (renamed into place): a worker restarting meanwhile
+# reads the old file or the new one, never a part of it.
+put() { printf '%b' "$2" > "$1.tmp" && mv "$1.tmp" "$1"; }
 # env_is FILE NAME=VALUE...: the report FILE has each variable NAME with that VALUE.
 env_is() {
     local f=$1 kv; shift
@@ -90,11 +93,11 @@ EOF
     retry 200 0.05 eval "[[ \$(reason_of app/w) == \"cannot read env_file '$env': No such file or directory\" ]]"
     retry 200 0.05 eval "grep -qF \"'app/w' failed to start: cannot read env_file '$env'\" \"\$(fv_log)\""
 
-    printf 'V=2\nnot an assignment\n' > "$env"
+    put "$env" 'V=2\nnot an assignment\n'
     retry 200 0.05 eval "[[ \$(reason_of app/w) == \"env_file $env:2: expected KEY=VALUE, found no '='\" ]]"
 
     rm "$f"
-    printf 'V=3\n' > "$env"
+    put "$env" 'V=3\n'
     retry 200 0.05 pid_changed app/w "$old"
     dump app/w "$f"
     [ "$(value "$f" env.V)" = 3 ]
