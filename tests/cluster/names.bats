@@ -1,0 +1,152 @@
+# SPDX-License-Identifier: MIT
+# Global names (issue 14 point 3; forkvisor-cluster(7), GLOBAL NAMES): a name registered with
+# --global is unique across the nodes (two nodes race for it 50 times: one holder each time),
+# whereis finds it from every node, a call and a cast by that name reach it from another node, a
+# process's exit frees it at once, a SIGKILLed node's names go within the heartbeat bound, a
+# cluster without quorum refuses with a clear error, and after every server has been restarted
+# the names are published again.
+bats_require_minimum_version 1.5.0
+: "${BATS_TEST_TIMEOUT:=180}"
+
+setup() {
+    load cluster_helper
+    export FORKVISOR
+}
+teardown() { cluster_teardown; }
+
+both_up() { node_heard "$1" "$2" up && node_heard "$2" "$1" up; }
+
+# script NAME <<'SH': an executable shell worker $BATS_TEST_TMPDIR/NAME, which records its pid.
+script() {
+    {
+        printf '#!/bin/sh\necho $$ >>"$FV_TEST_OUT/pids"\nforkvisor() { "$FORKVISOR" "$@"; }\n'
+        cat
+    } >"$BATS_TEST_TMPDIR/$1"
+    chmod +x "$BATS_TEST_TMPDIR/$1"
+}
+
+# The holder worker of node NODE (holder_NODE): a cast "take NAME" waits for the file go.NAME
+# (so that two nodes ask at once), registers NAME with --global and writes "NODE rc=RC" (and the
+# refusal) to take.NAME; "drop NAME" unregisters it; a call is answered "NODE:PID:PAYLOAD"; a cast
+# of anything else is counted in casts.NODE.
+holder_script() {
+    local node=$1
+    script "holder_$node" <<SH
+node=$node
+SH
+    cat >>"$BATS_TEST_TMPDIR/holder_$node" <<'SH'
+forkvisor ready
+while msg=$(forkvisor recv --shell); do
+    eval "$msg"
+    case $FV_KIND:$FV_PAYLOAD in
+    cast:take\ *)
+        name=${FV_PAYLOAD#take }
+        while [ ! -e "$FV_TEST_OUT/go.$name" ]; do sleep 0.01; done
+        err=$(forkvisor register --global "$name" 2>&1)
+        echo "$node rc=$? $err" >>"$FV_TEST_OUT/take.$name" ;;
+    cast:drop\ *)
+        forkvisor unregister --global "${FV_PAYLOAD#drop }" >>"$FV_TEST_OUT/drop.$node" 2>&1
+        echo "rc=$?" >>"$FV_TEST_OUT/drop.$node" ;;
+    cast:exit)
+        exit 0 ;;
+    cast:*)
+        echo "$FV_PAYLOAD" >>"$FV_TEST_OUT/casts.$node" ;;
+    call:*)
+        forkvisor reply "$FV_REF" "$node:$$:$FV_PAYLOAD" ;;
+    esac
+done
+SH
+}
+
+# names_node NAME SERVER: conf NAME.ini, node NAME on NATS server SERVER (and the others after
+# it, for failover) with its holder worker, heartbeat 200 ms.
+names_node() {
+    local name=$1 server=$2 urls="" i
+    holder_script "$name"
+    for ((i = 0; i < NATS_N; i++)); do
+        urls+="${urls:+, }$(nats_url $(((server - 1 + i) % NATS_N + 1)))"
+    done
+    {
+        printf '[supervisor:app]\nchildren = holder\n'
+        printf '[worker:holder]\nexec = @T@/holder_%s\nready = mailbox\n' "$name"
+        printf '[cluster]\nnats = %s\nnode = %s\nheartbeat = 200\n' "$urls" "$name"
+    } | conf "$name.ini"
+}
+
+# take NODE NAME: node NODE's holder asks for NAME (once go.NAME exists).
+take() { fvn "$1" send holder "take $2"; }
+# taken NAME N: N answers are in take.NAME.
+taken() { [[ -r $FV_TEST_OUT/take.$1 && $(wc -l <"$FV_TEST_OUT/take.$1") -ge $2 ]]; }
+# whereis_is NODE NAME WANT: whereis NAME on node NODE prints WANT.
+whereis_is() { [[ $(fvn "$1" whereis "$2" 2>/dev/null) == "$3" ]]; }
+holder_pid() { fvn "$1" whereis holder; }
+
+# three_nodes: three NATS servers, nodes a, b and c on servers 1, 2 and 3, each hearing the others.
+three_nodes() {
+    nats_cluster 3
+    names_node a 1
+    names_node b 2
+    names_node c 3
+    node_start a
+    node_start b
+    node_start c
+    retry 300 0.05 both_up a b
+    retry 300 0.05 both_up a c
+    retry 300 0.05 both_up b c
+    kv_ready a
+}
+
+# kv_ready NODE: JetStream has elected its leaders (a few seconds after the servers start): a
+# name can be taken from node NODE (and is let go of again).
+kv_ready() {
+    local i
+    for ((i = 0; i < 30; i++)); do
+        touch "$FV_TEST_OUT/go.warm$i"
+        take "$1" "warm$i"
+        retry 600 0.05 taken "warm$i" 1
+        if grep -q "rc=0" "$FV_TEST_OUT/take.warm$i"; then
+            fvn "$1" send holder "drop warm$i"
+            return 0
+        fi
+    done
+    return 1
+}
+
+@test "names: a global name is seen from every node, and reached by a call and a cast" {
+    three_nodes
+    local pb; pb=$(holder_pid b)
+    touch "$FV_TEST_OUT/go.db"
+    take b db
+    retry 300 0.05 taken db 1
+    run -0 cat "$FV_TEST_OUT/take.db"
+    assert_output "b rc=0 "
+    # The holder's node: its pid, as for a local name; the others: PID@NODE.
+    retry 300 0.05 whereis_is b db "$pb"
+    retry 300 0.05 whereis_is a db "$pb@b"
+    retry 300 0.05 whereis_is c db "$pb@b"
+    run -0 fvn a registry
+    assert_output --partial "db@b"
+    assert_output --partial global
+
+    run -0 fvn a call db "from a"
+    assert_output "b:$pb:from a"
+    run -0 fvn c call db "from c"
+    assert_output "b:$pb:from c"
+    run -0 fvn a send db "cast from a"
+    retry 200 0.05 grep -qx "cast from a" "$FV_TEST_OUT/casts.b"
+
+    # Another holder on another node: taken.
+    touch "$FV_TEST_OUT/go.db"
+    take a db
+    retry 300 0.05 taken db 2
+    run -0 sed -n 2p "$FV_TEST_OUT/take.db"
+    assert_output --partial "a rc=1"
+    assert_output --partial "taken"
+    nothing_after
+}
+
+nothing_after() {
+    local n
+    for n in a b c; do node_stop "$n"; done
+    nothing_survives
+}
