@@ -26,8 +26,11 @@
 #define WATCH_POLL_MS 250
 /* Past this lag of the mirror, the bucket's changes are read again from the start. */
 #define RETRY_MS 500
-/* A key lives this many heartbeats past its last write, unless refreshed. */
+/* A key lives this many heartbeats past its last write, and at least TTL_MIN_MS, unless refreshed
+ * (every third of it). Not shorter: every refresh is a request, and a node that goes down has its
+ * keys deleted by the others at once (node:down), so the TTL only bounds what nobody deletes. */
 #define TTL_BEATS 3
+#define TTL_MIN_MS 30000
 /* -ENOLINK: a refresh found the name held by someone else. */
 #define LOST (-ENOLINK)
 #define CREATE_ERROR_MAX 128
@@ -65,6 +68,7 @@ struct Held {
         uint32_t incarnation;
         HeldState state;
         uint64_t rev;
+        usec_t written;                    /* its last create or refresh that the bucket took */
         bool busy;                         /* a job of it is in flight */
         bool asked;                        /* a worker waits for the answer (ref, fd) */
         uint64_t ref;
@@ -105,6 +109,7 @@ struct ClusterNames {
         NatsLoop *loop;                    /* the cluster's */
         char bucket[CLUSTER_BUCKET_MAX + 1];
         uint64_t heartbeat_ms;
+        uint64_t ttl_ms;                   /* of the keys this node writes */
         sd_event_source *timer;
 
         /* Shared with the threads, under lock. */
@@ -114,7 +119,6 @@ struct ClusterNames {
         Job *head, *tail;
         size_t n_jobs;
         bool stop, rewatch;
-        kvWatcher *watcher;
         pthread_t kv_thread, watch_thread;
         bool threads;
 
@@ -171,7 +175,7 @@ static natsStatus bind_bucket(ClusterNames *n, natsConnection *nc, jsCtx *js, kv
         cfg.Bucket = n->bucket;
         cfg.Description = "forkvisor global names";
         cfg.History = 1;
-        cfg.TTL = (int64_t) (TTL_BEATS * n->heartbeat_ms) * 1000000; /* in ns */
+        cfg.TTL = (int64_t) n->ttl_ms * 1000000; /* in ns */
         cfg.StorageType = js_FileStorage;
         cfg.Replicas = count >= 3 ? 3 : 1;
         s = js_CreateKeyValue(kv, js, &cfg);
@@ -391,14 +395,8 @@ static void *watch_main(void *ud) {
                 wo.Timeout = CLUSTER_NAMES_REQUEST_MS;
                 if (s == NATS_OK)
                         s = kvStore_WatchAll(&w, kv, &wo);
-                if (s == NATS_OK) {
-                        pthread_mutex_lock(&n->lock);
-                        n->watcher = w;
-                        stop = n->stop;
-                        pthread_mutex_unlock(&n->lock);
-                        if (!stop && post_watch(n, WATCH_RESTART, NULL) < 0)
-                                stop = true;
-                }
+                if (s == NATS_OK && post_watch(n, WATCH_RESTART, NULL) < 0)
+                        s = NATS_NO_MEMORY;
                 while (s == NATS_OK && !stop) {
                         kvEntry *e = NULL;
                         s = kvWatcher_Next(&e, w, WATCH_POLL_MS);
@@ -416,9 +414,6 @@ static void *watch_main(void *ud) {
                                 s = NATS_ERR;
                         pthread_mutex_unlock(&n->lock);
                 }
-                pthread_mutex_lock(&n->lock);
-                n->watcher = NULL;
-                pthread_mutex_unlock(&n->lock);
                 kvWatcher_Destroy(w);
                 kvStore_Destroy(kv);
                 if (stop || pause_for(n, RETRY_MS))
@@ -446,7 +441,7 @@ static int queue_job(ClusterNames *n, JobType type, const Held *h, const char *n
         }
         if (h) {
                 NameValue v = { .pid = h->pid, .incarnation = h->incarnation,
-                                .ttl_ms = (uint32_t) (TTL_BEATS * n->heartbeat_ms) };
+                                .ttl_ms = (uint32_t) n->ttl_ms };
                 snprintf(v.node, sizeof v.node, "%s", cluster_node_name(n->cluster));
                 j->value_len = cluster_value_encode(&v, j->value, sizeof j->value);
                 if (j->value_len < 0) {
@@ -624,6 +619,7 @@ static void on_job_done(void *ud, void *payload) {
                         log_info("Cluster: global name '%s' is held by pid %d", h->name, (int) h->pid);
                 h->state = HELD_HELD;
                 h->rev = j->new_rev;
+                h->written = now_usec();
                 held_answer(n, h, 0);
                 goto done;
         }
@@ -707,6 +703,8 @@ static void mirror_relist(ClusterNames *n, const char *name) {
                 mirror_list(n, m);
 }
 
+static const ClusterNode *heard_node(const Cluster *c, const char *node);
+
 static void mirror_put(ClusterNames *n, const char *name, const NameValue *v, uint64_t rev) {
         Mirror **p = mirror_slot(n, name), *m = *p;
 
@@ -726,7 +724,9 @@ static void mirror_put(ClusterNames *n, const char *name, const NameValue *v, ui
         m->rev = rev;
         m->seen = now_usec();
         m->confirmed = true;
-        mirror_list(n, m);
+        const ClusterNode *cn = heard_node(n->cluster, v->node);
+        if (!cn || cn->up)
+                mirror_list(n, m);
 }
 
 /* A key of this node's: one of its holders' (its revision), or left over (an earlier run of this
@@ -782,13 +782,13 @@ static void on_watch(void *ud, void *payload) {
         free(w);
 }
 
-/* A node this node heard and now considers down. */
-static bool peer_node_down(const Cluster *c, const char *node) {
+/* The node as this node heard it, or NULL (never heard). */
+static const ClusterNode *heard_node(const Cluster *c, const char *node) {
         const ClusterNode *nodes = cluster_nodes(c);
         for (size_t i = 0; i < cluster_n_nodes(c); i++)
                 if (strcmp(nodes[i].name, node) == 0)
-                        return !nodes[i].up;
-        return false;
+                        return &nodes[i];
+        return NULL;
 }
 
 /* ---- the heartbeat tick ----------------------------------------------------------------- */
@@ -807,30 +807,48 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         /* Back after a disconnection: the bucket is read again (what changed meanwhile, and a
          * watch that may have died with its server). */
         if (state == CLUSTER_CONNECTED && n->last_state != CLUSTER_CONNECTED && n->was_connected) {
+                /* Seen by the watcher within WATCH_POLL_MS. Never kvWatcher_Stop() here: it
+                 * deletes its consumer with a request whose answer only this loop can read. */
                 n->rewatch = true;
                 pthread_cond_broadcast(&n->wake);
-                if (n->watcher)
-                        (void) kvWatcher_Stop(n->watcher);
         }
         pthread_mutex_unlock(&n->lock);
         if (state == CLUSTER_CONNECTED)
                 n->was_connected = true;
         n->last_state = state;
 
+        /* Each key a third of the bucket's TTL after its last write. */
         if (state == CLUSTER_CONNECTED)
                 for (Held *h = n->held; h; h = h->held_next)
-                        if (h->state == HELD_HELD && !h->busy && queue_job(n, JOB_REFRESH, h, h->name, h->rev) == 0)
+                        if (h->state == HELD_HELD && !h->busy && now - h->written >= n->ttl_ms * USEC_PER_MSEC / 3 &&
+                            queue_job(n, JOB_REFRESH, h, h->name, h->rev) == 0)
                                 h->busy = true;
 
         for (size_t i = 0; i < MIRROR_BUCKETS; i++)
                 for (Mirror **p = &n->mirrors[i]; *p;) {
                         Mirror *m = *p;
                         usec_t ttl = (m->v.ttl_ms + n->heartbeat_ms) * USEC_PER_MSEC;
-                        if (peer_node_down(n->cluster, m->v.node) || now - m->seen > ttl) {
+                        const ClusterNode *cn = heard_node(n->cluster, m->v.node);
+                        bool down = cn && !cn->up;
+                        if (now - m->seen > ttl) {
                                 mirror_remove(n, p);
                                 continue;
                         }
-                        mirror_list(n, m);
+                        /* A node that went down lets go of the names it held then: their keys
+                         * are deleted (at the revision seen: never a new holder's), so that
+                         * another node may take them now, not at their TTL. Every node that saw
+                         * it down tries; the first delete wins. A key read after the node fell
+                         * silent (a watch read again) is only hidden: it may be back. */
+                        if (down && m->seen <= cn->last_heard + n->heartbeat_ms * USEC_PER_MSEC) {
+                                if (state == CLUSTER_CONNECTED)
+                                        (void) queue_job(n, JOB_DELETE, NULL, m->name, m->rev);
+                                mirror_remove(n, p);
+                                continue;
+                        }
+                        if (down)
+                                mirror_unlist(n, m);
+                        else
+                                mirror_list(n, m);
                         p = &m->next;
                 }
         (void) sd_event_source_set_time(s, usec + n->heartbeat_ms * USEC_PER_MSEC);
@@ -851,6 +869,7 @@ int cluster_names_new(sd_event *ev, Cluster *c, Router *r, Registry *reg, Cluste
         n->registry = reg;
         n->loop = cluster_nats_loop(c);
         n->heartbeat_ms = cluster_heartbeat_ms(c);
+        n->ttl_ms = TTL_BEATS * n->heartbeat_ms > TTL_MIN_MS ? TTL_BEATS * n->heartbeat_ms : TTL_MIN_MS;
         n->last_state = CLUSTER_CONNECTING;
         pthread_mutex_init(&n->lock, NULL);
         pthread_cond_init(&n->wake, NULL);
@@ -893,9 +912,7 @@ ClusterNames *cluster_names_free(ClusterNames *n) {
         n->timer = sd_event_source_disable_unref(n->timer);
         if (n->threads) {
                 pthread_mutex_lock(&n->lock);
-                n->stop = true;
-                if (n->watcher)
-                        (void) kvWatcher_Stop(n->watcher);
+                n->stop = true; /* the watcher sees it within WATCH_POLL_MS */
                 pthread_cond_broadcast(&n->wake);
                 pthread_mutex_unlock(&n->lock);
                 pthread_join(n->watch_thread, NULL);

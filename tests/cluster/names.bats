@@ -58,10 +58,10 @@ done
 SH
 }
 
-# names_node NAME SERVER: conf NAME.ini, node NAME on NATS server SERVER (and the others after
-# it, for failover) with its holder worker, heartbeat 200 ms.
+# names_node NAME SERVER [HEARTBEAT]: conf NAME.ini, node NAME on NATS server SERVER (and the
+# others after it, for failover) with its holder worker, heartbeat HEARTBEAT ms (200).
 names_node() {
-    local name=$1 server=$2 urls="" i
+    local name=$1 server=$2 beat=${3:-200} urls="" i
     holder_script "$name"
     for ((i = 0; i < NATS_N; i++)); do
         urls+="${urls:+, }$(nats_url $(((server - 1 + i) % NATS_N + 1)))"
@@ -69,7 +69,7 @@ names_node() {
     {
         printf '[supervisor:app]\nchildren = holder\n'
         printf '[worker:holder]\nexec = @T@/holder_%s\nready = mailbox\n' "$name"
-        printf '[cluster]\nnats = %s\nnode = %s\nheartbeat = 200\n' "$urls" "$name"
+        printf '[cluster]\nnats = %s\nnode = %s\nheartbeat = %s\n' "$urls" "$name" "$beat"
     } | conf "$name.ini"
 }
 
@@ -81,12 +81,13 @@ taken() { [[ -r $FV_TEST_OUT/take.$1 && $(wc -l <"$FV_TEST_OUT/take.$1") -ge $2 
 whereis_is() { [[ $(fvn "$1" whereis "$2" 2>/dev/null) == "$3" ]]; }
 holder_pid() { fvn "$1" whereis holder; }
 
-# three_nodes: three NATS servers, nodes a, b and c on servers 1, 2 and 3, each hearing the others.
+# three_nodes [HEARTBEAT]: three NATS servers, nodes a, b and c on servers 1, 2 and 3, each
+# hearing the others, and the name store ready.
 three_nodes() {
     nats_cluster 3
-    names_node a 1
-    names_node b 2
-    names_node c 3
+    names_node a 1 "$@"
+    names_node b 2 "$@"
+    names_node c 3 "$@"
     node_start a
     node_start b
     node_start c
@@ -149,4 +150,145 @@ nothing_after() {
     local n
     for n in a b c; do node_stop "$n"; done
     nothing_survives
+}
+
+@test "names: two nodes race for a name 50 times: one holder each time, seen as such from both" {
+    three_nodes
+    local pa pb round winner
+    pa=$(holder_pid a)
+    pb=$(holder_pid b)
+    for ((round = 0; round < 50; round++)); do
+        take a "race$round"
+        take b "race$round"
+        touch "$FV_TEST_OUT/go.race$round"
+        retry 400 0.05 taken "race$round" 2
+        one_winner "race$round"
+        winner=$(grep "rc=0" "$FV_TEST_OUT/take.race$round" | cut -d' ' -f1)
+        if [[ $winner == a ]]; then
+            retry 200 0.05 whereis_is a "race$round" "$pa"
+            retry 200 0.05 whereis_is b "race$round" "$pa@a"
+        else
+            retry 200 0.05 whereis_is b "race$round" "$pb"
+            retry 200 0.05 whereis_is a "race$round" "$pb@b"
+        fi
+    done
+    nothing_after
+}
+
+# one_winner NAME: of the two nodes that asked for NAME, one has it and the other was told taken.
+one_winner() {
+    local f=$FV_TEST_OUT/take.$1
+    if [[ $(grep -c "rc=0" "$f") -ne 1 || $(grep -c "rc=1 .*taken" "$f") -ne 1 ]]; then
+        cat "$f"
+        return 1
+    fi
+}
+
+@test "names: a process that ends or unregisters frees its global names at once" {
+    # A heartbeat of 5 s: a bucket TTL of 15 s, far beyond the waits below.
+    three_nodes 5000
+    local pb
+    touch "$FV_TEST_OUT/go.job" "$FV_TEST_OUT/go.other"
+    take b job
+    retry 300 0.05 taken job 1
+    pb=$(holder_pid b)
+    retry 300 0.05 whereis_is a job "$pb@b"
+    # Its holder ends: the key is deleted, every mirror drops it, and another node takes it.
+    fvn b send holder exit
+    retry 100 0.05 eval '[[ $(holder_pid b) != "$pb" ]]'
+    retry 100 0.05 eval '! fvn a whereis job'
+    take a job
+    retry 300 0.05 taken job 2
+    run -0 sed -n 2p "$FV_TEST_OUT/take.job"
+    assert_output "a rc=0 "
+    retry 100 0.05 whereis_is b job "$(holder_pid a)@a"
+
+    # Unregistered: the same.
+    fvn a send holder "drop job"
+    retry 100 0.05 grep -q "rc=0" "$FV_TEST_OUT/drop.a"
+    retry 100 0.05 eval '! fvn b whereis job'
+    # A global name is no local one to let go of twice.
+    fvn a send holder "drop job"
+    retry 100 0.05 grep -q "rc=1" "$FV_TEST_OUT/drop.a"
+    run -0 cat "$FV_TEST_OUT/drop.a"
+    assert_output --partial "not registered by this process"
+    nothing_after
+}
+
+@test "names: a SIGKILLed node's names disappear from the others within the heartbeat bound" {
+    three_nodes
+    local pb
+    touch "$FV_TEST_OUT/go.db"
+    take b db
+    retry 300 0.05 taken db 1
+    pb=$(holder_pid b)
+    retry 300 0.05 whereis_is a db "$pb@b"
+    retry 300 0.05 whereis_is c db "$pb@b"
+    node_stop b KILL
+    # Down after 3 heartbeats, its names with it; its keys expire after 3 heartbeats too.
+    retry 300 0.05 eval '! fvn a whereis db'
+    retry 300 0.05 eval '! fvn c whereis db'
+    run -1 fvn a call db x --timeout 2000
+    assert_output --partial noproc
+    take a db
+    retry 300 0.05 taken db 2
+    run -0 sed -n 2p "$FV_TEST_OUT/take.db"
+    assert_output "a rc=0 "
+    retry 300 0.05 whereis_is c db "$(holder_pid a)@a"
+    nothing_after
+}
+
+@test "names: without a quorum of servers a name is refused with a clear error, never half taken" {
+    three_nodes
+    nats_stop 2
+    nats_stop 3
+    touch "$FV_TEST_OUT/go.solo"
+    take a solo
+    retry 600 0.05 taken solo 1
+    run -0 cat "$FV_TEST_OUT/take.solo"
+    assert_output --partial "a rc=1"
+    assert_output --partial "no quorum"
+    run -1 fvn a whereis solo
+    # Local work goes on.
+    run -0 fvn a call holder "still here"
+    assert_output --partial "still here"
+    nats_start 2
+    nats_start 3
+    retry 300 0.05 both_up a b
+    kv_ready a
+    nothing_after
+}
+
+@test "names: every server stopped and restarted: the names are published again" {
+    three_nodes
+    local pb pa
+    touch "$FV_TEST_OUT/go.db" "$FV_TEST_OUT/go.cache"
+    take b db
+    take a cache
+    retry 300 0.05 taken db 1
+    retry 300 0.05 taken cache 1
+    pb=$(holder_pid b)
+    pa=$(holder_pid a)
+    retry 300 0.05 whereis_is a db "$pb@b"
+    retry 300 0.05 whereis_is c cache "$pa@a"
+    nats_stop 1
+    nats_stop 2
+    nats_stop 3
+    retry 300 0.05 cluster_state_is a disconnected
+    # Each node keeps its own names, and loses sight of the others'.
+    run -0 fvn b whereis db
+    assert_output "$pb"
+    retry 300 0.05 eval '! fvn a whereis db'
+    nats_start 1
+    nats_start 2
+    nats_start 3
+    retry 600 0.05 both_up a b
+    retry 600 0.05 both_up a c
+    retry 600 0.05 whereis_is a db "$pb@b"
+    retry 600 0.05 whereis_is c db "$pb@b"
+    retry 600 0.05 whereis_is c cache "$pa@a"
+    retry 600 0.05 whereis_is b cache "$pa@a"
+    run -0 fvn c call db "after"
+    assert_output "b:$pb:after"
+    nothing_after
 }
