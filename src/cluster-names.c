@@ -15,6 +15,7 @@
 #include <nats/nats.h>
 
 #include "cluster-key.h"
+#include "cluster-kv.h"
 #include "list.h"
 #include "log.h"
 #include "macro.h"
@@ -31,28 +32,6 @@
  * keys deleted by the others at once (node:down), so the TTL only bounds what nobody deletes. */
 #define TTL_BEATS 3
 #define TTL_MIN_MS 30000
-/* -ENOLINK: a refresh found the name held by someone else. */
-#define LOST (-ENOLINK)
-#define CREATE_ERROR_MAX 128
-
-typedef enum JobType {
-        JOB_CREATE,
-        JOB_REFRESH,
-        JOB_DELETE,
-} JobType;
-
-typedef struct Job {
-        struct Job *next;
-        JobType type;
-        uint64_t id;                       /* the Held's */
-        char key[CLUSTER_KEY_MAX + 1];
-        char value[CLUSTER_VALUE_MAX + 1];
-        int value_len;
-        uint64_t rev;                      /* REFRESH: the last one known; DELETE: the expected one */
-        int result;                        /* 0, -EEXIST, LOST, -ETIMEDOUT, -ENOTCONN */
-        uint64_t new_rev;
-        char error[CREATE_ERROR_MAX];      /* libnats' words, for the log */
-} Job;
 
 typedef enum HeldState {
         HELD_ASKING,                       /* its create is in flight */
@@ -116,7 +95,7 @@ struct ClusterNames {
         pthread_mutex_t lock;
         pthread_cond_t wake;
         natsConnection *nc;
-        Job *head, *tail;
+        KvJob *head, *tail;
         size_t n_jobs;
         bool stop, rewatch;
         pthread_t kv_thread, watch_thread;
@@ -134,137 +113,6 @@ struct ClusterNames {
 };
 
 /* ---- on the threads --------------------------------------------------------------------- */
-
-static int status_errno(natsStatus s) {
-        switch (s) {
-        case NATS_OK:
-                return 0;
-        case NATS_CONNECTION_CLOSED:
-        case NATS_NOT_YET_CONNECTED:
-                return -ENOTCONN;
-        default:
-                /* A timeout, no responders, JetStream unavailable: the name store has no quorum
-                 * (or no server) now. Nothing was written that the loop relies on. */
-                return -ETIMEDOUT;
-        }
-}
-
-static void keep_error(Job *j, natsStatus s) {
-        snprintf(j->error, sizeof j->error, "%s", nats_GetLastError(NULL) ?: natsStatus_GetText(s));
-}
-
-/* The bucket, made when nobody has made it yet: history 1, a TTL of TTL_BEATS heartbeats, on 3
- * servers when the cluster has 3 or more (so that it survives the loss of one), else on 1. */
-static natsStatus bind_bucket(ClusterNames *n, natsConnection *nc, jsCtx *js, kvStore **kv, char *why) {
-        natsStatus s;
-        char **servers = NULL;
-        int count = 0;
-        kvConfig cfg;
-
-        if (*kv)
-                return NATS_OK;
-        s = js_KeyValue(kv, js, n->bucket);
-        if (s != NATS_NOT_FOUND)
-                return s;
-        if (natsConnection_GetServers(nc, &servers, &count) == NATS_OK) {
-                for (int i = 0; i < count; i++)
-                        free(servers[i]);
-                free(servers);
-        }
-        kvConfig_Init(&cfg);
-        cfg.Bucket = n->bucket;
-        cfg.Description = "forkvisor global names";
-        cfg.History = 1;
-        cfg.TTL = (int64_t) n->ttl_ms * 1000000; /* in ns */
-        cfg.StorageType = js_FileStorage;
-        cfg.Replicas = count >= 3 ? 3 : 1;
-        s = js_CreateKeyValue(kv, js, &cfg);
-        if (s != NATS_OK) {
-                /* Another node made it first? Else why it could not be made is what matters. */
-                snprintf(why, CREATE_ERROR_MAX, "cannot create the bucket %s: %s", n->bucket,
-                         nats_GetLastError(NULL) ?: natsStatus_GetText(s));
-                s = js_KeyValue(kv, js, n->bucket);
-        }
-        return s;
-}
-
-static bool value_is(kvEntry *e, const char *value, int len) {
-        return kvEntry_ValueLen(e) == len && memcmp(kvEntry_Value(e), value, (size_t) len) == 0;
-}
-
-/* Create-only: 0 and the revision, -EEXIST (somebody holds it), or why not. */
-static int kv_create(kvStore *kv, Job *j) {
-        kvEntry *e = NULL;
-        natsStatus s = kvStore_Create(&j->new_rev, kv, j->key, j->value, j->value_len);
-
-        if (s == NATS_OK)
-                return 0;
-        keep_error(j, s);
-        if (s != NATS_ERR)
-                return status_errno(s);
-        /* Refused: held (the usual case), or something else went wrong. */
-        s = kvStore_Get(&e, kv, j->key);
-        if (s != NATS_OK)
-                return status_errno(s == NATS_NOT_FOUND ? NATS_ERR : s);
-        /* Ours already: an earlier create whose answer was lost. */
-        int r = value_is(e, j->value, j->value_len) ? 0 : -EEXIST;
-        j->new_rev = kvEntry_Revision(e);
-        kvEntry_Destroy(e);
-        return r;
-}
-
-/* An update at the revision we wrote last; when the key moved on: ours still (a write of ours
- * whose answer was lost) is updated there, gone (expired while the servers were away) is
- * created again, another holder's is LOST. */
-static int kv_refresh(kvStore *kv, Job *j) {
-        kvEntry *e = NULL;
-        natsStatus s = kvStore_Update(&j->new_rev, kv, j->key, j->value, j->value_len, j->rev);
-
-        if (s == NATS_OK)
-                return 0;
-        keep_error(j, s);
-        if (s != NATS_ERR)
-                return status_errno(s);
-        s = kvStore_Get(&e, kv, j->key);
-        if (s == NATS_NOT_FOUND) {
-                int r = kv_create(kv, j);
-                return r == -EEXIST ? LOST : r;
-        }
-        if (s != NATS_OK)
-                return status_errno(s);
-        bool ours = value_is(e, j->value, j->value_len);
-        uint64_t rev = kvEntry_Revision(e);
-        kvEntry_Destroy(e);
-        if (!ours)
-                return LOST;
-        s = kvStore_Update(&j->new_rev, kv, j->key, j->value, j->value_len, rev);
-        return status_errno(s);
-}
-
-/* A delete marker, only if the key is still at the revision we wrote (never another holder's). */
-static int kv_delete(ClusterNames *n, jsCtx *js, Job *j) {
-        char subject[CLUSTER_BUCKET_MAX + CLUSTER_KEY_MAX + 8];
-        natsMsg *m = NULL;
-        jsPubAck *ack = NULL;
-        jsPubOptions po;
-        jsErrCode err = 0;
-        natsStatus s;
-
-        snprintf(subject, sizeof subject, "$KV.%s.%s", n->bucket, j->key);
-        s = natsMsg_Create(&m, subject, NULL, NULL, 0);
-        if (s == NATS_OK)
-                s = natsMsgHeader_Set(m, "KV-Operation", "DEL");
-        if (s == NATS_OK) {
-                jsPubOptions_Init(&po);
-                po.ExpectLastSubjectSeq = j->rev;
-                s = js_PublishMsg(&ack, js, m, &po, &err);
-        }
-        if (s != NATS_OK)
-                keep_error(j, s);
-        jsPubAck_Destroy(ack);
-        natsMsg_Destroy(m);
-        return err == JSStreamWrongLastSequenceErr ? -EEXIST : status_errno(s);
-}
 
 static void on_job_done(void *ud, void *payload);
 
@@ -288,7 +136,7 @@ static void *kv_main(void *ud) {
                         pthread_mutex_unlock(&n->lock);
                         break;
                 }
-                Job *j = n->head;
+                KvJob *j = n->head;
                 n->head = j->next;
                 if (!n->head)
                         n->tail = NULL;
@@ -298,17 +146,14 @@ static void *kv_main(void *ud) {
 
                 natsStatus s = js ? NATS_OK : natsConnection_JetStream(&js, nc, &jo);
                 if (s == NATS_OK)
-                        s = bind_bucket(n, nc, js, &kv, j->error);
+                        s = kv_bind(n->bucket, n->ttl_ms, nc, js, &kv, j->error, sizeof j->error);
                 if (s != NATS_OK) {
                         if (!j->error[0])
-                                keep_error(j, s);
-                        j->result = status_errno(s);
-                } else if (j->type == JOB_CREATE)
-                        j->result = kv_create(kv, j);
-                else if (j->type == JOB_REFRESH)
-                        j->result = kv_refresh(kv, j);
-                else
-                        j->result = kv_delete(n, js, j);
+                                snprintf(j->error, sizeof j->error, "%s",
+                                         nats_GetLastError(NULL) ?: natsStatus_GetText(s));
+                        j->result = kv_status_errno(s);
+                } else
+                        kv_job_run(n->bucket, js, kv, j);
                 /* The bucket may have gone with the servers' storage: bound again next time. */
                 if (j->result == -ETIMEDOUT || j->result == -ENOTCONN) {
                         kvStore_Destroy(kv);
@@ -388,9 +233,9 @@ static void *watch_main(void *ud) {
                         break;
 
                 natsStatus s = js ? NATS_OK : natsConnection_JetStream(&js, nc, &jo);
-                char why[CREATE_ERROR_MAX] = "";
+                char why[KV_ERROR_MAX] = "";
                 if (s == NATS_OK)
-                        s = bind_bucket(n, nc, js, &kv, why);
+                        s = kv_bind(n->bucket, n->ttl_ms, nc, js, &kv, why, sizeof why);
                 kvWatchOptions_Init(&wo);
                 wo.Timeout = CLUSTER_NAMES_REQUEST_MS;
                 if (s == NATS_OK)
@@ -425,8 +270,8 @@ static void *watch_main(void *ud) {
 
 /* ---- on the loop: the KV thread's queue ------------------------------------------------- */
 
-static int queue_job(ClusterNames *n, JobType type, const Held *h, const char *name, uint64_t rev) {
-        Job *j = calloc(1, sizeof *j);
+static int queue_job(ClusterNames *n, KvJobType type, const Held *h, const char *name, uint64_t rev) {
+        KvJob *j = calloc(1, sizeof *j);
 
         if (!j) {
                 n->dropped++;
@@ -516,7 +361,7 @@ static void held_release(ClusterNames *n, Held *h) {
                 return;
         }
         if (h->state == HELD_HELD)
-                (void) queue_job(n, JOB_DELETE, NULL, h->name, h->rev);
+                (void) queue_job(n, KV_DELETE, NULL, h->name, h->rev);
         held_free(n, h);
 }
 
@@ -545,7 +390,7 @@ static int take(ClusterNames *n, const char *name, pid_t pid, uint32_t incarnati
         *h = (Held) { .id = ++n->next_id, .pid = pid, .incarnation = incarnation, .state = HELD_ASKING,
                       .busy = true, .asked = asked, .ref = ref, .fd = fd };
         snprintf(h->name, sizeof h->name, "%s", name);
-        e = queue_job(n, JOB_CREATE, h, name, 0);
+        e = queue_job(n, KV_CREATE, h, name, 0);
         if (e < 0) {
                 (void) registry_remove(n->registry, name, pid);
                 free(h);
@@ -595,12 +440,12 @@ void cluster_names_take(ClusterNames *n, const char *name, pid_t pid, uint32_t i
 
 static void on_job_done(void *ud, void *payload) {
         ClusterNames *n = ud;
-        Job *j = payload;
+        KvJob *j = payload;
         Held *h = j->id ? held_by_id(n, j->id) : NULL;
         char name[REGISTRY_KEY_MAX + 1] = "";
 
         (void) cluster_key_decode(j->key, name, sizeof name);
-        if (j->type == JOB_DELETE || !h) {
+        if (j->type == KV_DELETE || !h) {
                 if (j->result < 0 && j->result != -EEXIST)
                         n->dropped++; /* the key expires on its own */
                 goto done;
@@ -608,9 +453,9 @@ static void on_job_done(void *ud, void *payload) {
         h->busy = false;
         if (h->state == HELD_RELEASED) {
                 if (j->result == 0)
-                        (void) queue_job(n, JOB_DELETE, NULL, h->name, j->new_rev);
+                        (void) queue_job(n, KV_DELETE, NULL, h->name, j->new_rev);
                 else if (h->rev)
-                        (void) queue_job(n, JOB_DELETE, NULL, h->name, h->rev);
+                        (void) queue_job(n, KV_DELETE, NULL, h->name, h->rev);
                 held_free(n, h);
                 goto done;
         }
@@ -635,7 +480,7 @@ static void on_job_done(void *ud, void *payload) {
                 held_free(n, h);
                 goto done;
         }
-        if (j->result == LOST) {
+        if (j->result == KV_LOST) {
                 /* Another node took it while this one could not refresh it (cut off from the
                  * bucket for longer than its TTL). The process is not told: whereis says so. */
                 log_warning("Cluster: global name '%s' of pid %d was lost: another node holds it now", h->name,
@@ -738,7 +583,7 @@ static void own_put(ClusterNames *n, const char *name, const NameValue *v, uint6
                         h->rev = rev;
                 return;
         }
-        (void) queue_job(n, JOB_DELETE, NULL, name, rev);
+        (void) queue_job(n, KV_DELETE, NULL, name, rev);
 }
 
 static void on_watch(void *ud, void *payload) {
@@ -821,7 +666,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         if (state == CLUSTER_CONNECTED)
                 for (Held *h = n->held; h; h = h->held_next)
                         if (h->state == HELD_HELD && !h->busy && now - h->written >= n->ttl_ms * USEC_PER_MSEC / 3 &&
-                            queue_job(n, JOB_REFRESH, h, h->name, h->rev) == 0)
+                            queue_job(n, KV_REFRESH, h, h->name, h->rev) == 0)
                                 h->busy = true;
 
         for (size_t i = 0; i < MIRROR_BUCKETS; i++)
@@ -841,7 +686,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
                          * silent (a watch read again) is only hidden: it may be back. */
                         if (down && m->seen <= cn->last_heard + n->heartbeat_ms * USEC_PER_MSEC) {
                                 if (state == CLUSTER_CONNECTED)
-                                        (void) queue_job(n, JOB_DELETE, NULL, m->name, m->rev);
+                                        (void) queue_job(n, KV_DELETE, NULL, m->name, m->rev);
                                 mirror_remove(n, p);
                                 continue;
                         }
@@ -920,7 +765,7 @@ ClusterNames *cluster_names_free(ClusterNames *n) {
         }
         /* What the threads still posted is dropped by the cluster's loop (drop_payload): it
          * never runs on_job_done or on_watch with n any more. */
-        for (Job *j = n->head, *next; j; j = next) {
+        for (KvJob *j = n->head, *next; j; j = next) {
                 next = j->next;
                 free(j);
         }

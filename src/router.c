@@ -462,7 +462,8 @@ static void on_register(Router *r, Peer *p, const Frame *f, int fd) {
         bool valid = !memchr(f->target, '\0', f->target_len) && registry_name_is_valid(key) && key[0] != '+';
         /* A global name, asked for as one, or let go of as any name. */
         bool global = (f->flags & PROTO_FLAG_GLOBAL) ||
-                      (valid && f->kind == PROTO_UNREGISTER && registry_lookup(registry_view(r->registry), key, &held) > 0 &&
+                      (valid && f->kind == PROTO_UNREGISTER &&
+                       registry_lookup(registry_view(r->registry), key, &held) > 0 &&
                        (held.flags & REGISTRY_GLOBAL) && held.pid == p->pid);
         if (global && valid && name[0] != '+' && r->global.request && p->proc) {
                 r->global.request(r->global_ud, f->kind, name, p->pid, (uint32_t) p->proc->incarnation, f->ref, fd);
@@ -878,7 +879,8 @@ void router_answer_request(Router *r, pid_t pid, uint32_t incarnation, uint8_t k
                 return; /* it has gone: nobody waits for this */
         /* Its helper process may still wait on its private socket. */
         const char *text = e >= 0 ? "ok" : proto_refusal(kind, e) ?: "out of memory";
-        Frame f = { .kind = e < 0 ? PROTO_ERROR : PROTO_REPLY, .ref = ref, .payload = text, .payload_len = strlen(text) };
+        Frame f = { .kind = e < 0 ? PROTO_ERROR : PROTO_REPLY, .ref = ref, .payload = text,
+                    .payload_len = strlen(text) };
         send_on_fd(fd, &f);
         safe_close(fd);
 }
