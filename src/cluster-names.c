@@ -34,6 +34,7 @@
 #define TTL_MIN_MS 30000
 
 typedef enum HeldState {
+        HELD_WAITING,                      /* configured (register_global): asked for when connected */
         HELD_ASKING,                       /* its create is in flight */
         HELD_HELD,
         HELD_RELEASED,                     /* let go of while a job was in flight: deleted after it */
@@ -365,12 +366,15 @@ static void held_release(ClusterNames *n, Held *h) {
         held_free(n, h);
 }
 
+/* asked: a worker waits for the answer (ref, fd); else the name is configured, and waits for the
+ * connection, and through the servers' silences, instead of failing. */
 static int take(ClusterNames *n, const char *name, pid_t pid, uint32_t incarnation, bool asked, uint64_t ref, int fd) {
         const char *node = cluster_node_name(n->cluster);
+        bool connected = cluster_state(n->cluster) == CLUSTER_CONNECTED && cluster_connection(n->cluster);
         Held *h;
         int e;
 
-        if (cluster_state(n->cluster) != CLUSTER_CONNECTED || !cluster_connection(n->cluster))
+        if (asked && !connected)
                 return -ENOTCONN;
         /* Every other node mirrors it as NAME@NODE, in a registry slot. */
         if (strlen(name) + 1 + strlen(node) > REGISTRY_NAME_MAX)
@@ -387,10 +391,14 @@ static int take(ClusterNames *n, const char *name, pid_t pid, uint32_t incarnati
                 (void) registry_remove(n->registry, name, pid);
                 return -ENOMEM;
         }
-        *h = (Held) { .id = ++n->next_id, .pid = pid, .incarnation = incarnation, .state = HELD_ASKING,
-                      .busy = true, .asked = asked, .ref = ref, .fd = fd };
+        *h = (Held) { .id = ++n->next_id, .pid = pid, .incarnation = incarnation, .state = HELD_WAITING,
+                      .asked = asked, .ref = ref, .fd = fd };
         snprintf(h->name, sizeof h->name, "%s", name);
-        e = queue_job(n, KV_CREATE, h, name, 0);
+        e = connected ? queue_job(n, KV_CREATE, h, name, 0) : 0;
+        if (e == 0 && connected) {
+                h->state = HELD_ASKING;
+                h->busy = true;
+        }
         if (e < 0) {
                 (void) registry_remove(n->registry, name, pid);
                 free(h);
@@ -430,12 +438,9 @@ static void on_exited(void *ud, pid_t pid) {
 
 void cluster_names_take(ClusterNames *n, const char *name, pid_t pid, uint32_t incarnation) {
         int e = take(n, name, pid, incarnation, false, 0, -1);
-        if (e < 0 && e != -ENOTCONN)
+        if (e < 0)
                 log_warning("Cluster: global name '%s' of pid %d refused: %s", name, (int) pid,
                             proto_refusal(PROTO_REGISTER, e) ?: strerror(-e));
-        else if (e == -ENOTCONN)
-                log_warning("Cluster: global name '%s' of pid %d not taken: this node is not connected to NATS", name,
-                            (int) pid);
 }
 
 static void on_job_done(void *ud, void *payload) {
@@ -466,6 +471,10 @@ static void on_job_done(void *ud, void *payload) {
                 h->rev = j->new_rev;
                 h->written = now_usec();
                 held_answer(n, h, 0);
+                goto done;
+        }
+        if (h->state == HELD_ASKING && !h->asked && j->result != -EEXIST) {
+                h->state = HELD_WAITING; /* configured: asked again at the next tick */
                 goto done;
         }
         if (h->state == HELD_ASKING) {
@@ -662,12 +671,16 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
                 n->was_connected = true;
         n->last_state = state;
 
-        /* Each key a third of the bucket's TTL after its last write. */
-        if (state == CLUSTER_CONNECTED)
-                for (Held *h = n->held; h; h = h->held_next)
-                        if (h->state == HELD_HELD && !h->busy && now - h->written >= n->ttl_ms * USEC_PER_MSEC / 3 &&
-                            queue_job(n, KV_REFRESH, h, h->name, h->rev) == 0)
-                                h->busy = true;
+        /* Configured names are asked for; each key is written again a third of its TTL after
+         * its last write. */
+        for (Held *h = state == CLUSTER_CONNECTED ? n->held : NULL; h; h = h->held_next) {
+                bool due = h->state == HELD_HELD && !h->busy && now - h->written >= n->ttl_ms * USEC_PER_MSEC / 3;
+                if (h->state == HELD_WAITING && queue_job(n, KV_CREATE, h, h->name, 0) == 0) {
+                        h->state = HELD_ASKING;
+                        h->busy = true;
+                } else if (due && queue_job(n, KV_REFRESH, h, h->name, h->rev) == 0)
+                        h->busy = true;
+        }
 
         for (size_t i = 0; i < MIRROR_BUCKETS; i++)
                 for (Mirror **p = &n->mirrors[i]; *p;) {

@@ -59,7 +59,8 @@ SH
 }
 
 # names_node NAME SERVER [HEARTBEAT]: conf NAME.ini, node NAME on NATS server SERVER (and the
-# others after it, for failover) with its holder worker, heartbeat HEARTBEAT ms (200).
+# others after it, for failover) with its holder worker, heartbeat HEARTBEAT ms (200). With
+# GLOBAL_WORKER=NAME set, a sleeper worker `cfg` with register_global = NAME too.
 names_node() {
     local name=$1 server=$2 beat=${3:-200} urls="" i
     holder_script "$name"
@@ -67,8 +68,9 @@ names_node() {
         urls+="${urls:+, }$(nats_url $(((server - 1 + i) % NATS_N + 1)))"
     done
     {
-        printf '[supervisor:app]\nchildren = holder\n'
+        printf '[supervisor:app]\nchildren = holder%s\n' "${GLOBAL_WORKER:+ cfg}"
         printf '[worker:holder]\nexec = @T@/holder_%s\nready = mailbox\n' "$name"
+        [[ -z ${GLOBAL_WORKER:-} ]] || printf '[worker:cfg]\nexec = @W@/sleeper\nregister_global = %s\n' "$GLOBAL_WORKER"
         printf '[cluster]\nnats = %s\nnode = %s\nheartbeat = %s\n' "$urls" "$name" "$beat"
     } | conf "$name.ini"
 }
@@ -291,4 +293,40 @@ one_winner() {
     run -0 fvn c call db "after"
     assert_output "b:$pb:after"
     nothing_after
+}
+
+# cfg_pid NODE: the pid of node NODE's worker app/cfg.
+cfg_pid() { fvn "$1" info app/cfg | sed -n 's/^pid: //p'; }
+
+@test "names: register_global in the configuration: taken once connected, again by each incarnation" {
+    nats_cluster 3
+    names_node a 1
+    GLOBAL_WORKER=cfgname names_node b 2
+    node_start a
+    node_start b
+    retry 300 0.05 both_up a b
+    local pb
+    pb=$(cfg_pid b)
+    retry 600 0.05 whereis_is b cfgname "$pb"
+    retry 600 0.05 whereis_is a cfgname "$pb@b"
+    # Its next incarnation takes it again; the last one's key went with it.
+    fvn b signal app/cfg KILL
+    retry 200 0.05 eval '[[ -n $(cfg_pid b) && $(cfg_pid b) != "$pb" ]]'
+    pb=$(cfg_pid b)
+    retry 600 0.05 whereis_is a cfgname "$pb@b"
+    # Taken elsewhere: refused, said in the log.
+    touch "$FV_TEST_OUT/go.cfgname"
+    take a cfgname
+    retry 300 0.05 taken cfgname 1
+    run -0 cat "$FV_TEST_OUT/take.cfgname"
+    assert_output --partial "taken"
+    node_stop a
+    node_stop b
+    nothing_survives
+}
+
+@test "names: check refuses register_global without [cluster]" {
+    printf '[supervisor:app]\nchildren = w\n[worker:w]\nexec = @W@/sleeper\nregister_global = db\n' | conf lone.ini
+    run -2 "$FORKVISOR" check "$BATS_TEST_TMPDIR/lone.ini"
+    assert_output --partial "register_global = db needs a [cluster] section"
 }
