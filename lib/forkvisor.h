@@ -100,7 +100,7 @@ FV_API int fv_register(struct fv *fv, const char *name);
 FV_API int fv_unregister(struct fv *fv, const char *name);
 /* Global names of a cluster (forkvisor-cluster(7)): name, unique across the nodes, for this worker,
  * answered when the cluster has answered (within FV_GLOBAL_TIMEOUT_MS): besides fv_register()'s,
- * -EOPNOTSUPP no [cluster], -ENOTCONN not connected to NATS, -ETIMEDOUT no quorum (nothing was
+ * -EOPNOTSUPP no [cluster], -ENOTCONN not connected to NATS, -EHOSTUNREACH no quorum (nothing was
  * registered), -EBUSY too many waiting, -ENAMETOOLONG NAME@NODE over 48 bytes; -EEXIST also when
  * another node holds it. fv_whereis() of a name held on another node is -EREMOTE;
  * fv_whereis_node() gives its pid there and the node's name (node[0] == '\0' for a holder on this

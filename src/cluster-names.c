@@ -485,7 +485,7 @@ static void on_job_done(void *ud, void *payload) {
                 router_names_changed(n->router);
                 /* The winner, heard already, is seen here from now on. */
                 mirror_relist(n, h->name);
-                held_answer(n, h, j->result == -ENOTCONN ? -ENOTCONN : j->result == -EEXIST ? -EEXIST : -ETIMEDOUT);
+                held_answer(n, h, j->result == -ENOTCONN ? -ENOTCONN : j->result == -EEXIST ? -EEXIST : -EHOSTUNREACH);
                 held_free(n, h);
                 goto done;
         }

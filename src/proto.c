@@ -248,7 +248,7 @@ static const Refusal refusals[] = {
         /* Global names (--global, PROTO_FLAG_GLOBAL) only. */
         { false, EOPNOTSUPP, "no cluster: a global name needs a [cluster] section" },
         { false, ENOTCONN, "not connected to NATS" },
-        { false, ETIMEDOUT, "no quorum: the cluster's name store did not answer" },
+        { false, EHOSTUNREACH, "no quorum: the cluster's name store did not answer" },
         { false, EBUSY, "too many global names waiting for the cluster" },
         { false, ENAMETOOLONG, "too long for a global name: NAME@NODE is at most 48 bytes" },
         { true, EINVAL, "bad topic: 1-255 printable characters, no whitespace, '*' only at the end" },

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* Global names in JetStream KV (cluster-key.h) and their mirror in the registry: a name becomes
  * a key that KV accepts and comes back unchanged; a key of another spelling is refused; the
- * bucket is PREFIX-names; a value is decoded as encoded, and a damaged one is refused. In the
+ * bucket is PREFIX-names; a value is decoded as encoded, and a damaged one is refused;
+ * register_global = NAME is read, refused when it is no name, and without [cluster]. In the
  * registry, another node's name "NAME@NODE" is found as NAME, takes NAME's place, and no lookup
  * by pid of this node takes it for one of ours. */
 #include "tests.h"
 
 #include "cluster-key.h"
+#include "config-load.h"
 #include "registry.h"
 
 static bool key_chars_ok(const char *k) {
@@ -158,4 +160,25 @@ TEST(registry_remote_survives_rebuild) {
         ASSERT_EQ(registry_lookup(registry_view(r), "far", &e), 1);
         ASSERT_TRUE(strcmp(e.name, "far@b") == 0);
         registry_free(r);
+}
+
+#define CLUSTER "[cluster]\nnats = nats://127.0.0.1:4222\nnode = a\n"
+
+TEST(config_register_global) {
+        Config *c = NULL;
+        _cleanup_free_ char *t = NULL;
+        ASSERT_OK(load(HEAD "[worker:w]\nexec = /bin/true\nregister_global = db.main\n" CLUSTER, &c, &t));
+        const Spec *w = NULL;
+        for (size_t i = 0; i < c->n_sections; i++)
+                if (strcmp(c->sections[i]->name, "w") == 0)
+                        w = c->sections[i];
+        ASSERT_TRUE(w && w->register_global && strcmp(w->register_global, "db.main") == 0);
+        /* The registry name is untouched: a worker may have both. */
+        ASSERT_TRUE(w->register_name && strcmp(w->register_name, "w") == 0);
+        config_free(c);
+
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nregister_global = +pool\n" CLUSTER, "bad value '+pool' for register_global");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nregister_global = a@b\n" CLUSTER, "bad value 'a@b' for register_global");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nregister_global = 42\n" CLUSTER, "bad value '42'");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nregister_global = db\n", "register_global = db needs a [cluster] section");
 }
