@@ -50,6 +50,8 @@ struct Held {
         uint64_t rev;
         usec_t written;                    /* its last create or refresh that the bucket took */
         bool busy;                         /* a job of it is in flight */
+        bool shadowed;                     /* the process holds it as a local name too: that
+                                            * registry entry is not ours to remove */
         bool asked;                        /* a worker waits for the answer (ref, fd) */
         uint64_t ref;
         int fd;
@@ -331,6 +333,11 @@ static Held *held_by_id(ClusterNames *n, uint64_t id) {
         return NULL;
 }
 
+static void held_unlist(ClusterNames *n, Held *h) {
+        if (!h->shadowed)
+                (void) registry_remove(n->registry, h->name, h->pid);
+}
+
 static void held_free(ClusterNames *n, Held *h) {
         LIST_REMOVE(held, n->held, h);
         n->n_held--;
@@ -352,7 +359,7 @@ static void held_answer(ClusterNames *n, Held *h, int e) {
 
 /* Out of the registry here; its key is deleted (now, or after the job in flight). */
 static void held_release(ClusterNames *n, Held *h) {
-        (void) registry_remove(n->registry, h->name, h->pid);
+        held_unlist(n, h);
         router_names_changed(n->router);
         mirror_relist(n, h->name);
         if (h->asked)
@@ -383,16 +390,24 @@ static int take(ClusterNames *n, const char *name, pid_t pid, uint32_t incarnati
                 return -EBUSY;
         /* Held here (by anyone) or, as far as this node knows, elsewhere: taken, without asking. */
         e = registry_add(n->registry, name, pid, incarnation, REGISTRY_GLOBAL);
-        if (e < 0)
+        RegistryEntry held;
+        /* Its own local name (a worker [worker:db] with register_global = db): it stays as it is. */
+        bool shadowed = e == -EEXIST && registry_lookup(registry_view(n->registry), name, &held) > 0 &&
+                        held.pid == pid && !(held.flags & (REGISTRY_REMOTE | REGISTRY_DUPLICATE));
+        if (e < 0 && !shadowed)
                 return e;
         router_names_changed(n->router);
+        /* Not taken twice by one process. */
+        if (shadowed && (h = find_held(n, name)) && h->pid == pid)
+                return -EEXIST;
         h = calloc(1, sizeof *h);
         if (!h) {
-                (void) registry_remove(n->registry, name, pid);
+                if (!shadowed)
+                        (void) registry_remove(n->registry, name, pid);
                 return -ENOMEM;
         }
         *h = (Held) { .id = ++n->next_id, .pid = pid, .incarnation = incarnation, .state = HELD_WAITING,
-                      .asked = asked, .ref = ref, .fd = fd };
+                      .asked = asked, .ref = ref, .fd = fd, .shadowed = shadowed };
         snprintf(h->name, sizeof h->name, "%s", name);
         e = connected ? queue_job(n, KV_CREATE, h, name, 0) : 0;
         if (e == 0 && connected) {
@@ -400,7 +415,7 @@ static int take(ClusterNames *n, const char *name, pid_t pid, uint32_t incarnati
                 h->busy = true;
         }
         if (e < 0) {
-                (void) registry_remove(n->registry, name, pid);
+                held_unlist(n, h);
                 free(h);
                 return e;
         }
@@ -481,7 +496,7 @@ static void on_job_done(void *ud, void *payload) {
                 if (j->result != -EEXIST)
                         log_warning("Cluster: global name '%s' of pid %d not taken: %s", h->name, (int) h->pid,
                                     j->error[0] ? j->error : strerror(-j->result));
-                (void) registry_remove(n->registry, h->name, h->pid);
+                held_unlist(n, h);
                 router_names_changed(n->router);
                 /* The winner, heard already, is seen here from now on. */
                 mirror_relist(n, h->name);
@@ -495,7 +510,7 @@ static void on_job_done(void *ud, void *payload) {
                 log_warning("Cluster: global name '%s' of pid %d was lost: another node holds it now", h->name,
                             (int) h->pid);
                 n->lost++;
-                (void) registry_remove(n->registry, h->name, h->pid);
+                held_unlist(n, h);
                 router_names_changed(n->router);
                 mirror_relist(n, h->name);
                 held_free(n, h);
@@ -522,11 +537,14 @@ static Mirror **mirror_slot(ClusterNames *n, const char *name) {
 }
 
 static void mirror_unlist(ClusterNames *n, Mirror *m) {
-        if (m->in_registry) {
+        RegistryEntry e;
+        /* Only our entry: a local name that took its place may have the same pid. */
+        if (m->in_registry && registry_lookup(registry_view(n->registry), m->name, &e) > 0 &&
+            (e.flags & REGISTRY_REMOTE) && e.pid == m->v.pid) {
                 (void) registry_remove(n->registry, m->name, m->v.pid);
                 router_names_changed(n->router);
-                m->in_registry = false;
         }
+        m->in_registry = false;
 }
 
 static void mirror_remove(ClusterNames *n, Mirror **p) {
@@ -540,9 +558,13 @@ static void mirror_remove(ClusterNames *n, Mirror **p) {
 /* Into the registry unless a process of this node holds the name (then later, at a tick). */
 static void mirror_list(ClusterNames *n, Mirror *m) {
         char full[REGISTRY_NAME_MAX + 1];
+        RegistryEntry e;
 
-        if (m->in_registry)
+        /* A local name may have taken its place (router.c): listed again once it has gone. */
+        if (m->in_registry && registry_lookup(registry_view(n->registry), m->name, &e) > 0 &&
+            (e.flags & REGISTRY_REMOTE) && e.pid == m->v.pid)
                 return;
+        m->in_registry = false;
         if (snprintf(full, sizeof full, "%s@%s", m->name, m->v.node) >= (int) sizeof full)
                 return;
         if (registry_add(n->registry, full, m->v.pid, m->v.incarnation, REGISTRY_REMOTE) == 0) {

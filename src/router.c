@@ -442,6 +442,13 @@ static int peer_register(Router *r, Peer *p, const char *name) {
         /* Its incarnation tells this holder of a name from an earlier process with its pid. */
         int e = registry_add(r->registry, name + dup, p->pid, (uint32_t) p->proc->incarnation,
                              dup ? REGISTRY_DUPLICATE : 0);
+        RegistryEntry held;
+        /* A name of this node's comes before another node's global one, which only hides it
+         * here (cluster-names.c shows it again when the name is free). */
+        if (e == -EEXIST && registry_lookup(registry_view(r->registry), name + dup, &held) > 0 &&
+            (held.flags & REGISTRY_REMOTE) && registry_remove(r->registry, name + dup, held.pid) == 0)
+                e = registry_add(r->registry, name + dup, p->pid, (uint32_t) p->proc->incarnation,
+                                 dup ? REGISTRY_DUPLICATE : 0);
         r->epoch++;
         if (e < 0)
                 return e;

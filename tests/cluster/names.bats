@@ -81,7 +81,7 @@ take() { fvn "$1" send holder "take $2"; }
 taken() { [[ -r $FV_TEST_OUT/take.$1 && $(wc -l <"$FV_TEST_OUT/take.$1") -ge $2 ]]; }
 # whereis_is NODE NAME WANT: whereis NAME on node NODE prints WANT.
 whereis_is() { [[ $(fvn "$1" whereis "$2" 2>/dev/null) == "$3" ]]; }
-holder_pid() { fvn "$1" whereis holder; }
+holder_pid() { fvn "$1" info app/holder | sed -n 's/^pid: //p'; }
 
 # three_nodes [HEARTBEAT]: three NATS servers, nodes a, b and c on servers 1, 2 and 3, each
 # hearing the others, and the name store ready.
@@ -301,24 +301,42 @@ cfg_pid() { fvn "$1" info app/cfg | sed -n 's/^pid: //p'; }
 @test "names: register_global in the configuration: taken once connected, again by each incarnation" {
     nats_cluster 3
     names_node a 1
-    GLOBAL_WORKER=cfgname names_node b 2
+    # The global name is the worker's section name, its local name too (register's default).
+    GLOBAL_WORKER=cfg names_node b 2
     node_start a
     node_start b
     retry 300 0.05 both_up a b
     local pb
     pb=$(cfg_pid b)
-    retry 600 0.05 whereis_is b cfgname "$pb"
-    retry 600 0.05 whereis_is a cfgname "$pb@b"
+    retry 600 0.05 whereis_is b cfg "$pb"
+    retry 600 0.05 whereis_is a cfg "$pb@b"
     # Its next incarnation takes it again; the last one's key went with it.
     fvn b signal app/cfg KILL
     retry 200 0.05 eval '[[ -n $(cfg_pid b) && $(cfg_pid b) != "$pb" ]]'
     pb=$(cfg_pid b)
-    retry 600 0.05 whereis_is a cfgname "$pb@b"
-    # Taken elsewhere: refused, said in the log.
-    touch "$FV_TEST_OUT/go.cfgname"
-    take a cfgname
-    retry 300 0.05 taken cfgname 1
-    run -0 cat "$FV_TEST_OUT/take.cfgname"
+    retry 600 0.05 whereis_is a cfg "$pb@b"
+    # A name of a's own (its holder's, on every node) hides b's global one on a only.
+    touch "$FV_TEST_OUT/go.holder"
+    take b holder
+    retry 300 0.05 taken holder 1
+    run -0 cat "$FV_TEST_OUT/take.holder"
+    assert_output "b rc=0 "
+    local pa; pa=$(holder_pid a)
+    run -0 fvn a whereis holder
+    assert_output "$pa"
+    run -0 fvn a call holder "mine"
+    assert_output "a:$pa:mine"
+    # Between two incarnations of a's holder, b's is seen on a; the next one gets its name back.
+    fvn a send holder exit
+    retry 200 0.05 eval '[[ -n $(holder_pid a) && $(holder_pid a) != "$pa" ]]'
+    pa=$(holder_pid a)
+    run -0 fvn a call holder "mine again"
+    assert_output "a:$pa:mine again"
+    # Taken elsewhere: refused.
+    touch "$FV_TEST_OUT/go.cfg"
+    take a cfg
+    retry 300 0.05 taken cfg 1
+    run -0 cat "$FV_TEST_OUT/take.cfg"
     assert_output --partial "taken"
     node_stop a
     node_stop b
