@@ -56,12 +56,12 @@ static const WorkerVerb worker_verbs[] = {
           .help = "Print the pid registered under NAME; with --all, every pid holding the duplicate key NAME,\n"
                   "one per line. Read directly from the registry this worker holds on fd 4\n"
                   "(FORKVISOR_REGISTRY), without a message to the daemon. Exits 1 if nobody holds NAME." },
-        { .name = "register", .usage = "[--global] NAME", .npos = 1, .global = true,
+        { .name = "register", .usage = "NAME [--global]", .npos = 1, .global = true,
           .help = "Register this worker under NAME (+NAME: a duplicate key, which many may hold). Exits 1\n"
                   "with the daemon's reason when it refuses: taken, registry full, bad name. With --global,\n"
                   "NAME is unique across the nodes of the cluster (forkvisor-cluster(7)): the answer comes\n"
                   "when the cluster has answered; also no cluster, not connected, no quorum." },
-        { .name = "unregister", .usage = "[--global] NAME", .npos = 1, .global = true,
+        { .name = "unregister", .usage = "NAME [--global]", .npos = 1, .global = true,
           .help = "Remove NAME (+NAME for a duplicate key) from this worker's registry names (a global name\n"
                   "from the cluster's, with or without --global). Exits 1 if this worker does not hold NAME." },
         { .name = "publish", .usage = "TOPIC DATA", .npos = 2, .outside = true,
