@@ -76,10 +76,13 @@ static int kv_create(kvStore *kv, KvJob *j) {
         keep_error(j, s);
         if (s != NATS_ERR)
                 return kv_status_errno(s);
-        /* Refused: held (the usual case), or something else went wrong. */
+        /* Refused: the key holds a value (libnats' create writes over a deleted one), or
+         * something else went wrong. Whose value, if it can be read: an earlier create of ours
+         * whose answer was lost is ours. */
+        bool held = strstr(j->error, "wrong last sequence");
         s = kvStore_Get(&e, kv, j->key);
         if (s != NATS_OK)
-                return kv_status_errno(s == NATS_NOT_FOUND ? NATS_ERR : s);
+                return held ? -EEXIST : kv_status_errno(s == NATS_NOT_FOUND ? NATS_ERR : s);
         /* Ours already: an earlier create whose answer was lost. */
         int r = value_is(e, j->value, j->value_len) ? 0 : -EEXIST;
         j->new_rev = kvEntry_Revision(e);
