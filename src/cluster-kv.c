@@ -24,6 +24,9 @@ int kv_status_errno(natsStatus s) {
 
 static void keep_error(KvJob *j, natsStatus s) {
         snprintf(j->error, sizeof j->error, "%s", nats_GetLastError(NULL) ?: natsStatus_GetText(s));
+        /* The bucket's stream is gone (the servers lost their storage): made again next time.
+         * A timeout is not that: binding again would only add requests that wait as long. */
+        j->gone |= s == NATS_NO_RESPONDERS || s == NATS_NOT_FOUND;
 }
 
 /* Made when nobody has made it yet: history 1, keys living ttl_ms, on 3

@@ -32,6 +32,7 @@ typedef struct KvJob {
         int result;                        /* 0, -EEXIST, KV_LOST, -ETIMEDOUT, -ENOTCONN */
         uint64_t new_rev;
         char error[KV_ERROR_MAX];          /* libnats' words, for the log */
+        bool gone;                         /* nobody answers for the bucket: bind it again */
 } KvJob;
 
 /* -ENOTCONN for a connection that is closed or not yet made, else -ETIMEDOUT (no answer, no

@@ -23,6 +23,8 @@
 #include "time-util.h"
 
 #define MIRROR_BUCKETS 1024
+/* How long the node waits for its KV threads when it exits. */
+#define JOIN_WAIT_MS 5000
 /* The watcher's wait for a change, between two looks at its flags. */
 #define WATCH_POLL_MS 250
 /* Past this lag of the mirror, the bucket's changes are read again from the start. */
@@ -158,13 +160,16 @@ static void *kv_main(void *ud) {
                 } else
                         kv_job_run(n->bucket, js, kv, j);
                 /* The bucket may have gone with the servers' storage: bound again next time. */
-                if (j->result == -ETIMEDOUT || j->result == -ENOTCONN) {
+                if (j->gone) {
                         kvStore_Destroy(kv);
                         kv = NULL;
                 }
-                /* Not droppable: the loop waits for every answer (the queue bounds them). */
-                if (nats_loop_post(n->loop, on_job_done, drop_payload, n, j, false) < 0)
+                /* Not droppable: the loop waits for every answer (the queue bounds them). Never
+                 * once stopped: the loop may be gone (see cluster_names_free()). */
+                pthread_mutex_lock(&n->lock);
+                if (n->stop || nats_loop_post(n->loop, on_job_done, drop_payload, n, j, false) < 0)
                         free(j);
+                pthread_mutex_unlock(&n->lock);
         }
         kvStore_Destroy(kv);
         jsCtx_Destroy(js);
@@ -189,7 +194,9 @@ static int post_watch(ClusterNames *n, WatchKind kind, kvEntry *e) {
                 }
         }
         /* Changes may be dropped (the loop reads the bucket again then); markers are not. */
-        int r = nats_loop_post(n->loop, on_watch, drop_payload, n, w, kind == WATCH_ENTRY);
+        pthread_mutex_lock(&n->lock);
+        int r = n->stop ? -ECANCELED : nats_loop_post(n->loop, on_watch, drop_payload, n, w, kind == WATCH_ENTRY);
+        pthread_mutex_unlock(&n->lock);
         if (r < 0)
                 free(w);
         return r;
@@ -791,12 +798,22 @@ ClusterNames *cluster_names_free(ClusterNames *n) {
         router_set_global(n->router, NULL, NULL);
         n->timer = sd_event_source_disable_unref(n->timer);
         if (n->threads) {
+                struct timespec until;
                 pthread_mutex_lock(&n->lock);
                 n->stop = true; /* the watcher sees it within WATCH_POLL_MS */
                 pthread_cond_broadcast(&n->wake);
                 pthread_mutex_unlock(&n->lock);
-                pthread_join(n->watch_thread, NULL);
-                pthread_join(n->kv_thread, NULL);
+                /* A request in flight waits for its answer, which only the loop (stopped now)
+                 * would read: at most CLUSTER_NAMES_REQUEST_MS, a few times over. Beyond
+                 * JOIN_WAIT_MS the node exits without them: they post nothing once stopped, and
+                 * what they use is left allocated. */
+                clock_gettime(CLOCK_REALTIME, &until);
+                until.tv_sec += JOIN_WAIT_MS / 1000;
+                if (pthread_timedjoin_np(n->watch_thread, NULL, &until) != 0 ||
+                    pthread_timedjoin_np(n->kv_thread, NULL, &until) != 0) {
+                        log_warning("Cluster: global names' threads did not stop within %d ms", JOIN_WAIT_MS);
+                        return NULL;
+                }
         }
         /* What the threads still posted is dropped by the cluster's loop (drop_payload): it
          * never runs on_job_done or on_watch with n any more. */

@@ -120,7 +120,7 @@ kv_ready() {
     local pb; pb=$(holder_pid b)
     touch "$FV_TEST_OUT/go.db"
     take b db
-    retry 300 0.05 taken db 1
+    retry 600 0.05 taken db 1
     run -0 cat "$FV_TEST_OUT/take.db"
     assert_output "b rc=0 "
     # The holder's node: its pid, as for a local name; the others: PID@NODE.
@@ -141,7 +141,7 @@ kv_ready() {
     # Another holder on another node: taken.
     touch "$FV_TEST_OUT/go.db"
     take a db
-    retry 300 0.05 taken db 2
+    retry 600 0.05 taken db 2
     run -0 sed -n 2p "$FV_TEST_OUT/take.db"
     assert_output --partial "a rc=1"
     assert_output --partial "taken"
@@ -163,7 +163,7 @@ nothing_after() {
         take a "race$round"
         take b "race$round"
         touch "$FV_TEST_OUT/go.race$round"
-        retry 400 0.05 taken "race$round" 2
+        retry 600 0.05 taken "race$round" 2
         one_winner "race$round"
         winner=$(grep "rc=0" "$FV_TEST_OUT/take.race$round" | cut -d' ' -f1)
         if [[ $winner == a ]]; then
@@ -193,7 +193,7 @@ one_winner() {
     local pb
     touch "$FV_TEST_OUT/go.job" "$FV_TEST_OUT/go.other"
     take b job
-    retry 300 0.05 taken job 1
+    retry 600 0.05 taken job 1
     pb=$(holder_pid b)
     retry 300 0.05 whereis_is a job "$pb@b"
     # Its holder ends: the key is deleted, every mirror drops it, and another node takes it.
@@ -201,7 +201,7 @@ one_winner() {
     retry 100 0.05 eval '[[ $(holder_pid b) != "$pb" ]]'
     retry 100 0.05 eval '! fvn a whereis job'
     take a job
-    retry 300 0.05 taken job 2
+    retry 600 0.05 taken job 2
     run -0 sed -n 2p "$FV_TEST_OUT/take.job"
     assert_output "a rc=0 "
     retry 100 0.05 whereis_is b job "$(holder_pid a)@a"
@@ -223,7 +223,7 @@ one_winner() {
     local pb
     touch "$FV_TEST_OUT/go.db"
     take b db
-    retry 300 0.05 taken db 1
+    retry 600 0.05 taken db 1
     pb=$(holder_pid b)
     retry 300 0.05 whereis_is a db "$pb@b"
     retry 300 0.05 whereis_is c db "$pb@b"
@@ -234,7 +234,7 @@ one_winner() {
     run -1 fvn a call db x --timeout 2000
     assert_output --partial noproc
     take a db
-    retry 300 0.05 taken db 2
+    retry 600 0.05 taken db 2
     run -0 sed -n 2p "$FV_TEST_OUT/take.db"
     assert_output "a rc=0 "
     retry 300 0.05 whereis_is c db "$(holder_pid a)@a"
@@ -268,8 +268,8 @@ one_winner() {
     touch "$FV_TEST_OUT/go.db" "$FV_TEST_OUT/go.cache"
     take b db
     take a cache
-    retry 300 0.05 taken db 1
-    retry 300 0.05 taken cache 1
+    retry 600 0.05 taken db 1
+    retry 600 0.05 taken cache 1
     pb=$(holder_pid b)
     pa=$(holder_pid a)
     retry 300 0.05 whereis_is a db "$pb@b"
@@ -319,7 +319,7 @@ cfg_pid() { fvn "$1" info app/cfg | sed -n 's/^pid: //p'; }
     # A name of a's own (its holder's, on every node) hides b's global one on a only.
     touch "$FV_TEST_OUT/go.holder"
     take b holder
-    retry 300 0.05 taken holder 1
+    retry 600 0.05 taken holder 1
     run -0 cat "$FV_TEST_OUT/take.holder"
     assert_output "b rc=0 "
     local pa; pa=$(holder_pid a)
@@ -336,7 +336,7 @@ cfg_pid() { fvn "$1" info app/cfg | sed -n 's/^pid: //p'; }
     # Taken elsewhere: refused.
     touch "$FV_TEST_OUT/go.cfg"
     take a cfg
-    retry 300 0.05 taken cfg 1
+    retry 600 0.05 taken cfg 1
     run -0 cat "$FV_TEST_OUT/take.cfg"
     assert_output --partial "taken"
     node_stop a
