@@ -114,7 +114,6 @@ struct ClusterNames {
         size_t n_mirrors;
         ClusterState last_state;
         bool was_connected;
-        uint64_t dropped, lost;
 };
 
 /* ---- on the threads --------------------------------------------------------------------- */
@@ -284,7 +283,7 @@ static int queue_job(ClusterNames *n, KvJobType type, const Held *h, const char 
         KvJob *j = calloc(1, sizeof *j);
 
         if (!j) {
-                n->dropped++;
+                cluster_count_dropped(n->cluster);
                 return -ENOMEM;
         }
         j->type = type;
@@ -308,7 +307,7 @@ static int queue_job(ClusterNames *n, KvJobType type, const Held *h, const char 
         if (n->n_jobs >= CLUSTER_NAMES_QUEUE_MAX) {
                 pthread_mutex_unlock(&n->lock);
                 free(j);
-                n->dropped++;
+                cluster_count_dropped(n->cluster);
                 return -EBUSY;
         }
         if (n->tail)
@@ -474,7 +473,7 @@ static void on_job_done(void *ud, void *payload) {
         (void) cluster_key_decode(j->key, name, sizeof name);
         if (j->type == KV_DELETE || !h) {
                 if (j->result < 0 && j->result != -EEXIST)
-                        n->dropped++; /* the key expires on its own */
+                        cluster_count_dropped(n->cluster); /* the key expires on its own */
                 goto done;
         }
         h->busy = false;
@@ -516,7 +515,6 @@ static void on_job_done(void *ud, void *payload) {
                  * bucket for longer than its TTL). The process is not told: whereis says so. */
                 log_warning("Cluster: global name '%s' of pid %d was lost: another node holds it now", h->name,
                             (int) h->pid);
-                n->lost++;
                 held_unlist(n, h);
                 router_names_changed(n->router);
                 mirror_relist(n, h->name);
@@ -593,7 +591,7 @@ static void mirror_put(ClusterNames *n, const char *name, const NameValue *v, ui
 
         if (!m) {
                 if (n->n_mirrors >= CLUSTER_NAMES_MIRRORED_MAX || !(m = calloc(1, sizeof *m))) {
-                        n->dropped++;
+                        cluster_count_dropped(n->cluster);
                         return;
                 }
                 snprintf(m->name, sizeof m->name, "%s", name);
@@ -833,13 +831,4 @@ ClusterNames *cluster_names_free(ClusterNames *n) {
         pthread_cond_destroy(&n->wake);
         pthread_mutex_destroy(&n->lock);
         return mfree(n);
-}
-
-void cluster_names_counters(const ClusterNames *n, ClusterNamesCounters *ret) {
-        *ret = (ClusterNamesCounters) {
-                .held = n->n_held,
-                .mirrored = n->n_mirrors,
-                .dropped = n->dropped,
-                .lost = n->lost,
-        };
 }

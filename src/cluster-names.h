@@ -42,11 +42,3 @@ ClusterNames *cluster_names_free(ClusterNames *n);
 /* The worker pid (incarnation) takes name, from its configuration (register_global): nobody waits
  * for the answer; a refusal is logged. */
 void cluster_names_take(ClusterNames *n, const char *name, pid_t pid, uint32_t incarnation);
-
-typedef struct ClusterNamesCounters {
-        uint64_t held, mirrored;
-        uint64_t dropped;       /* not mirrored (too many), or a change of the bucket lost */
-        uint64_t lost;          /* names this node's processes lost to another node */
-} ClusterNamesCounters;
-
-void cluster_names_counters(const ClusterNames *n, ClusterNamesCounters *ret);
