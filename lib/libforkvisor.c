@@ -691,20 +691,25 @@ static const char *registry_key(const char *name) {
         return name && name[0] == '+' ? name + 1 : name;
 }
 
-int fv_whereis(struct fv *fv, const char *name, pid_t *ret_pid) {
+/* The first holder of name in the node's table: 0 and *e, -ENOENT, or another -errno. */
+static int lookup_one(struct fv *fv, const char *name, RegistryEntry *e) {
         const char *key = registry_key(name);
-        RegistryEntry e;
 
         if (!fv || !key || !*key)
                 return -EINVAL;
         int r = registry_map(fv);
         if (r < 0)
                 return r;
-        r = registry_lookup(&fv->reg_view, key, &e);
+        r = registry_lookup(&fv->reg_view, key, e);
+        return r < 0 ? r : r == 0 ? -ENOENT : 0;
+}
+
+int fv_whereis(struct fv *fv, const char *name, pid_t *ret_pid) {
+        RegistryEntry e;
+        int r = lookup_one(fv, name, &e);
+
         if (r < 0)
                 return r;
-        if (r == 0)
-                return -ENOENT;
         /* Another node's pid: never handed out as one of this machine's. */
         if (e.flags & REGISTRY_REMOTE)
                 return -EREMOTE;
@@ -714,19 +719,11 @@ int fv_whereis(struct fv *fv, const char *name, pid_t *ret_pid) {
 }
 
 int fv_whereis_node(struct fv *fv, const char *name, pid_t *ret_pid, char *node, size_t node_size) {
-        const char *key = registry_key(name);
         RegistryEntry e;
+        int r = !node || node_size == 0 ? -EINVAL : lookup_one(fv, name, &e);
 
-        if (!fv || !key || !*key || !node || node_size == 0)
-                return -EINVAL;
-        int r = registry_map(fv);
         if (r < 0)
                 return r;
-        r = registry_lookup(&fv->reg_view, key, &e);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return -ENOENT;
         const char *at = e.flags & REGISTRY_REMOTE ? strchr(e.name, '@') : NULL;
         const char *n = at ? at + 1 : "";
         if (strlen(n) >= node_size)

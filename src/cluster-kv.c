@@ -22,6 +22,16 @@ int kv_status_errno(natsStatus s) {
         }
 }
 
+natsStatus kv_context(natsConnection *nc, int64_t wait_ms, jsCtx **js) {
+        jsOptions jo;
+
+        if (*js)
+                return NATS_OK;
+        jsOptions_Init(&jo);
+        jo.Wait = wait_ms;
+        return natsConnection_JetStream(js, nc, &jo);
+}
+
 static void keep_error(KvJob *j, natsStatus s) {
         snprintf(j->error, sizeof j->error, "%s", nats_GetLastError(NULL) ?: natsStatus_GetText(s));
         /* The bucket's stream is gone (the servers lost their storage): made again next time.

@@ -38,6 +38,8 @@ typedef struct KvJob {
 /* -ENOTCONN for a connection that is closed or not yet made, else -ETIMEDOUT (no answer, no
  * responders, JetStream unavailable: no quorum now). 0 for NATS_OK. */
 int kv_status_errno(natsStatus s);
+/* *js, made once for nc, its requests waiting at most wait_ms. */
+natsStatus kv_context(natsConnection *nc, int64_t wait_ms, jsCtx **js);
 /* *kv bound to bucket, which is made when nobody has made it yet: history 1, keys living ttl_ms
  * past their last write, on 3 servers when the cluster has 3 or more, else on 1. why (why_size):
  * why it could not be made. */

@@ -128,10 +128,7 @@ static void *kv_main(void *ud) {
         ClusterNames *n = ud;
         jsCtx *js = NULL;
         kvStore *kv = NULL;
-        jsOptions jo;
 
-        jsOptions_Init(&jo);
-        jo.Wait = CLUSTER_NAMES_REQUEST_MS;
         for (;;) {
                 pthread_mutex_lock(&n->lock);
                 while (!n->stop && (!n->nc || !n->head))
@@ -148,7 +145,7 @@ static void *kv_main(void *ud) {
                 natsConnection *nc = n->nc;
                 pthread_mutex_unlock(&n->lock);
 
-                natsStatus s = js ? NATS_OK : natsConnection_JetStream(&js, nc, &jo);
+                natsStatus s = kv_context(nc, CLUSTER_NAMES_REQUEST_MS, &js);
                 if (s == NATS_OK)
                         s = kv_bind(n->bucket, n->ttl_ms, nc, js, &kv, j->error, sizeof j->error);
                 if (s != NATS_OK) {
@@ -222,10 +219,7 @@ static bool pause_for(ClusterNames *n, int ms) {
 static void *watch_main(void *ud) {
         ClusterNames *n = ud;
         jsCtx *js = NULL;
-        jsOptions jo;
 
-        jsOptions_Init(&jo);
-        jo.Wait = CLUSTER_NAMES_REQUEST_MS;
         for (;;) {
                 kvStore *kv = NULL;
                 kvWatcher *w = NULL;
@@ -241,7 +235,7 @@ static void *watch_main(void *ud) {
                 if (stop)
                         break;
 
-                natsStatus s = js ? NATS_OK : natsConnection_JetStream(&js, nc, &jo);
+                natsStatus s = kv_context(nc, CLUSTER_NAMES_REQUEST_MS, &js);
                 char why[KV_ERROR_MAX] = "";
                 if (s == NATS_OK)
                         s = kv_bind(n->bucket, n->ttl_ms, nc, js, &kv, why, sizeof why);
