@@ -27,8 +27,9 @@ script() {
 
 # The holder worker of node NODE (holder_NODE): a cast "take NAME" waits for the file go.NAME
 # (so that two nodes ask at once), registers NAME with --global and writes "NODE rc=RC" (and the
-# refusal) to take.NAME; "drop NAME" unregisters it; a call is answered "NODE:PID:PAYLOAD"; a cast
-# of anything else is counted in casts.NODE.
+# refusal) to take.NAME; "drop NAME" unregisters it; "relay NAME" calls NAME, casts to it and
+# monitors it from this worker, "where NAME" runs whereis in it (both into relay.NODE, downs
+# too); a call is answered "NODE:PID:PAYLOAD"; a cast of anything else goes to casts.NODE.
 holder_script() {
     local node=$1
     script "holder_$node" <<SH
@@ -47,6 +48,15 @@ while msg=$(forkvisor recv --shell); do
     cast:drop\ *)
         forkvisor unregister --global "${FV_PAYLOAD#drop }" >>"$FV_TEST_OUT/drop.$node" 2>&1
         echo "rc=$?" >>"$FV_TEST_OUT/drop.$node" ;;
+    cast:relay\ *)
+        forkvisor call "${FV_PAYLOAD#relay }" "relayed" >>"$FV_TEST_OUT/relay.$node" 2>&1
+        forkvisor send "${FV_PAYLOAD#relay }" "cast by $node's worker"
+        forkvisor monitor "${FV_PAYLOAD#relay }"
+        echo "monitoring" >>"$FV_TEST_OUT/relay.$node" ;;
+    cast:where\ *)
+        forkvisor whereis "${FV_PAYLOAD#where }" >>"$FV_TEST_OUT/relay.$node" 2>&1 ;;
+    down:*)
+        echo "down $FV_TOPIC $FV_PAYLOAD" >>"$FV_TEST_OUT/relay.$node" ;;
     cast:exit)
         exit 0 ;;
     cast:*)
@@ -138,13 +148,18 @@ kv_ready() {
     run -0 fvn a send db "cast from a"
     retry 200 0.05 grep -qx "cast from a" "$FV_TEST_OUT/casts.b"
 
-    # Another holder on another node: taken.
-    touch "$FV_TEST_OUT/go.db"
-    take a db
-    retry 600 0.05 taken db 2
-    run -0 sed -n 2p "$FV_TEST_OUT/take.db"
-    assert_output --partial "a rc=1"
-    assert_output --partial "taken"
+    # From a worker of node a, through its mailbox and its registry: whereis, call, cast, monitor.
+    fvn a send holder "where db"
+    retry 200 0.05 grep -qx "$pb@b" "$FV_TEST_OUT/relay.a"
+    fvn a send holder "relay db"
+    retry 200 0.05 grep -qx "monitoring" "$FV_TEST_OUT/relay.a"
+    run -0 grep -x "b:$pb:relayed" "$FV_TEST_OUT/relay.a"
+    retry 200 0.05 grep -qx "cast by a's worker" "$FV_TEST_OUT/casts.b"
+    # The holder ends: the monitor's down names NAME@NODE, with the exit reason.
+    fvn b send holder exit
+    retry 300 0.05 grep -q "^down db@b " "$FV_TEST_OUT/relay.a"
+    retry 300 0.05 eval '! fvn c whereis db'
+
     nothing_after
 }
 
