@@ -642,8 +642,13 @@ static void on_watch(void *ud, void *payload) {
                         break; /* no key of ours */
                 if (w->op != kvOp_Put) {
                         Mirror **p = mirror_slot(n, name);
+                        Held *h = find_held(n, name);
                         if (*p)
                                 mirror_remove(n, p);
+                        /* Ours, deleted by a node that saw this one down for a while: written
+                         * again at the next tick (taken again, unless another took it first). */
+                        if (h && h->state == HELD_HELD)
+                                h->written = 0;
                         break;
                 }
                 if (cluster_value_decode(w->value, w->len, &v) < 0)
@@ -688,6 +693,11 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
                 pthread_cond_broadcast(&n->wake);
         }
         pthread_mutex_unlock(&n->lock);
+        /* ... and this node's names are written again at once: their keys may have expired,
+         * or been deleted by nodes that saw this one down. */
+        if (state == CLUSTER_CONNECTED && n->last_state != CLUSTER_CONNECTED && n->was_connected)
+                for (Held *h = n->held; h; h = h->held_next)
+                        h->written = 0;
         if (state == CLUSTER_CONNECTED)
                 n->was_connected = true;
         n->last_state = state;
