@@ -47,6 +47,8 @@ struct Broker {
         uint64_t stamp;
         Resolved cache[BROKER_CACHE_SIZE];
         Chunk *chunk;          /* where publications are encoded */
+        const BrokerHooks *hooks;
+        void *hooks_ud;
 };
 
 int broker_new(Broker **ret) {
@@ -80,8 +82,38 @@ Subscriber *broker_subscriber_new(Broker *b, Mailbox *mb) {
         return s;
 }
 
+/* Another subscription to pattern than except: the hooks hear of a pattern's first and last. */
+static bool held(Broker *b, const char *pattern, size_t len, const Subscription *except) {
+        for (size_t i = 0; i < b->n_subs; i++)
+                if (&b->subs[i] != except && b->subs[i].len == len && memcmp(b->subs[i].pattern, pattern, len) == 0)
+                        return true;
+        return false;
+}
+
+static void tell_interest(Broker *b, const char *pattern, size_t len, bool on) {
+        if (b->hooks && b->hooks->interest)
+                b->hooks->interest(b->hooks_ud, pattern, len, on);
+}
+
+void broker_set_hooks(Broker *b, const BrokerHooks *hooks, void *ud) {
+        b->hooks = hooks;
+        b->hooks_ud = ud;
+        for (size_t i = 0; hooks && i < b->n_subs; i++) {
+                bool first = true;
+                for (size_t j = 0; j < i && first; j++)
+                        first = !(b->subs[j].len == b->subs[i].len &&
+                                  memcmp(b->subs[j].pattern, b->subs[i].pattern, b->subs[i].len) == 0);
+                if (first)
+                        tell_interest(b, b->subs[i].pattern, b->subs[i].len, true);
+        }
+}
+
 static void remove_subscriptions(Subscriber *s, const char *pattern) {
         Broker *b = s->broker;
+        for (size_t i = 0; b->hooks && i < b->n_subs; i++)
+                if (b->subs[i].sub == s && (!pattern || b->subs[i].pattern == pattern) &&
+                    !held(b, b->subs[i].pattern, b->subs[i].len, &b->subs[i]))
+                        tell_interest(b, b->subs[i].pattern, b->subs[i].len, false);
         size_t j = 0;
         for (size_t i = 0; i < b->n_subs; i++)
                 if (b->subs[i].sub != s || (pattern && b->subs[i].pattern != pattern))
@@ -118,6 +150,8 @@ int broker_subscribe(Subscriber *s, const char *pattern, size_t len) {
         copy[len] = '\0';
         if (strv_push(&s->patterns, copy) < 0)
                 return -ENOMEM;
+        if (!held(b, pattern, len, NULL))
+                tell_interest(b, pattern, len, true);
         b->subs[b->n_subs++] = (Subscription) { s->patterns[strv_length(s->patterns) - 1], len, s };
         b->epoch++;
         return 0;
@@ -172,6 +206,8 @@ static const Resolved *resolve(Broker *b, const char *topic, size_t tlen) {
 }
 
 bool broker_has_subscribers(Broker *b, const char *topic, size_t tlen) {
+        if (b->hooks && b->hooks->published && topic_is_valid(topic, tlen))
+                return true;
         if (b->n_subs == 0 || !topic_is_valid(topic, tlen))
                 return false;
         const Resolved *r = resolve(b, topic, tlen);
@@ -190,11 +226,27 @@ static Chunk *chunk_for(Broker *b, size_t size) {
         return b->chunk;
 }
 
+static int deliver(Broker *b, const char *topic, size_t tlen, uint32_t sender, const void *data, size_t len);
+
 int broker_publish(Broker *b, const char *topic, size_t tlen, uint32_t sender, const void *data, size_t len) {
         if (!topic_is_valid(topic, tlen))
                 return -EINVAL;
         if (len > PROTO_PAYLOAD_MAX)
                 return -EMSGSIZE;
+        if (b->hooks && b->hooks->published)
+                b->hooks->published(b->hooks_ud, topic, tlen, data, len);
+        return deliver(b, topic, tlen, sender, data, len);
+}
+
+int broker_deliver(Broker *b, const char *topic, size_t tlen, const void *data, size_t len) {
+        if (!topic_is_valid(topic, tlen))
+                return -EINVAL;
+        if (len > PROTO_PAYLOAD_MAX)
+                return -EMSGSIZE;
+        return deliver(b, topic, tlen, 0, data, len);
+}
+
+static int deliver(Broker *b, const char *topic, size_t tlen, uint32_t sender, const void *data, size_t len) {
         if (b->n_subs == 0)
                 return 0;
         const Resolved *r = resolve(b, topic, tlen);

@@ -38,3 +38,15 @@ uint64_t broker_subscriber_dropped(const Subscriber *s);
 int broker_publish(Broker *b, const char *topic, size_t tlen, uint32_t sender, const void *data, size_t len);
 /* Somebody would receive a publication on topic: lets a publisher skip building it. */
 bool broker_has_subscribers(Broker *b, const char *topic, size_t tlen);
+
+/* The cluster (cluster-pubsub.h) hears of every publication made here, and of the patterns
+ * subscribed here: interest(pattern, true) when the first subscriber takes a pattern, false
+ * when its last leaves. Setting hooks tells of the patterns held already; NULL unsets them.
+ * With hooks, broker_has_subscribers() is true for any topic (another node may want it). */
+typedef struct BrokerHooks {
+        void (*published)(void *ud, const char *topic, size_t tlen, const void *data, size_t len);
+        void (*interest)(void *ud, const char *pattern, size_t len, bool on);
+} BrokerHooks;
+void broker_set_hooks(Broker *b, const BrokerHooks *hooks, void *ud);
+/* A publication from another node: to the subscribers here only, as from the node (sender 0). */
+int broker_deliver(Broker *b, const char *topic, size_t tlen, const void *data, size_t len);

@@ -17,6 +17,7 @@
 
 #include "events.h"
 #include "nats-loop.h"
+#include "router.h"
 #include "spec.h"
 #include "time-util.h"
 
@@ -39,6 +40,8 @@ typedef struct Cluster Cluster;
 /* Starts connecting (in the background) with cfg (copied); events (borrowed) publishes what
  * happens. -EINVAL (logged) when the node has no valid name. */
 int cluster_new(sd_event *e, Events *events, const ClusterConfig *cfg, Cluster **ret);
+/* Federates router's pub/sub (borrowed; it outlives c) across the cluster. */
+int cluster_attach_router(Cluster *c, Router *router);
 /* Closes the connection and waits for libnats' threads (bounded). */
 Cluster *cluster_free(Cluster *c);
 
@@ -47,6 +50,12 @@ typedef struct ClusterCounters {
         uint64_t out;          /* messages published */
         uint64_t dropped;      /* not published (no room in the reconnect buffer) or not taken in */
         uint64_t reconnects;
+        /* Federated pub/sub (cluster-pubsub.h): publications delivered here from other nodes,
+         * sent out, dropped, not delivered twice; the patterns subscribed to on NATS. */
+        uint64_t pub_in, pub_out, pub_dropped, pub_duplicates, pub_patterns;
+        /* All the connection carried (heartbeats, calls, publications, events), as libnats
+         * counts it; what was counted up to the last time it was connected. */
+        uint64_t wire_msgs_in, wire_msgs_out, wire_bytes_in, wire_bytes_out;
 } ClusterCounters;
 
 typedef struct ClusterNode {
@@ -54,6 +63,7 @@ typedef struct ClusterNode {
         bool up;
         usec_t last_heard;     /* CLOCK_MONOTONIC */
         uint64_t heartbeat_ms; /* as the node says it beats */
+        uint64_t run;          /* its run, as its heartbeat says (0: a node that does not say) */
 } ClusterNode;
 
 const char *cluster_node_name(const Cluster *c);

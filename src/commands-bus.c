@@ -99,8 +99,7 @@ static int replay_one(void *ud, uint64_t seq, const char *topic, const char *dat
 
 /* events [SINCE]: with SINCE, the events kept after it first, then the live ones. Both in this
  * loop pass, which no event can interrupt: none is missed or seen twice. */
-void bus_events(Manager *m, ControlRequest *req, char **argv) {
-        char *patterns[] = { (char *) "forkvisor:*", NULL };
+static void events_stream(Manager *m, ControlRequest *req, char **argv, char **patterns) {
         if (!argv[1]) {
                 (void) stream_topics(m, req, patterns, 0);
                 return;
@@ -131,6 +130,18 @@ void bus_events(Manager *m, ControlRequest *req, char **argv) {
         Peer *p = stream_topics(m, req, patterns, (unsigned) n);
         if (p && event_log_replay(log, since, replay_one, p) < 0)
                 log_warning("Cannot replay the events after %" PRIu64 " to a client", since);
+}
+
+void bus_events(Manager *m, ControlRequest *req, char **argv) {
+        char *patterns[] = { (char *) "forkvisor:*", NULL };
+        events_stream(m, req, argv, patterns);
+}
+
+/* events --cluster [SINCE]: this node's, and the other nodes' as they come
+ * (forkvisor-cluster:*, cluster-pubsub.h). */
+void bus_events_cluster(Manager *m, ControlRequest *req, char **argv) {
+        char *patterns[] = { (char *) "forkvisor:*", (char *) "forkvisor-cluster:*", NULL };
+        events_stream(m, req, argv, patterns);
 }
 
 /* A call from outside the tree in flight: answered by the router, or abandoned by its client. */

@@ -17,3 +17,4 @@ void bus_publish(Manager *m, ControlRequest *req, char **argv);
 void bus_subscribe(Manager *m, ControlRequest *req, char **argv);
 /* events [SINCE] */
 void bus_events(Manager *m, ControlRequest *req, char **argv);
+void bus_events_cluster(Manager *m, ControlRequest *req, char **argv);

@@ -726,6 +726,7 @@ static const Command command_table[] = {
         { "publish", 2, 2, false, NULL, bus_publish },
         { "subscribe", 1, -1, false, NULL, bus_subscribe },
         { "events", 0, 1, false, NULL, bus_events },
+        { "events-cluster", 0, 1, false, NULL, bus_events_cluster },
         { "cluster", 1, 1, false, cmd_cluster },
 };
 

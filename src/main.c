@@ -45,7 +45,7 @@ static const Verb verbs[] = {
         { "publish", verb_worker, "publish TOPIC DATA               publish DATA on TOPIC" },
         { "subscribe", verb_worker, "subscribe TOPIC... [--count N] [--timeout MS] [--ready]  print what is published on TOPIC\n"
                                     "                                   (in a worker: subscribe the worker)" },
-        { "events", verb_control, "events [--since SEQ] [--count N] [--timeout MS] [--ready]  lifecycle events as JSON lines" },
+        { "events", verb_control, "events [--since SEQ] [--count N] [--timeout MS] [--ready] [--cluster]  lifecycle events as JSON lines" },
         { "cluster", verb_control, "cluster [--json]                 this node in its cluster: state, server, nodes heard" },
         { "get-state", verb_control, "get-state NAME [--timeout MS]    print a worker's state (format_state)" },
         { "ready", verb_worker, "ready                            (in a worker) report readiness" },

@@ -604,7 +604,8 @@ int manager_run(Manager *m) {
 
         /* Connecting goes on in the background: the tree starts at once. */
         if (manager_config(m)->cluster.enabled &&
-            cluster_new(m->event, m->events, &manager_config(m)->cluster, &m->cluster) < 0)
+            (cluster_new(m->event, m->events, &manager_config(m)->cluster, &m->cluster) < 0 ||
+             cluster_attach_router(m->cluster, m->router) < 0))
                 return 1;
         if (m->cluster && cluster_rpc_new(m->cluster, m->router, &m->rpc) < 0)
                 return log_error("Out of memory"), 1;

@@ -942,6 +942,15 @@ bool router_has_subscribers(Router *r, const char *topic) {
         return broker_has_subscribers(r->broker, topic, strlen(topic));
 }
 
+void router_set_broker_hooks(Router *r, const BrokerHooks *hooks, void *ud) {
+        broker_set_hooks(r->broker, hooks, ud);
+}
+
+int router_deliver(Router *r, const char *topic, size_t tlen, const void *data, size_t len) {
+        mailbox_group_new_turn(r->mailboxes);
+        return broker_deliver(r->broker, topic, tlen, data, len);
+}
+
 int router_stream_new(Router *r, int fd, char *const *patterns, unsigned limit, Peer **ret) {
         Peer *p;
         int e = peer_new(r, fd, limit, &p);

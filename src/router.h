@@ -12,6 +12,7 @@
 
 #include <systemd/sd-event.h>
 
+#include "broker.h"
 #include "mailbox.h"
 #include "proc.h"
 #include "registry.h"
@@ -63,6 +64,10 @@ void router_cancel(Router *r, uint64_t ref);
  * -EINVAL (bad topic), -EMSGSIZE. */
 int router_publish(Router *r, const char *topic, const void *data, size_t len);
 bool router_has_subscribers(Router *r, const char *topic);
+/* The cluster's side of pub/sub (cluster-pubsub.h): hooks on the broker (broker.h), and a
+ * publication from another node delivered to the subscribers here only. */
+void router_set_broker_hooks(Router *r, const BrokerHooks *hooks, void *ud);
+int router_deliver(Router *r, const char *topic, size_t tlen, const void *data, size_t len);
 /* An outside subscriber: fd (taken over) receives INFO frames for patterns until its other end
  * closes; limit bounds its queue as mailbox_limit does. -EINVAL for a bad pattern. */
 int router_stream_open(Router *r, int fd, char *const *patterns, unsigned limit);

@@ -92,11 +92,13 @@ static const ClientVerb client_verbs[] = {
           "one per line, until N were received, MS milliseconds passed, or interrupted. Exits 1 when the\n"
           "timeout ends the wait before N messages, or when the daemon goes away. With --ready, first a\n"
           "line 'ready' once the subscription is live: what is published after it is received.", 1, -1, PATIENCE_STREAM, "nY" },
-        { "events", "[--since SEQ] [--count N] [--timeout MS] [--ready]",
+        { "events", "[--since SEQ] [--count N] [--timeout MS] [--ready] [--cluster]",
           "Print the daemon's lifecycle events (started, exited, restarting, gave_up, reload) as JSON\n"
           "objects, one per line; --count, --timeout and --ready as for subscribe. With --since SEQ, the\n"
           "kept events numbered after SEQ (\"seq\", as status --json reports the last) come first, then\n"
-          "the live ones, none missed or repeated; exit 1 when some of them are no longer kept.", 0, 0, PATIENCE_STREAM, "nQY" },
+          "the live ones, none missed or repeated; exit 1 when some of them are no longer kept. With\n"
+          "--cluster, on a node in a cluster, the other nodes' events as well, as they come (with \"node\").",
+          0, 0, PATIENCE_STREAM, "nQYK" },
         { "cluster", "[--json] [--timeout MS]",
           "This node in its cluster ([cluster], forkvisor-cluster(7)): its name, state, NATS server in\n"
           "use, message counters, and the other nodes heard with their last heartbeat. Exits 1 when\n"
@@ -377,6 +379,7 @@ static const struct option client_options[] = {
         { "count", required_argument, NULL, 'n' },
         { "since", required_argument, NULL, 'Q' },
         { "ready", no_argument, NULL, 'Y' },
+        { "cluster", no_argument, NULL, 'K' },
         {},
 };
 
@@ -430,7 +433,7 @@ static usec_t wait_for_daemon(const char *path, usec_t deadline) {
 int verb_control(int argc, char **argv) {
         const ClientVerb *v = find_verb(argv[0]);
         const char *control = NULL, *state = NULL;
-        bool json = false, all = false, ready = false;
+        bool json = false, all = false, ready = false, cluster = false;
         uint64_t count = 0, restarts = UINT64_MAX, pid_not = 0, since = UINT64_MAX;
         uint64_t timeout_ms = UINT64_MAX;
         int c, r;
@@ -496,6 +499,9 @@ int verb_control(int argc, char **argv) {
                         break;
                 case 'Y':
                         ready = true;
+                        break;
+                case 'K':
+                        cluster = true;
                         break;
                 default:
                         usage(stderr, v);
@@ -573,8 +579,8 @@ int verb_control(int argc, char **argv) {
                 if (since != UINT64_MAX)
                         snprintf(ss, sizeof ss, "%" PRIu64, since);
                 /* Without --since, the request an older daemon knows. */
-                return transact_stream(control, (char *[]) { "events", ss[0] ? ss : NULL, NULL }, false, stdout, stderr,
-                                       &stream, &dl);
+                return transact_stream(control, (char *[]) { cluster ? "events-cluster" : "events", ss[0] ? ss : NULL, NULL },
+                                       false, stdout, stderr, &stream, &dl);
         }
 
         /* Every other verb sends its name and its positional arguments as they are. */

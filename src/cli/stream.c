@@ -72,7 +72,9 @@ int stream_print(int fd, unsigned long count, int64_t deadline_ms, bool numbered
                         off += used;
                         if (f.kind != PROTO_INFO)
                                 continue;
-                        uint64_t seq = numbered ? event_seq(f.payload, f.payload_len) : 0;
+                        /* Another node's events (events --cluster) have that node's numbers. */
+                        bool remote = f.target_len >= 18 && memcmp(f.target, "forkvisor-cluster:", 18) == 0;
+                        uint64_t seq = numbered && !remote ? event_seq(f.payload, f.payload_len) : 0;
                         if (seq && last && seq != last + 1) {
                                 /* The daemon dropped what this reader did not take in time: say so,
                                  * rather than pass a gap for "nothing happened". */

@@ -366,3 +366,51 @@ TEST(backlog_delays_flushes_of_its_own_group_only) {
         world_free(&w);
         world_free(&other);
 }
+
+/* The cluster's hooks (cluster-pubsub.h): each publication made here, none delivered from
+ * another node; a pattern's first subscriber and its last, the ones held when hooked. */
+static char hook_log[512];
+
+static void hook_published(void *ud, const char *topic, size_t tlen, const void *data, size_t len) {
+        snprintf(hook_log + strlen(hook_log), sizeof hook_log - strlen(hook_log), "pub %.*s %.*s;", (int) tlen, topic,
+                 (int) len, (const char *) data);
+}
+
+static void hook_interest(void *ud, const char *pattern, size_t len, bool on) {
+        snprintf(hook_log + strlen(hook_log), sizeof hook_log - strlen(hook_log), "%c%.*s;", on ? '+' : '-', (int) len,
+                 pattern);
+}
+
+TEST(broker_hooks) {
+        static const BrokerHooks hooks = { hook_published, hook_interest };
+        Broker *b = NULL;
+        ASSERT_OK(broker_new(&b));
+        Subscriber *x = broker_subscriber_new(b, NULL), *y = broker_subscriber_new(b, NULL);
+        ASSERT_TRUE(x && y);
+        ASSERT_OK(broker_subscribe(x, "a*", 2));
+        ASSERT_TRUE(!broker_has_subscribers(b, "b", 1));
+
+        hook_log[0] = '\0';
+        broker_set_hooks(b, &hooks, NULL);
+        ASSERT_STREQ(hook_log, "+a*;");
+        ASSERT_TRUE(broker_has_subscribers(b, "b", 1)); /* another node may want it */
+
+        hook_log[0] = '\0';
+        ASSERT_OK(broker_subscribe(y, "a*", 2));  /* held already */
+        ASSERT_OK(broker_subscribe(y, "b", 1));
+        ASSERT_OK(broker_subscribe(y, "b", 1));   /* again: nothing */
+        ASSERT_OK(broker_unsubscribe(x, "a*", 2)); /* y holds it still */
+        ASSERT_EQ(broker_publish(b, "c", 1, 0, "hi", 2), 0);
+        ASSERT_EQ(broker_deliver(b, "c", 1, "no", 2), 0);
+        ASSERT_EQ(broker_publish(b, "c*", 2, 0, "no", 2), -EINVAL);
+        y = broker_subscriber_free(y);             /* the last of a* and of b */
+        ASSERT_STREQ(hook_log, "+b;pub c hi;-a*;-b;");
+
+        broker_set_hooks(b, NULL, NULL);
+        hook_log[0] = '\0';
+        ASSERT_OK(broker_subscribe(x, "z", 1));
+        ASSERT_EQ(broker_publish(b, "c", 1, 0, "hi", 2), 0);
+        ASSERT_STREQ(hook_log, "");
+        broker_subscriber_free(x);
+        broker_free(b);
+}
