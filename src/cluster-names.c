@@ -200,14 +200,7 @@ static int post_watch(ClusterNames *n, WatchKind kind, kvEntry *e) {
 
 /* Waits up to ms for stop (true) or a request to watch again. */
 static bool pause_for(ClusterNames *n, int ms) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += ms / 1000;
-        ts.tv_nsec += (long) (ms % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = deadline_after_ms(ms);
         pthread_mutex_lock(&n->lock);
         if (!n->stop && !n->rewatch)
                 (void) pthread_cond_timedwait(&n->wake, &n->lock, &ts);
@@ -800,7 +793,7 @@ ClusterNames *cluster_names_free(ClusterNames *n) {
         router_set_global(n->router, NULL, NULL);
         n->timer = sd_event_source_disable_unref(n->timer);
         if (n->threads) {
-                struct timespec until;
+                struct timespec until = deadline_after_ms(JOIN_WAIT_MS);
                 pthread_mutex_lock(&n->lock);
                 n->stop = true; /* the watcher sees it within WATCH_POLL_MS */
                 pthread_cond_broadcast(&n->wake);
@@ -809,8 +802,6 @@ ClusterNames *cluster_names_free(ClusterNames *n) {
                  * would read: at most CLUSTER_NAMES_REQUEST_MS, a few times over. Beyond
                  * JOIN_WAIT_MS the node exits without them: they post nothing once stopped, and
                  * what they use is left allocated. */
-                clock_gettime(CLOCK_REALTIME, &until);
-                until.tv_sec += JOIN_WAIT_MS / 1000;
                 if (pthread_timedjoin_np(n->watch_thread, NULL, &until) != 0 ||
                     pthread_timedjoin_np(n->kv_thread, NULL, &until) != 0) {
                         log_warning("Cluster: global names' threads did not stop within %d ms", JOIN_WAIT_MS);
