@@ -496,26 +496,36 @@ fail:
         return r;
 }
 
-Cluster *cluster_free(Cluster *c) {
-        bool waited = true;
-
+void cluster_close(Cluster *c) {
         if (!c)
-                return NULL;
-        if (c->connector_started)
+                return;
+        if (c->connector_started) {
                 (void) pthread_join(c->connector, NULL);
+                c->connector_started = false;
+        }
         c->timer = sd_event_source_disable_unref(c->timer);
-        cluster_pubsub_close(c->pubsub);
-        if (c->sub)
-                natsSubscription_Destroy(c->sub);
-        if (c->nc) {
+        if (c->nc && c->state != CLUSTER_CLOSED) {
                 /* What libnats has buffered is written now, as far as the socket takes it: the
                  * loop no longer runs, and Close would wait half a second for a buffer only the
                  * loop empties. */
                 if (c->state == CLUSTER_CONNECTED)
                         natsConnection_ProcessWriteEvent(c->nc);
                 natsConnection_Close(c->nc);
-                natsConnection_Destroy(c->nc);
         }
+        c->state = CLUSTER_CLOSED;
+}
+
+Cluster *cluster_free(Cluster *c) {
+        bool waited = true;
+
+        if (!c)
+                return NULL;
+        cluster_close(c);
+        cluster_pubsub_close(c->pubsub);
+        if (c->sub)
+                natsSubscription_Destroy(c->sub);
+        if (c->nc)
+                natsConnection_Destroy(c->nc);
         natsOptions_Destroy(c->opts);
         natsStatistics_Destroy(c->stats);
         /* libnats' threads may still hold callbacks that post to our loop: they are done when

@@ -42,6 +42,10 @@ typedef struct Cluster Cluster;
 int cluster_new(sd_event *e, Events *events, const ClusterConfig *cfg, Cluster **ret);
 /* Federates router's pub/sub (borrowed; it outlives c) across the cluster. */
 int cluster_attach_router(Cluster *c, Router *router);
+/* Once the loop has finished: writes what libnats holds for the server, as far as the socket
+ * takes it, and closes the connection, so that whatever still waits for an answer from NATS on
+ * another thread (a global name's request) gets its error at once. Idempotent. */
+void cluster_close(Cluster *c);
 /* Closes the connection and waits for libnats' threads (bounded). */
 Cluster *cluster_free(Cluster *c);
 

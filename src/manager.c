@@ -406,6 +406,9 @@ Manager *manager_free(Manager *m) {
         reap_stop_tracking(m);
         /* After the tree: its nodes may borrow from these. */
         reload_queue_free(m->reloads);
+        /* The loop is done: nothing would read NATS' answers any more. Closed, the connection
+         * fails at once what the global names' threads still wait for. */
+        cluster_close(m->cluster);
         cluster_names_free(m->names); /* after the tree, whose exits delete their global names */
         cluster_rpc_free(m->rpc); /* after the tree, whose exits it tells other nodes of */
         cluster_free(m->cluster); /* publishes on events */
