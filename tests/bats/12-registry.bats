@@ -6,7 +6,7 @@
 # busy restarting others) and prints what whereis outside prints. (That a worker cannot write the
 # table is 13-registry-security.bats.)
 bats_require_minimum_version 1.5.0
-: "${BATS_TEST_TIMEOUT:=30}" # a daemon that never answers fails the test, not the run
+: "${BATS_TEST_TIMEOUT:=60}" # a daemon that never answers fails the test, not the run (60: the restart storm below, sanitized, on a loaded machine)
 
 setup() {
     load test_helper
