@@ -56,6 +56,26 @@ echo_nodes() {
     rpc_node b 2 echo:@W@/echo
 }
 
+# watcher_script: the shell worker `watcher`, which monitors each NAME it is cast (one per
+# line in watcher.mon once the monitor is on b) and records every down in watcher.got as
+# KIND|NAME|REASON.
+watcher_script() {
+    script watcher <<'SH'
+forkvisor ready
+while msg=$(forkvisor recv --shell); do
+    eval "$msg"
+    if [ "$FV_KIND" = cast ]; then
+        forkvisor monitor "$FV_PAYLOAD"
+        # Through the same mailbox, after the monitor: once answered, the monitor is on b.
+        forkvisor call echo@b sync >/dev/null
+        echo "$FV_PAYLOAD" >>"$FV_TEST_OUT/watcher.mon"
+    else
+        printf '%s|%s|%s\n' "$FV_KIND" "$FV_TOPIC" "$FV_PAYLOAD" >>"$FV_TEST_OUT/watcher.got"
+    fi
+done
+SH
+}
+
 # A worker that takes every call and never answers; it writes each one's payload to mute.got.
 mute_script() {
     script mute <<'SH'
@@ -173,21 +193,7 @@ SH
 
 @test "rpc: a monitor of NAME@NODE gets the exit reason, and noconnection when the node is killed" {
     nats_cluster 2
-    # Monitors what it is sent; records every down.
-    script watcher <<'SH'
-forkvisor ready
-while msg=$(forkvisor recv --shell); do
-    eval "$msg"
-    if [ "$FV_KIND" = cast ]; then
-        forkvisor monitor "$FV_PAYLOAD"
-        # Through the same mailbox, after the monitor: once answered, the monitor is on b.
-        forkvisor call echo@b sync >/dev/null
-        echo "$FV_PAYLOAD" >>"$FV_TEST_OUT/watcher.mon"
-    else
-        printf '%s|%s|%s\n' "$FV_KIND" "$FV_TOPIC" "$FV_PAYLOAD" >>"$FV_TEST_OUT/watcher.got"
-    fi
-done
-SH
+    watcher_script
     script victim <<'SH'
 forkvisor ready
 while [ ! -e "$FV_TEST_OUT/go" ]; do sleep 0.02; done
@@ -267,19 +273,7 @@ SH
 
 @test "rpc: a node killed and back within its silent heartbeats is a new run: its monitors get noconnection" {
     nats_cluster 1
-    script watcher <<'SH'
-forkvisor ready
-while msg=$(forkvisor recv --shell); do
-    eval "$msg"
-    if [ "$FV_KIND" = cast ]; then
-        forkvisor monitor "$FV_PAYLOAD"
-        forkvisor call echo@b sync >/dev/null
-        echo "$FV_PAYLOAD" >>"$FV_TEST_OUT/watcher.mon"
-    else
-        printf '%s|%s|%s\n' "$FV_KIND" "$FV_TOPIC" "$FV_PAYLOAD" >>"$FV_TEST_OUT/watcher.got"
-    fi
-done
-SH
+    watcher_script
     rpc_node a 1 watcher:watcher
     rpc_node b 1 echo:@W@/echo
     # b beats every 3 s: silent for 9 s before a would call it down.
