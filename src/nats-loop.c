@@ -82,8 +82,13 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         /* An error or hang-up is read: libnats finds it and reconnects. */
         if (revents & (EPOLLIN | EPOLLERR | EPOLLHUP))
                 natsConnection_ProcessReadEvent(nc);
-        /* The read may have stopped polling (c->io is off then, and writing is pointless). */
-        if ((revents & EPOLLOUT) && c->write)
+        /* The read may have stopped polling (c->io is off then, and writing is pointless).
+         * Only with something to write: libnats' "stop writing", asked for on this thread while
+         * ops wait in the queue, waits behind them, so the socket may still poll for writing
+         * once libnats has written everything; and a write event with nothing buffered sends
+         * 0 bytes, which libnats takes for a closed connection (it dropped its server and
+         * reconnected, every few seconds under traffic). */
+        if ((revents & EPOLLOUT) && c->write && natsConnection_Buffered(nc) > 0)
                 natsConnection_ProcessWriteEvent(nc);
         return 0;
 }
