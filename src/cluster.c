@@ -368,6 +368,11 @@ static int make_options(Cluster *c, const ClusterConfig *cfg) {
         SET(natsOptions_SetReconnectWait(o, RECONNECT_WAIT_MS));
         SET(natsOptions_SetReconnectBufSize(o, RECONNECT_BUFFER_BYTES));
         SET(natsOptions_SetNoEcho(o, true));
+        /* A publish asks the loop to write at once (with the loop's hooks libnats only adds the
+         * write interest: the loop writes on EPOLLOUT, never waiting). Without it every publish
+         * waits for libnats' flusher thread, which yields 1 ms before it flushes: a call to
+         * another node took 2.2 ms, a reply's 1 ms on each side. */
+        SET(natsOptions_SetSendAsap(o, true));
         SET(natsOptions_SetPingInterval(o, (int64_t) (c->heartbeat_ms * 2 > 1000 ? c->heartbeat_ms * 2 : 1000)));
         SET(natsOptions_SetMaxPingsOut(o, 2));
         SET(natsOptions_SetRetryOnFailedConnect(o, true, cb_connected, c));
