@@ -35,6 +35,11 @@
  *       (publications that never arrived: dropped at a full mailbox), and its own CPU time since
  *       its first message. Once counting has begun, 3 s without a message stand for a lost
  *       "end": the line is then written with the time of the last message and LOST + 1.
+ * With FV_BENCH_GO set in its environment, a caller or a publisher waits for a cast "go" before it
+ * starts, and after its line waits for the next "go" and measures again (the cluster rows of
+ * bench/run.sh run them on nodes that stay up from run to run, once the cluster is ready). A
+ * publisher's "go RATE" paces it at RATE publications per second (flushed every 64, then a sleep
+ * until the next are due) instead of as fast as it can.
  * Exits 1 on any library error, with the call and the error on stderr. */
 #include <errno.h>
 #include <inttypes.h>
@@ -117,6 +122,34 @@ static struct fv *open_ready(void) {
         return fv;
 }
 
+/* Whether to measure (again): with FV_BENCH_GO, once a cast "go" or "go RATE" came (false: the
+ * mailbox ended), RATE in *rate (0 without); without FV_BENCH_GO, the first time only. */
+static bool go(struct fv *fv, bool *first, double *rate) {
+        struct fv_message m;
+        int r;
+
+        *rate = 0;
+        if (!getenv("FV_BENCH_GO")) {
+                bool once = *first;
+                *first = false;
+                return once;
+        }
+        while ((r = fv_recv(fv, FV_INFINITY, &m)) >= 0) {
+                char arg[32] = "";
+                if (m.kind != FV_CAST || m.payload_len < 2 || memcmp(m.payload, "go", 2) != 0 ||
+                    (m.payload_len > 2 && (m.payload_len > 2 + sizeof arg - 1 || ((const char *) m.payload)[2] != ' ')))
+                        continue;
+                if (m.payload_len > 2) {
+                        memcpy(arg, (const char *) m.payload + 3, m.payload_len - 3);
+                        *rate = atof(arg);
+                }
+                return true;
+        }
+        if (r != -EPIPE)
+                fail("fv_recv", r);
+        return false;
+}
+
 /* ---- echo ---------------------------------------------------------------------------------- */
 
 static ssize_t echo_call(struct fv *fv, void *state, const struct fv_message *msg, void *reply, size_t size) {
@@ -142,10 +175,10 @@ static int cmp_u64(const void *a, const void *b) {
         return x < y ? -1 : x > y;
 }
 
-static int caller(const char *target, int batches, int calls) {
-        struct fv *fv = open_ready();
+/* After a warm-up batch, BATCHES batches of CALLS calls; writes their median and every batch. */
+static void call_batches(struct fv *fv, const char *target, int batches, int calls) {
         char msg[PAYLOAD];
-        uint64_t *v = calloc((size_t) batches, sizeof *v), *sorted = calloc((size_t) batches, sizeof *v);
+        uint64_t v[batches], sorted[batches];
 
         memset(msg, 'x', sizeof msg);
         for (int b = -1; b < batches; b++) { /* -1: warm-up */
@@ -173,6 +206,17 @@ static int caller(const char *target, int batches, int calls) {
                 n += snprintf(line + n, sizeof line - (size_t) n, " %" PRIu64, v[b]);
         snprintf(line + n, sizeof line - (size_t) n, "\n");
         out_line(line);
+}
+
+static int caller(const char *target, int batches, int calls) {
+        struct fv *fv = open_ready();
+        bool first = true;
+        double rate;
+
+        if (batches < 1 || batches > 1000 || calls < 1)
+                fail("caller: BATCHES (1 to 1000) and CALLS (from 1)", -EINVAL);
+        while (go(fv, &first, &rate))
+                call_batches(fv, target, batches, calls);
         return idle(fv);
 }
 
@@ -219,18 +263,29 @@ static int sink(void) {
         return 0;
 }
 
-/* Casts or publishes 64 B to target as fast as it can for seconds (<= 0: for ever), each payload
- * starting with its sequence number (8 bytes, from 1), then "end"; flushes; returns how many
- * (the "end" excluded). */
-static uint64_t blast(struct fv *fv, const char *target, double seconds, bool publish) {
+/* Casts or publishes 64 B to target as fast as it can (or at rate per second, when > 0) for
+ * seconds (<= 0: for ever), each payload starting with its sequence number (8 bytes, from 1),
+ * then "end"; flushes; returns how many (the "end" excluded). */
+static uint64_t blast(struct fv *fv, const char *target, double seconds, bool publish, double rate) {
         const char *what = publish ? "fv_publish" : "fv_cast";
         char msg[PAYLOAD];
-        uint64_t seq = 0, end = now_ns() + (uint64_t) (seconds * 1e9);
+        uint64_t seq = 0, t0 = now_ns(), end = t0 + (uint64_t) (seconds * 1e9);
         int r;
 
         memset(msg, 'x', sizeof msg);
         do {
-                for (int i = 0; i < 256; i++) {
+                if (rate > 0 && seq % 64 == 0) {
+                        uint64_t due = t0 + (uint64_t) ((double) seq * 1e9 / rate), t = now_ns();
+                        if (due > t) {
+                                r = fv_flush(fv);
+                                if (r < 0)
+                                        fail("fv_flush", r);
+                                struct timespec ts = { .tv_sec = (time_t) ((due - t) / 1000000000ULL),
+                                                       .tv_nsec = (long) ((due - t) % 1000000000ULL) };
+                                nanosleep(&ts, NULL);
+                        }
+                }
+                for (int i = 0; i < (rate > 0 ? 64 : 256); i++) {
                         seq++;
                         memcpy(msg, &seq, sizeof seq);
                         r = publish ? fv_publish(fv, target, msg, sizeof msg) : fv_cast(fv, target, msg, sizeof msg);
@@ -248,7 +303,7 @@ static uint64_t blast(struct fv *fv, const char *target, double seconds, bool pu
 
 static int sender(const char *target, double seconds) {
         struct fv *fv = open_ready();
-        uint64_t cpu0 = self_cpu_ns(), sent = blast(fv, target, seconds, false);
+        uint64_t cpu0 = self_cpu_ns(), sent = blast(fv, target, seconds, false, 0);
         char line[128];
         snprintf(line, sizeof line, "sender %" PRIu64 " %" PRIu64 "\n", sent, self_cpu_ns() - cpu0);
         out_line(line);
@@ -259,10 +314,15 @@ static int sender(const char *target, double seconds) {
 
 static int publisher(const char *topic, double seconds) {
         struct fv *fv = open_ready();
-        uint64_t t0 = now_ns(), node0 = proc_cpu_ns(getppid()), n = blast(fv, topic, seconds, true);
-        char line[128];
-        snprintf(line, sizeof line, "pub %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", n, t0, node0);
-        out_line(line);
+        bool first = true;
+        double rate;
+
+        while (go(fv, &first, &rate)) {
+                uint64_t t0 = now_ns(), node0 = proc_cpu_ns(getppid()), n = blast(fv, topic, seconds, true, rate);
+                char line[128];
+                snprintf(line, sizeof line, "pub %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", n, t0, node0);
+                out_line(line);
+        }
         return idle(fv);
 }
 
