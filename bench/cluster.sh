@@ -17,7 +17,9 @@
 #    callback that publishes the data back to the reply subject, a requester calling
 #    natsConnection_Request() in a loop, both with natsOptions_SetSendAsap (libnats' fastest);
 #    and once per run the same with libnats' default options (CALL_BATCHES batches of 200),
-#    where a reply waits for the flusher thread.
+#    where a reply waits for the flusher thread. And the same calls of echo from a caller on node
+#    b, a local call: what the two mailbox hops of the remote call (worker → node a, node b →
+#    echo) cost, which the floor does not have.
 #  - cross-node fan-out to 10 and 100 subscribers: an fvmsg publisher on node a publishes 64 B
 #    on its topic (f10 or f100) as fast as it can for BENCH_PUB_SECONDS, then "end"; fvmsg
 #    subscribers on nodes b and c, half on each (mailbox_limit 1000000), count what they receive
@@ -143,7 +145,7 @@ cluster_start() {
         for c in b c; do
                 {
                         local kids=()
-                        [ $c = b ] && kids+=(echo)
+                        [ $c = b ] && kids+=(echo lcaller)
                         for n in $CLUSTER_FANOUTS; do
                                 half=$((n / 2))
                                 if [ $c = b ]; then
@@ -153,7 +155,10 @@ cluster_start() {
                                 fi
                         done
                         children_of "${kids[@]}"
-                        [ $c = b ] && msg_worker echo echo "ready = mailbox"
+                        if [ $c = b ]; then
+                                msg_worker echo echo "ready = mailbox"
+                                msg_worker lcaller "caller echo $CALL_BATCHES $CALL_N" "ready = mailbox" "$go FV_BENCH_OUT=$TMP/lcall.out"
+                        fi
                         for n in $CLUSTER_FANOUTS; do
                                 half=$((n / 2))
                                 if [ $c = b ]; then
@@ -292,6 +297,8 @@ cluster_bench() {
                                 >>"$R/cluster.floor.txt" || { CLUSTER_SKIP="bench/natsfloor failed"; break 2; }
                         go_until a caller "$TMP/rcall.out" 1 || { CLUSTER_SKIP="the remote call failed (see $R/cluster.*.log)"; break 2; }
                         cut -d' ' -f2- "$TMP/rcall.out" >>"$R/cluster.call.txt"
+                        go_until b lcaller "$TMP/lcall.out" 1 || { CLUSTER_SKIP="the local call on b failed (see $R/cluster.*.log)"; break 2; }
+                        cut -d' ' -f2- "$TMP/lcall.out" >>"$R/cluster.lcall.txt"
                 done
                 timeout 120 "$B/natsfloor" requester defaults "$NATS_URL" fvbench-floor.defaults "$CALL_BATCHES" \
                         $CLUSTER_FLOOR_DEFAULTS_N >>"$R/cluster.floor.defaults.txt" || { CLUSTER_SKIP="bench/natsfloor failed"; break; }
@@ -321,6 +328,7 @@ cluster_rows() {
         if [ -s "$R/cluster.call.txt" ]; then
                 V+=(-v "c_floor=$(med "$R/cluster.floor.txt" 2)" -v "c_call=$(med "$R/cluster.call.txt" 1)")
                 [ -s "$R/cluster.floor.defaults.txt" ] && V+=(-v "c_def=$(med "$R/cluster.floor.defaults.txt" 2)")
+                [ -s "$R/cluster.lcall.txt" ] && V+=(-v "c_local=$(med "$R/cluster.lcall.txt" 1)")
         fi
         for n in $CLUSTER_FANOUTS; do
                 [ -s "$R/cluster.redis.$n.txt" ] && V+=(-v "f_redis_$n=$(med "$R/cluster.redis.$n.txt" 1)")
@@ -358,6 +366,7 @@ BEGIN {
         }
         row("remote call round trip A→B→A through NATS: a worker on node a fv_call()s echo@b, 64 B (floor: bare libnats request/reply between 2 processes, SendAsap)", usf(c_floor), "—", usf(c_call), ratio(c_call, c_floor), "≤ 1.5× floor", met(c_call <= 1.5 * c_floor))
         row("  bare libnats request/reply with its default options (the reply waits for the flusher thread)", usf(c_def), "—", "—", "—", "", "")
+        row("  the same calls of echo from a worker on node b: a local call, the share of the two mailbox hops the floor has not", "—", "—", usf(c_local), "—", "", "")
         rdis = redisv == "" ? "no redis-server" : "Redis " redisv " pub/sub, same subscribers"
         fan_row("cross-node fan-out: publisher on node a, 10 subscribers on nodes b and c (5 + 5), 64 B, delivered, the publisher paced at " f_rate_10 "/s, 80% of the highest rate found lossless (" f_best_10 "/s) (floor: " rdis ")", f_redis_10, f_fv_10)
         fan_row("cross-node fan-out to 100 subscribers (50 on b + 50 on c), paced at " f_rate_100 "/s (80% of " f_best_100 "/s)", f_redis_100, f_fv_100)
