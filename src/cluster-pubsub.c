@@ -23,7 +23,7 @@
 /* Other nodes whose publication numbers are remembered; beyond, duplicates get through. */
 #define PUBSUB_ORIGINS_MAX 1024
 /* The numbers remembered per node, below its highest: one publication two of our patterns
- * match comes once on each subscription's thread, so a little apart and in either order. */
+ * match comes once for each subscription, one after the other. */
 #define PUBSUB_WINDOW 1024
 #define RESERVED "forkvisor:"
 /* Other nodes' lifecycle events are delivered here on REMOTE_EVENTS + EVENT; a subscriber of
@@ -184,16 +184,6 @@ done:
         natsMsg_Destroy(msg);
 }
 
-static void drop_msg(void *ud, void *payload) {
-        natsMsg_Destroy(payload);
-}
-
-/* On libnats' delivery thread: only hands the message to the loop. */
-static void cb_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure) {
-        ClusterPubsub *ps = closure;
-        if (nats_loop_post(ps->loop, on_message, drop_msg, ps, msg, true) < 0)
-                natsMsg_Destroy(msg); /* counted by the loop */
-}
 
 /* ---- interest: the NATS subscriptions follow the patterns held here ---------------------- */
 
@@ -208,7 +198,7 @@ static void reconcile(ClusterPubsub *ps) {
                                         snprintf(ps->subject, ps->subject_size, "%s.event.>", ps->prefix);
                                 if ((!x->events && cluster_subject_of_pattern(ps->prefix, x->pattern, x->len, ps->subject,
                                                                               ps->subject_size) < 0) ||
-                                    natsConnection_Subscribe(&x->sub, ps->nc, ps->subject, cb_msg, ps) != NATS_OK) {
+                                    nats_loop_subscribe(ps->loop, ps->nc, ps->subject, on_message, ps, &x->sub) < 0) {
                                         x->sub = NULL; /* tried again at the next change */
                                         log_warning("Cluster: cannot subscribe to '%s' on NATS: %s", x->pattern,
                                                     nats_GetLastError(NULL) ?: "?");

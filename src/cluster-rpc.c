@@ -448,16 +448,6 @@ done:
         natsMsg_Destroy(msg);
 }
 
-static void drop_msg(void *ud, void *payload) {
-        natsMsg_Destroy(payload);
-}
-
-/* On the subscription's thread: only handed to the loop. */
-static void cb_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure) {
-        ClusterRpc *rpc = closure;
-        if (nats_loop_post(cluster_nats_loop(rpc->cluster), on_msg, drop_msg, rpc, msg, true) < 0)
-                natsMsg_Destroy(msg); /* counted by the loop */
-}
 
 /* ---- the cluster's hooks ---------------------------------------------------------------- */
 
@@ -467,11 +457,10 @@ static void on_connection(void *ud) {
         /* Once: libnats subscribes again after every reconnect. */
         if (rpc->sub || !nc)
                 return;
-        natsStatus s = natsConnection_Subscribe(&rpc->sub, nc, rpc->subject, cb_msg, rpc);
-        if (s != NATS_OK) {
+        if (nats_loop_subscribe(cluster_nats_loop(rpc->cluster), nc, rpc->subject, on_msg, rpc, &rpc->sub) < 0) {
                 rpc->sub = NULL;
                 log_error("Cluster: cannot subscribe to %s: %s; calls to this node fail", rpc->subject,
-                          natsStatus_GetText(s));
+                          nats_GetLastError(NULL) ?: "out of memory");
         }
 }
 

@@ -39,8 +39,11 @@ void cluster_view_json(ControlRequest *req, const Cluster *c) {
                              ", \"messages_dropped\": %" PRIu64 ", \"reconnects\": %" PRIu64,
                              cluster_heartbeat_ms(c), k.in, k.out, k.dropped, k.reconnects);
         control_reply_printf(req, ", \"pubsub_in\": %" PRIu64 ", \"pubsub_out\": %" PRIu64 ", \"pubsub_dropped\": %" PRIu64
-                             ", \"pubsub_duplicates\": %" PRIu64 ", \"pubsub_patterns\": %" PRIu64 ", \"nodes\": [",
+                             ", \"pubsub_duplicates\": %" PRIu64 ", \"pubsub_patterns\": %" PRIu64,
                              k.pub_in, k.pub_out, k.pub_dropped, k.pub_duplicates, k.pub_patterns);
+        control_reply_printf(req, ", \"wire_msgs_in\": %" PRIu64 ", \"wire_msgs_out\": %" PRIu64 ", \"wire_bytes_in\": %" PRIu64
+                             ", \"wire_bytes_out\": %" PRIu64 ", \"nodes\": [",
+                             k.wire_msgs_in, k.wire_msgs_out, k.wire_bytes_in, k.wire_bytes_out);
         const ClusterNode *nodes = cluster_nodes(c);
         for (size_t i = 0; i < cluster_n_nodes(c); i++) {
                 control_reply_printf(req, "%s{\"node\": ", i ? ", " : "");
@@ -66,6 +69,8 @@ void cluster_view_text(ControlRequest *req, const Cluster *c) {
         control_reply_printf(req, "pub/sub:    %" PRIu64 " in, %" PRIu64 " out, %" PRIu64 " dropped, %" PRIu64
                              " duplicates, %" PRIu64 " patterns\n", k.pub_in, k.pub_out, k.pub_dropped,
                              k.pub_duplicates, k.pub_patterns);
+        control_reply_printf(req, "wire:       %" PRIu64 " messages in (%" PRIu64 " bytes), %" PRIu64 " out (%" PRIu64
+                             " bytes)\n", k.wire_msgs_in, k.wire_bytes_in, k.wire_msgs_out, k.wire_bytes_out);
         control_reply_printf(req, "reconnects: %" PRIu64 "\n", k.reconnects);
         if (cluster_n_nodes(c) == 0) {
                 control_reply_printf(req, "no other node heard\n");

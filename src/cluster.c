@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The node's NATS connection and the other nodes' heartbeats (cluster.h).
  *
- * Threads: libnats runs its connection callbacks on its own thread and each subscription's
- * messages on another; both only post to the loop (nats-loop.h) what they were given, and the
+ * Threads: libnats runs its connection callbacks on its own thread and every subscription's
+ * messages on one other (global message delivery, so they keep the server's order); both only post to the loop (nats-loop.h) what they were given, and the
  * state here is changed by the loop thread alone. The first connect is made on a thread of its
  * own, so that a server that does not answer (a black-holed address, a slow resolver) never
  * holds up the start of the tree; libnats' reconnects run on its reconnect thread.
@@ -20,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <nats/nats.h>
@@ -63,12 +65,16 @@ struct Cluster {
         char *subject;               /* PREFIX.node.NODE.heartbeat */
         char *pattern;               /* PREFIX.node.*.heartbeat */
         uint64_t heartbeat_ms;
+        uint64_t run;                /* this run of the node, in every heartbeat */
+        usec_t last_check;           /* when check_silent last ran */
         sd_event_source *timer;
 
         ClusterState state;
         bool name_clash;             /* another node's heartbeat carried our name */
         char server[URL_MAX];
         uint64_t in, out, dropped, reconnects;
+        natsStatistics *stats;       /* libnats' counts of the connection, read while connected */
+        uint64_t wire[4];            /* msgs in, bytes in, msgs out, bytes out: the last read */
 
         ClusterNode *nodes;          /* names owned */
         size_t n_nodes, cap_nodes;
@@ -108,6 +114,19 @@ typedef struct ConnChange {
         char url[URL_MAX];      /* the server connected to; for CONN_CLOSED, libnats' last error */
 } ConnChange;
 
+/* "MS RUN": how often this node beats, and which run of it this is. */
+static void beat(Cluster *c) {
+        char b[48];
+
+        if (c->state != CLUSTER_CONNECTED || !c->connect_done || !c->nc)
+                return;
+        int len = snprintf(b, sizeof b, "%" PRIu64 " %" PRIx64, c->heartbeat_ms, c->run);
+        if (natsConnection_Publish(c->nc, c->subject, b, len) == NATS_OK)
+                c->out++;
+        else
+                c->dropped++;
+}
+
 static void set_connected(Cluster *c, const char *url, bool reconnect) {
         if (c->state == CLUSTER_CONNECTED && strcmp(c->server, url) == 0)
                 return; /* told twice: the first connect's answer and its callback */
@@ -117,6 +136,8 @@ static void set_connected(Cluster *c, const char *url, bool reconnect) {
                 c->reconnects++;
         log_info("Cluster: node '%s' connected to %s", c->node, c->server);
         events_publish_cluster(c->events, "cluster:connected", c->node, c->server);
+        /* The others hear of it now, not a heartbeat later. */
+        beat(c);
 }
 
 static void on_conn_change(void *ud, void *payload) {
@@ -192,6 +213,19 @@ static void cb_closed(natsConnection *nc, void *closure) {
 
 /* ---- heartbeats ------------------------------------------------------------------------- */
 
+/* n is down: silent (restarted NULL) or back as a new run (restarted says so). */
+static void node_lost(Cluster *c, ClusterNode *n, const char *restarted) {
+        n->up = false;
+        if (restarted)
+                log_warning("Cluster: node '%s' is down: it %s within its heartbeats", n->name, restarted);
+        else
+                log_warning("Cluster: node '%s' is down: no heartbeat for %d of its heartbeats (%" PRIu64 " ms)",
+                            n->name, CLUSTER_SILENT_BEATS, n->heartbeat_ms);
+        events_publish_cluster(c->events, "node:down", n->name, NULL);
+        if (c->hooks.node_down)
+                c->hooks.node_down(c->hooks_ud, n->name);
+}
+
 static ClusterNode *find_node(Cluster *c, const char *name, size_t len) {
         for (size_t i = 0; i < c->n_nodes; i++)
                 if (strlen(c->nodes[i].name) == len && memcmp(c->nodes[i].name, name, len) == 0)
@@ -206,7 +240,7 @@ static void on_heartbeat(void *ud, void *payload) {
         const char *subj = natsMsg_GetSubject(msg);
         size_t plen = strlen(c->prefix);
         const char *name, *end;
-        char beat[24] = "";
+        char beat[48] = "";
         ClusterNode *n;
 
         c->in++;
@@ -244,9 +278,16 @@ static void on_heartbeat(void *ud, void *payload) {
         int len = natsMsg_GetDataLength(msg);
         if (len > 0 && (size_t) len < sizeof beat)
                 memcpy(beat, natsMsg_GetData(msg), (size_t) len);
-        uint64_t ms = strtoull(beat, NULL, 10);
+        char *p;
+        uint64_t ms = strtoull(beat, &p, 10);
+        uint64_t run = *p == ' ' ? strtoull(p + 1, NULL, 16) : 0;
         n->heartbeat_ms = ms >= 10 && ms <= 600000 ? ms : c->heartbeat_ms;
         n->last_heard = now_usec();
+        /* Back within its silent beats, the node is another run: what its last run held
+         * (processes monitored, calls in flight) is gone as if it had fallen silent. */
+        if (n->up && run != n->run)
+                node_lost(c, n, "restarted");
+        n->run = run;
         if (!n->up) {
                 n->up = true;
                 log_info("Cluster: node '%s' is up", n->name);
@@ -256,44 +297,32 @@ done:
         natsMsg_Destroy(msg);
 }
 
-static void drop_msg(void *ud, void *payload) {
-        natsMsg_Destroy(payload);
-}
-
-/* On the subscription's thread. */
-static void cb_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure) {
-        Cluster *c = closure;
-        if (nats_loop_post(c->loop, on_heartbeat, drop_msg, c, msg, true) < 0)
-                natsMsg_Destroy(msg); /* counted by the loop */
-}
-
 static void check_silent(Cluster *c, usec_t now) {
+        usec_t beat_usec = c->heartbeat_ms * USEC_PER_MSEC;
+
+        /* The loop itself was held up (the node stopped, or starved) for more than two beats:
+         * what the others sent meanwhile still waits in the queue, unread, so their silence is
+         * ours. Each gets its silent beats again from now. */
+        if (c->last_check && now - c->last_check > 2 * beat_usec)
+                for (size_t i = 0; i < c->n_nodes; i++)
+                        c->nodes[i].last_heard = now;
+        c->last_check = now;
         for (size_t i = 0; i < c->n_nodes; i++) {
                 ClusterNode *n = &c->nodes[i];
-                if (!n->up || now - n->last_heard <= CLUSTER_SILENT_BEATS * n->heartbeat_ms * USEC_PER_MSEC)
-                        continue;
-                n->up = false;
-                log_warning("Cluster: node '%s' is down: no heartbeat for %d of its heartbeats (%" PRIu64 " ms)",
-                            n->name, CLUSTER_SILENT_BEATS, n->heartbeat_ms);
-                events_publish_cluster(c->events, "node:down", n->name, NULL);
-                if (c->hooks.node_down)
-                        c->hooks.node_down(c->hooks_ud, n->name);
+                if (n->up && now - n->last_heard > CLUSTER_SILENT_BEATS * n->heartbeat_ms * USEC_PER_MSEC)
+                        node_lost(c, n, NULL);
         }
 }
 
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Cluster *c = userdata;
-        char beat[24];
+        usec_t now = now_usec(), next = usec + c->heartbeat_ms * USEC_PER_MSEC;
 
-        if (c->state == CLUSTER_CONNECTED && c->connect_done && c->nc) {
-                int len = snprintf(beat, sizeof beat, "%" PRIu64, c->heartbeat_ms);
-                if (natsConnection_Publish(c->nc, c->subject, beat, len) == NATS_OK)
-                        c->out++;
-                else
-                        c->dropped++;
-        }
-        check_silent(c, now_usec());
-        (void) sd_event_source_set_time(s, usec + c->heartbeat_ms * USEC_PER_MSEC);
+        beat(c);
+        check_silent(c, now);
+        /* After a stall, one beat now and the next a period later, not the missed ones in a
+         * burst. */
+        (void) sd_event_source_set_time(s, next > now ? next : now + c->heartbeat_ms * USEC_PER_MSEC);
         return 0;
 }
 
@@ -327,10 +356,9 @@ static void *connect_thread(void *ud) {
         if (s == NATS_NOT_YET_CONNECTED || s == NATS_OK) {
                 /* Subscribed before connecting: libnats sends it once connected, and again
                  * after every reconnect. */
-                natsStatus r = natsConnection_Subscribe(&c->sub, nc, c->pattern, cb_msg, c);
-                if (r != NATS_OK)
+                if (nats_loop_subscribe(c->loop, nc, c->pattern, on_heartbeat, c, &c->sub) < 0)
                         snprintf(c->connect_error, sizeof c->connect_error, "cannot subscribe to %s: %s",
-                                 c->pattern, nats_GetLastError(NULL) ?: natsStatus_GetText(r));
+                                 c->pattern, nats_GetLastError(NULL) ?: "out of memory");
         } else {
                 snprintf(c->connect_error, sizeof c->connect_error, "cannot connect to NATS: %s",
                          nats_GetLastError(NULL) ?: natsStatus_GetText(s));
@@ -373,6 +401,9 @@ static int make_options(Cluster *c, const ClusterConfig *cfg) {
          * waits for libnats' flusher thread, which yields 1 ms before it flushes: a call to
          * another node took 2.2 ms, a reply's 1 ms on each side. */
         SET(natsOptions_SetSendAsap(o, true));
+        /* One delivery thread for every subscription: messages reach the loop in the order
+         * the server sent them, whichever subscriptions they came on (nats-loop.h). */
+        SET(natsOptions_UseGlobalMessageDelivery(o, true));
         SET(natsOptions_SetPingInterval(o, (int64_t) (c->heartbeat_ms * 2 > 1000 ? c->heartbeat_ms * 2 : 1000)));
         SET(natsOptions_SetMaxPingsOut(o, 2));
         SET(natsOptions_SetRetryOnFailedConnect(o, true, cb_connected, c));
@@ -425,6 +456,9 @@ int cluster_new(sd_event *e, Events *events, const ClusterConfig *cfg, Cluster *
         c->events = events;
         c->heartbeat_ms = cfg->heartbeat_ms ?: CLUSTER_HEARTBEAT_DEFAULT_MS;
         c->state = CLUSTER_CONNECTING;
+        /* Tells the other nodes this run from the last one, however soon it follows. */
+        if (getrandom(&c->run, sizeof c->run, GRND_NONBLOCK) != sizeof c->run)
+                c->run = ((uint64_t) time(NULL) << 20) ^ (uint64_t) getpid();
         r = node_name(cfg, &c->node);
         if (r < 0)
                 goto fail;
@@ -441,6 +475,10 @@ int cluster_new(sd_event *e, Events *events, const ClusterConfig *cfg, Cluster *
         r = make_options(c, cfg);
         if (r < 0)
                 goto fail;
+        if (natsStatistics_Create(&c->stats) != NATS_OK) {
+                r = -ENOMEM;
+                goto fail;
+        }
         r = sd_event_add_time_relative(e, &c->timer, CLOCK_MONOTONIC, c->heartbeat_ms * USEC_PER_MSEC,
                                        USEC_PER_MSEC, on_timer, c);
         if (r < 0)
@@ -484,10 +522,13 @@ Cluster *cluster_free(Cluster *c) {
                 natsConnection_Destroy(c->nc);
         }
         natsOptions_Destroy(c->opts);
+        natsStatistics_Destroy(c->stats);
         /* libnats' threads may still hold callbacks that post to our loop: they are done when
-         * this returns. */
+         * this returns. Its delivery thread first finishes with the subscriptions closed above:
+         * stopped before, it would leave what it had queued for them. */
         if (c->opts || c->nc)
-                waited = nats_CloseAndWait(CLOSE_WAIT_MS) == NATS_OK;
+                waited = nats_loop_wait_subscriptions(c->loop, CLOSE_WAIT_MS) &&
+                         nats_CloseAndWait(CLOSE_WAIT_MS) == NATS_OK;
         if (!waited) {
                 /* A thread of libnats may yet post to c->loop: leave it (the node is exiting). */
                 log_warning("Cluster: libnats did not stop within %d ms", CLOSE_WAIT_MS);
@@ -529,9 +570,17 @@ int cluster_attach_router(Cluster *c, Router *router) {
         return 0;
 }
 
+/* Only while connected: libnats' reconnect thread holds the connection's lock while it dials. */
+static void read_wire(const Cluster *c, uint64_t wire[static 4]) {
+        if (c->state == CLUSTER_CONNECTED && c->connect_done && c->nc && c->stats &&
+            natsConnection_GetStats(c->nc, c->stats) == NATS_OK)
+                (void) natsStatistics_GetCounts(c->stats, &wire[0], &wire[1], &wire[2], &wire[3], NULL);
+}
+
 void cluster_counters(const Cluster *c, ClusterCounters *ret) {
         ClusterPubsubCounters p;
 
+        read_wire(c, ((Cluster *) c)->wire);
         cluster_pubsub_counters(c->pubsub, &p);
         *ret = (ClusterCounters) {
                 .pub_in = p.in,
@@ -543,6 +592,10 @@ void cluster_counters(const Cluster *c, ClusterCounters *ret) {
                 .out = c->out,
                 .dropped = c->dropped + nats_loop_dropped(c->loop),
                 .reconnects = c->reconnects,
+                .wire_msgs_in = c->wire[0],
+                .wire_bytes_in = c->wire[1],
+                .wire_msgs_out = c->wire[2],
+                .wire_bytes_out = c->wire[3],
         };
 }
 

@@ -53,6 +53,9 @@ typedef struct ClusterCounters {
         /* Federated pub/sub (cluster-pubsub.h): publications delivered here from other nodes,
          * sent out, dropped, not delivered twice; the patterns subscribed to on NATS. */
         uint64_t pub_in, pub_out, pub_dropped, pub_duplicates, pub_patterns;
+        /* All the connection carried (heartbeats, calls, publications, events), as libnats
+         * counts it; what was counted up to the last time it was connected. */
+        uint64_t wire_msgs_in, wire_msgs_out, wire_bytes_in, wire_bytes_out;
 } ClusterCounters;
 
 typedef struct ClusterNode {
@@ -60,6 +63,7 @@ typedef struct ClusterNode {
         bool up;
         usec_t last_heard;     /* CLOCK_MONOTONIC */
         uint64_t heartbeat_ms; /* as the node says it beats */
+        uint64_t run;          /* its run, as its heartbeat says (0: a node that does not say) */
 } ClusterNode;
 
 const char *cluster_node_name(const Cluster *c);

@@ -308,7 +308,6 @@ static Node *find_or_fail(Commands *c, ControlRequest *req, const char *path) {
 
 /* status PATH JSON */
 static void cmd_status(Commands *c, ControlRequest *req, char **argv) {
-        manager_reap_pending(c->manager);
         Node *n = argv[1][0] ? find_or_fail(c, req, argv[1]) : manager_tree(c->manager)->root;
         if (!n)
                 return;
@@ -321,14 +320,12 @@ static void cmd_status(Commands *c, ControlRequest *req, char **argv) {
 
 /* tree [JSON] */
 static void cmd_tree(Commands *c, ControlRequest *req, char **argv) {
-        manager_reap_pending(c->manager);
         inspect_tree(req, manager_tree(c->manager)->root, argv[1] && strcmp(argv[1], "1") == 0);
         control_reply_finish(req, 0);
 }
 
 /* info PATH [JSON] */
 static void cmd_info(Commands *c, ControlRequest *req, char **argv) {
-        manager_reap_pending(c->manager);
         Node *n = find_or_fail(c, req, argv[1]);
         if (!n)
                 return;
@@ -489,8 +486,6 @@ static void cmd_wait(Commands *c, ControlRequest *req, char **argv) {
         }
         want.min_restarts = (unsigned) restarts;
         want.pid_not = (pid_t) pid_not;
-        /* A pid the kernel has ended is not "not PID" yet: the node has not seen its exit. */
-        manager_reap_pending(c->manager);
         Node *n = find_or_fail(c, req, path);
         if (!n)
                 return;
@@ -575,7 +570,6 @@ static void print_pid(const RegistryEntry *e, void *ud) {
 /* whereis NAME ALL: from the registry, as a child would read it. "+key" or "key" for a
  * duplicate key. A path or a node's name given instead of a registered name gets a hint. */
 static void cmd_whereis(Commands *c, ControlRequest *req, char **argv) {
-        manager_reap_pending(c->manager);
         const RegistryView *v = manager_registry(c->manager);
         const char *name = argv[1] + (argv[1][0] == '+');
         bool all = strcmp(argv[2], "1") == 0;
@@ -632,7 +626,6 @@ static void cmd_signal(Commands *c, ControlRequest *req, char **argv) {
                 control_reply_finish(req, 2);
                 return;
         }
-        manager_reap_pending(c->manager);
         Node *n = find_or_fail(c, req, argv[1]);
         if (!n)
                 return;
@@ -778,6 +771,11 @@ void commands_handle(void *ud, ControlRequest *req, int argc, char **argv) {
                         control_reply_finish(req, 1);
                         return;
                 }
+                /* Whatever a command answers, it is about the processes as the kernel has them
+                 * now: a child that has exited is reaped first, even when its SIGCHLD waits behind
+                 * this request in the loop (no answer names a pid that has already exited). One
+                 * waitid() when nothing is due. */
+                manager_reap_pending(c->manager);
                 if (cmd->bus)
                         cmd->bus(c->manager, req, argv);
                 else

@@ -112,15 +112,22 @@ void log_sink_set_timestamps(bool on) {
         sink_timestamps = on;
 }
 
-static void queue_notice(void) {
-        char notice[96 + TIMESTAMP_ISO_MAX], stamp[TIMESTAMP_ISO_MAX] = "";
-        if (sink_timestamps) {
-                size_t k = format_timestamp_iso(stamp, sizeof stamp - 1);
-                stamp[k] = ' ';
-                stamp[k + 1] = 0;
+size_t log_sink_line_prefix(char *buf, size_t size, int prio) {
+        int n = snprintf(buf, size, "<%d>", prio);
+        size_t len = n < 0 ? 0 : (size_t) n;
+        if (sink_timestamps && len + TIMESTAMP_ISO_MAX + 1 <= size) {
+                len += format_timestamp_iso(buf + len, size - len);
+                buf[len++] = ' ';
         }
-        int n = snprintf(notice, sizeof notice, "<4>%s%" PRIu64 " log record%s dropped while the log was blocked\n",
-                         stamp, sink.dropped, sink.dropped == 1 ? "" : "s");
+        return len;
+}
+
+static void queue_notice(void) {
+        char notice[96 + LOG_SINK_PREFIX_MAX];
+        size_t p = log_sink_line_prefix(notice, LOG_SINK_PREFIX_MAX, 4);
+        int n = snprintf(notice + p, sizeof notice - p, "%" PRIu64 " log record%s dropped while the log was blocked\n",
+                         sink.dropped, sink.dropped == 1 ? "" : "s");
+        n = n < 0 ? n : n + (int) p;
         sink.dropped = 0;
         if (n > 0 && (size_t) n <= sink.capacity - sink.len)
                 append(notice, (size_t) n);

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "time-util.h"
+
 #include <systemd/sd-event.h>
 
 /* Room for queued records; a record is at most a few KiB. */
@@ -33,9 +35,13 @@ void log_sink_detach(void);
 /* Queues one record (the iovecs together, ending in its newline). false when it was dropped. */
 bool log_sink_write(const struct iovec *iov, size_t n);
 
-/* Whether the sink's own line (how many records were dropped) carries the time after its "<N>",
- * as log.c's lines do with log_timestamps. */
+/* Whether the stderr lines (log.c's, and the sink's own about dropped records) carry the time
+ * after their "<N>" (log_timestamps). */
 void log_sink_set_timestamps(bool on);
+/* A stderr line's prefix into buf: "<N>" and, with timestamps on, the time and a space after it
+ * (the level stays first, where journald and syslog parsers read it). Returns its length. */
+#define LOG_SINK_PREFIX_MAX (16 + TIMESTAMP_ISO_MAX)
+size_t log_sink_line_prefix(char *buf, size_t size, int prio);
 
 /* Records dropped since the sink was opened, and bytes waiting now. */
 uint64_t log_sink_dropped_total(void);

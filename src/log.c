@@ -15,7 +15,6 @@
 
 #include "journal.h"
 #include "log-sink.h"
-#include "time-util.h"
 
 /* A journal field from a string, or from a number printed into buf (a char array). */
 #define JSTR(k, v) ((JournalField) { (k), (v), strlen(v) })
@@ -23,7 +22,6 @@
 
 static LogMode log_mode = LOG_MODE_PLAIN;
 static int log_max_level = LOG_INFO;
-static bool log_timestamps;
 
 static bool journal_reachable(void) {
         struct stat st;
@@ -54,21 +52,9 @@ static bool stderr_is_journal(void) {
 }
 
 bool log_set_timestamps(int want) {
-        log_timestamps = want > 0 || (want < 0 && !stderr_is_journal());
-        log_sink_set_timestamps(log_timestamps);
-        return log_timestamps;
-}
-
-/* "<N>" and, with log_timestamps, the time and a space after it: the level stays first, where
- * journald and syslog parsers read it. */
-static size_t line_prefix(char *buf, size_t size, int prio) {
-        int n = snprintf(buf, size, "<%d>", prio);
-        size_t len = n < 0 ? 0 : (size_t) n;
-        if (log_timestamps && len + TIMESTAMP_ISO_MAX + 1 <= size) {
-                len += format_timestamp_iso(buf + len, size - len);
-                buf[len++] = ' ';
-        }
-        return len;
+        bool on = want > 0 || (want < 0 && !stderr_is_journal());
+        log_sink_set_timestamps(on);
+        return on;
 }
 
 static void write_record(const struct iovec *iov, size_t n) {
@@ -83,12 +69,12 @@ void log_set_max_level(int level) {
 }
 
 static void write_line(int prio, const char *msg) {
-        char prefix[16 + TIMESTAMP_ISO_MAX];
+        char prefix[LOG_SINK_PREFIX_MAX];
         struct iovec iov[3];
         if (log_mode == LOG_MODE_PLAIN)
                 iov[0] = (struct iovec) { (char *) "forkvisor: ", 11 };
         else
-                iov[0] = (struct iovec) { prefix, line_prefix(prefix, sizeof prefix, prio) };
+                iov[0] = (struct iovec) { prefix, log_sink_line_prefix(prefix, sizeof prefix, prio) };
         iov[1] = (struct iovec) { (char *) msg, strlen(msg) };
         iov[2] = (struct iovec) { (char *) "\n", 1 };
         write_record(iov, 3);
@@ -197,9 +183,9 @@ void log_child_output(const char *path, pid_t pid, int prio, const char *line, s
                 (void) journal_send(f, ELEMENTSOF(f));
                 return;
         }
-        char prefix[16 + TIMESTAMP_ISO_MAX];
+        char prefix[LOG_SINK_PREFIX_MAX];
         struct iovec iov[5] = {
-                { prefix, line_prefix(prefix, sizeof prefix, prio) },
+                { prefix, log_sink_line_prefix(prefix, sizeof prefix, prio) },
                 { (char *) path, strlen(path) },
                 { (char *) ": ", 2 },
                 { (char *) line, len },

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -62,7 +63,16 @@ struct NatsLoop {
         Op *head, *tail;
         size_t queued, limit;   /* droppable ops waiting, and their bound */
         uint64_t dropped;
+        size_t subscriptions;   /* made by nats_loop_subscribe, not yet finished by libnats */
+        pthread_cond_t finished;
 };
+
+/* What a subscription's messages go to: libnats' closure, freed when it is done with them. */
+typedef struct Subscriber {
+        NatsLoop *loop;
+        NatsLoopFn fn;
+        void *ud;
+} Subscriber;
 
 bool nats_loop_is_loop_thread(const NatsLoop *l) {
         return pthread_equal(pthread_self(), l->thread);
@@ -83,11 +93,9 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         if (revents & (EPOLLIN | EPOLLERR | EPOLLHUP))
                 natsConnection_ProcessReadEvent(nc);
         /* The read may have stopped polling (c->io is off then, and writing is pointless).
-         * Only with something to write: libnats' "stop writing", asked for on this thread while
-         * ops wait in the queue, waits behind them, so the socket may still poll for writing
-         * once libnats has written everything; and a write event with nothing buffered sends
-         * 0 bytes, which libnats takes for a closed connection (it dropped its server and
-         * reconnected, every few seconds under traffic). */
+         * Only this thread drains libnats' buffer, but its "stop writing" may still wait in
+         * the queue behind message callbacks: with nothing buffered, libnats would send 0
+         * bytes, take send()'s 0 for a closed connection, and drop it mid-burst. */
         if ((revents & EPOLLOUT) && c->write && natsConnection_Buffered(nc) > 0)
                 natsConnection_ProcessWriteEvent(nc);
         return 0;
@@ -311,6 +319,7 @@ int nats_loop_new(sd_event *e, size_t limit, NatsLoop **ret) {
         l->thread = pthread_self();
         l->limit = limit;
         pthread_mutex_init(&l->lock, NULL);
+        pthread_cond_init(&l->finished, NULL);
         l->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (l->efd < 0) {
                 r = -errno;
@@ -346,6 +355,79 @@ NatsLoop *nats_loop_free(NatsLoop *l) {
         }
         sd_event_source_disable_unref(l->wake);
         safe_close(l->efd);
+        pthread_cond_destroy(&l->finished);
         pthread_mutex_destroy(&l->lock);
         return mfree(l);
+}
+
+static void drop_msg(void *ud, void *payload) {
+        natsMsg_Destroy(payload);
+}
+
+void nats_loop_post_msg(NatsLoop *l, NatsLoopFn fn, void *ud, natsMsg *msg) {
+        if (nats_loop_post(l, fn, drop_msg, ud, msg, true) < 0)
+                natsMsg_Destroy(msg); /* counted by the loop */
+}
+
+/* On libnats' delivery thread. */
+static void subscriber_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure) {
+        Subscriber *x = closure;
+        nats_loop_post_msg(x->loop, x->fn, x->ud, msg);
+}
+
+/* On libnats' delivery thread, after the subscription's last message. */
+static void subscriber_done(void *closure) {
+        Subscriber *x = closure;
+        NatsLoop *l = x->loop;
+
+        free(x);
+        pthread_mutex_lock(&l->lock);
+        l->subscriptions--;
+        pthread_cond_broadcast(&l->finished);
+        pthread_mutex_unlock(&l->lock);
+}
+
+int nats_loop_subscribe(NatsLoop *l, natsConnection *nc, const char *subject, NatsLoopFn fn, void *ud,
+                        natsSubscription **ret) {
+        Subscriber *x = calloc(1, sizeof *x);
+        natsSubscription *sub = NULL;
+
+        if (!x)
+                return -ENOMEM;
+        *x = (Subscriber) { .loop = l, .fn = fn, .ud = ud };
+        if (natsConnection_Subscribe(&sub, nc, subject, subscriber_msg, x) != NATS_OK) {
+                free(x);
+                return -EIO;
+        }
+        pthread_mutex_lock(&l->lock);
+        l->subscriptions++;
+        pthread_mutex_unlock(&l->lock);
+        if (natsSubscription_SetOnCompleteCB(sub, subscriber_done, x) != NATS_OK) {
+                /* Closed already (its connection went): libnats finished with it, or will
+                 * without telling; x is left to it. */
+                pthread_mutex_lock(&l->lock);
+                l->subscriptions--;
+                pthread_mutex_unlock(&l->lock);
+        }
+        *ret = sub;
+        return 0;
+}
+
+bool nats_loop_wait_subscriptions(NatsLoop *l, int timeout_ms) {
+        struct timespec until;
+        int r = 0;
+
+        (void) clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += timeout_ms / 1000;
+        until.tv_nsec += (long) (timeout_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&l->lock);
+        while (l->subscriptions > 0 && r == 0)
+                r = pthread_cond_timedwait(&l->finished, &l->lock, &until);
+        bool done = l->subscriptions == 0;
+        pthread_mutex_unlock(&l->lock);
+        return done;
 }

@@ -40,6 +40,20 @@ int nats_loop_use(NatsLoop *l, natsOptions *o);
  * 0, -ENOBUFS or -ENOMEM. */
 int nats_loop_post(NatsLoop *l, NatsLoopFn fn, NatsLoopFn drop, void *ud, void *payload, bool droppable);
 
+/* A message libnats delivered on its thread, handed to fn(ud, msg) on the loop thread (a
+ * droppable post): when the queue is full, or at nats_loop_free(), the message is destroyed. fn
+ * owns it. From a natsMsgHandler: `nats_loop_post_msg(loop, on_msg, ud, msg);` is all it does. */
+void nats_loop_post_msg(NatsLoop *l, NatsLoopFn fn, void *ud, natsMsg *msg);
+/* Subscribes nc to subject: each message goes to fn(ud, msg) on the loop thread, as
+ * nats_loop_post_msg() hands it. libnats delivers every subscription's messages on one thread
+ * (the connection's options say natsOptions_UseGlobalMessageDelivery), in the order the server
+ * sent them. The subscription is counted until libnats has delivered its last message, after
+ * natsSubscription_Destroy() or the connection's close. 0, -ENOMEM or -EIO (libnats' error). */
+int nats_loop_subscribe(NatsLoop *l, natsConnection *nc, const char *subject, NatsLoopFn fn, void *ud,
+                        natsSubscription **ret);
+/* After the subscriptions are destroyed: waits at most timeout_ms for libnats to finish with
+ * them (what it still had queued), which nats_CloseAndWait() does not wait for. True when done. */
+bool nats_loop_wait_subscriptions(NatsLoop *l, int timeout_ms);
 /* Droppable posts refused because the queue was full. */
 uint64_t nats_loop_dropped(NatsLoop *l);
 /* True on the thread that runs the loop. */

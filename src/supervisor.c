@@ -401,7 +401,7 @@ void parent_on_child(Node *s, Node *c, Report rep) {
                 return;
 
         case REPORT_START_FAILED:
-                if (c->start_child) {
+                if (c->new_instance) {
                         /* Made by start-child or scale and never up: as OTP's start_child when
                          * the child's init fails, the error goes to the caller (its waiter) and
                          * no child is kept; nothing counts against our intensity. */
@@ -520,6 +520,28 @@ int sup_new_dynamic_child(Tree *t, Node *s, char **args, Node **ret) {
         return sup_new_instance(t, s, s->next_instance, s->n_children, args, ret);
 }
 
+/* A new instance of a running simple_one_for_one supervisor, started at once (start-child,
+ * scale). As OTP's start_child, one that fails to start is an error for its caller and is not
+ * kept, whether it fails here or later (min_uptime, ready: parent_on_child), and nothing counts
+ * against the supervisor's intensity: a bad template cannot take the fleet down. On failure,
+ * s->reason says which and why. */
+int sup_start_new_instance(Tree *t, Node *s, unsigned instance, size_t index, char **args, Node **ret) {
+        Node *c;
+        int r = sup_new_instance(t, s, instance, index, args, &c);
+        if (r < 0)
+                return r;
+        c->new_instance = true;
+        r = node_start(c);
+        if (r < 0) {
+                snprintf(s->reason, sizeof s->reason, "'%s' failed to start: %.200s", c->path, c->reason);
+                s->start_failed_at = tree_now(t);
+                sup_remove_child(s, c);
+                return r;
+        }
+        *ret = c;
+        return 0;
+}
+
 /* A simple_one_for_one supervisor's instances (its section's, or as scaled), made each time it
  * starts. */
 int make_instances(Tree *t, Node *s) {
@@ -567,20 +589,9 @@ static int sup_scale(Tree *t, Node *s, unsigned n, NodeReason why) {
                         continue;
                 }
                 Node *c;
-                int r = sup_new_instance(t, s, k, i, NULL, &c);
+                int r = sup_start_new_instance(t, s, k, i, NULL, &c);
                 if (r < 0)
                         return r;
-                /* As start-child: an instance that fails to start, at once or later (min_uptime),
-                 * is an error for the scale and is not kept; it counts nothing against intensity,
-                 * so a bad template cannot take the fleet down. */
-                c->start_child = true;
-                r = node_start(c);
-                if (r < 0) {
-                        snprintf(s->reason, sizeof s->reason, "'%s' failed to start: %.200s", c->path, c->reason);
-                        s->start_failed_at = tree_now(t);
-                        sup_remove_child(s, c);
-                        return r;
-                }
                 live++;
         }
         return 0;

@@ -46,4 +46,5 @@ NodeReason sup_stop_reason(const Node *s);
 void sup_handle_exit(Node *s, Node *c, bool abnormal);
 void parent_on_child(Node *s, Node *c, Report rep);
 int sup_new_dynamic_child(Tree *t, Node *s, char **args, Node **ret);
+int sup_start_new_instance(Tree *t, Node *s, unsigned instance, size_t index, char **args, Node **ret);
 int make_instances(Tree *t, Node *s);

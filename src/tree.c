@@ -127,7 +127,7 @@ void node_enter(Node *n, NodeState s) {
         timer_off(n);
         n->state = s;
         if (s == NODE_RUNNING)
-                n->start_child = false; /* up once: from now on an ordinary child */
+                n->new_instance = false; /* up once: from now on an ordinary child */
         node_emit(n, TREE_EVENT_STATE);
 }
 
@@ -787,21 +787,10 @@ int tree_start_child(Tree *t, Node *s, char **args, Node **ret, const char **ret
                 *ret_error = "max_children reached";
                 return -EUSERS;
         }
-        Node *c;
-        int r = sup_new_dynamic_child(t, s, args, &c);
-        if (r < 0)
-                return r;
-        c->start_child = true;
-        r = node_start(c);
-        if (r < 0) {
-                /* OTP: start_child returns the error and keeps nothing. */
-                snprintf(s->reason, sizeof s->reason, "%s", c->reason);
-                *ret_error = s->reason;
-                sup_remove_child(s, c);
-                return r;
-        }
-        *ret = c;
-        return 0;
+        int r = sup_start_new_instance(t, s, s->next_instance, s->n_children, args, ret);
+        if (r < 0) /* only making the node fails otherwise */
+                *ret_error = r == -ENOMEM ? "out of memory" : s->reason;
+        return r;
 }
 
 int tree_terminate_child(Tree *t, Node *n, const char **ret_error) {

@@ -160,7 +160,7 @@ struct Node {
         pid_t pid;               /* 0 when no process; never signalled once reaped */
         NodeSignalled signalled; /* what the tree did to the running process */
         bool ready_seen;         /* STARTING: its ready condition is met; it waits for min_uptime */
-        bool start_child;        /* made by start-child and not yet up: a failed start removes
+        bool new_instance;       /* made by start-child or scale, not yet up: a failed start removes
                                   * it, as OTP's start_child keeps no child whose init failed */
         NodeReason stop_reason;  /* why the tree is stopping it (the first reason stands);
                                   * NONE from each start on */

@@ -2,7 +2,8 @@
 /* Soak worker (make soak): numbered publications and a subscriber that checks them for gaps.
  *
  *   soak-seq pub TOPIC RATE   publishes "p<PID> <SEQ>" on TOPIC, SEQ = 1, 2, ..., RATE a second,
- *                             each one flushed at once, until its mailbox is closed
+ *                             each one flushed at once, until its mailbox is closed; TOPIC may
+ *                             be several, "a,b,c" (up to 16): then each in turn
  *   soak-seq sub              receives what it is subscribed to (`subscribe =`), every payload
  *                             "SOURCE SEQ", and keeps per SOURCE the last SEQ: a SEQ more than
  *                             one past it is a gap of the numbers in between, one at or below it
@@ -23,6 +24,7 @@
 #include "markers.h"
 
 #define MAX_SOURCES 8192
+#define MAX_TOPICS 16
 
 /* The mailbox, ready; *ret_r is what fv_ready said. NULL (said on stderr) when it cannot open. */
 static struct fv *open_ready(int *ret_r) {
@@ -37,17 +39,22 @@ static struct fv *open_ready(int *ret_r) {
         return fv;
 }
 
-static int publish(const char *topic, long rate) {
+static int publish(char *topics, long rate) {
         struct timespec gap = { .tv_sec = 0, .tv_nsec = 1000000000L / rate };
-        char msg[64];
+        char msg[64], *topic[MAX_TOPICS];
+        size_t n_topics = 0;
         int r;
-        struct fv *fv = open_ready(&r);
 
+        for (char *t, *save = NULL; n_topics < MAX_TOPICS && (t = strtok_r(n_topics ? NULL : topics, ",", &save));)
+                topic[n_topics++] = t;
+        if (n_topics == 0)
+                return 2;
+        struct fv *fv = open_ready(&r);
         if (!fv)
                 return 1;
         for (uint64_t seq = 1; r >= 0; seq++) {
                 int n = snprintf(msg, sizeof msg, "p%d %" PRIu64, (int) getpid(), seq);
-                r = fv_publish(fv, topic, msg, (size_t) n);
+                r = fv_publish(fv, topic[(seq - 1) % n_topics], msg, (size_t) n);
                 if (r >= 0)
                         r = fv_flush(fv); /* waits while our own socket is full */
                 nanosleep(&gap, NULL);

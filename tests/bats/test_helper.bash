@@ -156,15 +156,21 @@ pid_dead() { ! pid_alive "$1"; }
 
 # no_survivors: every pid a worker recorded in $FV_TEST_OUT/pids is gone (polls briefly, since a
 # SIGKILLed group member may take a moment to die).
+# ours PID: PID is alive and one of this test's processes, not a stranger that was given a
+# recorded pid again (pids wrap at 32768 here, within one run of make check): its environment
+# has this test's FV_TEST_OUT, which the daemon's children inherit.
+ours() {
+    pid_alive "$1" && tr '\0' '\n' < "/proc/$1/environ" 2>/dev/null | grep -qxF "FV_TEST_OUT=$FV_TEST_OUT"
+}
 all_recorded_gone() {
     local p
     [[ -r $FV_TEST_OUT/pids ]] || return 0
-    while read -r p; do pid_alive "$p" && return 1; done < "$FV_TEST_OUT/pids"
+    while read -r p; do ours "$p" && return 1; done < "$FV_TEST_OUT/pids"
     return 0
 }
 no_survivors() {
     retry 100 0.05 all_recorded_gone || {
-        echo "processes survived: $(while read -r p; do pid_alive "$p" && echo "$p"; done < "$FV_TEST_OUT/pids")" >&2
+        echo "processes survived: $(while read -r p; do ours "$p" && echo "$p"; done < "$FV_TEST_OUT/pids")" >&2
         return 1
     }
 }
@@ -177,7 +183,7 @@ fv_teardown() {
     fv_stop
     if [[ -n ${FV_TEST_OUT:-} && -r $FV_TEST_OUT/pids ]]; then
         local p
-        while read -r p; do pid_alive "$p" && kill -KILL "$p" 2>/dev/null; done < "$FV_TEST_OUT/pids"
+        while read -r p; do ours "$p" && kill -KILL "$p" 2>/dev/null; done < "$FV_TEST_OUT/pids"
     fi
     local log; log=$(fv_log)
     [[ -r $log ]] || return 0

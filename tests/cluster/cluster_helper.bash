@@ -53,7 +53,8 @@ nats_start() {
     local cluster=()
     [[ $NATS_N -eq 1 ]] ||
         cluster=(--cluster_name fv --cluster "nats://127.0.0.1:${NATS_ROUTE[i]}" --routes "${NATS_ROUTES[i]}")
-    nats-server -a 127.0.0.1 -p "${NATS_PORT[i]}" -n "s$i" "${cluster[@]}" \
+    # NATS_DEBUG=-D (or -DV) in the environment: the servers log every connection (and message).
+    nats-server ${NATS_DEBUG:-} -a 127.0.0.1 -p "${NATS_PORT[i]}" -n "s$i" "${cluster[@]}" \
         -js -sd "$BATS_TEST_TMPDIR/nats$i" -l "$BATS_TEST_TMPDIR/nats$i.log" </dev/null >/dev/null 2>&1 3>&- &
     NATS_PID[i]=$!
     echo "${NATS_PID[i]}" >> "$BATS_TEST_TMPDIR/nats.pids"
@@ -172,7 +173,7 @@ cluster_teardown() {
         done < "$BATS_TEST_TMPDIR/nats.pids"
     fi
     if [[ -n ${FV_TEST_OUT:-} && -r $FV_TEST_OUT/pids ]]; then
-        while read -r pid; do pid_alive "$pid" && kill -KILL "$pid" 2>/dev/null; done < "$FV_TEST_OUT/pids"
+        while read -r pid; do ours "$pid" && kill -KILL "$pid" 2>/dev/null; done < "$FV_TEST_OUT/pids"
     fi
     for log in "$BATS_TEST_TMPDIR"/*.log; do
         [[ -r $log && $log != */nats*.log ]] || continue

@@ -264,3 +264,74 @@ SH
     node_stop b
     nothing_survives
 }
+
+@test "rpc: a node killed and back within its silent heartbeats is a new run: its monitors get noconnection" {
+    nats_cluster 1
+    script watcher <<'SH'
+forkvisor ready
+while msg=$(forkvisor recv --shell); do
+    eval "$msg"
+    if [ "$FV_KIND" = cast ]; then
+        forkvisor monitor "$FV_PAYLOAD"
+        forkvisor call echo@b sync >/dev/null
+        echo "$FV_PAYLOAD" >>"$FV_TEST_OUT/watcher.mon"
+    else
+        printf '%s|%s|%s\n' "$FV_KIND" "$FV_TOPIC" "$FV_PAYLOAD" >>"$FV_TEST_OUT/watcher.got"
+    fi
+done
+SH
+    rpc_node a 1 watcher:watcher
+    rpc_node b 1 echo:@W@/echo
+    # b beats every 3 s: silent for 9 s before a would call it down.
+    sed -i 's/^heartbeat = 200$/heartbeat = 3000/' "$BATS_TEST_TMPDIR/b.ini"
+    pair_up
+    fvn a send watcher echo@b
+    retry 200 0.05 lines_at_least 1 "$FV_TEST_OUT/watcher.mon"
+
+    # Back long before 9 s; its first heartbeat, sent as it connects, names another run.
+    node_stop b KILL
+    node_start b
+    retry 100 0.05 lines_at_least 1 "$FV_TEST_OUT/watcher.got"
+    run -0 cat "$FV_TEST_OUT/watcher.got"
+    assert_output "down|echo@b|noconnection"
+    grep -q "node 'b' is down: it restarted within its heartbeats" "$BATS_TEST_TMPDIR/a.log"
+    # And it is up again: a call reaches the new run.
+    retry 100 0.05 node_heard a b up
+    run -0 fvn a call echo@b again
+    assert_output "echo: again"
+    node_stop b
+    node_stop a
+    nothing_survives
+}
+
+# wire NAME KEY: wire_KEY of node NAME's `cluster --json`.
+wire() { cluster_field "$1" "wire_$2"; }
+
+@test "rpc: cluster, status --json and top count what crossed the wire; a node in no cluster shows none" {
+    nats_cluster 2
+    echo_nodes
+    pair_up
+    local in0 out0
+    in0=$(wire b msgs_in)
+    out0=$(wire a msgs_out)
+    for _ in $(seq 20); do fvn a call echo@b ping >/dev/null; done
+    # 20 calls out of a and into b, 20 answers back, besides the heartbeats.
+    [ "$(wire a msgs_out)" -ge $((out0 + 20)) ]
+    [ "$(wire b msgs_in)" -ge $((in0 + 20)) ]
+    [ "$(wire a bytes_out)" -gt 0 ]
+    run -0 fvn a status --json
+    python3 -c 'import json, sys; c = json.loads(sys.argv[1])["cluster"]; assert c["wire_msgs_in"] >= 20, c' "$output"
+    run -0 fvn a cluster
+    assert_line --regexp '^wire: +[0-9]+ messages in \([0-9]+ bytes\), [0-9]+ out \([0-9]+ bytes\)$'
+    run -0 fvn a top
+    assert_line --regexp '^cluster: node a connected, 1 of 1 other nodes up; over NATS -/s in, -/s out, [0-9]+ dropped$'
+    node_stop b
+    node_stop a
+    # Without [cluster], top has no such line.
+    app_ini 'echo:@W@/echo'
+    fv_start t.ini
+    run -0 fv top
+    refute_line --partial 'cluster:'
+    fv_stop
+    nothing_survives
+}

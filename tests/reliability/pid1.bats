@@ -83,3 +83,26 @@ SH
     # Nothing of the namespace is left: not the setsid'd helper either.
     retry 100 0.05 ns_empty "$FV_NS"
 }
+
+@test "PID 1 with exit_status = significant: the container ends with its job's status, 128 + N when signal N killed it" {
+    need_pid_namespace
+    local nsout="$BATS_TEST_TMPDIR/ns-out" st
+    for st in 5 kill; do
+        rm -rf "$nsout"
+        # The job ends when the test says so (a file), with the status asked.
+        if [[ $st == kill ]]; then
+            printf '#!/bin/sh\nwhile [ ! -e "$FV_TEST_OUT/go" ]; do sleep 0.02; done\nkill -TERM $$\n' >"$BATS_TEST_TMPDIR/job"
+        else
+            printf '#!/bin/sh\nwhile [ ! -e "$FV_TEST_OUT/go" ]; do sleep 0.02; done\nexit %s\n' "$st" >"$BATS_TEST_TMPDIR/job"
+        fi
+        chmod +x "$BATS_TEST_TMPDIR/job"
+        printf '[forkvisor]\nlog = stderr\nexit_status = significant\n\n[supervisor:init]\nauto_shutdown = any_significant\nchildren = job, svc\n[worker:job]\nexec = %s\nrestart = temporary\nsignificant = yes\n[worker:svc]\nexec = %s\n' \
+            "$BATS_TEST_TMPDIR/job" "$WORKERS/sleeper" >"$BATS_TEST_TMPDIR/init.ini"
+        fv_start_init init.ini "$nsout"
+        [ "$(awk '/^NSpid:/ { print $3 }' "/proc/$FV_INIT/status")" = 1 ]
+        : >"$nsout/go"
+        fv_wait_exit
+        if [[ $st == kill ]]; then [ "$FV_STATUS" -eq 143 ]; else [ "$FV_STATUS" -eq "$st" ]; fi
+        retry 100 0.05 ns_empty "$FV_NS"
+    done
+}

@@ -13,7 +13,7 @@ use() { cp "$BATS_TEST_TMPDIR/$1" "$BATS_TEST_TMPDIR/t.ini.new" && mv "$BATS_TES
 # keep NAME: save the t.ini just written by app_ini as NAME.
 keep() { mv "$BATS_TEST_TMPDIR/t.ini" "$BATS_TEST_TMPDIR/$1"; }
 # live_recorded: how many pids that workers recorded are alive.
-live_recorded() { local p n=0; while read -r p; do pid_alive "$p" && n=$((n + 1)); done <"$FV_TEST_OUT/pids"; echo "$n"; }
+live_recorded() { local p n=0; while read -r p; do ours "$p" && n=$((n + 1)); done <"$FV_TEST_OUT/pids"; echo "$n"; }
 # seconds_since_at_least T0 N: N seconds or more have passed since $SECONDS was T0.
 seconds_since_at_least() { ((SECONDS - $1 >= $2)); }
 live_recorded_is() { [[ $(live_recorded) -eq $1 ]]; }
@@ -124,7 +124,7 @@ started_count() { fv_log_plain | grep -c "^<6>Started '$1' " || true; }
     [ "$(state_of app/c)" = running ]
     [ "$(pid_of app/a)" = "$a" ]
     [ "$(pid_of app/b)" = "$b" ]
-    ! log_has "Reload refused"
+    run ! log_has "Reload refused"
     echo "reloads applied: $(count_in_log "Reloaded configuration")" >&2
     [ "$(live_recorded)" -eq 3 ]
     retry 100 0.05 no_zombie_children

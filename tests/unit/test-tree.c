@@ -586,7 +586,7 @@ TEST(a_start_child_that_exits_within_min_uptime_is_removed_uncounted) {
                 Node *c = NULL;
                 const char *err = NULL;
                 ASSERT_OK(tree_start_child(f.tree, f.tree->root, NULL, &c, &err));
-                ASSERT_TRUE(c->start_child);
+                ASSERT_TRUE(c->new_instance);
                 char path[64];
                 snprintf(path, sizeof path, "%s", c->path);
                 die(&f, path, CLD_EXITED, 3);
@@ -602,7 +602,7 @@ TEST(a_start_child_that_exits_within_min_uptime_is_removed_uncounted) {
         ASSERT_OK(tree_start_child(f.tree, f.tree->root, NULL, &c, &err));
         tree_handle_timer(f.tree, c);
         ASSERT_EQ(c->state, NODE_RUNNING);
-        ASSERT_TRUE(!c->start_child);
+        ASSERT_TRUE(!c->new_instance);
         fake_done(&f);
 }
 
