@@ -322,7 +322,7 @@ cluster_bench() {
         [ -z "$CLUSTER_SKIP" ] || note "cluster rows cut short: $CLUSTER_SKIP"
 }
 
-# cluster_rows: the rows of the table (row() and friends of run.sh's awk, copied in its format).
+# cluster_rows: the rows of the table (with run.sh's TABLE_FNS).
 cluster_rows() {
         local V=(-v "skip=$CLUSTER_SKIP" -v redisv="${REDIS_VERSION:-}")
         if [ -s "$R/cluster.call.txt" ]; then
@@ -343,14 +343,7 @@ cluster_rows() {
                         V+=(-v "f_floodpub_$n=$(med "$R/cluster.flood.$n.txt" 2)")
                 fi
         done
-        awk "${V[@]}" '
-function ratio(a, b) { return b > 0 ? sprintf("%.2f×", a / b) : "—" }
-function met(ok) { return ok ? "met" : "**not met**" }
-function row(what, floor, fork, fv, r, target, verdict) {
-        printf "| %s | %s | %s | %s | %s | %s | %s |\n", what, floor, fork, fv, r, target, verdict
-}
-function usf(ns) { return sprintf("%.1f µs", ns / 1e3) }
-function mps(r) { return r >= 1e6 ? sprintf("%.2f M msg/s", r / 1e6) : sprintf("%.0f k msg/s", r / 1e3) }
+        awk "${V[@]}" "$TABLE_FNS"'
 function fan_row(what, redis, fv) {
         if (fv == "")
                 row(what, "—", "—", "—", "—", "≥ 2× Redis", "not measured")
@@ -365,16 +358,22 @@ BEGIN {
                 exit
         }
         row("remote call round trip A→B→A through NATS: a worker on node a fv_call()s echo@b, 64 B (floor: bare libnats request/reply between 2 processes, SendAsap)", usf(c_floor), "—", usf(c_call), ratio(c_call, c_floor), "≤ 1.5× floor", met(c_call <= 1.5 * c_floor))
-        row("  bare libnats request/reply with its default options (the reply waits for the flusher thread)", usf(c_def), "—", "—", "—", "", "")
-        row("  the same calls of echo from a worker on node b: a local call, the share of the two mailbox hops the floor has not", "—", "—", usf(c_local), "—", "", "")
+        if (c_def != "")
+                row("  bare libnats request/reply with its default options (the reply waits for the flusher thread)", usf(c_def), "—", "—", "—", "", "")
+        if (c_local != "")
+                row("  the same calls of echo from a worker on node b: a local call, the share of the two mailbox hops the floor has not", "—", "—", usf(c_local), "—", "", "")
         rdis = redisv == "" ? "no redis-server" : "Redis " redisv " pub/sub, same subscribers"
-        fan_row("cross-node fan-out: publisher on node a, 10 subscribers on nodes b and c (5 + 5), 64 B, delivered, the publisher paced at " f_rate_10 "/s, 80% of the highest rate found lossless (" f_best_10 "/s) (floor: " rdis ")", f_redis_10, f_fv_10)
-        fan_row("cross-node fan-out to 100 subscribers (50 on b + 50 on c), paced at " f_rate_100 "/s (80% of " f_best_100 "/s)", f_redis_100, f_fv_100)
+        pace10 = f_fv_10 == "" ? "" : ", the publisher paced at " f_rate_10 "/s, 80% of the highest rate found lossless (" f_best_10 "/s)"
+        pace100 = f_fv_100 == "" ? "" : ", paced at " f_rate_100 "/s (80% of " f_best_100 "/s)"
+        fan_row("cross-node fan-out: publisher on node a, 10 subscribers on nodes b and c (5 + 5), 64 B, delivered" pace10 " (floor: " rdis ")", f_redis_10, f_fv_10)
+        fan_row("cross-node fan-out to 100 subscribers (50 on b + 50 on c)" pace100, f_redis_100, f_fv_100)
         if (f_fv_10 != "" || f_fv_100 != "")
                 row("  cross-node fan-out, paced: not delivered / published × subscribers, all runs, 10; 100 subscribers", "—", "—", sprintf("%d / %d; %d / %d", f_lost_10, f_pub_10, f_lost_100, f_pub_100), "—", "0 (lossless)", met(f_lost_10 + f_lost_100 == 0))
         if (f_flood_10 != "" || f_flood_100 != "")
                 row("  cross-node fan-out, publisher as fast as it can (no flow control across nodes): delivered; not delivered, 10 / 100 subscribers", "—", "—", sprintf("%s; %.0f%% / %s; %.0f%%", mps(f_flood_10), 100 * f_floodmiss_10, mps(f_flood_100), 100 * f_floodmiss_100), "—", "", "")
         row("global-name lookup on a node that does not hold the name", "—", "—", "—", "—", "= local lookup", "not measured: no global names yet")
+        if (skip != "")
+                row("cluster rows cut short: " skip, "—", "—", "—", "—", "", "")
 }'
 }
 

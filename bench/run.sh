@@ -170,6 +170,17 @@ cbuild exit1 $NOLIBC "$HERE/exit1.c"
 cluster_build
 
 note() { printf 'bench: %s\n' "$*" >&2; }
+# The table's awk functions, shared with the cluster rows (bench/cluster.sh): a row, ratios and
+# verdicts, µs and messages per second.
+TABLE_FNS='
+function ratio(a, b) { return b > 0 ? sprintf("%.2f×", a / b) : "—" }
+function met(ok) { return ok ? "met" : "**not met**" }
+function row(what, floor, fork, fv, r, target, verdict) {
+        printf "| %s | %s | %s | %s | %s | %s | %s |\n", what, floor, fork, fv, r, target, verdict
+}
+function usf(ns) { return sprintf("%.1f µs", ns / 1e3) }
+function mps(r) { return r >= 1e6 ? sprintf("%.2f M msg/s", r / 1e6) : sprintf("%.0f k msg/s", r / 1e3) }
+'
 # med FILE COLUMN [PATTERN]: the median of column COLUMN over the lines of FILE matching PATTERN.
 med() {
         awk -v c="$2" -v pat="${3:-}" 'pat == "" || $0 ~ pat { print $c }' "$1" | sort -g |
@@ -606,17 +617,10 @@ V+=(-v "rg_names=$(sed -n 's/^# \([0-9]*\) names.*/\1/p' "$R/registry.txt")" -v 
 cluster_rows >"$TMP/cluster.rows"
 V+=(-v "crows=$TMP/cluster.rows")
 
-awk "${V[@]}" '
+awk "${V[@]}" "$TABLE_FNS"'
 function ms(ns) { return sprintf("%.2f ms", ns / 1e6) }
 function sec(ns) { return ns >= 1e9 ? sprintf("%.2f s", ns / 1e9) : sprintf("%.0f ms", ns / 1e6) }
 function us(ns) { return sprintf("%.0f µs", ns / 1e3) }
-function ratio(a, b) { return b > 0 ? sprintf("%.2f×", a / b) : "—" }
-function met(ok) { return ok ? "met" : "**not met**" }
-function row(what, floor, fork, fv, r, target, verdict) {
-        printf "| %s | %s | %s | %s | %s | %s | %s |\n", what, floor, fork, fv, r, target, verdict
-}
-function usf(ns) { return sprintf("%.1f µs", ns / 1e3) }
-function mps(r) { return r >= 1e6 ? sprintf("%.2f M msg/s", r / 1e6) : sprintf("%.0f k msg/s", r / 1e3) }
 function nsf(ns) { return sprintf("%.1f ns", ns) }
 function reg_row(what, floor, fv, target, ok) {
         row(what, nsf(floor), "—", nsf(fv), ratio(fv, floor), target, met(ok))
