@@ -54,6 +54,9 @@ traffic_node() {
     run ! grep -h "lost its server" "$BATS_TEST_TMPDIR/a.log" "$BATS_TEST_TMPDIR/b.log"
     cluster_state_is a connected
     cluster_state_is b connected
+    node_stop a
+    node_stop b
+    nothing_survives
 }
 
 @test "traffic: calls across nodes, in a loop, with heartbeats crossing them, never time out" {
@@ -73,4 +76,7 @@ traffic_node() {
     assert_output 0
     run -0 reconnects b
     assert_output 0
+    node_stop a
+    node_stop b
+    nothing_survives
 }
