@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "envfile.h"
 #include "guard.h"
 #include "log.h"
 #include "macro.h"
@@ -132,11 +133,15 @@ int child_prepare(Manager *m, Node *n, Child *rt) {
         }
 
         if (!rt->envp) {
-                size_t len = 0, cap = strv_length(m->base_env) + strv_length(s->environment) + 9; /* ours, and NULL */
+                size_t len = 0, cap = strv_length(m->base_env) + strv_length(rt->file_env) +
+                                      strv_length(s->environment) + 9; /* ours, and NULL */
                 char **env = calloc(cap, sizeof *env);
                 if (!env)
                         return -ENOMEM;
                 STRV_FOREACH(kv, m->base_env)
+                        env_put(env, &len, *kv);
+                /* systemd's order: the files first, then what the section sets itself. */
+                STRV_FOREACH(kv, rt->file_env)
                         env_put(env, &len, *kv);
                 STRV_FOREACH(kv, s->environment)
                         env_put(env, &len, *kv);
@@ -259,6 +264,38 @@ static int node_cgroup(Manager *m, Node *n, Child *rt) {
         return 0;
 }
 
+/* env_file is read at every spawn, as systemd reads EnvironmentFile= at every start: a changed
+ * file applies at the next restart, without a reload. The files are small (ENVFILE_SIZE_MAX) and
+ * regular, so reading them on the loop is bounded; one that cannot be read or does not parse
+ * fails this start, n->reason naming the file and its line. */
+static int read_env_files(Node *n, Child *rt) {
+        _cleanup_strv_free_ char **env = NULL;
+        const Spec *s = n->spec;
+
+        if (!rt->file_env && strv_length(s->env_files) == 0)
+                return 0;
+        STRV_FOREACH(f, s->env_files) {
+                const char *path = *f + (**f == '-');
+                EnvFileError err = {};
+                int r = envfile_load(*f, &env, &err);
+                if (r == -ENOMEM || (r < 0 && err.line == 0)) {
+                        snprintf(n->reason, sizeof n->reason, "cannot read env_file '%s': %s", path,
+                                 r == -ENOMEM ? strerror(ENOMEM) : err.msg);
+                        return r;
+                }
+                if (r < 0) {
+                        snprintf(n->reason, sizeof n->reason, "env_file %s:%u: %s", path, err.line, err.msg);
+                        return r;
+                }
+        }
+        /* The environment is made again from what was read now. */
+        rt->envp = mfree(rt->envp);
+        rt->env_own = strv_free(rt->env_own);
+        strv_free(rt->file_env);
+        rt->file_env = TAKE_PTR(env);
+        return 0;
+}
+
 int child_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
         Manager *m = ud;
         const Spec *s = n->spec;
@@ -267,6 +304,9 @@ int child_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
 
         if (!rt)
                 return -ENOMEM;
+        r = read_env_files(n, rt);
+        if (r < 0)
+                return r;
         r = child_prepare(m, n, rt);
         if (r < 0) {
                 snprintf(n->reason, sizeof n->reason, "failed to prepare: %s", strerror(-r));
@@ -466,6 +506,7 @@ void child_release(void *ud, Node *n) {
         strv_free(rt->argv);
         free(rt->envp);
         strv_free(rt->env_own);
+        strv_free(rt->file_env);
         free(rt->cmdline);
         free(rt->status_text);
         free(rt);

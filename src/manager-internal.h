@@ -36,6 +36,7 @@ typedef struct Child {
         char **argv;               /* prepared at the first start, reused by every restart */
         char **envp;               /* borrowed strings, owned array */
         char **env_own;            /* the strings of envp that are this node's own */
+        char **file_env;           /* env_file's variables, read at this spawn (envp borrows them) */
         char *cmdline;
         char *status_text;         /* sd_notify STATUS= of the child */
         CgroupLeaf *cgroup;        /* cgroup mode: the worker's cgroup, kept across restarts */

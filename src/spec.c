@@ -231,6 +231,7 @@ static Spec *spec_free(Spec *s) {
         free(s->groups);
         free(s->directory);
         strv_free(s->environment);
+        strv_free(s->env_files);
         free(s->stdout_path);
         free(s->stderr_path);
         return mfree(s);
@@ -327,6 +328,7 @@ static void pack_spec(Packer *p, const Spec *old, Spec *s) {
         s->groups = old->groups ? pack_bytes(p, old->groups, old->n_groups * sizeof(gid_t)) : NULL;
         s->directory = pack_string(p, old->directory);
         s->environment = pack_strv(p, old->environment);
+        s->env_files = pack_strv(p, old->env_files);
         s->stdout_path = pack_string(p, old->stdout_path);
         s->stderr_path = pack_string(p, old->stderr_path);
 }

@@ -140,7 +140,9 @@ struct Spec {
                                    * at load time so the spawn path does no NSS lookup */
         size_t n_groups;          /* 0 when user is not set */
         char *directory;          /* owned; default the directory of `file` */
-        char **environment;       /* owned strv of KEY=VALUE */
+        char **environment;       /* owned strv of KEY=VALUE, ${NAME} expanded at load */
+        char **env_files;         /* owned strv: env_file, absolute, "-PATH" when optional; read
+                                   * at each spawn, before `environment` (envfile.h); may be NULL */
         int umask;                /* -1 = inherited */
         int nice;
         bool nice_set;

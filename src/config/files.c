@@ -12,36 +12,13 @@
 
 #include "array.h"
 #include "parser.h"
+#include "read-full.h"
 
 #define CONFIG_FILE_SIZE_MAX (4u * 1024u * 1024u)
 #define INCLUDE_FILES_MAX 256
 
 int files_read_all(int fd, char **ret, size_t *ret_size) {
-        _cleanup_free_ char *buf = NULL;
-        size_t size = 0, cap = 0;
-
-        for (;;) {
-                ssize_t n;
-
-                /* Room for 4 KiB more at least, and the NUL. */
-                if (ARRAY_GROW(buf, cap, size + 4096 + 1) < 0)
-                        return -ENOMEM;
-                n = read(fd, buf + size, cap - 1 - size);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0)
-                        break;
-                size += (size_t) n;
-                if (size > CONFIG_FILE_SIZE_MAX)
-                        return -EFBIG;
-        }
-        buf[size] = '\0';
-        *ret = TAKE_PTR(buf);
-        *ret_size = size;
-        return 0;
+        return read_full_fd(fd, CONFIG_FILE_SIZE_MAX, ret, ret_size);
 }
 
 static char *dir_of(const char *path) {

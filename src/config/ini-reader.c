@@ -195,7 +195,7 @@ static int handler(void *user, const char *section, const char *name, const char
                         return 1;
                 if (fs->cont == CONT_SCALAR) {
                         fs->cont = CONT_IGNORE; /* one error per key is enough */
-                        fs_error(fs, "indented line continues '%s', which takes one value: only lists (children, environment, subscribe, normal_exit, include) go on over indented lines",
+                        fs_error(fs, "indented line continues '%s', which takes one value: only lists (children, environment, env_file, subscribe, normal_exit, include) go on over indented lines",
                                  fs->cont_key->name);
                         return 0;
                 }

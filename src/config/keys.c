@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "array.h"
+#include "envfile.h"
 #include "parser.h"
 #include "registry.h"
 #include "strv.h"
@@ -36,7 +37,7 @@ const char *const config_keys_supervisor[] = {
 const char *const config_keys_worker[] = {
         "exec", "restart", "shutdown", "stop_signal", "normal_exit", "ready", "ready_timeout",
         "min_uptime", "restart_delay", "restart_delay_max", "significant", "register", "subscribe",
-        "mailbox_limit", "user", "group", "directory", "environment", "umask", "nice",
+        "mailbox_limit", "user", "group", "directory", "environment", "env_file", "umask", "nice",
         "limit_nofile", "limit_core", "limit_as", "limit_nproc", "stdout", "stderr", "stdin",
         "kill_group", "memory_max", "pids_max", "cpu_weight", "log_max_bytes", "log_backups", NULL,
 };
@@ -330,6 +331,30 @@ static int parse_auto_shutdown(FileState *fs, const KeyDef *k, Spec *s, const ch
 
 /* ---- [worker:NAME] --------------------------------------------------------------------- */
 
+/* V with ${NAME} taken from the node's environment (the one `forkvisor run` was started with,
+ * and `check`'s own) and $$ made $: in exec, PERCENT keeps a value's '%' from the spawn's
+ * %-expansion. */
+static int expand(FileState *fs, const KeyDef *k, const char *v, bool percent, char **ret) {
+        extern char **environ;
+        size_t at = 0;
+        int r = env_expand(v, environ, percent, ret, &at);
+
+        if (r == -ENOMEM)
+                return parser_oom(fs->p);
+        if (r == -ENOENT) {
+                const char *name = v + at + 2;
+                return fs_error(fs, "undefined variable '%.*s' in %s (${NAME} is taken from the environment forkvisor runs in; write $$ for a literal $)",
+                                (int) strcspn(name, "}"), name, k->name);
+        }
+        if (r < 0) {
+                size_t n = strcspn(v + at, "}");
+                n += v[at + n] == '}';
+                return fs_error(fs, "bad value for %s: '%.*s' is not ${NAME} (write $$ for a literal $)", k->name,
+                                (int) (n < 40 ? n : 40), v + at);
+        }
+        return 0;
+}
+
 static int parse_exec(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
         _cleanup_strv_free_ char **l = NULL;
         const char *err = NULL;
@@ -343,6 +368,15 @@ static int parse_exec(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
                                 fs->line_has_comment ? " (a ';' after whitespace starts a comment, which cut the line "
                                                        "there: write '\\;' for a ';' in the command)"
                                                      : "");
+        /* ${NAME} within a word: a value with spaces stays one argument, as in systemd. */
+        for (size_t i = 0; l[i]; i++) {
+                char *x;
+                r = expand(fs, k, l[i], true, &x);
+                if (r < 0)
+                        return r;
+                free(l[i]);
+                l[i] = x;
+        }
         if (!l[0])
                 return fs_error(fs, "empty exec: expected a command line");
         if (!l[0][0])
@@ -505,18 +539,59 @@ static int parse_directory(FileState *fs, const KeyDef *k, Spec *s, const char *
 
 /* A later assignment of the same variable replaces the earlier one, as in a shell. */
 static int parse_environment(FileState *fs, const KeyDef *k, Spec *s, const char *w) {
+        _cleanup_free_ char *value = NULL, *kv = NULL;
         const char *eq = strchr(w, '=');
         size_t len = eq ? (size_t) (eq - w) : 0;
+        int r;
 
         if (!eq || !env_name_is_valid(w, len))
                 return fs_error(fs, "bad value '%s' for %s: expected KEY=VALUE with KEY of A-Z, a-z, 0-9 and '_', not starting with a digit",
                                 w, k->name);
+        r = expand(fs, k, eq + 1, false, &value);
+        if (r < 0)
+                return r;
+        if (asprintf(&kv, "%.*s=%s", (int) len, w, value) < 0)
+                return parser_oom(fs->p);
         for (size_t j = 0; s->environment[j]; j++)
                 if (strncmp(s->environment[j], w, len + 1) == 0) {
                         strv_remove_at(s->environment, j);
                         break;
                 }
-        if (strv_push(&s->environment, w) < 0)
+        if (strv_push(&s->environment, kv) < 0)
+                return parser_oom(fs->p);
+        return 0;
+}
+
+/* env_file = [-]PATH: read at each spawn (child.c); read here as well, so that `check` (and
+ * `run`, and a reload) refuse a required file that is missing and any file that does not parse,
+ * naming the env_file's own line. */
+static int parse_env_file(FileState *fs, const KeyDef *k, Spec *s, const char *w) {
+        _cleanup_strv_free_ char **scratch = NULL;
+        _cleanup_free_ char *path = NULL, *entry = NULL;
+        bool optional = w[0] == '-';
+        EnvFileError err = {};
+        char buf[64];
+        int r;
+
+        if (!w[optional])
+                return fs_error(fs, "bad value '%s' for %s: expected a file path, with a '-' before it when the file may be missing",
+                                w, k->name);
+        path = path_resolve(fs, w + optional);
+        if (!path || asprintf(&entry, "%s%s", optional ? "-" : "", path) < 0)
+                return parser_oom(fs->p);
+        /* The fuzzer reads no files. */
+        if (!(fs->p->flags & CONFIG_LOAD_NO_INCLUDE)) {
+                r = envfile_load(entry, &scratch, &err);
+                if (r == -ENOMEM)
+                        return parser_oom(fs->p);
+                if (r < 0 && err.line == 0)
+                        return fs_error(fs, "cannot read %s '%s': %s%s", k->name, path, err.msg,
+                                        r == -ENOENT ? " (write -PATH for a file that may be missing)" : "");
+                if (r < 0)
+                        return parser_error(fs->p, path, err.line, "%s (%s of %s at %s:%u)", err.msg, k->name,
+                                            section_display(fs, buf, sizeof buf), fs->path, fs->line);
+        }
+        if (strv_push(&s->env_files, entry) < 0)
                 return parser_oom(fs->p);
         return 0;
 }
@@ -801,6 +876,7 @@ static const KeyDef key_table[] = {
         { "group", W, 0, parse_group },
         { "directory", W, 0, parse_directory },
         { "environment", W, KEY_LIST, parse_environment },
+        { "env_file", W, KEY_LIST, parse_env_file },
         { "umask", W, 0, parse_umask },
         { "nice", W, 0, parse_nice },
         { "limit_nofile", W, 0, parse_limit },

@@ -4,7 +4,6 @@
  * accounts. No diagnostics here: the key parsers (keys.c) word them. */
 #include "values.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -154,15 +153,6 @@ bool account_name_is_valid(const char *v) {
                 return false;
         for (; *v; v++)
                 if (*v < 0x21 || *v > 0x7e || *v == ':')
-                        return false;
-        return true;
-}
-
-bool env_name_is_valid(const char *n, size_t len) {
-        if (len == 0 || (n[0] >= '0' && n[0] <= '9'))
-                return false;
-        for (size_t i = 0; i < len; i++)
-                if (!(isascii((unsigned char) n[i]) && (isalnum((unsigned char) n[i]) || n[i] == '_')))
                         return false;
         return true;
 }

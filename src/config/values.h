@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/resource.h>
 
+#include "envfile.h" /* env_name_is_valid() */
 #include "signame.h"
 
 /* Non-empty and only 0-9. */
@@ -25,8 +26,6 @@ int parse_rlimit_value(const char *v, bool sizes, rlim_t *ret);
 
 /* A user or group as written: 1-256 printable characters, no whitespace and no ':'. */
 bool account_name_is_valid(const char *v);
-/* The LEN bytes at N name an environment variable: A-Z, a-z, 0-9, '_', no leading digit. */
-bool env_name_is_valid(const char *n, size_t len);
 
 /* Seconds with up to three decimals, above 0 and at most MAX_SECONDS ("5", "2.5", "0.250"), as
  * milliseconds: -EINVAL, or -ENOMEM. */
