@@ -199,7 +199,7 @@ check-san:
 
 # The node's rooms, which the client (src/cli/ but run.c, the daemon's entry) never includes: it
 # talks to the node through the control protocol (ctlproto.h, control-path.h) only.
-NODE_ROOMS := manager|cluster|cluster-pubsub|cluster-rpc|cluster-subject|cluster-view|nats-loop|node|proc|child|reap|tree|reload|router|mailbox|broker|control|commands|commands-bus|inspect|event-log|status|notify|spawn|output|output-file|cgroup|guard|config|spec|events|journal|log-sink
+NODE_ROOMS := manager|cluster|cluster-names|cluster-kv|cluster-key|cluster-pubsub|cluster-rpc|cluster-subject|cluster-view|nats-loop|node|proc|child|reap|tree|reload|router|mailbox|broker|control|commands|commands-bus|inspect|event-log|status|notify|spawn|output|output-file|cgroup|guard|config|spec|events|journal|log-sink
 
 # Every header compiles on its own; the public one as strict C99 too. One result per header, and
 # one for the client's includes.

@@ -98,6 +98,17 @@ FV_API int fv_whereis_all(struct fv *fv, const char *name, fv_whereis_fn fn, voi
  * worker, -EINVAL bad name. */
 FV_API int fv_register(struct fv *fv, const char *name);
 FV_API int fv_unregister(struct fv *fv, const char *name);
+/* Global names of a cluster (forkvisor-cluster(7)): name, unique across the nodes, for this worker,
+ * answered when the cluster has answered (within FV_GLOBAL_TIMEOUT_MS): besides fv_register()'s,
+ * -EOPNOTSUPP no [cluster], -ENOTCONN not connected to NATS, -EHOSTUNREACH no quorum (nothing was
+ * registered), -EBUSY too many waiting, -ENAMETOOLONG NAME@NODE over 48 bytes; -EEXIST also when
+ * another node holds it. fv_whereis() of a name held on another node is -EREMOTE;
+ * fv_whereis_node() gives its pid there and the node's name (node[0] == '\0' for a holder on this
+ * node), -ENOBUFS when node_size is too small. */
+#define FV_GLOBAL_TIMEOUT_MS 15000
+FV_API int fv_register_global(struct fv *fv, const char *name);
+FV_API int fv_unregister_global(struct fv *fv, const char *name);
+FV_API int fv_whereis_node(struct fv *fv, const char *name, pid_t *ret_pid, char *node, size_t node_size);
 
 /* Pub/sub. fv_subscribe() asks the node to deliver what is published on topic ("orders:eu"), or
  * on every topic with a prefix ("orders:*"), as FV_INFO messages whose target is the topic, and

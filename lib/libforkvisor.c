@@ -600,16 +600,20 @@ int fv_call(struct fv *fv, const char *target, const void *data, size_t len, int
 /* ---- the registry ------------------------------------------------------------------------- */
 
 /* A request the node answers at once with "ok" or a reason. */
-static int node_request(struct fv *fv, uint8_t kind, const char *name) {
+static int node_request_flags(struct fv *fv, uint8_t kind, const char *name, uint16_t flags, int timeout_ms) {
         size_t tl = target_length(name);
         if (!fv || tl == 0 || tl > PROTO_TARGET_MAX)
                 return -EINVAL;
-        Frame req = { .kind = kind, .ref = new_ref(fv), .target = name, .target_len = tl };
+        Frame req = { .kind = kind, .flags = flags, .ref = new_ref(fv), .target = name, .target_len = tl };
         struct fv_message m = { .kind = 0 };
-        int r = request(fv, &req, now_ms() + REQUEST_TIMEOUT_MS, &m);
+        int r = request(fv, &req, now_ms() + timeout_ms, &m);
         if (r < 0 && m.kind == FV_ERROR)
                 return proto_refusal_errno(m.payload, m.payload_len);
         return r;
+}
+
+static int node_request(struct fv *fv, uint8_t kind, const char *name) {
+        return node_request_flags(fv, kind, name, 0, REQUEST_TIMEOUT_MS);
 }
 
 int fv_register(struct fv *fv, const char *name) {
@@ -618,6 +622,15 @@ int fv_register(struct fv *fv, const char *name) {
 
 int fv_unregister(struct fv *fv, const char *name) {
         return node_request(fv, PROTO_UNREGISTER, name);
+}
+
+/* The node answers when the cluster's name store has (its own wait for it is shorter). */
+int fv_register_global(struct fv *fv, const char *name) {
+        return node_request_flags(fv, PROTO_REGISTER, name, PROTO_FLAG_GLOBAL, FV_GLOBAL_TIMEOUT_MS);
+}
+
+int fv_unregister_global(struct fv *fv, const char *name) {
+        return node_request_flags(fv, PROTO_UNREGISTER, name, PROTO_FLAG_GLOBAL, FV_GLOBAL_TIMEOUT_MS);
 }
 
 /* ---- pub/sub ------------------------------------------------------------------------------ */
@@ -678,20 +691,44 @@ static const char *registry_key(const char *name) {
         return name && name[0] == '+' ? name + 1 : name;
 }
 
-int fv_whereis(struct fv *fv, const char *name, pid_t *ret_pid) {
+/* The first holder of name in the node's table: 0 and *e, -ENOENT, or another -errno. */
+static int lookup_one(struct fv *fv, const char *name, RegistryEntry *e) {
         const char *key = registry_key(name);
-        RegistryEntry e;
 
         if (!fv || !key || !*key)
                 return -EINVAL;
         int r = registry_map(fv);
         if (r < 0)
                 return r;
-        r = registry_lookup(&fv->reg_view, key, &e);
+        r = registry_lookup(&fv->reg_view, key, e);
+        return r < 0 ? r : r == 0 ? -ENOENT : 0;
+}
+
+int fv_whereis(struct fv *fv, const char *name, pid_t *ret_pid) {
+        RegistryEntry e;
+        int r = lookup_one(fv, name, &e);
+
         if (r < 0)
                 return r;
-        if (r == 0)
-                return -ENOENT;
+        /* Another node's pid: never handed out as one of this machine's. */
+        if (e.flags & REGISTRY_REMOTE)
+                return -EREMOTE;
+        if (ret_pid)
+                *ret_pid = e.pid;
+        return 0;
+}
+
+int fv_whereis_node(struct fv *fv, const char *name, pid_t *ret_pid, char *node, size_t node_size) {
+        RegistryEntry e;
+        int r = !node || node_size == 0 ? -EINVAL : lookup_one(fv, name, &e);
+
+        if (r < 0)
+                return r;
+        const char *at = e.flags & REGISTRY_REMOTE ? strchr(e.name, '@') : NULL;
+        const char *n = at ? at + 1 : "";
+        if (strlen(n) >= node_size)
+                return -ENOBUFS;
+        strcpy(node, n);
         if (ret_pid)
                 *ret_pid = e.pid;
         return 0;
@@ -699,6 +736,8 @@ int fv_whereis(struct fv *fv, const char *name, pid_t *ret_pid) {
 
 static void gather(const RegistryEntry *e, void *ud) {
         struct fv *fv = ud;
+        if (e->flags & REGISTRY_REMOTE)
+                return; /* another node's: fv_whereis_node() */
         if (ARRAY_GROW(fv->holders, fv->holders_cap, fv->n_holders + 1) < 0) {
                 fv->holders_oom = true;
                 return;

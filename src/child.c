@@ -413,6 +413,8 @@ int child_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
                                   s->mailbox_limit, n, &peer);
                 if (r < 0)
                         proc_release(&m->procs, proc);
+                else if (s->register_global && m->names) /* asked of the cluster: nobody waits */
+                        cluster_names_take(m->names, s->register_global, pid, (uint32_t) proc->incarnation);
         }
         if (r < 0) {
                 /* We could not track it, so it must not live. */

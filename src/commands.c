@@ -563,8 +563,10 @@ typedef struct ListCtx {
         bool json, first;
 } ListCtx;
 
+/* A global name held on another node is PID@NODE: no pid of this node (forkvisor-cluster(7)). */
 static void print_pid(const RegistryEntry *e, void *ud) {
-        control_reply_printf(ud, "%d\n", (int) e->pid);
+        const char *at = e->flags & REGISTRY_REMOTE ? strchr(e->name, '@') : NULL;
+        control_reply_printf(ud, "%d%s\n", (int) e->pid, at ?: "");
 }
 
 /* whereis NAME ALL: from the registry, as a child would read it. "+key" or "key" for a
@@ -650,7 +652,9 @@ static void cmd_signal(Commands *c, ControlRequest *req, char **argv) {
 
 static void list_entry(const RegistryEntry *e, void *ud) {
         ListCtx *x = ud;
-        const char *kind = e->flags & REGISTRY_DUPLICATE ? "duplicate" : "unique";
+        const char *kind = e->flags & REGISTRY_DUPLICATE                    ? "duplicate"
+                           : e->flags & (REGISTRY_GLOBAL | REGISTRY_REMOTE) ? "global"
+                                                                           : "unique";
         if (!x->json) {
                 control_reply_printf(x->req, "%s%-40s %8d %10u  %s\n", e->flags & REGISTRY_DUPLICATE ? "+" : "",
                                      e->name, (int) e->pid, e->generation, kind);

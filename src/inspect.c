@@ -257,8 +257,8 @@ typedef struct NamesCtx {
  * a duplicate key). */
 static void name_of_pid(const RegistryEntry *e, void *ud) {
         NamesCtx *x = ud;
-        if (e->pid != x->pid)
-                return;
+        if (e->pid != x->pid || (e->flags & REGISTRY_REMOTE))
+                return; /* another node's process of the same pid */
         const char *sep = x->n++ ? ", " : "";
         const char *plus = e->flags & REGISTRY_DUPLICATE ? "+" : "";
         if (!x->json) {

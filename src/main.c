@@ -52,8 +52,8 @@ static const Verb verbs[] = {
         { "recv", verb_worker, "recv [--timeout MS] [--shell]    (in a worker) wait for a message, print it" },
         { "reply", verb_worker, "reply REF DATA                   (in a worker) answer the call REF" },
         { "monitor", verb_worker, "monitor NAME                     (in a worker) get a down message when NAME ends" },
-        { "register", verb_worker, "register NAME                    (in a worker) add a registry name for this worker" },
-        { "unregister", verb_worker, "unregister NAME                  (in a worker) remove one of this worker's names" },
+        { "register", verb_worker, "register NAME [--global]         (in a worker) add a registry name for this worker" },
+        { "unregister", verb_worker, "unregister NAME [--global]       (in a worker) remove one of this worker's names" },
         { "unsubscribe", verb_worker, "unsubscribe TOPIC...             (in a worker) end subscriptions of this worker" },
 };
 

@@ -11,6 +11,7 @@
 #include <systemd/sd-event.h>
 
 #include "cgroup.h"
+#include "cluster-names.h"
 #include "cluster-rpc.h"
 #include "guard.h"
 #include "manager.h"
@@ -52,6 +53,7 @@ struct Manager {
         Events *events;            /* owned: numbered, kept, published on router */
         Cluster *cluster;          /* owned; NULL without [cluster] */
         ClusterRpc *rpc;           /* owned: NAME@NODE; NULL without [cluster] */
+        ClusterNames *names;       /* owned: global names; NULL without [cluster] */
         Registry *registry;        /* names → processes, shared read-only with every child */
         ControlServer *control;
         ControlHandler control_handler;

@@ -406,6 +406,7 @@ Manager *manager_free(Manager *m) {
         reap_stop_tracking(m);
         /* After the tree: its nodes may borrow from these. */
         reload_queue_free(m->reloads);
+        cluster_names_free(m->names); /* after the tree, whose exits delete their global names */
         cluster_rpc_free(m->rpc); /* after the tree, whose exits it tells other nodes of */
         cluster_free(m->cluster); /* publishes on events */
         events_free(m->events);
@@ -608,6 +609,8 @@ int manager_run(Manager *m) {
                 return 1;
         if (m->cluster && cluster_rpc_new(m->cluster, m->router, &m->rpc) < 0)
                 return log_error("Out of memory"), 1;
+        if (m->cluster && cluster_names_new(m->event, m->cluster, m->router, m->registry, &m->names) < 0)
+                return 1;
 
         r = tree_new(manager_config(m), &m->ops, m, &m->tree);
         if (r < 0)

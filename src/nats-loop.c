@@ -22,6 +22,7 @@
 #include "log.h"
 #include "macro.h"
 #include "priority.h"
+#include "time-util.h"
 
 /* Ops applied per wake-up: a flood of messages never holds the loop for long. */
 #define BATCH 256
@@ -414,16 +415,9 @@ int nats_loop_subscribe(NatsLoop *l, natsConnection *nc, const char *subject, Na
 }
 
 bool nats_loop_wait_subscriptions(NatsLoop *l, int timeout_ms) {
-        struct timespec until;
+        struct timespec until = deadline_after_ms(timeout_ms);
         int r = 0;
 
-        (void) clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += timeout_ms / 1000;
-        until.tv_nsec += (long) (timeout_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000L;
-        }
         pthread_mutex_lock(&l->lock);
         while (l->subscriptions > 0 && r == 0)
                 r = pthread_cond_timedwait(&l->finished, &l->lock, &until);

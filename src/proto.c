@@ -245,6 +245,12 @@ static const Refusal refusals[] = {
         { false, ENOSPC, "registry full (see registry_size)" },
         { false, ENOENT, "not registered by this process" },
         { false, EINVAL, "bad name: 1-40 printable characters, no whitespace or '@'" },
+        /* Global names (--global, PROTO_FLAG_GLOBAL) only. */
+        { false, EOPNOTSUPP, "no cluster: a global name needs a [cluster] section" },
+        { false, ENOTCONN, "not connected to NATS" },
+        { false, EHOSTUNREACH, "no quorum: the cluster's name store did not answer" },
+        { false, EBUSY, "too many global names waiting for the cluster" },
+        { false, ENAMETOOLONG, "too long for a global name: NAME@NODE is at most 48 bytes" },
         { true, EINVAL, "bad topic: 1-255 printable characters, no whitespace, '*' only at the end" },
         { true, ENOENT, "not subscribed to this topic" },
         { true, ENOSPC, "too many subscriptions (at most 1024 per process)" },

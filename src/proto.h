@@ -56,7 +56,9 @@ typedef enum ProtoKind {
 #define PROTO_FLAG_REPLY_FD 0x0001 /* CALL, (UN)REGISTER, (UN)SUBSCRIBE: one fd (SCM_RIGHTS) came with this
                                     * record; the answer goes there instead of to the mailbox */
 #define PROTO_FLAG_BATCH 0x0002    /* HELLO: this worker reads records of several frames */
-#define PROTO_FLAGS_KNOWN (PROTO_FLAG_REPLY_FD | PROTO_FLAG_BATCH)
+#define PROTO_FLAG_GLOBAL 0x0004   /* (UN)REGISTER: a global name of the cluster ([cluster]), answered
+                                    * when the cluster's name store has answered */
+#define PROTO_FLAGS_KNOWN (PROTO_FLAG_REPLY_FD | PROTO_FLAG_BATCH | PROTO_FLAG_GLOBAL)
 
 typedef struct Frame {
         uint8_t kind;

@@ -108,11 +108,17 @@ static size_t copy_name_len(const SlotCopy *c) {
         return len <= REGISTRY_NAME_MAX ? len : REGISTRY_NAME_MAX;
 }
 
+/* The length of the key of a name: a remote global name "NAME@NODE" is found as NAME. */
+static size_t key_len(const char *name, size_t len, unsigned flags) {
+        const char *at = flags & REGISTRY_REMOTE ? memchr(name, '@', len) : NULL;
+        return at ? (size_t) (at - name) : len;
+}
+
 static bool copy_has_name(const SlotCopy *c, const char *name, size_t len) {
-        if (copy_name_len(c) != len)
-                return false;
         char buf[REGISTRY_NAME_MAX];
         memcpy(buf, &c->w[3], REGISTRY_NAME_MAX);
+        if (key_len(buf, copy_name_len(c), (c->w[0] >> 8) & 0xff) != len)
+                return false;
         return memcmp(buf, name, len) == 0;
 }
 
@@ -259,7 +265,7 @@ static void rebuild(Registry *r) {
                 char name[REGISTRY_NAME_MAX];
                 size_t len = copy_name_len(&all[i]);
                 memcpy(name, &all[i].w[3], REGISTRY_NAME_MAX);
-                uint32_t j = hash_name(name, len) & (n - 1);
+                uint32_t j = hash_name(name, key_len(name, len, (all[i].w[0] >> 8) & 0xff)) & (n - 1);
                 SlotCopy c;
                 for (own_copy(r, j, &c); copy_state(&c) != SLOT_EMPTY; own_copy(r, j, &c))
                         j = (j + 1) & (n - 1);
@@ -270,16 +276,16 @@ static void rebuild(Registry *r) {
 }
 
 int registry_add(Registry *r, const char *name, pid_t pid, uint32_t generation, unsigned flags) {
-        size_t len = strlen(name);
+        size_t len = strlen(name), klen = key_len(name, len, flags);
         uint32_t n = r->view.slots, mask = n - 1;
-        if (len == 0 || len > REGISTRY_NAME_MAX)
+        if (len == 0 || len > REGISTRY_NAME_MAX || klen == 0)
                 return -EINVAL;
         /* Keep the load (tombstones included) at most 3/4, so every probe chain ends. */
         if ((r->used + r->deleted + 1) * 4 > n * 3)
                 rebuild(r);
 
         int64_t free_slot = -1;
-        uint32_t i = hash_name(name, len) & mask;
+        uint32_t i = hash_name(name, klen) & mask;
         for (uint32_t k = 0; k < n; k++, i = (i + 1) & mask) {
                 SlotCopy c;
                 own_copy(r, i, &c);
@@ -294,7 +300,7 @@ int registry_add(Registry *r, const char *name, pid_t pid, uint32_t generation, 
                                 free_slot = i;
                         continue;
                 }
-                if (!copy_has_name(&c, name, len))
+                if (!copy_has_name(&c, name, klen))
                         continue;
                 unsigned held = (c.w[0] >> 8) & 0xff;
                 /* A unique name is held once; a duplicate key once per pid; never both kinds. */
@@ -349,7 +355,8 @@ int registry_remove_pid(Registry *r, pid_t pid) {
         for (uint32_t i = 0; i < r->view.slots; i++) {
                 SlotCopy c;
                 own_copy(r, i, &c);
-                if (copy_state(&c) == SLOT_USED && (pid_t) c.w[1] == pid) {
+                /* Another node's pid in a remote name is no process of ours. */
+                if (copy_state(&c) == SLOT_USED && (pid_t) c.w[1] == pid && !((c.w[0] >> 8) & REGISTRY_REMOTE)) {
                         remove_at(r, i);
                         removed++;
                 }

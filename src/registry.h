@@ -29,6 +29,11 @@
 #define REGISTRY_READ_RETRIES 64
 
 #define REGISTRY_DUPLICATE 0x01u /* a duplicate key ("+group"): many holders */
+/* A global name ([cluster], cluster-names.h) held by a process of this node. */
+#define REGISTRY_GLOBAL 0x02u
+/* A global name held on another node: the entry's name is "NAME@NODE", its key NAME (no name
+ * holds '@'), its pid and generation the holder's on NODE, never a pid of this node. */
+#define REGISTRY_REMOTE 0x04u
 
 typedef struct RegistryEntry {
         pid_t pid;
@@ -66,7 +71,8 @@ int registry_reader_fd(const Registry *r);
 const RegistryView *registry_view(const Registry *r);
 
 /* -EEXIST: a unique name already held (or held as the other kind); -ENOSPC: the table is full;
- * -EINVAL: a name that does not fit. A duplicate key may be held by many pids, once each. */
+ * -EINVAL: a name that does not fit. A duplicate key may be held by many pids, once each. With
+ * REGISTRY_REMOTE, name is "NAME@NODE" and NAME is the key looked up and compared. */
 int registry_add(Registry *r, const char *name, pid_t pid, uint32_t generation, unsigned flags);
 /* Removes NAME's entry of pid: 0, or -ENOENT. */
 int registry_remove(Registry *r, const char *name, pid_t pid);

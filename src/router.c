@@ -104,6 +104,8 @@ struct Router {
         bool sweep_armed;
         RouterRemote remote;       /* NAME@NODE of other nodes; zeroed without [cluster] */
         void *remote_ud;
+        RouterGlobal global;       /* global names; zeroed without [cluster] */
+        void *global_ud;
 };
 
 /* ---- addressing ---------------------------------------------------------------------------- */
@@ -143,9 +145,24 @@ static Peer *resolve_name(Router *r, const char *target, size_t len) {
         memcpy(name, target, len);
         name[len] = '\0';
         /* The same table the children read: routing and whereis never disagree. */
-        if (registry_lookup(registry_view(r->registry), name, &e) <= 0)
-                return NULL;
+        if (registry_lookup(registry_view(r->registry), name, &e) <= 0 || (e.flags & REGISTRY_REMOTE))
+                return NULL; /* another node's pid is none of ours */
         return peer_of_pid(r, e.pid);
+}
+
+/* target, or, for a global name held on another node, its "NAME@NODE" (in buf; *len updated):
+ * the call, cast or monitor takes the NAME@NODE path from there. */
+static const char *global_target(const Router *r, const char *target, size_t *len, char *buf) {
+        RegistryEntry e;
+        if (!r->remote.node || *len == 0 || *len > REGISTRY_KEY_MAX || memchr(target, '@', *len))
+                return target;
+        memcpy(buf, target, *len);
+        buf[*len] = '\0';
+        if (registry_lookup(registry_view(r->registry), buf, &e) <= 0 || !(e.flags & REGISTRY_REMOTE))
+                return target;
+        *len = strlen(e.name);
+        memcpy(buf, e.name, *len + 1);
+        return buf;
 }
 
 /* resolve(), remembering the answer for this sender. */
@@ -291,6 +308,9 @@ static void start_call(Router *r, Pending *c, Peer *callee, uint8_t kind, const 
                 return;
         }
         size_t at;
+        char global[REGISTRY_NAME_MAX + 1];
+        if (!callee)
+                target = global_target(r, target, &target_len, global);
         if (!callee && target_remote(r, target, target_len, &at)) {
                 start_remote_call(r, c, kind, target, target_len, at, data, len, timeout_ms);
                 return;
@@ -342,6 +362,9 @@ static void monitor_refused(Router *r, Peer *owner, const char *name, size_t len
 static void add_monitor(Router *r, Peer *owner, const char *name, size_t len) {
         Peer *t = resolve(r, name, len);
         size_t at;
+        char global[REGISTRY_NAME_MAX + 1];
+        if (!t)
+                name = global_target(r, name, &len, global);
         if (!t && target_remote(r, name, len, &at)) {
                 int e = r->remote.monitor(r->remote_ud, owner->pid, name, len);
                 owner->watching_remote |= e >= 0;
@@ -419,6 +442,13 @@ static int peer_register(Router *r, Peer *p, const char *name) {
         /* Its incarnation tells this holder of a name from an earlier process with its pid. */
         int e = registry_add(r->registry, name + dup, p->pid, (uint32_t) p->proc->incarnation,
                              dup ? REGISTRY_DUPLICATE : 0);
+        RegistryEntry held;
+        /* A name of this node's comes before another node's global one, which only hides it
+         * here (cluster-names.c shows it again when the name is free). */
+        if (e == -EEXIST && registry_lookup(registry_view(r->registry), name + dup, &held) > 0 &&
+            (held.flags & REGISTRY_REMOTE) && registry_remove(r->registry, name + dup, held.pid) == 0)
+                e = registry_add(r->registry, name + dup, p->pid, (uint32_t) p->proc->incarnation,
+                                 dup ? REGISTRY_DUPLICATE : 0);
         r->epoch++;
         if (e < 0)
                 return e;
@@ -434,9 +464,22 @@ static void on_register(Router *r, Peer *p, const Frame *f, int fd) {
         name[f->target_len] = '\0';
         /* As in the configuration: the name, or "+" and the name for a duplicate key. */
         const char *key = name + (name[0] == '+');
+        RegistryEntry held;
         int e;
-        if (memchr(f->target, '\0', f->target_len) || !registry_name_is_valid(key) || key[0] == '+')
+        bool valid = !memchr(f->target, '\0', f->target_len) && registry_name_is_valid(key) && key[0] != '+';
+        /* A global name, asked for as one, or let go of as any name. */
+        bool global = (f->flags & PROTO_FLAG_GLOBAL) ||
+                      (valid && f->kind == PROTO_UNREGISTER &&
+                       registry_lookup(registry_view(r->registry), key, &held) > 0 &&
+                       (held.flags & REGISTRY_GLOBAL) && held.pid == p->pid);
+        if (global && valid && name[0] != '+' && r->global.request && p->proc) {
+                r->global.request(r->global_ud, f->kind, name, p->pid, (uint32_t) p->proc->incarnation, f->ref, fd);
+                return;
+        }
+        if (!valid || (global && name[0] == '+'))
                 e = -EINVAL;
+        else if (global)
+                e = -EOPNOTSUPP;
         else if (f->kind == PROTO_REGISTER)
                 e = peer_register(r, p, name);
         else {
@@ -496,10 +539,12 @@ static unsigned on_frame(void *ud, Mailbox *mb, const Frame *f, int fd) {
                         cast_to_group(r, &out);
                         return 1;
                 }
-                size_t at;
-                if (!t && target_remote(r, f->target, f->target_len, &at)) {
-                        (void) r->remote.cast(r->remote_ud, f->target, at, f->target + at + 1,
-                                              f->target_len - at - 1, f->payload, f->payload_len);
+                size_t at, tl = f->target_len;
+                char global[REGISTRY_NAME_MAX + 1];
+                const char *target = t ? f->target : global_target(r, f->target, &tl, global);
+                if (!t && target_remote(r, target, tl, &at)) {
+                        (void) r->remote.cast(r->remote_ud, target, at, target + at + 1, tl - at - 1, f->payload,
+                                              f->payload_len);
                         return 1;
                 }
                 /* As in Erlang: a cast to nobody, or to a full mailbox, is dropped (and counted
@@ -728,6 +773,8 @@ void router_detach(Router *r, Peer *p, const char *reason) {
          * take them at once. */
         STRV_FOREACH(name, p->names)
                 (void) registry_remove(r->registry, *name, p->pid);
+        if (r->global.exited)
+                r->global.exited(r->global_ud, p->pid);
         r->epoch++; /* also forgets every cached answer that pointed at p */
         strv_free(p->names);
         if (p->proc)
@@ -770,12 +817,15 @@ void router_detach(Router *r, Peer *p, const char *reason) {
 
 int router_cast(Router *r, const char *target, const void *data, size_t len) {
         Peer *t = resolve(r, target, strlen(target));
-        size_t at;
+        size_t at, tl = strlen(target);
+        char global[REGISTRY_NAME_MAX + 1];
         mailbox_group_new_turn(r->mailboxes);
         if (len > PROTO_PAYLOAD_MAX)
                 return -EMSGSIZE;
-        if (!t && target_remote(r, target, strlen(target), &at))
-                return r->remote.cast(r->remote_ud, target, at, target + at + 1, strlen(target) - at - 1, data, len);
+        if (!t)
+                target = global_target(r, target, &tl, global);
+        if (!t && target_remote(r, target, tl, &at))
+                return r->remote.cast(r->remote_ud, target, at, target + at + 1, tl - at - 1, data, len);
         if (!t)
                 return -ESRCH;
         Frame f = { .kind = PROTO_CAST, .target = target, .target_len = strlen(target), .payload = data,
@@ -787,9 +837,12 @@ int router_call(Router *r, uint8_t kind, const char *target, const void *data, s
                 RouterAnswer fn, void *ud, uint64_t *ret_ref) {
         size_t tl = strlen(target), at;
         Peer *t = resolve(r, target, tl);
+        char global[REGISTRY_NAME_MAX + 1];
         mailbox_group_new_turn(r->mailboxes);
         if (len > PROTO_PAYLOAD_MAX)
                 return -EMSGSIZE;
+        if (!t)
+                target = global_target(r, target, &tl, global);
         if (!t && !target_remote(r, target, tl, &at))
                 return -ESRCH;
         if (t && mailbox_is_full(t->mb))
@@ -815,6 +868,32 @@ void router_set_remote(Router *r, const RouterRemote *ops, void *ud) {
         r->remote = ops ? *ops : (RouterRemote) {};
         r->remote_ud = ops ? ud : NULL;
         r->epoch++; /* resolve() reads the node's name */
+}
+
+void router_set_global(Router *r, const RouterGlobal *ops, void *ud) {
+        r->global = ops ? *ops : (RouterGlobal) {};
+        r->global_ud = ops ? ud : NULL;
+}
+
+void router_answer_request(Router *r, pid_t pid, uint32_t incarnation, uint8_t kind, uint64_t ref, int fd, int e) {
+        Peer *p = peer_of_pid(r, pid);
+        Frame req = { .kind = kind, .ref = ref };
+        if (p && !p->dying && p->proc && (uint32_t) p->proc->incarnation == incarnation) {
+                answer_request(p, &req, fd, e);
+                return;
+        }
+        if (fd < 0)
+                return; /* it has gone: nobody waits for this */
+        /* Its helper process may still wait on its private socket. */
+        const char *text = e >= 0 ? "ok" : proto_refusal(kind, e) ?: "out of memory";
+        Frame f = { .kind = e < 0 ? PROTO_ERROR : PROTO_REPLY, .ref = ref, .payload = text,
+                    .payload_len = strlen(text) };
+        send_on_fd(fd, &f);
+        safe_close(fd);
+}
+
+void router_names_changed(Router *r) {
+        r->epoch++;
 }
 
 void router_remote_answer(Router *r, uint64_t ref, bool ok, const void *data, size_t len) {

@@ -117,6 +117,26 @@ void router_remote_answer(Router *r, uint64_t ref, bool ok, const void *data, si
 /* A DOWN for the monitor of target the worker pid set up: dropped when pid has gone. */
 void router_deliver_down(Router *r, pid_t pid, const char *target, const char *reason);
 
+/* Global names of the cluster (cluster-names.c): the router hands them over and keeps no state
+ * of them. Without these hooks a global request is refused ("no cluster"). */
+typedef struct RouterGlobal {
+        /* A REGISTER or UNREGISTER (kind) of a global name by the worker pid (its incarnation):
+         * a frame with PROTO_FLAG_GLOBAL, or an UNREGISTER of a global name it holds. The answer
+         * goes by router_answer_request() with ref and fd (-1, or its private socket: handed
+         * over), at once or when the cluster has answered. */
+        void (*request)(void *ud, uint8_t kind, const char *name, pid_t pid, uint32_t incarnation, uint64_t ref,
+                        int fd);
+        /* The worker pid has ended: its global names go. */
+        void (*exited)(void *ud, pid_t pid);
+} RouterGlobal;
+
+void router_set_global(Router *r, const RouterGlobal *ops, void *ud);
+/* Answers a request of kind (ref) of the worker pid (incarnation) with "ok" or why not (e < 0):
+ * on fd (closed) if >= 0, else through its mailbox, dropped when it has gone. */
+void router_answer_request(Router *r, pid_t pid, uint32_t incarnation, uint8_t kind, uint64_t ref, int fd, int e);
+/* The registry was changed by someone else (global names): answers cached from it are stale. */
+void router_names_changed(Router *r);
+
 /* A monitor from outside the tree (another node's): fn(ud, reason) once, when the process
  * registered as target ends (the monitor is gone then). -ESRCH (noproc), -ENOMEM. */
 typedef struct Monitor RouterMonitor;

@@ -225,6 +225,7 @@ static Spec *spec_free(Spec *s) {
         strv_free(s->argv);
         free(s->normal_exit);
         free(s->register_name);
+        free(s->register_global);
         strv_free(s->subscribe);
         free(s->user);
         free(s->group);
@@ -322,6 +323,7 @@ static void pack_spec(Packer *p, const Spec *old, Spec *s) {
         s->argv = pack_strv(p, old->argv);
         s->normal_exit = old->normal_exit ? pack_bytes(p, old->normal_exit, old->n_normal_exit * sizeof(int)) : NULL;
         s->register_name = pack_string(p, old->register_name);
+        s->register_global = pack_string(p, old->register_global);
         s->subscribe = pack_strv(p, old->subscribe);
         s->user = pack_string(p, old->user);
         s->group = pack_string(p, old->group);

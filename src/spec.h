@@ -129,6 +129,7 @@ struct Spec {
                                    * (the runtime appends ".%i" for dynamic children);
                                    * a duplicate key keeps its leading '+' */
         bool register_is_default; /* register was not given */
+        char *register_global;    /* owned; NULL: none; a global name of the cluster (cluster-names.h) */
         char **subscribe;         /* owned strv, may be empty */
         unsigned mailbox_limit;   /* default 1024 */
         char *user;               /* owned; NULL = the daemon's */

@@ -24,6 +24,20 @@ static inline usec_t msec_to_usec(uint64_t ms) {
         return ms >= UINT64_MAX / 1000 ? USEC_INFINITY : ms * USEC_PER_MSEC;
 }
 
+/* CLOCK_REALTIME ms from now, as pthread_cond_timedwait() and pthread_timedjoin_np() take a
+ * deadline. */
+static inline struct timespec deadline_after_ms(int ms) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += ms / 1000;
+        ts.tv_nsec += (long) (ms % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+        }
+        return ts;
+}
+
 /* "12.3s", "4m05s", "2h03m", "1d02h". */
 void format_duration(usec_t us, char *buf, size_t size);
 

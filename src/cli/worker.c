@@ -30,7 +30,7 @@ typedef struct WorkerVerb {
         const char *usage;
         const char *help;
         int npos;               /* positional arguments; -1: one or more */
-        bool timeout, shell, all; /* options it takes */
+        bool timeout, shell, all, global; /* options it takes */
         bool outside;           /* outside a worker, the control socket answers it */
 } WorkerVerb;
 
@@ -56,12 +56,14 @@ static const WorkerVerb worker_verbs[] = {
           .help = "Print the pid registered under NAME; with --all, every pid holding the duplicate key NAME,\n"
                   "one per line. Read directly from the registry this worker holds on fd 4\n"
                   "(FORKVISOR_REGISTRY), without a message to the daemon. Exits 1 if nobody holds NAME." },
-        { .name = "register", .usage = "NAME", .npos = 1,
+        { .name = "register", .usage = "NAME [--global]", .npos = 1, .global = true,
           .help = "Register this worker under NAME (+NAME: a duplicate key, which many may hold). Exits 1\n"
-                  "with the daemon's reason when it refuses: taken, registry full, bad name." },
-        { .name = "unregister", .usage = "NAME", .npos = 1,
-          .help = "Remove NAME (+NAME for a duplicate key) from this worker's registry names. Exits 1 if\n"
-                  "this worker does not hold NAME." },
+                  "with the daemon's reason when it refuses: taken, registry full, bad name. With --global,\n"
+                  "NAME is unique across the nodes of the cluster (forkvisor-cluster(7)): the answer comes\n"
+                  "when the cluster has answered; also no cluster, not connected, no quorum." },
+        { .name = "unregister", .usage = "NAME [--global]", .npos = 1, .global = true,
+          .help = "Remove NAME (+NAME for a duplicate key) from this worker's registry names (a global name\n"
+                  "from the cluster's, with or without --global). Exits 1 if this worker does not hold NAME." },
         { .name = "publish", .usage = "TOPIC DATA", .npos = 2, .outside = true,
           .help = "Publish DATA on TOPIC: every current subscriber receives it once, as an info message\n"
                   "whose FV_TOPIC is TOPIC and FV_FROM this worker's pid." },
@@ -227,6 +229,14 @@ static int do_whereis(const WorkerVerb *v, const char *name, bool all) {
         if (r < 0)
                 return -1;
         r = all ? fv_whereis_all(fv, name, print_holder, NULL) : fv_whereis(fv, name, &pid);
+        /* A global name held on another node: PID@NODE, as the daemon's whereis says it. */
+        char node[256] = "";
+        if (r == -EREMOTE || (all && r == 0))
+                r = fv_whereis_node(fv, name, &pid, node, sizeof node) == 0 && node[0] ? 0 : r;
+        if (node[0]) {
+                printf("%d@%s\n", (int) pid, node);
+                all = true; /* printed */
+        }
         fv_close(fv);
         if (r == -EBUSY) {
                 fprintf(stderr, "forkvisor: whereis %s: the registry kept changing while it was read; try again\n",
@@ -251,14 +261,17 @@ static void refused(const WorkerVerb *v, const char *arg, uint8_t kind, int r) {
                 proto_refusal(kind, r) ?: r == -ETIMEDOUT ? "no answer from the daemon" : strerror(-r));
 }
 
-/* register / unregister NAME: the answer comes on a private socket. */
-static int do_register(const WorkerVerb *v, const char *name) {
+/* register / unregister [--global] NAME: the answer comes on a private socket. */
+static int do_register(const WorkerVerb *v, const char *name, bool global) {
         struct fv *fv = NULL;
         bool reg = strcmp(v->name, "register") == 0;
         int r = open_mailbox(v, FV_PRIVATE_CALLS, &fv);
         if (r != 0)
                 return r;
-        r = reg ? fv_register(fv, name) : fv_unregister(fv, name);
+        if (global)
+                r = reg ? fv_register_global(fv, name) : fv_unregister_global(fv, name);
+        else
+                r = reg ? fv_register(fv, name) : fv_unregister(fv, name);
         fv_close(fv);
         if (r >= 0)
                 return 0;
@@ -332,11 +345,12 @@ int verb_worker(int argc, char **argv) {
                 { "timeout", required_argument, NULL, 't' },
                 { "shell", no_argument, NULL, 's' },
                 { "all", no_argument, NULL, 'a' },
+                { "global", no_argument, NULL, 'g' },
                 {},
         };
         const WorkerVerb *v = find_verb(argv[0]);
         const char *mailbox = getenv("FORKVISOR_MAILBOX");
-        bool inside = mailbox && *mailbox, shell = false, all = false;
+        bool inside = mailbox && *mailbox, shell = false, all = false, global = false;
         int timeout = -1, c;
 
         assert(v);
@@ -372,6 +386,11 @@ int verb_worker(int argc, char **argv) {
                                 goto bad;
                         all = true;
                         break;
+                case 'g':
+                        if (!v->global)
+                                goto bad;
+                        global = true;
+                        break;
                 default:
                         goto bad;
                 }
@@ -394,7 +413,7 @@ int verb_worker(int argc, char **argv) {
                 return verb_control(argc, argv);
         }
         if (strcmp(v->name, "register") == 0 || strcmp(v->name, "unregister") == 0)
-                return do_register(v, argv[optind]);
+                return do_register(v, argv[optind], global);
         if (strcmp(v->name, "subscribe") == 0 || strcmp(v->name, "unsubscribe") == 0)
                 return do_subscribe(v, argv + optind);
         if (strcmp(v->name, "recv") == 0)

@@ -36,7 +36,7 @@ const char *const config_keys_supervisor[] = {
 
 const char *const config_keys_worker[] = {
         "exec", "restart", "shutdown", "stop_signal", "normal_exit", "ready", "ready_timeout",
-        "min_uptime", "restart_delay", "restart_delay_max", "significant", "register", "subscribe",
+        "min_uptime", "restart_delay", "restart_delay_max", "significant", "register", "register_global", "subscribe",
         "mailbox_limit", "user", "group", "directory", "environment", "env_file", "umask", "nice",
         "limit_nofile", "limit_core", "limit_as", "limit_nproc", "stdout", "stderr", "stdin",
         "kill_group", "memory_max", "pids_max", "cpu_weight", "log_max_bytes", "log_backups", NULL,
@@ -489,6 +489,16 @@ static int parse_register(FileState *fs, const KeyDef *k, Spec *s, const char *v
         return 0;
 }
 
+/* A global name of the cluster (forkvisor-cluster(7)): never a duplicate key. */
+static int parse_register_global(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        if (!registry_name_is_valid(v) || v[0] == '+')
+                return fs_error(fs, "bad value '%s' for %s: expected a name (1-%d printable characters, no whitespace, "
+                                "'@' or leading '+')", v, k->name, REGISTRY_KEY_MAX);
+        free(s->register_global);
+        s->register_global = strdup(v);
+        return s->register_global ? 0 : parser_oom(fs->p);
+}
+
 static int parse_subscribe(FileState *fs, const KeyDef *k, Spec *s, const char *w) {
         if (!topic_pattern_is_valid(w, strlen(w)))
                 return fs_error(fs, "bad topic '%s' for %s: expected 1-%d printable characters, no whitespace, '*' only at the end",
@@ -870,6 +880,7 @@ static const KeyDef key_table[] = {
         { "restart_delay", W, 0, parse_restart_delay },
         { "restart_delay_max", W, 0, parse_restart_delay_max },
         { "register", W, 0, parse_register },
+        { "register_global", W, 0, parse_register_global },
         { "subscribe", W, KEY_LIST, parse_subscribe },
         { "mailbox_limit", W, 0, parse_mailbox_limit },
         { "user", W, 0, parse_user },

@@ -474,6 +474,11 @@ void validate(Parser *p) {
                 if (s->significant && s->restart == RESTART_PERMANENT)
                         parser_error(p, s->file, info->key_line[keys_index("significant")],
                                  "significant = yes needs restart = transient or temporary: a permanent child is always restarted");
+                /* A global name lives in the cluster's name store: without one it means nothing. */
+                if (s->register_global && !c->cluster.enabled)
+                        parser_error(p, s->file, info->key_line[keys_index("register_global")],
+                                 "register_global = %s needs a [cluster] section (forkvisor-cluster(7))",
+                                 s->register_global);
                 if (s->kind == SPEC_WORKER)
                         finish_worker(p, s, info);
                 else

@@ -159,8 +159,9 @@ pid_dead() { ! pid_alive "$1"; }
 # ours PID: PID is alive and one of this test's processes, not a stranger that was given a
 # recorded pid again (pids wrap at 32768 here, within one run of make check): its environment
 # has this test's FV_TEST_OUT, which the daemon's children inherit.
+# (A zombie's environment reads empty: it is gone.)
 ours() {
-    pid_alive "$1" && tr '\0' '\n' < "/proc/$1/environ" 2>/dev/null | grep -qxF "FV_TEST_OUT=$FV_TEST_OUT"
+    kill -0 "$1" 2>/dev/null && grep -qzxF "FV_TEST_OUT=$FV_TEST_OUT" "/proc/$1/environ" 2>/dev/null
 }
 all_recorded_gone() {
     local p

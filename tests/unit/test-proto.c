@@ -132,7 +132,7 @@ TEST(encode_refuses_unknown_kind_and_flags) {
         in.kind = 99;
         ASSERT_ERR(proto_encode(&in, buf, sizeof buf), -EINVAL);
         in.kind = PROTO_CAST;
-        in.flags = 0x0004;
+        in.flags = 0x0008;
         ASSERT_ERR(proto_encode(&in, buf, sizeof buf), -EINVAL);
         in.flags = 0x8000;
         ASSERT_ERR(proto_encode(&in, buf, sizeof buf), -EINVAL);
@@ -360,6 +360,9 @@ TEST(refusal_texts_round_trip) {
                 { PROTO_REGISTER, -EEXIST }, { PROTO_REGISTER, -ENOSPC }, { PROTO_UNREGISTER, -ENOENT },
                 { PROTO_REGISTER, -EINVAL }, { PROTO_SUBSCRIBE, -EINVAL }, { PROTO_UNSUBSCRIBE, -ENOENT },
                 { PROTO_SUBSCRIBE, -ENOSPC }, { PROTO_SUBSCRIBE, -ENOMEM }, { PROTO_REGISTER, -ENOMEM },
+                /* Global names. */
+                { PROTO_REGISTER, -EOPNOTSUPP }, { PROTO_REGISTER, -ENOTCONN }, { PROTO_REGISTER, -EHOSTUNREACH },
+                { PROTO_REGISTER, -EBUSY }, { PROTO_REGISTER, -ENAMETOOLONG },
         };
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
                 const char *t = proto_refusal(cases[i].kind, cases[i].err);
