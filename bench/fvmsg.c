@@ -35,6 +35,10 @@
  *       (publications that never arrived: dropped at a full mailbox), and its own CPU time since
  *       its first message. Once counting has begun, 3 s without a message stand for a lost
  *       "end": the line is then written with the time of the last message and LOST + 1.
+ *   fvmsg lookup LOCAL GLOBAL
+ *       101 passes, each timing 10000 fv_whereis_node()s of LOCAL (a name of this node), then
+ *       10000 of GLOBAL (a global name held on another node, mirrored into this node's
+ *       registry), each checked; writes "lookup LOCAL_NS GLOBAL_NS", the medians per lookup.
  * With FV_BENCH_GO set in its environment, a caller or a publisher waits for a cast "go" before it
  * starts, and after its line waits for the next "go" and measures again (the cluster rows of
  * bench/run.sh run them on nodes that stay up from run to run, once the cluster is ready). A
@@ -217,6 +221,51 @@ static int caller(const char *target, int batches, int calls) {
                 fail("caller: BATCHES (1 to 1000) and CALLS (from 1)", -EINVAL);
         while (go(fv, &first, &rate))
                 call_batches(fv, target, batches, calls);
+        return idle(fv);
+}
+
+/* ---- registry lookups --------------------------------------------------------------------- */
+
+#define LOOKUP_PASSES 101
+#define LOOKUPS 10000
+
+/* ns per fv_whereis_node() of name over LOOKUPS; remote: whether it must be held on another node. */
+static uint64_t time_lookups(struct fv *fv, const char *name, bool remote) {
+        char node[64];
+        pid_t pid;
+        uint64_t t0 = now_ns();
+
+        for (int i = 0; i < LOOKUPS; i++) {
+                int r = fv_whereis_node(fv, name, &pid, node, sizeof node);
+                if (r == -EBUSY)
+                        continue;
+                if (r < 0)
+                        fail("fv_whereis_node", r);
+                if ((node[0] != '\0') != remote) {
+                        fprintf(stderr, "fvmsg: %s is held %s\n", name, remote ? "here" : "on another node");
+                        exit(1);
+                }
+        }
+        return (now_ns() - t0) / LOOKUPS;
+}
+
+static int lookup(const char *local, const char *global) {
+        struct fv *fv = open_ready();
+        uint64_t l[LOOKUP_PASSES], g[LOOKUP_PASSES];
+        bool first = true;
+        double rate;
+
+        while (go(fv, &first, &rate)) {
+                for (int p = 0; p < LOOKUP_PASSES; p++) {
+                        l[p] = time_lookups(fv, local, false);
+                        g[p] = time_lookups(fv, global, true);
+                }
+                qsort(l, LOOKUP_PASSES, sizeof *l, cmp_u64);
+                qsort(g, LOOKUP_PASSES, sizeof *g, cmp_u64);
+                char line[128];
+                snprintf(line, sizeof line, "lookup %" PRIu64 " %" PRIu64 "\n", l[LOOKUP_PASSES / 2], g[LOOKUP_PASSES / 2]);
+                out_line(line);
+        }
         return idle(fv);
 }
 
@@ -411,7 +460,9 @@ int main(int argc, char **argv) {
                 return publisher(argv[2], atof(argv[3]));
         if (argc == 2 && strcmp(argv[1], "subscriber") == 0)
                 return subscriber();
+        if (argc == 4 && strcmp(argv[1], "lookup") == 0)
+                return lookup(argv[2], argv[3]);
         fprintf(stderr, "usage: fvmsg echo | caller TARGET BATCHES CALLS | sink | sender TARGET SECONDS | flood PEER [WINDOW]\n"
-                        "       | publisher TOPIC SECONDS | subscriber\n");
+                        "       | publisher TOPIC SECONDS | subscriber | lookup LOCAL GLOBAL\n");
         return 2;
 }
