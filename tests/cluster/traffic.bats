@@ -8,13 +8,10 @@
 bats_require_minimum_version 1.5.0
 : "${BATS_TEST_TIMEOUT:=180}"
 
-setup() {
-    load cluster_helper
-    export FORKVISOR
-}
+setup() { load cluster_helper; }
 teardown() { cluster_teardown; }
 
-both_up() { node_heard "$1" "$2" up && node_heard "$2" "$1" up; }
+hear_each_other() { node_heard a b up && node_heard b a up; }
 reconnects() { cluster_field "$1" reconnects; }
 pubsub_taken() { [ "$(cluster_field "$1" pubsub_in)" -ge "$2" ]; }
 
@@ -43,7 +40,7 @@ traffic_node() {
     node_start b
     retry 200 0.05 cluster_state_is b connected
     node_start a
-    retry 300 0.05 both_up a b
+    retry 300 0.05 hear_each_other
     # The publisher began at once, maybe before b's interest reached the server: what counts is
     # that b takes a stream of them.
     retry 1200 0.05 pubsub_taken b 20000 || { fvn b cluster; false; }
@@ -65,7 +62,7 @@ traffic_node() {
     traffic_node b "echo:@W@/echo:ready = mailbox"
     node_start a
     node_start b
-    retry 300 0.05 both_up a b
+    retry 300 0.05 hear_each_other
     # (Not $i: bats' run sets an i of its own, which dynamic scoping makes ours.)
     local nth
     for nth in $(seq 400); do
