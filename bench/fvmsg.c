@@ -35,6 +35,15 @@
  *       (publications that never arrived: dropped at a full mailbox), and its own CPU time since
  *       its first message. Once counting has begun, 3 s without a message stand for a lost
  *       "end": the line is then written with the time of the last message and LOST + 1.
+ *   fvmsg lookup LOCAL GLOBAL
+ *       101 passes, each timing 10000 fv_whereis_node()s of LOCAL (a name of this node), then
+ *       10000 of GLOBAL (a global name held on another node, mirrored into this node's
+ *       registry), each checked; writes "lookup LOCAL_NS GLOBAL_NS", the medians per lookup.
+ * With FV_BENCH_GO set in its environment, a caller or a publisher waits for a cast "go" before it
+ * starts, and after its line waits for the next "go" and measures again (the cluster rows of
+ * bench/run.sh run them on nodes that stay up from run to run, once the cluster is ready). A
+ * publisher's "go RATE" paces it at RATE publications per second (flushed every 64, then a sleep
+ * until the next are due) instead of as fast as it can.
  * Exits 1 on any library error, with the call and the error on stderr. */
 #include <errno.h>
 #include <inttypes.h>
@@ -117,6 +126,34 @@ static struct fv *open_ready(void) {
         return fv;
 }
 
+/* Whether to measure (again): with FV_BENCH_GO, once a cast "go" or "go RATE" came (false: the
+ * mailbox ended), RATE in *rate (0 without); without FV_BENCH_GO, the first time only. */
+static bool go(struct fv *fv, bool *first, double *rate) {
+        struct fv_message m;
+        int r;
+
+        *rate = 0;
+        if (!getenv("FV_BENCH_GO")) {
+                bool once = *first;
+                *first = false;
+                return once;
+        }
+        while ((r = fv_recv(fv, FV_INFINITY, &m)) >= 0) {
+                char arg[32] = "";
+                if (m.kind != FV_CAST || m.payload_len < 2 || memcmp(m.payload, "go", 2) != 0 ||
+                    (m.payload_len > 2 && (m.payload_len > 2 + sizeof arg - 1 || ((const char *) m.payload)[2] != ' ')))
+                        continue;
+                if (m.payload_len > 2) {
+                        memcpy(arg, (const char *) m.payload + 3, m.payload_len - 3);
+                        *rate = atof(arg);
+                }
+                return true;
+        }
+        if (r != -EPIPE)
+                fail("fv_recv", r);
+        return false;
+}
+
 /* ---- echo ---------------------------------------------------------------------------------- */
 
 static ssize_t echo_call(struct fv *fv, void *state, const struct fv_message *msg, void *reply, size_t size) {
@@ -142,10 +179,10 @@ static int cmp_u64(const void *a, const void *b) {
         return x < y ? -1 : x > y;
 }
 
-static int caller(const char *target, int batches, int calls) {
-        struct fv *fv = open_ready();
+/* After a warm-up batch, BATCHES batches of CALLS calls; writes their median and every batch. */
+static void call_batches(struct fv *fv, const char *target, int batches, int calls) {
         char msg[PAYLOAD];
-        uint64_t *v = calloc((size_t) batches, sizeof *v), *sorted = calloc((size_t) batches, sizeof *v);
+        uint64_t v[batches], sorted[batches];
 
         memset(msg, 'x', sizeof msg);
         for (int b = -1; b < batches; b++) { /* -1: warm-up */
@@ -173,6 +210,62 @@ static int caller(const char *target, int batches, int calls) {
                 n += snprintf(line + n, sizeof line - (size_t) n, " %" PRIu64, v[b]);
         snprintf(line + n, sizeof line - (size_t) n, "\n");
         out_line(line);
+}
+
+static int caller(const char *target, int batches, int calls) {
+        struct fv *fv = open_ready();
+        bool first = true;
+        double rate;
+
+        if (batches < 1 || batches > 1000 || calls < 1)
+                fail("caller: BATCHES (1 to 1000) and CALLS (from 1)", -EINVAL);
+        while (go(fv, &first, &rate))
+                call_batches(fv, target, batches, calls);
+        return idle(fv);
+}
+
+/* ---- registry lookups --------------------------------------------------------------------- */
+
+#define LOOKUP_PASSES 101
+#define LOOKUPS 10000
+
+/* ns per fv_whereis_node() of name over LOOKUPS; remote: whether it must be held on another node. */
+static uint64_t time_lookups(struct fv *fv, const char *name, bool remote) {
+        char node[64];
+        pid_t pid;
+        uint64_t t0 = now_ns();
+
+        for (int i = 0; i < LOOKUPS; i++) {
+                int r = fv_whereis_node(fv, name, &pid, node, sizeof node);
+                if (r == -EBUSY)
+                        continue;
+                if (r < 0)
+                        fail("fv_whereis_node", r);
+                if ((node[0] != '\0') != remote) {
+                        fprintf(stderr, "fvmsg: %s is held %s\n", name, remote ? "here" : "on another node");
+                        exit(1);
+                }
+        }
+        return (now_ns() - t0) / LOOKUPS;
+}
+
+static int lookup(const char *local, const char *global) {
+        struct fv *fv = open_ready();
+        uint64_t l[LOOKUP_PASSES], g[LOOKUP_PASSES];
+        bool first = true;
+        double rate;
+
+        while (go(fv, &first, &rate)) {
+                for (int p = 0; p < LOOKUP_PASSES; p++) {
+                        l[p] = time_lookups(fv, local, false);
+                        g[p] = time_lookups(fv, global, true);
+                }
+                qsort(l, LOOKUP_PASSES, sizeof *l, cmp_u64);
+                qsort(g, LOOKUP_PASSES, sizeof *g, cmp_u64);
+                char line[128];
+                snprintf(line, sizeof line, "lookup %" PRIu64 " %" PRIu64 "\n", l[LOOKUP_PASSES / 2], g[LOOKUP_PASSES / 2]);
+                out_line(line);
+        }
         return idle(fv);
 }
 
@@ -219,18 +312,29 @@ static int sink(void) {
         return 0;
 }
 
-/* Casts or publishes 64 B to target as fast as it can for seconds (<= 0: for ever), each payload
- * starting with its sequence number (8 bytes, from 1), then "end"; flushes; returns how many
- * (the "end" excluded). */
-static uint64_t blast(struct fv *fv, const char *target, double seconds, bool publish) {
+/* Casts or publishes 64 B to target as fast as it can (or at rate per second, when > 0) for
+ * seconds (<= 0: for ever), each payload starting with its sequence number (8 bytes, from 1),
+ * then "end"; flushes; returns how many (the "end" excluded). */
+static uint64_t blast(struct fv *fv, const char *target, double seconds, bool publish, double rate) {
         const char *what = publish ? "fv_publish" : "fv_cast";
         char msg[PAYLOAD];
-        uint64_t seq = 0, end = now_ns() + (uint64_t) (seconds * 1e9);
+        uint64_t seq = 0, t0 = now_ns(), end = t0 + (uint64_t) (seconds * 1e9);
         int r;
 
         memset(msg, 'x', sizeof msg);
         do {
-                for (int i = 0; i < 256; i++) {
+                if (rate > 0 && seq % 64 == 0) {
+                        uint64_t due = t0 + (uint64_t) ((double) seq * 1e9 / rate), t = now_ns();
+                        if (due > t) {
+                                r = fv_flush(fv);
+                                if (r < 0)
+                                        fail("fv_flush", r);
+                                struct timespec ts = { .tv_sec = (time_t) ((due - t) / 1000000000ULL),
+                                                       .tv_nsec = (long) ((due - t) % 1000000000ULL) };
+                                nanosleep(&ts, NULL);
+                        }
+                }
+                for (int i = 0; i < (rate > 0 ? 64 : 256); i++) {
                         seq++;
                         memcpy(msg, &seq, sizeof seq);
                         r = publish ? fv_publish(fv, target, msg, sizeof msg) : fv_cast(fv, target, msg, sizeof msg);
@@ -248,7 +352,7 @@ static uint64_t blast(struct fv *fv, const char *target, double seconds, bool pu
 
 static int sender(const char *target, double seconds) {
         struct fv *fv = open_ready();
-        uint64_t cpu0 = self_cpu_ns(), sent = blast(fv, target, seconds, false);
+        uint64_t cpu0 = self_cpu_ns(), sent = blast(fv, target, seconds, false, 0);
         char line[128];
         snprintf(line, sizeof line, "sender %" PRIu64 " %" PRIu64 "\n", sent, self_cpu_ns() - cpu0);
         out_line(line);
@@ -259,10 +363,15 @@ static int sender(const char *target, double seconds) {
 
 static int publisher(const char *topic, double seconds) {
         struct fv *fv = open_ready();
-        uint64_t t0 = now_ns(), node0 = proc_cpu_ns(getppid()), n = blast(fv, topic, seconds, true);
-        char line[128];
-        snprintf(line, sizeof line, "pub %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", n, t0, node0);
-        out_line(line);
+        bool first = true;
+        double rate;
+
+        while (go(fv, &first, &rate)) {
+                uint64_t t0 = now_ns(), node0 = proc_cpu_ns(getppid()), n = blast(fv, topic, seconds, true, rate);
+                char line[128];
+                snprintf(line, sizeof line, "pub %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", n, t0, node0);
+                out_line(line);
+        }
         return idle(fv);
 }
 
@@ -351,7 +460,9 @@ int main(int argc, char **argv) {
                 return publisher(argv[2], atof(argv[3]));
         if (argc == 2 && strcmp(argv[1], "subscriber") == 0)
                 return subscriber();
+        if (argc == 4 && strcmp(argv[1], "lookup") == 0)
+                return lookup(argv[2], argv[3]);
         fprintf(stderr, "usage: fvmsg echo | caller TARGET BATCHES CALLS | sink | sender TARGET SECONDS | flood PEER [WINDOW]\n"
-                        "       | publisher TOPIC SECONDS | subscriber\n");
+                        "       | publisher TOPIC SECONDS | subscriber | lookup LOCAL GLOBAL\n");
         return 2;
 }

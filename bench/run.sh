@@ -71,6 +71,10 @@
 #    the median of 101 passes; then again while the writer rewrites entries non-stop (remove +
 #    add with a new generation, on the other CPU). Floor: a plain open-addressing table of the
 #    same names, slots and hash in the reader's private memory, nothing atomic.
+#  - the cluster rows (issue 14): a remote call through NATS against a bare libnats request/reply,
+#    and a fan-out across nodes against Redis; bench/cluster.sh says how.
+# With BENCH=cluster (make bench BENCH=cluster), only the cluster rows are measured and printed
+# (about 2 minutes); BENCH=all (the default) measures everything.
 # Raw samples and the nodes' logs are left in BUILD/bench/results/.
 set -euo pipefail
 
@@ -94,6 +98,11 @@ FANOUTS="1 10 100"
 FLOOD_SUBS=100
 N=1000
 CC=${CC:-cc}
+BENCH=${BENCH:-all}
+case $BENCH in
+all | cluster) ;;
+*) echo "bench: BENCH is all or cluster, not '$BENCH'" >&2; exit 2 ;;
+esac
 
 BUILD=$(cd "$BUILD" && pwd)
 FV=$BUILD/forkvisor
@@ -108,6 +117,7 @@ mkdir "$R"
 # --- every process we start is killed on any exit ---------------------------------------------
 PIDS=()
 REDIS_PID= # apart: fv_until and flood_phase reset PIDS
+CLUSTER_PIDS=() NATS_PID= # the same, for bench/cluster.sh
 any_alive() {
         local p
         for p in "${PIDS[@]}"; do
@@ -119,6 +129,8 @@ cleanup() {
         local p
         # SIGTERM first: the floor loops and forkvisor then take their workers down with them.
         [ -z "$REDIS_PID" ] || PIDS+=("$REDIS_PID")
+        PIDS+=("${CLUSTER_PIDS[@]}")
+        [ -z "$NATS_PID" ] || PIDS+=("$NATS_PID")
         for p in "${PIDS[@]}"; do
                 kill -TERM "$p" 2>/dev/null || true
         done
@@ -154,8 +166,27 @@ cbuild hello -static -Os -s -D_GNU_SOURCE "$HERE/../workers/hello.c"
 NOLIBC="-static -Os -s -nostdlib -fno-stack-protector -fno-builtin -Wall -Wextra"
 cbuild stamp $NOLIBC "$HERE/stamp.c"
 cbuild exit1 $NOLIBC "$HERE/exit1.c"
+. "$HERE/cluster.sh"
+cluster_build
 
 note() { printf 'bench: %s\n' "$*" >&2; }
+# The table's awk functions, shared with the cluster rows (bench/cluster.sh): a row, ratios and
+# verdicts, µs and messages per second.
+TABLE_FNS='
+function ratio(a, b) { return b > 0 ? sprintf("%.2f×", a / b) : "—" }
+function met(ok) { return ok ? "met" : "**not met**" }
+function row(what, floor, fork, fv, r, target, verdict) {
+        printf "| %s | %s | %s | %s | %s | %s | %s |\n", what, floor, fork, fv, r, target, verdict
+}
+function usf(ns) { return sprintf("%.1f µs", ns / 1e3) }
+function mps(r) { return r >= 1e6 ? sprintf("%.2f M msg/s", r / 1e6) : sprintf("%.0f k msg/s", r / 1e3) }
+'
+# med FILE COLUMN [PATTERN]: the median of column COLUMN over the lines of FILE matching PATTERN.
+med() {
+        awk -v c="$2" -v pat="${3:-}" 'pat == "" || $0 ~ pat { print $c }' "$1" | sort -g |
+                awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2];
+                        else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
 
 # --- configurations -----------------------------------------------------------------------------
 # A configuration's end, shared by all: the intensity is never reached, and worker NAME runs PROG
@@ -282,6 +313,56 @@ for c in "$TMP"/*.ini; do
         "$FV" check "$c" >/dev/null
 done
 
+# --- Redis, for the pub/sub rows (6.) and the cluster rows (9.) ---------------------------------
+# redis_start: redis-server on 127.0.0.1 at a free port, and on a private unix socket through
+# which we check that the server answering is ours (a port taken makes it exit); sets REDIS_PID
+# and REDIS_ADDR; fails when there is no redis-server.
+REDIS_ADDR=
+redis_start() {
+        local port
+        command -v redis-server >/dev/null && command -v redis-cli >/dev/null || return 1
+        for _ in 1 2 3 4 5; do
+                port=$((20000 + RANDOM % 30000))
+                redis-server --bind 127.0.0.1 --port $port --unixsocket "$TMP/redis.sock" --unixsocketperm 700 \
+                        --save "" --appendonly no --client-output-buffer-limit "pubsub 0 0 0" --daemonize no \
+                        --dir "$TMP" --logfile "$R/redis.log" </dev/null >/dev/null 2>&1 &
+                REDIS_PID=$!
+                for _ in $(seq 100); do
+                        if [ "$(redis-cli -s "$TMP/redis.sock" ping 2>/dev/null)" = PONG ]; then
+                                REDIS_ADDR=127.0.0.1:$port
+                                return 0
+                        fi
+                        kill -0 "$REDIS_PID" 2>/dev/null || break
+                        sleep 0.05
+                done
+                kill "$REDIS_PID" 2>/dev/null || true
+                wait "$REDIS_PID" || true
+                REDIS_PID=
+        done
+        return 1
+}
+redis_stop() {
+        [ -n "$REDIS_PID" ] || return 0
+        kill -TERM "$REDIS_PID" 2>/dev/null || true
+        wait "$REDIS_PID" || true
+        REDIS_PID=
+}
+
+# --- BENCH=cluster: the cluster rows alone (bench/cluster.sh) -------------------------------------
+if [ "$BENCH" = cluster ]; then
+        cluster_bench
+        printf '\nforkvisor vs. floors, medians: the cluster rows only (BENCH=cluster)\n\n'
+        echo "| | floor | — | forkvisor | forkvisor / floor | target | |"
+        echo "|---|---:|---:|---:|---:|---|---|"
+        cluster_rows
+        echo
+        cluster_notes
+        rm -rf "$B/results"
+        cp -r "$R" "$B/results"
+        note "raw samples and the nodes' logs: $B/results/"
+        exit 0
+fi
+
 # --- 1. restart latency -----------------------------------------------------------------------
 note "restart latency: $ROUNDS rounds of ~1 s (posix_spawn loop, fork+exec loop, forkvisor; hello, stamp)..."
 TARGETS=()
@@ -387,39 +468,6 @@ for i in $(seq "$MSG_RUNS"); do
 done
 
 # --- 6. pub/sub fan-out: Redis, a bare hub and forkvisor, interleaved run by run -----------------
-# redis_start: redis-server on 127.0.0.1 at a free port, and on a private unix socket through
-# which we check that the server answering is ours (a port taken makes it exit); sets REDIS_PID
-# and REDIS_ADDR; fails when there is no redis-server.
-REDIS_ADDR=
-redis_start() {
-        local port
-        command -v redis-server >/dev/null && command -v redis-cli >/dev/null || return 1
-        for _ in 1 2 3 4 5; do
-                port=$((20000 + RANDOM % 30000))
-                redis-server --bind 127.0.0.1 --port $port --unixsocket "$TMP/redis.sock" --unixsocketperm 700 \
-                        --save "" --appendonly no --client-output-buffer-limit "pubsub 0 0 0" --daemonize no \
-                        --dir "$TMP" --logfile "$R/redis.log" </dev/null >/dev/null 2>&1 &
-                REDIS_PID=$!
-                for _ in $(seq 100); do
-                        if [ "$(redis-cli -s "$TMP/redis.sock" ping 2>/dev/null)" = PONG ]; then
-                                REDIS_ADDR=127.0.0.1:$port
-                                return 0
-                        fi
-                        kill -0 "$REDIS_PID" 2>/dev/null || break
-                        sleep 0.05
-                done
-                kill "$REDIS_PID" 2>/dev/null || true
-                wait "$REDIS_PID" || true
-                REDIS_PID=
-        done
-        return 1
-}
-redis_stop() {
-        [ -n "$REDIS_PID" ] || return 0
-        kill -TERM "$REDIS_PID" 2>/dev/null || true
-        wait "$REDIS_PID" || true
-        REDIS_PID=
-}
 REDIS_VERSION=
 if redis_start; then
         REDIS_VERSION=$(redis-server --version | sed -n 's/.*v=\([0-9.]*\).*/\1/p')
@@ -502,13 +550,10 @@ note "load average after the floods: $(cut -d' ' -f1-3 /proc/loadavg)"
 note "registry lookups: $REG_RUNS runs (floor, idle, while the writer rewrites)..."
 "$B/reglookup" "$REG_RUNS" >"$R/registry.txt"
 
+# --- 9. the cluster rows (bench/cluster.sh) -------------------------------------------------------
+cluster_bench
+
 # --- the table --------------------------------------------------------------------------------
-# med FILE COLUMN [PATTERN]: the median of column COLUMN over the lines of FILE matching PATTERN.
-med() {
-        awk -v c="$2" -v pat="${3:-}" 'pat == "" || $0 ~ pat { print $c }' "$1" | sort -g |
-                awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2];
-                        else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 V=()
 for w in hello stamp; do
         for m in spawn fork forkvisor; do
@@ -569,18 +614,13 @@ done
 V+=(-v "rg_rw=$(sed -n 's/^busy_hit .*rewrites_per_s=//p' "$R/registry.txt" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')")
 V+=(-v "rg_busyfrac=$(sed -n 's/^busy_[a-z]* [0-9.]* busy=\([0-9.]*\).*/\1/p' "$R/registry.txt" | sort -g | tail -n 1)")
 V+=(-v "rg_names=$(sed -n 's/^# \([0-9]*\) names.*/\1/p' "$R/registry.txt")" -v regruns="$REG_RUNS")
+cluster_rows >"$TMP/cluster.rows"
+V+=(-v "crows=$TMP/cluster.rows")
 
-awk "${V[@]}" '
+awk "${V[@]}" "$TABLE_FNS"'
 function ms(ns) { return sprintf("%.2f ms", ns / 1e6) }
 function sec(ns) { return ns >= 1e9 ? sprintf("%.2f s", ns / 1e9) : sprintf("%.0f ms", ns / 1e6) }
 function us(ns) { return sprintf("%.0f µs", ns / 1e3) }
-function ratio(a, b) { return b > 0 ? sprintf("%.2f×", a / b) : "—" }
-function met(ok) { return ok ? "met" : "**not met**" }
-function row(what, floor, fork, fv, r, target, verdict) {
-        printf "| %s | %s | %s | %s | %s | %s | %s |\n", what, floor, fork, fv, r, target, verdict
-}
-function usf(ns) { return sprintf("%.1f µs", ns / 1e3) }
-function mps(r) { return r >= 1e6 ? sprintf("%.2f M msg/s", r / 1e6) : sprintf("%.0f k msg/s", r / 1e3) }
 function nsf(ns) { return sprintf("%.1f ns", ns) }
 function reg_row(what, floor, fv, target, ok) {
         row(what, nsf(floor), "—", nsf(fv), ratio(fv, floor), target, met(ok))
@@ -650,11 +690,14 @@ BEGIN {
         reg_row("registry lookup from a child, " rg_names " names, miss", rg_bare_miss, rg_miss, "≤ 60 ns", rg_miss <= 60)
         reg_row(sprintf("registry lookup, hit, while the node rewrites entries non-stop (%.1f M/s; " ratio(rg_busy_hit, rg_hit) " idle)", rg_rw / 1e6), rg_bare_hit, rg_busy_hit, "≤ 120 ns (2 × 60)", rg_busy_hit <= 120)
         reg_row("registry lookup, miss, while the node rewrites (" ratio(rg_busy_miss, rg_miss) " idle)", rg_bare_miss, rg_busy_miss, "≤ 120 ns (2 × 60)", rg_busy_miss <= 120)
+        while ((getline line < crows) > 0) # the cluster rows, made by bench/cluster.sh
+                print line
         print ""
         printf "messaging: %d runs; round trips: %d segments per run, each the median of %d batches of %d, then the median of the %d segments; casts: %s s per run, median of the runs. restart during the floods: %d samples each (raw: restart.flood.*.txt, also children that ran < 1 s); their floor column is a posix_spawn loop under the same flood.\n", msgruns, rtseg, batches, calls, msgruns * rtseg, csend, nflood
         printf "pub/sub: %d runs of %s s each, Redis, bare hub and forkvisor interleaved; delivered/s = all that the subscribers counted / from just before the first publication to the end reaching the last subscriber; Redis on 127.0.0.1 with client-output-buffer-limit pubsub 0 0 0 (slow subscribers are never disconnected), a publisher pipelining PUBLISH (≤ 512 outstanding); forkvisor subscribers at mailbox_limit %d; lost (sequence gaps): forkvisor %d, Redis %d.\n", pubruns, pubsec, publimit, ps_lost_fv, ps_lost_redis
         printf "registry: %d runs, each the median of 101 passes over the names in a random order; busy answers (-EBUSY) while rewriting: at most %.4f%% of lookups.\n\n", regruns, rg_busyfrac * 100
 }'
+cluster_notes
 # The node copies its environment into every child's (SPEC 5), so its memory per child grows
 # with it: say what it was.
 note "the nodes ran with an environment of $(env | wc -l) variables, $(env | wc -c) bytes"

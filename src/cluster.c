@@ -396,6 +396,11 @@ static int make_options(Cluster *c, const ClusterConfig *cfg) {
         SET(natsOptions_SetReconnectWait(o, RECONNECT_WAIT_MS));
         SET(natsOptions_SetReconnectBufSize(o, RECONNECT_BUFFER_BYTES));
         SET(natsOptions_SetNoEcho(o, true));
+        /* A publish asks the loop to write at once (with the loop's hooks libnats only adds the
+         * write interest: the loop writes on EPOLLOUT, never waiting). Without it every publish
+         * waits for libnats' flusher thread, which yields 1 ms before it flushes: a call to
+         * another node took 2.2 ms, a reply's 1 ms on each side. */
+        SET(natsOptions_SetSendAsap(o, true));
         /* One delivery thread for every subscription: messages reach the loop in the order
          * the server sent them, whichever subscriptions they came on (nats-loop.h). */
         SET(natsOptions_UseGlobalMessageDelivery(o, true));

@@ -155,6 +155,27 @@ TEST(droppable_posts_are_bounded_and_counted) {
         sd_event_unref(c.e);
 }
 
+/* Only the first post of a run writes the eventfd: a run longer than what one wake-up applies
+ * (256) is still taken whole, in order (the loop wakes itself for the rest). */
+TEST(a_long_run_of_posts_wakes_the_loop_once_and_all_of_it_runs) {
+        Ctx c = { .main = pthread_self(), .wanted = 1000 };
+
+        ASSERT_OK(sd_event_new(&c.e));
+        ASSERT_OK(nats_loop_new(c.e, 10, &c.loop));
+        for (unsigned i = 0; i < c.wanted; i++) {
+                Item *it = malloc(sizeof *it);
+                ASSERT_TRUE(it);
+                *it = (Item) { 0, i };
+                ASSERT_OK(nats_loop_post(c.loop, on_item, drop_item, &c, it, false));
+        }
+        ASSERT_OK(sd_event_loop(c.e));
+        ASSERT_EQ(c.got, 1000);
+        ASSERT_TRUE(!c.out_of_order);
+        nats_loop_free(c.loop);
+        ASSERT_EQ(c.dropped, 0);
+        sd_event_unref(c.e);
+}
+
 TEST(free_drops_what_waits_and_runs_nothing) {
         Ctx c = { .main = pthread_self() };
 
