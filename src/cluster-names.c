@@ -163,7 +163,7 @@ static void *kv_main(void *ud) {
                 /* Not droppable: the loop waits for every answer (the queue bounds them). Never
                  * once stopped: the loop may be gone (see cluster_names_free()). */
                 pthread_mutex_lock(&n->lock);
-                if (n->stop || nats_loop_post(n->loop, on_job_done, drop_payload, n, j, false) < 0)
+                if (n->stop || nats_loop_post(n->loop, on_job_done, drop_payload, n, j, NATS_LOOP_KEEP) < 0)
                         free(j);
                 pthread_mutex_unlock(&n->lock);
         }
@@ -191,7 +191,8 @@ static int post_watch(ClusterNames *n, WatchKind kind, kvEntry *e) {
         }
         /* Changes may be dropped (the loop reads the bucket again then); markers are not. */
         pthread_mutex_lock(&n->lock);
-        int r = n->stop ? -ECANCELED : nats_loop_post(n->loop, on_watch, drop_payload, n, w, kind == WATCH_ENTRY);
+        int r = n->stop ? -ECANCELED : nats_loop_post(n->loop, on_watch, drop_payload, n, w,
+                                                    kind == WATCH_ENTRY ? NATS_LOOP_CONTROL : NATS_LOOP_KEEP);
         pthread_mutex_unlock(&n->lock);
         if (r < 0)
                 free(w);

@@ -25,6 +25,9 @@
 /* The numbers remembered per node, below its highest: one publication two of our patterns
  * match comes once for each subscription, one after the other. */
 #define PUBSUB_WINDOW 1024
+/* A batch is sent once it holds this much; it has room for one more publication of any size. */
+#define BATCH_BYTES (64 * 1024)
+#define BATCH_ROOM (CLUSTER_HEADER_MAX + BATCH_BYTES + CLUSTER_RECORD_HEADER + PROTO_PAYLOAD_MAX)
 #define RESERVED "forkvisor:"
 /* Other nodes' lifecycle events are delivered here on REMOTE_EVENTS + EVENT; a subscriber of
  * REMOTE_EVENTS_PATTERN (`events --cluster`) makes the node subscribe to PREFIX.event.>. */
@@ -62,8 +65,15 @@ struct ClusterPubsub {
 
         char *subject;             /* CLUSTER_SUBJECT_SIZE(prefix) bytes */
         size_t subject_size;
-        char *buf;                 /* header + PROTO_PAYLOAD_MAX */
-        size_t buf_size;
+
+        /* The batch being filled: publications of one subject that followed each other, sent
+         * as one message when another subject comes, when it is full, or after the loop's
+         * iteration (post source). */
+        char *batch;               /* BATCH_ROOM bytes */
+        size_t batch_len;          /* 0: none */
+        uint64_t batch_count;
+        char *batch_subject;       /* subject_size bytes */
+        sd_event_source *flusher;
         ClusterPubsubCounters k;
 };
 
@@ -167,19 +177,21 @@ static void on_message(void *ud, void *payload) {
                 ps->k.dropped++; /* not ours to read */
                 goto done;
         }
-        if (h.node_len == strlen(ps->node) && memcmp(h.node, ps->node, h.node_len) == 0) {
-                ps->k.duplicates++; /* our own */
-                goto done;
+        bool own = h.node_len == strlen(ps->node) && memcmp(h.node, ps->node, h.node_len) == 0;
+        Origin *o = own ? NULL : origin_of(ps, &h);
+        size_t off = h.data_offset, n;
+        const char *p;
+        int k;
+        for (uint64_t seq = h.seq; (k = cluster_record_next(data, (size_t) len, &off, &p, &n)) > 0; seq++) {
+                if (own || (o && !first_time(o, h.boot, seq)))
+                        ps->k.duplicates++; /* our own, or had already */
+                else if (router_deliver(ps->router, topic, (size_t) tlen, p, n) < 0)
+                        ps->k.dropped++;
+                else
+                        ps->k.in++;
         }
-        Origin *o = origin_of(ps, &h);
-        if (o && !first_time(o, h.boot, h.seq)) {
-                ps->k.duplicates++;
-                goto done;
-        }
-        if (router_deliver(ps->router, topic, (size_t) tlen, data + h.data_offset, (size_t) len - h.data_offset) < 0)
-                ps->k.dropped++;
-        else
-                ps->k.in++;
+        if (k < 0)
+                ps->k.dropped++; /* the rest is not ours to read */
 done:
         natsMsg_Destroy(msg);
 }
@@ -198,7 +210,7 @@ static void reconcile(ClusterPubsub *ps) {
                                         snprintf(ps->subject, ps->subject_size, "%s.event.>", ps->prefix);
                                 if ((!x->events && cluster_subject_of_pattern(ps->prefix, x->pattern, x->len, ps->subject,
                                                                               ps->subject_size) < 0) ||
-                                    nats_loop_subscribe(ps->loop, ps->nc, ps->subject, on_message, ps, &x->sub) < 0) {
+                                    nats_loop_subscribe(ps->loop, ps->nc, ps->subject, on_message, ps, NATS_LOOP_BULK, &x->sub) < 0) {
                                         x->sub = NULL; /* tried again at the next change */
                                         log_warning("Cluster: cannot subscribe to '%s' on NATS: %s", x->pattern,
                                                     nats_GetLastError(NULL) ?: "?");
@@ -275,6 +287,23 @@ static void publish_event(ClusterPubsub *ps, const char *topic, size_t tlen, con
                 ps->k.dropped++;
 }
 
+void cluster_pubsub_flush(ClusterPubsub *ps) {
+        if (!ps || ps->batch_len == 0)
+                return;
+        if (ps->connected && ps->nc && natsConnection_Buffered(ps->nc) <= PUBSUB_BUFFERED_MAX &&
+            natsConnection_Publish(ps->nc, ps->batch_subject, ps->batch, (int) ps->batch_len) == NATS_OK)
+                ps->k.out += ps->batch_count;
+        else
+                ps->k.dropped += ps->batch_count;
+        ps->batch_len = 0;
+        ps->batch_count = 0;
+}
+
+static int on_flush(sd_event_source *s, void *userdata) {
+        cluster_pubsub_flush(userdata);
+        return 0;
+}
+
 static void hook_published(void *ud, const char *topic, size_t tlen, const void *data, size_t len) {
         ClusterPubsub *ps = ud;
         int hl, sl;
@@ -286,21 +315,29 @@ static void hook_published(void *ud, const char *topic, size_t tlen, const void 
         if (reserved(topic, tlen))
                 return;
         ps->seq++;
-        if (!ps->connected || !ps->nc || natsConnection_Buffered(ps->nc) > PUBSUB_BUFFERED_MAX) {
+        if (!ps->connected || !ps->nc) {
                 ps->k.dropped++;
                 return;
         }
         sl = cluster_subject_of_topic(ps->prefix, topic, tlen, ps->subject, ps->subject_size);
-        hl = cluster_header_format(ps->buf, CLUSTER_HEADER_MAX, ps->node, ps->boot, ps->seq);
-        if (sl < 0 || hl < 0 || (size_t) hl + len > ps->buf_size) {
+        if (sl < 0 || len > PROTO_PAYLOAD_MAX) {
                 ps->k.dropped++;
                 return;
         }
-        memcpy(ps->buf + hl, data, len);
-        if (natsConnection_Publish(ps->nc, ps->subject, ps->buf, hl + (int) len) == NATS_OK)
-                ps->k.out++;
-        else
-                ps->k.dropped++;
+        /* Another subject, or a full batch: the batch so far goes first, in publish order. */
+        if (ps->batch_len > 0 && (ps->batch_len >= BATCH_BYTES || strcmp(ps->subject, ps->batch_subject) != 0))
+                cluster_pubsub_flush(ps);
+        if (ps->batch_len == 0) {
+                hl = cluster_header_format(ps->batch, CLUSTER_HEADER_MAX, ps->node, ps->boot, ps->seq);
+                if (hl < 0) {
+                        ps->k.dropped++;
+                        return;
+                }
+                ps->batch_len = (size_t) hl;
+                memcpy(ps->batch_subject, ps->subject, (size_t) sl + 1);
+        }
+        cluster_record_put(ps->batch, &ps->batch_len, data, len);
+        ps->batch_count++;
 }
 
 static const BrokerHooks hooks = {
@@ -310,8 +347,10 @@ static const BrokerHooks hooks = {
 
 /* ---- life ----------------------------------------------------------------------------------- */
 
-int cluster_pubsub_new(Router *router, NatsLoop *loop, const char *node, const char *prefix, ClusterPubsub **ret) {
+int cluster_pubsub_new(sd_event *e, Router *router, NatsLoop *loop, const char *node, const char *prefix,
+                       ClusterPubsub **ret) {
         ClusterPubsub *ps = calloc(1, sizeof *ps);
+        int r;
 
         if (!ps)
                 return -ENOMEM;
@@ -321,11 +360,18 @@ int cluster_pubsub_new(Router *router, NatsLoop *loop, const char *node, const c
         ps->prefix = strdup(prefix);
         ps->subject_size = CLUSTER_SUBJECT_SIZE(strlen(prefix));
         ps->subject = malloc(ps->subject_size);
-        ps->buf_size = CLUSTER_HEADER_MAX + PROTO_PAYLOAD_MAX;
-        ps->buf = malloc(ps->buf_size);
-        if (!ps->node || !ps->prefix || !ps->subject || !ps->buf) {
+        ps->batch_subject = malloc(ps->subject_size);
+        ps->batch = malloc(BATCH_ROOM);
+        if (!ps->node || !ps->prefix || !ps->subject || !ps->batch_subject || !ps->batch) {
                 cluster_pubsub_free(ps);
                 return -ENOMEM;
+        }
+        /* After each pass of the loop that did anything: what the mailboxes read in it has
+         * been published, and goes out as few messages as its subjects allow. */
+        r = sd_event_add_post(e, &ps->flusher, on_flush, ps);
+        if (r < 0) {
+                cluster_pubsub_free(ps);
+                return r;
         }
         /* Tells this run's publications from the last one's, which numbered from 1 too. */
         if (getrandom(&ps->boot, sizeof ps->boot, GRND_NONBLOCK) != sizeof ps->boot)
@@ -339,6 +385,7 @@ int cluster_pubsub_new(Router *router, NatsLoop *loop, const char *node, const c
 void cluster_pubsub_close(ClusterPubsub *ps) {
         if (!ps)
                 return;
+        ps->flusher = sd_event_source_disable_unref(ps->flusher);
         if (ps->hooked)
                 router_set_broker_hooks(ps->router, NULL, NULL);
         ps->hooked = false;
@@ -363,7 +410,8 @@ ClusterPubsub *cluster_pubsub_free(ClusterPubsub *ps) {
         free(ps->node);
         free(ps->prefix);
         free(ps->subject);
-        free(ps->buf);
+        free(ps->batch_subject);
+        free(ps->batch);
         return mfree(ps);
 }
 

@@ -28,7 +28,11 @@
 typedef struct ClusterPubsub ClusterPubsub;
 
 /* Hooks itself on router's broker (borrowed, like loop); node and prefix are copied. */
-int cluster_pubsub_new(Router *router, NatsLoop *loop, const char *node, const char *prefix, ClusterPubsub **ret);
+int cluster_pubsub_new(sd_event *e, Router *router, NatsLoop *loop, const char *node, const char *prefix,
+                       ClusterPubsub **ret);
+/* Sends the batch being filled (done after every pass of the loop, and before the connection
+ * is closed). */
+void cluster_pubsub_flush(ClusterPubsub *ps);
 /* Unhooks from the broker and ends the NATS subscriptions: before the connection is closed. */
 void cluster_pubsub_close(ClusterPubsub *ps);
 /* After nats_CloseAndWait(), before nats_loop_free(): nothing may post any more. */

@@ -457,7 +457,8 @@ static void on_connection(void *ud) {
         /* Once: libnats subscribes again after every reconnect. */
         if (rpc->sub || !nc)
                 return;
-        if (nats_loop_subscribe(cluster_nats_loop(rpc->cluster), nc, rpc->subject, on_msg, rpc, &rpc->sub) < 0) {
+        if (nats_loop_subscribe(cluster_nats_loop(rpc->cluster), nc, rpc->subject, on_msg, rpc, NATS_LOOP_BULK,
+                                &rpc->sub) < 0) {
                 rpc->sub = NULL;
                 log_error("Cluster: cannot subscribe to %s: %s; calls to this node fail", rpc->subject,
                           nats_GetLastError(NULL) ?: "out of memory");

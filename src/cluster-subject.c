@@ -154,3 +154,30 @@ int cluster_header_parse(const char *msg, size_t len, ClusterHeader *ret) {
         *ret = h;
         return 0;
 }
+
+void cluster_record_put(char *buf, size_t *off, const void *data, size_t len) {
+        uint8_t *p = (uint8_t *) buf + *off;
+        for (int i = 0; i < CLUSTER_RECORD_HEADER; i++)
+                p[i] = (uint8_t) (len >> (8 * i));
+        if (len)
+                memcpy(p + CLUSTER_RECORD_HEADER, data, len);
+        *off += CLUSTER_RECORD_HEADER + len;
+}
+
+int cluster_record_next(const char *msg, size_t len, size_t *off, const char **data, size_t *data_len) {
+        const uint8_t *p = (const uint8_t *) msg + *off;
+        size_t n = 0;
+
+        if (*off >= len)
+                return 0;
+        if (len - *off < CLUSTER_RECORD_HEADER)
+                return -EINVAL;
+        for (int i = 0; i < CLUSTER_RECORD_HEADER; i++)
+                n |= (size_t) p[i] << (8 * i);
+        if (n > len - *off - CLUSTER_RECORD_HEADER)
+                return -EINVAL;
+        *data = msg + *off + CLUSTER_RECORD_HEADER;
+        *data_len = n;
+        *off += CLUSTER_RECORD_HEADER + n;
+        return 1;
+}

@@ -35,9 +35,12 @@ int cluster_subject_of_pattern(const char *prefix, const char *pattern, size_t l
  * NUL-terminated): its length, or -EINVAL when the subject is no topic's. */
 int cluster_subject_to_topic(const char *prefix, const char *subject, char *buf, size_t size);
 
-/* A federated publication: "NODE BOOT SEQ\n" then the data. NODE publishes, BOOT (hex) tells
- * one run of it from the next, SEQ (decimal, from 1) numbers its publications: the receiver
- * drops what it has had already (a publication two of its patterns match) and its own. */
+/* A batch of federated publications on one subject: "NODE BOOT SEQ\n", then each publication as
+ * its length (4 bytes, little-endian) and its data. NODE publishes, BOOT (hex) tells one run of
+ * it from the next, SEQ (decimal, from 1) numbers the first publication and the others follow
+ * it: the receiver drops what it has had already (a publication two of its patterns match) and
+ * its own. A node sends the publications of one subject that follow each other in one message,
+ * so the servers and the receivers pay per batch, not per publication. */
 #define CLUSTER_HEADER_MAX (64 + 1 + 16 + 1 + 20 + 1)
 
 typedef struct ClusterHeader {
@@ -51,3 +54,11 @@ typedef struct ClusterHeader {
 int cluster_header_format(char *buf, size_t size, const char *node, uint64_t boot, uint64_t seq);
 /* 0, or -EINVAL when msg does not start with a header. */
 int cluster_header_parse(const char *msg, size_t len, ClusterHeader *ret);
+
+/* The length before each publication of a batch. */
+#define CLUSTER_RECORD_HEADER 4
+/* Appends a publication of len bytes at buf + *off (room checked by the caller). */
+void cluster_record_put(char *buf, size_t *off, const void *data, size_t len);
+/* The publication at msg + *off (len bytes in all): 1 with *data, *data_len and *off past it; 0
+ * at the end; -EINVAL when a length overruns the message. */
+int cluster_record_next(const char *msg, size_t len, size_t *off, const char **data, size_t *data_len);

@@ -191,7 +191,7 @@ static void post_change(natsConnection *nc, void *closure, ConnEvent what) {
                 if (natsConnection_GetLastError(nc, &e) != NATS_OK && e)
                         snprintf(ch->url, sizeof ch->url, "%s", e);
         }
-        if (nats_loop_post(c->loop, on_conn_change, drop_payload, c, ch, false) < 0)
+        if (nats_loop_post(c->loop, on_conn_change, drop_payload, c, ch, NATS_LOOP_KEEP) < 0)
                 free(ch);
 }
 
@@ -356,7 +356,7 @@ static void *connect_thread(void *ud) {
         if (s == NATS_NOT_YET_CONNECTED || s == NATS_OK) {
                 /* Subscribed before connecting: libnats sends it once connected, and again
                  * after every reconnect. */
-                if (nats_loop_subscribe(c->loop, nc, c->pattern, on_heartbeat, c, &c->sub) < 0)
+                if (nats_loop_subscribe(c->loop, nc, c->pattern, on_heartbeat, c, NATS_LOOP_CONTROL, &c->sub) < 0)
                         snprintf(c->connect_error, sizeof c->connect_error, "cannot subscribe to %s: %s",
                                  c->pattern, nats_GetLastError(NULL) ?: "out of memory");
         } else {
@@ -369,7 +369,7 @@ static void *connect_thread(void *ud) {
         c->nc = nc;
         c->connect_status = s;
         /* Not droppable: the loop must learn of the connection. */
-        (void) nats_loop_post(c->loop, on_connect_done, NULL, c, NULL, false);
+        (void) nats_loop_post(c->loop, on_connect_done, NULL, c, NULL, NATS_LOOP_KEEP);
         return NULL;
 }
 
@@ -513,6 +513,7 @@ void cluster_close(Cluster *c) {
                 /* What libnats has buffered is written now, as far as the socket takes it: the
                  * loop no longer runs, and Close would wait half a second for a buffer only the
                  * loop empties. */
+                cluster_pubsub_flush(c->pubsub);
                 if (c->state == CLUSTER_CONNECTED)
                         natsConnection_ProcessWriteEvent(c->nc);
                 natsConnection_Close(c->nc);
@@ -573,7 +574,7 @@ uint64_t cluster_heartbeat_ms(const Cluster *c) {
 }
 
 int cluster_attach_router(Cluster *c, Router *router) {
-        int r = cluster_pubsub_new(router, c->loop, c->node, c->prefix, &c->pubsub);
+        int r = cluster_pubsub_new(c->event, router, c->loop, c->node, c->prefix, &c->pubsub);
         if (r < 0)
                 return log_error_errno(r, "Cluster: cannot federate pub/sub: %m");
         pubsub_sync(c);

@@ -24,8 +24,10 @@
 #include "priority.h"
 #include "time-util.h"
 
-/* Ops applied per wake-up: a flood of messages never holds the loop for long. */
+/* Ops applied per wake-up, and the time bulk ops may take of it: a flood of messages (each may
+ * be a batch of many publications) never holds the loop for long. */
 #define BATCH 256
+#define BULK_BUDGET_USEC 2000
 
 typedef enum OpType {
         OP_ATTACH,
@@ -48,7 +50,7 @@ typedef struct Op {
         struct Op *next;
         OpType type;
         bool add;               /* OP_READ, OP_WRITE */
-        bool droppable;         /* OP_CALL */
+        NatsLoopClass cls;      /* OP_CALL */
         int fd;                 /* OP_ATTACH: the duplicate */
         Conn *conn;
         NatsLoopFn fn, drop;
@@ -61,8 +63,12 @@ struct NatsLoop {
         int efd;
         sd_event_source *wake;
         pthread_mutex_t lock;   /* guards what follows */
-        Op *head, *tail;
-        size_t queued, limit;   /* droppable ops waiting, and their bound */
+        /* Two queues: hooks, connection changes and control posts (heartbeats) first, each in
+         * order; bulk posts (traffic) after them, so that a flood never delays a heartbeat. */
+        struct {
+                Op *head, *tail;
+        } q[2];
+        size_t queued[_NATS_LOOP_CLASS_MAX], limit[_NATS_LOOP_CLASS_MAX]; /* waiting, and the bounds */
         uint64_t dropped;
         size_t subscriptions;   /* made by nats_loop_subscribe, not yet finished by libnats */
         pthread_cond_t finished;
@@ -73,6 +79,7 @@ typedef struct Subscriber {
         NatsLoop *loop;
         NatsLoopFn fn;
         void *ud;
+        NatsLoopClass cls;
 } Subscriber;
 
 bool nats_loop_is_loop_thread(const NatsLoop *l) {
@@ -164,31 +171,40 @@ static void op_apply(Op *op) {
         free(op);
 }
 
-static Op *pop(NatsLoop *l, bool *ret_more) {
+static unsigned queue_of(const Op *op) {
+        return op->type == OP_CALL && op->cls == NATS_LOOP_BULK;
+}
+
+/* The next op, urgent ones first; NULL when none, or when only bulk ones wait and !bulk. */
+static Op *pop(NatsLoop *l, bool bulk, bool *ret_more) {
         pthread_mutex_lock(&l->lock);
-        Op *op = l->head;
+        unsigned k = l->q[0].head || !bulk ? 0 : 1;
+        Op *op = l->q[k].head;
         if (op) {
-                l->head = op->next;
-                if (!l->head)
-                        l->tail = NULL;
-                if (op->droppable)
-                        l->queued--;
+                l->q[k].head = op->next;
+                if (!l->q[k].head)
+                        l->q[k].tail = NULL;
+                if (op->cls != NATS_LOOP_KEEP)
+                        l->queued[op->cls]--;
         }
-        *ret_more = l->head != NULL;
+        *ret_more = l->q[0].head || l->q[1].head;
         pthread_mutex_unlock(&l->lock);
         return op;
 }
 
 static int on_wake(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         NatsLoop *l = userdata;
+        usec_t until = now_usec() + BULK_BUDGET_USEC;
         uint64_t n;
-        bool more = false;
+        bool more = false, bulk = true;
 
         (void) !read(l->efd, &n, sizeof n);
         for (unsigned i = 0; i < BATCH; i++) {
-                Op *op = pop(l, &more);
+                Op *op = pop(l, bulk, &more);
                 if (!op)
                         break;
+                if (queue_of(op) == 1 && now_usec() >= until)
+                        bulk = false; /* the urgent ones may still go; the bulk ones wait */
                 op_apply(op);
                 if (!more)
                         break;
@@ -200,30 +216,32 @@ static int on_wake(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 
 /* ---- from any thread -------------------------------------------------------------------- */
 
+/* Nothing urgent waits (a hook would not overtake one). */
 static bool queue_empty(NatsLoop *l) {
         pthread_mutex_lock(&l->lock);
-        bool empty = !l->head;
+        bool empty = !l->q[0].head;
         pthread_mutex_unlock(&l->lock);
         return empty;
 }
 
 static int enqueue(NatsLoop *l, Op *op) {
         pthread_mutex_lock(&l->lock);
-        if (op->droppable) {
-                if (l->queued >= l->limit) {
+        if (op->cls != NATS_LOOP_KEEP) {
+                if (l->queued[op->cls] >= l->limit[op->cls]) {
                         l->dropped++;
                         pthread_mutex_unlock(&l->lock);
                         free(op);
                         return -ENOBUFS;
                 }
-                l->queued++;
+                l->queued[op->cls]++;
         }
-        bool was_empty = !l->head;
-        if (l->tail)
-                l->tail->next = op;
+        bool was_empty = !l->q[0].head && !l->q[1].head;
+        unsigned k = queue_of(op);
+        if (l->q[k].tail)
+                l->q[k].tail->next = op;
         else
-                l->head = op;
-        l->tail = op;
+                l->q[k].head = op;
+        l->q[k].tail = op;
         pthread_mutex_unlock(&l->lock);
         /* Only the first op of a run wakes the loop: on_wake pops until it finds the queue
          * empty (or wakes itself again), so it takes this one with those before it. A write to
@@ -295,11 +313,11 @@ int nats_loop_use(NatsLoop *l, natsOptions *o) {
         return natsOptions_SetEventLoop(o, l, ev_attach, ev_read, ev_write, ev_detach) == NATS_OK ? 0 : -EINVAL;
 }
 
-int nats_loop_post(NatsLoop *l, NatsLoopFn fn, NatsLoopFn drop, void *ud, void *payload, bool droppable) {
+int nats_loop_post(NatsLoop *l, NatsLoopFn fn, NatsLoopFn drop, void *ud, void *payload, NatsLoopClass cls) {
         Op *op = calloc(1, sizeof *op);
         if (!op)
                 return -ENOMEM;
-        *op = (Op) { .type = OP_CALL, .droppable = droppable, .fn = fn, .drop = drop, .ud = ud, .payload = payload };
+        *op = (Op) { .type = OP_CALL, .cls = cls, .fn = fn, .drop = drop, .ud = ud, .payload = payload };
         return enqueue(l, op);
 }
 
@@ -318,7 +336,8 @@ int nats_loop_new(sd_event *e, size_t limit, NatsLoop **ret) {
                 return -ENOMEM;
         l->event = e;
         l->thread = pthread_self();
-        l->limit = limit;
+        l->limit[NATS_LOOP_BULK] = limit;
+        l->limit[NATS_LOOP_CONTROL] = NATS_LOOP_CONTROL_LIMIT;
         pthread_mutex_init(&l->lock, NULL);
         pthread_cond_init(&l->finished, NULL);
         l->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -345,7 +364,7 @@ NatsLoop *nats_loop_free(NatsLoop *l) {
                 return NULL;
         /* Sockets closed and connections freed in order; calls dropped, not run: the state they
          * would change is going. */
-        for (Op *op; (op = pop(l, &more));) {
+        for (Op *op; (op = pop(l, true, &more));) {
                 if (op->type != OP_CALL) {
                         op_apply(op);
                         continue;
@@ -365,15 +384,15 @@ static void drop_msg(void *ud, void *payload) {
         natsMsg_Destroy(payload);
 }
 
-void nats_loop_post_msg(NatsLoop *l, NatsLoopFn fn, void *ud, natsMsg *msg) {
-        if (nats_loop_post(l, fn, drop_msg, ud, msg, true) < 0)
+void nats_loop_post_msg(NatsLoop *l, NatsLoopFn fn, void *ud, natsMsg *msg, NatsLoopClass cls) {
+        if (nats_loop_post(l, fn, drop_msg, ud, msg, cls) < 0)
                 natsMsg_Destroy(msg); /* counted by the loop */
 }
 
 /* On libnats' delivery thread. */
 static void subscriber_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure) {
         Subscriber *x = closure;
-        nats_loop_post_msg(x->loop, x->fn, x->ud, msg);
+        nats_loop_post_msg(x->loop, x->fn, x->ud, msg, x->cls);
 }
 
 /* On libnats' delivery thread, after the subscription's last message. */
@@ -389,13 +408,13 @@ static void subscriber_done(void *closure) {
 }
 
 int nats_loop_subscribe(NatsLoop *l, natsConnection *nc, const char *subject, NatsLoopFn fn, void *ud,
-                        natsSubscription **ret) {
+                        NatsLoopClass cls, natsSubscription **ret) {
         Subscriber *x = calloc(1, sizeof *x);
         natsSubscription *sub = NULL;
 
         if (!x)
                 return -ENOMEM;
-        *x = (Subscriber) { .loop = l, .fn = fn, .ud = ud };
+        *x = (Subscriber) { .loop = l, .fn = fn, .ud = ud, .cls = cls };
         if (natsConnection_Subscribe(&sub, nc, subject, subscriber_msg, x) != NATS_OK) {
                 free(x);
                 return -EIO;

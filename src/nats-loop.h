@@ -7,8 +7,9 @@
  * libnats hands over from its threads (messages, connection callbacks) goes through the same
  * queue with nats_loop_post(), so every change of the node's state happens on the loop thread.
  *
- * The queue is bounded for what may be dropped (messages); libnats' own hooks and connection
- * callbacks are never dropped (a few per reconnect). */
+ * The queue is bounded for what may be dropped (messages), per class, so that a flood of
+ * publications never crowds out the heartbeats that say which nodes are alive; libnats' own
+ * hooks and connection callbacks are never dropped (a few per reconnect). */
 #pragma once
 
 #include <stdbool.h>
@@ -23,8 +24,18 @@ typedef struct NatsLoop NatsLoop;
 /* Runs on the loop thread with what was posted. */
 typedef void (*NatsLoopFn)(void *ud, void *payload);
 
-/* A loop on e (borrowed), which must be run by the calling thread. limit: how many droppable
- * posts may wait at once. */
+typedef enum NatsLoopClass {
+        NATS_LOOP_KEEP,         /* never dropped: few, and what the state depends on */
+        NATS_LOOP_CONTROL,      /* heartbeats, changes of global names: NATS_LOOP_CONTROL_LIMIT */
+        NATS_LOOP_BULK,         /* traffic (publications, calls): the loop's limit */
+        _NATS_LOOP_CLASS_MAX,
+} NatsLoopClass;
+
+/* Control posts that may wait at once. */
+#define NATS_LOOP_CONTROL_LIMIT 4096
+
+/* A loop on e (borrowed), which must be run by the calling thread. limit: how many bulk posts
+ * may wait at once. */
 int nats_loop_new(sd_event *e, size_t limit, NatsLoop **ret);
 /* Applies the hooks still queued (sockets closed, connections' state freed) and hands every
  * payload still waiting to its drop function. Call after the connections are destroyed and
@@ -35,26 +46,26 @@ NatsLoop *nats_loop_free(NatsLoop *l);
 int nats_loop_use(NatsLoop *l, natsOptions *o);
 
 /* From any thread: fn(ud, payload) on the loop thread, after everything posted before it.
- * droppable posts count against the limit: when it is reached, -ENOBUFS (counted, and the
- * caller keeps payload). drop (may be NULL) frees a payload never delivered (nats_loop_free).
- * 0, -ENOBUFS or -ENOMEM. */
-int nats_loop_post(NatsLoop *l, NatsLoopFn fn, NatsLoopFn drop, void *ud, void *payload, bool droppable);
+ * Posts of a class other than NATS_LOOP_KEEP count against its bound: when it is reached,
+ * -ENOBUFS (counted, and the caller keeps payload). drop (may be NULL) frees a payload never
+ * delivered (nats_loop_free). 0, -ENOBUFS or -ENOMEM. */
+int nats_loop_post(NatsLoop *l, NatsLoopFn fn, NatsLoopFn drop, void *ud, void *payload, NatsLoopClass cls);
 
-/* A message libnats delivered on its thread, handed to fn(ud, msg) on the loop thread (a
- * droppable post): when the queue is full, or at nats_loop_free(), the message is destroyed. fn
- * owns it. From a natsMsgHandler: `nats_loop_post_msg(loop, on_msg, ud, msg);` is all it does. */
-void nats_loop_post_msg(NatsLoop *l, NatsLoopFn fn, void *ud, natsMsg *msg);
+/* A message libnats delivered on its thread, handed to fn(ud, msg) on the loop thread (a post
+ * of class cls): when its bound is reached, or at nats_loop_free(), the message is destroyed.
+ * fn owns it. */
+void nats_loop_post_msg(NatsLoop *l, NatsLoopFn fn, void *ud, natsMsg *msg, NatsLoopClass cls);
 /* Subscribes nc to subject: each message goes to fn(ud, msg) on the loop thread, as
  * nats_loop_post_msg() hands it. libnats delivers every subscription's messages on one thread
  * (the connection's options say natsOptions_UseGlobalMessageDelivery), in the order the server
  * sent them. The subscription is counted until libnats has delivered its last message, after
  * natsSubscription_Destroy() or the connection's close. 0, -ENOMEM or -EIO (libnats' error). */
 int nats_loop_subscribe(NatsLoop *l, natsConnection *nc, const char *subject, NatsLoopFn fn, void *ud,
-                        natsSubscription **ret);
+                        NatsLoopClass cls, natsSubscription **ret);
 /* After the subscriptions are destroyed: waits at most timeout_ms for libnats to finish with
  * them (what it still had queued), which nats_CloseAndWait() does not wait for. True when done. */
 bool nats_loop_wait_subscriptions(NatsLoop *l, int timeout_ms);
-/* Droppable posts refused because the queue was full. */
+/* Posts refused because their class's bound was reached. */
 uint64_t nats_loop_dropped(NatsLoop *l);
 /* True on the thread that runs the loop. */
 bool nats_loop_is_loop_thread(const NatsLoop *l);

@@ -2,7 +2,8 @@
 /* libFuzzer target for what a node reads from NATS, which any client of the servers can send:
  * the first byte chooses the decoder, the rest is the message.
  *   0: an RPC message (rpc_decode); one that decodes must re-encode to the same bytes' fields.
- *   1: a federated publication's header (cluster_header_parse); the data must start inside it.
+ *   1: a batch of federated publications (cluster_header_parse, cluster_record_next): the data
+ *      and every publication must lie inside it.
  *   2: a subject (cluster_subject_to_topic); a topic it gives must map back to the same subject. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -37,6 +38,13 @@ static void header(const uint8_t *buf, size_t n) {
         if (h.data_offset > n || h.node_len == 0 || h.node < (const char *) buf ||
             h.node + h.node_len > (const char *) buf + n)
                 abort();
+        /* The batch's publications: each inside the message, the offset always moving on. */
+        size_t off = h.data_offset, len;
+        const char *p;
+        int k;
+        while ((k = cluster_record_next((const char *) buf, n, &off, &p, &len)) > 0)
+                if (p < (const char *) buf || p + len > (const char *) buf + n || off > n)
+                        abort();
 }
 
 static void subject(const uint8_t *data, size_t n) {

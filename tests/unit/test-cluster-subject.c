@@ -130,3 +130,32 @@ TEST(header) {
         ASSERT_ERR(cluster_header_parse(S("n\nx 1 2\n"), &h), -EINVAL);
         ASSERT_ERR(cluster_header_format(buf, sizeof buf, "a b", 1, 1), -EINVAL);
 }
+
+TEST(records) {
+        char buf[64];
+        size_t len = 0, off = 0, n;
+        const char *p;
+
+        cluster_record_put(buf, &len, "one", 3);
+        cluster_record_put(buf, &len, "", 0);
+        cluster_record_put(buf, &len, "three", 5);
+        ASSERT_EQ(len, (size_t) (3 * CLUSTER_RECORD_HEADER + 8));
+        ASSERT_TRUE(memcmp(buf, "\x03\0\0\0one", 7) == 0);
+        ASSERT_EQ(cluster_record_next(buf, len, &off, &p, &n), 1);
+        ASSERT_EQ(n, 3u);
+        ASSERT_TRUE(memcmp(p, "one", 3) == 0);
+        ASSERT_EQ(cluster_record_next(buf, len, &off, &p, &n), 1);
+        ASSERT_EQ(n, 0u);
+        ASSERT_EQ(cluster_record_next(buf, len, &off, &p, &n), 1);
+        ASSERT_EQ(n, 5u);
+        ASSERT_TRUE(memcmp(p, "three", 5) == 0);
+        ASSERT_EQ(cluster_record_next(buf, len, &off, &p, &n), 0);
+        /* A length cut short, and one that overruns the message. */
+        off = 0;
+        ASSERT_ERR(cluster_record_next(buf, 2, &off, &p, &n), -EINVAL);
+        off = 0;
+        ASSERT_ERR(cluster_record_next(buf, 6, &off, &p, &n), -EINVAL);
+        memcpy(buf, "\xff\xff\xff\xff", 4);
+        off = 0;
+        ASSERT_ERR(cluster_record_next(buf, len, &off, &p, &n), -EINVAL);
+}

@@ -25,6 +25,8 @@ typedef struct Ctx {
         unsigned got, wanted;
         bool off_thread, out_of_order;
         unsigned dropped;
+        unsigned got_of[THREADS]; /* items taken from each thread */
+        int first;                /* the thread of the first item taken, or -1 */
 } Ctx;
 
 typedef struct Item {
@@ -40,6 +42,9 @@ static void on_item(void *ud, void *payload) {
         if (it->n != c->next[it->thread])
                 c->out_of_order = true;
         c->next[it->thread] = it->n + 1;
+        if (c->got == 0)
+                c->first = (int) it->thread;
+        c->got_of[it->thread]++;
         free(it);
         if (++c->got == c->wanted)
                 sd_event_exit(c->e, 0);
@@ -67,7 +72,7 @@ static void *poster(void *ud) {
                 }
                 *it = (Item) { p->id, i };
                 /* Not droppable: every one must arrive. */
-                int r = nats_loop_post(p->ctx->loop, on_item, drop_item, p->ctx, it, false);
+                int r = nats_loop_post(p->ctx->loop, on_item, drop_item, p->ctx, it, NATS_LOOP_KEEP);
                 if (r < 0) {
                         free(it);
                         p->failed = r;
@@ -124,7 +129,7 @@ TEST(droppable_posts_are_bounded_and_counted) {
                 Item *it = malloc(sizeof *it);
                 ASSERT_TRUE(it);
                 *it = (Item) { 0, accepted };
-                int r = nats_loop_post(c.loop, on_item, drop_item, &c, it, true);
+                int r = nats_loop_post(c.loop, on_item, drop_item, &c, it, NATS_LOOP_BULK);
                 if (r == -ENOBUFS) {
                         free(it);
                         continue;
@@ -134,22 +139,28 @@ TEST(droppable_posts_are_bounded_and_counted) {
         }
         ASSERT_EQ(accepted, 10);
         ASSERT_EQ(nats_loop_dropped(c.loop), 5);
-        /* What may not be dropped still goes in. */
+        /* What may not be dropped still goes in, and so does control traffic: a flood of bulk
+         * posts never crowds out a heartbeat. Those are taken first, each kind in its order. */
+        c.first = -1;
         for (unsigned i = 0; i < 3; i++) {
                 Item *it = malloc(sizeof *it);
                 ASSERT_TRUE(it);
-                *it = (Item) { 0, accepted++ };
-                ASSERT_OK(nats_loop_post(c.loop, on_item, drop_item, &c, it, false));
+                *it = (Item) { 1, i };
+                ASSERT_OK(nats_loop_post(c.loop, on_item, drop_item, &c, it, i == 1 ? NATS_LOOP_CONTROL : NATS_LOOP_KEEP));
         }
-        c.wanted = accepted;
+        c.wanted = accepted + 3;
         ASSERT_OK(sd_event_loop(c.e));
         ASSERT_EQ(c.got, 13);
         ASSERT_TRUE(!c.out_of_order);
+        ASSERT_EQ(c.first, 1);
+        ASSERT_EQ(c.got_of[0], 10u);
+        ASSERT_EQ(c.got_of[1], 3u);
+        accepted += 3;
         /* Room again once the loop has taken them. */
         Item *it = malloc(sizeof *it);
         ASSERT_TRUE(it);
         *it = (Item) { 0, 13 };
-        ASSERT_OK(nats_loop_post(c.loop, on_item, drop_item, &c, it, true));
+        ASSERT_OK(nats_loop_post(c.loop, on_item, drop_item, &c, it, NATS_LOOP_BULK));
         nats_loop_free(c.loop);
         ASSERT_EQ(c.dropped, 1);
         sd_event_unref(c.e);
@@ -166,7 +177,7 @@ TEST(a_long_run_of_posts_wakes_the_loop_once_and_all_of_it_runs) {
                 Item *it = malloc(sizeof *it);
                 ASSERT_TRUE(it);
                 *it = (Item) { 0, i };
-                ASSERT_OK(nats_loop_post(c.loop, on_item, drop_item, &c, it, false));
+                ASSERT_OK(nats_loop_post(c.loop, on_item, drop_item, &c, it, NATS_LOOP_KEEP));
         }
         ASSERT_OK(sd_event_loop(c.e));
         ASSERT_EQ(c.got, 1000);
@@ -185,7 +196,7 @@ TEST(free_drops_what_waits_and_runs_nothing) {
                 Item *it = malloc(sizeof *it);
                 ASSERT_TRUE(it);
                 *it = (Item) { 0, i };
-                ASSERT_OK(nats_loop_post(c.loop, on_item, drop_item, &c, it, i % 2 == 0));
+                ASSERT_OK(nats_loop_post(c.loop, on_item, drop_item, &c, it, i % 2 == 0 ? NATS_LOOP_BULK : NATS_LOOP_KEEP));
         }
         nats_loop_free(c.loop);
         ASSERT_EQ(c.dropped, 3);
