@@ -537,9 +537,13 @@ Cluster *cluster_free(Cluster *c) {
         /* libnats' threads may still hold callbacks that post to our loop: they are done when
          * this returns. Its delivery thread first finishes with the subscriptions closed above:
          * stopped before, it would leave what it had queued for them. */
-        if (c->opts || c->nc)
-                waited = nats_loop_wait_subscriptions(c->loop, CLOSE_WAIT_MS) &&
-                         nats_CloseAndWait(CLOSE_WAIT_MS) == NATS_OK;
+        if (c->opts || c->nc) {
+                waited = nats_loop_wait_subscriptions(c->loop, CLOSE_WAIT_MS);
+                /* The messages still queued for the loop go while libnats can free them. */
+                if (waited)
+                        nats_loop_drop_posts(c->loop);
+                waited = waited && nats_CloseAndWait(CLOSE_WAIT_MS) == NATS_OK;
+        }
         if (!waited) {
                 /* A thread of libnats may yet post to c->loop: leave it (the node is exiting). */
                 log_warning("Cluster: libnats did not stop within %d ms", CLOSE_WAIT_MS);

@@ -380,6 +380,42 @@ NatsLoop *nats_loop_free(NatsLoop *l) {
         return mfree(l);
 }
 
+void nats_loop_drop_posts(NatsLoop *l) {
+        Op *calls = NULL, **tail = &calls;
+
+        pthread_mutex_lock(&l->lock);
+        for (unsigned k = 0; k < 2; k++) {
+                Op *op = l->q[k].head;
+                l->q[k].head = l->q[k].tail = NULL;
+                while (op) {
+                        Op *next = op->next;
+                        op->next = NULL;
+                        if (op->type == OP_CALL) {
+                                if (op->cls != NATS_LOOP_KEEP)
+                                        l->queued[op->cls]--;
+                                *tail = op;
+                                tail = &op->next;
+                        } else {
+                                /* Hooks stay, in order: only q[0] holds them. */
+                                if (l->q[k].tail)
+                                        l->q[k].tail->next = op;
+                                else
+                                        l->q[k].head = op;
+                                l->q[k].tail = op;
+                        }
+                        op = next;
+                }
+        }
+        pthread_mutex_unlock(&l->lock);
+        while (calls) {
+                Op *next = calls->next;
+                if (calls->drop)
+                        calls->drop(calls->ud, calls->payload);
+                free(calls);
+                calls = next;
+        }
+}
+
 static void drop_msg(void *ud, void *payload) {
         natsMsg_Destroy(payload);
 }

@@ -38,8 +38,9 @@ typedef enum NatsLoopClass {
  * may wait at once. */
 int nats_loop_new(sd_event *e, size_t limit, NatsLoop **ret);
 /* Applies the hooks still queued (sockets closed, connections' state freed) and hands every
- * payload still waiting to its drop function. Call after the connections are destroyed and
- * nats_CloseAndWait() has returned: nothing of libnats may post any more. */
+ * payload still waiting to its drop function (nats_loop_drop_posts() did so for the messages).
+ * Call after the connections are destroyed and nats_CloseAndWait() has returned: nothing of
+ * libnats may post any more. */
 NatsLoop *nats_loop_free(NatsLoop *l);
 
 /* Makes o's connections use l's loop. */
@@ -65,6 +66,10 @@ int nats_loop_subscribe(NatsLoop *l, natsConnection *nc, const char *subject, Na
 /* After the subscriptions are destroyed: waits at most timeout_ms for libnats to finish with
  * them (what it still had queued), which nats_CloseAndWait() does not wait for. True when done. */
 bool nats_loop_wait_subscriptions(NatsLoop *l, int timeout_ms);
+/* Hands every post still waiting to its drop function (messages are destroyed), keeping the
+ * hooks. Call after nats_loop_wait_subscriptions() and before nats_CloseAndWait(): a message
+ * destroyed after it crashes in libnats' freed garbage collector. */
+void nats_loop_drop_posts(NatsLoop *l);
 /* Posts refused because their class's bound was reached. */
 uint64_t nats_loop_dropped(NatsLoop *l);
 /* True on the thread that runs the loop. */

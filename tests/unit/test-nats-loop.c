@@ -203,3 +203,35 @@ TEST(free_drops_what_waits_and_runs_nothing) {
         ASSERT_EQ(c.got, 0);
         sd_event_unref(c.e);
 }
+
+/* At exit the messages still queued are destroyed while libnats is alive (nats_loop_drop_posts):
+ * freed after nats_CloseAndWait(), a message crashed the node. The queue works on after it, its
+ * bounds given back. */
+TEST(drop_posts_drops_what_waits_and_frees_its_room) {
+        Ctx c = { .main = pthread_self() };
+
+        ASSERT_OK(sd_event_new(&c.e));
+        ASSERT_OK(nats_loop_new(c.e, 2, &c.loop));
+        for (unsigned i = 0; i < 3; i++) {
+                Item *it = malloc(sizeof *it);
+                ASSERT_TRUE(it);
+                *it = (Item) { 0, i };
+                ASSERT_OK(nats_loop_post(c.loop, on_item, drop_item, &c, it, i < 2 ? NATS_LOOP_BULK : NATS_LOOP_CONTROL));
+        }
+        nats_loop_drop_posts(c.loop);
+        ASSERT_EQ(c.dropped, 3);
+        ASSERT_EQ(c.got, 0);
+        for (unsigned i = 0; i < 2; i++) {
+                Item *it = malloc(sizeof *it);
+                ASSERT_TRUE(it);
+                *it = (Item) { 1, i };
+                ASSERT_OK(nats_loop_post(c.loop, on_item, drop_item, &c, it, NATS_LOOP_BULK));
+        }
+        c.wanted = 2;
+        ASSERT_OK(sd_event_loop(c.e));
+        ASSERT_EQ(c.got, 2);
+        ASSERT_TRUE(!c.out_of_order);
+        nats_loop_free(c.loop);
+        ASSERT_EQ(c.dropped, 3);
+        sd_event_unref(c.e);
+}
