@@ -136,7 +136,7 @@ int rpc_decode(const void *buf, size_t n, RpcMsg *m) {
  * else, or with no room, it is dropped and counted, and -ENOTCONN. */
 static int send_to(ClusterRpc *rpc, const char *node, size_t node_len, RpcMsg *m) {
         static uint8_t buf[RPC_MSG_MAX];
-        natsConnection *nc = cluster_connection(rpc->cluster);
+        natsConnection *nc = cluster_traffic_connection(rpc->cluster);
         const char *self = cluster_node_name(rpc->cluster);
         char subject[CLUSTER_NAME_MAX * 2 + 16];
         int n;
@@ -144,7 +144,7 @@ static int send_to(ClusterRpc *rpc, const char *node, size_t node_len, RpcMsg *m
         m->from = self;
         m->from_len = strlen(self);
         n = rpc_encode(m, buf, sizeof buf);
-        if (n < 0 || !nc || cluster_state(rpc->cluster) != CLUSTER_CONNECTED)
+        if (n < 0 || !nc || !cluster_traffic_connected(rpc->cluster))
                 goto drop;
         snprintf(subject, sizeof subject, "%s.rpc.%.*s", cluster_prefix(rpc->cluster), (int) node_len, node);
         if (natsConnection_Publish(nc, subject, buf, n) != NATS_OK)
@@ -453,7 +453,7 @@ done:
 
 static void on_connection(void *ud) {
         ClusterRpc *rpc = ud;
-        natsConnection *nc = cluster_connection(rpc->cluster);
+        natsConnection *nc = cluster_traffic_connection(rpc->cluster);
         /* Once: libnats subscribes again after every reconnect. */
         if (rpc->sub || !nc)
                 return;

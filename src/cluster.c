@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The node's NATS connection and the other nodes' heartbeats (cluster.h).
+/* The node's NATS connections (control and traffic, see Link) and the other nodes'
+ * heartbeats (cluster.h).
  *
  * Threads: libnats runs its connection callbacks on its own thread and every subscription's
  * messages on one other (global message delivery, so they keep the server's order); both only post to the loop (nats-loop.h) what they were given, and the
@@ -46,16 +47,31 @@
 #define CLOSE_WAIT_MS 2000
 #define URL_MAX 256
 
-struct Cluster {
-        sd_event *event;             /* borrowed */
-        Events *events;              /* borrowed */
-        NatsLoop *loop;              /* owned */
+/* One of the node's two connections to NATS. The control connection carries heartbeats and
+ * the global names, the traffic connection calls, casts and publications: a flood of traffic
+ * fills the traffic connection's buffers, in libnats, in the kernel and in the servers, and a
+ * heartbeat never waits behind it (nor is it lost with the connection when a server drops
+ * the node as a slow consumer). */
+typedef struct Link {
+        Cluster *cluster;
+        const char *role;            /* "control", "traffic": in libnats' name of the connection */
         natsOptions *opts;
         /* Written by the connect thread before it posts on_connect_done, read on the loop
          * after it (the queue's lock orders the two). */
         natsConnection *nc;
-        natsSubscription *sub;
         natsStatus connect_status;
+        bool connected;              /* the traffic connection's state (the control one's: state) */
+        uint64_t wire[4];            /* msgs in, bytes in, msgs out, bytes out: the last read */
+} Link;
+
+#define FOREACH_LINK(link, c) for (Link *link = &(c)->control; link; link = link == &(c)->control ? &(c)->traffic : NULL)
+
+struct Cluster {
+        sd_event *event;             /* borrowed */
+        Events *events;              /* borrowed */
+        NatsLoop *loop;              /* owned */
+        Link control, traffic;
+        natsSubscription *sub;       /* the heartbeats, on the control connection */
         char connect_error[URL_MAX];
         pthread_t connector;
         bool connector_started;
@@ -73,8 +89,7 @@ struct Cluster {
         bool name_clash;             /* another node's heartbeat carried our name */
         char server[URL_MAX];
         uint64_t in, out, dropped, reconnects;
-        natsStatistics *stats;       /* libnats' counts of the connection, read while connected */
-        uint64_t wire[4];            /* msgs in, bytes in, msgs out, bytes out: the last read */
+        natsStatistics *stats;       /* libnats' counts of a connection, read while connected */
 
         ClusterNode *nodes;          /* names owned */
         size_t n_nodes, cap_nodes;
@@ -97,9 +112,9 @@ const char *cluster_state_to_string(ClusterState s) {
 
 /* ---- connection state: posted by libnats' threads, applied on the loop ------------------- */
 
-/* Pub/sub publishes and subscribes only while connected, like the heartbeat. */
+/* Pub/sub publishes and subscribes only while its connection is up, like the heartbeat. */
 static void pubsub_sync(Cluster *c) {
-        cluster_pubsub_set_connection(c->pubsub, c->connect_done ? c->nc : NULL, c->state == CLUSTER_CONNECTED);
+        cluster_pubsub_set_connection(c->pubsub, c->connect_done ? c->traffic.nc : NULL, c->traffic.connected);
 }
 
 typedef enum ConnEvent {
@@ -110,6 +125,7 @@ typedef enum ConnEvent {
 } ConnEvent;
 
 typedef struct ConnChange {
+        Link *link;
         ConnEvent what;
         char url[URL_MAX];      /* the server connected to; for CONN_CLOSED, libnats' last error */
 } ConnChange;
@@ -118,10 +134,10 @@ typedef struct ConnChange {
 static void beat(Cluster *c) {
         char b[48];
 
-        if (c->state != CLUSTER_CONNECTED || !c->connect_done || !c->nc)
+        if (c->state != CLUSTER_CONNECTED || !c->connect_done || !c->control.nc)
                 return;
         int len = snprintf(b, sizeof b, "%" PRIu64 " %" PRIx64, c->heartbeat_ms, c->run);
-        if (natsConnection_Publish(c->nc, c->subject, b, len) == NATS_OK)
+        if (natsConnection_Publish(c->control.nc, c->subject, b, len) == NATS_OK)
                 c->out++;
         else
                 c->dropped++;
@@ -140,10 +156,40 @@ static void set_connected(Cluster *c, const char *url, bool reconnect) {
         beat(c);
 }
 
+/* The traffic connection's changes: logged, and pub/sub follows them; the node's state is
+ * the control connection's. */
+static void traffic_change(Cluster *c, const ConnChange *ch) {
+        switch (ch->what) {
+        case CONN_CONNECTED:
+        case CONN_RECONNECTED:
+                if (!c->traffic.connected && ch->what == CONN_RECONNECTED)
+                        log_info("Cluster: node '%s' reconnected its traffic to %s", c->node, ch->url);
+                c->traffic.connected = true;
+                break;
+        case CONN_DISCONNECTED:
+                if (c->traffic.connected)
+                        log_warning("Cluster: node '%s' lost its server for traffic (%s), trying the others", c->node,
+                                    ch->url[0] ? ch->url : "closed");
+                c->traffic.connected = false;
+                break;
+        case CONN_CLOSED:
+                if (ch->url[0])
+                        log_error("Cluster: node '%s' gave up on NATS for traffic: %s", c->node, ch->url);
+                c->traffic.connected = false;
+                break;
+        }
+}
+
 static void on_conn_change(void *ud, void *payload) {
         Cluster *c = ud;
         ConnChange *ch = payload;
 
+        if (ch->link == &c->traffic) {
+                traffic_change(c, ch);
+                pubsub_sync(c);
+                free(ch);
+                return;
+        }
         switch (ch->what) {
         case CONN_CONNECTED:
         case CONN_RECONNECTED:
@@ -178,11 +224,13 @@ static void drop_payload(void *ud, void *payload) {
 
 /* On libnats' callback thread. */
 static void post_change(natsConnection *nc, void *closure, ConnEvent what) {
-        Cluster *c = closure;
+        Link *link = closure;
+        Cluster *c = link->cluster;
         ConnChange *ch = calloc(1, sizeof *ch);
 
         if (!ch)
                 return; /* the state shown lags until the next change */
+        ch->link = link;
         ch->what = what;
         if (what == CONN_CONNECTED || what == CONN_RECONNECTED)
                 (void) natsConnection_GetConnectedUrl(nc, ch->url, sizeof ch->url);
@@ -334,57 +382,69 @@ static void on_connect_done(void *ud, void *payload) {
         c->connect_done = true;
         if (c->connect_error[0])
                 log_error("Cluster: node '%s': %s", c->node, c->connect_error);
-        if (c->connect_status == NATS_OK && c->nc) {
+        if (c->control.connect_status == NATS_OK && c->control.nc) {
                 char url[URL_MAX] = "";
-                (void) natsConnection_GetConnectedUrl(c->nc, url, sizeof url);
+                (void) natsConnection_GetConnectedUrl(c->control.nc, url, sizeof url);
                 set_connected(c, url, false);
-        } else if (!c->nc)
+        } else if (!c->control.nc)
                 c->state = CLUSTER_CLOSED;
         /* Else NATS_NOT_YET_CONNECTED: libnats goes on trying, cb_connected says when. */
+        if (c->traffic.connect_status == NATS_OK && c->traffic.nc)
+                c->traffic.connected = true;
         pubsub_sync(c);
-        if (c->nc && c->hooks.connection)
+        if (c->traffic.nc && c->hooks.connection)
                 c->hooks.connection(c->hooks_ud);
 }
 
 /* Not on the loop: it logs nothing (the log is the loop's), it leaves what went wrong in
  * c->connect_error for on_connect_done. libnats' last error is per thread: read here or never. */
-static void *connect_thread(void *ud) {
-        Cluster *c = ud;
+static natsStatus connect_link(Link *link) {
+        Cluster *c = link->cluster;
         natsConnection *nc = NULL;
-        natsStatus s = natsConnection_Connect(&nc, c->opts);
+        natsStatus s = natsConnection_Connect(&nc, link->opts);
 
-        if (s == NATS_NOT_YET_CONNECTED || s == NATS_OK) {
-                /* Subscribed before connecting: libnats sends it once connected, and again
-                 * after every reconnect. */
-                if (nats_loop_subscribe(c->loop, nc, c->pattern, on_heartbeat, c, NATS_LOOP_CONTROL, &c->sub) < 0)
-                        snprintf(c->connect_error, sizeof c->connect_error, "cannot subscribe to %s: %s",
-                                 c->pattern, nats_GetLastError(NULL) ?: "out of memory");
-        } else {
-                snprintf(c->connect_error, sizeof c->connect_error, "cannot connect to NATS: %s",
+        if (s != NATS_NOT_YET_CONNECTED && s != NATS_OK) {
+                snprintf(c->connect_error, sizeof c->connect_error, "cannot connect to NATS (%s): %s", link->role,
                          nats_GetLastError(NULL) ?: natsStatus_GetText(s));
                 if (nc)
                         natsConnection_Destroy(nc);
                 nc = NULL;
         }
-        c->nc = nc;
-        c->connect_status = s;
+        link->nc = nc;
+        link->connect_status = s;
+        return s;
+}
+
+static void *connect_thread(void *ud) {
+        Cluster *c = ud;
+
+        if (connect_link(&c->control) != NATS_OK && !c->control.nc)
+                goto done;
+        /* Subscribed before connecting: libnats sends it once connected, and again after
+         * every reconnect. */
+        if (nats_loop_subscribe(c->loop, c->control.nc, c->pattern, on_heartbeat, c, NATS_LOOP_CONTROL, &c->sub) < 0)
+                snprintf(c->connect_error, sizeof c->connect_error, "cannot subscribe to %s: %s", c->pattern,
+                         nats_GetLastError(NULL) ?: "out of memory");
+        (void) connect_link(&c->traffic);
+done:
         /* Not droppable: the loop must learn of the connection. */
         (void) nats_loop_post(c->loop, on_connect_done, NULL, c, NULL, NATS_LOOP_KEEP);
         return NULL;
 }
 
-static int make_options(Cluster *c, const ClusterConfig *cfg) {
+static int make_options(Cluster *c, Link *link, const ClusterConfig *cfg) {
         natsOptions *o = NULL;
         natsStatus s = natsOptions_Create(&o);
         size_t n = strv_length(cfg->nats);
         const char **servers = (const char **) cfg->nats;
-        char name[CLUSTER_NAME_MAX + 16];
+        char name[CLUSTER_NAME_MAX + 32];
+        bool control = link == &c->control;
 
         if (s != NATS_OK)
                 return -ENOMEM;
-        c->opts = o;
-        snprintf(name, sizeof name, "forkvisor:%s", c->node);
-        if (nats_loop_use(c->loop, o) < 0)
+        link->opts = o;
+        snprintf(name, sizeof name, "forkvisor:%s:%s", c->node, link->role);
+        if (nats_loop_use(c->loop, o, control) < 0)
                 return -EINVAL;
 #define SET(call) do { if ((s = (call)) != NATS_OK) goto fail; } while (0)
         SET(natsOptions_SetServers(o, servers, (int) n));
@@ -406,10 +466,10 @@ static int make_options(Cluster *c, const ClusterConfig *cfg) {
         SET(natsOptions_UseGlobalMessageDelivery(o, true));
         SET(natsOptions_SetPingInterval(o, (int64_t) (c->heartbeat_ms * 2 > 1000 ? c->heartbeat_ms * 2 : 1000)));
         SET(natsOptions_SetMaxPingsOut(o, 2));
-        SET(natsOptions_SetRetryOnFailedConnect(o, true, cb_connected, c));
-        SET(natsOptions_SetDisconnectedCB(o, cb_disconnected, c));
-        SET(natsOptions_SetReconnectedCB(o, cb_reconnected, c));
-        SET(natsOptions_SetClosedCB(o, cb_closed, c));
+        SET(natsOptions_SetRetryOnFailedConnect(o, true, cb_connected, link));
+        SET(natsOptions_SetDisconnectedCB(o, cb_disconnected, link));
+        SET(natsOptions_SetReconnectedCB(o, cb_reconnected, link));
+        SET(natsOptions_SetClosedCB(o, cb_closed, link));
         if (cfg->credentials)
                 SET(natsOptions_SetUserCredentialsFromFiles(o, cfg->credentials, NULL));
         if (cfg->tls_ca || cfg->tls_cert) {
@@ -472,7 +532,12 @@ int cluster_new(sd_event *e, Events *events, const ClusterConfig *cfg, Cluster *
         r = nats_loop_new(e, QUEUE_LIMIT, &c->loop);
         if (r < 0)
                 goto fail;
-        r = make_options(c, cfg);
+        c->control = (Link) { .cluster = c, .role = "control" };
+        c->traffic = (Link) { .cluster = c, .role = "traffic" };
+        r = make_options(c, &c->control, cfg);
+        if (r < 0)
+                goto fail;
+        r = make_options(c, &c->traffic, cfg);
         if (r < 0)
                 goto fail;
         if (natsStatistics_Create(&c->stats) != NATS_OK) {
@@ -509,15 +574,20 @@ void cluster_close(Cluster *c) {
                 c->connector_started = false;
         }
         c->timer = sd_event_source_disable_unref(c->timer);
-        if (c->nc && c->state != CLUSTER_CLOSED) {
-                /* What libnats has buffered is written now, as far as the socket takes it: the
-                 * loop no longer runs, and Close would wait half a second for a buffer only the
-                 * loop empties. */
-                cluster_pubsub_flush(c->pubsub);
-                if (c->state == CLUSTER_CONNECTED)
-                        natsConnection_ProcessWriteEvent(c->nc);
-                natsConnection_Close(c->nc);
+        /* What libnats has buffered is written now, as far as the socket takes it: the loop no
+         * longer runs, and Close would wait half a second for a buffer only the loop empties. */
+        cluster_pubsub_flush(c->pubsub);
+        if (c->traffic.nc) {
+                if (c->traffic.connected)
+                        natsConnection_ProcessWriteEvent(c->traffic.nc);
+                natsConnection_Close(c->traffic.nc);
         }
+        if (c->control.nc && c->state != CLUSTER_CLOSED) {
+                if (c->state == CLUSTER_CONNECTED)
+                        natsConnection_ProcessWriteEvent(c->control.nc);
+                natsConnection_Close(c->control.nc);
+        }
+        c->traffic.connected = false;
         c->state = CLUSTER_CLOSED;
 }
 
@@ -530,14 +600,17 @@ Cluster *cluster_free(Cluster *c) {
         cluster_pubsub_close(c->pubsub);
         if (c->sub)
                 natsSubscription_Destroy(c->sub);
-        if (c->nc)
-                natsConnection_Destroy(c->nc);
-        natsOptions_Destroy(c->opts);
+        bool used = c->control.opts || c->control.nc || c->traffic.opts || c->traffic.nc;
+        FOREACH_LINK(link, c) {
+                if (link->nc)
+                        natsConnection_Destroy(link->nc);
+                natsOptions_Destroy(link->opts);
+        }
         natsStatistics_Destroy(c->stats);
         /* libnats' threads may still hold callbacks that post to our loop: they are done when
          * this returns. Its delivery thread first finishes with the subscriptions closed above:
          * stopped before, it would leave what it had queued for them. */
-        if (c->opts || c->nc) {
+        if (used) {
                 waited = nats_loop_wait_subscriptions(c->loop, CLOSE_WAIT_MS);
                 /* The messages still queued for the loop go while libnats can free them. */
                 if (waited)
@@ -586,16 +659,18 @@ int cluster_attach_router(Cluster *c, Router *router) {
 }
 
 /* Only while connected: libnats' reconnect thread holds the connection's lock while it dials. */
-static void read_wire(const Cluster *c, uint64_t wire[static 4]) {
-        if (c->state == CLUSTER_CONNECTED && c->connect_done && c->nc && c->stats &&
-            natsConnection_GetStats(c->nc, c->stats) == NATS_OK)
-                (void) natsStatistics_GetCounts(c->stats, &wire[0], &wire[1], &wire[2], &wire[3], NULL);
+static void read_wire(const Cluster *c, Link *link, bool connected) {
+        if (connected && c->connect_done && link->nc && c->stats && natsConnection_GetStats(link->nc, c->stats) == NATS_OK)
+                (void) natsStatistics_GetCounts(c->stats, &link->wire[0], &link->wire[1], &link->wire[2],
+                                                &link->wire[3], NULL);
 }
 
 void cluster_counters(const Cluster *c, ClusterCounters *ret) {
         ClusterPubsubCounters p;
 
-        read_wire(c, ((Cluster *) c)->wire);
+        Cluster *m = (Cluster *) c; /* the last counts read are kept */
+        read_wire(c, &m->control, c->state == CLUSTER_CONNECTED);
+        read_wire(c, &m->traffic, c->traffic.connected);
         cluster_pubsub_counters(c->pubsub, &p);
         *ret = (ClusterCounters) {
                 .pub_in = p.in,
@@ -607,10 +682,10 @@ void cluster_counters(const Cluster *c, ClusterCounters *ret) {
                 .out = c->out,
                 .dropped = c->dropped + nats_loop_dropped(c->loop),
                 .reconnects = c->reconnects,
-                .wire_msgs_in = c->wire[0],
-                .wire_bytes_in = c->wire[1],
-                .wire_msgs_out = c->wire[2],
-                .wire_bytes_out = c->wire[3],
+                .wire_msgs_in = c->control.wire[0] + c->traffic.wire[0],
+                .wire_bytes_in = c->control.wire[1] + c->traffic.wire[1],
+                .wire_msgs_out = c->control.wire[2] + c->traffic.wire[2],
+                .wire_bytes_out = c->control.wire[3] + c->traffic.wire[3],
         };
 }
 
@@ -628,7 +703,15 @@ void cluster_set_hooks(Cluster *c, const ClusterHooks *hooks, void *ud) {
 }
 
 natsConnection *cluster_connection(const Cluster *c) {
-        return c->connect_done ? c->nc : NULL;
+        return c->connect_done ? c->control.nc : NULL;
+}
+
+natsConnection *cluster_traffic_connection(const Cluster *c) {
+        return c->connect_done ? c->traffic.nc : NULL;
+}
+
+bool cluster_traffic_connected(const Cluster *c) {
+        return c->connect_done && c->traffic.nc && c->traffic.connected;
 }
 
 NatsLoop *cluster_nats_loop(const Cluster *c) {

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* The node in a cluster over NATS ([cluster], forkvisor-cluster(7)): its connection, which never
- * blocks the loop (made on a thread of its own, then driven by the loop through nats-loop.h),
- * reconnects for ever across the listed servers, a heartbeat on PREFIX.node.NODE.heartbeat,
- * and the other nodes heard on PREFIX.node.*.heartbeat: up at their first heartbeat, down
- * when silent for CLUSTER_SILENT_BEATS of their heartbeats. Events cluster:connected,
+/* The node in a cluster over NATS ([cluster], forkvisor-cluster(7)): its two connections
+ * (control and traffic), which never block the loop (made on a thread of its own, then driven
+ * by the loop through nats-loop.h), reconnect for ever across the listed servers, a heartbeat
+ * on PREFIX.node.NODE.heartbeat, and the other nodes heard on PREFIX.node.*.heartbeat: up at
+ * their first heartbeat, down when silent for CLUSTER_SILENT_BEATS of their heartbeats. Events cluster:connected,
  * cluster:disconnected, node:up and node:down (events.h). Everything here runs on the loop
  * thread. A node without [cluster] makes no Cluster: libnats is never started. */
 #pragma once
@@ -82,15 +82,22 @@ const ClusterNode *cluster_nodes(const Cluster *c);
 
 /* For what rides on the node's connection (cluster-rpc.c): called on the loop thread. */
 typedef struct ClusterHooks {
-        /* The first connect has returned: cluster_connection() is set (it may still be trying). */
+        /* The first connect has returned: cluster_connection() and cluster_traffic_connection()
+         * are set (they may still be trying). */
         void (*connection)(void *ud);
         /* A node fell silent (node:down). */
         void (*node_down)(void *ud, const char *node);
 } ClusterHooks;
 
 void cluster_set_hooks(Cluster *c, const ClusterHooks *hooks, void *ud);
-/* The connection, or NULL until the first connect has returned (or when it failed for good). */
+/* The control connection (heartbeats, global names), or NULL until the first connect has
+ * returned (or when it failed for good). Its state is cluster_state(). */
 natsConnection *cluster_connection(const Cluster *c);
+/* The traffic connection (calls, casts, replies, monitors, publications), the same way: a
+ * flood of traffic never delays what the control connection carries. */
+natsConnection *cluster_traffic_connection(const Cluster *c);
+/* The traffic connection is up. */
+bool cluster_traffic_connected(const Cluster *c);
 NatsLoop *cluster_nats_loop(const Cluster *c);
 const char *cluster_prefix(const Cluster *c);
 /* Node name (len bytes) is heard and not silent. */

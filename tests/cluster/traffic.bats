@@ -77,3 +77,40 @@ traffic_node() {
     node_stop b
     nothing_survives
 }
+
+# flood_counted: b has taken 200000 publications of the flood, and one side has counted what it
+# could not pass on (a: more than its bound waited unwritten; b: its queue from libnats was full).
+flood_counted() {
+    [ "$(cluster_field b pubsub_in)" -ge 200000 ] &&
+        [ $(($(cluster_field a pubsub_dropped) + $(cluster_field b messages_dropped))) -gt 0 ]
+}
+
+@test "traffic: a flood of publications, faster than the wire, costs publications, not heartbeats" {
+    nats_cluster 1
+    # a's publisher publishes 64 B on tick for as long as it runs; 20 subscribers on b take each.
+    traffic_node a "w:@W@/sleeper" "pub:@W@/publisher tick 0 64:ready = mailbox"
+    local subs=() k
+    for k in $(seq 20); do subs+=("s$k:@W@/echo:ready = mailbox;subscribe = tick"); done
+    traffic_node b "${subs[@]}"
+    # c, idle, witnesses that a and b went on beating through it.
+    traffic_node c "w:@W@/sleeper"
+    node_start c
+    node_start b
+    retry 200 0.05 cluster_state_is b connected
+    node_start a
+    retry 300 0.05 hear_each_other
+    retry 1200 0.05 flood_counted || { fvn a cluster; fvn b cluster; false; }
+    run -0 fvn a stop app/pub
+    # Heartbeats (100 ms; a node is down after 3 silent ones) are not publications: they
+    # passed the flood, on a connection of their own and first in the queues. With one
+    # connection for both, b heard a's heartbeats only behind megabytes of publications, and
+    # the node whose control socket was read first spun on it and froze.
+    run -1 grep -h "is down\|lost its server" "$BATS_TEST_TMPDIR/a.log" "$BATS_TEST_TMPDIR/b.log" "$BATS_TEST_TMPDIR/c.log"
+    hear_each_other
+    run -0 reconnects b
+    assert_output 0
+    node_stop a
+    node_stop b
+    node_stop c
+    nothing_survives
+}
