@@ -52,6 +52,27 @@ assert [n["node"] for n in c["nodes"]] == ["b"], c
     nothing_survives
 }
 
+# call_loop NAME: calls node NAME's echo in a loop, in a process of its own (recorded, so a
+# teardown stops it), one line per call in $BATS_TEST_TMPDIR/calls: ok and the time, or failed.
+# Local work that paused while NATS failed would show as calls that time out, or a count that
+# stands still.
+call_loop() {
+    FORKVISOR=$FORKVISOR CALL_LOOP_CONTROL="$BATS_TEST_TMPDIR/$1/control.sock" CALLS="$BATS_TEST_TMPDIR/calls" bash -c '
+        while :; do
+            if "$FORKVISOR" --control "$CALL_LOOP_CONTROL" call echo x >/dev/null 2>"$CALLS.err"; then echo "ok $EPOCHREALTIME"; else echo "failed $?: $(cat "$CALLS.err")"; fi
+        done >>"$CALLS"' &
+    CALL_LOOP_PID=$!
+    echo "$CALL_LOOP_PID" >>"$FV_TEST_OUT/pids"
+}
+calls_made() { [[ -r $BATS_TEST_TMPDIR/calls ]] && wc -l <"$BATS_TEST_TMPDIR/calls" || echo 0; }
+calls_beyond() { [ "$(calls_made)" -ge "$1" ]; }
+# call_loop_stop: stops the loop; every call it made was answered.
+call_loop_stop() {
+    kill "$CALL_LOOP_PID"
+    wait "$CALL_LOOP_PID" 2>/dev/null || true
+    run -1 grep -c failed "$BATS_TEST_TMPDIR/calls"
+}
+
 @test "cluster: the server a node uses is killed: it reconnects to another and goes on" {
     nats_cluster 3
     node_ini a 1 2 3
@@ -61,10 +82,16 @@ assert [n["node"] for n in c["nodes"]] == ["b"], c
     retry 300 0.05 both_up a b
     seq=$(seq_of a)
     pid=$(fvn a info app/w | sed -n 's/^pid: //p')
+    call_loop a
+    retry 300 0.05 calls_beyond 20
 
     nats_stop 1 KILL
     retry 300 0.05 in_order a "$seq" "cluster:disconnected a" "cluster:connected a"
     retry 300 0.05 cluster_state_is a connected
+    # Local calls went on through it.
+    n=$(calls_made)
+    retry 300 0.05 calls_beyond $((n + 20))
+    call_loop_stop
     run -0 cluster_field a server
     refute_output "$(nats_url 1)"
     run -0 cluster_field a reconnects
@@ -94,11 +121,18 @@ pid_is_new() {
     node_start a
     retry 300 0.05 cluster_state_is a connected
     seq=$(seq_of a)
+    call_loop a
+    retry 300 0.05 calls_beyond 20
 
     nats_stop 1
     nats_stop 2
     nats_stop 3
     retry 300 0.05 cluster_state_is a disconnected
+    # Local calls go on while libnats tries the servers in vain.
+    n=$(calls_made)
+    retry 300 0.05 calls_beyond $((n + 50))
+    cluster_state_is a disconnected
+    call_loop_stop
     run -0 cluster_field a server
     assert_output None
     run -0 fvn a cluster
