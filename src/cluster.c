@@ -438,13 +438,12 @@ static int make_options(Cluster *c, Link *link, const ClusterConfig *cfg) {
         size_t n = strv_length(cfg->nats);
         const char **servers = (const char **) cfg->nats;
         char name[CLUSTER_NAME_MAX + 32];
-        bool control = link == &c->control;
 
         if (s != NATS_OK)
                 return -ENOMEM;
         link->opts = o;
         snprintf(name, sizeof name, "forkvisor:%s:%s", c->node, link->role);
-        if (nats_loop_use(c->loop, o, control) < 0)
+        if (nats_loop_use(c->loop, o) < 0)
                 return -EINVAL;
 #define SET(call) do { if ((s = (call)) != NATS_OK) goto fail; } while (0)
         SET(natsOptions_SetServers(o, servers, (int) n));

@@ -37,17 +37,9 @@ typedef enum OpType {
         OP_CALL,
 } OpType;
 
-/* What a connection's options point libnats' hooks at (nats_loop_use): the loop, and the
- * priority of the connection's socket among the loop's sources. */
-typedef struct Face {
-        NatsLoop *loop;
-        int64_t priority;
-} Face;
-
 /* One connection as the loop sees it: libnats' userData for the hooks. */
 typedef struct Conn {
         NatsLoop *loop;
-        int64_t priority;
         natsConnection *nc;
         int fd;                 /* our duplicate of libnats' socket, or -1 */
         sd_event_source *io;
@@ -78,7 +70,6 @@ struct NatsLoop {
         } q[2];
         size_t queued[_NATS_LOOP_CLASS_MAX], limit[_NATS_LOOP_CLASS_MAX]; /* waiting, and the bounds */
         uint64_t dropped;
-        Face faces[2];          /* a connection of traffic, and an urgent one */
         size_t subscriptions;   /* made by nats_loop_subscribe, not yet finished by libnats */
         pthread_cond_t finished;
 };
@@ -115,10 +106,9 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
          * Only this thread drains libnats' buffer, but its "stop writing" may still wait in
          * the queue behind message callbacks: with nothing buffered, libnats would send 0
          * bytes, take send()'s 0 for a closed connection, and drop it mid-burst. Nor is the
-         * socket polled for writing until then: it is writable, so the loop would spin on it
-         * (and an urgent connection's, above the queue's priority, would starve the queue
-         * that holds the "stop": the node froze). libnats asks to write again when it has
-         * something: that comes after its "stop" in the queue. */
+         * socket polled for writing until then: it is writable, and the loop would spin on
+         * it. libnats asks to write again when it has something: that comes after its "stop"
+         * in the queue. */
         if ((revents & EPOLLOUT) && c->write) {
                 if (natsConnection_Buffered(nc) > 0)
                         natsConnection_ProcessWriteEvent(nc);
@@ -153,7 +143,10 @@ static void conn_update(Conn *c) {
                         log_warning_errno(r, "NATS: cannot watch the connection's socket: %m");
                         return;
                 }
-                sd_event_source_set_priority(c->io, c->priority);
+                /* Not above the queue's: what ends a socket's events (libnats' "stop" hooks, its
+                 * detach) waits in the queue, and a socket that outranked it would spin on its
+                 * events and starve it (the node froze when a server went away). */
+                sd_event_source_set_priority(c->io, PRIORITY_MAILBOX);
                 return;
         }
         r = sd_event_source_set_io_events(c->io, events);
@@ -292,7 +285,6 @@ static natsStatus hook(Conn *c, OpType type, bool add, int fd) {
 }
 
 static natsStatus ev_attach(void **userData, void *loop, natsConnection *nc, natsSock sock) {
-        Face *f = loop;
         Conn *c = *userData;
         int fd;
 
@@ -301,7 +293,7 @@ static natsStatus ev_attach(void **userData, void *loop, natsConnection *nc, nat
                 c = calloc(1, sizeof *c);
                 if (!c)
                         return NATS_NO_MEMORY;
-                *c = (Conn) { .loop = f->loop, .priority = f->priority, .nc = nc, .fd = -1 };
+                *c = (Conn) { .loop = loop, .nc = nc, .fd = -1 };
         }
         fd = fcntl(sock, F_DUPFD_CLOEXEC, 3);
         if (fd < 0) {
@@ -331,9 +323,8 @@ static natsStatus ev_detach(void *userData) {
         return hook(userData, OP_DETACH, false, -1);
 }
 
-int nats_loop_use(NatsLoop *l, natsOptions *o, bool urgent) {
-        return natsOptions_SetEventLoop(o, &l->faces[urgent], ev_attach, ev_read, ev_write, ev_detach) == NATS_OK
-                ? 0 : -EINVAL;
+int nats_loop_use(NatsLoop *l, natsOptions *o) {
+        return natsOptions_SetEventLoop(o, l, ev_attach, ev_read, ev_write, ev_detach) == NATS_OK ? 0 : -EINVAL;
 }
 
 int nats_loop_post(NatsLoop *l, NatsLoopFn fn, NatsLoopFn drop, void *ud, void *payload, NatsLoopClass cls) {
@@ -361,9 +352,6 @@ int nats_loop_new(sd_event *e, size_t limit, NatsLoop **ret) {
         l->thread = pthread_self();
         l->limit[NATS_LOOP_BULK] = limit;
         l->limit[NATS_LOOP_CONTROL] = NATS_LOOP_CONTROL_LIMIT;
-        l->faces[false] = (Face) { l, PRIORITY_MAILBOX };
-        /* Read before the mailboxes: a heartbeat never waits for a pass of the node's traffic. */
-        l->faces[true] = (Face) { l, PRIORITY_MAILBOX - 1 };
         pthread_mutex_init(&l->lock, NULL);
         pthread_cond_init(&l->finished, NULL);
         l->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -43,9 +43,8 @@ int nats_loop_new(sd_event *e, size_t limit, NatsLoop **ret);
  * libnats may post any more. */
 NatsLoop *nats_loop_free(NatsLoop *l);
 
-/* Makes o's connections use l's loop; an urgent connection's socket is read before the
- * node's mailboxes, a connection of traffic's with them. */
-int nats_loop_use(NatsLoop *l, natsOptions *o, bool urgent);
+/* Makes o's connections use l's loop. */
+int nats_loop_use(NatsLoop *l, natsOptions *o);
 
 /* From any thread: fn(ud, payload) on the loop thread, after everything posted before it.
  * Posts of a class other than NATS_LOOP_KEEP count against its bound: when it is reached,
