@@ -186,7 +186,7 @@ void held_check_stale(HeldDir *h, bool (*is_known)(const char *path, void *ud), 
                 char path[NAME_MAX + 1];
                 if (de->d_name[0] == '.' || held_decode(de->d_name, path, sizeof path) < 0)
                         continue; /* ours in the making, or not ours */
-                if (is_known(path, ud) || strv_contains(h->stale_seen, path))
+                if (strv_contains(h->stale_seen, path) || is_known(path, ud))
                         continue;
                 log_warning("State directory '%s': '%s' is held but is not in the configuration; its hold is ignored",
                             h->path, path);
