@@ -50,14 +50,6 @@ int held_encode(const char *path, char *buf, size_t size) {
         return 0;
 }
 
-static int unhex(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 int held_decode(const char *name, char *buf, size_t size) {
         size_t len = 0;
 
@@ -66,7 +58,7 @@ int held_decode(const char *name, char *buf, size_t size) {
         for (size_t i = 0; name[i]; ) {
                 int c;
                 if (name[i] == '%') {
-                        int hi = unhex(name[i + 1]), lo = hi < 0 ? -1 : unhex(name[i + 2]);
+                        int hi = unhex_upper(name[i + 1]), lo = hi < 0 ? -1 : unhex_upper(name[i + 2]);
                         if (hi < 0 || lo < 0)
                                 return -EINVAL;
                         c = hi << 4 | lo;

@@ -636,6 +636,9 @@ int manager_run(Manager *m) {
                 return log_error_errno(r, "Failed to set up reloading: %m"), 1;
         sd_event_source_set_enabled(m->reload_source, SD_EVENT_OFF);
 
+        r = open_held(m);
+        if (r != 0)
+                return r;
         r = start_tracking(m);
         if (r != 0)
                 return r;
@@ -650,9 +653,6 @@ int manager_run(Manager *m) {
         if (m->cluster && cluster_names_new(m->event, m->cluster, m->router, m->registry, &m->names) < 0)
                 return 1;
 
-        r = open_held(m);
-        if (r != 0)
-                return r;
         /* Its nodes read their holds as they are made (child_attach). */
         r = tree_new(manager_config(m), &m->ops, m, &m->tree);
         if (r < 0)

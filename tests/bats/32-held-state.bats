@@ -7,7 +7,10 @@ bats_require_minimum_version 1.5.0
 : "${BATS_TEST_TIMEOUT:=30}"
 
 setup() { load test_helper; }
-teardown() { fv_teardown; }
+teardown() {
+    fv_teardown
+    ! mountpoint -q "$BATS_TEST_TMPDIR/small" || umount "$BATS_TEST_TMPDIR/small"
+}
 
 held_dir() { echo "$BATS_TEST_TMPDIR/run/control.sock.held"; }
 # holds: the held paths on disk, one per line, sorted (what the files say).
@@ -170,5 +173,27 @@ holds() { cat "$(held_dir)"/* 2>/dev/null | sort; }
     fv_start t.ini
     [ "$(state_of app/b)" = running ]
     fv_stop
+    no_survivors
+}
+
+@test "a full state_dir: stop still stops, says the hold was not kept, and the node goes on" {
+    [ "$(id -u)" = 0 ] || skip "needs root to mount"
+    mkdir "$BATS_TEST_TMPDIR/small"
+    mount -t tmpfs -o size=16k,mode=0700 tmpfs "$BATS_TEST_TMPDIR/small" || skip "cannot mount a tmpfs here"
+    sleepers_ini a b
+    printf '[forkvisor]\nstate_dir = %s\n' "$BATS_TEST_TMPDIR/small" > "$BATS_TEST_TMPDIR/s.ini"
+    cat "$BATS_TEST_TMPDIR/t.ini" >> "$BATS_TEST_TMPDIR/s.ini"
+    fv_start s.ini
+    dd if=/dev/zero of="$BATS_TEST_TMPDIR/small/fill" bs=4k 2>/dev/null || true
+    run -1 fv stop app/b
+    [[ $output == *"'app/b': its hold could not be kept, a restart of the daemon starts it again: No space left on device"* ]]
+    [ "$(state_of app/b)" = stopped ]
+    # No half-written hold, nor a temporary file, is left.
+    [ "$(ls -A "$BATS_TEST_TMPDIR/small")" = fill ]
+    rm "$BATS_TEST_TMPDIR/small/fill"
+    run -0 fv stop app/a
+    [ "$(cat "$BATS_TEST_TMPDIR/small/app%2Fa")" = app/a ]
+    fv_stop
+    umount "$BATS_TEST_TMPDIR/small"
     no_survivors
 }
