@@ -472,6 +472,8 @@ int child_attach(void *ud, Node *n) {
          * cannot be stopped; an instance is made anew at each start of its supervisor. */
         if (m->held && n->parent && n->instance < 0 && held_is_held(m->held, n->path)) {
                 n->intent = NODE_INTENT_HOLD;
+                n->exit_reason = NODE_REASON_OPERATOR; /* down as if stopped in this run */
+                snprintf(n->reason, sizeof n->reason, "held: stopped by the operator before the daemon started");
                 log_info("'%s' is held: stopped by the operator, it is not started", n->path);
         }
         return rt->timer ? 0 : node_timer_new(m, rt);

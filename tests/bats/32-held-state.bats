@@ -33,6 +33,9 @@ holds() { cat "$(held_dir)"/* 2>/dev/null | sort; }
     [ "$(state_of app/c)" = running ]
     [ "$(state_of app)" = running ]
     fv status | grep -E '^app/b +worker +stopped'
+    fv info app/b | grep -x 'exit reason: operator'
+    fv info app/b | grep -x 'reason: held: stopped by the operator before the daemon started'
+    fv tree | grep -E 'b +stopped'
     grep -F "'app/b' is held" "$(fv_log)"
 
     run -0 fv start app/b
