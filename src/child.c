@@ -468,6 +468,14 @@ int child_attach(void *ud, Node *n) {
         Child *rt = child_of(m, n);
         if (!rt)
                 return -ENOMEM;
+        /* Stopped by the operator before the daemon last stopped: left down (held.h). The root
+         * cannot be stopped; an instance is made anew at each start of its supervisor. */
+        if (m->held && n->parent && n->instance < 0 && held_is_held(m->held, n->path)) {
+                n->intent = NODE_INTENT_HOLD;
+                n->exit_reason = NODE_REASON_OPERATOR; /* down as if stopped in this run */
+                snprintf(n->reason, sizeof n->reason, "held: stopped by the operator before the daemon started");
+                log_info("'%s' is held: stopped by the operator, it is not started", n->path);
+        }
         return rt->timer ? 0 : node_timer_new(m, rt);
 }
 
@@ -496,6 +504,9 @@ void child_release(void *ud, Node *n) {
         Child *rt = n->userdata;
         if (!rt)
                 return;
+        /* Removed by a reload: a child of that path added later starts as any new one. */
+        if (n->intent == NODE_INTENT_REMOVE && m->held && n->parent && n->instance < 0)
+                (void) held_set(m->held, n->path, false);
         if (rt->proc) {
                 router_detach(m->router, rt->proc->peer, "shutdown");
                 rt->proc = proc_release(&m->procs, rt->proc);

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "macro.h"
+
 static bool literal(char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
                c == '-' || c == ':';
@@ -67,14 +69,6 @@ int cluster_subject_of_pattern(const char *prefix, const char *pattern, size_t l
         return (int) at;
 }
 
-static int unhex(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 int cluster_subject_to_topic(const char *prefix, const char *subject, char *buf, size_t size) {
         size_t plen = strlen(prefix), n = 0;
         const char *p;
@@ -96,8 +90,8 @@ int cluster_subject_to_topic(const char *prefix, const char *subject, char *buf,
                         return -EINVAL;
                 if (tl == 1 && literal(tok[0]))
                         buf[n++] = tok[0];
-                else if (tl == 3 && tok[0] == '%' && unhex(tok[1]) >= 0 && unhex(tok[2]) >= 0) {
-                        char c = (char) (unhex(tok[1]) << 4 | unhex(tok[2]));
+                else if (tl == 3 && tok[0] == '%' && unhex_upper(tok[1]) >= 0 && unhex_upper(tok[2]) >= 0) {
+                        char c = (char) (unhex_upper(tok[1]) << 4 | unhex_upper(tok[2]));
                         if (literal(c)) /* one spelling only */
                                 return -EINVAL;
                         buf[n++] = c;
@@ -124,7 +118,7 @@ static const char *number(const char *p, const char *end, char stop, int base, u
         const char *start = p;
 
         for (; p < end && *p != stop; p++) {
-                int d = base == 16 ? unhex(*p >= 'a' && *p <= 'f' ? (char) (*p - 'a' + 'A') : *p)
+                int d = base == 16 ? unhex_upper(*p >= 'a' && *p <= 'f' ? (char) (*p - 'a' + 'A') : *p)
                                    : (*p >= '0' && *p <= '9' ? *p - '0' : -1);
                 if (d < 0 || p - start >= (base == 16 ? 16 : 19))
                         return NULL;

@@ -44,6 +44,8 @@ struct Waiter {
         pid_t pid_not;             /* GOAL_STATE: and a process other than this one (0: any) */
         usec_t since;
         bool print_path;
+        int status;                /* the exit status once the goal is met: 1 when the hold
+                                    * could not be kept (keep_hold) */
         sd_event_source *timeout;
 };
 
@@ -126,12 +128,12 @@ static bool waiter_check(Waiter *w) {
                 return true;
         case GOAL_DOWN:
                 if (!n) {
-                        waiter_finish(w, 0);
+                        waiter_finish(w, w->status);
                         return true;
                 }
                 if (n->state != NODE_STOPPED && n->state != NODE_FAILED)
                         return false;
-                waiter_finish(w, 0);
+                waiter_finish(w, w->status);
                 return true;
         case GOAL_UP:
                 if (!n) {
@@ -142,7 +144,7 @@ static bool waiter_check(Waiter *w) {
                 if (n->state == NODE_RUNNING && n->started_at >= w->since) {
                         if (w->print_path)
                                 control_reply_printf(w->req, "%s\n", n->path);
-                        waiter_finish(w, 0);
+                        waiter_finish(w, w->status);
                         return true;
                 }
                 if ((n->state == NODE_FAILED || n->state == NODE_STOPPED) && n->started_at >= w->since &&
@@ -219,6 +221,7 @@ static void add_waiter(Commands *c, ControlRequest *req, const char *path, const
         w->pid_not = want->pid_not;
         w->since = want->since;
         w->print_path = want->print_path;
+        w->status = want->status;
         LIST_PREPEND(waiters, c->waiters, w);
         control_request_set_abandon(req, on_waiter_abandoned, w);
         if (waiter_check(w))
@@ -339,6 +342,19 @@ static int operation_failed(ControlRequest *req, Node *n, const char *what, cons
         return 1;
 }
 
+/* After stop (held), start or restart (not) of n: its hold on disk follows, so that it outlives
+ * the daemon. The operation stands either way; when the disk says no, the client is told (exit
+ * status 1, why on stderr) once it is done. Returns the waiter's status. */
+static int keep_hold(Commands *c, ControlRequest *req, const Node *n, bool held) {
+        int r = manager_keep_hold(c->manager, n, held);
+        if (r >= 0)
+                return 0;
+        log_warning_errno(r, "Cannot %s the hold of '%s' in the state directory: %m", held ? "keep" : "remove", n->path);
+        control_reply_errorf(req, "'%s': its hold could not be %s, a restart of the daemon %s: %s\n", n->path,
+                             held ? "kept" : "removed", held ? "starts it again" : "leaves it stopped", strerror(-r));
+        return 1;
+}
+
 static void cmd_start(Commands *c, ControlRequest *req, char **argv) {
         Node *n = find_or_fail(c, req, argv[1]);
         const char *error = NULL;
@@ -349,7 +365,9 @@ static void cmd_start(Commands *c, ControlRequest *req, char **argv) {
                 operation_failed(req, n, "start", error);
                 return;
         }
-        add_waiter(c, req, argv[1], &(Waiter) { .goal = GOAL_UP, .state = NODE_RUNNING, .since = since }, WAIT_FOREVER);
+        int status = keep_hold(c, req, n, false);
+        add_waiter(c, req, argv[1], &(Waiter) { .goal = GOAL_UP, .state = NODE_RUNNING, .since = since, .status = status },
+                   WAIT_FOREVER);
 }
 
 static void cmd_stop(Commands *c, ControlRequest *req, char **argv) {
@@ -361,7 +379,9 @@ static void cmd_stop(Commands *c, ControlRequest *req, char **argv) {
                 operation_failed(req, n, "stop", error);
                 return;
         }
-        add_waiter(c, req, argv[1], &(Waiter) { .goal = GOAL_DOWN }, WAIT_FOREVER);
+        /* Not for a child on its way out (terminate-child, a reload): that is no hold. */
+        int status = n->intent == NODE_INTENT_HOLD ? keep_hold(c, req, n, true) : 0;
+        add_waiter(c, req, argv[1], &(Waiter) { .goal = GOAL_DOWN, .status = status }, WAIT_FOREVER);
 }
 
 static void cmd_restart(Commands *c, ControlRequest *req, char **argv) {
@@ -374,7 +394,9 @@ static void cmd_restart(Commands *c, ControlRequest *req, char **argv) {
                 operation_failed(req, n, "restart", error);
                 return;
         }
-        add_waiter(c, req, argv[1], &(Waiter) { .goal = GOAL_UP, .state = NODE_RUNNING, .since = since }, WAIT_FOREVER);
+        int status = keep_hold(c, req, n, false);
+        add_waiter(c, req, argv[1], &(Waiter) { .goal = GOAL_UP, .state = NODE_RUNNING, .since = since, .status = status },
+                   WAIT_FOREVER);
 }
 
 static void cmd_start_child(Commands *c, ControlRequest *req, char **argv) {

@@ -34,7 +34,7 @@ static int mkdir_parents(const char *path, mode_t mode) {
  * ours: another user who made it first (a 0777 /tmp/forkvisor-UID) would otherwise receive our
  * clients' requests, or have us bind inside a directory they control. lstat, so that a symlink
  * to somewhere else is refused rather than followed. */
-static int runtime_dir_check(const char *dir, bool create) {
+int private_dir_check(const char *dir, const char *what, bool create) {
         struct stat st;
         int r;
 
@@ -48,18 +48,18 @@ static int runtime_dir_check(const char *dir, bool create) {
         if (lstat(dir, &st) < 0) {
                 if (errno == ENOENT && !create)
                         return 0; /* no daemon has made it yet: connecting will say so */
-                return log_error_errno(errno, "Cannot use the runtime directory '%s': %m", dir);
+                return log_error_errno(errno, "Cannot use the %s '%s': %m", what, dir);
         }
         if (S_ISLNK(st.st_mode))
-                return log_error_errno(EPERM, "Refusing the runtime directory '%s': it is a symbolic link", dir);
+                return log_error_errno(EPERM, "Refusing the %s '%s': it is a symbolic link", what, dir);
         if (!S_ISDIR(st.st_mode))
-                return log_error_errno(EPERM, "Refusing the runtime directory '%s': it is not a directory", dir);
+                return log_error_errno(EPERM, "Refusing the %s '%s': it is not a directory", what, dir);
         if (st.st_uid != geteuid())
-                return log_error_errno(EPERM, "Refusing the runtime directory '%s': it belongs to uid %u, not to uid %u",
-                                       dir, (unsigned) st.st_uid, (unsigned) geteuid());
+                return log_error_errno(EPERM, "Refusing the %s '%s': it belongs to uid %u, not to uid %u",
+                                       what, dir, (unsigned) st.st_uid, (unsigned) geteuid());
         if (st.st_mode & 0077)
-                return log_error_errno(EPERM, "Refusing the runtime directory '%s': its mode is %04o, not 0700",
-                                       dir, (unsigned) (st.st_mode & 07777));
+                return log_error_errno(EPERM, "Refusing the %s '%s': its mode is %04o, not 0700",
+                                       what, dir, (unsigned) (st.st_mode & 07777));
         return 0;
 }
 
@@ -83,7 +83,7 @@ int control_path_default(char **ret, bool create) {
                 dir = NULL;
                 return -ENOMEM;
         }
-        r = runtime_dir_check(dir, create);
+        r = private_dir_check(dir, "runtime directory", create);
         if (r < 0)
                 return r;
         if (asprintf(ret, "%s/control.sock", dir) < 0)

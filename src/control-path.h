@@ -10,3 +10,8 @@
  * create it is made (mode 0700) when missing. A directory that breaks the rules is refused
  * (-EPERM, logged), so that nobody can prepare it for us and slip their own socket in. */
 int control_path_default(char **ret, bool create);
+
+/* The rules above for any directory that must be ours alone (what names it in the messages):
+ * 0, or -EPERM (logged) when it breaks them; with create it is made (mode 0700, and its
+ * missing parents) first. A missing directory without create is 0. held.c's state_dir too. */
+int private_dir_check(const char *dir, const char *what, bool create);

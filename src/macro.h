@@ -66,3 +66,13 @@ static inline void fclosep(FILE **f) {
                 if (*p)                          \
                         func(*p);                \
         }
+
+/* An upper-case hex digit's value, or -1: the %XX escapes of the names we make (cluster-subject's
+ * NATS subjects, held's file names), which have one spelling each. */
+static inline int unhex_upper(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}

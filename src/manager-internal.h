@@ -14,6 +14,7 @@
 #include "cluster-names.h"
 #include "cluster-rpc.h"
 #include "guard.h"
+#include "held.h"
 #include "manager.h"
 #include "notify.h"
 #include "output.h"
@@ -62,6 +63,7 @@ struct Manager {
         Cgroups *cgroups;          /* process tracking: cgroups, or process groups without */
         Guard *guard;              /* kills what we started if we die; NULL as PID 1 */
         char *control_path;
+        HeldDir *held;             /* owned: operator holds kept across restarts (state_dir) */
         char **base_env;           /* our environment minus what must not reach children */
         int null_fd;
         struct rlimit nofile;      /* as we were started: children get this, not our raised one */

@@ -236,7 +236,7 @@ static void on_reload_kick(void *ud) {
  * timestamps): a reload takes note of a change and leaves it for the next start of the daemon. */
 static void on_reload_begin(void *ud, const Config *old, const Config *new) {
         (void) sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long) now_usec());
-        const char *changed[5];
+        const char *changed[6];
         size_t n = 0;
         if ((old->control || new->control) && (!old->control || !new->control || strcmp(old->control, new->control) != 0))
                 changed[n++] = "control";
@@ -248,6 +248,9 @@ static void on_reload_begin(void *ud, const Config *old, const Config *new) {
                 changed[n++] = "registry_size";
         if (old->log_timestamps != new->log_timestamps)
                 changed[n++] = "log_timestamps";
+        if ((old->state_dir || new->state_dir) &&
+            (!old->state_dir || !new->state_dir || strcmp(old->state_dir, new->state_dir) != 0))
+                changed[n++] = "state_dir";
         for (size_t i = 0; i < n; i++)
                 log_warning("Reload: [forkvisor] %s changed; it takes effect when forkvisor is restarted", changed[i]);
         if (!cluster_config_equal(&old->cluster, &new->cluster))
@@ -257,6 +260,13 @@ static void on_reload_begin(void *ud, const Config *old, const Config *new) {
 static void on_reload_refused(void *ud, const char *error) {
         log_error("Reload refused: %s", error);
         (void) sd_notify(0, "READY=1");
+}
+
+/* A hold on disk stands for a child of the tree, not an instance (made anew at each start). */
+static bool held_path_known(const char *path, void *ud) {
+        Manager *m = ud;
+        Node *n = tree_find(m->tree, path);
+        return n && n->parent && n->instance < 0;
 }
 
 /* The one place where a reload has been applied (or has ended in failure): the log line, systemd's
@@ -272,6 +282,7 @@ static void on_reload_finished(void *ud, const ReloadCounts *c, const char *erro
         log_info("Reloaded configuration: %u unchanged, %u changed, %u added, %u removed%s", c->unchanged, c->changed,
                  c->added, c->removed, scaled);
         events_publish_reload(m->events, m->tree->root->path, c);
+        held_check_stale(m->held, held_path_known, m);
         (void) sd_notify(0, "READY=1");
         update_status(m);
 }
@@ -417,6 +428,7 @@ Manager *manager_free(Manager *m) {
         registry_free(m->registry);
         control_server_free(m->control);
         notify_server_free(m->notify);
+        held_dir_free(m->held);
         sd_event_source_disable_unref(m->status_timer);
         /* The last lines (the tree's, the output pipes' rest) are written before the loop goes. */
         log_sink_detach();
@@ -457,6 +469,29 @@ static int start_tracking(Manager *m) {
                 cgroups_set_companion(m->cgroups, guard_pid(m->guard));
         }
         return 0;
+}
+
+/* state_dir, else CONTROL.held beside the control socket: under the runtime directory, which
+ * /run empties at boot ("down until reboot", as s6 and runit have it); one per node, as the
+ * notify socket is. A directory we cannot trust stops the start: holds read from it would
+ * decide what runs. 0, or the exit status of run. */
+static int open_held(Manager *m) {
+        _cleanup_free_ char *dflt = NULL;
+        const char *dir = manager_config(m)->state_dir;
+        if (!dir) {
+                if (asprintf(&dflt, "%s.held", m->control_path) < 0)
+                        return log_error("Out of memory"), 1;
+                dir = dflt;
+        }
+        if (held_dir_open(dir, &m->held) < 0)
+                return log_error("Refusing to start: the state directory '%s' cannot be used", dir), 1;
+        return 0;
+}
+
+int manager_keep_hold(Manager *m, const Node *n, bool held) {
+        if (!m->held || !n->parent || n->instance >= 0)
+                return 0;
+        return held_set(m->held, n->path, held);
 }
 
 static int add_signal(Manager *m, int sig, sd_event_signal_handler_t cb, int64_t prio) {
@@ -601,6 +636,9 @@ int manager_run(Manager *m) {
                 return log_error_errno(r, "Failed to set up reloading: %m"), 1;
         sd_event_source_set_enabled(m->reload_source, SD_EVENT_OFF);
 
+        r = open_held(m);
+        if (r != 0)
+                return r;
         r = start_tracking(m);
         if (r != 0)
                 return r;
@@ -615,10 +653,12 @@ int manager_run(Manager *m) {
         if (m->cluster && cluster_names_new(m->event, m->cluster, m->router, m->registry, &m->names) < 0)
                 return 1;
 
+        /* Its nodes read their holds as they are made (child_attach). */
         r = tree_new(manager_config(m), &m->ops, m, &m->tree);
         if (r < 0)
                 return log_error_errno(r, "Failed to build the tree: %m"), 1;
         reload_queue_set_tree(m->reloads, m->tree);
+        held_check_stale(m->held, held_path_known, m);
 
         log_info("Starting tree '%s' from '%s'", m->tree->root->path, manager_config(m)->path);
         tree_start(m->tree);

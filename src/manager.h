@@ -53,6 +53,10 @@ int manager_reload(Manager *m, ManagerReloadDone done, void *ud, ReloadJob **ret
 void manager_reload_forget(Manager *m, ReloadJob *j);
 /* Reaps now the children that have exited (as a SIGCHLD would), before an answer names pids. */
 void manager_reap_pending(Manager *m);
+/* `stop` (held) or `start`/`restart` of n by the operator: its hold is kept on disk, or
+ * forgotten, so that it outlives the daemon. 0 (also for an instance of simple_one_for_one,
+ * whose holds last as long as the instance does), or -errno: the hold was not kept. */
+int manager_keep_hold(Manager *m, const Node *n, bool held);
 /* The mailbox of the node's running process, or NULL. */
 Peer *manager_node_peer(const Node *n);
 /* What a child last said in sd_notify STATUS=, or NULL. */

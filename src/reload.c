@@ -352,7 +352,8 @@ static int step_take(Reload *r, Step *s) {
                 if (!s->begun) {
                         if (n->parent->state != NODE_RUNNING)
                                 return 1; /* it starts with its supervisor */
-                        if (n->state == NODE_STOPPED) {
+                        /* Held: the operator stopped it before (its hold outlived it). */
+                        if (n->state == NODE_STOPPED && !node_is_held(n)) {
                                 q = tree_start_node(t, n, &error);
                                 if (q == -EBUSY && !t->shutting_down)
                                         return 0;

@@ -183,6 +183,7 @@ typedef struct ClusterConfig {
 typedef struct Config {
         char *path;               /* owned; the main file as given */
         char *control;            /* owned; NULL = the default path (SPEC 3.1), decided by the daemon */
+        char *state_dir;          /* owned; NULL = CONTROL.held, beside the control socket (held.h) */
         LogTarget log;
         int subreaper;            /* -1 = default (yes as PID 1), 0 no, 1 yes */
         int log_timestamps;       /* -1 = default (yes unless stderr is the journal), 0 no, 1 yes */

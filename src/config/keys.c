@@ -26,7 +26,7 @@
  * read them. A key of key_table that a kind's list does not name is refused in that kind. */
 const char *const config_keys_forkvisor[] = {
         "root", "control", "log", "subreaper", "include", "registry_size", "exit_status", "log_timestamps",
-        NULL,
+        "state_dir", NULL,
 };
 
 const char *const config_keys_supervisor[] = {
@@ -180,6 +180,20 @@ static int parse_control(FileState *fs, const KeyDef *k, Spec *s, const char *v)
                 return fs_error(fs, "control socket path '%s' is too long (max %d bytes)", path, SUN_PATH_MAX);
         free(fs->p->config->control);
         fs->p->config->control = TAKE_PTR(path);
+        return 0;
+}
+
+/* Where operator holds are kept across restarts of the daemon (held.c checks it at start). */
+static int parse_state_dir(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        _cleanup_free_ char *path = NULL;
+
+        if (!*v)
+                return fs_error(fs, "missing value for %s: expected a directory", k->name);
+        path = path_resolve(fs, v);
+        if (!path)
+                return parser_oom(fs->p);
+        free(fs->p->config->state_dir);
+        fs->p->config->state_dir = TAKE_PTR(path);
         return 0;
 }
 
@@ -860,6 +874,7 @@ static const KeyDef key_table[] = {
         { "registry_size", F, 0, parse_registry_size },
         { "exit_status", F, 0, parse_exit_status },
         { "log_timestamps", F, 0, parse_log_timestamps },
+        { "state_dir", F, 0, parse_state_dir },
         { "strategy", S, 0, parse_strategy },
         { "intensity", S, 0, parse_intensity },
         { "period", S, 0, parse_period },

@@ -28,7 +28,9 @@
         ManagerReloadDone reload_done;                                                           \
         void *reload_ud;                                                                         \
         unsigned reload_forgets;                                                                 \
-        unsigned reaps;          /* manager_reap_pending() calls */
+        unsigned reaps;          /* manager_reap_pending() calls */                             \
+        int hold_result;         /* what manager_keep_hold() returns */                         \
+        char holds[256];         /* its calls: "+PATH " kept, "-PATH " forgotten */
 #include "fake-tree.h"
 
 struct Manager {
@@ -229,6 +231,12 @@ void manager_reload_forget(Manager *m, ReloadJob *j) {
 
 void manager_reap_pending(Manager *m) {
         m->f.reaps++;
+}
+
+int manager_keep_hold(Manager *m, const Node *n, bool held) {
+        size_t len = strlen(m->f.holds);
+        snprintf(m->f.holds + len, sizeof m->f.holds - len, "%c%s ", held ? '+' : '-', n->path);
+        return m->f.hold_result;
 }
 
 Peer *manager_node_peer(const Node *n) {

@@ -311,6 +311,34 @@ TEST(stop_and_start_wait_for_the_tree) {
         world_free(&w);
 }
 
+/* stop keeps a hold, start and restart forget it; when the disk says no, the operation stands
+ * and its answer says so, exit 1, once it is done. */
+TEST(stop_keeps_a_hold_and_says_when_it_cannot) {
+        World w;
+        ASSERT_OK(world_new(&w, INI));
+        w.m->f.hold_result = -ENOSPC;
+        ControlRequest *r = RUN(&w, "stop", "app/db");
+        ASSERT_EQ(r->finishes, 0);
+        w.req = NULL;
+        fake_manager_exit(w.m, "app/db", CLD_KILLED, SIGTERM);
+        ASSERT_EQ(r->finishes, 1);
+        ASSERT_EQ(r->status, 1);
+        ASSERT_STREQ(r->err, "'app/db': its hold could not be kept, a restart of the daemon starts it again: "
+                             "No space left on device\n");
+        fake_request_free(r);
+        ASSERT_EQ(N(&w.m->f, "app/db")->state, NODE_STOPPED);
+
+        r = RUN(&w, "start", "app/db");
+        ASSERT_EQ(r->status, 1);
+        ASSERT_CONTAINS(r->err, "'app/db': its hold could not be removed, a restart of the daemon leaves it stopped");
+        ASSERT_EQ(N(&w.m->f, "app/db")->state, NODE_RUNNING);
+        w.m->f.hold_result = 0;
+        r = RUN(&w, "restart", "app/db");
+        ASSERT_EQ(r->finishes, 0);
+        ASSERT_STREQ(w.m->f.holds, "+app/db -app/db -app/db ");
+        world_free(&w);
+}
+
 TEST(wait_for_a_state) {
         World w;
         ASSERT_OK(world_new(&w, INI));
