@@ -25,6 +25,7 @@
 #include "notify.h"
 #include "output.h"
 #include "priority.h"
+#include "proc-stat.h"
 #include "spawn.h"
 #include "strv.h"
 
@@ -599,4 +600,13 @@ Peer *manager_node_peer(const Node *n) {
 const char *manager_node_argv0(const Node *n) {
         const Child *rt = n->userdata;
         return rt ? rt->cmdline : NULL;
+}
+
+int manager_node_cpu_usec(const Node *n, uint64_t *ret_user, uint64_t *ret_system) {
+        const Child *rt = n->userdata;
+        if (!rt || !rt->proc)
+                return -ESRCH;
+        if (rt->cgroup)
+                return cgroup_leaf_cpu_usec(rt->cgroup, ret_user, ret_system);
+        return proc_stat_cpu_usec(rt->proc->pid, ret_user, ret_system);
 }
