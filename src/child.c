@@ -606,7 +606,8 @@ int manager_node_cpu_usec(const Node *n, uint64_t *ret_user, uint64_t *ret_syste
         const Child *rt = n->userdata;
         if (!rt || !rt->proc)
                 return -ESRCH;
-        if (rt->cgroup)
-                return cgroup_leaf_cpu_usec(rt->cgroup, ret_user, ret_system);
+        /* A kernel too old for cpu.stat in every group: the process's own figures. */
+        if (rt->cgroup && cgroup_leaf_cpu_usec(rt->cgroup, ret_user, ret_system) >= 0)
+                return 0;
         return proc_stat_cpu_usec(rt->proc->pid, ret_user, ret_system);
 }

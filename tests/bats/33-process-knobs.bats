@@ -119,17 +119,24 @@ cpu_of() {
 busy_beyond() { local u; u=$(cpu_of "$1" cpu_user_usec) && [[ $u != None && $u -gt $2 ]]; }
 
 # A worker that spins on its first start and sleeps on later ones: its CPU time grows, then after
-# a restart starts again from (almost) nothing, whatever its cgroup counted before.
+# a restart starts again from (almost) nothing, whatever its cgroup counted before. With
+# `child`, a child of it spins (the worker waits for it): only a cgroup counts that; the test
+# kills the child, the worker exits and is restarted in the same, now empty, cgroup.
 cpu_time_grows_and_starts_again() {
     cat >"$BATS_TEST_TMPDIR/spin" <<'SH'
 #!/bin/sh
 echo $$ >>"$FV_TEST_OUT/pids"
 if [ -e "$FV_TEST_OUT/spun" ]; then exec sleep 1000; fi
 touch "$FV_TEST_OUT/spun"
+if [ "${1:-}" = child ]; then
+    sh -c 'echo $$ >>"$FV_TEST_OUT/pids"; echo $$ >"$FV_TEST_OUT/spinner"; while :; do :; done' &
+    wait
+    exit 1
+fi
 while :; do :; done
 SH
     chmod +x "$BATS_TEST_TMPDIR/spin"
-    app_ini "busy:spin" "idle:@W@/sleeper"
+    app_ini "busy:spin $1" "idle:@W@/sleeper"
     fv_start t.ini
     retry 400 0.05 busy_beyond app/busy 0
     local first; first=$(cpu_of app/busy cpu_user_usec)
@@ -149,7 +156,7 @@ assert "cpu_user_usec" not in rows["app"], rows["app"]
 ' "$output"
     # A new incarnation counts from its start: the sleeper now is far below 300 ms.
     local old; old=$(pid_of app/busy)
-    kill -KILL "$old"
+    if [[ $1 == child ]]; then kill -KILL "$(cat "$FV_TEST_OUT/spinner")"; else kill -KILL "$old"; fi
     retry 200 0.05 pid_changed app/busy "$old"
     local again; again=$(cpu_of app/busy cpu_user_usec)
     [ "$again" -lt 300000 ]
@@ -162,12 +169,15 @@ assert "cpu_user_usec" not in rows["app"], rows["app"]
     no_survivors
 }
 
-@test "info and status --json: a worker's CPU time grows while it works and starts again with it (its cgroup)" {
-    cpu_time_grows_and_starts_again
+@test "info and status --json: a worker's CPU time is its cgroup's, its children's too, and starts again with it" {
+    local v2; v2=$(findmnt -n -o TARGET -t cgroup2 | head -n 1)
+    [[ $EUID -eq 0 && -n $v2 && -w $v2 ]] || skip "no writable cgroup v2 hierarchy here"
+    cpu_time_grows_and_starts_again child
+    run -0 grep -F "Process tracking: cgroup" "$(fv_log)"
 }
 
 @test "info and status --json: a worker's CPU time without cgroups (/proc/PID/stat)" {
     export FORKVISOR_CGROUP=no
-    cpu_time_grows_and_starts_again
+    cpu_time_grows_and_starts_again self
     run -0 grep -F "no cgroup: FORKVISOR_CGROUP=no" "$(fv_log)"
 }
