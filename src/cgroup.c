@@ -57,6 +57,8 @@ struct CgroupLeaf {
         bool killed;         /* cgroup.kill was written: the next incarnation needs a new one */
         bool v1[_CGROUP_CONTROLLER_MAX]; /* has a directory in that v1 hierarchy */
         bool memory;         /* has a memory limit: count OOM kills */
+        bool fresh;          /* its v2 directory was just made: nothing counted in it yet */
+        uint64_t cpu_base[2];/* user_usec, system_usec of cpu.stat before this incarnation */
         /* Open from cgroup_leaf_prepare() to cgroup_leaf_spawned() only. */
         int spawn_fd;
         int spawn_procs[_CGROUP_CONTROLLER_MAX];
@@ -614,6 +616,18 @@ static int leaf_read(const CgroupLeaf *l, int v1_ctl, const char *file, char *bu
         return read_at(v1_ctl >= 0 ? l->c->v1[v1_ctl].group_fd : l->c->group_fd, path, buf, size);
 }
 
+/* user_usec and system_usec of the leaf's cpu.stat: the v2 core has it in every group, with or
+ * without the cpu controller. */
+static int leaf_cpu_stat(const CgroupLeaf *l, uint64_t ret[2]) {
+        char buf[1024];
+        int r = leaf_read(l, -1, "cpu.stat", buf, sizeof buf);
+        if (r < 0)
+                return r;
+        ret[0] = keyed_value(buf, "user_usec");
+        ret[1] = keyed_value(buf, "system_usec");
+        return 0;
+}
+
 /* Writes one limit: value v (CGROUP_LIMIT_UNSET: back to the default) of controller ctl. */
 static int set_limit(CgroupLeaf *l, CgroupController ctl, uint64_t v) {
         Cgroups *c = l->c;
@@ -684,8 +698,11 @@ static void leaf_remove_retired(CgroupLeaf *l) {
 /* Makes the v2 directory of generation l->gen. */
 static int leaf_make_v2(CgroupLeaf *l) {
         leaf_name(l, l->gen, l->name, sizeof l->name);
-        if (mkdirat(l->c->group_fd, l->name, 0755) < 0 && errno != EEXIST)
-                return -errno;
+        if (mkdirat(l->c->group_fd, l->name, 0755) < 0) {
+                if (errno != EEXIST)
+                        return -errno;
+        } else
+                l->fresh = true;
         l->killed = false;
         return 0;
 }
@@ -736,6 +753,10 @@ int cgroup_leaf_prepare(CgroupLeaf *l, const CgroupLimits *limits) {
         r = cgroup_leaf_set_limits(l, limits);
         if (r < 0)
                 return r;
+        /* What an earlier incarnation used in the same directory is not this one's. */
+        if (l->fresh || leaf_cpu_stat(l, l->cpu_base) < 0)
+                l->cpu_base[0] = l->cpu_base[1] = 0;
+        l->fresh = false;
 
         l->spawn_fd = openat(c->group_fd, l->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (l->spawn_fd < 0)
@@ -797,6 +818,16 @@ uint64_t cgroup_leaf_oom_kills(const CgroupLeaf *l) {
         if (l->v1[CGROUP_MEMORY])
                 return leaf_read(l, CGROUP_MEMORY, "memory.oom_control", buf, sizeof buf) < 0
                                ? 0 : keyed_value(buf, "oom_kill");
+        return 0;
+}
+
+int cgroup_leaf_cpu_usec(const CgroupLeaf *l, uint64_t *ret_user, uint64_t *ret_system) {
+        uint64_t now[2];
+        int r = leaf_cpu_stat(l, now);
+        if (r < 0)
+                return r;
+        *ret_user = now[0] > l->cpu_base[0] ? now[0] - l->cpu_base[0] : 0;
+        *ret_system = now[1] > l->cpu_base[1] ? now[1] - l->cpu_base[1] : 0;
         return 0;
 }
 

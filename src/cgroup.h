@@ -98,6 +98,9 @@ int cgroup_leaf_kill(CgroupLeaf *l);
 /* How many processes of it the kernel's OOM killer has killed so far (memory.events oom_kill on
  * v2, memory.oom_control on v1); 0 without a memory limit. */
 uint64_t cgroup_leaf_oom_kills(const CgroupLeaf *l);
+/* The CPU time (user, system) its processes used since the last cgroup_leaf_prepare(), in
+ * microseconds, from its cpu.stat: -errno when it cannot be read. */
+int cgroup_leaf_cpu_usec(const CgroupLeaf *l, uint64_t *ret_user, uint64_t *ret_system);
 /* Whether any process is left in it. */
 bool cgroup_leaf_populated(const CgroupLeaf *l);
 

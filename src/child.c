@@ -25,6 +25,7 @@
 #include "notify.h"
 #include "output.h"
 #include "priority.h"
+#include "proc-stat.h"
 #include "spawn.h"
 #include "strv.h"
 
@@ -374,6 +375,11 @@ int child_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
                 .umask = s->umask,
                 .nice_set = s->nice_set,
                 .nice = s->nice,
+                .oom_score_adj_set = s->oom_score_adj_set,
+                .oom_score_adj = s->oom_score_adj,
+                .ioprio = s->ioprio,
+                .cpu_affinity = s->cpu_affinity,
+                .cpu_affinity_size = s->n_cpu_affinity * sizeof(uint64_t),
                 .limit_set = limit_set,
                 .limit = limit,
                 .limit_resource = limit_resource,
@@ -400,6 +406,15 @@ int child_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
                 else if (stage == SPAWN_STAGE_CHDIR)
                         snprintf(n->reason, sizeof n->reason, "failed to change directory to '%s': %s",
                                  s->directory, strerror(-r));
+                else if (r == -EACCES && stage == SPAWN_STAGE_OOM_SCORE_ADJ)
+                        snprintf(n->reason, sizeof n->reason, "failed to set oom_score_adj to %d: %s "
+                                 "(lowering it needs CAP_SYS_RESOURCE)", s->oom_score_adj, strerror(-r));
+                else if (r == -EPERM && stage == SPAWN_STAGE_IOPRIO)
+                        snprintf(n->reason, sizeof n->reason, "failed to set I/O priority: %s "
+                                 "(the realtime class needs CAP_SYS_NICE)", strerror(-r));
+                else if (r == -EINVAL && stage == SPAWN_STAGE_CPU_AFFINITY)
+                        snprintf(n->reason, sizeof n->reason, "failed to set CPU affinity: %s "
+                                 "(none of its CPUs is online and allowed to the node)", strerror(-r));
                 else
                         snprintf(n->reason, sizeof n->reason, "failed to %s: %s", spawn_stage_to_string(stage),
                                  strerror(-r));
@@ -596,4 +611,14 @@ Peer *manager_node_peer(const Node *n) {
 const char *manager_node_argv0(const Node *n) {
         const Child *rt = n->userdata;
         return rt ? rt->cmdline : NULL;
+}
+
+int manager_node_cpu_usec(const Node *n, uint64_t *ret_user, uint64_t *ret_system) {
+        const Child *rt = n->userdata;
+        if (!rt || !rt->proc)
+                return -ESRCH;
+        /* A kernel too old for cpu.stat in every group: the process's own figures. */
+        if (rt->cgroup && cgroup_leaf_cpu_usec(rt->cgroup, ret_user, ret_system) >= 0)
+                return 0;
+        return proc_stat_cpu_usec(rt->proc->pid, ret_user, ret_system);
 }

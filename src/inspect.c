@@ -60,6 +60,16 @@ static void mailbox_json(ControlRequest *r, Node *n, Peer *peer) {
                              ", \"dropped\": %" PRIu64 "}", st.depth, n->spec->mailbox_limit, st.in, st.out, st.dropped);
 }
 
+/* ", "cpu_user_usec": N, "cpu_system_usec": N" of a worker: the CPU time of its running process
+ * (with its cgroup, of everything in it) since its start; null without one. */
+static void cpu_json(ControlRequest *r, bool known, uint64_t user, uint64_t system) {
+        if (!known)
+                control_reply_printf(r, ", \"cpu_user_usec\": null, \"cpu_system_usec\": null");
+        else
+                control_reply_printf(r, ", \"cpu_user_usec\": %" PRIu64 ", \"cpu_system_usec\": %" PRIu64, user,
+                                     system);
+}
+
 /* "path", "kind", "state", "pid" and "restarts": what every JSON view says of a node first. */
 static void identity_json(ControlRequest *r, Node *n) {
         control_reply_printf(r, "\"path\": ");
@@ -113,6 +123,11 @@ static void status_row(Node *n, unsigned depth, void *ud) {
         common_json(x->req, n, x->now);
         control_reply_printf(x->req, ", \"mailbox\": ");
         mailbox_json(x->req, n, manager_node_peer(n));
+        if (!node_is_supervisor(n)) {
+                uint64_t user = 0, system = 0;
+                bool known = manager_node_cpu_usec(n, &user, &system) >= 0;
+                cpu_json(x->req, known, user, system);
+        }
         control_reply_printf(x->req, "}");
 }
 
@@ -209,6 +224,8 @@ typedef struct Info {
         char uptime[32];          /* "-" without one */
         char last[64];            /* the LAST-EXIT column of status */
         long rss_kb;              /* -1: unknown */
+        bool cpu;                 /* cpu_user_usec and cpu_system_usec are known */
+        uint64_t cpu_user_usec, cpu_system_usec;
         const char *command, *status;
         Peer *peer;
         MailboxStats mailbox;
@@ -239,6 +256,7 @@ static void info_gather(Info *i, Manager *m, Node *n) {
                 return;
         if (n->pid > 0)
                 i->rss_kb = rss_kb(n->pid);
+        i->cpu = manager_node_cpu_usec(n, &i->cpu_user_usec, &i->cpu_system_usec) >= 0;
         i->command = manager_node_argv0(n);
         i->status = manager_node_status(n);
         i->peer = manager_node_peer(n);
@@ -303,6 +321,12 @@ static void info_text(ControlRequest *req, Manager *m, const Info *i) {
         } else {
                 if (i->rss_kb >= 0)
                         control_reply_printf(req, "memory: %ld kB\n", i->rss_kb);
+                if (i->cpu)
+                        control_reply_printf(req, "cpu: %" PRIu64 ".%03" PRIu64 " s user, %" PRIu64 ".%03" PRIu64
+                                             " s system\n", i->cpu_user_usec / USEC_PER_SEC,
+                                             i->cpu_user_usec % USEC_PER_SEC / USEC_PER_MSEC,
+                                             i->cpu_system_usec / USEC_PER_SEC,
+                                             i->cpu_system_usec % USEC_PER_SEC / USEC_PER_MSEC);
                 control_reply_printf(req, "restart: %s\nready: %s\n", restart_type_to_string(n->spec->restart),
                                      ready_mode_to_string(n->spec->ready));
                 if (i->command)
@@ -351,6 +375,7 @@ static void info_json(ControlRequest *req, Manager *m, const Info *i) {
                         control_reply_printf(req, "%ld", i->rss_kb);
                 else
                         control_reply_printf(req, "null");
+                cpu_json(req, i->cpu, i->cpu_user_usec, i->cpu_system_usec);
                 control_reply_printf(req, ", \"restart\": \"%s\", \"ready\": \"%s\", \"command\": ",
                                      restart_type_to_string(n->spec->restart), ready_mode_to_string(n->spec->ready));
                 json_string_or_null(req, i->command);

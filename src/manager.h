@@ -63,3 +63,6 @@ Peer *manager_node_peer(const Node *n);
 const char *manager_node_status(const Node *n);
 /* The command line the node runs (argv joined by spaces), or NULL before its first start. */
 const char *manager_node_argv0(const Node *n);
+/* The CPU time (user, system) of the node's running process in microseconds, since it started:
+ * with everything else in its cgroup when it has one. -ESRCH without a process, else -errno. */
+int manager_node_cpu_usec(const Node *n, uint64_t *ret_user, uint64_t *ret_system);

@@ -25,6 +25,7 @@
 #include "macro.h"
 
 #define SPAWN_STACK_SIZE (64 * 1024)
+#define SPAWN_IOPRIO_WHO_PROCESS 1 /* linux/ioprio.h, which older headers lack */
 
 #if defined(__SANITIZE_ADDRESS__)
 #  define SPAWN_WITH_FORK 1
@@ -132,6 +133,23 @@ static int child_setup_fds(SpawnArgs *a) {
         return 0;
 }
 
+/* oom_score_adj written by hand: the child may call nothing that is not async-signal-safe, so
+ * no printf. */
+static void child_write_oom_score_adj(SpawnArgs *a, int v) {
+        char buf[8], *p = buf + sizeof buf;
+        unsigned u = v < 0 ? (unsigned) -v : (unsigned) v;
+
+        do
+                *--p = (char) ('0' + u % 10);
+        while ((u /= 10) > 0);
+        if (v < 0)
+                *--p = '-';
+        int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, p, (size_t) (buf + sizeof buf - p)) < 0)
+                child_fail(a, SPAWN_STAGE_OOM_SCORE_ADJ, errno);
+        close(fd);
+}
+
 static int child_main(void *arg) {
         SpawnArgs *a = arg;
         const SpawnRequest *r = a->req;
@@ -205,6 +223,14 @@ static int child_main(void *arg) {
                 umask((mode_t) r->umask);
         if (r->nice_set && setpriority(PRIO_PROCESS, 0, r->nice) < 0)
                 child_fail(a, SPAWN_STAGE_NICE, errno);
+        /* Before the uid change: /proc/self is root's after it (the process is no longer
+         * dumpable), and lowering oom_score_adj needs the node's CAP_SYS_RESOURCE anyway. */
+        if (r->oom_score_adj_set)
+                child_write_oom_score_adj(a, r->oom_score_adj);
+        if (r->ioprio != 0 && syscall(SYS_ioprio_set, SPAWN_IOPRIO_WHO_PROCESS, 0, r->ioprio) < 0)
+                child_fail(a, SPAWN_STAGE_IOPRIO, errno);
+        if (r->cpu_affinity && syscall(SYS_sched_setaffinity, 0, r->cpu_affinity_size, r->cpu_affinity) < 0)
+                child_fail(a, SPAWN_STAGE_CPU_AFFINITY, errno);
         if (r->directory && chdir(r->directory) < 0)
                 child_fail(a, SPAWN_STAGE_CHDIR, errno);
 
@@ -357,6 +383,9 @@ const char *spawn_stage_to_string(SpawnStage s) {
                 [SPAWN_STAGE_FDS] = "set up file descriptors",
                 [SPAWN_STAGE_RLIMIT] = "set resource limits",
                 [SPAWN_STAGE_NICE] = "set nice level",
+                [SPAWN_STAGE_OOM_SCORE_ADJ] = "set oom_score_adj",
+                [SPAWN_STAGE_IOPRIO] = "set I/O priority",
+                [SPAWN_STAGE_CPU_AFFINITY] = "set CPU affinity",
                 [SPAWN_STAGE_CHDIR] = "change directory",
                 [SPAWN_STAGE_GROUPS] = "set supplementary groups",
                 [SPAWN_STAGE_GID] = "set group",

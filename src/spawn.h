@@ -4,6 +4,8 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 
@@ -19,6 +21,9 @@ typedef enum SpawnStage {
         SPAWN_STAGE_FDS,
         SPAWN_STAGE_RLIMIT,
         SPAWN_STAGE_NICE,
+        SPAWN_STAGE_OOM_SCORE_ADJ,
+        SPAWN_STAGE_IOPRIO,
+        SPAWN_STAGE_CPU_AFFINITY,
         SPAWN_STAGE_CHDIR,
         SPAWN_STAGE_GROUPS,
         SPAWN_STAGE_GID,
@@ -37,6 +42,11 @@ typedef struct SpawnRequest {
         int umask;                   /* -1: inherit */
         bool nice_set;
         int nice;
+        bool oom_score_adj_set;
+        int oom_score_adj;
+        int ioprio;                  /* 0: inherit; else ioprio_set(2)'s value */
+        const uint64_t *cpu_affinity; /* NULL: inherit; else a mask of cpu_affinity_size bytes */
+        size_t cpu_affinity_size;
         const bool *limit_set;       /* NULL or an array of n_limits */
         const struct rlimit *limit;
         const int *limit_resource;   /* RLIMIT_* for each index */

@@ -233,6 +233,7 @@ static Spec *spec_free(Spec *s) {
         free(s->directory);
         strv_free(s->environment);
         strv_free(s->env_files);
+        free(s->cpu_affinity);
         free(s->stdout_path);
         free(s->stderr_path);
         return mfree(s);
@@ -332,6 +333,8 @@ static void pack_spec(Packer *p, const Spec *old, Spec *s) {
         s->directory = pack_string(p, old->directory);
         s->environment = pack_strv(p, old->environment);
         s->env_files = pack_strv(p, old->env_files);
+        s->cpu_affinity = old->cpu_affinity ? pack_bytes(p, old->cpu_affinity, old->n_cpu_affinity * sizeof(uint64_t))
+                                            : NULL;
         s->stdout_path = pack_string(p, old->stdout_path);
         s->stderr_path = pack_string(p, old->stderr_path);
 }

@@ -147,6 +147,11 @@ struct Spec {
         int umask;                /* -1 = inherited */
         int nice;
         bool nice_set;
+        int oom_score_adj;        /* -1000..1000, written to /proc/PID/oom_score_adj */
+        bool oom_score_adj_set;
+        int ioprio;               /* the kernel's ioprio value (class << 13 | level); 0 = inherited */
+        uint64_t *cpu_affinity;   /* owned; a CPU mask, bit N of word N / 64 = CPU N; NULL = inherited */
+        size_t n_cpu_affinity;    /* its 64-bit words */
         bool limit_set[_SPEC_LIMIT_MAX];
         struct rlimit limit[_SPEC_LIMIT_MAX]; /* "infinity" is RLIM_INFINITY; "N" sets soft=hard=N,
                                                * "SOFT:HARD" both */

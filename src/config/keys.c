@@ -39,7 +39,8 @@ const char *const config_keys_worker[] = {
         "min_uptime", "restart_delay", "restart_delay_max", "significant", "register", "register_global", "subscribe",
         "mailbox_limit", "user", "group", "directory", "environment", "env_file", "umask", "nice",
         "limit_nofile", "limit_core", "limit_as", "limit_nproc", "stdout", "stderr", "stdin",
-        "kill_group", "memory_max", "pids_max", "cpu_weight", "log_max_bytes", "log_backups", NULL,
+        "kill_group", "memory_max", "pids_max", "cpu_weight", "log_max_bytes", "log_backups",
+        "oom_score_adj", "ioprio", "cpu_affinity", NULL,
 };
 
 const char *const config_keys_cluster[] = {
@@ -918,6 +919,9 @@ static const KeyDef key_table[] = {
         { "cpu_weight", W, 0, parse_resource },
         { "log_max_bytes", W, 0, parse_log_max_bytes },
         { "log_backups", W, 0, parse_log_backups },
+        { "oom_score_adj", W, 0, keys_parse_oom_score_adj },
+        { "ioprio", W, 0, keys_parse_ioprio },
+        { "cpu_affinity", W, 0, keys_parse_cpu_affinity },
         { "nats", C, 0, parse_nats },
         { "node", C, 0, parse_cluster_node },
         { "prefix", C, 0, parse_cluster_prefix },

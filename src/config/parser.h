@@ -193,6 +193,11 @@ int files_add(Parser *p, const char *path, const struct stat *st);
 /* Parses p->files[file_index], whose text is DATA, then the files it includes. */
 int files_parse(Parser *p, size_t file_index, const char *data, size_t size);
 
+/* process-keys.c: oom_score_adj, ioprio and cpu_affinity (KeyDef.parse). */
+int keys_parse_oom_score_adj(FileState *fs, const KeyDef *k, Spec *s, const char *v);
+int keys_parse_ioprio(FileState *fs, const KeyDef *k, Spec *s, const char *v);
+int keys_parse_cpu_affinity(FileState *fs, const KeyDef *k, Spec *s, const char *v);
+
 /* ini-reader.c: runs inih over fs->data; 0, or -ENOMEM. */
 int ini_reader_run(FileState *fs);
 

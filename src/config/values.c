@@ -159,6 +159,97 @@ bool account_name_is_valid(const char *v) {
 
 /* A later assignment of the same variable replaces the earlier one, as in a shell. */
 
+int parse_oom_score_adj(const char *v, int *ret) {
+        bool neg = v[0] == '-';
+        uint64_t n;
+
+        if (parse_u64(v[0] == '-' || v[0] == '+' ? v + 1 : v, 1000, &n) < 0)
+                return -EINVAL;
+        *ret = neg ? -(int) n : (int) n;
+        return 0;
+}
+
+int parse_ioprio(const char *v, int *ret) {
+        /* The kernel's classes (linux/ioprio.h), named as ionice(1) and systemd name them. */
+        static const char *const classes[] = { [1] = "realtime", [2] = "best-effort", [3] = "idle" };
+        const char *colon = strchr(v, ':');
+        size_t len = colon ? (size_t) (colon - v) : strlen(v);
+        uint64_t level = IOPRIO_LEVEL_DEFAULT;
+
+        for (int c = 1; c < (int) ELEMENTSOF(classes); c++) {
+                if (strlen(classes[c]) != len || strncmp(v, classes[c], len) != 0)
+                        continue;
+                if (c == 3) { /* the idle class has no levels */
+                        if (colon)
+                                return -EINVAL;
+                        level = 0;
+                } else if (colon && parse_u64(colon + 1, 7, &level) < 0)
+                        return -EINVAL;
+                *ret = IOPRIO_VALUE(c, (int) level);
+                return 0;
+        }
+        return -EINVAL;
+}
+
+/* One CPU number of a list at *p, moving past it. */
+static int cpu_number(const char **p, unsigned *ret) {
+        uint64_t n = 0;
+        const char *s = *p;
+
+        if (*s < '0' || *s > '9')
+                return -EINVAL;
+        for (; *s >= '0' && *s <= '9'; s++)
+                if ((n = n * 10 + (unsigned) (*s - '0')) >= CPU_LIST_MAX)
+                        return -ERANGE;
+        *p = s;
+        *ret = (unsigned) n;
+        return 0;
+}
+
+int parse_cpu_list(const char *v, uint64_t **ret, size_t *ret_n) {
+        uint64_t mask[CPU_LIST_MAX / 64] = {};
+        unsigned highest = 0;
+        bool any = false;
+        int r;
+
+        for (const char *p = v;;) {
+                unsigned lo, hi;
+
+                p += strspn(p, ", \t\n");
+                if (!*p)
+                        break;
+                r = cpu_number(&p, &lo);
+                if (r < 0)
+                        return r;
+                hi = lo;
+                if (*p == '-') {
+                        p++;
+                        r = cpu_number(&p, &hi);
+                        if (r < 0)
+                                return r;
+                        if (hi < lo)
+                                return -EINVAL;
+                }
+                if (*p && !strchr(", \t\n", *p))
+                        return -EINVAL;
+                for (unsigned c = lo; c <= hi; c++)
+                        mask[c / 64] |= UINT64_C(1) << (c % 64);
+                if (hi > highest)
+                        highest = hi;
+                any = true;
+        }
+        if (!any)
+                return -EINVAL;
+        size_t n = highest / 64 + 1;
+        uint64_t *m = malloc(n * sizeof *m);
+        if (!m)
+                return -ENOMEM;
+        memcpy(m, mask, n * sizeof *m);
+        *ret = m;
+        *ret_n = n;
+        return 0;
+}
+
 int parse_seconds_ms(const char *v, uint64_t max_seconds, uint64_t *ret) {
         uint64_t sec = 0, ms = 0;
         const char *dot = strchr(v, '.');

@@ -24,6 +24,22 @@ int split_words(const char *s, bool list, char ***ret, const char **reterr);
 /* "infinity" or N (with SIZES, also NK, NM, NG, NT): -EINVAL, or -ENOMEM. */
 int parse_rlimit_value(const char *v, bool sizes, rlim_t *ret);
 
+/* oom_score_adj: an integer from -1000 to 1000 (an optional sign). -EINVAL. */
+int parse_oom_score_adj(const char *v, int *ret);
+
+/* ioprio = CLASS[:LEVEL]: realtime, best-effort (LEVEL 0-7, default 4) or idle (no LEVEL), as
+ * the kernel's ioprio value (class << 13 | level: never 0). -EINVAL. */
+#define IOPRIO_VALUE(class, level) (((class) << 13) | (level))
+#define IOPRIO_LEVEL_DEFAULT 4
+int parse_ioprio(const char *v, int *ret);
+
+/* cpu_affinity: CPU numbers and ranges (N or N-M, M >= N) separated by ',' or whitespace, as
+ * taskset -c and systemd's CPUAffinity= take them; every CPU below CPU_LIST_MAX. A new mask of
+ * *ret_n 64-bit words (bit N of word N / 64 is CPU N), as many as the highest CPU needs.
+ * -EINVAL, -ERANGE for a CPU beyond CPU_LIST_MAX, or -ENOMEM. */
+#define CPU_LIST_MAX 8192 /* the kernel's NR_CPUS at most (CONFIG_MAXSMP) */
+int parse_cpu_list(const char *v, uint64_t **ret, size_t *ret_n);
+
 /* A user or group as written: 1-256 printable characters, no whitespace and no ':'. */
 bool account_name_is_valid(const char *v);
 

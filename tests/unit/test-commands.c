@@ -219,10 +219,12 @@ TEST(status_json) {
                      "\"restarts\": 0, \"uptime_ms\": N, \"last_exit\": null, \"mailbox\": null},\n"
                      "  {\"path\": \"app/web\", \"kind\": \"worker\", \"state\": \"running\", \"pid\": 4000001, "
                      "\"restarts\": 0, \"uptime_ms\": N, \"last_exit\": null, \"mailbox\": {\"depth\": 0, "
-                     "\"limit\": 1024, \"in\": 0, \"out\": 0, \"dropped\": 0}},\n"
+                     "\"limit\": 1024, \"in\": 0, \"out\": 0, \"dropped\": 0}, \"cpu_user_usec\": 1250000, "
+                     "\"cpu_system_usec\": 30000},\n"
                      "  {\"path\": \"app/db\", \"kind\": \"worker\", \"state\": \"running\", \"pid\": 4000003, "
                      "\"restarts\": 1, \"uptime_ms\": N, \"last_exit\": {\"signal\": \"KILL\"}, \"mailbox\": "
-                     "{\"depth\": 0, \"limit\": 1024, \"in\": 0, \"out\": 0, \"dropped\": 0}}\n"
+                     "{\"depth\": 0, \"limit\": 1024, \"in\": 0, \"out\": 0, \"dropped\": 0}, "
+                     "\"cpu_user_usec\": 1250000, \"cpu_system_usec\": 30000}\n"
                      "], \"cluster\": null}\n");
         world_free(&w);
 }
@@ -252,7 +254,7 @@ TEST(info_of_a_worker_and_a_supervisor) {
         ASSERT_EQ(r->status, 0);
         mask_number_after(r->out, "uptime: ");
         ASSERT_STREQ(r->out, "path: app/web\nkind: worker\nstate: running\npid: 4000001\nrestarts: 0\nuptime: N.0s\n"
-                             "last exit: -\nrestart: permanent\nready: none\ncommand: /bin/web\nnames: +front\n"
+                             "last exit: -\ncpu: 1.250 s user, 0.030 s system\nrestart: permanent\nready: none\ncommand: /bin/web\nnames: +front\n"
                              "mailbox depth: 0 of 1024\nmessages in: 0\nmessages out: 0\nmessages dropped: 0\n"
                              "subscriptions: news\npublications dropped: 0\nstatus: serving\n");
         r = RUN(&w, "info", "app");
