@@ -661,6 +661,10 @@ bool manager_shutting_down(Manager *m) {
         return m->tree->shutting_down;
 }
 
+ControlServer *manager_control(Manager *m) {
+        return m->control;
+}
+
 Router *manager_router(Manager *m) {
         return m->router;
 }

@@ -250,6 +250,7 @@ Config *config_free(Config *c) {
         free(c->sections);
         free(c->path);
         free(c->control);
+        free(c->metrics_file);
         strv_free(c->cluster.nats);
         free(c->cluster.node);
         free(c->cluster.prefix);
@@ -349,6 +350,7 @@ static Config *pack_config(Packer *p, const Config *c) {
         for (size_t i = 0; i < c->n_sections; i++)
                 pack_spec(p, c->sections[i], specs ? &specs[i] : NULL);
         char *path = pack_string(p, c->path), *control = pack_string(p, c->control);
+        char *metrics_file = pack_string(p, c->metrics_file);
         ClusterConfig cl = c->cluster;
         cl.nats = pack_strv(p, c->cluster.nats);
         cl.node = pack_string(p, c->cluster.node);
@@ -362,6 +364,7 @@ static Config *pack_config(Packer *p, const Config *c) {
         n->cluster = cl;
         n->path = path;
         n->control = control;
+        n->metrics_file = metrics_file;
         n->sections = sections;
         n->root = packed_spec(p, c->root);
         return n;
