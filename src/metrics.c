@@ -198,7 +198,7 @@ static void render(Metrics *x, const MetricsWriter *w) {
         single(w, "forkvisor_events_total", METRICS_COUNTER, "Lifecycle events numbered so far.",
                event_log_newest(events_log(manager_events(m))));
         single(w, "forkvisor_control_connections", METRICS_GAUGE, "Control connections open (a `forkvisor metrics` counts its own).",
-               control_server_connections(manager_control(m)));
+               manager_control_connections(m));
         single(w, "forkvisor_metrics_file_writes_total", METRICS_COUNTER, "Times metrics_file was written.",
                x->writes);
         single(w, "forkvisor_metrics_file_errors_total", METRICS_COUNTER,
