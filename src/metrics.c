@@ -124,6 +124,25 @@ static void row_mailbox(Node *n, unsigned depth, void *ud) {
         metrics_sample_u64(x->w, x->name, (const char *const[]) { "path", n->path, "kind", node_kind(n), NULL }, v);
 }
 
+static const struct {
+        MailboxFigure fig;
+        const char *name;
+        MetricsType type;
+        const char *help;
+} mailbox_families[] = {
+        { FIG_DEPTH, "forkvisor_child_mailbox_depth", METRICS_GAUGE,
+          "Messages queued for the worker that it has not read yet." },
+        { FIG_LIMIT, "forkvisor_child_mailbox_limit", METRICS_GAUGE, "The worker's mailbox_limit." },
+        { FIG_IN, "forkvisor_child_messages_in_total", METRICS_COUNTER,
+          "Messages the worker's current process sent to the node." },
+        { FIG_OUT, "forkvisor_child_messages_out_total", METRICS_COUNTER,
+          "Messages the node delivered to the worker's current process." },
+        { FIG_DROPPED, "forkvisor_child_messages_dropped_total", METRICS_COUNTER,
+          "Messages for the worker's current process lost at its full mailbox." },
+        { FIG_PUBLICATIONS_DROPPED, "forkvisor_child_publications_dropped_total", METRICS_COUNTER,
+          "Publications for the worker's current process lost at its full mailbox." },
+};
+
 static void row_memory(Node *n, unsigned depth, void *ud) {
         Walk *x = ud;
         long kb = !node_is_supervisor(n) && n->pid > 0 ? inspect_rss_kb(n->pid) : -1;
@@ -157,24 +176,11 @@ static void render(Metrics *x, const MetricsWriter *w) {
                "Time since the process was started; 0 while it is down.", row_uptime);
         family(&k, root, "forkvisor_child_exits_total", METRICS_COUNTER,
                "Exits of the worker's processes, by the reason of the exited event.", row_exits);
-        k.fig = FIG_DEPTH;
-        family(&k, root, "forkvisor_child_mailbox_depth", METRICS_GAUGE,
-               "Messages queued for the worker that it has not read yet.", row_mailbox);
-        k.fig = FIG_LIMIT;
-        family(&k, root, "forkvisor_child_mailbox_limit", METRICS_GAUGE,
-               "The worker's mailbox_limit.", row_mailbox);
-        k.fig = FIG_IN;
-        family(&k, root, "forkvisor_child_messages_in_total", METRICS_COUNTER,
-               "Messages the worker's current process sent to the node.", row_mailbox);
-        k.fig = FIG_OUT;
-        family(&k, root, "forkvisor_child_messages_out_total", METRICS_COUNTER,
-               "Messages the node delivered to the worker's current process.", row_mailbox);
-        k.fig = FIG_DROPPED;
-        family(&k, root, "forkvisor_child_messages_dropped_total", METRICS_COUNTER,
-               "Messages for the worker's current process lost at its full mailbox.", row_mailbox);
-        k.fig = FIG_PUBLICATIONS_DROPPED;
-        family(&k, root, "forkvisor_child_publications_dropped_total", METRICS_COUNTER,
-               "Publications for the worker's current process lost at its full mailbox.", row_mailbox);
+        for (size_t i = 0; i < ELEMENTSOF(mailbox_families); i++) {
+                k.fig = mailbox_families[i].fig;
+                family(&k, root, mailbox_families[i].name, mailbox_families[i].type, mailbox_families[i].help,
+                       row_mailbox);
+        }
         family(&k, root, "forkvisor_child_memory_bytes", METRICS_GAUGE,
                "Resident memory of the worker's process.", row_memory);
 
@@ -251,7 +257,9 @@ static int file_replace(const char *path, const char *data, size_t len, FileStag
         char tmp[PATH_MAX];
         snprintf(tmp, sizeof tmp, "%s.tmp", path);
         *stage = STAGE_OPEN;
-        _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0644);
+        /* O_NONBLOCK: a FIFO found there fails instead of holding up the loop. */
+        _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK,
+                                   0644);
         if (fd < 0)
                 return -errno;
         *stage = STAGE_WRITE;

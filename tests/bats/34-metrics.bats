@@ -16,17 +16,6 @@ setup() {
 }
 teardown() { fv_teardown; }
 
-# daemon_keys KEY=VALUE...: puts a [forkvisor] section with these keys at the top of t.ini.
-daemon_keys() {
-    local t=$BATS_TEST_TMPDIR/t.ini kv
-    {
-        echo '[forkvisor]'
-        for kv; do echo "${kv%%=*} = ${kv#*=}"; done
-        cat "$t"
-    } > "$t.new"
-    mv "$t.new" "$t"
-}
-
 # parse FILE: parses FILE with prometheus_client and checks the format's rules that the parser
 # lets pass: each family has HELP and TYPE, is named forkvisor_*, and a counter's samples end in
 # _total. Prints one line per sample, "name{k=v,...} value" with the labels sorted.

@@ -5,30 +5,30 @@
 #include "metrics-text.h"
 #include "tests.h"
 
-typedef struct Buf {
-        char data[4096];
-        size_t len;
-} Buf;
+/* What the writer wrote since reset(), in a memory stream. */
+static char *text;
+static size_t text_size;
+static FILE *stream;
 
-static void buf_write(void *ud, const char *p, size_t n) {
-        Buf *b = ud;
-        if (b->len + n < sizeof b->data) {
-                memcpy(b->data + b->len, p, n);
-                b->len += n;
-                b->data[b->len] = '\0';
-        }
+static void stream_write(void *ud, const char *p, size_t n) {
+        fwrite(p, 1, n, stream);
 }
 
-static Buf out;
-static const MetricsWriter w = { buf_write, &out };
-
-static const char *written(void) {
-        return out.data;
-}
+static const MetricsWriter w = { stream_write, NULL };
 
 static void reset(void) {
-        out.len = 0;
-        out.data[0] = '\0';
+        if (stream)
+                fclose(stream);
+        free(text);
+        text = NULL;
+        stream = open_memstream(&text, &text_size);
+        if (!stream)
+                abort();
+}
+
+static const char *written(void) {
+        fflush(stream);
+        return text;
 }
 
 static const char *label(const char *v) {
@@ -38,18 +38,24 @@ static const char *label(const char *v) {
 }
 
 TEST(label_escapes) {
-        ASSERT_STREQ(label(""), "");
-        ASSERT_STREQ(label("app/web.3"), "app/web.3");
-        /* The three escapes of the format, and nothing else: a tab or a quote's neighbours stay. */
-        ASSERT_STREQ(label("a\"b"), "a\\\"b");
-        ASSERT_STREQ(label("a\\b"), "a\\\\b");
-        ASSERT_STREQ(label("a\nb"), "a\\nb");
-        ASSERT_STREQ(label("\\\"\n"), "\\\\\\\"\\n");
-        ASSERT_STREQ(label("tab\there"), "tab\there");
-        /* UTF-8 as it is; a byte that is not valid UTF-8 as U+FFFD (the format is UTF-8). */
-        ASSERT_STREQ(label("h\xc3\xa9"), "h\xc3\xa9");
-        ASSERT_STREQ(label("bad\xff"), "bad\xef\xbf\xbd");
-        ASSERT_STREQ(label("\xc3"), "\xef\xbf\xbd");
+        static const struct {
+                const char *in, *want;
+        } cases[] = {
+                { "", "" },
+                { "app/web.3", "app/web.3" },
+                /* The three escapes of the format, and nothing else: a tab stays. */
+                { "a\"b", "a\\\"b" },
+                { "a\\b", "a\\\\b" },
+                { "a\nb", "a\\nb" },
+                { "\\\"\n", "\\\\\\\"\\n" },
+                { "tab\there", "tab\there" },
+                /* UTF-8 as it is; a byte that is not valid UTF-8 as U+FFFD (the format is UTF-8). */
+                { "h\xc3\xa9", "h\xc3\xa9" },
+                { "bad\xff", "bad\xef\xbf\xbd" },
+                { "\xc3", "\xef\xbf\xbd" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                ASSERT_STREQ(label(cases[i].in), cases[i].want);
 }
 
 TEST(family_lines) {
