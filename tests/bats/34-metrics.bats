@@ -200,6 +200,19 @@ errors_at_least() {
     no_survivors
 }
 
+@test "metrics_file: a reload sets it, and the node writes it from the next interval on" {
+    sleepers_ini a
+    daemon_keys metrics_interval=100
+    fv_start t.ini
+    sed -i "s|^\[forkvisor\]\$|&\nmetrics_file = $BATS_TEST_TMPDIR/prom/forkvisor.prom|" "$BATS_TEST_TMPDIR/t.ini"
+    mkdir "$BATS_TEST_TMPDIR/prom"
+    run -0 fv reload
+    retry 200 0.05 file_has "$BATS_TEST_TMPDIR/prom/forkvisor.prom"
+    parse "$BATS_TEST_TMPDIR/prom/forkvisor.prom" > /dev/null
+    fv_stop
+    no_survivors
+}
+
 @test "metrics_file, metrics_interval: check refuses bad values with FILE:LINE" {
     sleepers_ini a
     daemon_keys metrics_file="$BATS_TEST_TMPDIR/dir/" metrics_interval=50
