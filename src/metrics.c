@@ -346,7 +346,9 @@ void metrics_start(Metrics *x) {
                 log_warning_errno(r, "Cannot arm the metrics_file timer: %m (no metrics_file will be written)");
                 return;
         }
-        (void) sd_event_source_set_priority(x->timer, PRIORITY_IDLE);
+        /* As `forkvisor metrics`: the figures still come during a flood of messages, which is
+         * when they are wanted. */
+        (void) sd_event_source_set_priority(x->timer, PRIORITY_CONTROL);
 }
 
 Metrics *metrics_free(Metrics *x) {
