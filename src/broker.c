@@ -49,6 +49,7 @@ struct Broker {
         Chunk *chunk;          /* where publications are encoded */
         const BrokerHooks *hooks;
         void *hooks_ud;
+        uint64_t published;    /* broker_publish()'s accepted publications, for metrics */
 };
 
 int broker_new(Broker **ret) {
@@ -233,6 +234,7 @@ int broker_publish(Broker *b, const char *topic, size_t tlen, uint32_t sender, c
                 return -EINVAL;
         if (len > PROTO_PAYLOAD_MAX)
                 return -EMSGSIZE;
+        b->published++;
         if (b->hooks && b->hooks->published)
                 b->hooks->published(b->hooks_ud, topic, tlen, data, len);
         return deliver(b, topic, tlen, sender, data, len);
@@ -244,6 +246,10 @@ int broker_deliver(Broker *b, const char *topic, size_t tlen, const void *data, 
         if (len > PROTO_PAYLOAD_MAX)
                 return -EMSGSIZE;
         return deliver(b, topic, tlen, 0, data, len);
+}
+
+uint64_t broker_published(const Broker *b) {
+        return b->published;
 }
 
 static int deliver(Broker *b, const char *topic, size_t tlen, uint32_t sender, const void *data, size_t len) {

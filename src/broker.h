@@ -36,6 +36,8 @@ uint64_t broker_subscriber_dropped(const Subscriber *s);
 /* Publishes data on topic from sender (a pid, or 0 for the node). Returns how many subscribers
  * it was queued for, -EINVAL for a bad topic, -EMSGSIZE for a payload over the limit, -ENOMEM. */
 int broker_publish(Broker *b, const char *topic, size_t tlen, uint32_t sender, const void *data, size_t len);
+/* How many publications broker_publish() took (valid topic and size), subscribers or not. */
+uint64_t broker_published(const Broker *b);
 /* Somebody would receive a publication on topic: lets a publisher skip building it. */
 bool broker_has_subscribers(Broker *b, const char *topic, size_t tlen);
 

@@ -21,6 +21,7 @@
 #include "list.h"
 #include "log.h"
 #include "manager.h"
+#include "metrics.h"
 #include "registry.h"
 #include "signame.h"
 #include "time-util.h"
@@ -75,6 +76,7 @@ struct Commands {
         ReloadWaiter *reloads;     /* owned */
         ScaleWaiter *scales;       /* owned */
         unsigned long n_dropped;   /* requests not carried out: expired, or their client gone */
+        Metrics *metrics;          /* owned; NULL when it could not be made */
 };
 
 /* ---- waiters ---------------------------------------------------------------------------- */
@@ -190,6 +192,9 @@ static void scale_waiter_check(ScaleWaiter *w) {
 static void commands_observe(void *ud, Node *n, TreeEvent ev) {
         Commands *c = ud;
         Waiter *next;
+        /* The loop exists from the tree's first event on (manager_run makes it). */
+        if (c->metrics)
+                metrics_start(c->metrics);
         for (Waiter *w = c->waiters; w; w = next) {
                 next = w->waiters_next;
                 (void) waiter_check(w);
@@ -702,6 +707,17 @@ static void cmd_registry(Commands *c, ControlRequest *req, char **argv) {
         control_reply_finish(req, r < 0 ? 1 : 0);
 }
 
+/* metrics: the node's figures in Prometheus' text format (metrics.h). */
+static void cmd_metrics(Commands *c, ControlRequest *req, char **argv) {
+        if (!c->metrics) {
+                control_reply_errorf(req, "metrics: not available (out of memory at start)\n");
+                control_reply_finish(req, 1);
+                return;
+        }
+        metrics_reply(c->metrics, req);
+        control_reply_finish(req, 0);
+}
+
 /* cluster JSON: this node in its cluster (forkvisor-cluster(7)). */
 static void cmd_cluster(Commands *c, ControlRequest *req, char **argv) {
         Cluster *cl = manager_cluster(c->manager);
@@ -750,6 +766,7 @@ static const Command command_table[] = {
         { "events", 0, 1, false, NULL, bus_events },
         { "events-cluster", 0, 1, false, NULL, bus_events_cluster },
         { "cluster", 1, 1, false, cmd_cluster },
+        { "metrics", 0, 0, false, cmd_metrics },
 };
 
 /* A request whose client has given up is not carried out: a `shutdown` that waited in the socket
@@ -823,6 +840,9 @@ int commands_new(Commands **ret) {
 void commands_attach(Commands *c, Manager *m) {
         c->manager = m;
         manager_set_observer(m, commands_observe, c);
+        int r = metrics_new(m, &c->metrics);
+        if (r < 0)
+                log_warning_errno(r, "Cannot set up the metrics: %m (`forkvisor metrics` and metrics_file will not work)");
 }
 
 Commands *commands_free(Commands *c) {
@@ -843,6 +863,7 @@ Commands *commands_free(Commands *c) {
                 control_request_set_abandon(c->scales->req, NULL, NULL);
                 scale_waiter_free(c->scales);
         }
+        metrics_free(c->metrics);
         free(c);
         return NULL;
 }

@@ -484,6 +484,10 @@ void control_server_set_idle(ControlServer *s, uint64_t usec) {
         s->idle_usec = usec;
 }
 
+unsigned control_server_connections(const ControlServer *s) {
+        return s->n_requests;
+}
+
 ControlServer *control_server_free(ControlServer *s) {
         if (!s)
                 return NULL;

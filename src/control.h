@@ -36,6 +36,8 @@ ControlServer *control_server_free(ControlServer *s);
 /* The idle time of connections accepted from now on (µs), CONTROL_IDLE_SEC unless changed: the
  * unit tests' seam, so that they need not wait ten seconds. */
 void control_server_set_idle(ControlServer *s, uint64_t usec);
+/* The connections open now (the one asking included). */
+unsigned control_server_connections(const ControlServer *s);
 
 void control_reply_printf(ControlRequest *r, const char *fmt, ...) _printf_(2, 3);
 void control_reply_errorf(ControlRequest *r, const char *fmt, ...) _printf_(2, 3);

@@ -39,7 +39,7 @@ static const char *node_kind(const Node *n) {
         return node_is_supervisor(n) ? "supervisor" : "worker";
 }
 
-static bool node_has_uptime(const Node *n) {
+bool inspect_has_uptime(const Node *n) {
         return n->state == NODE_RUNNING || n->state == NODE_STARTING || n->state == NODE_STOPPING;
 }
 
@@ -86,7 +86,7 @@ static void common_json(ControlRequest *r, Node *n, usec_t now) {
         control_reply_printf(r, "{");
         identity_json(r, n);
         control_reply_printf(r, ", \"uptime_ms\": ");
-        if (node_has_uptime(n))
+        if (inspect_has_uptime(n))
                 control_reply_printf(r, "%" PRIu64, (now - n->started_at) / USEC_PER_MSEC);
         else
                 control_reply_printf(r, "null");
@@ -110,7 +110,7 @@ static void status_row(Node *n, unsigned depth, void *ud) {
                 char pid[16] = "-";
                 if (n->pid > 0)
                         snprintf(pid, sizeof pid, "%d", (int) n->pid);
-                if (node_has_uptime(n))
+                if (inspect_has_uptime(n))
                         format_duration(x->now - n->started_at, up, sizeof up);
                 exit_describe(&(ExitHow) { n->exit_code, n->exit_status, n->exit_oom }, EXIT_STYLE_STATUS, last,
                               sizeof last);
@@ -231,8 +231,7 @@ typedef struct Info {
         MailboxStats mailbox;
 } Info;
 
-/* The resident memory of pid from /proc, in kB; -1 when it cannot be read. */
-static long rss_kb(pid_t pid) {
+long inspect_rss_kb(pid_t pid) {
         char p[64], line[256];
         long kb = -1;
         snprintf(p, sizeof p, "/proc/%d/status", (int) pid);
@@ -248,14 +247,14 @@ static void info_gather(Info *i, Manager *m, Node *n) {
         usec_t now = now_usec();
 
         *i = (Info) { .n = n, .uptime = "-", .rss_kb = -1 };
-        if (node_has_uptime(n)) {
+        if (inspect_has_uptime(n)) {
                 format_duration(now - n->started_at, i->uptime, sizeof i->uptime);
         }
         exit_describe(&how, EXIT_STYLE_STATUS, i->last, sizeof i->last);
         if (node_is_supervisor(n))
                 return;
         if (n->pid > 0)
-                i->rss_kb = rss_kb(n->pid);
+                i->rss_kb = inspect_rss_kb(n->pid);
         i->cpu = manager_node_cpu_usec(n, &i->cpu_user_usec, &i->cpu_system_usec) >= 0;
         i->command = manager_node_argv0(n);
         i->status = manager_node_status(n);

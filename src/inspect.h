@@ -17,3 +17,7 @@ void inspect_status(ControlRequest *req, Node *n, bool json, uint64_t seq, const
 void inspect_tree(ControlRequest *req, Node *root, bool json);
 /* Everything known of n: "key: value" lines, or one JSON object. */
 void inspect_info(ControlRequest *req, Manager *m, Node *n, bool json);
+/* The node has a process or a start under way now: its uptime counts from n->started_at. */
+bool inspect_has_uptime(const Node *n);
+/* The resident memory of pid from /proc, in kB; -1 when it cannot be read. */
+long inspect_rss_kb(pid_t pid);

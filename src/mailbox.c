@@ -90,6 +90,9 @@ struct MailboxGroup {
         uint64_t turn;
         /* Mailboxes whose input waits for a later pass (see mailbox_flush_due()). */
         unsigned n_backlogged;
+        /* What every mailbox of the group has counted, including those freed since: the node's
+         * totals (`forkvisor metrics`), which a restart does not take back. */
+        uint64_t in, sent, dropped;
 };
 
 int mailbox_group_new(MailboxGroup **ret) {
@@ -99,6 +102,7 @@ int mailbox_group_new(MailboxGroup **ret) {
         g->flush_pass = 1;
         g->turn = 1;
         g->n_backlogged = 0;
+        g->in = g->sent = g->dropped = 0;
         *ret = g;
         return 0;
 }
@@ -107,6 +111,12 @@ MailboxGroup *mailbox_group_free(MailboxGroup *g) {
         /* Every mailbox of the group is freed before it. */
         assert(!g || g->n_backlogged == 0);
         return mfree(g);
+}
+
+/* Lost frames, counted by the mailbox and by its group. */
+static void count_dropped(Mailbox *mb, uint64_t n) {
+        mb->dropped += n;
+        mb->group->dropped += n;
 }
 
 static void set_backlog(Mailbox *mb, bool backlog) {
@@ -140,7 +150,7 @@ void mailbox_close(Mailbox *mb) {
         if (mb->closed)
                 return;
         mb->closed = true;
-        mb->dropped += mb->depth;
+        count_dropped(mb, mb->depth);
         mb->depth = 0;
         mb->out_bytes = 0;
         set_backlog(mb, false);
@@ -171,6 +181,7 @@ static size_t deliver(Mailbox *mb, const char *buf, size_t len, size_t off, int 
                 (void) proto_decode(buf + off, len - off, &f, &used);
                 off += used;
                 mb->in++;
+                mb->group->in++;
                 *budget -= (long) mb->handlers.frame(mb->ud, mb, &f, fd);
         }
         return off;
@@ -396,7 +407,7 @@ int mailbox_queue(Mailbox *mb, const Frame *f) {
                 return -EMSGSIZE;
         Chunk *c = own_chunk(mb, size);
         if (!c) {
-                mb->dropped++;
+                count_dropped(mb, 1);
                 return -ENOMEM;
         }
         int r = proto_encode(f, c->data + c->len, c->cap - c->len);
@@ -406,7 +417,7 @@ int mailbox_queue(Mailbox *mb, const Frame *f) {
         if (r >= 0)
                 c->len += size;
         else
-                mb->dropped++;
+                count_dropped(mb, 1);
         return r;
 }
 
@@ -427,12 +438,12 @@ int mailbox_queue_shared(Mailbox *mb, Chunk *c, size_t off, size_t len) {
         if (mb->closed || mb->write_closed)
                 return -ENOBUFS;
         if (mailbox_is_full(mb)) {
-                mb->dropped++;
+                count_dropped(mb, 1);
                 return -EAGAIN;
         }
         int r = mb->blocked ? copy_to_own(mb, c, off, len) : segment_push(mb, c, off, len);
         if (r < 0)
-                mb->dropped++; /* out of memory: lost as at a full mailbox, and counted */
+                count_dropped(mb, 1); /* out of memory: lost as at a full mailbox, and counted */
         return r;
 }
 
@@ -530,7 +541,7 @@ bool mailbox_is_full(Mailbox *mb) {
 
 int mailbox_queue_limited(Mailbox *mb, const Frame *f) {
         if (mailbox_is_full(mb)) {
-                mb->dropped++;
+                count_dropped(mb, 1);
                 return -EAGAIN;
         }
         return mailbox_queue(mb, f);
@@ -650,7 +661,7 @@ size_t mailbox_flush(Mailbox *mb) {
                         /* EPIPE: the worker is gone or closed its end. Nothing more reaches it,
                          * but what it sent before is still read, to the end of file. */
                         mb->write_closed = true;
-                        mb->dropped += mb->depth;
+                        count_dropped(mb, mb->depth);
                         mb->depth = 0;
                         mb->out_bytes = 0;
                         segments_clear(mb);
@@ -660,6 +671,7 @@ size_t mailbox_flush(Mailbox *mb) {
                 consume(mb, len, frames);
                 bytes += len;
                 mb->sent += frames;
+                mb->group->sent += frames;
                 flushed += frames;
         }
         if (mb->closed)
@@ -687,6 +699,10 @@ void mailbox_drain(Mailbox *mb) {
 
 void mailbox_set_batch(Mailbox *mb, bool batch) {
         mb->batch = batch;
+}
+
+void mailbox_group_get_stats(const MailboxGroup *g, MailboxStats *ret) {
+        *ret = (MailboxStats) { .in = g->in, .out = g->sent, .dropped = g->dropped };
 }
 
 void mailbox_get_stats(Mailbox *mb, MailboxStats *ret) {

@@ -81,5 +81,7 @@ void mailbox_drain(Mailbox *mb);
 void mailbox_close(Mailbox *mb);
 void mailbox_set_batch(Mailbox *mb, bool batch);
 void mailbox_get_stats(Mailbox *mb, MailboxStats *ret);
+/* The totals of every mailbox the group has had (depth 0). */
+void mailbox_group_get_stats(const MailboxGroup *g, MailboxStats *ret);
 /* mailbox_limit frames are waiting for the worker, in the node or in the socket. */
 bool mailbox_is_full(Mailbox *mb);

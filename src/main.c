@@ -59,6 +59,7 @@ static const Verb verbs[] = {
                                     "                                   (in a worker: subscribe the worker)" },
         { "events", verb_control, "events [--since SEQ] [--count N] [--timeout MS] [--ready] [--cluster]  lifecycle events as JSON lines" },
         { "cluster", verb_control, "cluster [--json]                 this node in its cluster: state, server, nodes heard" },
+        { "metrics", verb_control, "metrics                          the node's figures in the Prometheus text format" },
         { "get-state", verb_control, "get-state NAME [--timeout MS]    print a worker's state (format_state)" },
         { "ready", verb_worker, "ready                            (in a worker) report readiness" },
         { "recv", verb_worker, "recv [--timeout MS] [--shell]    (in a worker) wait for a message, print it" },

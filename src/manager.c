@@ -701,6 +701,10 @@ bool manager_shutting_down(Manager *m) {
         return m->tree->shutting_down;
 }
 
+unsigned manager_control_connections(Manager *m) {
+        return m->control ? control_server_connections(m->control) : 0;
+}
+
 Router *manager_router(Manager *m) {
         return m->router;
 }

@@ -35,6 +35,8 @@ const Config *manager_config(Manager *m);
 void manager_shutdown(Manager *m);
 bool manager_shutting_down(Manager *m);
 Router *manager_router(Manager *m);
+/* The control connections open now (metrics). */
+unsigned manager_control_connections(Manager *m);
 /* The lifecycle events: their sequence number, the last ones kept (events.h). */
 Events *manager_events(Manager *m);
 const RegistryView *manager_registry(Manager *m);

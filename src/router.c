@@ -993,6 +993,12 @@ char *const *peer_subscriptions(Peer *p) {
         return p->sub ? broker_subscriber_patterns(p->sub) : NULL;
 }
 
+void router_get_stats(const Router *r, RouterStats *ret) {
+        MailboxStats m;
+        mailbox_group_get_stats(r->mailboxes, &m);
+        *ret = (RouterStats) { .in = m.in, .out = m.out, .dropped = m.dropped, .published = broker_published(r->broker) };
+}
+
 uint64_t peer_publications_dropped(Peer *p) {
         return p->sub ? broker_subscriber_dropped(p->sub) : 0;
 }

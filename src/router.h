@@ -145,6 +145,13 @@ int router_monitor(Router *r, const char *target, RouterDown fn, void *ud, Route
 void router_demonitor(Router *r, RouterMonitor *m);
 
 void peer_get_stats(Peer *p, MailboxStats *ret);
+/* The node's totals since it started (`forkvisor metrics`): frames read from and written to
+ * every mailbox there has been (the workers' and the outside subscribers'), frames lost at
+ * them, and publications made. */
+typedef struct RouterStats {
+        uint64_t in, out, dropped, published;
+} RouterStats;
+void router_get_stats(const Router *r, RouterStats *ret);
 /* Its subscriptions (NULL when none) and the publications it lost to a full mailbox. */
 char *const *peer_subscriptions(Peer *p);
 uint64_t peer_publications_dropped(Peer *p);

@@ -252,6 +252,7 @@ Config *config_free(Config *c) {
         free(c->path);
         free(c->control);
         free(c->state_dir);
+        free(c->metrics_file);
         strv_free(c->cluster.nats);
         free(c->cluster.node);
         free(c->cluster.prefix);
@@ -354,6 +355,7 @@ static Config *pack_config(Packer *p, const Config *c) {
                 pack_spec(p, c->sections[i], specs ? &specs[i] : NULL);
         char *path = pack_string(p, c->path), *control = pack_string(p, c->control);
         char *state_dir = pack_string(p, c->state_dir);
+        char *metrics_file = pack_string(p, c->metrics_file);
         ClusterConfig cl = c->cluster;
         cl.nats = pack_strv(p, c->cluster.nats);
         cl.node = pack_string(p, c->cluster.node);
@@ -368,6 +370,7 @@ static Config *pack_config(Packer *p, const Config *c) {
         n->path = path;
         n->control = control;
         n->state_dir = state_dir;
+        n->metrics_file = metrics_file;
         n->sections = sections;
         n->root = packed_spec(p, c->root);
         return n;

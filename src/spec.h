@@ -185,6 +185,11 @@ typedef struct ClusterConfig {
 #define CLUSTER_URLS_MAX 32
 #define CLUSTER_HEARTBEAT_DEFAULT_MS 1000
 
+/* [forkvisor] metrics_interval: its default and bounds, in ms. */
+#define METRICS_INTERVAL_DEFAULT_MS 10000
+#define METRICS_INTERVAL_MIN_MS 100
+#define METRICS_INTERVAL_MAX_MS 3600000
+
 typedef struct Config {
         char *path;               /* owned; the main file as given */
         char *control;            /* owned; NULL = the default path (SPEC 3.1), decided by the daemon */
@@ -194,6 +199,8 @@ typedef struct Config {
         int log_timestamps;       /* -1 = default (yes unless stderr is the journal), 0 no, 1 yes */
         unsigned registry_size;   /* default 4096 */
         ExitStatusMode exit_status; /* default EXIT_STATUS_NORMAL */
+        char *metrics_file;       /* owned; NULL: the node writes no metrics file */
+        uint64_t metrics_interval_ms; /* how often it rewrites it; 0 = METRICS_INTERVAL_DEFAULT_MS */
         Spec *root;               /* borrowed; a supervisor */
         Spec **sections;          /* owned, every section in file order */
         size_t n_sections;

@@ -434,6 +434,7 @@ void tree_handle_exit(Tree *t, Node *n, int code, int status) {
         n->exit_code = code;
         n->exit_status = status;
         n->exit_reason = worker_exit_reason(n);
+        n->exits[n->exit_reason]++;
         timer_off(n);
         node_emit(n, TREE_EVENT_EXITED); /* observers still see the pid that exited */
         n->pid = 0;

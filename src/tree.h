@@ -174,6 +174,8 @@ struct Node {
         int exit_status;         /* the status, the signal, or the errno of a failed start */
         bool exit_oom;           /* the last exit was the OOM killer's, for memory_max */
         char reason[256];        /* why the last start failed / what happened last */
+        uint64_t exits[_NODE_REASON_MAX]; /* its processes' exits so far, by exit_reason (the
+                                           * "exited" events'), for metrics */
 
         NodeIntent intent;       /* what the operator (or a reload) wants once it is down */
         /* Reload: the section to run from once the current process is down (tree_replace_node). */

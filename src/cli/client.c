@@ -103,6 +103,10 @@ static const ClientVerb client_verbs[] = {
           "This node in its cluster ([cluster], forkvisor-cluster(7)): its name, state, NATS server in\n"
           "use, message counters, and the other nodes heard with their last heartbeat. Exits 1 when\n"
           "the node is not in a cluster.", 0, 0, PATIENCE_QUICK, "j" },
+        { "metrics", "[--timeout MS]",
+          "The node's figures in the Prometheus text format: each process's state, restarts, uptime,\n"
+          "exits by reason, mailbox and memory; the tree's processes by state, messages, publications,\n"
+          "control connections.", 0, 0, PATIENCE_QUICK, "" },
 };
 
 static const ClientVerb *find_verb(const char *name) {

@@ -4,6 +4,7 @@
  * that names the key and what it expects. */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +27,7 @@
  * read them. A key of key_table that a kind's list does not name is refused in that kind. */
 const char *const config_keys_forkvisor[] = {
         "root", "control", "log", "subreaper", "include", "registry_size", "exit_status", "log_timestamps",
-        "state_dir", NULL,
+        "state_dir", "metrics_file", "metrics_interval", NULL,
 };
 
 const char *const config_keys_supervisor[] = {
@@ -236,6 +237,32 @@ static int parse_registry_size(FileState *fs, const KeyDef *k, Spec *s, const ch
 
 static int parse_exit_status(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
         return PARSE_ENUM(fs, k, v, exit_status_mode, _EXIT_STATUS_MODE_MAX, fs->p->config->exit_status);
+}
+
+/* A file for node_exporter's textfile collector: a file's path (its directory need not exist
+ * yet: the node says so when it writes, and goes on). */
+static int parse_metrics_file(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        size_t len = strlen(v);
+        if (len == 0 || v[len - 1] == '/' || strcmp(v, ".") == 0 || strcmp(v, "..") == 0 ||
+            (len >= 2 && strcmp(v + len - 2, "/.") == 0) || (len >= 3 && strcmp(v + len - 3, "/..") == 0))
+                return fs_error(fs, "bad value '%s' for %s: expected the path of a file", v, k->name);
+        _cleanup_free_ char *path = path_resolve(fs, v);
+        if (!path)
+                return parser_oom(fs->p);
+        if (strlen(path) >= PATH_MAX - 32) /* room for the temporary file's suffix */
+                return fs_error(fs, "bad value '%s' for %s: the path is too long", v, k->name);
+        free(fs->p->config->metrics_file);
+        fs->p->config->metrics_file = TAKE_PTR(path);
+        return 0;
+}
+
+static int parse_metrics_interval(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        uint64_t ms;
+        if (parse_u64(v, METRICS_INTERVAL_MAX_MS, &ms) < 0 || ms < METRICS_INTERVAL_MIN_MS)
+                return fs_error(fs, "bad value '%s' for %s: expected milliseconds from %u to %u", v, k->name,
+                                METRICS_INTERVAL_MIN_MS, METRICS_INTERVAL_MAX_MS);
+        fs->p->config->metrics_interval_ms = ms;
+        return 0;
 }
 
 /* ---- keys of both kinds ---------------------------------------------------------------- */
@@ -876,6 +903,8 @@ static const KeyDef key_table[] = {
         { "exit_status", F, 0, parse_exit_status },
         { "log_timestamps", F, 0, parse_log_timestamps },
         { "state_dir", F, 0, parse_state_dir },
+        { "metrics_file", F, 0, parse_metrics_file },
+        { "metrics_interval", F, 0, parse_metrics_interval },
         { "strategy", S, 0, parse_strategy },
         { "intensity", S, 0, parse_intensity },
         { "period", S, 0, parse_period },

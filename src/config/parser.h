@@ -34,7 +34,7 @@ enum {
         KIND_CLUSTER = 1u << 3,
 };
 
-#define KEYS_MAX 64
+#define KEYS_MAX 96
 
 struct stat;
 typedef struct Parser Parser;

@@ -9,17 +9,6 @@ bats_require_minimum_version 1.5.0
 setup() { load test_helper; }
 teardown() { fv_teardown; }
 
-# daemon_keys KEY=VALUE...: puts a [forkvisor] section with these keys at the top of t.ini.
-daemon_keys() {
-    local t=$BATS_TEST_TMPDIR/t.ini kv
-    {
-        echo '[forkvisor]'
-        for kv; do echo "${kv%%=*} = ${kv#*=}"; done
-        cat "$t"
-    } > "$t.new"
-    mv "$t.new" "$t"
-}
-
 # job_ini EXEC: t.ini with app (auto_shutdown = any_significant) over a sleeper s and a temporary
 # significant job running EXEC, started last.
 job_ini() {

@@ -97,6 +97,17 @@ app_ini() {
     printf '[supervisor:app]\n%schildren = %s\n%s' "${sets[0]}" "${kids[0]}" "${bodies[0]}" | conf t.ini
 }
 
+# daemon_keys KEY=VALUE...: puts a [forkvisor] section with these keys at the top of t.ini.
+daemon_keys() {
+    local t=$BATS_TEST_TMPDIR/t.ini kv
+    {
+        echo '[forkvisor]'
+        for kv; do echo "${kv%%=*} = ${kv#*=}"; done
+        cat "$t"
+    } > "$t.new"
+    mv "$t.new" "$t"
+}
+
 # sleepers_ini [-s STRATEGY] NAME...: conf t.ini with the root supervisor app (with strategy =
 # STRATEGY if given) over one sleeper worker per NAME, in that order.
 sleepers_ini() {

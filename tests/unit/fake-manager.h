@@ -200,6 +200,14 @@ const RegistryView *manager_registry(Manager *m) {
         return registry_view(m->f.reg);
 }
 
+const Config *manager_config(Manager *m) {
+        return m->f.config;
+}
+
+unsigned manager_control_connections(Manager *m) {
+        return 1;
+}
+
 /* A node without [cluster]: tests/cluster runs the real one. */
 Cluster *manager_cluster(Manager *m) {
         return NULL;

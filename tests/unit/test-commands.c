@@ -526,3 +526,33 @@ TEST(events_since) {
         ASSERT_EQ(r->status, 'S');
         world_free(&w);
 }
+
+TEST(metrics_of_the_tree) {
+        World w;
+        ASSERT_OK(world_new(&w, "[supervisor:app]\nchildren = web db\nintensity = 10\n"
+                                "[worker:web]\nexec = /bin/web\n[worker:db]\nexec = /bin/db\n"));
+        fake_manager_exit(w.m, "app/db", CLD_KILLED, SIGKILL); /* a crash, restarted */
+        fake_manager_exit(w.m, "app/db", CLD_EXITED, 0);       /* a normal exit, restarted */
+        ControlRequest *r = RUN(&w, "metrics");
+        ASSERT_EQ(r->status, 0);
+        ASSERT_STREQ(r->err, "");
+        ASSERT_TRUE(strncmp(r->out, "# HELP forkvisor_child_state ", 29) == 0);
+        ASSERT_CONTAINS(r->out, "\n# TYPE forkvisor_child_state gauge\n");
+        ASSERT_CONTAINS(r->out, "\nforkvisor_child_state{path=\"app/web\",kind=\"worker\",state=\"running\"} 1\n");
+        ASSERT_CONTAINS(r->out, "\nforkvisor_child_state{path=\"app/web\",kind=\"worker\",state=\"stopped\"} 0\n");
+        ASSERT_CONTAINS(r->out, "\nforkvisor_child_restarts_total{path=\"app/db\",kind=\"worker\"} 2\n");
+        ASSERT_CONTAINS(r->out, "\nforkvisor_child_exits_total{path=\"app/db\",kind=\"worker\",reason=\"crash\"} 1\n");
+        ASSERT_CONTAINS(r->out, "\nforkvisor_child_exits_total{path=\"app/db\",kind=\"worker\",reason=\"normal\"} 1\n");
+        ASSERT_TRUE(!strstr(r->out, "forkvisor_child_exits_total{path=\"app/web\""));
+        ASSERT_CONTAINS(r->out, "\nforkvisor_child_mailbox_limit{path=\"app/web\",kind=\"worker\"} 1024\n");
+        ASSERT_TRUE(!strstr(r->out, "forkvisor_child_mailbox_limit{path=\"app\""));
+        ASSERT_CONTAINS(r->out, "\nforkvisor_children{kind=\"worker\",state=\"running\"} 2\n");
+        ASSERT_CONTAINS(r->out, "\nforkvisor_children{kind=\"supervisor\",state=\"running\"} 1\n");
+        ASSERT_CONTAINS(r->out, "\n# TYPE forkvisor_messages_out_total counter\n");
+        ASSERT_CONTAINS(r->out, "\nforkvisor_control_connections 1\n");
+        ASSERT_CONTAINS(r->out, "\nforkvisor_metrics_file_errors_total 0\n");
+        r = RUN(&w, "metrics", "x");
+        ASSERT_STREQ(r->err, "metrics: wrong number of arguments\n");
+        ASSERT_EQ(r->status, 2);
+        world_free(&w);
+}
