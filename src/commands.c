@@ -129,7 +129,7 @@ static bool waiter_check(Waiter *w) {
                         waiter_finish(w, 0);
                         return true;
                 }
-                if (n->state != NODE_STOPPED && n->state != NODE_FAILED)
+                if (n->state != NODE_STOPPED && n->state != NODE_FAILED && n->state != NODE_EXITED)
                         return false;
                 waiter_finish(w, 0);
                 return true;
@@ -139,7 +139,7 @@ static bool waiter_check(Waiter *w) {
                         waiter_finish(w, 1);
                         return true;
                 }
-                if (n->state == NODE_RUNNING && n->started_at >= w->since) {
+                if (node_is_up(n) && n->started_at >= w->since) { /* a one-shot: done */
                         if (w->print_path)
                                 control_reply_printf(w->req, "%s\n", n->path);
                         waiter_finish(w, 0);

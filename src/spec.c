@@ -37,6 +37,7 @@ static const char *const ready_mode_table[_READY_MODE_MAX] = {
         [READY_NONE] = "none",
         [READY_MAILBOX] = "mailbox",
         [READY_NOTIFY] = "notify",
+        [READY_EXIT] = "exit",
 };
 
 static const char *const auto_shutdown_table[_AUTO_SHUTDOWN_MAX] = {

@@ -37,6 +37,7 @@ typedef enum ReadyMode {
         READY_NONE,
         READY_MAILBOX,
         READY_NOTIFY,
+        READY_EXIT,       /* a one-shot: ready once it has exited with a status in normal_exit */
         _READY_MODE_MAX,
         _READY_MODE_INVALID = -1,
 } ReadyMode;

@@ -28,6 +28,7 @@ static const char *const node_state_table[_NODE_STATE_MAX] = {
         [NODE_STOPPED] = "stopped",     [NODE_STARTING] = "starting",
         [NODE_RUNNING] = "running",     [NODE_STOPPING] = "stopping",
         [NODE_RESTARTING] = "restarting", [NODE_FAILED] = "failed",
+        [NODE_EXITED] = "exited",
 };
 
 const char *node_state_to_string(NodeState s) {
@@ -71,7 +72,12 @@ bool node_is_held(const Node *n) {
 }
 
 bool node_is_down(const Node *n) {
-        return n->state == NODE_STOPPED || n->state == NODE_FAILED || n->state == NODE_RESTARTING;
+        return n->state == NODE_STOPPED || n->state == NODE_FAILED || n->state == NODE_RESTARTING ||
+               n->state == NODE_EXITED;
+}
+
+bool node_is_up(const Node *n) {
+        return n->state == NODE_RUNNING || n->state == NODE_EXITED;
 }
 
 usec_t tree_now(Tree *t) {
@@ -102,7 +108,7 @@ static bool transition_allowed(NodeState from, NodeState to) {
         case NODE_STOPPED:
                 return to == NODE_STARTING || to == NODE_FAILED || to == NODE_RESTARTING;
         case NODE_STARTING:
-                return to == NODE_RUNNING || to == NODE_STOPPING || to == NODE_FAILED;
+                return to == NODE_RUNNING || to == NODE_STOPPING || to == NODE_FAILED || to == NODE_EXITED;
         case NODE_RUNNING:
                 return to == NODE_STOPPED || to == NODE_STOPPING;
         case NODE_STOPPING:
@@ -111,6 +117,8 @@ static bool transition_allowed(NodeState from, NodeState to) {
                 return to == NODE_STOPPED;
         case NODE_FAILED:
                 return to == NODE_STARTING || to == NODE_RESTARTING || to == NODE_STOPPED;
+        case NODE_EXITED:
+                return to == NODE_STARTING;
         case _NODE_STATE_MAX:
         case _NODE_STATE_INVALID:
         default:
@@ -388,6 +396,7 @@ static int worker_stop(Node *n, NodeReason why) {
         switch (n->state) {
         case NODE_STOPPED:
         case NODE_FAILED:
+        case NODE_EXITED:
                 return 1;
         case NODE_RESTARTING:
                 node_cancel_retry(n);
@@ -412,6 +421,12 @@ static int worker_stop(Node *n, NodeReason why) {
         }
 }
 
+/* A one-shot (ready = exit) whose process just ended while starting: its normal exit is its
+ * readiness (systemd's Type=oneshot; SuccessExitStatus= is our normal_exit). */
+static bool oneshot_done(const Node *n) {
+        return n->spec->ready == READY_EXIT && n->state == NODE_STARTING && node_exited_normally(n);
+}
+
 /* Why the process that just ended did: what the tree asked of it, else how it ended. The OOM
  * killer is named whatever else was under way (as the log and status name it). */
 static NodeReason worker_exit_reason(const Node *n) {
@@ -421,7 +436,7 @@ static NodeReason worker_exit_reason(const Node *n) {
                 return n->stop_reason;
         if (n->signalled != NODE_SIGNALLED_NO)
                 return NODE_REASON_SHUTDOWN; /* every stop names its reason; not reached */
-        if (n->state == NODE_STARTING)
+        if (n->state == NODE_STARTING && !oneshot_done(n))
                 return NODE_REASON_START_FAILED;
         return node_exited_normally(n) ? NODE_REASON_NORMAL : NODE_REASON_CRASH;
 }
@@ -443,7 +458,20 @@ void tree_handle_exit(Tree *t, Node *n, int code, int status) {
 
         switch (n->state) {
         case NODE_STARTING:
-                if (young && n->ready_seen)
+                if (oneshot_done(n)) {
+                        /* Done: up for its supervisor's start order, and never restarted for
+                         * this exit, whatever `restart` says (a restart type is about a process
+                         * that ended; this one did what it was for). */
+                        node_set_reason(n, "%s", how);
+                        n->failures = 0;
+                        node_enter(n, NODE_EXITED);
+                        node_emit(n, TREE_EVENT_READY);
+                        node_report(n, REPORT_UP);
+                        return;
+                }
+                if (n->spec->ready == READY_EXIT)
+                        node_set_reason(n, "the one-shot failed (%s)", how);
+                else if (young && n->ready_seen)
                         node_set_reason(n, "exited within min_uptime %llu ms (%s)",
                                         (unsigned long long) n->spec->min_uptime_ms, how);
                 else
@@ -479,6 +507,7 @@ void tree_handle_exit(Tree *t, Node *n, int code, int status) {
         case NODE_STOPPED:
         case NODE_RESTARTING:
         case NODE_FAILED:
+        case NODE_EXITED:
         case _NODE_STATE_MAX:
         case _NODE_STATE_INVALID:
         default:
@@ -643,6 +672,7 @@ int node_stop(Node *n, NodeReason why) {
                 return 1;
         case NODE_STOPPED:
         case NODE_FAILED:
+        case NODE_EXITED: /* a supervisor never is */
                 return 1;
         case NODE_STOPPING:
                 /* Terminating on its own: from now on it is our stop, reported as down. */
@@ -838,7 +868,7 @@ int tree_replace_node(Tree *t, Node *n, const Spec *spec, const char **ret_error
                 *ret_error = "its supervisor is busy restarting or starting children, try again";
                 return -EBUSY;
         }
-        if (n->pid <= 0 && n->state != NODE_STARTING && n->state != NODE_STOPPING) {
+        if (n->pid <= 0 && n->state != NODE_STARTING && n->state != NODE_STOPPING && n->state != NODE_EXITED) {
                 /* No process: the next start (restart_delay's timer, a retry, the operator)
                  * simply uses the new section. */
                 int r = tree_set_spec(n, spec);

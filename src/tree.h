@@ -19,6 +19,8 @@ typedef enum NodeState {
         NODE_STOPPING,    /* stop signal sent (timer armed), or a supervisor stopping its children */
         NODE_RESTARTING,  /* waiting for restart_delay */
         NODE_FAILED,      /* failed to start, or a supervisor that gave up */
+        NODE_EXITED,      /* a one-shot (ready = exit) that exited normally: done, counts as up,
+                           * not restarted; a start, restart or group restart runs it again */
         _NODE_STATE_MAX,
         _NODE_STATE_INVALID = -1,
 } NodeState;
@@ -288,6 +290,8 @@ bool node_is_supervisor(const Node *n);
 /* The last exit was a code listed in normal_exit. */
 bool node_exited_normally(const Node *n);
 bool node_is_down(const Node *n);
+/* Running, or a one-shot that is done (NODE_EXITED): what the next child in start order waits for. */
+bool node_is_up(const Node *n);
 /* Left down on purpose (held or being removed): no restart, no start with its siblings. */
 bool node_is_held(const Node *n);
 

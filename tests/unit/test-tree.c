@@ -667,3 +667,50 @@ TEST(no_significant_exit_after_a_shutdown_or_a_give_up) {
         ASSERT_EQ(tree_significant_exit(f.tree), -1);
         fake_done(&f);
 }
+
+#define ONESHOT_AB "[supervisor:s]\nstrategy = one_for_all\nintensity = 5\nchildren = a b\n" \
+                   "[worker:a]\nexec = /bin/true\nready = exit\n" WB
+
+TEST(a_one_shot_is_up_once_it_has_exited_normally) {
+        Fake f;
+        ASSERT_OK(fake_setup(&f, ONESHOT_AB));
+        tree_start(f.tree);
+        ASSERT_STREQ(f.log, "+a ");
+        ASSERT_EQ(f.tree->root->state, NODE_STARTING);
+        die(&f, "s/a", CLD_EXITED, 0);
+        ASSERT_STREQ(f.log, "+a +b ");
+        ASSERT_EQ(N(&f, "s/a")->state, NODE_EXITED);
+        ASSERT_EQ(N(&f, "s/a")->exit_reason, NODE_REASON_NORMAL);
+        ASSERT_EQ(f.tree->root->state, NODE_RUNNING);
+        /* Done: permanent or not, it is not restarted; a group restart runs it again first. */
+        f.log[0] = 0;
+        die(&f, "s/b", CLD_EXITED, 1);
+        ASSERT_STREQ(f.log, "+a ");
+        die(&f, "s/a", CLD_EXITED, 0);
+        ASSERT_STREQ(f.log, "+a +b ");
+        ASSERT_EQ(N(&f, "s/a")->restarts, 0);
+        /* The operator's start and restart run it again; its stop leaves it done. */
+        const char *error = NULL;
+        f.log[0] = 0;
+        ASSERT_OK(tree_restart_node(f.tree, N(&f, "s/a"), &error));
+        ASSERT_STREQ(f.log, "+a ");
+        die(&f, "s/a", CLD_EXITED, 0);
+        ASSERT_OK(tree_stop_node(f.tree, N(&f, "s/a"), &error));
+        ASSERT_EQ(N(&f, "s/a")->state, NODE_EXITED);
+        ASSERT_OK(tree_start_node(f.tree, N(&f, "s/a"), &error));
+        ASSERT_STREQ(f.log, "+a +a ");
+        fake_done(&f);
+}
+
+TEST(a_one_shot_that_fails_fails_the_start) {
+        Fake f;
+        ASSERT_OK(fake_setup(&f, ONESHOT_AB));
+        tree_start(f.tree);
+        die(&f, "s/a", CLD_EXITED, 2);
+        ASSERT_STREQ(f.log, "+a ");
+        ASSERT_EQ(f.finished, 1);
+        ASSERT_EQ(N(&f, "s/a")->state, NODE_FAILED);
+        ASSERT_EQ(N(&f, "s/a")->exit_reason, NODE_REASON_START_FAILED);
+        ASSERT_CONTAINS(N(&f, "s/a")->reason, "one-shot failed");
+        fake_done(&f);
+}

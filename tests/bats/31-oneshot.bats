@@ -1,0 +1,146 @@
+# SPDX-License-Identifier: MIT
+# One-shots and ordering (issue 15, point 4): `ready = exit` makes a child ready when it has
+# exited 0, so the next child in start order starts after it (proved by a file the one-shot
+# writes, not by time); a failed one-shot is a failed start; a done one-shot is `exited`, not
+# restarted, and runs again on start, restart, a group restart or a reload that changes it.
+bats_require_minimum_version 1.5.0
+: "${BATS_TEST_TIMEOUT:=30}"
+
+setup() { load test_helper; }
+teardown() { fv_teardown; }
+
+# script NAME <<EOF: an executable shell script NAME in the test's directory; it records its pid
+# for no_survivors, @T@ is the test's directory.
+script() {
+    {
+        printf '#!/bin/sh\necho $$ >>"$FV_TEST_OUT/pids"\n'
+        sed -e "s|@T@|$BATS_TEST_TMPDIR|g"
+    } >"$BATS_TEST_TMPDIR/$1"
+    chmod +x "$BATS_TEST_TMPDIR/$1"
+}
+
+# setup_script: a one-shot that counts its runs in runs.txt and then, as its last act, writes
+# setup.txt (a migration's result), and exits with $SETUP_STATUS (default 0).
+setup_script() {
+    script setup <<'EOF'
+echo run >>@T@/runs.txt
+printf 'migrated %s\n' "$(wc -l <@T@/runs.txt)" >@T@/setup.txt.tmp
+mv @T@/setup.txt.tmp @T@/setup.txt
+exit "${SETUP_STATUS:-0}"
+EOF
+}
+
+# service_script: a service that reports what setup.txt said when it started, then runs.
+service_script() {
+    script svc <<'EOF'
+cat @T@/setup.txt >@T@/seen.txt 2>/dev/null || echo none >@T@/seen.txt
+exec sleep 1000
+EOF
+}
+
+runs() { wc -l <"$BATS_TEST_TMPDIR/runs.txt"; }
+seen() { cat "$BATS_TEST_TMPDIR/seen.txt"; }
+reason_of() { fv info "$1" | sed -n 's/^reason: //p'; }
+# status_row PATH: the words of PATH's row in `status`.
+status_row() { fv status "$1" | awk -v p="$1" '$1 == p'; }
+
+@test "ready = exit: the next child starts only once the one-shot has exited 0, which stays exited" {
+    setup_script
+    service_script
+    app_ini setup:setup ready=exit svc:svc
+    run -0 "$FORKVISOR" check "$BATS_TEST_TMPDIR/t.ini"
+    fv_start t.ini
+    retry 200 0.05 file_has "$BATS_TEST_TMPDIR/seen.txt"
+    [ "$(seen)" = "migrated 1" ]
+    [ "$(state_of app/setup)" = exited ]
+    [ "$(state_of app/svc)" = running ]
+    # Shown as done, not as a failure: state exited, no pid, its exit status 0, no restart.
+    read -r path kind state pid restarts up last <<<"$(status_row app/setup)"
+    [ "$state" = exited ] && [ "$pid" = - ] && [ "$restarts" = 0 ]
+    fv status app/setup | grep -q 'exited 0\|status 0'
+    fv info app/setup | grep -q '^exit reason: normal'
+    # The default restart (permanent) does not run it again: the tree is up, and it ran once.
+    run -0 fv wait app/setup --state exited --timeout 5000
+    [ "$(runs)" = 1 ]
+    fv_stop
+    no_survivors
+}
+
+@test "ready = exit: a one-shot that exits non-zero fails the start (start_failed) and what followed never starts" {
+    setup_script
+    service_script
+    app_ini setup:setup ready=exit environment=SETUP_STATUS=3 svc:svc
+    fv_start_nowait t.ini
+    fv_wait_exit
+    [ "$FV_STATUS" = 1 ]
+    grep -q "'app/setup' failed to start: the one-shot failed (exit status 3)" "$(fv_log)"
+    grep -q "'app/setup' (pid [0-9]*) exited with status 3 (start_failed)" "$(fv_log)"
+    [ ! -e "$BATS_TEST_TMPDIR/seen.txt" ]
+    no_survivors
+}
+
+@test "ready = exit: ready_timeout applies to a one-shot that does not end" {
+    app_ini setup:@W@/sleeper ready=exit ready_timeout=300 svc:@W@/sleeper
+    fv_start_nowait t.ini
+    fv_wait_exit
+    [ "$FV_STATUS" = 1 ]
+    grep -q "'app/setup' failed to start: not ready within 300 ms" "$(fv_log)"
+    no_survivors
+}
+
+@test "ready = exit: restart and start run a done one-shot again; stop leaves it down" {
+    setup_script
+    service_script
+    app_ini setup:setup ready=exit svc:svc
+    fv_start t.ini
+    [ "$(runs)" = 1 ]
+    run -0 fv restart app/setup
+    [ "$(runs)" = 2 ]
+    [ "$(state_of app/setup)" = exited ]
+    run -0 fv start app/setup
+    [ "$(runs)" = 3 ]
+    [ "$(state_of app/setup)" = exited ]
+    run -0 fv stop app/setup
+    [ "$(state_of app/setup)" = exited ]
+    [ "$(runs)" = 3 ]
+    fv_stop
+    no_survivors
+}
+
+@test "ready = exit: a group restart (one_for_all) runs the one-shot again before the service" {
+    setup_script
+    service_script
+    app_ini strategy=one_for_all intensity=5 setup:setup ready=exit svc:svc
+    fv_start t.ini
+    [ "$(seen)" = "migrated 1" ]
+    local old; old=$(pid_of app/svc)
+    rm "$BATS_TEST_TMPDIR/seen.txt"
+    kill -KILL "$old"
+    retry 200 0.05 pid_changed app/svc "$old"
+    retry 200 0.05 file_has "$BATS_TEST_TMPDIR/seen.txt"
+    [ "$(seen)" = "migrated 2" ]
+    [ "$(state_of app/setup)" = exited ]
+    fv_stop
+    no_survivors
+}
+
+@test "ready = exit: a reload that changes the one-shot runs it again; an unchanged one is left alone" {
+    setup_script
+    service_script
+    app_ini setup:setup ready=exit svc:svc
+    fv_start t.ini
+    run -0 fv reload
+    [ "$(runs)" = 1 ]
+    app_ini setup:setup ready=exit environment=X=1 svc:svc
+    run -0 fv reload
+    [ "$(runs)" = 2 ]
+    [ "$(state_of app/setup)" = exited ]
+    fv_stop
+    no_survivors
+}
+
+@test "check: min_uptime does not apply to ready = exit" {
+    app_ini setup:@W@/sleeper ready=exit min_uptime=100
+    run -2 "$FORKVISOR" check "$BATS_TEST_TMPDIR/t.ini"
+    assert_output --partial "t.ini:6: min_uptime does not apply to ready = exit"
+}
