@@ -144,3 +144,134 @@ status_row() { fv status "$1" | awk -v p="$1" '$1 == p'; }
     run -2 "$FORKVISOR" check "$BATS_TEST_TMPDIR/t.ini"
     assert_output --partial "t.ini:6: min_uptime does not apply to ready = exit"
 }
+
+# hook_scripts: pre (counts its runs in pre.txt, exits $PRE_STATUS), svc (reports how many
+# pre_start runs it found when it started, in seen.txt, then runs) and post (appends what it sees
+# of the worker's environment to post.txt, exits $POST_STATUS).
+hook_scripts() {
+    script pre <<'EOF2'
+echo "pre $FORKVISOR_PATH" >>@T@/pre.txt
+exit "${PRE_STATUS:-0}"
+EOF2
+    script svc <<'EOF2'
+echo "saw $(wc -l <@T@/pre.txt)" >>@T@/seen.txt
+exec sleep 1000
+EOF2
+    script post <<'EOF2'
+echo "post $APP_VAR $FORKVISOR_PATH $(pwd)" >>@T@/post.txt
+exit "${POST_STATUS:-0}"
+EOF2
+}
+lines() { if [[ -e $1 ]]; then wc -l <"$1"; else echo 0; fi; }
+lines_are() { [ "$(lines "$BATS_TEST_TMPDIR/$1")" = "$2" ]; }
+
+@test "pre_start runs before each incarnation, in the worker's environment" {
+    hook_scripts
+    app_ini "svc:svc" "pre_start=$BATS_TEST_TMPDIR/pre"
+    run -0 "$FORKVISOR" check "$BATS_TEST_TMPDIR/t.ini"
+    fv_start t.ini
+    retry 200 0.05 lines_are seen.txt 1
+    [ "$(cat "$BATS_TEST_TMPDIR/seen.txt")" = "saw 1" ]
+    [ "$(cat "$BATS_TEST_TMPDIR/pre.txt")" = "pre app/svc" ]
+    local old; old=$(pid_of app/svc)
+    kill -KILL "$old"
+    retry 200 0.05 pid_changed app/svc "$old"
+    retry 200 0.05 lines_are seen.txt 2
+    [ "$(sed -n 2p "$BATS_TEST_TMPDIR/seen.txt")" = "saw 2" ]
+    run -0 fv restart app/svc
+    [ "$(lines "$BATS_TEST_TMPDIR/pre.txt")" = 3 ]
+    grep -q "Running pre_start of 'app/svc' (pid [0-9]*)" "$(fv_log)"
+    fv_stop
+    no_survivors
+}
+
+@test "pre_start: a non-zero exit is a failed start that names the command and its status" {
+    hook_scripts
+    app_ini "svc:svc" "pre_start=$BATS_TEST_TMPDIR/pre --flag" environment=PRE_STATUS=4
+    fv_start_nowait t.ini
+    fv_wait_exit
+    [ "$FV_STATUS" = 1 ]
+    grep -q "'app/svc' failed to start: pre_start '$BATS_TEST_TMPDIR/pre --flag' failed (exit status 4)" "$(fv_log)"
+    [ ! -e "$BATS_TEST_TMPDIR/seen.txt" ]
+    no_survivors
+}
+
+@test "pre_start: a failure on a later start fails start PATH with its reason" {
+    hook_scripts
+    app_ini "svc:svc" "pre_start=$BATS_TEST_TMPDIR/pre"
+    fv_start t.ini
+    run -0 fv stop app/svc
+    script pre <<'EOF2'
+exit 5
+EOF2
+    run -1 fv start app/svc
+    assert_output --partial "pre_start '$BATS_TEST_TMPDIR/pre' failed (exit status 5)"
+    grep -q "'app/svc' failed to start: pre_start '$BATS_TEST_TMPDIR/pre' failed (exit status 5)" "$(fv_log)"
+    fv_stop
+    no_survivors
+}
+
+@test "pre_start: one that hangs is killed with SIGKILL at the worker's shutdown time" {
+    app_ini "svc:@W@/sleeper" "pre_start=@W@/sleeper pre" shutdown=300 stop_signal=USR1
+    fv_start_nowait t.ini
+    fv_wait_exit
+    [ "$FV_STATUS" = 1 ]
+    grep -q "pre_start of 'app/svc' (pid [0-9]*) did not end within 300 ms: sending SIGKILL" "$(fv_log)"
+    grep -q "'app/svc' failed to start: pre_start '$WORKERS/sleeper pre' did not end within 300 ms" "$(fv_log)"
+    [ "$(count_in_log "Started 'app/svc'")" = 0 ]
+    no_survivors
+}
+
+@test "pre_start: one still running when the node shuts down is stopped, and nothing survives" {
+    app_ini "svc:@W@/sleeper" "pre_start=@W@/sleeper pre" shutdown=infinity
+    fv_start_nowait t.ini
+    retry 200 0.05 eval "fv status app/svc | grep -q starting"
+    retry 200 0.05 file_has "$FV_TEST_OUT/pids"
+    fv_stop
+    no_survivors
+}
+
+@test "post_stop runs after a crash, before the restart, and after stop, with the worker's environment" {
+    hook_scripts
+    printf 'APP_VAR=from-env-file\n' >"$BATS_TEST_TMPDIR/app.env"
+    mkdir "$BATS_TEST_TMPDIR/wd"
+    app_ini "svc:svc" "post_stop=$BATS_TEST_TMPDIR/post" env_file=app.env "directory=$BATS_TEST_TMPDIR/wd"
+    fv_start t.ini
+    local old; old=$(pid_of app/svc)
+    kill -KILL "$old"
+    retry 200 0.05 pid_changed app/svc "$old"
+    [ "$(cat "$BATS_TEST_TMPDIR/post.txt")" = "post from-env-file app/svc $BATS_TEST_TMPDIR/wd" ]
+    # Before the restart: its line comes before the second start.
+    ascending "$(line_of "post_stop of 'app/svc' (pid")" "$(line_of "Started 'app/svc'" 2)"
+    run -0 fv stop app/svc
+    [ "$(lines "$BATS_TEST_TMPDIR/post.txt")" = 2 ]
+    [ "$(state_of app/svc)" = stopped ]
+    fv_stop
+    no_survivors
+}
+
+@test "post_stop: its failure is logged and changes nothing else" {
+    hook_scripts
+    app_ini "svc:svc" "post_stop=$BATS_TEST_TMPDIR/post" environment=POST_STATUS=3
+    fv_start t.ini
+    local old; old=$(pid_of app/svc)
+    kill -KILL "$old"
+    retry 200 0.05 pid_changed app/svc "$old"
+    grep -q "post_stop of 'app/svc' (pid [0-9]*) exited with status 3" "$(fv_log)"
+    [ "$(fv info app/svc | sed -n 's/^restarts: //p')" = 1 ]
+    fv_stop
+    [ "$(lines "$BATS_TEST_TMPDIR/post.txt")" = 2 ]
+    no_survivors
+}
+
+@test "check: a bad pre_start or post_stop is refused with FILE:LINE" {
+    app_ini "svc:@W@/sleeper" "pre_start="
+    run -2 "$FORKVISOR" check "$BATS_TEST_TMPDIR/t.ini"
+    assert_output --partial "t.ini:5: missing value for pre_start"
+    app_ini "svc:@W@/sleeper" "post_stop=/bin/echo 'unterminated"
+    run -2 "$FORKVISOR" check "$BATS_TEST_TMPDIR/t.ini"
+    assert_output --partial "t.ini:5: bad value for post_stop:"
+    app_ini "svc:@W@/sleeper" "pre_start=/bin/echo %x"
+    run -2 "$FORKVISOR" check "$BATS_TEST_TMPDIR/t.ini"
+    assert_output --partial "t.ini:5: bad value for pre_start: unknown expansion '%x'"
+}
