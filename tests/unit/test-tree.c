@@ -714,3 +714,47 @@ TEST(a_one_shot_that_fails_fails_the_start) {
         ASSERT_CONTAINS(N(&f, "s/a")->reason, "one-shot failed");
         fake_done(&f);
 }
+
+TEST(pre_start_before_each_start_post_stop_after_each_end) {
+        Fake f;
+        ASSERT_OK(fake_setup(&f, "[supervisor:s]\nintensity = 5\nchildren = a b\n"
+                                 "[worker:a]\nexec = /bin/true\npre_start = /bin/true\npost_stop = /bin/true\n" WB));
+        tree_start(f.tree);
+        ASSERT_STREQ(f.log, "pre:a ");
+        ASSERT_EQ(N(&f, "s/a")->state, NODE_STARTING);
+        die(&f, "s/a", CLD_EXITED, 0); /* pre_start done: the worker's own process, then b */
+        ASSERT_STREQ(f.log, "pre:a +a +b ");
+        ASSERT_EQ(f.tree->root->state, NODE_RUNNING);
+        f.log[0] = 0;
+        die(&f, "s/a", CLD_KILLED, SIGKILL); /* a crash: post_stop, then the restart */
+        ASSERT_STREQ(f.log, "post:a ");
+        ASSERT_EQ(N(&f, "s/a")->state, NODE_STOPPING);
+        ASSERT_EQ(N(&f, "s/a")->restarts, 0);
+        die(&f, "s/a", CLD_EXITED, 1); /* its failure changes nothing */
+        ASSERT_STREQ(f.log, "post:a pre:a ");
+        ASSERT_EQ(N(&f, "s/a")->restarts, 1);
+        ASSERT_EQ(N(&f, "s/a")->exit_code, CLD_KILLED);
+        /* A failed pre_start is a failed start (and post_stop runs after it too). */
+        f.log[0] = 0;
+        die(&f, "s/a", CLD_EXITED, 3);
+        ASSERT_STREQ(f.log, "post:a ");
+        ASSERT_CONTAINS(N(&f, "s/a")->reason, "pre_start '/bin/true' failed (exit status 3)");
+        die(&f, "s/a", CLD_EXITED, 0);
+        ASSERT_EQ(N(&f, "s/a")->state, NODE_FAILED);
+        ASSERT_EQ(N(&f, "s/a")->exit_reason, NODE_REASON_START_FAILED);
+        /* The retry: one more failure of a, which it may restart. */
+        tree_handle_timer(f.tree, N(&f, "s/a"));
+        ASSERT_STREQ(f.log, "post:a pre:a ");
+        /* A shutdown while pre_start runs stops it; post_stop, then down. */
+        f.log[0] = 0;
+        tree_shutdown(f.tree);
+        ASSERT_STREQ(f.log, "-b:TERM ");
+        die(&f, "s/b", CLD_KILLED, SIGTERM);
+        ASSERT_STREQ(f.log, "-b:TERM -a:TERM ");
+        die(&f, "s/a", CLD_KILLED, SIGTERM);
+        ASSERT_STREQ(f.log, "-b:TERM -a:TERM post:a ");
+        ASSERT_EQ(f.finished, -1);
+        die(&f, "s/a", CLD_EXITED, 0);
+        ASSERT_EQ(f.finished, 0);
+        fake_done(&f);
+}
