@@ -554,8 +554,11 @@ static int worker_start(Node *n) {
         node_enter(n, NODE_STARTING);
         int r = hook_run(n, NODE_HOOK_PRE_START);
         if (r < 0) {
-                if (!n->reason[0]) /* else what child.c said (an env_file's line) */
-                        node_set_reason(n, "failed to run pre_start: %s", strerror(-r));
+                if (!n->reason[0]) { /* else what child.c said (an env_file's line) */
+                        char cmd[128];
+                        command_text(n->spec->pre_start, cmd, sizeof cmd);
+                        node_set_reason(n, "failed to run pre_start '%s': %s", cmd, strerror(-r));
+                }
                 worker_not_run(n, r);
                 node_enter(n, NODE_FAILED);
                 node_emit(n, TREE_EVENT_START_FAILED);

@@ -20,10 +20,12 @@ script() {
 }
 
 # setup_script: a one-shot that counts its runs in runs.txt and then, as its last act, writes
-# setup.txt (a migration's result), and exits with $SETUP_STATUS (default 0).
+# setup.txt (a migration's result), and exits with $SETUP_STATUS (default 0). It takes a moment
+# first, as a migration does, so that a service started too early would find no file.
 setup_script() {
     script setup <<'EOF'
 echo run >>@T@/runs.txt
+sleep 0.2
 printf 'migrated %s\n' "$(wc -l <@T@/runs.txt)" >@T@/setup.txt.tmp
 mv @T@/setup.txt.tmp @T@/setup.txt
 exit "${SETUP_STATUS:-0}"
@@ -264,6 +266,34 @@ EOF2
     no_survivors
 }
 
+@test "pre_start and post_stop run with the worker's user (root only)" {
+    [[ $EUID -eq 0 ]] || skip "needs root"
+    getent passwd nobody >/dev/null || skip "no user nobody"
+    # The test's own directory is private: work where nobody can write.
+    local dir; dir=$(mktemp -d /tmp/fv-hooks.XXXXXX)
+    chmod 0755 "$dir"
+    mkdir -m 1777 "$dir/out"
+    conf t.ini <<INI
+[supervisor:app]
+children = w
+[worker:w]
+exec = $WORKERS/sleeper
+pre_start = /bin/sh -c 'echo "pre \$(id -u)" >> $dir/out/hooks'
+post_stop = /bin/sh -c 'echo "post \$(id -u)" >> $dir/out/hooks'
+user = nobody
+directory = /
+environment = FV_TEST_OUT=$dir/out
+INI
+    fv_start t.ini
+    run -0 fv stop app/w
+    [ "$(cat "$dir/out/hooks")" = "pre $(id -u nobody)
+post $(id -u nobody)" ]
+    fv_stop
+    cat "$dir/out/pids" >>"$FV_TEST_OUT/pids"
+    no_survivors
+    rm -rf "$dir"
+}
+
 @test "check: a bad pre_start or post_stop is refused with FILE:LINE" {
     app_ini "svc:@W@/sleeper" "pre_start="
     run -2 "$FORKVISOR" check "$BATS_TEST_TMPDIR/t.ini"
@@ -274,4 +304,13 @@ EOF2
     app_ini "svc:@W@/sleeper" "pre_start=/bin/echo %x"
     run -2 "$FORKVISOR" check "$BATS_TEST_TMPDIR/t.ini"
     assert_output --partial "t.ini:5: bad value for pre_start: unknown expansion '%x'"
+}
+
+@test "pre_start: a program that cannot be run is a failed start that names it" {
+    app_ini "svc:@W@/sleeper" "pre_start=/nonexistent/setup --now"
+    fv_start_nowait t.ini
+    fv_wait_exit
+    [ "$FV_STATUS" = 1 ]
+    grep -q "'app/svc' failed to start: failed to run pre_start '/nonexistent/setup --now': No such file or directory" "$(fv_log)"
+    no_survivors
 }
