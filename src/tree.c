@@ -460,12 +460,16 @@ static void worker_apply(Node *n, Report rep) {
  * cannot be run is logged (a hook exit with NODE_EXIT_START_FAILED) and changes nothing else. */
 static void worker_finish(Node *n, Report rep) {
         if (n->spec->post_stop) {
+                char reason[sizeof n->reason];
                 if (n->state != NODE_STOPPING)
                         node_enter(n, NODE_STOPPING);
                 n->after_hook = rep;
+                memcpy(reason, n->reason, sizeof reason);
                 int r = hook_run(n, NODE_HOOK_POST_STOP);
                 if (r >= 0)
                         return;
+                /* The worker's end is still why it went down, not what stopped its post_stop. */
+                memcpy(n->reason, reason, sizeof reason);
                 n->after_hook = REPORT_NONE;
                 n->hook = NODE_HOOK_POST_STOP;
                 n->hook_code = NODE_EXIT_START_FAILED;

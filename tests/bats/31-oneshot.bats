@@ -314,3 +314,15 @@ post $(id -u nobody)" ]
     grep -q "'app/svc' failed to start: failed to run pre_start '/nonexistent/setup --now': No such file or directory" "$(fv_log)"
     no_survivors
 }
+
+@test "post_stop: one that cannot be run is logged, and the worker goes on as its own exit says" {
+    app_ini "svc:@W@/sleeper" "post_stop=/nonexistent/cleanup"
+    fv_start t.ini
+    local old; old=$(pid_of app/svc)
+    kill -KILL "$old"
+    retry 200 0.05 pid_changed app/svc "$old"
+    grep -q "post_stop of 'app/svc' could not be run: No such file or directory" "$(fv_log)"
+    [ "$(fv info app/svc | sed -n 's/^restarts: //p')" = 1 ]
+    fv_stop
+    no_survivors
+}
