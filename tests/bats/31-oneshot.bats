@@ -228,6 +228,7 @@ EOF2
     app_ini "svc:@W@/sleeper" "pre_start=@W@/sleeper pre" shutdown=infinity
     fv_start_nowait t.ini
     retry 200 0.05 eval "fv status app/svc | grep -q starting"
+    fv info app/svc | grep -qx 'running: pre_start'
     retry 200 0.05 file_has "$FV_TEST_OUT/pids"
     fv_stop
     no_survivors
