@@ -164,6 +164,12 @@ echo "post $APP_VAR $FORKVISOR_PATH $(pwd)" >>@T@/post.txt
 exit "${POST_STATUS:-0}"
 EOF2
 }
+# crash_and_restart PATH: SIGKILL the worker at PATH, wait until its successor runs.
+crash_and_restart() {
+    local old; old=$(pid_of "$1")
+    kill -KILL "$old"
+    retry 200 0.05 pid_changed "$1" "$old"
+}
 lines() { if [[ -e $1 ]]; then wc -l <"$1"; else echo 0; fi; }
 lines_are() { [ "$(lines "$BATS_TEST_TMPDIR/$1")" = "$2" ]; }
 
@@ -257,9 +263,7 @@ EOF2
     hook_scripts
     app_ini "svc:svc" "post_stop=$BATS_TEST_TMPDIR/post" environment=POST_STATUS=3
     fv_start t.ini
-    local old; old=$(pid_of app/svc)
-    kill -KILL "$old"
-    retry 200 0.05 pid_changed app/svc "$old"
+    crash_and_restart app/svc
     grep -q "post_stop of 'app/svc' (pid [0-9]*) exited with status 3" "$(fv_log)"
     [ "$(fv info app/svc | sed -n 's/^restarts: //p')" = 1 ]
     fv_stop
@@ -319,9 +323,7 @@ post $(id -u nobody)" ]
 @test "post_stop: one that cannot be run is logged, and the worker goes on as its own exit says" {
     app_ini "svc:@W@/sleeper" "post_stop=/nonexistent/cleanup"
     fv_start t.ini
-    local old; old=$(pid_of app/svc)
-    kill -KILL "$old"
-    retry 200 0.05 pid_changed app/svc "$old"
+    crash_and_restart app/svc
     grep -q "post_stop of 'app/svc' could not be run: No such file or directory" "$(fv_log)"
     [ "$(fv info app/svc | sed -n 's/^restarts: //p')" = 1 ]
     fv_stop
