@@ -297,10 +297,14 @@ static int read_env_files(Node *n, Child *rt) {
         return 0;
 }
 
-int child_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
-        Manager *m = ud;
+/* One process of n: its own (hook NONE), or its pre_start or post_stop, which run as it does
+ * (credentials, directory, environment, output, cgroup) but have no mailbox (fd 3 closed) and
+ * never hold its names. Tracked by a Proc like any process of the node, so the one reaper finds
+ * it and nothing of it outlives the node. */
+static int spawn_one(Manager *m, Node *n, NodeHook hook, pid_t *ret_pid) {
         const Spec *s = n->spec;
         Child *rt = child_of(m, n);
+        _cleanup_strv_free_ char **hook_argv = NULL;
         int r;
 
         if (!rt)
@@ -312,6 +316,19 @@ int child_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
         if (r < 0) {
                 snprintf(n->reason, sizeof n->reason, "failed to prepare: %s", strerror(-r));
                 return r;
+        }
+        char **argv = rt->argv;
+        if (hook != NODE_HOOK_NONE) {
+                r = spec_expand_command(s, hook == NODE_HOOK_PRE_START ? s->pre_start : s->post_stop, n->name,
+                                        n->instance, &hook_argv);
+                if (r < 0)
+                        return r;
+                char *prog = spawn_find_program(hook_argv[0]);
+                if (!prog)
+                        return -ENOMEM;
+                free(hook_argv[0]);
+                hook_argv[0] = prog;
+                argv = hook_argv;
         }
 
         _cleanup_(spawn_fds_close) SpawnFds fds = SPAWN_FDS_INIT;
@@ -336,7 +353,7 @@ int child_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
                 rt->file_err = output_pipe_free(rt->file_err);
 
         /* The mailbox of this incarnation: a successor never sees what was meant for it. */
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds.mailbox) < 0) {
+        if (hook == NODE_HOOK_NONE && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds.mailbox) < 0) {
                 r = -errno;
                 snprintf(n->reason, sizeof n->reason, "failed to create its mailbox: %s", strerror(-r));
                 return r;
@@ -365,13 +382,14 @@ int child_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
         }
 
         SpawnRequest req = {
-                .argv = rt->argv,
+                .argv = argv,
                 .envp = rt->envp,
                 .directory = s->directory,
                 .fds = { s->stdin_inherit ? STDIN_FILENO : m->null_fd, fds.out, fds.err, fds.mailbox[1],
                          registry_reader_fd(m->registry),
-                         s->ready == READY_NOTIFY && m->notify && notify_by_fd(s) ? notify_server_path_fd(m->notify)
-                                                                                 : -1 },
+                         hook == NODE_HOOK_NONE && s->ready == READY_NOTIFY && m->notify && notify_by_fd(s)
+                                 ? notify_server_path_fd(m->notify)
+                                 : -1 },
                 .umask = s->umask,
                 .nice_set = s->nice_set,
                 .nice = s->nice,
@@ -400,6 +418,8 @@ int child_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
         r = spawn_process(&req, &pid, &stage);
         if (rt->cgroup)
                 cgroup_leaf_spawned(rt->cgroup);
+        if (r < 0 && hook != NODE_HOOK_NONE)
+                return r; /* the tree words it: a hook's failure is not the worker's reason */
         if (r < 0) {
                 if (stage == SPAWN_STAGE_EXEC)
                         snprintf(n->reason, sizeof n->reason, "failed to execute '%s': %s", rt->argv[0], strerror(-r));
@@ -422,7 +442,7 @@ int child_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
         }
         Proc *proc;
         r = proc_new(&m->procs, pid, n, &proc);
-        if (r >= 0) {
+        if (r >= 0 && hook == NODE_HOOK_NONE) {
                 Peer *peer;
                 r = router_attach(m->router, proc, n->reg_name, s->subscribe, TAKE_FD(fds.mailbox[0]),
                                   s->mailbox_limit, n, &peer);
@@ -436,16 +456,28 @@ int child_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
                 kill(pid, SIGKILL);
                 while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
                         ;
-                snprintf(n->reason, sizeof n->reason, "%s", r == -EEXIST ? "its name is already registered"
-                                                                          : "out of memory");
+                if (hook == NODE_HOOK_NONE)
+                        snprintf(n->reason, sizeof n->reason, "%s", r == -EEXIST ? "its name is already registered"
+                                                                                  : "out of memory");
                 return r;
         }
         rt->proc = proc;
         if (!rt->cgroup)
                 guard_watch_session(m->guard, pid); /* its session id: spawn.c made it a leader */
         *ret_pid = pid;
-        *ret_ready = s->ready == READY_NONE;
         return 0;
+}
+
+int child_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
+        int r = spawn_one(ud, n, NODE_HOOK_NONE, ret_pid);
+        if (r < 0)
+                return r;
+        *ret_ready = n->spec->ready == READY_NONE;
+        return 0;
+}
+
+int child_spawn_hook(void *ud, Node *n, NodeHook hook, pid_t *ret_pid) {
+        return spawn_one(ud, n, hook, ret_pid);
 }
 
 void child_kill(void *ud, Node *n, int sig, bool group) {

@@ -133,7 +133,7 @@ static bool waiter_check(Waiter *w) {
                         waiter_finish(w, w->status);
                         return true;
                 }
-                if (n->state != NODE_STOPPED && n->state != NODE_FAILED)
+                if (n->state != NODE_STOPPED && n->state != NODE_FAILED && n->state != NODE_EXITED)
                         return false;
                 waiter_finish(w, w->status);
                 return true;
@@ -143,7 +143,7 @@ static bool waiter_check(Waiter *w) {
                         waiter_finish(w, 1);
                         return true;
                 }
-                if (n->state == NODE_RUNNING && n->started_at >= w->since) {
+                if (node_is_up(n) && n->started_at >= w->since) { /* a one-shot: done */
                         if (w->print_path)
                                 control_reply_printf(w->req, "%s\n", n->path);
                         waiter_finish(w, w->status);

@@ -310,6 +310,8 @@ static void info_text(ControlRequest *req, Manager *m, const Info *i) {
                              node_state_to_string(n->state));
         if (n->pid > 0)
                 control_reply_printf(req, "pid: %d\n", (int) n->pid);
+        if (node_hook_to_string(n->hook)) /* the pid is its pre_start's or post_stop's */
+                control_reply_printf(req, "running: %s\n", node_hook_to_string(n->hook));
         control_reply_printf(req, "restarts: %u\nuptime: %s\nlast exit: %s\n", n->restarts, i->uptime, i->last);
         if (node_reason_to_string(n->exit_reason))
                 control_reply_printf(req, "exit reason: %s\n", node_reason_to_string(n->exit_reason));

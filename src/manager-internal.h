@@ -85,6 +85,7 @@ struct Manager {
  * reload gave n another spec. 0 or -errno. */
 int child_prepare(Manager *m, Node *n, Child *rt);
 int child_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready);
+int child_spawn_hook(void *ud, Node *n, NodeHook hook, pid_t *ret_pid);
 void child_kill(void *ud, Node *n, int sig, bool group);
 int child_attach(void *ud, Node *n);
 void child_set_timer(void *ud, Node *n, usec_t at);

@@ -89,8 +89,28 @@ static void log_event(Manager *m, Node *n, TreeEvent ev) {
         case TREE_EVENT_STOPPED:
                 log_child(LOG_INFO, n->path, 0, 0, 0, n->restarts, "Stopped '%s'", n->path);
                 return;
+        case TREE_EVENT_HOOK_STARTED:
+                log_child(LOG_INFO, n->path, n->pid, 0, 0, n->restarts, "Running %s of '%s' (pid %d)",
+                          node_hook_to_string(n->hook), n->path, (int) n->pid);
+                return;
+        case TREE_EVENT_HOOK_EXITED: {
+                bool ok = n->hook_code == CLD_EXITED && n->hook_status == 0;
+                exit_describe(&(ExitHow) { n->hook_code, n->hook_status, false }, EXIT_STYLE_LOG, how, sizeof how);
+                if (n->hook_code == NODE_EXIT_START_FAILED)
+                        log_child(LOG_WARNING, n->path, 0, 0, 0, n->restarts, "%s of '%s' could not be run: %s",
+                                  node_hook_to_string(n->hook), n->path, strerror(n->hook_status));
+                else
+                        log_child(ok ? LOG_INFO : LOG_WARNING, n->path, n->pid, 0, 0, n->restarts,
+                                  "%s of '%s' (pid %d) %s", node_hook_to_string(n->hook), n->path, (int) n->pid, how);
+                return;
+        }
         case TREE_EVENT_KILLING:
-                if (node_is_supervisor(n))
+                if (n->hook != NODE_HOOK_NONE)
+                        log_child(LOG_WARNING, n->path, n->pid, 0, 0, n->restarts,
+                                  "%s of '%s' (pid %d) did not end within %llu ms: sending SIGKILL",
+                                  node_hook_to_string(n->hook), n->path, (int) n->pid,
+                                  (unsigned long long) node_hook_limit_ms(n));
+                else if (node_is_supervisor(n))
                         log_child(LOG_WARNING, n->path, 0, 0, 0, n->restarts,
                                   "Supervisor '%s' did not stop within %llu ms: sending SIGKILL to its processes",
                                   n->path, (unsigned long long) n->spec->shutdown_ms);
@@ -395,6 +415,7 @@ int manager_new(Config *config, const char *control_path, ControlHandler handler
         }
         m->ops = (TreeOps) {
                 .spawn = child_spawn,
+                .spawn_hook = child_spawn_hook,
                 .kill = child_kill,
                 .set_timer = child_set_timer,
                 .attach = child_attach,

@@ -86,9 +86,11 @@ int reap_children(sd_event_source *s, const struct signalfd_siginfo *si, void *u
                 if (rt && rt->cgroup) {
                         if (n->spec->kill_group)
                                 (void) cgroup_leaf_kill(rt->cgroup);
-                        n->exit_oom = cgroup_leaf_oom_kills(rt->cgroup) > rt->oom_kills;
+                        if (n->hook == NODE_HOOK_NONE) /* a hook's end keeps how the worker ended */
+                                n->exit_oom = cgroup_leaf_oom_kills(rt->cgroup) > rt->oom_kills;
                 } else {
-                        n->exit_oom = false;
+                        if (n->hook == NODE_HOOK_NONE)
+                                n->exit_oom = false;
                         if (n->spec->kill_group) {
                                 (void) kill(-info.si_pid, SIGKILL);
                                 if (m->subreaper) /* else no orphan is ever ours */

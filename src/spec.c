@@ -37,6 +37,7 @@ static const char *const ready_mode_table[_READY_MODE_MAX] = {
         [READY_NONE] = "none",
         [READY_MAILBOX] = "mailbox",
         [READY_NOTIFY] = "notify",
+        [READY_EXIT] = "exit",
 };
 
 static const char *const auto_shutdown_table[_AUTO_SHUTDOWN_MAX] = {
@@ -180,13 +181,17 @@ static ssize_t expand_word(const char *word, const char *inst, const char *name,
 }
 
 int spec_expand_argv(const Spec *s, const char *name, int instance, char ***ret) {
+        return spec_expand_command(s, s->argv, name, instance, ret);
+}
+
+int spec_expand_command(const Spec *s, char *const *words, const char *name, int instance, char ***ret) {
         _cleanup_strv_free_ char **l = NULL;
         char inst[16] = "";
 
         assert(s);
         assert(ret);
 
-        if (!s->argv)
+        if (!words)
                 return -EINVAL;
         if (!name)
                 name = s->name;
@@ -197,7 +202,7 @@ int spec_expand_argv(const Spec *s, const char *name, int instance, char ***ret)
         if (!l)
                 return -ENOMEM;
 
-        STRV_FOREACH(a, s->argv) {
+        STRV_FOREACH(a, words) {
                 /* Measured, then written into one allocation of its size: a word is kept for as
                  * long as the child runs, and a temporary stream buffer beside it would leave it
                  * stranded in the heap. */
@@ -223,6 +228,8 @@ static Spec *spec_free(Spec *s) {
         free(s->file);
         free(s->children); /* the array only: the children are borrowed */
         strv_free(s->argv);
+        strv_free(s->pre_start);
+        strv_free(s->post_stop);
         free(s->normal_exit);
         free(s->register_name);
         free(s->register_global);
@@ -324,6 +331,8 @@ static void pack_spec(Packer *p, const Spec *old, Spec *s) {
                         s->children[i] = packed_spec(p, old->children[i]);
         s->template_ = packed_spec(p, old->template_);
         s->argv = pack_strv(p, old->argv);
+        s->pre_start = pack_strv(p, old->pre_start);
+        s->post_stop = pack_strv(p, old->post_stop);
         s->normal_exit = old->normal_exit ? pack_bytes(p, old->normal_exit, old->n_normal_exit * sizeof(int)) : NULL;
         s->register_name = pack_string(p, old->register_name);
         s->register_global = pack_string(p, old->register_global);

@@ -37,6 +37,7 @@ typedef enum ReadyMode {
         READY_NONE,
         READY_MAILBOX,
         READY_NOTIFY,
+        READY_EXIT,       /* a one-shot: ready once it has exited with a status in normal_exit */
         _READY_MODE_MAX,
         _READY_MODE_INVALID = -1,
 } ReadyMode;
@@ -117,6 +118,8 @@ struct Spec {
 
         /* SPEC_WORKER only. */
         char **argv;              /* owned strv; may contain %i %n %% (see spec_expand_argv) */
+        char **pre_start;         /* owned strv or NULL: run before each start (ExecStartPre=) */
+        char **post_stop;         /* owned strv or NULL: run after each stop or exit (ExecStopPost=) */
         int stop_signal;          /* default SIGTERM */
         int *normal_exit;         /* owned; default { 0 } */
         size_t n_normal_exit;
@@ -228,6 +231,8 @@ Spec *config_find(const Config *c, SpecKind kind, const char *name);
 /* Expands %i (instance; empty when instance < 0), %n (name) and %% in a worker's argv into a
  * new strv. */
 int spec_expand_argv(const Spec *s, const char *name, int instance, char ***ret);
+/* The same for any command line of the section (words: s->argv, s->pre_start, s->post_stop). */
+int spec_expand_command(const Spec *s, char *const *words, const char *name, int instance, char ***ret);
 
 /* Section names: [a-z0-9_-]{1,SPEC_NAME_MAX}. */
 bool spec_name_is_valid(const char *name);

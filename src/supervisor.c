@@ -29,6 +29,13 @@ static void sup_job_enter(Node *s, SupOp op) {
         s->op = op;
 }
 
+/* Down, and started by a START job that reaches it: a one-shot that is done (NODE_EXITED) runs
+ * again when its supervisor starts its children again (its own restart, one_for_all,
+ * rest_for_one), as OTP restarts a transient child that had ended normally. */
+static bool startable(const Node *c) {
+        return c->state == NODE_STOPPED || c->state == NODE_FAILED || c->state == NODE_EXITED;
+}
+
 static bool skip_on_start(const Node *s, const Node *c) {
         if (node_is_held(c))
                 return true;
@@ -47,7 +54,7 @@ static bool starts_all_at_once(const Node *s) {
 /* Starts child c of a START job that starts all at once; false when that failed (and the failure
  * was handled: the job is over). */
 static bool start_one_of_all(Node *s, Node *c) {
-        if (skip_on_start(s, c) || (c->state != NODE_STOPPED && c->state != NODE_FAILED))
+        if (skip_on_start(s, c) || !startable(c))
                 return true; /* one still stopping is started by its report */
         if (node_start(c) >= 0)
                 return true;
@@ -64,7 +71,7 @@ static void sup_continue_start_all(Node *s) {
         }
         /* The cursor only moves past children that are up: a thousand reports, a thousand steps. */
         while (s->cursor < s->n_children &&
-               (s->children[s->cursor]->state == NODE_RUNNING || skip_on_start(s, s->children[s->cursor]) ||
+               (node_is_up(s->children[s->cursor]) || skip_on_start(s, s->children[s->cursor]) ||
                 s->children[s->cursor]->pending_exit != NODE_PENDING_EXIT_NONE))
                 s->cursor++;
         if (s->cursor < s->n_children)
@@ -91,7 +98,7 @@ void sup_continue_start(Node *s) {
                         s->cursor++;
                         continue;
                 }
-                if (c->state != NODE_STOPPED && c->state != NODE_FAILED)
+                if (!startable(c))
                         return; /* still starting (or stopping): its report continues us */
                 int r = node_start(c);
                 if (r > 0) {
@@ -642,7 +649,7 @@ int tree_scale_check(const Node *s, unsigned seq, unsigned n, usec_t since, char
                         continue;
                 }
                 live++;
-                if (c->state != NODE_RUNNING && !(c->intent == NODE_INTENT_HOLD && node_is_down(c)))
+                if (!node_is_up(c) && !(c->intent == NODE_INTENT_HOLD && node_is_down(c)))
                         done = false;
         }
         /* An instance it started failed and was forgotten (a failed restart of an instance that

@@ -28,6 +28,7 @@ static const char *const node_state_table[_NODE_STATE_MAX] = {
         [NODE_STOPPED] = "stopped",     [NODE_STARTING] = "starting",
         [NODE_RUNNING] = "running",     [NODE_STOPPING] = "stopping",
         [NODE_RESTARTING] = "restarting", [NODE_FAILED] = "failed",
+        [NODE_EXITED] = "exited",
 };
 
 const char *node_state_to_string(NodeState s) {
@@ -71,7 +72,12 @@ bool node_is_held(const Node *n) {
 }
 
 bool node_is_down(const Node *n) {
-        return n->state == NODE_STOPPED || n->state == NODE_FAILED || n->state == NODE_RESTARTING;
+        return n->state == NODE_STOPPED || n->state == NODE_FAILED || n->state == NODE_RESTARTING ||
+               n->state == NODE_EXITED;
+}
+
+bool node_is_up(const Node *n) {
+        return n->state == NODE_RUNNING || n->state == NODE_EXITED;
 }
 
 usec_t tree_now(Tree *t) {
@@ -102,15 +108,17 @@ static bool transition_allowed(NodeState from, NodeState to) {
         case NODE_STOPPED:
                 return to == NODE_STARTING || to == NODE_FAILED || to == NODE_RESTARTING;
         case NODE_STARTING:
-                return to == NODE_RUNNING || to == NODE_STOPPING || to == NODE_FAILED;
+                return to == NODE_RUNNING || to == NODE_STOPPING || to == NODE_FAILED || to == NODE_EXITED;
         case NODE_RUNNING:
                 return to == NODE_STOPPED || to == NODE_STOPPING;
         case NODE_STOPPING:
-                return to == NODE_STOPPED || to == NODE_FAILED;
+                return to == NODE_STOPPED || to == NODE_FAILED || to == NODE_EXITED; /* post_stop done */
         case NODE_RESTARTING:
                 return to == NODE_STOPPED;
         case NODE_FAILED:
                 return to == NODE_STARTING || to == NODE_RESTARTING || to == NODE_STOPPED;
+        case NODE_EXITED:
+                return to == NODE_STARTING;
         case _NODE_STATE_MAX:
         case _NODE_STATE_INVALID:
         default:
@@ -326,24 +334,26 @@ static void worker_up(Node *n) {
         node_emit(n, TREE_EVENT_READY);
 }
 
-static int worker_start(Node *n) {
+/* The last attempt to run n failed before anything ran (r: why); the caller enters FAILED. */
+static void worker_not_run(Node *n, int r) {
+        if (!n->reason[0])
+                node_set_reason(n, "failed to spawn: %s", strerror(-r));
+        n->exit_code = NODE_EXIT_START_FAILED;
+        n->exit_status = -r;
+        n->exit_oom = false;
+        n->exit_reason = NODE_REASON_START_FAILED;
+}
+
+/* Spawns the worker's own process: 1 up now, 0 starting, -errno not run (n->reason says why;
+ * the caller enters FAILED). */
+static int worker_spawn(Node *n) {
         Tree *t = n->tree;
         pid_t pid = 0;
         bool ready = false;
 
-        n->reason[0] = '\0';
-        n->signalled = NODE_SIGNALLED_NO;
-        n->stop_reason = NODE_REASON_NONE;
         int r = t->ops->spawn(t->ud, n, &pid, &ready);
         if (r < 0) {
-                if (!n->reason[0])
-                        node_set_reason(n, "failed to spawn: %s", strerror(-r));
-                n->exit_code = NODE_EXIT_START_FAILED;
-                n->exit_status = -r;
-                n->exit_oom = false;
-                n->exit_reason = NODE_REASON_START_FAILED;
-                node_enter(n, NODE_FAILED);
-                node_emit(n, TREE_EVENT_START_FAILED);
+                worker_not_run(n, r);
                 return r;
         }
         n->pid = pid;
@@ -368,6 +378,199 @@ static int worker_start(Node *n) {
         return 0;
 }
 
+/* ---- pre_start and post_stop ------------------------------------------------------------- */
+
+static const char *const node_hook_table[_NODE_HOOK_MAX] = {
+        [NODE_HOOK_NONE] = NULL,
+        [NODE_HOOK_PRE_START] = "pre_start",
+        [NODE_HOOK_POST_STOP] = "post_stop",
+};
+
+const char *node_hook_to_string(NodeHook h) {
+        return h >= 0 && h < _NODE_HOOK_MAX ? node_hook_table[h] : NULL;
+}
+
+/* A hook may run for the worker's shutdown time, then it is killed (systemd bounds
+ * ExecStartPre= and ExecStopPost= by TimeoutStartSec= and TimeoutStopSec=). brutal_kill would
+ * leave it no time at all: it has the default shutdown time then. 0: no limit. */
+uint64_t node_hook_limit_ms(const Node *n) {
+        uint64_t ms = n->spec->shutdown_ms;
+        if (ms == SHUTDOWN_INFINITY)
+                return 0;
+        return ms == SHUTDOWN_BRUTAL_KILL ? 5000 : ms;
+}
+
+static usec_t hook_limit(const Node *n) {
+        return msec_to_usec(node_hook_limit_ms(n));
+}
+
+/* Starts hook h of n, which is in the state the hook runs in (STARTING, STOPPING): 0 (its exit
+ * comes through tree_handle_exit) or -errno. */
+static int hook_run(Node *n, NodeHook h) {
+        Tree *t = n->tree;
+        pid_t pid = 0;
+
+        if (!t->ops->spawn_hook)
+                return -EOPNOTSUPP;
+        int r = t->ops->spawn_hook(t->ud, n, h, &pid);
+        if (r < 0)
+                return r;
+        n->pid = pid;
+        n->hook = h;
+        n->hook_timed_out = false;
+        node_emit(n, TREE_EVENT_HOOK_STARTED);
+        usec_t limit = hook_limit(n);
+        if (limit > 0)
+                set_timer(n, NODE_TIMER_HOOK, tree_now(t) + limit);
+        return 0;
+}
+
+/* What a worker that is down tells its parent, once nothing of it runs any more. */
+static void worker_apply(Node *n, Report rep) {
+        switch (rep) {
+        case REPORT_UP:
+                /* A one-shot is done. Told to stop while its post_stop ran: down for that stop. */
+                node_enter(n, NODE_EXITED);
+                node_emit(n, TREE_EVENT_READY);
+                if (n->stop_reason != NODE_REASON_NONE)
+                        rep = REPORT_DOWN;
+                break;
+        case REPORT_START_FAILED:
+                node_enter(n, NODE_FAILED);
+                node_emit(n, TREE_EVENT_START_FAILED);
+                break;
+        case REPORT_DOWN:
+                node_enter(n, NODE_STOPPED);
+                node_emit(n, TREE_EVENT_STOPPED);
+                break;
+        case REPORT_EXIT_NORMAL:
+        case REPORT_EXIT_ABNORMAL:
+                node_enter(n, NODE_STOPPED);
+                break;
+        case REPORT_NONE:
+        case REPORT_PENDING:
+        default:
+                assert_not_reached();
+        }
+        node_report(n, rep);
+}
+
+/* The worker's process (or its pre_start) has ended, and rep is what that means for its parent:
+ * its post_stop runs first (the worker STOPPING meanwhile), whatever ended and however. One that
+ * cannot be run is logged (a hook exit with NODE_EXIT_START_FAILED) and changes nothing else. */
+static void worker_finish(Node *n, Report rep) {
+        if (n->spec->post_stop) {
+                char reason[sizeof n->reason];
+                if (n->state != NODE_STOPPING)
+                        node_enter(n, NODE_STOPPING);
+                n->after_hook = rep;
+                memcpy(reason, n->reason, sizeof reason);
+                int r = hook_run(n, NODE_HOOK_POST_STOP);
+                if (r >= 0)
+                        return;
+                /* The worker's end is still why it went down, not what stopped its post_stop. */
+                memcpy(n->reason, reason, sizeof reason);
+                n->after_hook = REPORT_NONE;
+                n->hook = NODE_HOOK_POST_STOP;
+                n->hook_code = NODE_EXIT_START_FAILED;
+                n->hook_status = -r;
+                node_emit(n, TREE_EVENT_HOOK_EXITED);
+                n->hook = NODE_HOOK_NONE;
+        }
+        worker_apply(n, rep);
+}
+
+/* "cmd arg ..." of a hook, for the log and the reason (cut to size). */
+static void command_text(char *const *words, char *buf, size_t size) {
+        size_t len = 0;
+        buf[0] = '\0';
+        for (size_t i = 0; words && words[i] && len < size; i++)
+                len += (size_t) snprintf(buf + len, size - len, "%s%s", i ? " " : "", words[i]);
+}
+
+/* A hook's process ended (the reaper found n->pid with n->hook set). */
+static void hook_exited(Node *n, int code, int status) {
+        NodeHook h = n->hook;
+        char how[64], cmd[128];
+
+        timer_off(n);
+        n->hook_code = code;
+        n->hook_status = status;
+        node_emit(n, TREE_EVENT_HOOK_EXITED); /* observers still see its pid */
+        n->hook = NODE_HOOK_NONE;
+        n->pid = 0;
+
+        if (h == NODE_HOOK_POST_STOP) {
+                Report rep = n->after_hook;
+                n->after_hook = REPORT_NONE;
+                worker_apply(n, rep);
+                return;
+        }
+
+        assert(h == NODE_HOOK_PRE_START);
+        if (n->state == NODE_STOPPING) {
+                /* Stopped while its pre_start ran: down, its own process never started. */
+                n->exit_reason = n->stop_reason;
+                worker_finish(n, REPORT_DOWN);
+                return;
+        }
+        assert(n->state == NODE_STARTING);
+        if (code != CLD_EXITED || status != 0) {
+                command_text(n->spec->pre_start, cmd, sizeof cmd);
+                if (n->hook_timed_out)
+                        snprintf(how, sizeof how, "did not end within %llu ms",
+                                 (unsigned long long) node_hook_limit_ms(n));
+                else {
+                        char what[48];
+                        exit_describe(&(ExitHow) { code, status, false }, EXIT_STYLE_REASON, what, sizeof what);
+                        snprintf(how, sizeof how, "failed (%s)", what);
+                }
+                node_set_reason(n, "pre_start '%s' %s", cmd, how);
+                n->exit_code = code;
+                n->exit_status = status;
+                n->exit_oom = false;
+                n->exit_reason = NODE_REASON_START_FAILED;
+                worker_finish(n, REPORT_START_FAILED);
+                return;
+        }
+        int r = worker_spawn(n);
+        if (r < 0)
+                worker_finish(n, REPORT_START_FAILED);
+        else if (r > 0)
+                node_report(n, REPORT_UP);
+}
+
+static int worker_start(Node *n) {
+        n->reason[0] = '\0';
+        n->signalled = NODE_SIGNALLED_NO;
+        n->stop_reason = NODE_REASON_NONE;
+        if (!n->spec->pre_start) {
+                int r = worker_spawn(n);
+                if (r < 0) {
+                        node_enter(n, NODE_FAILED);
+                        node_emit(n, TREE_EVENT_START_FAILED);
+                }
+                return r;
+        }
+        /* Starting from its pre_start on: a stop meanwhile stops the pre_start, and `start`
+         * answers once the worker is up or has failed. */
+        n->started_at = tree_now(n->tree);
+        node_enter(n, NODE_STARTING);
+        int r = hook_run(n, NODE_HOOK_PRE_START);
+        if (r < 0) {
+                if (!n->reason[0]) { /* else what child.c said (an env_file's line) */
+                        char cmd[128];
+                        command_text(n->spec->pre_start, cmd, sizeof cmd);
+                        node_set_reason(n, "failed to run pre_start '%s': %s", cmd, strerror(-r));
+                }
+                worker_not_run(n, r);
+                node_enter(n, NODE_FAILED);
+                node_emit(n, TREE_EVENT_START_FAILED);
+                return r;
+        }
+        return 0;
+}
+
 static void worker_send_stop(Node *n) {
         Tree *t = n->tree;
         bool group = n->spec->kill_group;
@@ -388,6 +591,7 @@ static int worker_stop(Node *n, NodeReason why) {
         switch (n->state) {
         case NODE_STOPPED:
         case NODE_FAILED:
+        case NODE_EXITED:
                 return 1;
         case NODE_RESTARTING:
                 node_cancel_retry(n);
@@ -412,6 +616,12 @@ static int worker_stop(Node *n, NodeReason why) {
         }
 }
 
+/* A one-shot (ready = exit) whose process just ended while starting: its normal exit is its
+ * readiness (systemd's Type=oneshot; SuccessExitStatus= is our normal_exit). */
+static bool oneshot_done(const Node *n) {
+        return n->spec->ready == READY_EXIT && n->state == NODE_STARTING && node_exited_normally(n);
+}
+
 /* Why the process that just ended did: what the tree asked of it, else how it ended. The OOM
  * killer is named whatever else was under way (as the log and status name it). */
 static NodeReason worker_exit_reason(const Node *n) {
@@ -421,7 +631,7 @@ static NodeReason worker_exit_reason(const Node *n) {
                 return n->stop_reason;
         if (n->signalled != NODE_SIGNALLED_NO)
                 return NODE_REASON_SHUTDOWN; /* every stop names its reason; not reached */
-        if (n->state == NODE_STARTING)
+        if (n->state == NODE_STARTING && !oneshot_done(n))
                 return NODE_REASON_START_FAILED;
         return node_exited_normally(n) ? NODE_REASON_NORMAL : NODE_REASON_CRASH;
 }
@@ -430,6 +640,10 @@ void tree_handle_exit(Tree *t, Node *n, int code, int status) {
         char how[64];
 
         assert(n->spec->kind == SPEC_WORKER);
+        if (n->hook != NODE_HOOK_NONE) {
+                hook_exited(n, code, status);
+                return;
+        }
         bool young = n->timer == NODE_TIMER_MIN_UPTIME; /* still within min_uptime */
         n->exit_code = code;
         n->exit_status = status;
@@ -444,25 +658,26 @@ void tree_handle_exit(Tree *t, Node *n, int code, int status) {
 
         switch (n->state) {
         case NODE_STARTING:
-                if (young && n->ready_seen)
+                if (oneshot_done(n)) {
+                        /* Done: up for its supervisor's start order, and never restarted for
+                         * this exit, whatever `restart` says (a restart type is about a process
+                         * that ended; this one did what it was for). */
+                        node_set_reason(n, "%s", how);
+                        n->failures = 0;
+                        worker_finish(n, REPORT_UP);
+                        return;
+                }
+                if (n->spec->ready == READY_EXIT)
+                        node_set_reason(n, "the one-shot failed (%s)", how);
+                else if (young && n->ready_seen)
                         node_set_reason(n, "exited within min_uptime %llu ms (%s)",
                                         (unsigned long long) n->spec->min_uptime_ms, how);
                 else
                         node_set_reason(n, "exited before it was ready (%s)", how);
-                node_enter(n, NODE_FAILED);
-                node_emit(n, TREE_EVENT_START_FAILED);
-                node_report(n, REPORT_START_FAILED);
+                worker_finish(n, REPORT_START_FAILED);
                 return;
         case NODE_STOPPING:
-                if (n->signalled == NODE_SIGNALLED_NOT_READY) {
-                        node_enter(n, NODE_FAILED);
-                        node_emit(n, TREE_EVENT_START_FAILED);
-                        node_report(n, REPORT_START_FAILED);
-                        return;
-                }
-                node_enter(n, NODE_STOPPED);
-                node_emit(n, TREE_EVENT_STOPPED);
-                node_report(n, REPORT_DOWN);
+                worker_finish(n, n->signalled == NODE_SIGNALLED_NOT_READY ? REPORT_START_FAILED : REPORT_DOWN);
                 return;
         case NODE_RUNNING: {
                 /* A signal we did not send is abnormal; so is an exit code not in normal_exit. */
@@ -473,13 +688,13 @@ void tree_handle_exit(Tree *t, Node *n, int code, int status) {
                 if (abnormal)
                         n->failures++;
                 node_set_reason(n, "%s", how);
-                node_enter(n, NODE_STOPPED);
-                node_report(n, abnormal ? REPORT_EXIT_ABNORMAL : REPORT_EXIT_NORMAL);
+                worker_finish(n, abnormal ? REPORT_EXIT_ABNORMAL : REPORT_EXIT_NORMAL);
                 return;
         }
         case NODE_STOPPED:
         case NODE_RESTARTING:
         case NODE_FAILED:
+        case NODE_EXITED:
         case _NODE_STATE_MAX:
         case _NODE_STATE_INVALID:
         default:
@@ -489,8 +704,8 @@ void tree_handle_exit(Tree *t, Node *n, int code, int status) {
 }
 
 void tree_handle_ready(Tree *t, Node *n) {
-        if (n->state != NODE_STARTING)
-                return;
+        if (n->state != NODE_STARTING || n->hook != NODE_HOOK_NONE)
+                return; /* not the worker's own process (pre_start has the worker's NOTIFY_SOCKET) */
         if (n->timer == NODE_TIMER_MIN_UPTIME) {
                 n->ready_seen = true; /* up when min_uptime is over */
                 return;
@@ -564,6 +779,13 @@ void tree_handle_timer(Tree *t, Node *n) {
                 /* Alive long enough but not ready yet: the ready_timeout counts from the spawn. */
                 if (n->spec->ready_timeout_ms > 0)
                         set_timer(n, NODE_TIMER_READY, n->started_at + msec_to_usec(n->spec->ready_timeout_ms));
+                return;
+        case NODE_TIMER_HOOK:
+                /* Its pre_start or post_stop outlived the shutdown time: its exit says the rest. */
+                assert(n->hook != NODE_HOOK_NONE);
+                n->hook_timed_out = true;
+                node_emit(n, TREE_EVENT_KILLING);
+                t->ops->kill(t->ud, n, SIGKILL, n->spec->kill_group);
                 return;
         case NODE_TIMER_SHUTDOWN:
                 /* Its shutdown time since the stop ran out: SIGKILL it (a supervisor's whole
@@ -644,6 +866,7 @@ int node_stop(Node *n, NodeReason why) {
                 return 1;
         case NODE_STOPPED:
         case NODE_FAILED:
+        case NODE_EXITED: /* a supervisor never is */
                 return 1;
         case NODE_STOPPING:
                 /* Terminating on its own: from now on it is our stop, reported as down. */
@@ -839,7 +1062,7 @@ int tree_replace_node(Tree *t, Node *n, const Spec *spec, const char **ret_error
                 *ret_error = "its supervisor is busy restarting or starting children, try again";
                 return -EBUSY;
         }
-        if (n->pid <= 0 && n->state != NODE_STARTING && n->state != NODE_STOPPING) {
+        if (n->pid <= 0 && n->state != NODE_STARTING && n->state != NODE_STOPPING && n->state != NODE_EXITED) {
                 /* No process: the next start (restart_delay's timer, a retry, the operator)
                  * simply uses the new section. */
                 int r = tree_set_spec(n, spec);

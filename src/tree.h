@@ -19,6 +19,8 @@ typedef enum NodeState {
         NODE_STOPPING,    /* stop signal sent (timer armed), or a supervisor stopping its children */
         NODE_RESTARTING,  /* waiting for restart_delay */
         NODE_FAILED,      /* failed to start, or a supervisor that gave up */
+        NODE_EXITED,      /* a one-shot (ready = exit) that exited normally: done, counts as up,
+                           * not restarted; a start, restart or group restart runs it again */
         _NODE_STATE_MAX,
         _NODE_STATE_INVALID = -1,
 } NodeState;
@@ -33,6 +35,8 @@ typedef enum NodeTimer {
                                  * ready_timeout, which is then armed if it is not ready yet) */
         NODE_TIMER_SHUTDOWN,    /* STOPPING: its shutdown time ran out, SIGKILL (its subtree) */
         NODE_TIMER_RETRY,       /* RESTARTING: restart_delay is over; FAILED: retry a failed restart */
+        NODE_TIMER_HOOK,        /* STARTING, STOPPING: its pre_start or post_stop outlived the
+                                 * worker's shutdown time: SIGKILL */
         _NODE_TIMER_MAX,
 } NodeTimer;
 
@@ -46,6 +50,9 @@ typedef enum TreeEvent {
         TREE_EVENT_STOPPED,     /* a node is down after a stop we asked for */
         TREE_EVENT_KILLING,     /* a node's shutdown time ran out: SIGKILL for it (its subtree) */
         TREE_EVENT_AUTO_SHUTDOWN,/* a supervisor shuts down for auto_shutdown (why in node->reason) */
+        TREE_EVENT_HOOK_STARTED,/* a worker's pre_start or post_stop was spawned (Node.hook, pid) */
+        TREE_EVENT_HOOK_EXITED, /* it ended (hook_code, hook_status; NODE_EXIT_START_FAILED and
+                                 * the errno when it could not be run) */
         TREE_EVENT_STATE,       /* any other state change */
         _TREE_EVENT_MAX,
 } TreeEvent;
@@ -97,6 +104,14 @@ typedef enum NodePendingExit {
         _NODE_PENDING_EXIT_MAX,
 } NodePendingExit;
 
+/* What Node.pid is when it is not the worker's own process (pre_start, post_stop). */
+typedef enum NodeHook {
+        NODE_HOOK_NONE,
+        NODE_HOOK_PRE_START,    /* before each start: STARTING; a failure is a failed start */
+        NODE_HOOK_POST_STOP,    /* after each stop or exit: STOPPING; then what the exit meant */
+        _NODE_HOOK_MAX,
+} NodeHook;
+
 /* Node.exit_code when the last attempt to run a process failed before it ran (exec failed):
  * it replaces the exit before it, which no longer says how the worker is doing. */
 #define NODE_EXIT_START_FAILED (-1)
@@ -109,6 +124,10 @@ typedef struct TreeOps {
         /* Start the worker's process. 0 with *ret_pid, or -errno with node->reason filled in.
          * *ret_ready says it is ready at once (ready = none: exec succeeded). */
         int (*spawn)(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready);
+        /* Start the worker's pre_start or post_stop (spec->pre_start, ->post_stop), as the worker
+         * would be (credentials, directory, environment, cgroup), without a mailbox: 0 with
+         * *ret_pid, or -errno. Its exit comes through tree_handle_exit. May be NULL. */
+        int (*spawn_hook)(void *ud, Node *n, NodeHook hook, pid_t *ret_pid);
         /* Send sig to the worker (its process group when group is true). */
         void (*kill)(void *ud, Node *n, int sig, bool group);
         /* The node's one timer: fire tree_handle_timer(n) at `at`; 0 disarms. */
@@ -158,6 +177,10 @@ struct Node {
 
         /* Worker process. */
         pid_t pid;               /* 0 when no process; never signalled once reaped */
+        NodeHook hook;           /* what pid runs when it is not the worker's own process */
+        bool hook_timed_out;     /* the hook running was killed for the shutdown time */
+        int hook_code, hook_status; /* how the last hook ended, as exit_code and exit_status */
+        int after_hook;          /* a Report (tree-internal.h): what to tell the parent once post_stop is done */
         NodeSignalled signalled; /* what the tree did to the running process */
         bool ready_seen;         /* STARTING: its ready condition is met; it waits for min_uptime */
         bool new_instance;       /* made by start-child or scale, not yet up: a failed start removes
@@ -290,6 +313,8 @@ bool node_is_supervisor(const Node *n);
 /* The last exit was a code listed in normal_exit. */
 bool node_exited_normally(const Node *n);
 bool node_is_down(const Node *n);
+/* Running, or a one-shot that is done (NODE_EXITED): what the next child in start order waits for. */
+bool node_is_up(const Node *n);
 /* Left down on purpose (held or being removed): no restart, no start with its siblings. */
 bool node_is_held(const Node *n);
 
@@ -297,3 +322,8 @@ const char *node_state_to_string(NodeState s);
 NodeState node_state_from_string(const char *s);
 /* "crash", "operator", ...; NULL for NODE_REASON_NONE. */
 const char *node_reason_to_string(NodeReason r);
+/* How long a worker's pre_start or post_stop may run (its shutdown time; 5000 with brutal_kill);
+ * 0: no limit (infinity). */
+uint64_t node_hook_limit_ms(const Node *n);
+/* "pre_start", "post_stop"; NULL for NODE_HOOK_NONE. */
+const char *node_hook_to_string(NodeHook h);

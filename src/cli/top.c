@@ -411,7 +411,8 @@ static void format_rate(double rate, char *buf, size_t size) {
                 snprintf(buf, size, "%.1fM", rate / 1e6);
 }
 
-static const char *const state_order[] = { "running", "starting", "restarting", "stopping", "stopped", "failed" };
+static const char *const state_order[] = { "running", "exited", "starting", "restarting", "stopping", "stopped",
+                                            "failed" };
 
 /* "9 processes: 7 running, 1 restarting, 1 failed" */
 static void draw_summary(Frame *fr, const Snapshot *s) {

@@ -41,7 +41,7 @@ const char *const config_keys_worker[] = {
         "mailbox_limit", "user", "group", "directory", "environment", "env_file", "umask", "nice",
         "limit_nofile", "limit_core", "limit_as", "limit_nproc", "stdout", "stderr", "stdin",
         "kill_group", "memory_max", "pids_max", "cpu_weight", "log_max_bytes", "log_backups",
-        "oom_score_adj", "ioprio", "cpu_affinity", NULL,
+        "oom_score_adj", "ioprio", "cpu_affinity", "pre_start", "post_stop", NULL,
 };
 
 const char *const config_keys_cluster[] = {
@@ -397,7 +397,9 @@ static int expand(FileState *fs, const KeyDef *k, const char *v, bool percent, c
         return 0;
 }
 
-static int parse_exec(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+/* A command line (exec, pre_start, post_stop) into *target: words split as a shell does, no
+ * shell run. */
+static int parse_command(FileState *fs, const KeyDef *k, char ***target, const char *v) {
         _cleanup_strv_free_ char **l = NULL;
         const char *err = NULL;
         int r;
@@ -406,7 +408,7 @@ static int parse_exec(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
         if (r == -ENOMEM)
                 return parser_oom(fs->p);
         if (r < 0)
-                return fs_error(fs, "bad value for exec: %s%s", err,
+                return fs_error(fs, "bad value for %s: %s%s", k->name, err,
                                 fs->line_has_comment ? " (a ';' after whitespace starts a comment, which cut the line "
                                                        "there: write '\\;' for a ';' in the command)"
                                                      : "");
@@ -420,23 +422,36 @@ static int parse_exec(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
                 l[i] = x;
         }
         if (!l[0])
-                return fs_error(fs, "empty exec: expected a command line");
+                return fs_error(fs, "empty %s: expected a command line", k->name);
         if (!l[0][0])
-                return fs_error(fs, "bad value for exec: the program name is empty");
+                return fs_error(fs, "bad value for %s: the program name is empty", k->name);
 
         STRV_FOREACH(a, l)
                 for (const char *p = *a; (p = strchr(p, '%')); p += 2) {
                         if (p[1] == 'i' || p[1] == 'n' || p[1] == '%')
                                 continue;
                         if (!p[1])
-                                return fs_error(fs, "bad value for exec: a lone '%%' ends '%s' (write %%%% for a literal %%)", *a);
-                        return fs_error(fs, "bad value for exec: unknown expansion '%%%c' in '%s' (expected %%i, %%n or %%%%)",
-                                        p[1], *a);
+                                return fs_error(fs, "bad value for %s: a lone '%%' ends '%s' (write %%%% for a literal %%)",
+                                                k->name, *a);
+                        return fs_error(fs, "bad value for %s: unknown expansion '%%%c' in '%s' (expected %%i, %%n or %%%%)",
+                                        k->name, p[1], *a);
                 }
 
-        strv_free(s->argv);
-        s->argv = TAKE_PTR(l);
+        strv_free(*target);
+        *target = TAKE_PTR(l);
         return 0;
+}
+
+static int parse_exec(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        return parse_command(fs, k, &s->argv, v);
+}
+
+static int parse_pre_start(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        return parse_command(fs, k, &s->pre_start, v);
+}
+
+static int parse_post_stop(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        return parse_command(fs, k, &s->post_stop, v);
 }
 
 static int parse_stop_signal(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
@@ -917,6 +932,8 @@ static const KeyDef key_table[] = {
         { "shutdown", S | W, 0, parse_shutdown },
         { "significant", S | W, 0, parse_significant },
         { "exec", W, 0, parse_exec },
+        { "pre_start", W, 0, parse_pre_start },
+        { "post_stop", W, 0, parse_post_stop },
         { "stop_signal", W, 0, parse_stop_signal },
         { "normal_exit", W, KEY_LIST, parse_normal_exit, reset_normal_exit },
         { "ready", W, 0, parse_ready },

@@ -60,7 +60,7 @@ static void finish_worker(Parser *p, Spec *s, SectionInfo *info) {
         /* Both count from the spawn, and one timer serves them in turn (tree.c): min_uptime, then
          * what is left of ready_timeout. A ready_timeout that ran out first would kill a worker
          * that may yet be ready in time, so the rule is said here rather than bent there. */
-        if (s->min_uptime_ms > 0 && s->ready != READY_NONE && s->min_uptime_ms >= s->ready_timeout_ms) {
+        if (s->min_uptime_ms > 0 && s->ready != READY_NONE && s->ready != READY_EXIT && s->min_uptime_ms >= s->ready_timeout_ms) {
                 unsigned up_line = info->key_line[keys_index("min_uptime")];
                 unsigned rt_line = info->key_line[keys_index("ready_timeout")];
                 parser_error(p, s->file, up_line ?: s->line,
@@ -68,6 +68,10 @@ static void finish_worker(Parser *p, Spec *s, SectionInfo *info) {
                          s->min_uptime_ms, s->ready_timeout_ms, rt_line ? "" : ", its default",
                          ready_mode_to_string(s->ready));
         }
+        /* A one-shot is done when it exits: there is no run to outlive min_uptime. */
+        if (s->ready == READY_EXIT && s->min_uptime_ms > 0)
+                parser_error(p, s->file, info->key_line[keys_index("min_uptime")] ?: s->line,
+                         "min_uptime does not apply to ready = exit (a one-shot is done when it exits)");
         if (info->key_line[keys_index("normal_exit")] && s->n_normal_exit == 0)
                 parser_error(p, s->file, info->key_line[keys_index("normal_exit")],
                          "normal_exit needs at least one exit code");

@@ -207,8 +207,8 @@ print(i["kind"], i["strategy"], i["children"], i["intensity"], i["pid"])
     assert_output --partial "did you mean 'app/fleet/w.2'?"
     run -1 fv info web
     assert_output --partial "'web' is a registered name, not a path (did you mean 'app/a'?)"
-    run -2 fv wait app/a --state exited
-    assert_output --partial "no state 'exited': it is one of stopped, starting, running, stopping, restarting, failed"
+    run -2 fv wait app/a --state dead
+    assert_output --partial "no state 'dead': it is one of stopped, starting, running, stopping, restarting, failed, exited"
     fv_stop
     no_survivors
 }

@@ -47,6 +47,13 @@ static int f_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
         return 0;
 }
 
+static int f_spawn_hook(void *ud, Node *n, NodeHook hook, pid_t *ret_pid) {
+        Fake *f = ud;
+        *ret_pid = ++f->next_pid;
+        logf_(f, "%s:%s ", hook == NODE_HOOK_PRE_START ? "pre" : "post", n->name);
+        return 0;
+}
+
 static void f_kill(void *ud, Node *n, int sig, bool group) {
         if (sig != SIGCONT)
                 logf_(ud, "-%s:%s ", n->name, sigabbrev_np(sig));
@@ -69,7 +76,7 @@ static void f_finished(void *ud, int status) {
 }
 
 static const TreeOps fake_ops = {
-        .spawn = f_spawn, .kill = f_kill, .set_timer = f_set_timer,
+        .spawn = f_spawn, .spawn_hook = f_spawn_hook, .kill = f_kill, .set_timer = f_set_timer,
         .now = f_now, .event = f_event, .finished = f_finished,
 };
 

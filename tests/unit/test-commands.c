@@ -352,7 +352,7 @@ TEST(wait_for_a_state) {
         unsigned reaps = w.m->f.reaps;
         r = RUN(&w, "wait", "app/db", "sleepy", "");
         ASSERT_STREQ(r->err, "wait: no state 'sleepy': it is one of stopped, starting, running, stopping, restarting, "
-                             "failed\n");
+                             "failed, exited\n");
         ASSERT_EQ(r->status, 2);
         r = RUN(&w, "wait", "app/db", "running", "soon");
         ASSERT_EQ(r->status, 2);

@@ -391,7 +391,7 @@ TEST(bad_values_with_accepted_values) {
                 { "restart = always\n",
                   NAME ":5: bad value 'always' for restart: expected permanent, transient or temporary\n" },
                 { "ready = mailbx\n",
-                  NAME ":5: bad value 'mailbx' for ready: expected none, mailbox or notify; did you mean 'mailbox'?" },
+                  NAME ":5: bad value 'mailbx' for ready: expected none, mailbox, notify or exit; did you mean 'mailbox'?" },
                 { "stdout = fil:/x\n",
                   NAME ":5: bad value 'fil:/x' for stdout: expected log, inherit, null or file:PATH" },
                 { "stdout = file:\n", NAME ":5: bad value 'file:' for stdout: file: needs a path" },

@@ -667,3 +667,93 @@ TEST(no_significant_exit_after_a_shutdown_or_a_give_up) {
         ASSERT_EQ(tree_significant_exit(f.tree), -1);
         fake_done(&f);
 }
+
+#define ONESHOT_AB "[supervisor:s]\nstrategy = one_for_all\nintensity = 5\nchildren = a b\n" \
+                   "[worker:a]\nexec = /bin/true\nready = exit\n" WB
+
+TEST(a_one_shot_is_up_once_it_has_exited_normally) {
+        Fake f;
+        ASSERT_OK(fake_setup(&f, ONESHOT_AB));
+        tree_start(f.tree);
+        ASSERT_STREQ(f.log, "+a ");
+        ASSERT_EQ(f.tree->root->state, NODE_STARTING);
+        die(&f, "s/a", CLD_EXITED, 0);
+        ASSERT_STREQ(f.log, "+a +b ");
+        ASSERT_EQ(N(&f, "s/a")->state, NODE_EXITED);
+        ASSERT_EQ(N(&f, "s/a")->exit_reason, NODE_REASON_NORMAL);
+        ASSERT_EQ(f.tree->root->state, NODE_RUNNING);
+        /* Done: permanent or not, it is not restarted; a group restart runs it again first. */
+        f.log[0] = 0;
+        die(&f, "s/b", CLD_EXITED, 1);
+        ASSERT_STREQ(f.log, "+a ");
+        die(&f, "s/a", CLD_EXITED, 0);
+        ASSERT_STREQ(f.log, "+a +b ");
+        ASSERT_EQ(N(&f, "s/a")->restarts, 0);
+        /* The operator's start and restart run it again; its stop leaves it done. */
+        const char *error = NULL;
+        f.log[0] = 0;
+        ASSERT_OK(tree_restart_node(f.tree, N(&f, "s/a"), &error));
+        ASSERT_STREQ(f.log, "+a ");
+        die(&f, "s/a", CLD_EXITED, 0);
+        ASSERT_OK(tree_stop_node(f.tree, N(&f, "s/a"), &error));
+        ASSERT_EQ(N(&f, "s/a")->state, NODE_EXITED);
+        ASSERT_OK(tree_start_node(f.tree, N(&f, "s/a"), &error));
+        ASSERT_STREQ(f.log, "+a +a ");
+        fake_done(&f);
+}
+
+TEST(a_one_shot_that_fails_fails_the_start) {
+        Fake f;
+        ASSERT_OK(fake_setup(&f, ONESHOT_AB));
+        Node *a = N(&f, "s/a");
+        tree_start(f.tree);
+        die(&f, "s/a", CLD_EXITED, 2);
+        /* b never started; a is the reason the root failed. */
+        ASSERT_STREQ(f.log, "+a ");
+        ASSERT_EQ(a->exit_reason, NODE_REASON_START_FAILED);
+        ASSERT_STREQ(a->reason, "the one-shot failed (exit status 2)");
+        ASSERT_CONTAINS(f.tree->root->reason, "child 's/a' failed to start");
+        fake_done(&f);
+}
+
+TEST(pre_start_before_each_start_post_stop_after_each_end) {
+        Fake f;
+        ASSERT_OK(fake_setup(&f, "[supervisor:s]\nintensity = 5\nchildren = a b\n"
+                                 "[worker:a]\nexec = /bin/true\npre_start = /bin/true\npost_stop = /bin/true\n" WB));
+        tree_start(f.tree);
+        ASSERT_STREQ(f.log, "pre:a ");
+        ASSERT_EQ(N(&f, "s/a")->state, NODE_STARTING);
+        die(&f, "s/a", CLD_EXITED, 0); /* pre_start done: the worker's own process, then b */
+        ASSERT_STREQ(f.log, "pre:a +a +b ");
+        ASSERT_EQ(f.tree->root->state, NODE_RUNNING);
+        f.log[0] = 0;
+        die(&f, "s/a", CLD_KILLED, SIGKILL); /* a crash: post_stop, then the restart */
+        ASSERT_STREQ(f.log, "post:a ");
+        ASSERT_EQ(N(&f, "s/a")->state, NODE_STOPPING);
+        ASSERT_EQ(N(&f, "s/a")->restarts, 0);
+        die(&f, "s/a", CLD_EXITED, 1); /* its failure changes nothing */
+        ASSERT_STREQ(f.log, "post:a pre:a ");
+        ASSERT_EQ(N(&f, "s/a")->restarts, 1);
+        ASSERT_EQ(N(&f, "s/a")->exit_code, CLD_KILLED);
+        /* A failed pre_start is a failed start (and post_stop runs after it too). */
+        f.log[0] = 0;
+        die(&f, "s/a", CLD_EXITED, 3);
+        ASSERT_STREQ(f.log, "post:a ");
+        ASSERT_CONTAINS(N(&f, "s/a")->reason, "pre_start '/bin/true' failed (exit status 3)");
+        die(&f, "s/a", CLD_EXITED, 0);
+        ASSERT_EQ(N(&f, "s/a")->state, NODE_FAILED);
+        ASSERT_EQ(N(&f, "s/a")->exit_reason, NODE_REASON_START_FAILED);
+        /* The retry: one more failure of a, which it may restart. */
+        tree_handle_timer(f.tree, N(&f, "s/a"));
+        ASSERT_STREQ(f.log, "post:a pre:a ");
+        /* A shutdown while pre_start runs stops it; post_stop, then down. */
+        f.log[0] = 0;
+        tree_shutdown(f.tree);
+        die(&f, "s/b", CLD_KILLED, SIGTERM);
+        die(&f, "s/a", CLD_KILLED, SIGTERM); /* its pre_start, told after b was down */
+        ASSERT_STREQ(f.log, "-b:TERM -a:TERM post:a ");
+        ASSERT_EQ(f.finished, -1);
+        die(&f, "s/a", CLD_EXITED, 0);
+        ASSERT_EQ(f.finished, 0);
+        fake_done(&f);
+}
