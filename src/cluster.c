@@ -46,6 +46,8 @@
 /* libnats' threads are waited for this long when the node exits. */
 #define CLOSE_WAIT_MS 2000
 #define URL_MAX 256
+/* The traffic connection pings its server at least this seldom (below). */
+#define TRAFFIC_PING_MIN_MS 10000
 
 /* One of the node's two connections to NATS. The control connection carries heartbeats and
  * the global names, the traffic connection calls, casts and publications: a flood of traffic
@@ -463,8 +465,16 @@ static int make_options(Cluster *c, Link *link, const ClusterConfig *cfg) {
         /* One delivery thread for every subscription: messages reach the loop in the order
          * the server sent them, whichever subscriptions they came on (nats-loop.h). */
         SET(natsOptions_UseGlobalMessageDelivery(o, true));
-        SET(natsOptions_SetPingInterval(o, (int64_t) (c->heartbeat_ms * 2 > 1000 ? c->heartbeat_ms * 2 : 1000)));
-        SET(natsOptions_SetMaxPingsOut(o, 2));
+        /* The control connection finds a dead server within a few heartbeats. The traffic
+         * connection's PONG waits behind what the server has queued for us: under a flood it
+         * came seconds late, libnats took the connection for stale and dropped it every 6 s,
+         * losing what was in flight. Its server's death is seen by the control connection
+         * (the others fall silent) and by TCP; the pings are only the last resort. */
+        uint64_t ping_ms = link == &c->control ? c->heartbeat_ms * 2 : c->heartbeat_ms * 10;
+        ping_ms = ping_ms < (link == &c->control ? 1000 : TRAFFIC_PING_MIN_MS)
+                ? (link == &c->control ? 1000 : TRAFFIC_PING_MIN_MS) : ping_ms;
+        SET(natsOptions_SetPingInterval(o, (int64_t) ping_ms));
+        SET(natsOptions_SetMaxPingsOut(o, link == &c->control ? 2 : 3));
         SET(natsOptions_SetRetryOnFailedConnect(o, true, cb_connected, link));
         SET(natsOptions_SetDisconnectedCB(o, cb_disconnected, link));
         SET(natsOptions_SetReconnectedCB(o, cb_reconnected, link));
