@@ -197,6 +197,35 @@ EOF
     no_survivors
 }
 
+@test "watchdog: a shell worker keeps it with 'forkvisor watchdog'; silent, it is restarted" {
+    export FORKVISOR
+    daemon <<'EOF'
+"$FORKVISOR" ready
+n=0
+while [ ! -e @T@/silent ]; do
+    "$FORKVISOR" watchdog
+    n=$((n + 1))
+    echo $n >@T@/pings.tmp; mv @T@/pings.tmp @T@/pings.$$
+    sleep 0.1
+done
+rm -f @T@/silent
+exec sleep 1000
+EOF
+    app_ini d:d mailbox watchdog=1000 limit_core=0 probe:@W@/sleeper
+    fv_start t.ini
+    listen
+    pid=$(pid_of app/d)
+    retry 400 0.05 count_at_least "$BATS_TEST_TMPDIR/pings.$pid" 25
+    [ "$(pid_of app/d)" = "$pid" ]
+    run -1 has_event exited app/d
+    touch "$BATS_TEST_TMPDIR/silent"
+    retry 200 0.05 has_event restarting app/d
+    run -0 event_of exited app/d
+    assert_output --regexp "\"pid\": $pid, \"signal\": \"ABRT\".*\"reason\": \"watchdog\""
+    fv_stop
+    no_survivors
+}
+
 @test "watchdog: check refuses it without a way to ping, and a bad watchdog_signal, with FILE:LINE" {
     conf bad.ini <<'INI'
 [supervisor:app]
