@@ -1,22 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /* Test worker for `watchdog` with `ready = mailbox`: ready once its mailbox is open, then calls
- * fv_watchdog() four times per $WATCHDOG_USEC while it reads its mailbox, and after COUNT
- * keep-alives (0: never stops) goes silent but stays alive, so that only its watchdog ends it.
- * Writes how many it sent to $FV_TEST_OUT/<name>.pings. Usage: watchdog-pinger COUNT */
+ * fv_watchdog() four times per $WATCHDOG_USEC while it reads its mailbox, until the file STOP
+ * exists (never without it): then it removes STOP (its successor pings again) and goes silent
+ * but stays alive, so that only its watchdog ends it. Writes how many keep-alives it sent to
+ * $FV_TEST_OUT/<name>.pings. Usage: watchdog-pinger [STOP] */
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "forkvisor.h"
 #include "markers.h"
 
 int main(int argc, char **argv) {
-        long count = argc == 2 ? parse_num(argv[1], 1000000) : -1;
+        const char *stop = argc == 2 ? argv[1] : NULL;
         const char *e = getenv("WATCHDOG_USEC");
         long usec = e ? parse_num(e, 3600L * 1000000) : -1;
         struct fv *fv;
         int r;
 
-        if (count < 0) {
-                fprintf(stderr, "usage: %s COUNT\n", program_invocation_short_name);
+        if (argc > 2) {
+                fprintf(stderr, "usage: %s [STOP]\n", program_invocation_short_name);
                 return 2;
         }
         if (usec <= 0) {
@@ -32,9 +34,14 @@ int main(int argc, char **argv) {
         }
         r = fv_ready(fv);
         int interval = usec / 4000 > 0 ? (int) (usec / 4000) : 1;
+        bool silent = false;
         for (long sent = 0; r >= 0;) {
                 struct fv_message m;
-                if (count == 0 || sent < count) {
+                if (!silent && stop && access(stop, F_OK) == 0) {
+                        (void) unlink(stop);
+                        silent = true;
+                }
+                if (!silent) {
                         r = fv_watchdog(fv);
                         if (r < 0)
                                 break;

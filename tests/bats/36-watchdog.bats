@@ -44,22 +44,31 @@ exit_reason() { fv info "$1" | sed -n 's/^exit reason: //p'; }
 restarts_of() { fv info "$1" | sed -n 's/^restarts: //p'; }
 # count_at_least FILE N: FILE holds a number of at least N.
 count_at_least() { [[ -s $1 ]] && (($(cat "$1") >= $2)); }
+# go_and_expect SIGNAL [PATH]: makes the file go, on which PATH (default app/d; its pid in $pid)
+# stops its keep-alives; then waits until it has exited, killed by SIGNAL for its watchdog.
+go_and_expect() {
+    local path=${2:-app/d}
+    touch "$BATS_TEST_TMPDIR/go"
+    retry 200 0.05 has_event exited "$path"
+    run -0 event_of exited "$path"
+    assert_output --regexp "\"pid\": $pid, \"signal\": \"$1\".*\"reason\": \"watchdog\""
+}
 
 # A daemon that reports its watchdog environment, is ready, and pings every 0.1 s until the file
-# silent appears (which it removes, so its successor pings again), then stays silent.
+# go appears (which it removes, so its successor pings again), then stays silent.
 pinging_daemon() {
     daemon <<'EOF'
 printf '%s %s %s\n' "$$" "${WATCHDOG_USEC-unset}" "${WATCHDOG_PID-unset}" >@T@/env.tmp
 mv @T@/env.tmp @T@/env.$$
 notify --ready
 n=0
-while [ ! -e @T@/silent ]; do
+while [ ! -e @T@/go ]; do
     notify WATCHDOG=1
     n=$((n + 1))
     echo $n >@T@/pings.tmp; mv @T@/pings.tmp @T@/pings.$$
     sleep 0.1
 done
-rm -f @T@/silent
+rm -f @T@/go
 exec sleep 1000
 EOF
 }
@@ -74,16 +83,18 @@ EOF
     # Its environment: the timeout in microseconds, and its own pid.
     retry 100 0.05 file_has "$BATS_TEST_TMPDIR/env.$pid"
     [ "$(cat "$BATS_TEST_TMPDIR/env.$pid")" = "$pid 1000000 $pid" ]
+    run -0 fv info app/d
+    assert_line "watchdog: 1000 ms"
+    run -0 fv info app/d --json
+    assert_output --partial '"watchdog_ms": 1000,'
     # Pinging for more than two of its periods, it is left alone.
     retry 400 0.05 count_at_least "$BATS_TEST_TMPDIR/pings.$pid" 25
     [ "$(pid_of app/d)" = "$pid" ]
     [ "$(restarts_of app/d)" = 0 ]
     run -1 has_event exited app/d
     # Silent: killed with SIGABRT for its watchdog, and restarted.
-    touch "$BATS_TEST_TMPDIR/silent"
+    go_and_expect ABRT
     retry 200 0.05 has_event restarting app/d
-    run -0 event_of exited app/d
-    assert_output --regexp "\"pid\": $pid, \"signal\": \"ABRT\".*\"reason\": \"watchdog\""
     run -0 event_of restarting app/d
     assert_output --partial '"reason": "watchdog"'
     retry 200 0.05 pid_changed app/d "$pid"
@@ -110,10 +121,7 @@ EOF
     fv_start t.ini
     listen
     pid=$(pid_of app/d)
-    touch "$BATS_TEST_TMPDIR/go"
-    retry 200 0.05 has_event exited app/d
-    run -0 event_of exited app/d
-    assert_output --regexp "\"pid\": $pid, \"signal\": \"KILL\".*\"reason\": \"watchdog\""
+    go_and_expect KILL
     run -0 grep -F "killing it with USR1" "$(fv_log)"
     fv_stop
     no_survivors
@@ -131,10 +139,7 @@ EOF
     fv_start t.ini
     listen
     pid=$(pid_of app/d)
-    touch "$BATS_TEST_TMPDIR/go"
-    retry 200 0.05 has_event restarting app/d
-    run -0 event_of exited app/d
-    assert_output --regexp "\"pid\": $pid, \"signal\": \"ABRT\".*\"reason\": \"watchdog\""
+    go_and_expect ABRT
     run -0 grep -F "'app/d' (pid $pid) asked for its watchdog (WATCHDOG=trigger), killing it with ABRT" "$(fv_log)"
     fv_stop
     no_survivors
@@ -143,8 +148,8 @@ EOF
 @test "watchdog: WATCHDOG_USEC sent by the child changes its timeout" {
     daemon <<'EOF'
 notify --ready
-[ -e @T@/once ] && exec sleep 1000
-touch @T@/once
+while [ ! -e @T@/go ]; do notify WATCHDOG=1; sleep 0.1; done
+rm -f @T@/go
 notify WATCHDOG_USEC=300000
 exec sleep 1000
 EOF
@@ -152,10 +157,9 @@ EOF
     app_ini d:d ready=notify watchdog=600000 limit_core=0 probe:@W@/sleeper
     fv_start t.ini
     listen
-    retry 200 0.05 has_event exited app/d
-    run -0 event_of exited app/d
-    assert_output --regexp '"signal": "ABRT".*"reason": "watchdog"'
-    run -0 grep -F "sent no watchdog keep-alive within 300 ms" "$(fv_log)"
+    pid=$(pid_of app/d)
+    go_and_expect ABRT
+    run -0 grep -F "'app/d' (pid $pid) sent no watchdog keep-alive within 300 ms" "$(fv_log)"
     fv_stop
     no_survivors
 }
@@ -178,16 +182,14 @@ EOF
 }
 
 @test "watchdog: a library worker that calls fv_watchdog stays; one that stops is restarted" {
-    app_ini intensity=5 "ok:@W@/watchdog-pinger 0" mailbox watchdog=400 \
-        "quiet:@W@/watchdog-pinger 3" mailbox watchdog=400 limit_core=0 probe:@W@/sleeper
+    app_ini intensity=5 ok:@W@/watchdog-pinger mailbox watchdog=400 \
+        "d:@W@/watchdog-pinger @T@/go" mailbox watchdog=400 limit_core=0 probe:@W@/sleeper
     fv_start t.ini
     listen
     ok=$(pid_of app/ok)
-    quiet=$(pid_of app/quiet)
-    retry 200 0.05 has_event exited app/quiet
-    run -0 event_of exited app/quiet
-    assert_output --regexp "\"pid\": $quiet, \"signal\": \"ABRT\".*\"reason\": \"watchdog\""
-    retry 200 0.05 pid_changed app/quiet "$quiet"
+    pid=$(pid_of app/d)
+    go_and_expect ABRT
+    retry 200 0.05 pid_changed app/d "$pid"
     # Four pings a period: more than three periods, and it is still the same process.
     retry 400 0.05 count_at_least "$FV_TEST_OUT/ok.pings" 14
     [ "$(pid_of app/ok)" = "$ok" ]
@@ -202,13 +204,13 @@ EOF
     daemon <<'EOF'
 "$FORKVISOR" ready
 n=0
-while [ ! -e @T@/silent ]; do
+while [ ! -e @T@/go ]; do
     "$FORKVISOR" watchdog
     n=$((n + 1))
     echo $n >@T@/pings.tmp; mv @T@/pings.tmp @T@/pings.$$
     sleep 0.1
 done
-rm -f @T@/silent
+rm -f @T@/go
 exec sleep 1000
 EOF
     app_ini d:d mailbox watchdog=1000 limit_core=0 probe:@W@/sleeper
@@ -218,10 +220,7 @@ EOF
     retry 400 0.05 count_at_least "$BATS_TEST_TMPDIR/pings.$pid" 25
     [ "$(pid_of app/d)" = "$pid" ]
     run -1 has_event exited app/d
-    touch "$BATS_TEST_TMPDIR/silent"
-    retry 200 0.05 has_event restarting app/d
-    run -0 event_of exited app/d
-    assert_output --regexp "\"pid\": $pid, \"signal\": \"ABRT\".*\"reason\": \"watchdog\""
+    go_and_expect ABRT
     fv_stop
     no_survivors
 }
