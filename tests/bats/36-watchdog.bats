@@ -44,6 +44,15 @@ exit_reason() { fv info "$1" | sed -n 's/^exit reason: //p'; }
 restarts_of() { fv info "$1" | sed -n 's/^restarts: //p'; }
 # count_at_least FILE N: FILE holds a number of at least N.
 count_at_least() { [[ -s $1 ]] && (($(cat "$1") >= $2)); }
+# start_d KEY=VALUE...: the tree of app/d (the daemon, with these settings) and app/probe,
+# started and listened to; app/d's pid in $pid.
+start_d() {
+    app_ini d:d "$@" probe:@W@/sleeper
+    run -0 "$FORKVISOR" check "$BATS_TEST_TMPDIR/t.ini"
+    fv_start t.ini
+    listen
+    pid=$(pid_of app/d)
+}
 # go_and_expect SIGNAL [PATH]: makes the file go, on which PATH (default app/d; its pid in $pid)
 # stops its keep-alives; then waits until it has exited, killed by SIGNAL for its watchdog.
 go_and_expect() {
@@ -75,11 +84,7 @@ EOF
 
 @test "watchdog: a daemon that pings keeps running; silent, it gets SIGABRT and is restarted for 'watchdog'" {
     pinging_daemon
-    app_ini intensity=5 d:d ready=notify watchdog=1000 limit_core=0 probe:@W@/sleeper
-    run -0 "$FORKVISOR" check "$BATS_TEST_TMPDIR/t.ini"
-    fv_start t.ini
-    listen
-    pid=$(pid_of app/d)
+    start_d ready=notify watchdog=1000 limit_core=0
     # Its environment: the timeout in microseconds, and its own pid.
     retry 100 0.05 file_has "$BATS_TEST_TMPDIR/env.$pid"
     [ "$(cat "$BATS_TEST_TMPDIR/env.$pid")" = "$pid 1000000 $pid" ]
@@ -117,10 +122,7 @@ notify --ready
 while [ ! -e @T@/go ]; do notify WATCHDOG=1; sleep 0.1; done
 while :; do sleep 0.1; done
 EOF
-    app_ini d:d ready=notify watchdog=500 watchdog_signal=USR1 shutdown=300 probe:@W@/sleeper
-    fv_start t.ini
-    listen
-    pid=$(pid_of app/d)
+    start_d ready=notify watchdog=500 watchdog_signal=USR1 shutdown=300
     go_and_expect KILL
     run -0 grep -F "killing it with USR1" "$(fv_log)"
     fv_stop
@@ -135,10 +137,7 @@ notify WATCHDOG=trigger
 exec sleep 1000
 EOF
     # Ten minutes: only the trigger can end it within the test.
-    app_ini d:d ready=notify watchdog=600000 limit_core=0 probe:@W@/sleeper
-    fv_start t.ini
-    listen
-    pid=$(pid_of app/d)
+    start_d ready=notify watchdog=600000 limit_core=0
     go_and_expect ABRT
     run -0 grep -F "'app/d' (pid $pid) asked for its watchdog (WATCHDOG=trigger), killing it with ABRT" "$(fv_log)"
     fv_stop
@@ -154,10 +153,7 @@ notify WATCHDOG_USEC=300000
 exec sleep 1000
 EOF
     # Ten minutes as configured; the daemon asks for 300 ms and then says nothing.
-    app_ini d:d ready=notify watchdog=600000 limit_core=0 probe:@W@/sleeper
-    fv_start t.ini
-    listen
-    pid=$(pid_of app/d)
+    start_d ready=notify watchdog=600000 limit_core=0
     go_and_expect ABRT
     run -0 grep -F "'app/d' (pid $pid) sent no watchdog keep-alive within 300 ms" "$(fv_log)"
     fv_stop
@@ -213,10 +209,7 @@ done
 rm -f @T@/go
 exec sleep 1000
 EOF
-    app_ini d:d mailbox watchdog=1000 limit_core=0 probe:@W@/sleeper
-    fv_start t.ini
-    listen
-    pid=$(pid_of app/d)
+    start_d mailbox watchdog=1000 limit_core=0
     retry 400 0.05 count_at_least "$BATS_TEST_TMPDIR/pings.$pid" 25
     [ "$(pid_of app/d)" = "$pid" ]
     run -1 has_event exited app/d
