@@ -172,7 +172,7 @@ EOF
     fv_start t.ini
     [ "$(state_of app/d)" = running ]
     [ "$(restarts_of app/d)" = 0 ]
-    run -1 grep -F "'app/d'" <(grep -F 'not ready within' "$(fv_log)")
+    run -1 grep -F "not ready within" "$(fv_log)"
     fv_stop
     no_survivors
 }
