@@ -74,6 +74,9 @@ FV_API int fv_pending(const struct fv *fv);
 
 /* Sending (buffered until fv_flush() or the next wait). */
 FV_API int fv_ready(struct fv *fv);
+/* A watchdog keep-alive (`watchdog =`), sent at once; 0 without sending when the node asked for
+ * none (no WATCHDOG_USEC, or a WATCHDOG_PID that is not ours). */
+FV_API int fv_watchdog(struct fv *fv);
 FV_API int fv_cast(struct fv *fv, const char *target, const void *data, size_t len);
 FV_API int fv_call(struct fv *fv, const char *target, const void *data, size_t len, int timeout_ms,
                    struct fv_message *ret);

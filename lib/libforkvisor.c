@@ -455,6 +455,20 @@ int fv_ready(struct fv *fv) {
         return r < 0 ? r : fv_flush(fv);
 }
 
+int fv_watchdog(struct fv *fv) {
+        if (!fv)
+                return -EINVAL;
+        /* As sd_watchdog_enabled(3): only a node that set WATCHDOG_USEC knows the kind, and a
+         * process forked by the worker is not the one watched. */
+        const char *usec = getenv("WATCHDOG_USEC"), *pid = getenv("WATCHDOG_PID");
+        if (!usec || !*usec)
+                return 0;
+        if (pid && *pid && strtol(pid, NULL, 10) != (long) getpid())
+                return 0;
+        int r = append(fv, &(Frame) { .kind = PROTO_WATCHDOG });
+        return r < 0 ? r : fv_flush(fv);
+}
+
 int fv_cast(struct fv *fv, const char *target, const void *data, size_t len) {
         size_t tl = target_length(target);
         if (!fv || tl == 0 || (!data && len > 0))

@@ -91,6 +91,7 @@ static void unprepare(Child *rt) {
         rt->argv = strv_free(rt->argv);
         rt->envp = mfree(rt->envp);
         rt->env_own = strv_free(rt->env_own);
+        rt->watchdog_pid = NULL;
         rt->cmdline = mfree(rt->cmdline);
 }
 
@@ -135,7 +136,7 @@ int child_prepare(Manager *m, Node *n, Child *rt) {
 
         if (!rt->envp) {
                 size_t len = 0, cap = strv_length(m->base_env) + strv_length(rt->file_env) +
-                                      strv_length(s->environment) + 9; /* ours, and NULL */
+                                      strv_length(s->environment) + 11; /* ours, and NULL */
                 char **env = calloc(cap, sizeof *env);
                 if (!env)
                         return -ENOMEM;
@@ -164,6 +165,18 @@ int child_prepare(Manager *m, Node *n, Child *rt) {
                         r = env_put_own(rt, env, &len, "NOTIFY_SOCKET",
                                         notify_by_fd(s) ? NOTIFY_SOCKET_BY_FD
                                                         : notify_server_path(m->notify));
+                /* systemd's: the timeout, and the pid it is meant for (a process it forks is not
+                 * asked for keep-alives), which spawn.c writes into the child's copy. */
+                rt->watchdog_pid = NULL;
+                if (r >= 0 && s->watchdog_ms > 0) {
+                        char usec[24];
+                        snprintf(usec, sizeof usec, "%llu", (unsigned long long) msec_to_usec(s->watchdog_ms));
+                        r = env_put_own(rt, env, &len, "WATCHDOG_USEC", usec);
+                        if (r >= 0)
+                                r = env_put_own(rt, env, &len, "WATCHDOG_PID", SPAWN_PID_DIGITS);
+                        if (r >= 0)
+                                rt->watchdog_pid = strchr(env[len - 1], '=') + 1;
+                }
                 if (r < 0) {
                         free(env);
                         return r;
@@ -292,6 +305,7 @@ static int read_env_files(Node *n, Child *rt) {
         /* The environment is made again from what was read now. */
         rt->envp = mfree(rt->envp);
         rt->env_own = strv_free(rt->env_own);
+        rt->watchdog_pid = NULL;
         strv_free(rt->file_env);
         rt->file_env = TAKE_PTR(env);
         return 0;
@@ -412,6 +426,7 @@ static int spawn_one(Manager *m, Node *n, NodeHook hook, pid_t *ret_pid) {
                 .cgroup_fd = cgroup_fd,
                 .cgroup_procs = cgroup_procs,
                 .n_cgroup_procs = n_cgroup_procs,
+                .pid_digits = rt->watchdog_pid,
         };
         SpawnStage stage;
         pid_t pid;
@@ -462,6 +477,8 @@ static int spawn_one(Manager *m, Node *n, NodeHook hook, pid_t *ret_pid) {
                 return r;
         }
         rt->proc = proc;
+        if (hook == NODE_HOOK_NONE)
+                child_watchdog_start(rt); /* systemd arms it at the start, before readiness */
         if (!rt->cgroup)
                 guard_watch_session(m->guard, pid); /* its session id: spawn.c made it a leader */
         *ret_pid = pid;
@@ -523,6 +540,9 @@ int child_attach(void *ud, Node *n) {
                 snprintf(n->reason, sizeof n->reason, "held: stopped by the operator before the daemon started");
                 log_info("'%s' is held: stopped by the operator, it is not started", n->path);
         }
+        int r = child_watchdog_attach(m, rt);
+        if (r < 0)
+                return r;
         return rt->timer ? 0 : node_timer_new(m, rt);
 }
 
@@ -559,6 +579,7 @@ void child_release(void *ud, Node *n) {
                 rt->proc = proc_release(&m->procs, rt->proc);
         }
         sd_event_source_disable_unref(rt->timer);
+        child_watchdog_free(rt);
         output_pipe_free(rt->output);
         output_pipe_free(rt->file_out);
         output_pipe_free(rt->file_err);
@@ -588,6 +609,10 @@ static void kill_for_mailbox(Manager *m, Node *n, const char *what) {
         tree_kill_worker(m->tree, n, NODE_REASON_MAILBOX);
 }
 
+static void on_peer_watchdog(void *ud, void *owner, pid_t pid) {
+        child_watchdog_ping(ud, owner, pid);
+}
+
 static void on_peer_broken(void *ud, void *owner, const char *why) {
         char what[256];
         snprintf(what, sizeof what, "broke the mailbox protocol (%s)", why);
@@ -605,6 +630,7 @@ const RouterOps child_router_ops = {
         .ready = on_peer_ready,
         .broken = on_peer_broken,
         .lost = on_peer_lost,
+        .watchdog = on_peer_watchdog,
 };
 
 int child_notify(void *ud, pid_t sender, const char *msg) {
@@ -625,6 +651,8 @@ int child_notify(void *ud, pid_t sender, const char *msg) {
                         rt->status_text = strdup(buf);
                 }
         }
+        /* Before READY=1: an EXTEND_TIMEOUT_USEC= sent with it applies while it is starting. */
+        child_watchdog_notify(m, n, proc->pid, msg);
         if (notify_field(msg, "READY", buf, sizeof buf) && strcmp(buf, "1") == 0 && n->spec->ready == READY_NOTIFY)
                 tree_handle_ready(m->tree, n);
         return 0;

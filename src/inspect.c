@@ -330,6 +330,8 @@ static void info_text(ControlRequest *req, Manager *m, const Info *i) {
                                              i->cpu_system_usec % USEC_PER_SEC / USEC_PER_MSEC);
                 control_reply_printf(req, "restart: %s\nready: %s\n", restart_type_to_string(n->spec->restart),
                                      ready_mode_to_string(n->spec->ready));
+                if (n->spec->watchdog_ms > 0)
+                        control_reply_printf(req, "watchdog: %" PRIu64 " ms\n", n->spec->watchdog_ms);
                 if (i->command)
                         control_reply_printf(req, "command: %s\n", i->command);
                 if (info_names(req, m, n, false) > 0)
@@ -377,8 +379,9 @@ static void info_json(ControlRequest *req, Manager *m, const Info *i) {
                 else
                         control_reply_printf(req, "null");
                 cpu_json(req, i->cpu, i->cpu_user_usec, i->cpu_system_usec);
-                control_reply_printf(req, ", \"restart\": \"%s\", \"ready\": \"%s\", \"command\": ",
-                                     restart_type_to_string(n->spec->restart), ready_mode_to_string(n->spec->ready));
+                control_reply_printf(req, ", \"restart\": \"%s\", \"ready\": \"%s\", \"watchdog_ms\": %" PRIu64
+                                     ", \"command\": ", restart_type_to_string(n->spec->restart),
+                                     ready_mode_to_string(n->spec->ready), n->spec->watchdog_ms);
                 json_string_or_null(req, i->command);
                 control_reply_printf(req, ", \"names\": [");
                 (void) info_names(req, m, n, true);

@@ -62,6 +62,7 @@ static const Verb verbs[] = {
         { "metrics", verb_control, "metrics                          the node's figures in the Prometheus text format" },
         { "get-state", verb_control, "get-state NAME [--timeout MS]    print a worker's state (format_state)" },
         { "ready", verb_worker, "ready                            (in a worker) report readiness" },
+        { "watchdog", verb_worker, "watchdog                         (in a worker) send a watchdog keep-alive" },
         { "recv", verb_worker, "recv [--timeout MS] [--shell]    (in a worker) wait for a message, print it" },
         { "reply", verb_worker, "reply REF DATA                   (in a worker) answer the call REF" },
         { "monitor", verb_worker, "monitor NAME                     (in a worker) get a down message when NAME ends" },

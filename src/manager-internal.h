@@ -43,6 +43,9 @@ typedef struct Child {
         char *status_text;         /* sd_notify STATUS= of the child */
         CgroupLeaf *cgroup;        /* cgroup mode: the worker's cgroup, kept across restarts */
         uint64_t oom_kills;        /* the cgroup's OOM kills when the process started */
+        sd_event_source *watchdog; /* child-watchdog.c: due when a keep-alive is late */
+        usec_t watchdog_usec;      /* this run's timeout: `watchdog`, or what WATCHDOG_USEC= set; 0 off */
+        char *watchdog_pid;        /* in env_own: WATCHDOG_PID's digits, filled in by each spawned child */
 } Child;
 
 struct Manager {
@@ -93,6 +96,17 @@ void child_release(void *ud, Node *n);
 extern const RouterOps child_router_ops;
 /* An sd_notify message from sender (NotifyServer's handler). */
 int child_notify(void *ud, pid_t sender, const char *msg);
+
+/* child-watchdog.c: the watchdog timer of rt (made by child_attach), its start at a spawn and
+ * stop at the exit, and the keep-alives and requests that reach it from the process pid of n (a
+ * WATCHDOG frame of its mailbox; a notify message's WATCHDOG=, WATCHDOG_USEC=,
+ * EXTEND_TIMEOUT_USEC=). */
+int child_watchdog_attach(Manager *m, Child *rt);
+void child_watchdog_free(Child *rt);
+void child_watchdog_start(Child *rt);
+void child_watchdog_stop(Child *rt);
+void child_watchdog_ping(Manager *m, Node *n, pid_t pid);
+void child_watchdog_notify(Manager *m, Node *n, pid_t pid, const char *msg);
 
 /* reap.c */
 int reap_children(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata);

@@ -150,6 +150,7 @@ static const char *const kind_table[_PROTO_KIND_MAX] = {
         [PROTO_SUBSCRIBE] = "subscribe",
         [PROTO_UNSUBSCRIBE] = "unsubscribe",
         [PROTO_PUBLISH] = "publish",
+        [PROTO_WATCHDOG] = "watchdog",
 };
 
 /* NULL for a kind that is not one (0, or _PROTO_KIND_MAX and above); proto_decode() never
@@ -177,6 +178,7 @@ static const uint8_t kind_directions[_PROTO_KIND_MAX] = {
         [PROTO_SUBSCRIBE] = TO_NODE,
         [PROTO_UNSUBSCRIBE] = TO_NODE,
         [PROTO_PUBLISH] = TO_NODE,
+        [PROTO_WATCHDOG] = TO_NODE,
 #undef TO_NODE
 #undef TO_WORKER
 };

@@ -49,6 +49,8 @@ typedef enum ProtoKind {
         PROTO_UNSUBSCRIBE = 14,/* worker→node: end that subscription; answered like REGISTER */
         PROTO_PUBLISH = 15,    /* worker→node: payload to every subscriber of topic target, each
                                 * receiving it as INFO with the topic as target */
+        PROTO_WATCHDOG = 16,   /* worker→node: a watchdog keep-alive (fv_watchdog; sent only to a
+                                * node that gave the worker WATCHDOG_USEC, so never to an older one) */
         _PROTO_KIND_MAX,
 } ProtoKind;
 

@@ -106,8 +106,10 @@ int reap_children(sd_event_source *s, const struct signalfd_siginfo *si, void *u
                                       reason, sizeof reason);
                         router_detach(m->router, proc->peer, reason);
                 }
-                if (rt)
+                if (rt) {
                         rt->proc = NULL;
+                        child_watchdog_stop(rt);
+                }
                 proc_release(&m->procs, proc);
                 tree_handle_exit(m->tree, n, info.si_code, info.si_status);
         }

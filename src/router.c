@@ -605,6 +605,10 @@ static unsigned on_frame(void *ud, Mailbox *mb, const Frame *f, int fd) {
                 if (!p->dying)
                         r->ops.ready(r->ud, p->owner);
                 return 1;
+        case PROTO_WATCHDOG:
+                if (!p->dying && r->ops.watchdog)
+                        r->ops.watchdog(r->ud, p->owner, p->pid);
+                return 1;
         case PROTO_MONITOR:
                 add_monitor(r, p, f->target, f->target_len);
                 return 1;

@@ -29,6 +29,8 @@ typedef struct RouterOps {
          * for want of memory: its mailbox is closed, since it would otherwise wait forever, and
          * the worker must be restarted. what is static text. */
         void (*lost)(void *ud, void *owner, const char *what);
+        /* The worker, process pid, sent a watchdog keep-alive (fv_watchdog). May be NULL. */
+        void (*watchdog)(void *ud, void *owner, pid_t pid);
 } RouterOps;
 
 /* The answer to a call made from outside the tree: status 0 with the reply, or 1 with the

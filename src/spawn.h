@@ -62,7 +62,13 @@ typedef struct SpawnRequest {
                                       * (clone3 CLONE_INTO_CGROUP: it never runs outside it) */
         const int *cgroup_procs;     /* v1 cgroup.procs files the process moves itself into first */
         size_t n_cgroup_procs;
+        char *pid_digits;            /* NULL, or room in one of envp's strings (SPAWN_PID_DIGITS
+                                      * long) where the child writes its own pid before exec:
+                                      * only it knows it in time (WATCHDOG_PID) */
 } SpawnRequest;
+
+/* What pid_digits is made of: room for any pid (pid_max is at most 2^22). */
+#define SPAWN_PID_DIGITS "0000000000"
 
 /* Starts the process. Returns 0 and its pid once exec has succeeded, or a negative errno with
  * *ret_stage saying which step failed (the process is then already reaped). */

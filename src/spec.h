@@ -128,6 +128,8 @@ struct Spec {
         uint64_t restart_delay_ms;       /* default 0 */
         uint64_t restart_delay_max_ms;   /* default = restart_delay_ms */
         uint64_t min_uptime_ms;   /* default 0: an exit within it after the spawn is a failed start */
+        uint64_t watchdog_ms;     /* default 0 (none): WATCHDOG=1 (or fv_watchdog) at least this often */
+        int watchdog_signal;      /* default SIGABRT: what a silent worker is sent first */
         char *register_name;      /* owned; NULL for "none"; default the section name
                                    * (the runtime appends ".%i" for dynamic children);
                                    * a duplicate key keeps its leading '+' */

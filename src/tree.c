@@ -49,6 +49,7 @@ static const char *const node_reason_table[_NODE_REASON_MAX] = {
         [NODE_REASON_SHUTDOWN] = "shutdown",    [NODE_REASON_SIBLING] = "sibling",
         [NODE_REASON_TIMEOUT] = "timeout",      [NODE_REASON_START_FAILED] = "start_failed",
         [NODE_REASON_GAVE_UP] = "gave_up",      [NODE_REASON_MAILBOX] = "mailbox",
+        [NODE_REASON_WATCHDOG] = "watchdog",
 };
 
 const char *node_reason_to_string(NodeReason r) {
@@ -92,6 +93,7 @@ void node_emit(Node *n, TreeEvent ev) {
 static void set_timer(Node *n, NodeTimer kind, usec_t at) {
         assert(kind != NODE_TIMER_NONE);
         n->timer = kind;
+        n->timer_at = at;
         n->tree->ops->set_timer(n->tree->ud, n, at);
 }
 
@@ -677,6 +679,12 @@ void tree_handle_exit(Tree *t, Node *n, int code, int status) {
                 worker_finish(n, REPORT_START_FAILED);
                 return;
         case NODE_STOPPING:
+                if (n->signalled == NODE_SIGNALLED_WATCHDOG) {
+                        /* Killed for its silence while running: a crash for its policy. */
+                        n->failures++;
+                        worker_finish(n, REPORT_EXIT_ABNORMAL);
+                        return;
+                }
                 worker_finish(n, n->signalled == NODE_SIGNALLED_NOT_READY ? REPORT_START_FAILED : REPORT_DOWN);
                 return;
         case NODE_RUNNING: {
@@ -738,6 +746,34 @@ void tree_kill_worker(Tree *t, Node *n, NodeReason why) {
                 return;
         node_note_stop(n, why); /* not signalled: its supervisor restarts it as after a crash */
         t->ops->kill(t->ud, n, SIGKILL, n->spec->kill_group);
+}
+
+void tree_watchdog_worker(Tree *t, Node *n, const char *why) {
+        if (node_is_supervisor(n) || n->pid <= 0 || n->hook != NODE_HOOK_NONE ||
+            (n->state != NODE_STARTING && n->state != NODE_RUNNING))
+                return; /* already on its way down, or not its own process */
+        node_set_reason(n, "%s", why);
+        node_note_stop(n, NODE_REASON_WATCHDOG);
+        /* Not ready yet: its end is a failed start, as after a ready_timeout. */
+        n->signalled = n->state == NODE_STARTING ? NODE_SIGNALLED_NOT_READY : NODE_SIGNALLED_WATCHDOG;
+        node_enter(n, NODE_STOPPING);
+        t->ops->kill(t->ud, n, n->spec->watchdog_signal, n->spec->kill_group);
+        if (n->spec->watchdog_signal != SIGKILL)
+                t->ops->kill(t->ud, n, SIGCONT, n->spec->kill_group);
+        /* Its shutdown time, then SIGKILL (systemd's TimeoutAbortSec= defaults to TimeoutStopSec=). */
+        if (n->spec->watchdog_signal != SIGKILL && n->spec->shutdown_ms != SHUTDOWN_INFINITY)
+                set_timer(n, NODE_TIMER_SHUTDOWN, tree_now(t) + msec_to_usec(n->spec->shutdown_ms));
+}
+
+void tree_extend_ready(Tree *t, Node *n, usec_t at) {
+        (void) t;
+        /* Only the ready_timeout itself: min_uptime's timer arms it when it is over, from the
+         * spawn, so an extension asked for before that is not kept (systemd's is not either
+         * past the next state change). */
+        if (n->state != NODE_STARTING || n->timer != NODE_TIMER_READY || n->hook != NODE_HOOK_NONE)
+                return;
+        if (at > n->timer_at)
+                set_timer(n, NODE_TIMER_READY, at);
 }
 
 void tree_handle_timer(Tree *t, Node *n) {

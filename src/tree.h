@@ -72,6 +72,7 @@ typedef enum NodeSignalled {
         NODE_SIGNALLED_NO,        /* nobody asked it to stop: its exit is its own */
         NODE_SIGNALLED_STOP,      /* stopped or killed by the tree (supervisor, operator, shutdown) */
         NODE_SIGNALLED_NOT_READY, /* killed for ready_timeout: its exit is a failed start */
+        NODE_SIGNALLED_WATCHDOG,  /* sent watchdog_signal while running: its exit is abnormal */
         _NODE_SIGNALLED_MAX,
 } NodeSignalled;
 
@@ -94,6 +95,7 @@ typedef enum NodeReason {
         NODE_REASON_START_FAILED, /* could not be started, or exited before it was ready */
         NODE_REASON_GAVE_UP,      /* a supervisor: reached its restart intensity */
         NODE_REASON_MAILBOX,      /* killed for its mailbox (broke the protocol, lost a message) */
+        NODE_REASON_WATCHDOG,     /* killed for its watchdog: no keep-alive within `watchdog` */
         _NODE_REASON_MAX,
 } NodeReason;
 
@@ -173,6 +175,7 @@ struct Node {
         char **extra_args;       /* owned strv: start-child arguments, appended to exec */
         NodeState state;         /* written only by node_enter() (tree.c) */
         NodeTimer timer;         /* what the armed timer is for, or NODE_TIMER_NONE */
+        usec_t timer_at;         /* when it fires (CLOCK_MONOTONIC), while armed */
         void *userdata;          /* the manager's per-node data (owned by the manager) */
 
         /* Worker process. */
@@ -254,6 +257,13 @@ void tree_kill_all(Tree *t);
 /* SIGKILL for a worker the node cannot keep (its mailbox broke): an exit of its own for its
  * supervisor's policy, reported with why. */
 void tree_kill_worker(Tree *t, Node *n, NodeReason why);
+/* A worker's watchdog ran out (or it sent WATCHDOG=trigger): watchdog_signal now, SIGKILL after its
+ * shutdown time, an abnormal exit for its supervisor (a failed start while it is starting), as
+ * systemd's WatchdogSec= does; why: its reason text. Nothing for a worker not running its own
+ * process. */
+void tree_watchdog_worker(Tree *t, Node *n, const char *why);
+/* EXTEND_TIMEOUT_USEC: a starting worker's ready_timeout ends no sooner than `at`. */
+void tree_extend_ready(Tree *t, Node *n, usec_t at);
 
 /* Inputs from the world. */
 void tree_handle_exit(Tree *t, Node *n, int code, int status);

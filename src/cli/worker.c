@@ -37,6 +37,9 @@ typedef struct WorkerVerb {
 static const WorkerVerb worker_verbs[] = {
         { .name = "ready", .usage = "",
           .help = "Report that this worker is ready (for a worker with ready = mailbox)." },
+        { .name = "watchdog", .usage = "",
+          .help = "Send a watchdog keep-alive (for a worker with watchdog = MS, ready = mailbox); nothing\n"
+                  "when the worker has no watchdog (no WATCHDOG_USEC)." },
         { .name = "recv", .usage = "[--timeout MS] [--shell]", .timeout = true, .shell = true,
           .help = "Wait for the next message of this worker's mailbox and print its payload. With --shell,\n"
                   "print FV_KIND= FV_REF= FV_FROM= FV_TOPIC= FV_PAYLOAD= assignments for eval, quoted with\n"
@@ -302,7 +305,7 @@ static int do_subscribe(const WorkerVerb *v, char **topics) {
         return 0;
 }
 
-/* ready, reply, monitor, send, publish: one frame, written when the mailbox is closed. */
+/* ready, watchdog, reply, monitor, send, publish: one frame, written when the mailbox is closed. */
 static int do_send(const WorkerVerb *v, char **pos) {
         struct fv *fv = NULL;
         int r = open_mailbox(v, 0, &fv);
@@ -310,7 +313,12 @@ static int do_send(const WorkerVerb *v, char **pos) {
                 return r;
         if (strcmp(v->name, "ready") == 0)
                 r = fv_ready(fv);
-        else if (strcmp(v->name, "monitor") == 0)
+        else if (strcmp(v->name, "watchdog") == 0) {
+                /* Sent for the worker, from a process of its own: WATCHDOG_PID is the worker's pid,
+                 * not ours, and the node counts the keep-alive for the mailbox's owner anyway. */
+                unsetenv("WATCHDOG_PID");
+                r = fv_watchdog(fv);
+        } else if (strcmp(v->name, "monitor") == 0)
                 r = fv_monitor(fv, pos[0]);
         else if (strcmp(v->name, "send") == 0)
                 r = fv_cast(fv, pos[0], pos[1], strlen(pos[1]));

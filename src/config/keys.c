@@ -41,7 +41,7 @@ const char *const config_keys_worker[] = {
         "mailbox_limit", "user", "group", "directory", "environment", "env_file", "umask", "nice",
         "limit_nofile", "limit_core", "limit_as", "limit_nproc", "stdout", "stderr", "stdin",
         "kill_group", "memory_max", "pids_max", "cpu_weight", "log_max_bytes", "log_backups",
-        "oom_score_adj", "ioprio", "cpu_affinity", "pre_start", "post_stop", NULL,
+        "oom_score_adj", "ioprio", "cpu_affinity", "pre_start", "post_stop", "watchdog", "watchdog_signal", NULL,
 };
 
 const char *const config_keys_cluster[] = {
@@ -454,7 +454,8 @@ static int parse_post_stop(FileState *fs, const KeyDef *k, Spec *s, const char *
         return parse_command(fs, k, &s->post_stop, v);
 }
 
-static int parse_stop_signal(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+/* A signal name or number into *ret, or a diagnostic that suggests a name. */
+static int get_signal(FileState *fs, const KeyDef *k, const char *v, int *ret) {
         int sig = parse_signal(v);
 
         if (sig < 0) {
@@ -473,8 +474,21 @@ static int parse_stop_signal(FileState *fs, const KeyDef *k, Spec *s, const char
                 return fs_error(fs, "bad value '%s' for %s: expected a signal name (TERM, SIGTERM, ...) or a number from 1 to %d",
                                 v, k->name, SIGRTMAX);
         }
-        s->stop_signal = sig;
+        *ret = sig;
         return 0;
+}
+
+static int parse_stop_signal(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        return get_signal(fs, k, v, &s->stop_signal);
+}
+
+/* Checked against ready once the section is complete (validate.c). */
+static int parse_watchdog(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        return get_ms(fs, k, v, &s->watchdog_ms);
+}
+
+static int parse_watchdog_signal(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        return get_signal(fs, k, v, &s->watchdog_signal);
 }
 
 /* reset_normal_exit() dropped the default { 0 } at the key line; each code adds to the list. */
@@ -968,6 +982,8 @@ static const KeyDef key_table[] = {
         { "oom_score_adj", W, 0, keys_parse_oom_score_adj },
         { "ioprio", W, 0, keys_parse_ioprio },
         { "cpu_affinity", W, 0, keys_parse_cpu_affinity },
+        { "watchdog", W, 0, parse_watchdog },
+        { "watchdog_signal", W, 0, parse_watchdog_signal },
         { "nats", C, 0, parse_nats },
         { "node", C, 0, parse_cluster_node },
         { "prefix", C, 0, parse_cluster_prefix },

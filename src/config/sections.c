@@ -75,6 +75,7 @@ static int section_new(FileState *fs, SpecKind kind, const char *name) {
                 return parser_oom(p);
         if (kind == SPEC_WORKER) {
                 s->stop_signal = SIGTERM;
+                s->watchdog_signal = SIGABRT; /* as systemd's WatchdogSignal= */
                 s->normal_exit = calloc(1, sizeof(int));
                 s->n_normal_exit = 1;
                 s->ready = READY_NONE;

@@ -72,6 +72,15 @@ static void finish_worker(Parser *p, Spec *s, SectionInfo *info) {
         if (s->ready == READY_EXIT && s->min_uptime_ms > 0)
                 parser_error(p, s->file, info->key_line[keys_index("min_uptime")] ?: s->line,
                          "min_uptime does not apply to ready = exit (a one-shot is done when it exits)");
+        /* The pings come on the notify socket or the mailbox: a worker with neither could never
+         * send one and would only ever be killed. */
+        if (s->watchdog_ms > 0 && s->ready != READY_NOTIFY && s->ready != READY_MAILBOX)
+                parser_error(p, s->file, info->key_line[keys_index("watchdog")],
+                         "watchdog needs ready = notify or ready = mailbox (the keep-alives come that way), not ready = %s",
+                         ready_mode_to_string(s->ready));
+        if (info->key_line[keys_index("watchdog_signal")] && s->watchdog_ms == 0)
+                parser_error(p, s->file, info->key_line[keys_index("watchdog_signal")],
+                         "watchdog_signal without watchdog");
         if (info->key_line[keys_index("normal_exit")] && s->n_normal_exit == 0)
                 parser_error(p, s->file, info->key_line[keys_index("normal_exit")],
                          "normal_exit needs at least one exit code");

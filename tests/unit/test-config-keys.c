@@ -225,6 +225,42 @@ TEST(stop_signal_forms) {
         }
 }
 
+TEST(watchdog_keys) {
+        {
+                _cleanup_config_ Config *c = NULL;
+                _cleanup_free_ char *text = with_worker("ready = notify\n");
+                LOAD_OK(text, c);
+                const Spec *w = config_find(c, SPEC_WORKER, "w");
+                ASSERT_EQ(w->watchdog_ms, 0u);
+                ASSERT_EQ(w->watchdog_signal, SIGABRT);
+        }
+        {
+                _cleanup_config_ Config *c = NULL;
+                _cleanup_free_ char *text = with_worker("ready = mailbox\nwatchdog = 2500\nwatchdog_signal = usr1\n");
+                LOAD_OK(text, c);
+                const Spec *w = config_find(c, SPEC_WORKER, "w");
+                ASSERT_EQ(w->watchdog_ms, 2500u);
+                ASSERT_EQ(w->watchdog_signal, SIGUSR1);
+        }
+        {
+                _cleanup_free_ char *text = with_worker("watchdog = 1000\n");
+                EXPECT_ERROR(text, NAME ":5: watchdog needs ready = notify or ready = mailbox");
+        }
+        {
+                _cleanup_free_ char *text = with_worker("ready = notify\nwatchdog = 1000\nwatchdog_signal = ABORT\n");
+                EXPECT_ERROR(text, NAME ":7: bad value 'ABORT' for watchdog_signal");
+                EXPECT_ERROR(text, "did you mean 'ABRT'?");
+        }
+        {
+                _cleanup_free_ char *text = with_worker("ready = notify\nwatchdog_signal = KILL\n");
+                EXPECT_ERROR(text, NAME ":6: watchdog_signal without watchdog");
+        }
+        {
+                _cleanup_free_ char *text = with_worker("ready = notify\nwatchdog = soon\n");
+                EXPECT_ERROR(text, NAME ":6: bad value 'soon' for watchdog: expected milliseconds");
+        }
+}
+
 TEST(period_decimals) {
         static const struct {
                 const char *v;

@@ -167,6 +167,38 @@ TEST(nobatch_sends_no_hello_and_frames_go_out_batched) {
         close(sv[1]);
 }
 
+/* fv_watchdog speaks only to a node that asked for keep-alives (WATCHDOG_USEC), and only for
+ * the process it means (WATCHDOG_PID): a node that does not know the kind never sees it. */
+TEST(watchdog_only_when_asked) {
+        struct fv *fv;
+        Frame fr[4];
+        int sv[2];
+        char pid[16];
+
+        pair(sv);
+        ASSERT_OK(fv_open_fd(sv[0], FV_NOBATCH, &fv));
+        unsetenv("WATCHDOG_USEC");
+        unsetenv("WATCHDOG_PID");
+        ASSERT_EQ(fv_watchdog(fv), 0);
+        ASSERT_EQ(fv_flush(fv), 0);
+        ASSERT_EQ(recv(sv[1], rec, sizeof rec, MSG_DONTWAIT), -1); /* nothing was sent */
+        ASSERT_EQ(errno, EAGAIN);
+        setenv("WATCHDOG_USEC", "1000000", 1);
+        setenv("WATCHDOG_PID", "1", 1); /* not ours */
+        ASSERT_EQ(fv_watchdog(fv), 0);
+        ASSERT_EQ(recv(sv[1], rec, sizeof rec, MSG_DONTWAIT), -1);
+        snprintf(pid, sizeof pid, "%d", (int) getpid());
+        setenv("WATCHDOG_PID", pid, 1);
+        ASSERT_OK(fv_watchdog(fv)); /* sent at once */
+        ASSERT_EQ(node_read(sv[1], fr, 4, NULL), 1);
+        ASSERT_EQ(fr[0].kind, PROTO_WATCHDOG);
+        ASSERT_EQ(fv_watchdog(NULL), -EINVAL);
+        unsetenv("WATCHDOG_USEC");
+        unsetenv("WATCHDOG_PID");
+        fv_close(fv);
+        close(sv[1]);
+}
+
 TEST(limits_and_arguments) {
         static char big[PROTO_PAYLOAD_MAX + 1];
         char name[PROTO_TARGET_MAX + 2];

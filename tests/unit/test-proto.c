@@ -387,7 +387,7 @@ TEST(direction_table) {
                 { PROTO_HELLO, true, false },      { PROTO_GET_STATE, false, true },
                 { PROTO_REGISTER, true, false },   { PROTO_UNREGISTER, true, false },
                 { PROTO_SUBSCRIBE, true, false },  { PROTO_UNSUBSCRIBE, true, false },
-                { PROTO_PUBLISH, true, false },
+                { PROTO_PUBLISH, true, false },    { PROTO_WATCHDOG, true, false },
         };
         ASSERT_EQ(sizeof table / sizeof table[0], _PROTO_KIND_MAX - 1);
         for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {

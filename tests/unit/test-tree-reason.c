@@ -223,3 +223,62 @@ TEST(a_worker_killed_for_its_mailbox_is_restarted_as_after_a_crash) {
         ASSERT_EQ(N(&f, "s/a")->restarts, 1);
         done(&f);
 }
+
+/* watchdog_signal first, SIGKILL once its shutdown time is over; then restarted as after a crash,
+ * and counted against intensity like one. */
+TEST(a_worker_killed_for_its_watchdog_is_restarted_as_after_a_crash) {
+        Fake f;
+        ASSERT_OK(boot(&f, "[supervisor:s]\nintensity = 1\nchildren = a\n"
+                           "[worker:a]\nexec = /bin/true\nready = notify\nwatchdog = 100\nshutdown = 50\n"));
+        Node *a = N(&f, "s/a");
+        tree_handle_ready(f.tree, a);
+        ASSERT_EQ(a->state, NODE_RUNNING);
+        f.log[0] = 0;
+        tree_watchdog_worker(f.tree, a, "no watchdog keep-alive within 100 ms");
+        ASSERT_EQ(a->state, NODE_STOPPING);
+        ASSERT_EQ(a->timer, NODE_TIMER_SHUTDOWN);
+        ASSERT_STREQ(a->reason, "no watchdog keep-alive within 100 ms");
+        tree_watchdog_worker(f.tree, a, "again"); /* already on its way down: nothing more */
+        tree_handle_timer(f.tree, a);
+        die(&f, "s/a", CLD_KILLED, SIGKILL);
+        ASSERT_STREQ(f.log, "-a:ABRT(watchdog) -a:KILL(watchdog) restarting:a(watchdog) +a ");
+        ASSERT_STREQ(why(&f, "s/a"), "watchdog");
+        ASSERT_EQ(a->restarts, 1);
+        /* A second one within the period is over intensity 1. */
+        tree_handle_ready(f.tree, a);
+        tree_watchdog_worker(f.tree, a, "no watchdog keep-alive within 100 ms");
+        die(&f, "s/a", CLD_DUMPED, SIGABRT);
+        ASSERT_CONTAINS(f.log, "gaveup:s");
+        done(&f);
+}
+
+/* Before it is ready, a watchdog that runs out is a failed start, as a ready_timeout is; and
+ * EXTEND_TIMEOUT_USEC only ever pushes the ready_timeout back. */
+TEST(a_watchdog_while_starting_is_a_failed_start_and_extend_only_lengthens) {
+        Fake f;
+        ASSERT_OK(boot(&f, "[supervisor:s]\nchildren = a b\n" W("a")
+                           "[worker:b]\nexec = /bin/true\nready = notify\nready_timeout = 100\n"
+                           "watchdog = 100\nwatchdog_signal = KILL\n"));
+        const char *err;
+        Node *b = N(&f, "s/b");
+        tree_handle_ready(f.tree, b);
+        ASSERT_OK(tree_stop_node(f.tree, b, &err));
+        die(&f, "s/b", CLD_KILLED, SIGTERM);
+        f.log[0] = 0;
+        ASSERT_OK(tree_start_node(f.tree, b, &err));
+        ASSERT_EQ(b->timer, NODE_TIMER_READY);
+        usec_t at = b->timer_at;
+        tree_extend_ready(f.tree, b, at - 1);
+        ASSERT_EQ(b->timer_at, at);
+        tree_extend_ready(f.tree, b, at + 5000);
+        ASSERT_EQ(b->timer_at, at + 5000);
+        ASSERT_EQ(b->timer, NODE_TIMER_READY);
+        tree_watchdog_worker(f.tree, b, "no watchdog keep-alive within 100 ms");
+        /* SIGKILL itself: no second stage. */
+        ASSERT_EQ(b->timer, NODE_TIMER_NONE);
+        die(&f, "s/b", CLD_KILLED, SIGKILL);
+        ASSERT_STREQ(f.log, "+b -b:KILL(watchdog) ");
+        ASSERT_STREQ(why(&f, "s/b"), "watchdog");
+        ASSERT_EQ(b->state, NODE_FAILED);
+        done(&f);
+}
