@@ -14,6 +14,7 @@
 #include "cluster-names.h"
 #include "cluster-rpc.h"
 #include "guard.h"
+#include "health.h"
 #include "held.h"
 #include "manager.h"
 #include "notify.h"
@@ -43,6 +44,7 @@ typedef struct Child {
         char *status_text;         /* sd_notify STATUS= of the child */
         CgroupLeaf *cgroup;        /* cgroup mode: the worker's cgroup, kept across restarts */
         uint64_t oom_kills;        /* the cgroup's OOM kills when the process started */
+        Health health;             /* its health check (health.h), when the spec has one */
 } Child;
 
 struct Manager {

@@ -72,6 +72,18 @@ static void finish_worker(Parser *p, Spec *s, SectionInfo *info) {
         if (s->ready == READY_EXIT && s->min_uptime_ms > 0)
                 parser_error(p, s->file, info->key_line[keys_index("min_uptime")] ?: s->line,
                          "min_uptime does not apply to ready = exit (a one-shot is done when it exits)");
+        /* ready = health waits for a check that must exist; the health_* keys tune one. */
+        if (s->ready == READY_HEALTH && !s->health)
+                parser_error(p, s->file, info->key_line[keys_index("ready")] ?: s->line,
+                         "ready = health needs a health check (the key health)");
+        if (!s->health)
+                for (size_t i = 0; i < 4; i++) {
+                        static const char *const keys[] = { "health_interval", "health_timeout", "health_retries",
+                                                            "health_start_period" };
+                        unsigned line = info->key_line[keys_index(keys[i])];
+                        if (line)
+                                parser_error(p, s->file, line, "%s without health: there is no check to tune", keys[i]);
+                }
         if (info->key_line[keys_index("normal_exit")] && s->n_normal_exit == 0)
                 parser_error(p, s->file, info->key_line[keys_index("normal_exit")],
                          "normal_exit needs at least one exit code");
