@@ -141,7 +141,9 @@ static void judge(Manager *m, Child *rt, bool pass) {
                 h->grace = false;
         if (pass) {
                 bool first = h->state == HEALTH_STARTING;
-                if (h->state == HEALTH_UNHEALTHY || h->failures > 0)
+                if (first)
+                        log_child(LOG_INFO, n->path, n->pid, 0, 0, n->restarts, "'%s' is healthy", n->path);
+                else if (h->state == HEALTH_UNHEALTHY || h->failures > 0)
                         log_child(LOG_INFO, n->path, n->pid, 0, 0, n->restarts, "'%s' is healthy again", n->path);
                 h->state = HEALTH_HEALTHY;
                 h->failures = 0;
