@@ -34,6 +34,8 @@ health_of() { fv info "$1" | sed -n 's/^health: //p'; }
 health_is() { [[ $(health_of "$1") == "$2" ]]; }
 last_check() { fv info "$1" | sed -n 's/^last health check: //p'; }
 restarts_of() { fv info "$1" | sed -n 's/^restarts: //p'; }
+# top_once: one snapshot of `forkvisor top`, in a pipe.
+top_once() { "$FORKVISOR" --control "$FV_RUNTIME_DIR/control.sock" top | cat; }
 # kept_event EVENT PATH: the first EVENT event of PATH the daemon still keeps.
 kept_event() {
     fv events --since 0 --timeout 200 | grep -m1 -F "{\"event\": \"$1\", \"path\": \"$2\","
@@ -236,6 +238,23 @@ EOF
     fv info app/w | grep -qx 'exit reason: unhealthy'
     grep -q "'app/w' (pid [0-9]*) exited with status 0 (unhealthy)" "$(fv_log)"
     touch "$BATS_TEST_TMPDIR/ok"
+    fv_stop
+    no_survivors
+}
+
+@test "health: top shows the health of the workers that have a check" {
+    check_script
+    touch "$BATS_TEST_TMPDIR/ok"
+    app_ini w:@W@/sleeper health=@T@/check health_interval=50 health_retries=1000 plain:@W@/sleeper
+    fv_start t.ini
+    retry 200 0.05 health_is app/w healthy
+    run -0 top_once
+    assert_line --regexp '^app/w +running +[0-9]+ +0 +[0-9.]+s +0/1024 +- +- +0  healthy$'
+    assert_line --regexp '^app/plain +running +[0-9]+ +0 +[0-9.]+s +0/1024 +- +- +0$'
+    rm "$BATS_TEST_TMPDIR/ok"
+    retry 200 0.05 eval 'fv info app/w | grep -Eq "^health: healthy \([0-9]+ failures?\)"'
+    run -0 top_once
+    assert_line --regexp '^app/w +running .* +0  healthy \([0-9]+ failures?\)$'
     fv_stop
     no_survivors
 }
