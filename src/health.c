@@ -160,18 +160,22 @@ static void judge(Manager *m, Child *rt, bool pass) {
                 return;
         }
         h->failures++;
+        if (n->state != NODE_RUNNING) {
+                /* Not up yet (ready = health waits for its first pass, within ready_timeout):
+                 * still starting, and the checks go on. */
+                log_child(LOG_INFO, n->path, n->pid, 0, 0, n->restarts, "Health check of '%s' %s (not ready yet)",
+                          n->path, h->last);
+                schedule(m, rt);
+                return;
+        }
         log_child(LOG_WARNING, n->path, n->pid, 0, 0, n->restarts, "Health check of '%s' %s (%u of %u)", n->path,
-                  h->last, h->failures, n->spec->health_retries);
+                  h->last, h->failures < n->spec->health_retries ? h->failures : n->spec->health_retries,
+                  n->spec->health_retries);
         if (h->failures < n->spec->health_retries) {
                 schedule(m, rt);
                 return;
         }
         h->state = HEALTH_UNHEALTHY;
-        if (n->state != NODE_RUNNING) {
-                /* Not up yet (ready = health waits for its ready_timeout): checks go on. */
-                schedule(m, rt);
-                return;
-        }
         log_child(LOG_WARNING, n->path, n->pid, 0, 0, n->restarts,
                   "'%s' is unhealthy: %u health checks failed in a row; stopping it", n->path, h->failures);
         tree_stop_unhealthy(m->tree, n);
