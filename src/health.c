@@ -85,6 +85,7 @@ static int on_next(sd_event_source *s, uint64_t usec, void *userdata) {
                 return 0;
         }
         h->timed_out = false;
+        h->stale = false;
         r = arm(m, &h->deadline, now_usec() + msec_to_usec(n->spec->health_timeout_ms), on_deadline, rt);
         if (r < 0) {
                 /* Unbounded checks are not allowed: this one goes, and counts as failed. */
@@ -126,8 +127,10 @@ void health_worker_exited(Manager *m, Node *n) {
         h->watching = false;
         if (h->next)
                 sd_event_source_set_enabled(h->next, SD_EVENT_OFF);
-        if (h->proc)
+        if (h->proc) {
                 kill_check(h->proc); /* reaped as any process; its result no longer matters */
+                h->stale = true;
+        }
 }
 
 /* How a check ended: pass, or one more failure (unless within health_start_period). */
@@ -190,19 +193,20 @@ bool health_reaped(Manager *m, Proc *proc, int code, int status) {
                 return false;
         Health *h = &rt->health;
 
-        /* What it started goes with it, as for any process of the node; the worker's cgroup
-         * stays: the worker runs in it. */
-        if (!rt->cgroup) {
-                if (n->spec->kill_group)
-                        (void) kill(-proc->pid, SIGKILL);
+        /* What it started goes with it (its process group: spawn.c made it a session leader),
+         * as for any process of the node; the worker's cgroup stays: the worker runs in it. */
+        if (n->spec->kill_group)
+                (void) kill(-proc->pid, SIGKILL);
+        if (!rt->cgroup)
                 guard_forget_session(m->guard, proc->pid);
-        }
         if (rt->output)
                 output_pipe_drain(rt->output);
         h->proc = proc_release(&m->procs, proc);
         if (h->deadline)
                 sd_event_source_set_enabled(h->deadline, SD_EVENT_OFF);
 
+        if (h->stale)
+                return true; /* killed when the worker ended: it says nothing of its successor */
         bool pass = !h->timed_out && code == CLD_EXITED && status == 0;
         if (h->timed_out)
                 snprintf(h->last, sizeof h->last, "timed out after %llu ms",

@@ -38,6 +38,7 @@ typedef struct Health {
         bool watching;             /* the worker's process runs: checks are scheduled */
         bool grace;                /* within health_start_period and no pass yet */
         bool timed_out;            /* the running check was killed at health_timeout */
+        bool stale;                /* the running check was killed when the worker ended */
         usec_t spawned_at;         /* the worker's process */
         char last[HEALTH_LAST_MAX];/* how the last check ended, "" before the first */
 } Health;
