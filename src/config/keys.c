@@ -117,6 +117,16 @@ static int get_unsigned(FileState *fs, const KeyDef *k, const char *value, unsig
         return 0;
 }
 
+/* Milliseconds from 1 (a time that must pass), up to MS_MAX. */
+static int get_positive_ms(FileState *fs, const KeyDef *k, const char *v, uint64_t *ret) {
+        uint64_t n = 0;
+
+        if (parse_u64(v, MS_MAX, &n) < 0 || n == 0)
+                return fs_error(fs, "bad value '%s' for %s: expected milliseconds from 1 to %u", v, k->name, MS_MAX);
+        *ret = n;
+        return 0;
+}
+
 static int get_ms(FileState *fs, const KeyDef *k, const char *value, uint64_t *ret) {
         uint64_t v;
 
@@ -459,15 +469,6 @@ static int parse_health(FileState *fs, const KeyDef *k, Spec *s, const char *v) 
         return parse_command(fs, k, &s->health, v);
 }
 
-static int get_positive_ms(FileState *fs, const KeyDef *k, const char *v, uint64_t *ret) {
-        uint64_t n = 0;
-
-        if (parse_u64(v, MS_MAX, &n) < 0 || n == 0)
-                return fs_error(fs, "bad value '%s' for %s: expected milliseconds from 1 to %u", v, k->name, MS_MAX);
-        *ret = n;
-        return 0;
-}
-
 static int parse_health_interval(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
         return get_positive_ms(fs, k, v, &s->health_interval_ms);
 }
@@ -536,12 +537,7 @@ static int parse_ready(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
 }
 
 static int parse_ready_timeout(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
-        uint64_t n = 0;
-
-        if (parse_u64(v, MS_MAX, &n) < 0 || n == 0)
-                return fs_error(fs, "bad value '%s' for %s: expected milliseconds from 1 to %u", v, k->name, MS_MAX);
-        s->ready_timeout_ms = n;
-        return 0;
+        return get_positive_ms(fs, k, v, &s->ready_timeout_ms);
 }
 
 /* Checked against ready_timeout once the section is complete (validate.c). */

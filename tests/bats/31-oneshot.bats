@@ -9,16 +9,6 @@ bats_require_minimum_version 1.5.0
 setup() { load test_helper; }
 teardown() { fv_teardown; }
 
-# script NAME <<EOF: an executable shell script NAME in the test's directory; it records its pid
-# for no_survivors, @T@ is the test's directory.
-script() {
-    {
-        printf '#!/bin/sh\necho $$ >>"$FV_TEST_OUT/pids"\n'
-        sed -e "s|@T@|$BATS_TEST_TMPDIR|g"
-    } >"$BATS_TEST_TMPDIR/$1"
-    chmod +x "$BATS_TEST_TMPDIR/$1"
-}
-
 # setup_script: a one-shot that counts its runs in runs.txt and then, as its last act, writes
 # setup.txt (a migration's result), and exits with $SETUP_STATUS (default 0). It takes a moment
 # first, as a migration does, so that a service started too early would find no file.

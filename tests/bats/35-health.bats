@@ -10,16 +10,6 @@ bats_require_minimum_version 1.5.0
 setup() { load test_helper; }
 teardown() { fv_teardown; }
 
-# script NAME <<EOF: an executable shell script NAME in the test's directory; it records its pid
-# for no_survivors, @T@ is the test's directory.
-script() {
-    {
-        printf '#!/bin/sh\necho $$ >>"$FV_TEST_OUT/pids"\n'
-        sed -e "s|@T@|$BATS_TEST_TMPDIR|g"
-    } >"$BATS_TEST_TMPDIR/$1"
-    chmod +x "$BATS_TEST_TMPDIR/$1"
-}
-
 # check_script: a check that counts its runs in runs.txt and passes while the file ok exists.
 check_script() {
     script check <<'EOF'
