@@ -76,6 +76,16 @@ static void finish_worker(Parser *p, Spec *s, SectionInfo *info) {
         if (s->ready == READY_HEALTH && !s->health)
                 parser_error(p, s->file, info->key_line[keys_index("ready")] ?: s->line,
                          "ready = health needs a health check (the key health)");
+        /* The first check comes health_interval after the spawn: a ready_timeout that ends first
+         * would fail every start. */
+        if (s->ready == READY_HEALTH && s->health && s->health_interval_ms >= s->ready_timeout_ms) {
+                unsigned rt_line = info->key_line[keys_index("ready_timeout")];
+                parser_error(p, s->file, info->key_line[keys_index("health_interval")] ?: rt_line ?: s->line,
+                         "health_interval (%" PRIu64 " ms%s) must be below ready_timeout (%" PRIu64 " ms%s) "
+                         "with ready = health: the first check comes health_interval after the start",
+                         s->health_interval_ms, info->key_line[keys_index("health_interval")] ? "" : ", its default",
+                         s->ready_timeout_ms, rt_line ? "" : ", its default");
+        }
         if (!s->health)
                 for (size_t i = 0; i < 4; i++) {
                         static const char *const keys[] = { "health_interval", "health_timeout", "health_retries",

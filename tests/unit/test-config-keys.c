@@ -735,3 +735,10 @@ TEST(health_keys) {
         EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nready = health\n", NAME ":5: ready = health needs a health check");
         EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nhealth_timeout = 5\n", NAME ":5: health_timeout without health");
 }
+
+TEST(ready_health_needs_a_first_check_before_ready_timeout) {
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nhealth = x\nready = health\n",
+                     NAME ":3: health_interval (30000 ms, its default) must be below ready_timeout (10000 ms, its default)");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nhealth = x\nready = health\nhealth_interval = 500\nready_timeout = 500\n",
+                     NAME ":7: health_interval (500 ms) must be below ready_timeout (500 ms)");
+}
