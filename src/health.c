@@ -78,8 +78,6 @@ static int on_next(sd_event_source *s, uint64_t usec, void *userdata) {
         int r = child_spawn_hook(m, n, NODE_HOOK_HEALTH, &pid);
         memcpy(n->reason, reason, sizeof reason);
         if (r < 0) {
-                log_child(LOG_WARNING, n->path, n->pid, 0, 0, n->restarts, "Health check of '%s' could not be run: %s",
-                          n->path, strerror(-r));
                 snprintf(h->last, sizeof h->last, "could not be run: %s", strerror(-r));
                 judge(m, rt, false);
                 return 0;

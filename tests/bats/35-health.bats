@@ -248,3 +248,13 @@ EOF
     fv_stop
     no_survivors
 }
+
+@test "health: a check that cannot be run fails as one that ran and failed" {
+    app_ini intensity=10 w:@W@/sleeper health=@T@/missing health_interval=50 health_retries=2
+    fv_start t.ini
+    run -0 fv wait app/w --restarts 1 --timeout 10000
+    grep -q "Health check of 'app/w' could not be run: No such file or directory (2 of 2)" "$(fv_log)"
+    fv info app/w | grep -qx 'exit reason: unhealthy'
+    fv_stop
+    no_survivors
+}
