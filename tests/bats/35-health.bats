@@ -12,7 +12,7 @@ teardown() { fv_teardown; }
 
 # check_script: a check that counts its runs in runs.txt and passes while the file ok exists.
 check_script() {
-    script check <<'EOF'
+    test_script check <<'EOF'
 echo run >>@T@/runs.txt
 test -e @T@/ok
 EOF
@@ -91,11 +91,11 @@ kept_event() {
 }
 
 @test "health: ready = health starts the next child only after the first pass" {
-    script check <<'EOF'
+    test_script check <<'EOF'
 test -e @T@/go || exit 1
 touch @T@/passed
 EOF
-    script next <<'EOF'
+    test_script next <<'EOF'
 if [ -e @T@/passed ]; then echo passed; else echo early; fi >@T@/seen.txt
 exec sleep 1000
 EOF
@@ -125,7 +125,7 @@ EOF
 }
 
 @test "health: a hanging check is killed at health_timeout and counts as a failure" {
-    script check <<'EOF'
+    test_script check <<'EOF'
 echo $$ >>@T@/hung.txt
 exec sleep 1000
 EOF
@@ -163,7 +163,7 @@ EOF
 }
 
 @test "health: never two checks at once for one child" {
-    script check <<'EOF'
+    test_script check <<'EOF'
 echo "start $$" >>@T@/trace.txt
 sleep 0.3
 echo "end $$" >>@T@/trace.txt
@@ -181,7 +181,7 @@ EOF
 }
 
 @test "health: a check running at shutdown is killed, nothing survives" {
-    script check <<'EOF'
+    test_script check <<'EOF'
 echo $$ >>@T@/check.pid
 exec sleep 1000
 EOF
@@ -216,7 +216,7 @@ EOF
 @test "health: an unhealthy worker that exits 0 on its stop_signal is still restarted (transient)" {
     check_script
     touch "$BATS_TEST_TMPDIR/ok"
-    script polite <<'EOF'
+    test_script polite <<'EOF'
 trap 'exit 0' TERM
 while :; do sleep 0.05; done
 EOF

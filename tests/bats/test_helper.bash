@@ -227,9 +227,9 @@ ascending() {
 }
 # file_has FILE: FILE exists and is not empty.
 file_has() { [[ -s $1 ]]; }
-# script NAME <<EOF: an executable shell script NAME in the test's directory; it records its pid
+# test_script NAME <<EOF: an executable shell script NAME in the test's directory; it records its pid
 # for no_survivors, @T@ is the test's directory.
-script() {
+test_script() {
     {
         printf '#!/bin/sh\necho $$ >>"$FV_TEST_OUT/pids"\n'
         sed -e "s|@T@|$BATS_TEST_TMPDIR|g"
