@@ -258,3 +258,25 @@ EOF
     fv_stop
     no_survivors
 }
+
+@test "health: a reload that removes the check restarts the worker without one; its hanging check is killed" {
+    test_script check <<'EOF'
+echo $$ >>@T@/check.pid
+exec sleep 1000
+EOF
+    app_ini w:@W@/sleeper health=@T@/check health_interval=50 health_timeout=600000
+    fv_start t.ini
+    retry 200 0.05 file_has "$BATS_TEST_TMPDIR/check.pid"
+    check=$(cat "$BATS_TEST_TMPDIR/check.pid")
+    old=$(pid_of app/w)
+    app_ini w:@W@/sleeper
+    run -0 fv reload
+    retry 200 0.05 pid_changed app/w "$old"
+    retry 100 0.05 pid_dead "$check"
+    ! fv info app/w | grep -q '^health'
+    run -0 fv status --json
+    refute_output --partial '"state": "starting", "failures"'
+    [ "$(wc -l <"$BATS_TEST_TMPDIR/check.pid")" = 1 ]
+    fv_stop
+    no_survivors
+}
