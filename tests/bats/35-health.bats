@@ -18,6 +18,14 @@ test -e @T@/ok
 EOF
 }
 
+# hanging_check FILE: a check that writes its pid into FILE and never ends.
+hanging_check() {
+    test_script check <<EOF
+echo \$\$ >>@T@/$1
+exec sleep 1000
+EOF
+}
+
 runs() { [[ -r $BATS_TEST_TMPDIR/runs.txt ]] && wc -l <"$BATS_TEST_TMPDIR/runs.txt" || echo 0; }
 runs_at_least() { (($(runs) >= $1)); }
 health_of() { fv info "$1" | sed -n 's/^health: //p'; }
@@ -125,10 +133,7 @@ EOF
 }
 
 @test "health: a hanging check is killed at health_timeout and counts as a failure" {
-    test_script check <<'EOF'
-echo $$ >>@T@/hung.txt
-exec sleep 1000
-EOF
+    hanging_check hung.txt
     app_ini w:@W@/sleeper health=@T@/check health_interval=50 health_timeout=300 health_retries=100
     fv_start t.ini
     retry 200 0.05 file_has "$BATS_TEST_TMPDIR/hung.txt"
@@ -181,10 +186,7 @@ EOF
 }
 
 @test "health: a check running at shutdown is killed, nothing survives" {
-    test_script check <<'EOF'
-echo $$ >>@T@/check.pid
-exec sleep 1000
-EOF
+    hanging_check check.pid
     app_ini w:@W@/sleeper health=@T@/check health_interval=50 health_timeout=600000
     fv_start t.ini
     retry 200 0.05 file_has "$BATS_TEST_TMPDIR/check.pid"
@@ -260,10 +262,7 @@ EOF
 }
 
 @test "health: a reload that removes the check restarts the worker without one; its hanging check is killed" {
-    test_script check <<'EOF'
-echo $$ >>@T@/check.pid
-exec sleep 1000
-EOF
+    hanging_check check.pid
     app_ini w:@W@/sleeper health=@T@/check health_interval=50 health_timeout=600000
     fv_start t.ini
     retry 200 0.05 file_has "$BATS_TEST_TMPDIR/check.pid"
