@@ -333,8 +333,10 @@ static int spawn_one(Manager *m, Node *n, NodeHook hook, pid_t *ret_pid) {
         }
         char **argv = rt->argv;
         if (hook != NODE_HOOK_NONE) {
-                r = spec_expand_command(s, hook == NODE_HOOK_PRE_START ? s->pre_start : s->post_stop, n->name,
-                                        n->instance, &hook_argv);
+                char *const *words = hook == NODE_HOOK_PRE_START ? s->pre_start
+                                     : hook == NODE_HOOK_HEALTH  ? s->health
+                                                                 : s->post_stop;
+                r = spec_expand_command(s, words, n->name, n->instance, &hook_argv);
                 if (r < 0)
                         return r;
                 char *prog = spawn_find_program(hook_argv[0]);
@@ -476,7 +478,10 @@ static int spawn_one(Manager *m, Node *n, NodeHook hook, pid_t *ret_pid) {
                                                                                   : "out of memory");
                 return r;
         }
-        rt->proc = proc;
+        if (hook == NODE_HOOK_HEALTH)
+                rt->health.proc = proc; /* beside the worker's own, which stays rt->proc */
+        else
+                rt->proc = proc;
         if (hook == NODE_HOOK_NONE)
                 child_watchdog_start(rt); /* systemd arms it at the start, before readiness */
         if (!rt->cgroup)
@@ -578,6 +583,7 @@ void child_release(void *ud, Node *n) {
                 router_detach(m->router, rt->proc->peer, "shutdown");
                 rt->proc = proc_release(&m->procs, rt->proc);
         }
+        health_release(m, &rt->health);
         sd_event_source_disable_unref(rt->timer);
         child_watchdog_free(rt);
         output_pipe_free(rt->output);

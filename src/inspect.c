@@ -95,6 +95,35 @@ static void common_json(ControlRequest *r, Node *n, usec_t now) {
         control_reply_printf(r, ", \"last_exit\": %s", last);
 }
 
+/* A worker's health: status' last column ("health: healthy", "unhealthy (3 failures)") and
+ * info's line; nothing without `health`. */
+static void health_text(ControlRequest *r, Node *n, const char *before, const char *after) {
+        unsigned failures;
+        const char *last;
+        const char *state = manager_node_health(n, &failures, &last);
+        if (!state)
+                return;
+        control_reply_printf(r, "%shealth: %s", before, state);
+        if (failures > 0)
+                control_reply_printf(r, " (%u failure%s)", failures, failures == 1 ? "" : "s");
+        control_reply_printf(r, "%s", after);
+}
+
+/* "health": {"state": ..., "failures": N, "last": ...} or null without `health`. */
+static void health_json(ControlRequest *r, Node *n) {
+        unsigned failures;
+        const char *last;
+        const char *state = manager_node_health(n, &failures, &last);
+        control_reply_printf(r, ", \"health\": ");
+        if (!state) {
+                control_reply_printf(r, "null");
+                return;
+        }
+        control_reply_printf(r, "{\"state\": \"%s\", \"failures\": %u, \"last\": ", state, failures);
+        json_string_or_null(r, last[0] ? last : NULL);
+        control_reply_printf(r, "}");
+}
+
 typedef struct StatusCtx {
         ControlRequest *req;
         bool json;
@@ -114,8 +143,10 @@ static void status_row(Node *n, unsigned depth, void *ud) {
                         format_duration(x->now - n->started_at, up, sizeof up);
                 exit_describe(&(ExitHow) { n->exit_code, n->exit_status, n->exit_oom }, EXIT_STYLE_STATUS, last,
                               sizeof last);
-                control_reply_printf(x->req, "%-32s %-10s %-10s %-8s %8u %10s  %s\n", n->path, node_kind(n),
+                control_reply_printf(x->req, "%-32s %-10s %-10s %-8s %8u %10s  %s", n->path, node_kind(n),
                                      node_state_to_string(n->state), pid, n->restarts, up, last);
+                health_text(x->req, n, " ", "");
+                control_reply_printf(x->req, "\n");
                 return;
         }
         control_reply_printf(x->req, "%s\n  ", x->first ? "" : ",");
@@ -127,6 +158,7 @@ static void status_row(Node *n, unsigned depth, void *ud) {
                 uint64_t user = 0, system = 0;
                 bool known = manager_node_cpu_usec(n, &user, &system) >= 0;
                 cpu_json(x->req, known, user, system);
+                health_json(x->req, n);
         }
         control_reply_printf(x->req, "}");
 }
@@ -352,6 +384,11 @@ static void info_text(ControlRequest *req, Manager *m, const Info *i) {
                 }
                 if (i->status)
                         control_reply_printf(req, "status: %s\n", i->status);
+                health_text(req, n, "", "\n");
+                unsigned failures;
+                const char *last;
+                if (manager_node_health(n, &failures, &last) && last[0])
+                        control_reply_printf(req, "last health check: %s\n", last);
         }
         if (n->reason[0])
                 control_reply_printf(req, "reason: %s\n", n->reason);
@@ -379,6 +416,7 @@ static void info_json(ControlRequest *req, Manager *m, const Info *i) {
                 else
                         control_reply_printf(req, "null");
                 cpu_json(req, i->cpu, i->cpu_user_usec, i->cpu_system_usec);
+                health_json(req, n);
                 control_reply_printf(req, ", \"restart\": \"%s\", \"ready\": \"%s\", \"watchdog_ms\": %" PRIu64
                                      ", \"command\": ", restart_type_to_string(n->spec->restart),
                                      ready_mode_to_string(n->spec->ready), n->spec->watchdog_ms);

@@ -14,6 +14,7 @@
 #include "cluster-names.h"
 #include "cluster-rpc.h"
 #include "guard.h"
+#include "health.h"
 #include "held.h"
 #include "manager.h"
 #include "notify.h"
@@ -46,6 +47,7 @@ typedef struct Child {
         sd_event_source *watchdog; /* child-watchdog.c: due when a keep-alive is late */
         usec_t watchdog_usec;      /* this run's timeout: `watchdog`, or what WATCHDOG_USEC= set; 0 off */
         char *watchdog_pid;        /* in env_own: WATCHDOG_PID's digits, filled in by each spawned child */
+        Health health;             /* its health check (health.h), when the spec has one */
 } Child;
 
 struct Manager {

@@ -134,6 +134,10 @@ static void op_event(void *ud, Node *n, TreeEvent ev) {
         Manager *m = ud;
 
         log_event(m, n, ev);
+        if (ev == TREE_EVENT_STARTED && !node_is_supervisor(n))
+                health_worker_started(m, n);
+        else if (ev == TREE_EVENT_EXITED)
+                health_worker_exited(m, n);
         events_publish_tree(m->events, n, ev);
         if (ev == TREE_EVENT_READY && n == m->tree->root && !m->ready_sent) {
                 m->ready_sent = true;

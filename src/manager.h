@@ -61,6 +61,10 @@ void manager_reap_pending(Manager *m);
 int manager_keep_hold(Manager *m, const Node *n, bool held);
 /* The mailbox of the node's running process, or NULL. */
 Peer *manager_node_peer(const Node *n);
+/* A worker's health (health.h): "starting", "healthy" or "unhealthy" with its failures in a row
+ * and how the last check ended ("" before the first); NULL without `health` or before its
+ * first start. */
+const char *manager_node_health(const Node *n, unsigned *ret_failures, const char **ret_last);
 /* What a child last said in sd_notify STATUS=, or NULL. */
 const char *manager_node_status(const Node *n);
 /* The command line the node runs (argv joined by spaces), or NULL before its first start. */

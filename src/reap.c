@@ -71,6 +71,8 @@ int reap_children(sd_event_source *s, const struct signalfd_siginfo *si, void *u
                                 log_debug("Reaped adopted orphan %d", (int) info.si_pid);
                         continue;
                 }
+                if (health_reaped(m, proc, info.si_code, info.si_status))
+                        continue; /* a health check: the worker is as it was */
                 Node *n = proc->node;
                 Child *rt = n->userdata;
                 /* Its last words come before our line about its exit. */

@@ -38,6 +38,7 @@ static const char *const ready_mode_table[_READY_MODE_MAX] = {
         [READY_MAILBOX] = "mailbox",
         [READY_NOTIFY] = "notify",
         [READY_EXIT] = "exit",
+        [READY_HEALTH] = "health",
 };
 
 static const char *const auto_shutdown_table[_AUTO_SHUTDOWN_MAX] = {
@@ -230,6 +231,7 @@ static Spec *spec_free(Spec *s) {
         strv_free(s->argv);
         strv_free(s->pre_start);
         strv_free(s->post_stop);
+        strv_free(s->health);
         free(s->normal_exit);
         free(s->register_name);
         free(s->register_global);
@@ -333,6 +335,7 @@ static void pack_spec(Packer *p, const Spec *old, Spec *s) {
         s->argv = pack_strv(p, old->argv);
         s->pre_start = pack_strv(p, old->pre_start);
         s->post_stop = pack_strv(p, old->post_stop);
+        s->health = pack_strv(p, old->health);
         s->normal_exit = old->normal_exit ? pack_bytes(p, old->normal_exit, old->n_normal_exit * sizeof(int)) : NULL;
         s->register_name = pack_string(p, old->register_name);
         s->register_global = pack_string(p, old->register_global);

@@ -38,6 +38,7 @@ typedef enum ReadyMode {
         READY_MAILBOX,
         READY_NOTIFY,
         READY_EXIT,       /* a one-shot: ready once it has exited with a status in normal_exit */
+        READY_HEALTH,     /* ready once its health check first passes */
         _READY_MODE_MAX,
         _READY_MODE_INVALID = -1,
 } ReadyMode;
@@ -120,6 +121,11 @@ struct Spec {
         char **argv;              /* owned strv; may contain %i %n %% (see spec_expand_argv) */
         char **pre_start;         /* owned strv or NULL: run before each start (ExecStartPre=) */
         char **post_stop;         /* owned strv or NULL: run after each stop or exit (ExecStopPost=) */
+        char **health;            /* owned strv or NULL: the health check (HEALTHCHECK CMD) */
+        uint64_t health_interval_ms;     /* default 30000: from one check's end to the next */
+        uint64_t health_timeout_ms;      /* default 30000: a check still running is killed, failed */
+        unsigned health_retries;         /* default 3: failures in a row that make it unhealthy */
+        uint64_t health_start_period_ms; /* default 0: failures within it after the spawn do not count */
         int stop_signal;          /* default SIGTERM */
         int *normal_exit;         /* owned; default { 0 } */
         size_t n_normal_exit;
@@ -233,7 +239,8 @@ Spec *config_find(const Config *c, SpecKind kind, const char *name);
 /* Expands %i (instance; empty when instance < 0), %n (name) and %% in a worker's argv into a
  * new strv. */
 int spec_expand_argv(const Spec *s, const char *name, int instance, char ***ret);
-/* The same for any command line of the section (words: s->argv, s->pre_start, s->post_stop). */
+/* The same for any command line of the section (words: s->argv, s->pre_start, s->post_stop,
+ * s->health). */
 int spec_expand_command(const Spec *s, char *const *words, const char *name, int instance, char ***ret);
 
 /* Section names: [a-z0-9_-]{1,SPEC_NAME_MAX}. */

@@ -50,6 +50,7 @@ static const char *const node_reason_table[_NODE_REASON_MAX] = {
         [NODE_REASON_TIMEOUT] = "timeout",      [NODE_REASON_START_FAILED] = "start_failed",
         [NODE_REASON_GAVE_UP] = "gave_up",      [NODE_REASON_MAILBOX] = "mailbox",
         [NODE_REASON_WATCHDOG] = "watchdog",
+        [NODE_REASON_UNHEALTHY] = "unhealthy",
 };
 
 const char *node_reason_to_string(NodeReason r) {
@@ -386,6 +387,7 @@ static const char *const node_hook_table[_NODE_HOOK_MAX] = {
         [NODE_HOOK_NONE] = NULL,
         [NODE_HOOK_PRE_START] = "pre_start",
         [NODE_HOOK_POST_STOP] = "post_stop",
+        [NODE_HOOK_HEALTH] = "health",
 };
 
 const char *node_hook_to_string(NodeHook h) {
@@ -688,8 +690,9 @@ void tree_handle_exit(Tree *t, Node *n, int code, int status) {
                 worker_finish(n, n->signalled == NODE_SIGNALLED_NOT_READY ? REPORT_START_FAILED : REPORT_DOWN);
                 return;
         case NODE_RUNNING: {
-                /* A signal we did not send is abnormal; so is an exit code not in normal_exit. */
-                bool abnormal = !node_exited_normally(n);
+                /* A signal we did not send is abnormal; so is an exit code not in normal_exit, and
+                 * any end of a worker stopped for its health. */
+                bool abnormal = !node_exited_normally(n) || n->exit_reason == NODE_REASON_UNHEALTHY;
                 /* A run that lasted a whole period ends the backoff's doubling. */
                 if (tree_now(t) - n->started_at >= msec_to_usec(n->parent ? n->parent->spec->period_ms : 0))
                         n->failures = 0;
@@ -776,6 +779,24 @@ void tree_extend_ready(Tree *t, Node *n, usec_t at) {
                 set_timer(n, NODE_TIMER_READY, at);
 }
 
+void tree_stop_unhealthy(Tree *t, Node *n) {
+        if (node_is_supervisor(n) || n->pid <= 0 || n->hook != NODE_HOOK_NONE || n->state != NODE_RUNNING ||
+            n->stop_reason != NODE_REASON_NONE)
+                return;
+        /* Not signalled and still RUNNING: its exit is read as its own, abnormal whatever its
+         * status (tree_handle_exit), so its supervisor restarts it as after a crash. */
+        node_note_stop(n, NODE_REASON_UNHEALTHY);
+        if (n->spec->shutdown_ms == SHUTDOWN_BRUTAL_KILL) {
+                t->ops->kill(t->ud, n, SIGKILL, n->spec->kill_group);
+                return;
+        }
+        t->ops->kill(t->ud, n, n->spec->stop_signal, n->spec->kill_group);
+        if (n->spec->stop_signal != SIGKILL)
+                t->ops->kill(t->ud, n, SIGCONT, n->spec->kill_group);
+        if (n->spec->shutdown_ms != SHUTDOWN_INFINITY)
+                set_timer(n, NODE_TIMER_SHUTDOWN, tree_now(t) + msec_to_usec(n->spec->shutdown_ms));
+}
+
 void tree_handle_timer(Tree *t, Node *n) {
         NodeTimer kind = n->timer;
         n->timer = NODE_TIMER_NONE; /* it fired: one shot */
@@ -825,8 +846,8 @@ void tree_handle_timer(Tree *t, Node *n) {
                 return;
         case NODE_TIMER_SHUTDOWN:
                 /* Its shutdown time since the stop ran out: SIGKILL it (a supervisor's whole
-                 * subtree). */
-                assert(n->state == NODE_STOPPING);
+                 * subtree). A worker stopped for its health is still RUNNING. */
+                assert(n->state == NODE_STOPPING || n->stop_reason == NODE_REASON_UNHEALTHY);
                 node_emit(n, TREE_EVENT_KILLING);
                 if (node_is_supervisor(n))
                         kill_subtree(n, sup_stop_reason(n));

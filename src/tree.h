@@ -96,6 +96,7 @@ typedef enum NodeReason {
         NODE_REASON_GAVE_UP,      /* a supervisor: reached its restart intensity */
         NODE_REASON_MAILBOX,      /* killed for its mailbox (broke the protocol, lost a message) */
         NODE_REASON_WATCHDOG,     /* killed for its watchdog: no keep-alive within `watchdog` */
+        NODE_REASON_UNHEALTHY,    /* stopped for failing health_retries health checks in a row */
         _NODE_REASON_MAX,
 } NodeReason;
 
@@ -111,6 +112,8 @@ typedef enum NodeHook {
         NODE_HOOK_NONE,
         NODE_HOOK_PRE_START,    /* before each start: STARTING; a failure is a failed start */
         NODE_HOOK_POST_STOP,    /* after each stop or exit: STOPPING; then what the exit meant */
+        NODE_HOOK_HEALTH,       /* never in Node.hook: the health check runs beside the worker's
+                                 * own process (health.h); spawn_hook's third kind of command */
         _NODE_HOOK_MAX,
 } NodeHook;
 
@@ -264,6 +267,10 @@ void tree_kill_worker(Tree *t, Node *n, NodeReason why);
 void tree_watchdog_worker(Tree *t, Node *n, const char *why);
 /* EXTEND_TIMEOUT_USEC: a starting worker's ready_timeout ends no sooner than `at`. */
 void tree_extend_ready(Tree *t, Node *n, usec_t at);
+/* A running worker failed its health checks: stopped as any stop (stop_signal, then SIGKILL after
+ * shutdown) but its end is abnormal, an exit of its own for its supervisor's policy (reason
+ * unhealthy). Nothing when it is not running or already on its way down. */
+void tree_stop_unhealthy(Tree *t, Node *n);
 
 /* Inputs from the world. */
 void tree_handle_exit(Tree *t, Node *n, int code, int status);

@@ -39,6 +39,8 @@ typedef struct Row {
         uint64_t depth, limit, in, out, dropped;
         double in_rate, out_rate; /* messages per second; < 0 when not known (yet) */
         bool dropping;            /* dropped grew since the previous snapshot */
+        char health[16];          /* its health check's state, "" without one */
+        uint64_t health_failures;
 } Row;
 
 /* The node's place in a cluster (status --json's "cluster"), and its remote traffic. */
@@ -80,6 +82,15 @@ static int mailbox_field(JsonReader *p, const char *key, void *ud) {
         return v ? json_read_uint(p, v) : json_skip(p);
 }
 
+static int health_field(JsonReader *p, const char *key, void *ud) {
+        Row *r = ud;
+        if (strcmp(key, "state") == 0)
+                return json_read_string(p, r->health, sizeof r->health);
+        if (strcmp(key, "failures") == 0)
+                return json_read_uint(p, &r->health_failures);
+        return json_skip(p);
+}
+
 static int row_field(JsonReader *p, const char *key, void *ud) {
         Row *r = ud;
         uint64_t v;
@@ -115,6 +126,8 @@ static int row_field(JsonReader *p, const char *key, void *ud) {
                 r->has_mailbox = true;
                 return json_read_object(p, mailbox_field, r);
         }
+        if (strcmp(key, "health") == 0)
+                return json_read_null(p) ? 0 : json_read_object(p, health_field, r);
         return json_skip(p);
 }
 
@@ -512,6 +525,13 @@ static void draw(const Term *t, const Snapshot *s, const char *control, FILE *f)
                 frame_put(&fr, t->color && r->has_mailbox && r->depth >= r->limit ? "31" : NULL, " %9s", mbox);
                 frame_put(&fr, NULL, " %6s %6s", in, out);
                 frame_put(&fr, t->color && r->dropping ? "31" : NULL, " %7s", dropped);
+                /* After the columns, for the workers with a health check only. */
+                if (r->health[0] && r->health_failures > 0)
+                        frame_put(&fr, t->color ? "33" : NULL, "  %s (%" PRIu64 " failure%s)", r->health,
+                                  r->health_failures, r->health_failures == 1 ? "" : "s");
+                else if (r->health[0])
+                        frame_put(&fr, t->color && strcmp(r->health, "unhealthy") == 0 ? "31" : NULL, "  %s",
+                                  r->health);
         }
         if (t->screen && fr.line < t->rows)
                 fprintf(f, "\033[%u;1H\033[J", fr.line + 1);

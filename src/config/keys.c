@@ -41,7 +41,8 @@ const char *const config_keys_worker[] = {
         "mailbox_limit", "user", "group", "directory", "environment", "env_file", "umask", "nice",
         "limit_nofile", "limit_core", "limit_as", "limit_nproc", "stdout", "stderr", "stdin",
         "kill_group", "memory_max", "pids_max", "cpu_weight", "log_max_bytes", "log_backups",
-        "oom_score_adj", "ioprio", "cpu_affinity", "pre_start", "post_stop", "watchdog", "watchdog_signal", NULL,
+        "oom_score_adj", "ioprio", "cpu_affinity", "pre_start", "post_stop", "watchdog", "watchdog_signal",
+        "health", "health_interval", "health_timeout", "health_retries", "health_start_period", NULL,
 };
 
 const char *const config_keys_cluster[] = {
@@ -113,6 +114,16 @@ static int get_unsigned(FileState *fs, const KeyDef *k, const char *value, unsig
         if (r < 0)
                 return r;
         *ret = (unsigned) v;
+        return 0;
+}
+
+/* Milliseconds from 1 (a time that must pass), up to MS_MAX. */
+static int get_positive_ms(FileState *fs, const KeyDef *k, const char *v, uint64_t *ret) {
+        uint64_t n = 0;
+
+        if (parse_u64(v, MS_MAX, &n) < 0 || n == 0)
+                return fs_error(fs, "bad value '%s' for %s: expected milliseconds from 1 to %u", v, k->name, MS_MAX);
+        *ret = n;
         return 0;
 }
 
@@ -397,7 +408,7 @@ static int expand(FileState *fs, const KeyDef *k, const char *v, bool percent, c
         return 0;
 }
 
-/* A command line (exec, pre_start, post_stop) into *target: words split as a shell does, no
+/* A command line (exec, pre_start, post_stop, health) into *target: words split as a shell does, no
  * shell run. */
 static int parse_command(FileState *fs, const KeyDef *k, char ***target, const char *v) {
         _cleanup_strv_free_ char **l = NULL;
@@ -452,6 +463,26 @@ static int parse_pre_start(FileState *fs, const KeyDef *k, Spec *s, const char *
 
 static int parse_post_stop(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
         return parse_command(fs, k, &s->post_stop, v);
+}
+
+static int parse_health(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        return parse_command(fs, k, &s->health, v);
+}
+
+static int parse_health_interval(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        return get_positive_ms(fs, k, v, &s->health_interval_ms);
+}
+
+static int parse_health_timeout(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        return get_positive_ms(fs, k, v, &s->health_timeout_ms);
+}
+
+static int parse_health_retries(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        return get_unsigned(fs, k, v, 1, COUNT_MAX, &s->health_retries);
+}
+
+static int parse_health_start_period(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
+        return get_ms(fs, k, v, &s->health_start_period_ms);
 }
 
 /* A signal name or number into *ret, or a diagnostic that suggests a name. */
@@ -520,12 +551,7 @@ static int parse_ready(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
 }
 
 static int parse_ready_timeout(FileState *fs, const KeyDef *k, Spec *s, const char *v) {
-        uint64_t n = 0;
-
-        if (parse_u64(v, MS_MAX, &n) < 0 || n == 0)
-                return fs_error(fs, "bad value '%s' for %s: expected milliseconds from 1 to %u", v, k->name, MS_MAX);
-        s->ready_timeout_ms = n;
-        return 0;
+        return get_positive_ms(fs, k, v, &s->ready_timeout_ms);
 }
 
 /* Checked against ready_timeout once the section is complete (validate.c). */
@@ -948,6 +974,11 @@ static const KeyDef key_table[] = {
         { "exec", W, 0, parse_exec },
         { "pre_start", W, 0, parse_pre_start },
         { "post_stop", W, 0, parse_post_stop },
+        { "health", W, 0, parse_health },
+        { "health_interval", W, 0, parse_health_interval },
+        { "health_timeout", W, 0, parse_health_timeout },
+        { "health_retries", W, 0, parse_health_retries },
+        { "health_start_period", W, 0, parse_health_start_period },
         { "stop_signal", W, 0, parse_stop_signal },
         { "normal_exit", W, KEY_LIST, parse_normal_exit, reset_normal_exit },
         { "ready", W, 0, parse_ready },

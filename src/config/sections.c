@@ -80,6 +80,9 @@ static int section_new(FileState *fs, SpecKind kind, const char *name) {
                 s->n_normal_exit = 1;
                 s->ready = READY_NONE;
                 s->ready_timeout_ms = 10000;
+                s->health_interval_ms = 30000; /* Docker's HEALTHCHECK defaults */
+                s->health_timeout_ms = 30000;
+                s->health_retries = 3;
                 s->register_name = strdup(name);
                 s->register_is_default = true;
                 s->subscribe = strv_new_empty();

@@ -81,6 +81,28 @@ static void finish_worker(Parser *p, Spec *s, SectionInfo *info) {
         if (info->key_line[keys_index("watchdog_signal")] && s->watchdog_ms == 0)
                 parser_error(p, s->file, info->key_line[keys_index("watchdog_signal")],
                          "watchdog_signal without watchdog");
+        /* ready = health waits for a check that must exist; the health_* keys tune one. */
+        if (s->ready == READY_HEALTH && !s->health)
+                parser_error(p, s->file, info->key_line[keys_index("ready")] ?: s->line,
+                         "ready = health needs a health check (the key health)");
+        /* The first check comes health_interval after the spawn: a ready_timeout that ends first
+         * would fail every start. */
+        if (s->ready == READY_HEALTH && s->health && s->health_interval_ms >= s->ready_timeout_ms) {
+                unsigned rt_line = info->key_line[keys_index("ready_timeout")];
+                parser_error(p, s->file, info->key_line[keys_index("health_interval")] ?: rt_line ?: s->line,
+                         "health_interval (%" PRIu64 " ms%s) must be below ready_timeout (%" PRIu64 " ms%s) "
+                         "with ready = health: the first check comes health_interval after the start",
+                         s->health_interval_ms, info->key_line[keys_index("health_interval")] ? "" : ", its default",
+                         s->ready_timeout_ms, rt_line ? "" : ", its default");
+        }
+        if (!s->health)
+                for (size_t i = 0; i < 4; i++) {
+                        static const char *const keys[] = { "health_interval", "health_timeout", "health_retries",
+                                                            "health_start_period" };
+                        unsigned line = info->key_line[keys_index(keys[i])];
+                        if (line)
+                                parser_error(p, s->file, line, "%s without health: there is no check to tune", keys[i]);
+                }
         if (info->key_line[keys_index("normal_exit")] && s->n_normal_exit == 0)
                 parser_error(p, s->file, info->key_line[keys_index("normal_exit")],
                          "normal_exit needs at least one exit code");

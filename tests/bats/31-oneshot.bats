@@ -9,21 +9,11 @@ bats_require_minimum_version 1.5.0
 setup() { load test_helper; }
 teardown() { fv_teardown; }
 
-# script NAME <<EOF: an executable shell script NAME in the test's directory; it records its pid
-# for no_survivors, @T@ is the test's directory.
-script() {
-    {
-        printf '#!/bin/sh\necho $$ >>"$FV_TEST_OUT/pids"\n'
-        sed -e "s|@T@|$BATS_TEST_TMPDIR|g"
-    } >"$BATS_TEST_TMPDIR/$1"
-    chmod +x "$BATS_TEST_TMPDIR/$1"
-}
-
 # setup_script: a one-shot that counts its runs in runs.txt and then, as its last act, writes
 # setup.txt (a migration's result), and exits with $SETUP_STATUS (default 0). It takes a moment
 # first, as a migration does, so that a service started too early would find no file.
 setup_script() {
-    script setup <<'EOF'
+    test_script setup <<'EOF'
 echo run >>@T@/runs.txt
 sleep 0.2
 printf 'migrated %s\n' "$(wc -l <@T@/runs.txt)" >@T@/setup.txt.tmp
@@ -34,7 +24,7 @@ EOF
 
 # service_script: a service that reports what setup.txt said when it started, then runs.
 service_script() {
-    script svc <<'EOF'
+    test_script svc <<'EOF'
 cat @T@/setup.txt >@T@/seen.txt 2>/dev/null || echo none >@T@/seen.txt
 exec sleep 1000
 EOF
@@ -151,15 +141,15 @@ status_row() { fv status "$1" | awk -v p="$1" '$1 == p'; }
 # pre_start runs it found when it started, in seen.txt, then runs) and post (appends what it sees
 # of the worker's environment to post.txt, exits $POST_STATUS).
 hook_scripts() {
-    script pre <<'EOF2'
+    test_script pre <<'EOF2'
 echo "pre $FORKVISOR_PATH" >>@T@/pre.txt
 exit "${PRE_STATUS:-0}"
 EOF2
-    script svc <<'EOF2'
+    test_script svc <<'EOF2'
 echo "saw $(wc -l <@T@/pre.txt)" >>@T@/seen.txt
 exec sleep 1000
 EOF2
-    script post <<'EOF2'
+    test_script post <<'EOF2'
 echo "post $APP_VAR $FORKVISOR_PATH $(pwd)" >>@T@/post.txt
 exit "${POST_STATUS:-0}"
 EOF2
@@ -209,7 +199,7 @@ lines_are() { [ "$(lines "$BATS_TEST_TMPDIR/$1")" = "$2" ]; }
     app_ini "svc:svc" "pre_start=$BATS_TEST_TMPDIR/pre"
     fv_start t.ini
     run -0 fv stop app/svc
-    script pre <<'EOF2'
+    test_script pre <<'EOF2'
 exit 5
 EOF2
     run -1 fv start app/svc

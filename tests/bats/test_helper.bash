@@ -227,6 +227,15 @@ ascending() {
 }
 # file_has FILE: FILE exists and is not empty.
 file_has() { [[ -s $1 ]]; }
+# test_script NAME <<EOF: an executable shell script NAME in the test's directory; it records its pid
+# for no_survivors, @T@ is the test's directory.
+test_script() {
+    {
+        printf '#!/bin/sh\necho $$ >>"$FV_TEST_OUT/pids"\n'
+        sed -e "s|@T@|$BATS_TEST_TMPDIR|g"
+    } >"$BATS_TEST_TMPDIR/$1"
+    chmod +x "$BATS_TEST_TMPDIR/$1"
+}
 # value FILE KEY: the value of KEY=... in an env-dump report (exit 1 when KEY is absent).
 value() { grep -q "^$2=" "$1" && sed -n "s/^$2=//p" "$1"; }
 # make_reachable DIR: let other users traverse every directory from / down to DIR.

@@ -256,6 +256,11 @@ const char *manager_node_status(const Node *n) {
         return manager_node_peer(n) ? "serving" : NULL;
 }
 
+/* No health check in the fake: status and info show none. */
+const char *manager_node_health(const Node *n, unsigned *ret_failures, const char **ret_last) {
+        return NULL;
+}
+
 const char *manager_node_argv0(const Node *n) {
         return n->pid > 0 && n->spec->argv ? n->spec->argv[0] : NULL;
 }

@@ -427,7 +427,7 @@ TEST(bad_values_with_accepted_values) {
                 { "restart = always\n",
                   NAME ":5: bad value 'always' for restart: expected permanent, transient or temporary\n" },
                 { "ready = mailbx\n",
-                  NAME ":5: bad value 'mailbx' for ready: expected none, mailbox, notify or exit; did you mean 'mailbox'?" },
+                  NAME ":5: bad value 'mailbx' for ready: expected none, mailbox, notify, exit or health; did you mean 'mailbox'?" },
                 { "stdout = fil:/x\n",
                   NAME ":5: bad value 'fil:/x' for stdout: expected log, inherit, null or file:PATH" },
                 { "stdout = file:\n", NAME ":5: bad value 'file:' for stdout: file: needs a path" },
@@ -735,4 +735,46 @@ TEST(min_uptime_key) {
                      NAME ":5: min_uptime (10000 ms) must be below ready_timeout (10000 ms, its default) with ready = mailbox");
         EXPECT_ERROR(HEAD "[supervisor:p]\nmin_uptime = 10\n[worker:w]\nexec = x\n",
                      "unknown key 'min_uptime' in [supervisor:p] (only [worker:NAME] sections take it)");
+}
+
+TEST(health_keys) {
+        _cleanup_config_ Config *c = NULL;
+        Spec *w;
+
+        LOAD_OK(HEAD "[worker:w]\nexec = /bin/true\n", c);
+        w = config_find(c, SPEC_WORKER, "w");
+        ASSERT_TRUE(!w->health);
+        ASSERT_TRUE(w->health_interval_ms == 30000 && w->health_timeout_ms == 30000);
+        ASSERT_EQ(w->health_retries, 3);
+        ASSERT_TRUE(w->health_start_period_ms == 0);
+        config_free(TAKE_PTR(c));
+
+        LOAD_OK(HEAD "[worker:w]\nexec = /bin/true\nhealth = sh -c 'test -e \"%n ok\"'\nready = health\n"
+                     "health_interval = 250\nhealth_timeout = 1\nhealth_retries = 1\nhealth_start_period = 0\n", c);
+        w = config_find(c, SPEC_WORKER, "w");
+        ASSERT_STREQ(w->health[0], "sh");
+        ASSERT_STREQ(w->health[2], "test -e \"%n ok\"");
+        ASSERT_TRUE(w->health[3] == NULL);
+        ASSERT_EQ(w->ready, READY_HEALTH);
+        ASSERT_TRUE(w->health_interval_ms == 250 && w->health_timeout_ms == 1);
+        ASSERT_EQ(w->health_retries, 1);
+
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nhealth =\n", NAME ":5: missing value for health");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nhealth = echo %x\n", NAME ":5: bad value for health: unknown expansion '%x'");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nhealth = x\nhealth_interval = 0\n",
+                     NAME ":6: bad value '0' for health_interval: expected milliseconds from 1");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nhealth = x\nhealth_timeout = 1s\n",
+                     NAME ":6: bad value '1s' for health_timeout: expected milliseconds from 1");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nhealth = x\nhealth_retries = 0\n", NAME ":6: bad value '0' for health_retries");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nhealth = x\nhealth_start_period = -1\n",
+                     NAME ":6: bad value '-1' for health_start_period");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nready = health\n", NAME ":5: ready = health needs a health check");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nhealth_timeout = 5\n", NAME ":5: health_timeout without health");
+}
+
+TEST(ready_health_needs_a_first_check_before_ready_timeout) {
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nhealth = x\nready = health\n",
+                     NAME ":3: health_interval (30000 ms, its default) must be below ready_timeout (10000 ms, its default)");
+        EXPECT_ERROR(HEAD "[worker:w]\nexec = x\nhealth = x\nready = health\nhealth_interval = 500\nready_timeout = 500\n",
+                     NAME ":7: health_interval (500 ms) must be below ready_timeout (500 ms)");
 }

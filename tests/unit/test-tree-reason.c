@@ -282,3 +282,38 @@ TEST(a_watchdog_while_starting_is_a_failed_start_and_extend_only_lengthens) {
         ASSERT_EQ(b->state, NODE_FAILED);
         done(&f);
 }
+
+TEST(an_unhealthy_worker_is_stopped_and_restarted_as_after_a_crash_whatever_its_exit) {
+        Fake f;
+        ASSERT_OK(boot(&f, "[supervisor:s]\nintensity = 1\nchildren = a\n" W("a") "restart = transient\nshutdown = 100\n"));
+        tree_stop_unhealthy(f.tree, N(&f, "s/a"));
+        ASSERT_STREQ(f.log, "-a:TERM(unhealthy) ");
+        ASSERT_EQ(N(&f, "s/a")->state, NODE_RUNNING); /* not stopping: its end is its own */
+        ASSERT_EQ(N(&f, "s/a")->timer, NODE_TIMER_SHUTDOWN);
+        tree_stop_unhealthy(f.tree, N(&f, "s/a")); /* once is enough */
+        ASSERT_STREQ(f.log, "-a:TERM(unhealthy) ");
+        tree_handle_timer(f.tree, N(&f, "s/a"));
+        ASSERT_STREQ(f.log, "-a:TERM(unhealthy) -a:KILL(unhealthy) ");
+        /* Exit 0 on its stop_signal: still abnormal, so a transient child is restarted. */
+        die(&f, "s/a", CLD_EXITED, 0);
+        ASSERT_STREQ(why(&f, "s/a"), "unhealthy");
+        ASSERT_STREQ(f.log, "-a:TERM(unhealthy) -a:KILL(unhealthy) restarting:a(unhealthy) +a ");
+        ASSERT_EQ(N(&f, "s/a")->stop_reason, NODE_REASON_NONE);
+        /* It counts against intensity: a second one within the period gives up. */
+        tree_stop_unhealthy(f.tree, N(&f, "s/a"));
+        die(&f, "s/a", CLD_KILLED, SIGTERM);
+        ASSERT_EQ(N(&f, "s")->exit_reason, NODE_REASON_GAVE_UP);
+        done(&f);
+}
+
+TEST(only_a_running_worker_is_stopped_for_its_health) {
+        Fake f;
+        ASSERT_OK(boot(&f, "[supervisor:s]\nchildren = a\n" W("a")));
+        const char *err;
+        ASSERT_OK(tree_stop_node(f.tree, N(&f, "s/a"), &err));
+        tree_stop_unhealthy(f.tree, N(&f, "s/a")); /* already stopping for the operator */
+        ASSERT_STREQ(f.log, "-a:TERM(operator) ");
+        die(&f, "s/a", CLD_KILLED, SIGTERM);
+        ASSERT_STREQ(why(&f, "s/a"), "operator");
+        done(&f);
+}
