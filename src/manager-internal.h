@@ -15,6 +15,7 @@
 #include "cluster-rpc.h"
 #include "guard.h"
 #include "held.h"
+#include "listen.h"
 #include "manager.h"
 #include "notify.h"
 #include "output.h"
@@ -43,6 +44,9 @@ typedef struct Child {
         char *status_text;         /* sd_notify STATUS= of the child */
         CgroupLeaf *cgroup;        /* cgroup mode: the worker's cgroup, kept across restarts */
         uint64_t oom_kills;        /* the cgroup's OOM kills when the process started */
+        ListenSet listen;          /* `listen`: open from the first start, kept across restarts */
+        char **listen_addrs;       /* what listen was opened for (a reload may change it) */
+        int listen_mode;
 } Child;
 
 struct Manager {

@@ -41,7 +41,8 @@ const char *const config_keys_worker[] = {
         "mailbox_limit", "user", "group", "directory", "environment", "env_file", "umask", "nice",
         "limit_nofile", "limit_core", "limit_as", "limit_nproc", "stdout", "stderr", "stdin",
         "kill_group", "memory_max", "pids_max", "cpu_weight", "log_max_bytes", "log_backups",
-        "oom_score_adj", "ioprio", "cpu_affinity", "pre_start", "post_stop", NULL,
+        "oom_score_adj", "ioprio", "cpu_affinity", "pre_start", "post_stop", "listen", "listen_name",
+        "listen_mode", "listen_accept", NULL,
 };
 
 const char *const config_keys_cluster[] = {
@@ -968,6 +969,10 @@ static const KeyDef key_table[] = {
         { "oom_score_adj", W, 0, keys_parse_oom_score_adj },
         { "ioprio", W, 0, keys_parse_ioprio },
         { "cpu_affinity", W, 0, keys_parse_cpu_affinity },
+        { "listen", W, KEY_LIST, keys_parse_listen },
+        { "listen_name", W, KEY_LIST, keys_parse_listen_name },
+        { "listen_mode", W, 0, keys_parse_listen_mode },
+        { "listen_accept", W, 0, keys_parse_listen_accept },
         { "nats", C, 0, parse_nats },
         { "node", C, 0, parse_cluster_node },
         { "prefix", C, 0, parse_cluster_prefix },
