@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -320,6 +321,81 @@ static bool listen_same(char *const *a, char *const *b) {
         return true;
 }
 
+static void listen_unwatch(Child *rt) {
+        for (size_t i = 0; i < rt->n_listen_watch; i++)
+                sd_event_source_disable_unref(rt->listen_watch[i]);
+        rt->listen_watch = mfree(rt->listen_watch);
+        rt->n_listen_watch = 0;
+}
+
+/* The sockets, before anything of the worker runs, its pre_start included; kept until it is
+ * removed, or a reload gives it other addresses. */
+static int listen_sockets(Node *n, Child *rt) {
+        const Spec *s = n->spec;
+        int r;
+
+        if (rt->listen_addrs && (!listen_same(rt->listen_addrs, s->listen) || rt->listen_mode != s->listen_mode)) {
+                listen_unwatch(rt);
+                listen_set_close(&rt->listen);
+                rt->listen_addrs = strv_free(rt->listen_addrs);
+        }
+        if (rt->listen_addrs || !s->listen)
+                return 0;
+        r = strv_extend_strv(&rt->listen_addrs, s->listen);
+        if (r < 0)
+                return r;
+        r = listen_set_open(&rt->listen, s->listen, s->listen_mode, n->reason, sizeof n->reason);
+        if (r < 0) {
+                rt->listen_addrs = strv_free(rt->listen_addrs);
+                return r;
+        }
+        rt->listen_mode = s->listen_mode;
+        return 0;
+}
+
+/* Something waits on one of the sockets (a connection, a datagram), without taking it. */
+static bool listen_pending(const Child *rt) {
+        struct pollfd p[LISTEN_MAX];
+        for (size_t i = 0; i < rt->listen.n; i++)
+                p[i] = (struct pollfd) { .fd = rt->listen.fds[i], .events = POLLIN };
+        return poll(p, rt->listen.n, 0) > 0;
+}
+
+static void listen_watch_enable(Child *rt, int on) {
+        for (size_t i = 0; i < rt->n_listen_watch; i++)
+                sd_event_source_set_enabled(rt->listen_watch[i], on);
+}
+
+static int on_listen_ready(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
+        Child *rt = userdata;
+        /* Level-triggered: off at once, whatever comes of it; the next wait turns it on. */
+        listen_watch_enable(rt, SD_EVENT_OFF);
+        if (node_is_waiting(rt->node))
+                tree_handle_activate(rt->manager->tree, rt->node);
+        return 0;
+}
+
+/* listen_accept = lazy: the worker waits, the node polls its sockets for it. */
+static int listen_wait(Manager *m, Child *rt) {
+        if (!rt->listen_watch) {
+                rt->listen_watch = calloc(rt->listen.n, sizeof *rt->listen_watch);
+                if (!rt->listen_watch)
+                        return -ENOMEM;
+                for (size_t i = 0; i < rt->listen.n; i++) {
+                        int r = sd_event_add_io(m->event, &rt->listen_watch[i], rt->listen.fds[i], EPOLLIN,
+                                                on_listen_ready, rt);
+                        if (r < 0) {
+                                listen_unwatch(rt);
+                                return r;
+                        }
+                        rt->n_listen_watch++;
+                        sd_event_source_set_priority(rt->listen_watch[i], PRIORITY_SUPERVISE);
+                }
+        }
+        listen_watch_enable(rt, SD_EVENT_ON);
+        return 0;
+}
+
 /* One process of n: its own (hook NONE), or its pre_start or post_stop, which run as it does
  * (credentials, directory, environment, output, cgroup) but have no mailbox (fd 3 closed) and
  * never hold its names. Tracked by a Proc like any process of the node, so the one reaper finds
@@ -354,23 +430,9 @@ static int spawn_one(Manager *m, Node *n, NodeHook hook, pid_t *ret_pid) {
                 argv = hook_argv;
         }
 
-        /* The sockets, before anything of the worker runs, its pre_start included; kept until
-         * it is removed, or a reload gives it other addresses. */
-        if (rt->listen_addrs && (!listen_same(rt->listen_addrs, s->listen) || rt->listen_mode != s->listen_mode)) {
-                listen_set_close(&rt->listen);
-                rt->listen_addrs = strv_free(rt->listen_addrs);
-        }
-        if (!rt->listen_addrs && s->listen) {
-                r = strv_extend_strv(&rt->listen_addrs, s->listen);
-                if (r < 0)
-                        return r;
-                r = listen_set_open(&rt->listen, s->listen, s->listen_mode, n->reason, sizeof n->reason);
-                if (r < 0) {
-                        rt->listen_addrs = strv_free(rt->listen_addrs);
-                        return r;
-                }
-                rt->listen_mode = s->listen_mode;
-        }
+        r = listen_sockets(n, rt);
+        if (r < 0)
+                return r;
 
         _cleanup_(spawn_fds_close) SpawnFds fds = SPAWN_FDS_INIT;
         fds.out = open_output_fd(m, rt, s->stdout_mode, s->stdout_path, STDOUT_FILENO, &fds.own_out);
@@ -515,7 +577,29 @@ static int spawn_one(Manager *m, Node *n, NodeHook hook, pid_t *ret_pid) {
 }
 
 int child_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
-        int r = spawn_one(ud, n, NODE_HOOK_NONE, ret_pid);
+        Manager *m = ud;
+        Child *rt = child_of(m, n);
+        int r;
+
+        if (!rt)
+                return -ENOMEM;
+        if (n->spec->listen_lazy) {
+                r = listen_sockets(n, rt);
+                if (r < 0)
+                        return r;
+                listen_watch_enable(rt, SD_EVENT_OFF);
+                if (!listen_pending(rt)) {
+                        r = listen_wait(m, rt);
+                        if (r < 0) {
+                                snprintf(n->reason, sizeof n->reason, "cannot watch its sockets: %s", strerror(-r));
+                                return r;
+                        }
+                        *ret_pid = 0;
+                        *ret_ready = true;
+                        return 0;
+                }
+        }
+        r = spawn_one(ud, n, NODE_HOOK_NONE, ret_pid);
         if (r < 0)
                 return r;
         *ret_ready = n->spec->ready == READY_NONE;
@@ -609,6 +693,7 @@ void child_release(void *ud, Node *n) {
         output_pipe_free(rt->file_out);
         output_pipe_free(rt->file_err);
         cgroup_leaf_free(rt->cgroup);
+        listen_unwatch(rt);
         listen_set_close(&rt->listen);
         strv_free(rt->listen_addrs);
         strv_free(rt->argv);

@@ -47,6 +47,8 @@ typedef struct Child {
         ListenSet listen;          /* `listen`: open from the first start, kept across restarts */
         char **listen_addrs;       /* what listen was opened for (a reload may change it) */
         int listen_mode;
+        sd_event_source **listen_watch; /* listen_accept = lazy: one per socket, on while it waits */
+        size_t n_listen_watch;
 } Child;
 
 struct Manager {

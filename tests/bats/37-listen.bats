@@ -35,6 +35,9 @@ print(s.makefile().readline().strip())' "$1"
 }
 
 fds_of() { cat "$FV_TEST_OUT/$1.fds"; }
+# pid_column PATH: what `status` shows in PATH's pid column ("listen" while it waits).
+pid_column() { fv status | awk -v p="$1" '$1 == p { print $4 }'; }
+waiting() { [[ $(pid_column "$1") == listen ]]; }
 env_of() { tr '\0' '\n' <"/proc/$1/environ" | grep "^$2="; }
 
 @test "listen = tcp: the worker takes the socket with sd_listen_fds and answers a real client" {
@@ -184,4 +187,48 @@ EOF
     [[ $output == *"$f:13: listen_accept without listen"* ]]
     [[ $output == *"$f:16: bad value 'tcp:127.0.0.1:0' for listen"* ]]
     [[ $output == *"$f:16: listen = tcp:127.0.0.1:8080 is already the address of [worker:b] ($f:6)"* ]]
+}
+
+@test "listen_accept = lazy: the worker starts at the first connection and answers it, and waits again after it exits" {
+    local port; port=$(free_port)
+    app_ini intensity=100 web:@W@/listen-echo "listen=tcp:127.0.0.1:$port" listen_accept=lazy \
+        after:@W@/sleeper
+    run -0 "$FORKVISOR" check "$BATS_TEST_TMPDIR/t.ini"
+    fv_start t.ini
+    # Up for its supervisor (the next child started), but nothing of it runs.
+    [ "$(state_of app/web)" = running ]
+    [ "$(state_of app/after)" = running ]
+    [ -z "$(pid_of app/web)" ]
+    [ ! -e "$FV_TEST_OUT/web.started" ]
+    [[ $(fv info app/web) == *"listen: tcp:127.0.0.1:$port (listening: started at the first connection)"* ]]
+    waiting app/web
+    [[ $(fv status --json) == *'"listen": {"addresses": ["tcp:127.0.0.1:'$port'"], "accept": "lazy", "waiting": true}'* ]]
+    run -0 ask_tcp "$port"
+    local pid; pid=$(pid_of app/web)
+    [ -n "$pid" ]
+    [ "$output" = "unknown $pid" ]
+    [[ $(fv info --json app/web) == *'"waiting": false'* ]]
+    # Once it has exited it waits again, and the next connection starts it again.
+    kill -KILL "$pid"
+    retry 200 0.05 waiting app/web
+    run -0 ask_tcp "$port"
+    [[ $output == "unknown "* ]]
+    [ "${output#unknown }" != "$pid" ]
+    fv_stop
+    no_survivors
+}
+
+@test "listen_accept = lazy: a worker that waits stops at once, and starts again to wait" {
+    local port; port=$(free_port)
+    app_ini web:@W@/listen-echo "listen=tcp:127.0.0.1:$port" listen_accept=lazy
+    fv_start t.ini
+    run -0 fv stop app/web
+    [ "$(state_of app/web)" = stopped ]
+    run -0 fv start app/web
+    [ "$(state_of app/web)" = running ]
+    [ -z "$(pid_of app/web)" ]
+    run -0 ask_tcp "$port"
+    [ "$output" = "unknown $(pid_of app/web)" ]
+    fv_stop
+    no_survivors
 }
