@@ -13,6 +13,18 @@
 #include "strv.h"
 #include "values.h"
 
+/* One more word of a list of at most LISTEN_MAX (listen, listen_name): what is over is said once,
+ * and ends the line. */
+static int push_bounded(FileState *fs, const KeyDef *k, char ***l, const char *w, const char *what) {
+        if (strv_length(*l) >= LISTEN_MAX) {
+                int r = fs_error(fs, "too many %s for %s: at most %d", what, k->name, LISTEN_MAX);
+                return r == -ENOMEM ? r : -ENOSPC;
+        }
+        if (strv_push(l, w) < 0)
+                return parser_oom(fs->p);
+        return 0;
+}
+
 int keys_parse_listen(FileState *fs, const KeyDef *k, Spec *s, const char *w) {
         _cleanup_free_ char *addr = NULL;
         ListenAddr a;
@@ -29,26 +41,14 @@ int keys_parse_listen(FileState *fs, const KeyDef *k, Spec *s, const char *w) {
                                 w, k->name, sizeof a.u.un.sun_path - 1);
         if (strv_contains(s->listen, addr))
                 return fs_error(fs, "duplicate address '%s' for %s", w, k->name);
-        if (strv_length(s->listen) >= LISTEN_MAX) {
-                int r = fs_error(fs, "too many addresses for %s: at most %d", k->name, LISTEN_MAX);
-                return r == -ENOMEM ? r : -ENOSPC;
-        }
-        if (strv_push(&s->listen, addr) < 0)
-                return parser_oom(fs->p);
-        return 0;
+        return push_bounded(fs, k, &s->listen, addr, "addresses");
 }
 
 int keys_parse_listen_name(FileState *fs, const KeyDef *k, Spec *s, const char *w) {
         if (!listen_name_is_valid(w))
                 return fs_error(fs, "bad value '%s' for %s: expected 1-%d printable characters, no ':' or whitespace",
                                 w, k->name, LISTEN_NAME_MAX);
-        if (strv_length(s->listen_names) >= LISTEN_MAX) {
-                int r = fs_error(fs, "too many names for %s: at most %d", k->name, LISTEN_MAX);
-                return r == -ENOMEM ? r : -ENOSPC;
-        }
-        if (strv_push(&s->listen_names, w) < 0)
-                return parser_oom(fs->p);
-        return 0;
+        return push_bounded(fs, k, &s->listen_names, w, "names");
 }
 
 int keys_parse_listen_mode(FileState *fs, const KeyDef *k, Spec *s, const char *v) {

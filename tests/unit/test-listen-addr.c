@@ -74,19 +74,19 @@ TEST(unix_addresses) {
 }
 
 TEST(names) {
-        ASSERT_TRUE(listen_name_is_valid("http"));
-        ASSERT_TRUE(listen_name_is_valid("a.b-c_d"));
-        ASSERT_TRUE(!listen_name_is_valid(""));
-        ASSERT_TRUE(!listen_name_is_valid("a:b"));
-        ASSERT_TRUE(!listen_name_is_valid("a b"));
-        ASSERT_TRUE(!listen_name_is_valid("\xc3\xa9"));
-        char longn[LISTEN_NAME_MAX + 2];
-        memset(longn, 'n', sizeof longn);
-        longn[LISTEN_NAME_MAX] = '\0';
-        ASSERT_TRUE(listen_name_is_valid(longn));
-        longn[LISTEN_NAME_MAX] = 'n';
-        longn[LISTEN_NAME_MAX + 1] = '\0';
-        ASSERT_TRUE(!listen_name_is_valid(longn));
+        static const char *const good[] = { "http", "a.b-c_d", "~" };
+        static const char *const bad[] = { "", "a:b", "a b", "tab\t", "\xc3\xa9", "\x7f" };
+        char longest[LISTEN_NAME_MAX + 2] = "";
+
+        for (size_t i = 0; i < ELEMENTSOF(good); i++)
+                ASSERT_TRUE(listen_name_is_valid(good[i]));
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                ASSERT_TRUE(!listen_name_is_valid(bad[i]));
+        while (strlen(longest) < LISTEN_NAME_MAX)
+                strcat(longest, "n");
+        ASSERT_TRUE(listen_name_is_valid(longest)); /* systemd's FDNAME_MAX */
+        strcat(longest, "n");
+        ASSERT_TRUE(!listen_name_is_valid(longest));
 }
 
 TEST(fdnames) {
