@@ -232,3 +232,26 @@ EOF
     fv_stop
     no_survivors
 }
+
+@test "listen across reloads: new addresses are opened and the old closed, a removed worker's closed, an added one's opened" {
+    local p1 p2; p1=$(free_port); p2=$(free_port)
+    [ "$p1" != "$p2" ] || p2=$(free_port)
+    app_ini web:@W@/listen-echo "listen=tcp:127.0.0.1:$p1"
+    fv_start t.ini
+    run -0 ask_tcp "$p1"
+    app_ini web:@W@/listen-echo "listen=tcp:127.0.0.1:$p2"
+    run -0 fv reload
+    run -0 ask_tcp "$p2"
+    [ "$output" = "unknown $(pid_of app/web)" ]
+    run ! ask_tcp "$p1"
+    app_ini other:@W@/sleeper
+    run -0 fv reload
+    run ! ask_tcp "$p2"
+    app_ini other:@W@/sleeper web:@W@/listen-echo "listen=tcp:127.0.0.1:$p2" listen_accept=lazy
+    run -0 fv reload
+    retry 100 0.05 waiting app/web
+    run -0 ask_tcp "$p2"
+    [ "$output" = "unknown $(pid_of app/web)" ]
+    fv_stop
+    no_survivors
+}
