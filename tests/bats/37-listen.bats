@@ -255,3 +255,41 @@ EOF
     fv_stop
     no_survivors
 }
+
+@test "listen = udp: a datagram socket, answered with sendto" {
+    local port; port=$(free_port)
+    app_ini dns:@W@/listen-echo "listen=udp:127.0.0.1:$port" listen_name=dns
+    fv_start t.ini
+    retry 100 0.05 file_has "$FV_TEST_OUT/dns.fds"
+    run -0 python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(20)
+s.sendto(b"q", ("127.0.0.1", int(sys.argv[1])))
+print(s.recv(100).decode().strip())' "$port"
+    [ "$output" = "dns $(pid_of app/dns)" ]
+    fv_stop
+    no_survivors
+}
+
+@test "check: a template cannot listen, and lazy does not go with ready = exit" {
+    conf t.ini <<'EOF'
+[supervisor:app]
+children = pool, once
+[supervisor:pool]
+strategy = simple_one_for_one
+template = job
+[worker:job]
+exec = /bin/true
+listen = tcp:127.0.0.1:8080
+[worker:once]
+exec = /bin/true
+ready = exit
+listen = unix:/run/x.sock
+listen_accept = lazy
+EOF
+    run -2 "$FORKVISOR" check "$BATS_TEST_TMPDIR/t.ini"
+    local f=$BATS_TEST_TMPDIR/t.ini
+    [[ $output == *"$f:8: listen in [worker:job], the template of 'pool': its instances cannot all bind one address"* ]]
+    [[ $output == *"$f:13: listen_accept = lazy does not apply to ready = exit"* ]]
+}
