@@ -35,6 +35,11 @@ print(s.makefile().readline().strip())' "$1"
 }
 
 fds_of() { cat "$FV_TEST_OUT/$1.fds"; }
+# answered_by PORT PATH: a client of 127.0.0.1:PORT is answered by PATH's process, now running.
+answered_by() {
+    run -0 ask_tcp "$1"
+    [ "$output" = "unknown $(pid_of "$2")" ]
+}
 # pid_column PATH: what `status` shows in PATH's pid column ("listen" while it waits).
 pid_column() { fv status | awk -v p="$1" '$1 == p { print $4 }'; }
 waiting() { [[ $(pid_column "$1") == listen ]]; }
@@ -135,8 +140,7 @@ EOF
     app_ini web:web ready=mailbox "listen=tcp:127.0.0.1:$port"
     fv_start t.ini
     [ "$(state_of app/web)" = running ]
-    run -0 ask_tcp "$port"
-    [ "$output" = "unknown $(pid_of app/web)" ]
+    answered_by "$port" app/web
     fv_stop
     no_survivors
 }
@@ -227,8 +231,7 @@ EOF
     run -0 fv start app/web
     [ "$(state_of app/web)" = running ]
     [ -z "$(pid_of app/web)" ]
-    run -0 ask_tcp "$port"
-    [ "$output" = "unknown $(pid_of app/web)" ]
+    answered_by "$port" app/web
     fv_stop
     no_survivors
 }
@@ -241,8 +244,7 @@ EOF
     run -0 ask_tcp "$p1"
     app_ini web:@W@/listen-echo "listen=tcp:127.0.0.1:$p2"
     run -0 fv reload
-    run -0 ask_tcp "$p2"
-    [ "$output" = "unknown $(pid_of app/web)" ]
+    answered_by "$p2" app/web
     run ! ask_tcp "$p1"
     app_ini other:@W@/sleeper
     run -0 fv reload
@@ -250,8 +252,7 @@ EOF
     app_ini other:@W@/sleeper web:@W@/listen-echo "listen=tcp:127.0.0.1:$p2" listen_accept=lazy
     run -0 fv reload
     retry 100 0.05 waiting app/web
-    run -0 ask_tcp "$p2"
-    [ "$output" = "unknown $(pid_of app/web)" ]
+    answered_by "$p2" app/web
     fv_stop
     no_survivors
 }
