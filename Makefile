@@ -123,7 +123,7 @@ FORCE:
 # processes being supervised, not the code under test.
 $(BUILD)/workers/%: workers/%.c workers/markers.h
 	@mkdir -p $(@D)
-	$(CC) -std=gnu17 -O2 -Wall -Wextra -D_GNU_SOURCE -o $@ $< $(if $(filter workers/notify%,$<),$(shell $(PKG_CONFIG) --cflags --libs libsystemd))
+	$(CC) -std=gnu17 -O2 -Wall -Wextra -D_GNU_SOURCE -o $@ $< $(if $(filter workers/notify% workers/listen%,$<),$(shell $(PKG_CONFIG) --cflags --libs libsystemd))
 
 # In a sanitizer build the library is instrumented, so its workers link with LDFLAGS
 # (-fsanitize=...) too.

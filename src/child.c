@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,8 @@
 #include "cgroup.h"
 #include "envfile.h"
 #include "guard.h"
+#include "listen-addr.h"
+#include "listen.h"
 #include "log.h"
 #include "macro.h"
 #include "notify.h"
@@ -56,9 +59,8 @@ static bool env_key_matches(const char *entry, const char *kv) {
 }
 
 /* A child of another user cannot reach the notify socket in our 0700 directory: it gets an
- * O_PATH descriptor of it instead (notify.c). */
-#define NOTIFY_SOCKET_BY_FD "/proc/self/fd/5"
-_Static_assert(SPAWN_FD_NOTIFY == 5, "NOTIFY_SOCKET_BY_FD names SPAWN_FD_NOTIFY");
+ * O_PATH descriptor of it instead (notify.c), on fd 5, or past its listening sockets. */
+_Static_assert(SPAWN_LISTEN_MAX == LISTEN_MAX, "spawn.h and listen-addr.h agree");
 static bool notify_by_fd(const Spec *s) {
         return s->user && s->uid != geteuid();
 }
@@ -136,7 +138,15 @@ int child_prepare(Manager *m, Node *n, Child *rt) {
 
         if (!rt->envp) {
                 size_t len = 0, cap = strv_length(m->base_env) + strv_length(rt->file_env) +
-                                      strv_length(s->environment) + 11; /* ours, and NULL */
+                                      strv_length(s->environment) + 12;
+                /* ours (FORKVISOR_PATH, _NAME, _INSTANCE, _CONTROL, _MAILBOX, _REGISTRY,
+                 * NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID, LISTEN_FDS, LISTEN_FDNAMES), NULL */
+                /* Socket activation: the sockets on 3.., what was on 3..5 past them. */
+                size_t nl = strv_length(s->listen);
+                char fd_mailbox[16], fd_registry[16], fd_notify[32], num[16];
+                snprintf(fd_mailbox, sizeof fd_mailbox, "%zu", 3 + nl);
+                snprintf(fd_registry, sizeof fd_registry, "%zu", 4 + nl);
+                snprintf(fd_notify, sizeof fd_notify, "/proc/self/fd/%zu", SPAWN_FD_NOTIFY + nl);
                 char **env = calloc(cap, sizeof *env);
                 if (!env)
                         return -ENOMEM;
@@ -151,20 +161,18 @@ int child_prepare(Manager *m, Node *n, Child *rt) {
                 if (r >= 0 && n->reg_name)
                         r = env_put_own(rt, env, &len, "FORKVISOR_NAME", n->reg_name);
                 if (r >= 0 && n->instance >= 0) {
-                        char num[16];
                         snprintf(num, sizeof num, "%d", n->instance);
                         r = env_put_own(rt, env, &len, "FORKVISOR_INSTANCE", num);
                 }
                 if (r >= 0)
                         r = env_put_own(rt, env, &len, "FORKVISOR_CONTROL", m->control_path);
                 if (r >= 0)
-                        r = env_put_own(rt, env, &len, "FORKVISOR_MAILBOX", "3");
+                        r = env_put_own(rt, env, &len, "FORKVISOR_MAILBOX", fd_mailbox);
                 if (r >= 0)
-                        r = env_put_own(rt, env, &len, "FORKVISOR_REGISTRY", "4");
+                        r = env_put_own(rt, env, &len, "FORKVISOR_REGISTRY", fd_registry);
                 if (r >= 0 && s->ready == READY_NOTIFY && m->notify)
                         r = env_put_own(rt, env, &len, "NOTIFY_SOCKET",
-                                        notify_by_fd(s) ? NOTIFY_SOCKET_BY_FD
-                                                        : notify_server_path(m->notify));
+                                        notify_by_fd(s) ? fd_notify : notify_server_path(m->notify));
                 /* systemd's: the timeout, and the pid it is meant for (a process it forks is not
                  * asked for keep-alives), which spawn.c writes into the child's copy. */
                 rt->watchdog_pid = NULL;
@@ -176,6 +184,14 @@ int child_prepare(Manager *m, Node *n, Child *rt) {
                                 r = env_put_own(rt, env, &len, "WATCHDOG_PID", SPAWN_PID_DIGITS);
                         if (r >= 0)
                                 rt->watchdog_pid = strchr(env[len - 1], '=') + 1;
+                }
+                if (r >= 0 && nl > 0) {
+                        /* LISTEN_PID is the child's own: spawn.c sets it after the fork. */
+                        _cleanup_free_ char *names = listen_fdnames(s->listen_names, nl);
+                        snprintf(num, sizeof num, "%zu", nl);
+                        r = names ? env_put_own(rt, env, &len, "LISTEN_FDS", num) : -ENOMEM;
+                        if (r >= 0)
+                                r = env_put_own(rt, env, &len, "LISTEN_FDNAMES", names);
                 }
                 if (r < 0) {
                         free(env);
@@ -311,6 +327,91 @@ static int read_env_files(Node *n, Child *rt) {
         return 0;
 }
 
+static bool listen_same(char *const *a, char *const *b) {
+        size_t n = strv_length(a);
+        if (n != strv_length(b))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(a[i], b[i]) != 0)
+                        return false;
+        return true;
+}
+
+static void listen_unwatch(Child *rt) {
+        for (size_t i = 0; i < rt->n_listen_watch; i++)
+                sd_event_source_disable_unref(rt->listen_watch[i]);
+        rt->listen_watch = mfree(rt->listen_watch);
+        rt->n_listen_watch = 0;
+}
+
+/* The sockets, before anything of the worker runs, its pre_start included; kept until it is
+ * removed, or a reload gives it other addresses. */
+static int listen_sockets(Node *n, Child *rt) {
+        const Spec *s = n->spec;
+        int r;
+
+        if (rt->listen_addrs && (!listen_same(rt->listen_addrs, s->listen) || rt->listen_mode != s->listen_mode)) {
+                listen_unwatch(rt);
+                listen_set_close(&rt->listen);
+                rt->listen_addrs = strv_free(rt->listen_addrs);
+        }
+        if (rt->listen_addrs || !s->listen)
+                return 0;
+        r = strv_extend_strv(&rt->listen_addrs, s->listen);
+        if (r < 0)
+                return r;
+        r = listen_set_open(&rt->listen, s->listen, s->listen_mode, n->reason, sizeof n->reason);
+        if (r < 0) {
+                rt->listen_addrs = strv_free(rt->listen_addrs);
+                return r;
+        }
+        rt->listen_mode = s->listen_mode;
+        return 0;
+}
+
+/* Something waits on one of the sockets (a connection, a datagram), without taking it. */
+static bool listen_pending(const Child *rt) {
+        struct pollfd p[LISTEN_MAX];
+        for (size_t i = 0; i < rt->listen.n; i++)
+                p[i] = (struct pollfd) { .fd = rt->listen.fds[i], .events = POLLIN };
+        return poll(p, rt->listen.n, 0) > 0;
+}
+
+static void listen_watch_enable(Child *rt, int on) {
+        for (size_t i = 0; i < rt->n_listen_watch; i++)
+                sd_event_source_set_enabled(rt->listen_watch[i], on);
+}
+
+static int on_listen_ready(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
+        Child *rt = userdata;
+        /* Level-triggered: off at once, whatever comes of it; the next wait turns it on. */
+        listen_watch_enable(rt, SD_EVENT_OFF);
+        if (node_is_waiting(rt->node))
+                tree_handle_activate(rt->manager->tree, rt->node);
+        return 0;
+}
+
+/* listen_accept = lazy: the worker waits, the node polls its sockets for it. */
+static int listen_wait(Manager *m, Child *rt) {
+        if (!rt->listen_watch) {
+                rt->listen_watch = calloc(rt->listen.n, sizeof *rt->listen_watch);
+                if (!rt->listen_watch)
+                        return -ENOMEM;
+                for (size_t i = 0; i < rt->listen.n; i++) {
+                        int r = sd_event_add_io(m->event, &rt->listen_watch[i], rt->listen.fds[i], EPOLLIN,
+                                                on_listen_ready, rt);
+                        if (r < 0) {
+                                listen_unwatch(rt);
+                                return r;
+                        }
+                        rt->n_listen_watch++;
+                        sd_event_source_set_priority(rt->listen_watch[i], PRIORITY_SUPERVISE);
+                }
+        }
+        listen_watch_enable(rt, SD_EVENT_ON);
+        return 0;
+}
+
 /* One process of n: its own (hook NONE), or its pre_start or post_stop, which run as it does
  * (credentials, directory, environment, output, cgroup) but have no mailbox (fd 3 closed) and
  * never hold its names. Tracked by a Proc like any process of the node, so the one reaper finds
@@ -346,6 +447,10 @@ static int spawn_one(Manager *m, Node *n, NodeHook hook, pid_t *ret_pid) {
                 hook_argv[0] = prog;
                 argv = hook_argv;
         }
+
+        r = listen_sockets(n, rt);
+        if (r < 0)
+                return r;
 
         _cleanup_(spawn_fds_close) SpawnFds fds = SPAWN_FDS_INIT;
         fds.out = open_output_fd(m, rt, s->stdout_mode, s->stdout_path, STDOUT_FILENO, &fds.own_out);
@@ -406,6 +511,11 @@ static int spawn_one(Manager *m, Node *n, NodeHook hook, pid_t *ret_pid) {
                          hook == NODE_HOOK_NONE && s->ready == READY_NOTIFY && m->notify && notify_by_fd(s)
                                  ? notify_server_path_fd(m->notify)
                                  : -1 },
+                /* Its pre_start and post_stop have the fds where it has them, but no sockets:
+                 * without LISTEN_PID, sd_listen_fds() says there are none. */
+                .listen_fds = hook == NODE_HOOK_NONE ? rt->listen.fds : NULL,
+                .n_listen_fds = rt->listen.n,
+                .listen_pid = hook == NODE_HOOK_NONE && rt->listen.n > 0,
                 .umask = s->umask,
                 .nice_set = s->nice_set,
                 .nice = s->nice,
@@ -491,7 +601,29 @@ static int spawn_one(Manager *m, Node *n, NodeHook hook, pid_t *ret_pid) {
 }
 
 int child_spawn(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready) {
-        int r = spawn_one(ud, n, NODE_HOOK_NONE, ret_pid);
+        Manager *m = ud;
+        Child *rt = child_of(m, n);
+        int r;
+
+        if (!rt)
+                return -ENOMEM;
+        if (n->spec->listen_lazy) {
+                r = listen_sockets(n, rt);
+                if (r < 0)
+                        return r;
+                listen_watch_enable(rt, SD_EVENT_OFF);
+                if (!listen_pending(rt)) {
+                        r = listen_wait(m, rt);
+                        if (r < 0) {
+                                snprintf(n->reason, sizeof n->reason, "cannot watch its sockets: %s", strerror(-r));
+                                return r;
+                        }
+                        *ret_pid = 0;
+                        *ret_ready = true;
+                        return 0;
+                }
+        }
+        r = spawn_one(ud, n, NODE_HOOK_NONE, ret_pid);
         if (r < 0)
                 return r;
         *ret_ready = n->spec->ready == READY_NONE;
@@ -590,6 +722,9 @@ void child_release(void *ud, Node *n) {
         output_pipe_free(rt->file_out);
         output_pipe_free(rt->file_err);
         cgroup_leaf_free(rt->cgroup);
+        listen_unwatch(rt);
+        listen_set_close(&rt->listen);
+        strv_free(rt->listen_addrs);
         strv_free(rt->argv);
         free(rt->envp);
         strv_free(rt->env_own);

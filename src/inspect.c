@@ -70,6 +70,23 @@ static void cpu_json(ControlRequest *r, bool known, uint64_t user, uint64_t syst
                                      system);
 }
 
+/* ", "listen": ..." of a worker: null without sockets, else its addresses and whether it waits
+ * for its first connection (listen_accept = lazy). */
+static void listen_json(ControlRequest *r, const Node *n) {
+        unsigned k = 0;
+        if (!n->spec->listen) {
+                control_reply_printf(r, ", \"listen\": null");
+                return;
+        }
+        control_reply_printf(r, ", \"listen\": {\"addresses\": [");
+        STRV_FOREACH(a, n->spec->listen) {
+                control_reply_printf(r, "%s", k++ ? ", " : "");
+                json_string(r, *a);
+        }
+        control_reply_printf(r, "], \"accept\": \"%s\", \"waiting\": %s}", n->spec->listen_lazy ? "lazy" : "eager",
+                             node_is_waiting(n) ? "true" : "false");
+}
+
 /* "path", "kind", "state", "pid" and "restarts": what every JSON view says of a node first. */
 static void identity_json(ControlRequest *r, Node *n) {
         control_reply_printf(r, "\"path\": ");
@@ -139,6 +156,8 @@ static void status_row(Node *n, unsigned depth, void *ud) {
                 char pid[16] = "-";
                 if (n->pid > 0)
                         snprintf(pid, sizeof pid, "%d", (int) n->pid);
+                else if (node_is_waiting(n))
+                        snprintf(pid, sizeof pid, "listen"); /* up, waiting for its first connection */
                 if (inspect_has_uptime(n))
                         format_duration(x->now - n->started_at, up, sizeof up);
                 exit_describe(&(ExitHow) { n->exit_code, n->exit_status, n->exit_oom }, EXIT_STYLE_STATUS, last,
@@ -159,6 +178,7 @@ static void status_row(Node *n, unsigned depth, void *ud) {
                 bool known = manager_node_cpu_usec(n, &user, &system) >= 0;
                 cpu_json(x->req, known, user, system);
                 health_json(x->req, n);
+                listen_json(x->req, n);
         }
         control_reply_printf(x->req, "}");
 }
@@ -364,6 +384,12 @@ static void info_text(ControlRequest *req, Manager *m, const Info *i) {
                                      ready_mode_to_string(n->spec->ready));
                 if (n->spec->watchdog_ms > 0)
                         control_reply_printf(req, "watchdog: %" PRIu64 " ms\n", n->spec->watchdog_ms);
+                if (n->spec->listen) {
+                        control_reply_printf(req, "listen:");
+                        STRV_FOREACH(a, n->spec->listen)
+                                control_reply_printf(req, " %s", *a);
+                        control_reply_printf(req, "%s\n", node_is_waiting(n) ? " (listening: started at the first connection)" : "");
+                }
                 if (i->command)
                         control_reply_printf(req, "command: %s\n", i->command);
                 if (info_names(req, m, n, false) > 0)
@@ -417,6 +443,7 @@ static void info_json(ControlRequest *req, Manager *m, const Info *i) {
                         control_reply_printf(req, "null");
                 cpu_json(req, i->cpu, i->cpu_user_usec, i->cpu_system_usec);
                 health_json(req, n);
+                listen_json(req, n);
                 control_reply_printf(req, ", \"restart\": \"%s\", \"ready\": \"%s\", \"watchdog_ms\": %" PRIu64
                                      ", \"command\": ", restart_type_to_string(n->spec->restart),
                                      ready_mode_to_string(n->spec->ready), n->spec->watchdog_ms);

@@ -16,6 +16,7 @@
 #include "guard.h"
 #include "health.h"
 #include "held.h"
+#include "listen.h"
 #include "manager.h"
 #include "notify.h"
 #include "output.h"
@@ -48,6 +49,11 @@ typedef struct Child {
         usec_t watchdog_usec;      /* this run's timeout: `watchdog`, or what WATCHDOG_USEC= set; 0 off */
         char *watchdog_pid;        /* in env_own: WATCHDOG_PID's digits, filled in by each spawned child */
         Health health;             /* its health check (health.h), when the spec has one */
+        ListenSet listen;          /* `listen`: open from the first start, kept across restarts */
+        char **listen_addrs;       /* what listen was opened for (a reload may change it) */
+        int listen_mode;
+        sd_event_source **listen_watch; /* listen_accept = lazy: one per socket, on while it waits */
+        size_t n_listen_watch;
 } Child;
 
 struct Manager {

@@ -89,6 +89,10 @@ typedef struct SpawnArgs {
         pid_t parent;
         sigset_t old_mask;
         int err_fd;          /* fork only: write end of the close-on-exec report pipe */
+        int plan[SPAWN_FD_COUNT + SPAWN_LISTEN_MAX]; /* what becomes fd 0..n_plan-1 */
+        int n_plan;
+        char *const *envp;   /* req->envp, or a copy with listen_pid in it */
+        char listen_pid[32]; /* "LISTEN_PID=PID", written by the child */
         volatile SpawnReport report; /* CLONE_VM: written by the child in our own memory */
 } SpawnArgs;
 
@@ -104,21 +108,21 @@ static _noreturn_ void child_fail(SpawnArgs *a, SpawnStage stage, int err) {
         _exit(err == ENOENT ? 127 : 126);
 }
 
-/* Puts fds[] on 0..4. A source may itself sit on a low number another target needs, so every
- * source below SPAWN_FD_COUNT that is not already in place is first moved above them. */
+/* Puts the plan on 0..n_plan-1. A source may itself sit on a low number another target needs, so
+ * every source below n_plan that is not already in place is first moved above them. */
 static int child_setup_fds(SpawnArgs *a) {
-        int src[SPAWN_FD_COUNT];
-        for (int i = 0; i < SPAWN_FD_COUNT; i++) {
-                src[i] = a->req->fds[i];
-                if (src[i] >= 0 && src[i] < SPAWN_FD_COUNT && src[i] != i) {
-                        int fd = fcntl(src[i], F_DUPFD_CLOEXEC, SPAWN_FD_COUNT);
+        int src[SPAWN_FD_COUNT + SPAWN_LISTEN_MAX];
+        for (int i = 0; i < a->n_plan; i++) {
+                src[i] = a->plan[i];
+                if (src[i] >= 0 && src[i] < a->n_plan && src[i] != i) {
+                        int fd = fcntl(src[i], F_DUPFD_CLOEXEC, a->n_plan);
                         if (fd < 0)
                                 return -errno;
                         src[i] = fd;
                 }
         }
         /* The report pipe must not be overwritten either. */
-        for (int i = 0; i < SPAWN_FD_COUNT; i++) {
+        for (int i = 0; i < a->n_plan; i++) {
                 if (src[i] < 0) {
                         close(i);
                         continue;
@@ -193,9 +197,9 @@ static int child_main(void *arg) {
         if (setsid() < 0)
                 child_fail(a, SPAWN_STAGE_FDS, errno);
 
-        /* Keep the report pipe (fork only) out of the way of fds 0..4. */
-        if (err_fd >= 0 && err_fd < SPAWN_FD_COUNT) {
-                int fd = fcntl(err_fd, F_DUPFD_CLOEXEC, SPAWN_FD_COUNT + 1);
+        /* Keep the report pipe (fork only) out of the way of the plan's fds. */
+        if (err_fd >= 0 && err_fd < a->n_plan) {
+                int fd = fcntl(err_fd, F_DUPFD_CLOEXEC, a->n_plan + 1);
                 if (fd < 0)
                         _exit(126);
                 a->err_fd = fd;
@@ -203,13 +207,13 @@ static int child_main(void *arg) {
         int r_fds = child_setup_fds(a);
         if (r_fds < 0)
                 child_fail(a, SPAWN_STAGE_FDS, -r_fds);
-        /* Nothing else of the node may leak: every fd above 4 except the report pipe, which is
-         * close-on-exec anyway. */
+        /* Nothing else of the node may leak: every fd past the plan's except the report pipe,
+         * which is close-on-exec anyway. */
         if (a->err_fd < 0)
-                (void) syscall(SYS_close_range, SPAWN_FD_COUNT, ~0U, 0);
+                (void) syscall(SYS_close_range, a->n_plan, ~0U, 0);
         else {
-                if (a->err_fd > SPAWN_FD_COUNT)
-                        (void) syscall(SYS_close_range, SPAWN_FD_COUNT, a->err_fd - 1, 0);
+                if (a->err_fd > a->n_plan)
+                        (void) syscall(SYS_close_range, a->n_plan, a->err_fd - 1, 0);
                 (void) syscall(SYS_close_range, a->err_fd + 1, ~0U, 0);
         }
 
@@ -284,7 +288,20 @@ static int child_main(void *arg) {
         sigemptyset(&empty);
         sigprocmask(SIG_SETMASK, &empty, NULL);
 
-        execve(r->argv[0], r->argv, r->envp);
+        /* sd_listen_fds(3) takes the sockets only when LISTEN_PID is this process: the pid is
+         * known here, written by hand (no printf in the child). */
+        if (r->listen_pid) {
+                char digits[16], *p = digits + sizeof digits;
+                unsigned long pid = (unsigned long) syscall(SYS_getpid);
+                *--p = '\0';
+                do
+                        *--p = (char) ('0' + pid % 10);
+                while ((pid /= 10) > 0);
+                memcpy(a->listen_pid, "LISTEN_PID=", 11);
+                memcpy(a->listen_pid + 11, p, (size_t) (digits + sizeof digits - p));
+        }
+
+        execve(r->argv[0], r->argv, a->envp);
         child_fail(a, SPAWN_STAGE_EXEC, errno);
 }
 
@@ -329,12 +346,38 @@ static pid_t start_child(SpawnArgs *a, void *stack, int *ret_err) {
 
 int spawn_process(const SpawnRequest *req, pid_t *ret_pid, SpawnStage *ret_stage) {
         static void *stack = NULL;
-        SpawnArgs a = { .req = req, .parent = getpid(), .err_fd = -EBADF };
+        SpawnArgs a = { .req = req, .parent = getpid(), .err_fd = -EBADF, .envp = req->envp };
+        _cleanup_free_ char **envp = NULL;
         int pipefd[2] = { -EBADF, -EBADF };
         sigset_t all;
 
         assert(req && req->argv && req->argv[0] && ret_pid && ret_stage);
+        assert(req->n_listen_fds <= SPAWN_LISTEN_MAX);
         *ret_stage = SPAWN_STAGE_CLONE;
+
+        /* The fd plan: 0..2, the listening sockets from 3, then the mailbox, the registry and
+         * the notify socket. */
+        for (int i = 0; i < 3; i++)
+                a.plan[a.n_plan++] = req->fds[i];
+        for (size_t i = 0; i < req->n_listen_fds; i++)
+                a.plan[a.n_plan++] = req->listen_fds ? req->listen_fds[i] : -1;
+        for (int i = 3; i < SPAWN_FD_COUNT; i++)
+                a.plan[a.n_plan++] = req->fds[i];
+        if (req->listen_pid) {
+                /* The environment with a slot for LISTEN_PID, which only the child can fill. */
+                size_t n = 0, len = 0;
+                while (req->envp && req->envp[len])
+                        len++;
+                envp = calloc(len + 2, sizeof *envp);
+                if (!envp)
+                        return -ENOMEM;
+                for (size_t i = 0; i < len; i++)
+                        if (strncmp(req->envp[i], "LISTEN_PID=", 11) != 0)
+                                envp[n++] = req->envp[i];
+                envp[n] = a.listen_pid;
+                memcpy(a.listen_pid, "LISTEN_PID=", 12);
+                a.envp = envp;
+        }
 
         if (!stack) {
                 /* One stack, reused: the parent is suspended while the child uses it. */

@@ -13,6 +13,9 @@
  * another user (NOTIFY_SOCKET=/proc/self/fd/5; closed in every other child). */
 #define SPAWN_FD_COUNT 6
 #define SPAWN_FD_NOTIFY 5
+/* Socket activation: up to this many listening sockets go on fds 3.. (SD_LISTEN_FDS_START), and
+ * fds 3..5 above move up past them. */
+#define SPAWN_LISTEN_MAX 16
 
 typedef enum SpawnStage {
         SPAWN_STAGE_NONE,
@@ -39,6 +42,10 @@ typedef struct SpawnRequest {
         char *const *envp;
         const char *directory;       /* NULL: keep the daemon's */
         int fds[SPAWN_FD_COUNT];     /* what becomes fd 0..5; -1 leaves that fd closed */
+        const int *listen_fds;       /* what becomes fd 3..3+n_listen_fds-1; fds[3..5] then become
+                                      * 3+n_listen_fds..5+n_listen_fds */
+        size_t n_listen_fds;         /* at most SPAWN_LISTEN_MAX */
+        bool listen_pid;             /* sets LISTEN_PID to the child's own pid in its environment */
         int umask;                   /* -1: inherit */
         bool nice_set;
         int nice;

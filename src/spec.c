@@ -245,6 +245,8 @@ static Spec *spec_free(Spec *s) {
         free(s->cpu_affinity);
         free(s->stdout_path);
         free(s->stderr_path);
+        strv_free(s->listen);
+        strv_free(s->listen_names);
         return mfree(s);
 }
 
@@ -350,6 +352,8 @@ static void pack_spec(Packer *p, const Spec *old, Spec *s) {
                                             : NULL;
         s->stdout_path = pack_string(p, old->stdout_path);
         s->stderr_path = pack_string(p, old->stderr_path);
+        s->listen = pack_strv(p, old->listen);
+        s->listen_names = pack_strv(p, old->listen_names);
 }
 
 /* One pass: counts (p->base NULL) or copies. Returns the new Config (NULL when counting). */

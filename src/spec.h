@@ -177,6 +177,12 @@ struct Spec {
         uint64_t pids_max;
         uint64_t cpu_weight;      /* 1..10000 */
         unsigned resource_line;   /* line of the first of them, for "FILE:LINE: unavailable" */
+        /* Socket activation (listen-addr.h): the node's sockets, passed as fds 3.. */
+        char **listen;            /* owned strv or NULL: addresses as listen_addr_parse() reads them
+                                   * (a unix path made absolute) */
+        char **listen_names;      /* owned strv or NULL: none, one for all, or one per listen */
+        int listen_mode;          /* unix sockets' mode; default 0666 */
+        bool listen_lazy;         /* listen_accept = lazy: started at the first connection */
 };
 
 /* [cluster] (forkvisor-cluster(7)): the node joins a cluster over NATS. Read at start only. */

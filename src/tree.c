@@ -359,6 +359,15 @@ static int worker_spawn(Node *n) {
                 worker_not_run(n, r);
                 return r;
         }
+        if (pid == 0) {
+                /* Waits for its first connection (listen_accept = lazy): up for its supervisor,
+                 * as systemd counts a socket-activated service's socket as started. */
+                n->pid = 0;
+                n->started_at = tree_now(t);
+                node_enter(n, NODE_STARTING);
+                worker_up(n);
+                return 1;
+        }
         n->pid = pid;
         n->started_at = tree_now(t);
         n->ready_seen = ready || n->spec->ready == READY_NONE;
@@ -603,6 +612,13 @@ static int worker_stop(Node *n, NodeReason why) {
         case NODE_STARTING:
         case NODE_RUNNING:
                 node_note_stop(n, why);
+                if (node_is_waiting(n)) {
+                        /* Nothing runs: down at once, and nothing ran for a post_stop to follow. */
+                        n->exit_reason = why;
+                        node_enter(n, NODE_STOPPED);
+                        node_emit(n, TREE_EVENT_STOPPED);
+                        return 1;
+                }
                 node_enter(n, NODE_STOPPING);
                 worker_send_stop(n);
                 return 0;
@@ -712,6 +728,34 @@ void tree_handle_exit(Tree *t, Node *n, int code, int status) {
                 /* No process in these states: the pid index would not have found us. */
                 assert_not_reached();
         }
+}
+
+bool node_is_waiting(const Node *n) {
+        return n->spec->kind == SPEC_WORKER && n->state == NODE_RUNNING && n->pid == 0 &&
+               n->hook == NODE_HOOK_NONE;
+}
+
+void tree_handle_activate(Tree *t, Node *n) {
+        pid_t pid = 0;
+        bool ready = false;
+
+        if (!node_is_waiting(n))
+                return;
+        n->reason[0] = '\0';
+        int r = t->ops->spawn(t->ud, n, &pid, &ready);
+        if (r >= 0 && pid == 0)
+                return; /* the connection went away before it was spawned: it waits on */
+        if (r < 0) {
+                /* As if it had crashed at once: its policy restarts it, to wait again. */
+                worker_not_run(n, r);
+                n->exits[n->exit_reason]++;
+                n->failures++;
+                worker_finish(n, REPORT_EXIT_ABNORMAL);
+                return;
+        }
+        n->pid = pid;
+        n->started_at = tree_now(t);
+        node_emit(n, TREE_EVENT_STARTED);
 }
 
 void tree_handle_ready(Tree *t, Node *n) {

@@ -127,7 +127,9 @@ typedef struct Tree Tree;
 /* Every effect of the tree on the world. ud is TreeOps' owner (the manager, or a test). */
 typedef struct TreeOps {
         /* Start the worker's process. 0 with *ret_pid, or -errno with node->reason filled in.
-         * *ret_ready says it is ready at once (ready = none: exec succeeded). */
+         * *ret_ready says it is ready at once (ready = none: exec succeeded). *ret_pid 0: nothing
+         * started yet (listen_accept = lazy: the worker waits for its first connection, counted
+         * as up meanwhile; tree_handle_activate() when it comes). */
         int (*spawn)(void *ud, Node *n, pid_t *ret_pid, bool *ret_ready);
         /* Start the worker's pre_start or post_stop (spec->pre_start, ->post_stop), as the worker
          * would be (credentials, directory, environment, cgroup), without a mailbox: 0 with
@@ -275,6 +277,11 @@ void tree_stop_unhealthy(Tree *t, Node *n);
 /* Inputs from the world. */
 void tree_handle_exit(Tree *t, Node *n, int code, int status);
 void tree_handle_ready(Tree *t, Node *n);
+/* The first connection came for a worker that waits for it (spawn gave pid 0): it is spawned
+ * now; a spawn that fails is an abnormal exit for its supervisor's policy. */
+void tree_handle_activate(Tree *t, Node *n);
+/* n is a worker that waits for its first connection (listen_accept = lazy). */
+bool node_is_waiting(const Node *n);
 void tree_handle_timer(Tree *t, Node *n);
 
 /* Operator requests; 0 or -errno with a message in *ret_error (static text or node->reason). */

@@ -42,7 +42,8 @@ const char *const config_keys_worker[] = {
         "limit_nofile", "limit_core", "limit_as", "limit_nproc", "stdout", "stderr", "stdin",
         "kill_group", "memory_max", "pids_max", "cpu_weight", "log_max_bytes", "log_backups",
         "oom_score_adj", "ioprio", "cpu_affinity", "pre_start", "post_stop", "watchdog", "watchdog_signal",
-        "health", "health_interval", "health_timeout", "health_retries", "health_start_period", NULL,
+        "health", "health_interval", "health_timeout", "health_retries", "health_start_period", "listen",
+        "listen_name", "listen_mode", "listen_accept", NULL,
 };
 
 const char *const config_keys_cluster[] = {
@@ -1015,6 +1016,10 @@ static const KeyDef key_table[] = {
         { "cpu_affinity", W, 0, keys_parse_cpu_affinity },
         { "watchdog", W, 0, parse_watchdog },
         { "watchdog_signal", W, 0, parse_watchdog_signal },
+        { "listen", W, KEY_LIST, keys_parse_listen },
+        { "listen_name", W, KEY_LIST, keys_parse_listen_name },
+        { "listen_mode", W, 0, keys_parse_listen_mode },
+        { "listen_accept", W, 0, keys_parse_listen_accept },
         { "nats", C, 0, parse_nats },
         { "node", C, 0, parse_cluster_node },
         { "prefix", C, 0, parse_cluster_prefix },

@@ -198,6 +198,15 @@ int keys_parse_oom_score_adj(FileState *fs, const KeyDef *k, Spec *s, const char
 int keys_parse_ioprio(FileState *fs, const KeyDef *k, Spec *s, const char *v);
 int keys_parse_cpu_affinity(FileState *fs, const KeyDef *k, Spec *s, const char *v);
 
+/* listen-keys.c: listen, listen_name, listen_mode, listen_accept (KeyDef.parse), and their
+ * checks: of one worker (finish_worker), and across workers once the tree is linked. */
+int keys_parse_listen(FileState *fs, const KeyDef *k, Spec *s, const char *w);
+int keys_parse_listen_name(FileState *fs, const KeyDef *k, Spec *s, const char *w);
+int keys_parse_listen_mode(FileState *fs, const KeyDef *k, Spec *s, const char *v);
+int keys_parse_listen_accept(FileState *fs, const KeyDef *k, Spec *s, const char *v);
+void keys_check_listen(Parser *p, Spec *s, SectionInfo *info);
+void keys_check_listen_tree(Parser *p);
+
 /* ini-reader.c: runs inih over fs->data; 0, or -ENOMEM. */
 int ini_reader_run(FileState *fs);
 

@@ -116,6 +116,7 @@ static void finish_worker(Parser *p, Spec *s, SectionInfo *info) {
                 else if (i == 1 && !info->key_line[keys_index("log_max_bytes")])
                         parser_error(p, s->file, line, "log_backups without log_max_bytes: nothing is rotated");
         }
+        keys_check_listen(p, s, info);
         (void) resolve_credentials(p, s, info);
 }
 
@@ -528,4 +529,5 @@ void validate(Parser *p) {
         find_root(p);
         find_orphans(p);
         find_duplicate_names(p);
+        keys_check_listen_tree(p);
 }
