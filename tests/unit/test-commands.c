@@ -220,11 +220,11 @@ TEST(status_json) {
                      "  {\"path\": \"app/web\", \"kind\": \"worker\", \"state\": \"running\", \"pid\": 4000001, "
                      "\"restarts\": 0, \"uptime_ms\": N, \"last_exit\": null, \"mailbox\": {\"depth\": 0, "
                      "\"limit\": 1024, \"in\": 0, \"out\": 0, \"dropped\": 0}, \"cpu_user_usec\": 1250000, "
-                     "\"cpu_system_usec\": 30000, \"health\": null},\n"
+                     "\"cpu_system_usec\": 30000, \"health\": null, \"listen\": null},\n"
                      "  {\"path\": \"app/db\", \"kind\": \"worker\", \"state\": \"running\", \"pid\": 4000003, "
                      "\"restarts\": 1, \"uptime_ms\": N, \"last_exit\": {\"signal\": \"KILL\"}, \"mailbox\": "
                      "{\"depth\": 0, \"limit\": 1024, \"in\": 0, \"out\": 0, \"dropped\": 0}, "
-                     "\"cpu_user_usec\": 1250000, \"cpu_system_usec\": 30000, \"health\": null}\n"
+                     "\"cpu_user_usec\": 1250000, \"cpu_system_usec\": 30000, \"health\": null, \"listen\": null}\n"
                      "], \"cluster\": null}\n");
         world_free(&w);
 }
