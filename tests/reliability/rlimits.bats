@@ -25,9 +25,11 @@ pick_user() {
     skip "no user without processes among games, lp, news, uucp and nobody"
 }
 
-# as_user_sleeping: a process of U's, recorded for the teardown.
+# as_user_sleeping: a process of U's, recorded for the teardown, which kills it only as the
+# test's own: by FV_TEST_OUT in its environment (fv_start_nowait exports the same later).
 as_user_sleeping() {
-    mkdir -p "$BATS_TEST_TMPDIR/out"
+    export FV_TEST_OUT="$BATS_TEST_TMPDIR/out"
+    mkdir -p "$FV_TEST_OUT"
     setpriv --reuid="$U" --regid="$(id -g "$U")" --clear-groups sleep 1000 </dev/null >/dev/null 2>&1 3>&- &
     echo "$!" >> "$BATS_TEST_TMPDIR/out/pids"
     retry 100 0.05 uid_is "$!" "$(id -u "$U")"
