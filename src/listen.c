@@ -15,6 +15,24 @@
 #include "macro.h"
 #include "strv.h"
 
+
+/* Someone answers on the unix socket at a's path, of whichever type it is (a connection that
+ * is refused is a socket nobody listens on any more). */
+static bool unix_socket_is_live(const ListenAddr *a) {
+        static const int types[] = { SOCK_STREAM, SOCK_SEQPACKET, SOCK_DGRAM };
+
+        for (size_t i = 0; i < ELEMENTSOF(types); i++) {
+                _cleanup_close_ int fd = socket(AF_UNIX, types[i] | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+                if (fd < 0)
+                        continue;
+                if (connect(fd, &a->u.sa, a->len) == 0 || errno == EAGAIN || errno == EINPROGRESS)
+                        return true;
+                if (errno != EPROTOTYPE)
+                        return false;
+        }
+        return false;
+}
+
 static int open_one(const char *text, int mode, char *error, size_t size) {
         ListenAddr a;
         int one = 1;
@@ -35,10 +53,18 @@ static int open_one(const char *text, int mode, char *error, size_t size) {
         }
         if (a.kind == LISTEN_KIND_UNIX && a.u.un.sun_path[0]) {
                 /* A socket file left by an earlier run would fail the bind: only a socket is
-                 * removed, never a file of another kind that happens to have the name. */
+                 * removed, never a file of another kind that happens to have the name, and only a
+                 * stale one: a live socket (the node's own control socket, another program's)
+                 * is in use, as a taken port is. */
                 struct stat st;
-                if (lstat(a.u.un.sun_path, &st) == 0 && S_ISSOCK(st.st_mode))
+                if (lstat(a.u.un.sun_path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+                        if (unix_socket_is_live(&a)) {
+                                snprintf(error, size, "cannot listen on %s: %s (a live socket is there)", text,
+                                         strerror(EADDRINUSE));
+                                return -EADDRINUSE;
+                        }
                         (void) unlink(a.u.un.sun_path);
+                }
         }
         if (bind(fd, &a.u.sa, a.len) < 0) {
                 int e = errno;

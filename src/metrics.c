@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "array.h"
@@ -25,6 +26,7 @@ typedef enum FileStage {
         STAGE_OPEN,
         STAGE_WRITE,
         STAGE_RENAME,
+        STAGE_NOT_FILE,
 } FileStage;
 
 static const char *const stage_words[] = {
@@ -32,6 +34,7 @@ static const char *const stage_words[] = {
         [STAGE_OPEN] = "create",
         [STAGE_WRITE] = "write",
         [STAGE_RENAME] = "rename into place",
+        [STAGE_NOT_FILE] = "replace what is no regular file at",
 };
 
 typedef struct LoggedFailure {
@@ -296,6 +299,14 @@ static int file_replace(const char *path, const char *data, size_t len, FileStag
                 int e = errno;
                 (void) unlink(tmp);
                 return -e;
+        }
+        /* Only a file is replaced: a socket there (the node's own control socket, given as
+         * metrics_file by mistake) or a directory is someone's, and stays. */
+        struct stat st;
+        if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+                *stage = STAGE_NOT_FILE;
+                (void) unlink(tmp);
+                return -EEXIST;
         }
         *stage = STAGE_RENAME;
         if (rename(tmp, path) < 0) {

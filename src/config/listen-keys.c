@@ -86,6 +86,15 @@ void keys_check_listen(Parser *p, Spec *s, SectionInfo *info) {
         if (s->listen_lazy && s->ready == READY_EXIT)
                 parser_error(p, s->file, info->key_line[keys_index("listen_accept")],
                              "listen_accept = lazy does not apply to ready = exit (a one-shot is started by its supervisor)");
+        /* A lazy worker is up while it waits: there is no start for its readiness to end. */
+        if (s->listen_lazy && s->ready == READY_HEALTH)
+                parser_error(p, s->file, info->key_line[keys_index("listen_accept")],
+                             "listen_accept = lazy does not go with ready = health (a lazy worker counts as up while it waits)");
+        /* Not yet: its pre_start would run when it begins to wait, not at the connection that
+         * starts it, and a stop while it waits would run no post_stop. */
+        if (s->listen_lazy && (s->pre_start || s->post_stop))
+                parser_error(p, s->file, info->key_line[keys_index("listen_accept")],
+                             "listen_accept = lazy does not go with %s yet", s->pre_start ? "pre_start" : "post_stop");
 }
 
 /* Across workers, once the tree is linked: an address is one worker's, and a template's

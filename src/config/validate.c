@@ -81,6 +81,10 @@ static void finish_worker(Parser *p, Spec *s, SectionInfo *info) {
         if (info->key_line[keys_index("watchdog_signal")] && s->watchdog_ms == 0)
                 parser_error(p, s->file, info->key_line[keys_index("watchdog_signal")],
                          "watchdog_signal without watchdog");
+        /* A one-shot is done when it exits: there is nothing to check the health of. */
+        if (s->ready == READY_EXIT && s->health)
+                parser_error(p, s->file, info->key_line[keys_index("health")] ?: s->line,
+                         "health does not apply to ready = exit (a one-shot is done when it exits)");
         /* ready = health waits for a check that must exist; the health_* keys tune one. */
         if (s->ready == READY_HEALTH && !s->health)
                 parser_error(p, s->file, info->key_line[keys_index("ready")] ?: s->line,

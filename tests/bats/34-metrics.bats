@@ -204,6 +204,19 @@ errors_at_least() {
     no_survivors
 }
 
+@test "metrics_file: the node's own control socket given as metrics_file is left alone, and the node stays reachable" {
+    sleepers_ini a
+    daemon_keys metrics_file="$BATS_TEST_TMPDIR/run/control.sock" metrics_interval=100
+    fv_start t.ini
+    retry 400 0.05 errors_at_least 3
+    [ "$(count_in_log "Cannot replace what is no regular file at metrics_file $BATS_TEST_TMPDIR/run/control.sock")" = 1 ]
+    [ -S "$BATS_TEST_TMPDIR/run/control.sock" ]
+    [ ! -e "$BATS_TEST_TMPDIR/run/control.sock.tmp" ]
+    run -0 fv status app/a
+    fv_stop
+    no_survivors
+}
+
 @test "metrics_file: a reload sets it, and the node writes it from the next interval on" {
     sleepers_ini a
     daemon_keys metrics_interval=100

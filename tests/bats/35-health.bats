@@ -213,6 +213,10 @@ EOF
     printf '[supervisor:app]\nchildren = w\n[worker:w]\nexec = /bin/true\nhealth_retries = 2\n' | conf t.ini
     run -2 "$FORKVISOR" check "$BATS_TEST_TMPDIR/t.ini"
     assert_output --partial "t.ini:5: health_retries without health"
+    # A one-shot is done when it exits: a check of it would count nothing, for ever.
+    printf '[supervisor:app]\nchildren = w\n[worker:w]\nexec = /bin/true\nready = exit\nhealth = /bin/true\n' | conf t.ini
+    run -2 "$FORKVISOR" check "$BATS_TEST_TMPDIR/t.ini"
+    assert_output --partial "t.ini:6: health does not apply to ready = exit"
 }
 
 @test "health: an unhealthy worker that exits 0 on its stop_signal is still restarted (transient)" {

@@ -164,6 +164,17 @@ time.sleep(60)' "$port" "$BATS_TEST_TMPDIR/holder.up" 3>&- &
     no_survivors
 }
 
+@test "listen = unix: a live socket at the path (the node's own control socket) is in use, never replaced" {
+    # The worker would listen where the node's control socket is: removing it, as a stale
+    # socket file is, locked the operator out of a running node.
+    app_ini web:@W@/listen-echo "listen=unix:$BATS_TEST_TMPDIR/run/control.sock"
+    fv_start_nowait t.ini
+    run fv_wait_exit
+    grep -F "cannot listen on unix:$BATS_TEST_TMPDIR/run/control.sock: Address already in use (a live socket is there)" "$(fv_log)"
+    daemon_gone
+    no_survivors
+}
+
 @test "check: listen's keys are checked with FILE:LINE" {
     conf t.ini <<'EOF'
 [supervisor:app]
@@ -273,7 +284,7 @@ print(s.recv(100).decode().strip())' "$port"
     no_survivors
 }
 
-@test "check: a template cannot listen, and lazy does not go with ready = exit" {
+@test "check: a template cannot listen, and lazy goes with neither ready = exit, ready = health nor pre_start" {
     conf t.ini <<'EOF'
 [supervisor:app]
 children = pool, once
@@ -288,9 +299,25 @@ exec = /bin/true
 ready = exit
 listen = unix:/run/x.sock
 listen_accept = lazy
+[worker:hl]
+exec = /bin/true
+ready = health
+health = /bin/true
+health_interval = 100
+listen = unix:/run/y.sock
+listen_accept = lazy
+[worker:pre]
+exec = /bin/true
+pre_start = /bin/true
+listen = unix:/run/z.sock
+listen_accept = lazy
 EOF
+    sed -i 's/^children = pool, once$/children = pool, once, hl, pre/' "$BATS_TEST_TMPDIR/t.ini"
     run -2 "$FORKVISOR" check "$BATS_TEST_TMPDIR/t.ini"
     local f=$BATS_TEST_TMPDIR/t.ini
     [[ $output == *"$f:8: listen in [worker:job], the template of 'pool': its instances cannot all bind one address"* ]]
     [[ $output == *"$f:13: listen_accept = lazy does not apply to ready = exit"* ]]
+    # A lazy worker counts as up while it waits; its pre_start would run then, not at its start.
+    [[ $output == *"$f:20: listen_accept = lazy does not go with ready = health"* ]]
+    [[ $output == *"$f:25: listen_accept = lazy does not go with pre_start yet"* ]]
 }
