@@ -116,11 +116,18 @@ TEST(open_unix_and_taken) {
         ASSERT_OK(stat(addr + 5, &st));
         ASSERT_TRUE(S_ISSOCK(st.st_mode));
         ASSERT_EQ(st.st_mode & 07777, 0640);
-        /* Opened again (a new node, the old socket file left): the stale file is replaced. */
-        ASSERT_OK(listen_set_open(&other, addrs, 0666, err, sizeof err));
-        listen_set_close(&other);
+        /* Opened again while the first still listens: a live socket is in use, never replaced
+         * (it could be the node's own control socket). */
+        ASSERT_ERR(listen_set_open(&other, addrs, 0666, err, sizeof err), -EADDRINUSE);
+        ASSERT_CONTAINS(err, "a live socket is there");
+        ASSERT_EQ(other.n, 0);
+        /* Opened again once it is closed (a new node, the old socket file left): the stale
+         * file is replaced. */
         listen_set_close(&set);
         ASSERT_EQ(set.n, 0);
+        ASSERT_OK(stat(addr + 5, &st));
+        ASSERT_OK(listen_set_open(&other, addrs, 0666, err, sizeof err));
+        listen_set_close(&other);
 
         /* A file that is no socket is never removed: the bind fails and says so. */
         unlink(addr + 5);
