@@ -62,6 +62,10 @@ typedef struct Link {
          * after it (the queue's lock orders the two). */
         natsConnection *nc;
         natsStatus connect_status;
+        /* Pings to its server: every ping_beats heartbeats, ping_min_ms at least, given up after
+         * pings_out unanswered (make_options says why the two connections differ). */
+        unsigned ping_beats, pings_out;
+        uint64_t ping_min_ms;
         bool connected;              /* the traffic connection's state (the control one's: state) */
         uint64_t wire[4];            /* msgs in, bytes in, msgs out, bytes out: the last read */
 } Link;
@@ -470,11 +474,9 @@ static int make_options(Cluster *c, Link *link, const ClusterConfig *cfg) {
          * came seconds late, libnats took the connection for stale and dropped it every 6 s,
          * losing what was in flight. Its server's death is seen by the control connection
          * (the others fall silent) and by TCP; the pings are only the last resort. */
-        uint64_t ping_ms = link == &c->control ? c->heartbeat_ms * 2 : c->heartbeat_ms * 10;
-        ping_ms = ping_ms < (link == &c->control ? 1000 : TRAFFIC_PING_MIN_MS)
-                ? (link == &c->control ? 1000 : TRAFFIC_PING_MIN_MS) : ping_ms;
-        SET(natsOptions_SetPingInterval(o, (int64_t) ping_ms));
-        SET(natsOptions_SetMaxPingsOut(o, link == &c->control ? 2 : 3));
+        uint64_t ping_ms = c->heartbeat_ms * link->ping_beats;
+        SET(natsOptions_SetPingInterval(o, (int64_t) (ping_ms > link->ping_min_ms ? ping_ms : link->ping_min_ms)));
+        SET(natsOptions_SetMaxPingsOut(o, (int) link->pings_out));
         SET(natsOptions_SetRetryOnFailedConnect(o, true, cb_connected, link));
         SET(natsOptions_SetDisconnectedCB(o, cb_disconnected, link));
         SET(natsOptions_SetReconnectedCB(o, cb_reconnected, link));
@@ -541,8 +543,9 @@ int cluster_new(sd_event *e, Events *events, const ClusterConfig *cfg, Cluster *
         r = nats_loop_new(e, QUEUE_LIMIT, &c->loop);
         if (r < 0)
                 goto fail;
-        c->control = (Link) { .cluster = c, .role = "control" };
-        c->traffic = (Link) { .cluster = c, .role = "traffic" };
+        c->control = (Link) { .cluster = c, .role = "control", .ping_beats = 2, .ping_min_ms = 1000, .pings_out = 2 };
+        c->traffic = (Link) { .cluster = c, .role = "traffic", .ping_beats = 10, .ping_min_ms = TRAFFIC_PING_MIN_MS,
+                              .pings_out = 3 };
         r = make_options(c, &c->control, cfg);
         if (r < 0)
                 goto fail;
